@@ -1,0 +1,16 @@
+//! The Sigil ledger: names and their records, signed transactions, a pure state machine over an
+//! authenticated state tree, a sled store with one atomic batch per block, blocks with commit
+//! certificates, the single-validator node and its HTTP API.
+
+pub mod error;
+pub mod limits;
+pub mod name;
+pub mod read;
+pub mod records;
+pub mod state;
+pub mod store;
+pub mod tree;
+pub mod tx;
+pub mod types;
+
+pub use error::{Error, Result, TxError};

@@ -1,0 +1,143 @@
+//! Name normalization: lowercase IDNA A-labels within DNS length limits, and the split of a
+//! query name into its registered name and the host below it.
+
+use crate::error::NameError;
+use crate::limits::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
+
+/// Normalizes a domain name: trailing dot removed, lowercased, Unicode labels turned into
+/// A-labels (IDNA), each label checked for length and characters. `allow_underscore` admits
+/// labels such as `_443` and `_tcp` used by TLSA and SRV owner names.
+pub fn normalize(input: &str, allow_underscore: bool) -> Result<String, NameError> {
+    let trimmed = input.trim().trim_end_matches('.');
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    let ascii = if trimmed.is_ascii() {
+        trimmed.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna {
+            name: trimmed.to_string(),
+            detail: e.to_string(),
+        })?
+    };
+    if ascii.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong { name: ascii, max: MAX_NAME_BYTES });
+    }
+    for label in ascii.split('.') {
+        check_label(&ascii, label, allow_underscore)?;
+    }
+    Ok(ascii)
+}
+
+fn check_label(name: &str, label: &str, allow_underscore: bool) -> Result<(), NameError> {
+    if label.is_empty() {
+        return Err(NameError::EmptyLabel { name: name.to_string() });
+    }
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(NameError::LabelTooLong { name: name.to_string(), label: label.to_string() });
+    }
+    let ok_char = |c: u8| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || (allow_underscore && c == b'_')
+    };
+    if !label.bytes().all(ok_char) || label.starts_with('-') || label.ends_with('-') {
+        return Err(NameError::BadLabel { name: name.to_string(), label: label.to_string() });
+    }
+    Ok(())
+}
+
+/// Normalizes a name that can be registered: exactly one label directly under one of `tlds`.
+pub fn registrable(input: &str, tlds: &[String]) -> Result<String, NameError> {
+    let name = normalize(input, false)?;
+    match name.split_once('.') {
+        Some((_, tld)) if tlds.iter().any(|t| t == tld) => Ok(name),
+        _ => Err(NameError::NotRegistrable {
+            name,
+            tlds: tlds.join(", "),
+            first_tld: tlds.first().cloned().unwrap_or_default(),
+        }),
+    }
+}
+
+/// Normalizes a record's host, relative to its registered name: `@` or empty is the name
+/// itself; anything else is one or more labels (underscores allowed).
+pub fn host(input: &str) -> Result<String, NameError> {
+    let h = input.trim();
+    if h.is_empty() || h == "@" {
+        return Ok(String::new());
+    }
+    normalize(h, true)
+}
+
+/// Where a (normalized, dot-free at the end) query name sits in the chain's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement<'a> {
+    /// The top-level domain itself, e.g. `sigil`.
+    Tld(&'a str),
+    /// A registered name (`example.sigil`) and the host below it (`""` or `www`).
+    Under { name: &'a str, host: &'a str, tld: &'a str },
+    /// Outside every top-level domain of the chain.
+    Outside,
+}
+
+/// Splits a lowercase query name (no trailing dot) against the chain's top-level domains.
+pub fn place<'a>(qname: &'a str, tlds: &[String]) -> Placement<'a> {
+    for tld in tlds {
+        if qname == tld {
+            return Placement::Tld(&qname[..]);
+        }
+        if let Some(rest) = qname.strip_suffix(tld.as_str()).and_then(|r| r.strip_suffix('.')) {
+            if rest.is_empty() {
+                continue;
+            }
+            let (host, label_start) = match rest.rfind('.') {
+                Some(i) => (&rest[..i], i + 1),
+                None => ("", 0),
+            };
+            return Placement::Under { name: &qname[label_start..], host, tld: &qname[qname.len() - tld.len()..] };
+        }
+    }
+    Placement::Outside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tlds() -> Vec<String> {
+        vec!["sigil".to_string()]
+    }
+
+    #[test]
+    fn lowercases_and_strips_the_dot() {
+        assert_eq!(normalize("Example.SIGIL.", false).unwrap(), "example.sigil");
+    }
+
+    #[test]
+    fn unicode_becomes_an_a_label() {
+        assert_eq!(registrable("bücher.sigil", &tlds()).unwrap(), "xn--bcher-kva.sigil");
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        assert!(matches!(normalize("a..sigil", false), Err(NameError::EmptyLabel { .. })));
+        assert!(matches!(normalize("-a.sigil", false), Err(NameError::BadLabel { .. })));
+        assert!(matches!(normalize("a_b.sigil", false), Err(NameError::BadLabel { .. })));
+        assert!(matches!(normalize(&format!("{}.sigil", "a".repeat(64)), false), Err(NameError::LabelTooLong { .. })));
+        let long = vec!["abcdefghij"; 26].join(".");
+        assert!(matches!(normalize(&long, false), Err(NameError::TooLong { .. })));
+        assert!(matches!(registrable("a.b.sigil", &tlds()), Err(NameError::NotRegistrable { .. })));
+        assert!(matches!(registrable("example.com", &tlds()), Err(NameError::NotRegistrable { .. })));
+        assert_eq!(host("_443._tcp").unwrap(), "_443._tcp");
+        assert_eq!(host("@").unwrap(), "");
+    }
+
+    #[test]
+    fn places_query_names() {
+        let t = tlds();
+        assert_eq!(place("sigil", &t), Placement::Tld("sigil"));
+        assert_eq!(place("example.sigil", &t), Placement::Under { name: "example.sigil", host: "", tld: "sigil" });
+        assert_eq!(place("a.www.example.sigil", &t), Placement::Under { name: "example.sigil", host: "a.www", tld: "sigil" });
+        assert_eq!(place("example.com", &t), Placement::Outside);
+        assert_eq!(place("xsigil", &t), Placement::Outside);
+    }
+}

@@ -1,0 +1,16 @@
+//! Narrow read interfaces over finalized state, for readers that must not know about storage
+//! (the resolver, certificate checks).
+
+use crate::error::Result;
+use crate::state::NameEntry;
+use crate::types::Height;
+
+/// Finalized names, as the DNS resolver sees them.
+pub trait NameReader: Send + Sync + 'static {
+    /// Height of the last final block.
+    fn tip_height(&self) -> Height;
+    /// The chain's top-level domains, lowercase, without dots (e.g. `["sigil"]`).
+    fn tlds(&self) -> &[String];
+    /// The entry of a registered name (normalized, e.g. `example.sigil`), expired or not.
+    fn name_entry(&self, name: &str) -> Result<Option<NameEntry>>;
+}

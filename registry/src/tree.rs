@@ -1,0 +1,250 @@
+//! The authenticated state tree: a Jellyfish Merkle Tree (`jmt`) hashed with blake3, version =
+//! block height, stored in the `Store` beside everything else. Gives the state root of every
+//! block, inclusion and non-inclusion proofs, reads at older heights, and pruning of versions
+//! older than a window through the stale-node index written with every block.
+
+use std::collections::BTreeMap;
+
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
+
+use crate::error::{Error, Result};
+use crate::store::{Batch, Store, prefix_end};
+use crate::types::{Hash, Height, decode, encode};
+
+/// blake3 as the tree's hash function.
+#[derive(Clone)]
+pub struct Blake3Hasher(blake3::Hasher);
+
+impl SimpleHasher for Blake3Hasher {
+    fn new() -> Self {
+        Blake3Hasher(blake3::Hasher::new())
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// A proof that a key has a value, or has none, under a state root.
+pub type Proof = jmt::proof::SparseMerkleProof<Blake3Hasher>;
+
+/// Store key prefixes of the tree.
+mod prefix {
+    /// `N ‖ node key` → node.
+    pub const NODE: &[u8] = b"tN";
+    /// `V ‖ key hash ‖ version` → value at that version (`None`: deleted).
+    pub const VALUE: &[u8] = b"tV";
+    /// `S ‖ stale since ‖ node key` → (): nodes unneeded from that version on.
+    pub const STALE_NODE: &[u8] = b"tS";
+    /// `W ‖ stale since ‖ key hash ‖ version` → (): values overwritten at that version.
+    pub const STALE_VALUE: &[u8] = b"tW";
+    /// `L ‖ state key` → the latest value, for fast reads at the tip.
+    pub const LATEST: &[u8] = b"tL";
+}
+
+/// The tree's hash of a state key.
+pub fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Blake3Hasher>(key)
+}
+
+/// Checks `proof` that `key` has `value` (or, for `None`, no value) under `root`.
+pub fn verify(root: &Hash, key: &[u8], value: Option<&[u8]>, proof: &Proof) -> std::result::Result<(), String> {
+    proof.verify(jmt::RootHash(root.0), key_hash(key), value).map_err(|e| e.to_string())
+}
+
+/// The state tree over a store.
+pub struct StateTree<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> StateTree<'a> {
+    pub fn new(store: &'a dyn Store) -> Self {
+        StateTree { store }
+    }
+
+    /// Writes the changes of `version` into `batch` and returns the new root. Nothing is visible
+    /// until the batch is applied.
+    pub fn update(&self, version: Height, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, batch: &mut Batch) -> Result<Hash> {
+        let reader = Reader(self.store);
+        let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
+        let value_set = writes.iter().map(|(k, v)| (key_hash(k), v.clone()));
+        let (root, update) = tree.put_value_set(value_set, version).map_err(|e| Error::Tree(format!("{e:#}")))?;
+        for (node_key, node) in update.node_batch.nodes() {
+            batch.put([prefix::NODE, &encode(node_key)].concat(), encode(node));
+        }
+        for ((v, hash), value) in update.node_batch.values() {
+            let value_key = value_key(hash, *v);
+            // The value this one replaces becomes stale from this version on.
+            if let Some((old_key, _)) = self.store.last_in(&value_key_start(hash), &value_key)? {
+                let old_version = &old_key[prefix::VALUE.len() + 32..];
+                batch.put([prefix::STALE_VALUE, &v.to_be_bytes(), &hash.0, old_version].concat(), Vec::new());
+            }
+            batch.put(value_key, encode(value));
+        }
+        for stale in &update.stale_node_index_batch {
+            let key = [prefix::STALE_NODE, &stale.stale_since_version.to_be_bytes(), &encode(&stale.node_key)].concat();
+            batch.put(key, Vec::new());
+        }
+        for (key, value) in writes {
+            let latest_key = [prefix::LATEST, key.as_slice()].concat();
+            match value {
+                Some(v) => batch.put(latest_key, v.clone()),
+                None => batch.delete(latest_key),
+            }
+        }
+        Ok(Hash(root.0))
+    }
+
+    /// The latest value of `key`: one store read, no tree walk.
+    pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.store.get(&[prefix::LATEST, key].concat())
+    }
+
+    /// The value of `key` at `version`, with its proof.
+    pub fn get_with_proof(&self, key: &[u8], version: Height) -> Result<(Option<Vec<u8>>, Proof)> {
+        let reader = Reader(self.store);
+        let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
+        tree.get_with_proof(key_hash(key), version).map_err(|e| Error::Tree(format!("{e:#}")))
+    }
+
+    /// The root at `version`.
+    pub fn root(&self, version: Height) -> Result<Hash> {
+        let reader = Reader(self.store);
+        let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
+        Ok(Hash(tree.get_root_hash(version).map_err(|e| Error::Tree(format!("{e:#}")))?.0))
+    }
+
+    /// Adds to `batch` the deletion of at most `max_entries` nodes and values that no version at
+    /// or after `oldest_kept` needs. Returns how many were scheduled.
+    pub fn prune(&self, oldest_kept: Height, max_entries: usize, batch: &mut Batch) -> Result<usize> {
+        let end = |p: &[u8]| [p, &(oldest_kept + 1).to_be_bytes()].concat();
+        let stale_nodes = self.store.scan(prefix::STALE_NODE, &end(prefix::STALE_NODE), max_entries)?;
+        for (index_key, _) in &stale_nodes {
+            let node_key = &index_key[prefix::STALE_NODE.len() + 8..];
+            batch.delete([prefix::NODE, node_key].concat());
+            batch.delete(index_key.clone());
+        }
+        let room = max_entries - stale_nodes.len();
+        let stale_values = self.store.scan(prefix::STALE_VALUE, &end(prefix::STALE_VALUE), room)?;
+        for (index_key, _) in &stale_values {
+            let rest = &index_key[prefix::STALE_VALUE.len() + 8..];
+            batch.delete([prefix::VALUE, rest].concat());
+            batch.delete(index_key.clone());
+        }
+        Ok(stale_nodes.len() + stale_values.len())
+    }
+}
+
+fn value_key_start(hash: &KeyHash) -> Vec<u8> {
+    [prefix::VALUE, &hash.0].concat()
+}
+
+fn value_key(hash: &KeyHash, version: Version) -> Vec<u8> {
+    [prefix::VALUE, &hash.0, &version.to_be_bytes()].concat()
+}
+
+/// jmt's view of the store.
+struct Reader<'a>(&'a dyn Store);
+
+impl TreeReader for Reader<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.0.get(&[prefix::NODE, &encode(node_key)].concat())? {
+            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        let end = value_key(&key_hash, max_version.saturating_add(1));
+        match self.0.last_in(&value_key_start(&key_hash), &end)? {
+            Some((_, bytes)) => Ok(decode::<Option<OwnedValue>>(&bytes)?),
+            None => Ok(None),
+        }
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        anyhow::bail!("restoring a tree from a snapshot is not supported by this store")
+    }
+}
+
+/// Counts the tree's entries in the store by kind (nodes, values), for measurements.
+pub fn count_entries(store: &dyn Store) -> Result<(usize, usize)> {
+    let nodes = store.scan(prefix::NODE, &prefix_end(prefix::NODE), usize::MAX)?.len();
+    let values = store.scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)?.len();
+    Ok((nodes, values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemStore;
+
+    fn commit(store: &MemStore, version: Height, writes: &[(&str, Option<&str>)]) -> Hash {
+        let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+            writes.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()))).collect();
+        let mut batch = Batch::default();
+        let root = StateTree::new(store).update(version, &writes, &mut batch).unwrap();
+        store.apply(batch).unwrap();
+        root
+    }
+
+    #[test]
+    fn proves_presence_and_absence() {
+        let store = MemStore::default();
+        commit(&store, 0, &[("a", Some("1")), ("b", Some("2"))]);
+        let root = commit(&store, 1, &[("a", Some("3")), ("c", Some("4"))]);
+        let tree = StateTree::new(&store);
+        assert_eq!(tree.root(1).unwrap(), root);
+        let (value, proof) = tree.get_with_proof(b"a", 1).unwrap();
+        assert_eq!(value.as_deref(), Some(b"3".as_slice()));
+        assert!(verify(&root, b"a", Some(b"3"), &proof).is_ok());
+        // A tampered value, another key, or another root fails.
+        assert!(verify(&root, b"a", Some(b"1"), &proof).is_err());
+        assert!(verify(&root, b"b", Some(b"3"), &proof).is_err());
+        assert!(verify(&Hash::ZERO, b"a", Some(b"3"), &proof).is_err());
+        let (absent, proof) = tree.get_with_proof(b"zzz", 1).unwrap();
+        assert_eq!(absent, None);
+        assert!(verify(&root, b"zzz", None, &proof).is_ok());
+        assert!(verify(&root, b"zzz", Some(b"x"), &proof).is_err());
+        // The old version is still readable and provable.
+        let (old, proof) = tree.get_with_proof(b"a", 0).unwrap();
+        assert_eq!(old.as_deref(), Some(b"1".as_slice()));
+        assert!(verify(&tree.root(0).unwrap(), b"a", Some(b"1"), &proof).is_ok());
+        assert_eq!(tree.get_latest(b"a").unwrap().as_deref(), Some(b"3".as_slice()));
+    }
+
+    #[test]
+    fn a_tampered_proof_fails() {
+        let store = MemStore::default();
+        let root = commit(&store, 0, &[("a", Some("1")), ("b", Some("2")), ("c", Some("3"))]);
+        let (_, proof) = StateTree::new(&store).get_with_proof(b"a", 0).unwrap();
+        let mut bytes = encode(&proof);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered: Proof = decode(&bytes).unwrap();
+        assert!(verify(&root, b"a", Some(b"1"), &tampered).is_err());
+    }
+
+    #[test]
+    fn empty_versions_keep_the_root_and_pruning_keeps_recent_versions() {
+        let store = MemStore::default();
+        commit(&store, 0, &[("a", Some("1"))]);
+        let r1 = commit(&store, 1, &[("a", Some("2"))]);
+        let r2 = commit(&store, 2, &[]);
+        assert_eq!(r1, r2);
+        let r3 = commit(&store, 3, &[("a", Some("3")), ("b", Some("1"))]);
+        let before = count_entries(&store).unwrap();
+        let mut batch = Batch::default();
+        let pruned = StateTree::new(&store).prune(3, 1000, &mut batch).unwrap();
+        store.apply(batch).unwrap();
+        assert!(pruned > 0);
+        assert!(count_entries(&store).unwrap().0 < before.0);
+        let tree = StateTree::new(&store);
+        let (value, proof) = tree.get_with_proof(b"a", 3).unwrap();
+        assert!(verify(&r3, b"a", value.as_deref(), &proof).is_ok());
+        assert_eq!(value.as_deref(), Some(b"3".as_slice()));
+    }
+}

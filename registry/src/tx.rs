@@ -1,0 +1,163 @@
+//! Transactions: the signed envelope (chain id, signer, nonce, operation), its canonical
+//! signing bytes and id, and the stateless checks done before a transaction reaches a block.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+
+use crate::error::TxError;
+use crate::limits::MAX_TX_BYTES;
+use crate::records::Record;
+use crate::types::{Hash, Keypair, PublicKey, Signature, decode, encode};
+
+/// Domain separator of transaction signatures, so they can never be mistaken for another message.
+const TX_SIGNING_DOMAIN: &[u8] = b"sigil/tx/v1";
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Step one of registration: publishes `blake3(name ‖ salt ‖ owner)` without revealing the name.
+    NameCommit { commitment: Hash },
+    /// Step two: reveals the name and salt of an earlier commit by the same key.
+    NameRegister { name: String, salt: Hash, records: Vec<Record> },
+    /// Replaces every record of a name (owner only).
+    NameUpdate { name: String, records: Vec<Record> },
+    /// Gives a name to another key (owner only).
+    NameTransfer { name: String, new_owner: PublicKey },
+    /// Extends a name's expiry by the chain's name lifetime (owner only, until the grace period ends).
+    NameRenew { name: String },
+}
+
+impl Op {
+    /// A short name for the operation, as shown in histories.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::NameCommit { .. } => "commit",
+            Op::NameRegister { .. } => "register",
+            Op::NameUpdate { .. } => "update",
+            Op::NameTransfer { .. } => "transfer",
+            Op::NameRenew { .. } => "renew",
+        }
+    }
+
+    /// The name this operation touches, if it names one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Op::NameCommit { .. } => None,
+            Op::NameRegister { name, .. }
+            | Op::NameUpdate { name, .. }
+            | Op::NameTransfer { name, .. }
+            | Op::NameRenew { name } => Some(name),
+        }
+    }
+}
+
+/// The commitment of a name registration: `blake3("sigil/commit/v1" ‖ name ‖ salt ‖ owner)`.
+pub fn name_commitment(name: &str, salt: &Hash, owner: &PublicKey) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"sigil/commit/v1");
+    h.update(&encode(&(name, salt, owner)));
+    Hash(*h.finalize().as_bytes())
+}
+
+/// The part of a transaction that is signed.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Transaction {
+    pub chain_id: String,
+    pub signer: PublicKey,
+    /// Must equal the number of transactions this signer already has in blocks.
+    pub nonce: u64,
+    pub op: Op,
+}
+
+impl Transaction {
+    /// The bytes a signature covers: a domain separator and the canonical encoding.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut bytes = TX_SIGNING_DOMAIN.to_vec();
+        bytes.extend(encode(self));
+        bytes
+    }
+
+    pub fn sign(self, key: &Keypair) -> SignedTx {
+        assert_eq!(self.signer, key.public(), "a transaction must be signed by its own signer");
+        let signature = key.sign(&self.signing_bytes());
+        SignedTx { tx: self, signature }
+    }
+}
+
+/// A transaction and its signature, as submitted and as stored in blocks.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct SignedTx {
+    pub tx: Transaction,
+    pub signature: Signature,
+}
+
+impl SignedTx {
+    /// The transaction id: blake3 of the canonical encoding of the signed transaction.
+    pub fn id(&self) -> Hash {
+        Hash::of(&self.to_bytes())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes a submitted transaction, refusing oversized or malformed input.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedTx, TxError> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(TxError::TooLarge { bytes: bytes.len(), max: MAX_TX_BYTES });
+        }
+        decode(bytes).map_err(|e| TxError::Malformed(e.to_string()))
+    }
+
+    /// Checks that need no state: size, chain id and signature.
+    pub fn check_stateless(&self, chain_id: &str) -> Result<(), TxError> {
+        let bytes = self.to_bytes().len();
+        if bytes > MAX_TX_BYTES {
+            return Err(TxError::TooLarge { bytes, max: MAX_TX_BYTES });
+        }
+        if self.tx.chain_id != chain_id {
+            return Err(TxError::WrongChain { expected: chain_id.to_string(), got: self.tx.chain_id.clone() });
+        }
+        if !self.tx.signer.verify(&self.tx.signing_bytes(), &self.signature) {
+            return Err(TxError::BadSignature { signer: self.tx.signer });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(key: &Keypair, chain: &str) -> SignedTx {
+        Transaction { chain_id: chain.into(), signer: key.public(), nonce: 0, op: Op::NameCommit { commitment: Hash::ZERO } }
+            .sign(key)
+    }
+
+    #[test]
+    fn signature_binds_chain_and_content() {
+        let key = Keypair::generate();
+        let tx = sample(&key, "sigil-dev");
+        assert_eq!(tx.check_stateless("sigil-dev"), Ok(()));
+        assert!(matches!(tx.check_stateless("other"), Err(TxError::WrongChain { .. })));
+        let mut moved = tx.clone();
+        moved.tx.chain_id = "other".into();
+        assert!(matches!(moved.check_stateless("other"), Err(TxError::BadSignature { .. })));
+        let mut renonced = tx.clone();
+        renonced.tx.nonce = 1;
+        assert!(matches!(renonced.check_stateless("sigil-dev"), Err(TxError::BadSignature { .. })));
+        assert_eq!(SignedTx::from_bytes(&tx.to_bytes()).unwrap(), tx);
+        assert!(SignedTx::from_bytes(&tx.to_bytes()[1..]).is_err());
+    }
+
+    #[test]
+    fn commitment_depends_on_every_part() {
+        let a = PublicKey([1; 32]);
+        let b = PublicKey([2; 32]);
+        let c = name_commitment("x.sigil", &Hash::ZERO, &a);
+        assert_ne!(c, name_commitment("y.sigil", &Hash::ZERO, &a));
+        assert_ne!(c, name_commitment("x.sigil", &Hash([1; 32]), &a));
+        assert_ne!(c, name_commitment("x.sigil", &Hash::ZERO, &b));
+    }
+}
