@@ -12,17 +12,24 @@ pub enum Error {
     Store(#[from] sled::Error),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("stored data is corrupt ({what}): {detail}; the data folder is damaged, restore it from a backup or resync")]
+    #[error(
+        "stored data is corrupt ({what}): {detail}; the data folder is damaged, restore it from a backup or resync"
+    )]
     Corrupt { what: &'static str, detail: String },
     #[error("state tree error: {0}")]
     Tree(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("transaction {index} of the block is invalid: {error}")]
+    InvalidTx { index: usize, error: TxError },
 }
 
 impl Error {
     pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
-        Error::Corrupt { what, detail: detail.to_string() }
+        Error::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -37,23 +44,39 @@ pub enum NameError {
     EmptyLabel { name: String },
     #[error("label `{label}` in `{name}` is longer than 63 bytes")]
     LabelTooLong { name: String, label: String },
-    #[error("label `{label}` in `{name}` has a character other than a-z, 0-9 and `-` (or starts or ends with `-`)")]
+    #[error(
+        "label `{label}` in `{name}` has a character other than a-z, 0-9 and `-` (or starts or ends with `-`)"
+    )]
     BadLabel { name: String, label: String },
     #[error("`{name}` is not a valid internationalized name: {detail}")]
     Idna { name: String, detail: String },
-    #[error("`{name}` is not directly under a top-level domain of this chain ({tlds}); register `label.{first_tld}`")]
-    NotRegistrable { name: String, tlds: String, first_tld: String },
+    #[error(
+        "`{name}` is not directly under a top-level domain of this chain ({tlds}); register `label.{first_tld}`"
+    )]
+    NotRegistrable {
+        name: String,
+        tlds: String,
+        first_tld: String,
+    },
 }
 
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    #[error("record `{text}` is not of the form `HOST [TTL] TYPE DATA` (for example `www A 192.0.2.8` or `@ MX 10 mail.example.sigil`)")]
+    #[error(
+        "record `{text}` is not of the form `HOST [TTL] TYPE DATA` (for example `www A 192.0.2.8` or `@ MX 10 mail.example.sigil`)"
+    )]
     Syntax { text: String },
-    #[error("record type `{rtype}` is not supported; use one of A, AAAA, CNAME, TXT, MX, SRV, NS, DS, CAA, TLSA")]
+    #[error(
+        "record type `{rtype}` is not supported; use one of A, AAAA, CNAME, TXT, MX, SRV, NS, DS, CAA, TLSA"
+    )]
     UnsupportedType { rtype: String },
     #[error("bad {rtype} data `{data}`: {detail}")]
-    BadData { rtype: String, data: String, detail: String },
+    BadData {
+        rtype: String,
+        data: String,
+        detail: String,
+    },
     #[error("bad record host `{host}`: {source}")]
     BadHost { host: String, source: NameError },
     #[error("record data of {bytes} bytes is larger than the limit of {max}")]
@@ -75,8 +98,14 @@ pub enum TxError {
     WrongChain { expected: String, got: String },
     #[error("bad signature: the transaction was not signed by {signer}")]
     BadSignature { signer: PublicKey },
-    #[error("bad nonce {got} for {signer}: expected {expected}; fetch the account's nonce and sign again")]
-    BadNonce { signer: PublicKey, expected: u64, got: u64 },
+    #[error(
+        "bad nonce {got} for {signer}: expected {expected}; fetch the account's nonce and sign again"
+    )]
+    BadNonce {
+        signer: PublicKey,
+        expected: u64,
+        got: u64,
+    },
     #[error("transaction of {bytes} bytes is larger than the limit of {max}")]
     TooLarge { bytes: usize, max: usize },
     #[error("transaction could not be decoded: {0}")]
@@ -85,22 +114,83 @@ pub enum TxError {
     InvalidName(#[from] NameError),
     #[error("invalid record: {0}")]
     InvalidRecord(#[from] RecordError),
-    #[error("name `{name}` is already registered (owner {owner}, expires at height {expires_at}); choose another name")]
-    NameTaken { name: String, owner: PublicKey, expires_at: Height },
-    #[error("name `{name}` expired at height {expired_at} and is in its grace period until height {grace_until}; only its owner can renew it before then")]
-    NameInGrace { name: String, expired_at: Height, grace_until: Height },
-    #[error("no earlier commit matches this reveal of `{name}` by this key; send `name commit` first (the CLI's `name register` does both)")]
+    #[error(
+        "name `{name}` is already registered (owner {owner}, expires at height {expires_at}); choose another name"
+    )]
+    NameTaken {
+        name: String,
+        owner: PublicKey,
+        expires_at: Height,
+    },
+    #[error(
+        "name `{name}` expired at height {expired_at} and is in its grace period until height {grace_until}; only its owner can renew it before then"
+    )]
+    NameInGrace {
+        name: String,
+        expired_at: Height,
+        grace_until: Height,
+    },
+    #[error(
+        "no earlier commit matches this reveal of `{name}` by this key; send `name commit` first (the CLI's `name register` does both)"
+    )]
     NoCommit { name: String },
-    #[error("reveal of `{name}` too early: the commit is at height {committed_at}, reveal from height {earliest} on")]
-    RevealTooEarly { name: String, committed_at: Height, earliest: Height },
-    #[error("reveal of `{name}` too late: the commit at height {committed_at} expired at height {latest}; commit again")]
-    RevealTooLate { name: String, committed_at: Height, latest: Height },
+    #[error(
+        "reveal of `{name}` too early: the commit is at height {committed_at}, reveal from height {earliest} on"
+    )]
+    RevealTooEarly {
+        name: String,
+        committed_at: Height,
+        earliest: Height,
+    },
+    #[error(
+        "reveal of `{name}` too late: the commit at height {committed_at} expired at height {latest}; commit again"
+    )]
+    RevealTooLate {
+        name: String,
+        committed_at: Height,
+        latest: Height,
+    },
     #[error("commitment {commitment} already exists; use a fresh salt")]
     DuplicateCommit { commitment: String },
     #[error("name `{name}` is not registered")]
     NameNotFound { name: String },
-    #[error("name `{name}` expired at height {expired_at}; renew it (owner, within the grace period) or register it again")]
+    #[error(
+        "name `{name}` expired at height {expired_at}; renew it (owner, within the grace period) or register it again"
+    )]
     NameExpired { name: String, expired_at: Height },
     #[error("{signer} is not the owner of `{name}` (the owner is {owner})")]
-    NotOwner { name: String, owner: PublicKey, signer: PublicKey },
+    NotOwner {
+        name: String,
+        owner: PublicKey,
+        signer: PublicKey,
+    },
+}
+
+impl TxError {
+    /// A stable machine-readable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::WrongChain { .. } => "wrong_chain",
+            TxError::BadSignature { .. } => "bad_signature",
+            TxError::BadNonce { .. } => "bad_nonce",
+            TxError::TooLarge { .. } => "too_large",
+            TxError::Malformed(_) => "malformed",
+            TxError::InvalidName(_) => "invalid_name",
+            TxError::InvalidRecord(
+                RecordError::TooLarge { .. }
+                | RecordError::SetTooLarge { .. }
+                | RecordError::TooMany { .. },
+            ) => "record_too_large",
+            TxError::InvalidRecord(_) => "invalid_record",
+            TxError::NameTaken { .. } => "name_taken",
+            TxError::NameInGrace { .. } => "name_in_grace",
+            TxError::NoCommit { .. } => "no_commit",
+            TxError::RevealTooEarly { .. } => "reveal_too_early",
+            TxError::RevealTooLate { .. } => "reveal_too_late",
+            TxError::DuplicateCommit { .. } => "duplicate_commit",
+            TxError::NameNotFound { .. } => "name_not_found",
+            TxError::NameExpired { .. } => "name_expired",
+            TxError::NotOwner { .. } => "not_owner",
+        }
+    }
 }

@@ -2,9 +2,15 @@
 //! authenticated state tree, a sled store with one atomic batch per block, blocks with commit
 //! certificates, the single-validator node and its HTTP API.
 
+pub mod api;
+pub mod block;
 pub mod error;
+pub mod ledger;
 pub mod limits;
+pub mod mempool;
 pub mod name;
+pub mod node;
+pub mod proof;
 pub mod read;
 pub mod records;
 pub mod state;

@@ -21,7 +21,10 @@ pub fn normalize(input: &str, allow_underscore: bool) -> Result<String, NameErro
         })?
     };
     if ascii.len() > MAX_NAME_BYTES {
-        return Err(NameError::TooLong { name: ascii, max: MAX_NAME_BYTES });
+        return Err(NameError::TooLong {
+            name: ascii,
+            max: MAX_NAME_BYTES,
+        });
     }
     for label in ascii.split('.') {
         check_label(&ascii, label, allow_underscore)?;
@@ -31,16 +34,24 @@ pub fn normalize(input: &str, allow_underscore: bool) -> Result<String, NameErro
 
 fn check_label(name: &str, label: &str, allow_underscore: bool) -> Result<(), NameError> {
     if label.is_empty() {
-        return Err(NameError::EmptyLabel { name: name.to_string() });
+        return Err(NameError::EmptyLabel {
+            name: name.to_string(),
+        });
     }
     if label.len() > MAX_LABEL_BYTES {
-        return Err(NameError::LabelTooLong { name: name.to_string(), label: label.to_string() });
+        return Err(NameError::LabelTooLong {
+            name: name.to_string(),
+            label: label.to_string(),
+        });
     }
     let ok_char = |c: u8| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || (allow_underscore && c == b'_')
     };
     if !label.bytes().all(ok_char) || label.starts_with('-') || label.ends_with('-') {
-        return Err(NameError::BadLabel { name: name.to_string(), label: label.to_string() });
+        return Err(NameError::BadLabel {
+            name: name.to_string(),
+            label: label.to_string(),
+        });
     }
     Ok(())
 }
@@ -74,7 +85,11 @@ pub enum Placement<'a> {
     /// The top-level domain itself, e.g. `sigil`.
     Tld(&'a str),
     /// A registered name (`example.sigil`) and the host below it (`""` or `www`).
-    Under { name: &'a str, host: &'a str, tld: &'a str },
+    Under {
+        name: &'a str,
+        host: &'a str,
+        tld: &'a str,
+    },
     /// Outside every top-level domain of the chain.
     Outside,
 }
@@ -85,7 +100,10 @@ pub fn place<'a>(qname: &'a str, tlds: &[String]) -> Placement<'a> {
         if qname == tld {
             return Placement::Tld(&qname[..]);
         }
-        if let Some(rest) = qname.strip_suffix(tld.as_str()).and_then(|r| r.strip_suffix('.')) {
+        if let Some(rest) = qname
+            .strip_suffix(tld.as_str())
+            .and_then(|r| r.strip_suffix('.'))
+        {
             if rest.is_empty() {
                 continue;
             }
@@ -93,7 +111,11 @@ pub fn place<'a>(qname: &'a str, tlds: &[String]) -> Placement<'a> {
                 Some(i) => (&rest[..i], i + 1),
                 None => ("", 0),
             };
-            return Placement::Under { name: &qname[label_start..], host, tld: &qname[qname.len() - tld.len()..] };
+            return Placement::Under {
+                name: &qname[label_start..],
+                host,
+                tld: &qname[qname.len() - tld.len()..],
+            };
         }
     }
     Placement::Outside
@@ -114,19 +136,43 @@ mod tests {
 
     #[test]
     fn unicode_becomes_an_a_label() {
-        assert_eq!(registrable("bücher.sigil", &tlds()).unwrap(), "xn--bcher-kva.sigil");
+        assert_eq!(
+            registrable("bücher.sigil", &tlds()).unwrap(),
+            "xn--bcher-kva.sigil"
+        );
     }
 
     #[test]
     fn refuses_bad_names() {
-        assert!(matches!(normalize("a..sigil", false), Err(NameError::EmptyLabel { .. })));
-        assert!(matches!(normalize("-a.sigil", false), Err(NameError::BadLabel { .. })));
-        assert!(matches!(normalize("a_b.sigil", false), Err(NameError::BadLabel { .. })));
-        assert!(matches!(normalize(&format!("{}.sigil", "a".repeat(64)), false), Err(NameError::LabelTooLong { .. })));
+        assert!(matches!(
+            normalize("a..sigil", false),
+            Err(NameError::EmptyLabel { .. })
+        ));
+        assert!(matches!(
+            normalize("-a.sigil", false),
+            Err(NameError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            normalize("a_b.sigil", false),
+            Err(NameError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            normalize(&format!("{}.sigil", "a".repeat(64)), false),
+            Err(NameError::LabelTooLong { .. })
+        ));
         let long = vec!["abcdefghij"; 26].join(".");
-        assert!(matches!(normalize(&long, false), Err(NameError::TooLong { .. })));
-        assert!(matches!(registrable("a.b.sigil", &tlds()), Err(NameError::NotRegistrable { .. })));
-        assert!(matches!(registrable("example.com", &tlds()), Err(NameError::NotRegistrable { .. })));
+        assert!(matches!(
+            normalize(&long, false),
+            Err(NameError::TooLong { .. })
+        ));
+        assert!(matches!(
+            registrable("a.b.sigil", &tlds()),
+            Err(NameError::NotRegistrable { .. })
+        ));
+        assert!(matches!(
+            registrable("example.com", &tlds()),
+            Err(NameError::NotRegistrable { .. })
+        ));
         assert_eq!(host("_443._tcp").unwrap(), "_443._tcp");
         assert_eq!(host("@").unwrap(), "");
     }
@@ -135,8 +181,22 @@ mod tests {
     fn places_query_names() {
         let t = tlds();
         assert_eq!(place("sigil", &t), Placement::Tld("sigil"));
-        assert_eq!(place("example.sigil", &t), Placement::Under { name: "example.sigil", host: "", tld: "sigil" });
-        assert_eq!(place("a.www.example.sigil", &t), Placement::Under { name: "example.sigil", host: "a.www", tld: "sigil" });
+        assert_eq!(
+            place("example.sigil", &t),
+            Placement::Under {
+                name: "example.sigil",
+                host: "",
+                tld: "sigil"
+            }
+        );
+        assert_eq!(
+            place("a.www.example.sigil", &t),
+            Placement::Under {
+                name: "example.sigil",
+                host: "a.www",
+                tld: "sigil"
+            }
+        );
         assert_eq!(place("example.com", &t), Placement::Outside);
         assert_eq!(place("xsigil", &t), Placement::Outside);
     }

@@ -70,7 +70,10 @@ impl ValidatorSet {
     }
 
     pub fn power_of(&self, key: &PublicKey) -> Option<u64> {
-        self.validators.iter().find(|v| v.key == *key).map(|v| v.power)
+        self.validators
+            .iter()
+            .find(|v| v.key == *key)
+            .map(|v| v.power)
     }
 }
 
@@ -121,7 +124,10 @@ pub struct Overlay<'a, S: StateRead> {
 
 impl<'a, S: StateRead> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
-        Overlay { base, writes: BTreeMap::new() }
+        Overlay {
+            base,
+            writes: BTreeMap::new(),
+        }
     }
 
     fn put<T: BorshSerialize>(&mut self, key: Vec<u8>, value: &T) {
@@ -178,16 +184,25 @@ pub fn next_nonce(state: &impl StateRead, signer: &PublicKey) -> Result<u64> {
 /// A transaction with a bad signature, chain id or nonce makes the whole block invalid (a
 /// proposer must never include one). A transaction whose operation fails (name taken, not the
 /// owner, ...) is kept in the block as failed: its nonce is used, its operation has no effect.
-pub fn execute_block(state: &impl StateRead, params: &ChainParams, height: Height, txs: &[SignedTx]) -> Result<BlockExecution> {
+pub fn execute_block(
+    state: &impl StateRead,
+    params: &ChainParams,
+    height: Height,
+    txs: &[SignedTx],
+) -> Result<BlockExecution> {
     let mut block = Overlay::new(state);
     let mut outcomes = Vec::with_capacity(txs.len());
     let mut events = Vec::new();
     for (index, stx) in txs.iter().enumerate() {
-        let invalid = |error: TxError| Error::Invalid(format!("transaction {index} ({}) is invalid: {error}", stx.id()));
+        let invalid = |error: TxError| Error::InvalidTx { index, error };
         stx.check_stateless(&params.chain_id).map_err(invalid)?;
         let expected = next_nonce(&block, &stx.tx.signer)?;
         if stx.tx.nonce != expected {
-            return Err(invalid(TxError::BadNonce { signer: stx.tx.signer, expected, got: stx.tx.nonce }));
+            return Err(invalid(TxError::BadNonce {
+                signer: stx.tx.signer,
+                expected,
+                got: stx.tx.nonce,
+            }));
         }
         let mut tx_overlay = Overlay::new(&block);
         let outcome = apply_op(&mut tx_overlay, params, height, stx)?;
@@ -199,12 +214,21 @@ pub fn execute_block(state: &impl StateRead, params: &ChainParams, height: Heigh
         block.put(keys::nonce(&stx.tx.signer), &(expected + 1));
         outcomes.push(outcome.map(|_| ()));
     }
-    Ok(BlockExecution { writes: block.into_writes(), outcomes, events })
+    Ok(BlockExecution {
+        writes: block.into_writes(),
+        outcomes,
+        events,
+    })
 }
 
 /// Checks a transaction's operation against `state` as if it were in the block at `height`,
 /// without keeping any change: the mempool's admission check.
-pub fn dry_run(state: &impl StateRead, params: &ChainParams, height: Height, stx: &SignedTx) -> Result<std::result::Result<(), TxError>> {
+pub fn dry_run(
+    state: &impl StateRead,
+    params: &ChainParams,
+    height: Height,
+    stx: &SignedTx,
+) -> Result<std::result::Result<(), TxError>> {
     let mut overlay = Overlay::new(state);
     Ok(apply_op(&mut overlay, params, height, stx)?.map(|_| ()))
 }
@@ -244,13 +268,25 @@ fn apply_op<S: StateRead>(
             let key = keys::commit(commitment);
             if let Some(existing) = state.get_decoded::<CommitEntry>(&key)? {
                 if height <= existing.height + params.reveal_max_blocks {
-                    reject!(TxError::DuplicateCommit { commitment: commitment.to_string() });
+                    reject!(TxError::DuplicateCommit {
+                        commitment: commitment.to_string()
+                    });
                 }
             }
-            state.put(key, &CommitEntry { owner: signer, height });
+            state.put(
+                key,
+                &CommitEntry {
+                    owner: signer,
+                    height,
+                },
+            );
             Ok(Ok(None))
         }
-        Op::NameRegister { name, salt, records } => {
+        Op::NameRegister {
+            name,
+            salt,
+            records,
+        } => {
             let name = check!(name::registrable(name, &params.tlds));
             check!(validate_set(records));
             let commit_key = keys::commit(&name_commitment(&name, salt, &signer));
@@ -263,18 +299,34 @@ fn apply_op<S: StateRead>(
             let earliest = commit.height + params.reveal_min_blocks;
             let latest = commit.height + params.reveal_max_blocks;
             if height < earliest {
-                reject!(TxError::RevealTooEarly { name, committed_at: commit.height, earliest });
+                reject!(TxError::RevealTooEarly {
+                    name,
+                    committed_at: commit.height,
+                    earliest
+                });
             }
             if height > latest {
-                reject!(TxError::RevealTooLate { name, committed_at: commit.height, latest });
+                reject!(TxError::RevealTooLate {
+                    name,
+                    committed_at: commit.height,
+                    latest
+                });
             }
             if let Some(existing) = state.get_decoded::<NameEntry>(&keys::name(&name))? {
                 if existing.is_active_at(height) {
-                    reject!(TxError::NameTaken { name, owner: existing.owner, expires_at: existing.expires_at });
+                    reject!(TxError::NameTaken {
+                        name,
+                        owner: existing.owner,
+                        expires_at: existing.expires_at
+                    });
                 }
                 let grace_until = existing.expires_at + params.grace_blocks;
                 if height < grace_until {
-                    reject!(TxError::NameInGrace { name, expired_at: existing.expires_at, grace_until });
+                    reject!(TxError::NameInGrace {
+                        name,
+                        expired_at: existing.expires_at,
+                        grace_until
+                    });
                 }
             }
             state.delete(commit_key);
@@ -308,7 +360,10 @@ fn apply_op<S: StateRead>(
             let mut entry = check!(owned(state, params, name, &signer)?);
             let grace_until = entry.expires_at + params.grace_blocks;
             if height >= grace_until {
-                reject!(TxError::NameExpired { name: entry.name, expired_at: entry.expires_at });
+                reject!(TxError::NameExpired {
+                    name: entry.name,
+                    expired_at: entry.expires_at
+                });
             }
             entry.expires_at = entry.expires_at.max(height) + params.name_ttl_blocks;
             entry.updated_at = height;
@@ -319,7 +374,12 @@ fn apply_op<S: StateRead>(
 }
 
 /// The entry of `name` if `signer` owns it (active or not).
-fn owned(state: &impl StateRead, params: &ChainParams, name: &str, signer: &PublicKey) -> Result<std::result::Result<NameEntry, TxError>> {
+fn owned(
+    state: &impl StateRead,
+    params: &ChainParams,
+    name: &str,
+    signer: &PublicKey,
+) -> Result<std::result::Result<NameEntry, TxError>> {
     let name = match name::registrable(name, &params.tlds) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e.into())),
@@ -328,7 +388,11 @@ fn owned(state: &impl StateRead, params: &ChainParams, name: &str, signer: &Publ
         return Ok(Err(TxError::NameNotFound { name }));
     };
     if entry.owner != *signer {
-        return Ok(Err(TxError::NotOwner { name, owner: entry.owner, signer: *signer }));
+        return Ok(Err(TxError::NotOwner {
+            name,
+            owner: entry.owner,
+            signer: *signer,
+        }));
     }
     Ok(Ok(entry))
 }
@@ -345,7 +409,10 @@ fn owned_active(
         if entry.is_active_at(height) {
             Ok(entry)
         } else {
-            Err(TxError::NameExpired { name: entry.name, expired_at: entry.expires_at })
+            Err(TxError::NameExpired {
+                name: entry.name,
+                expired_at: entry.expires_at,
+            })
         }
     }))
 }

@@ -56,7 +56,10 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledStore> {
-        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()?;
         let tree = db.open_tree("sigil")?;
         Ok(SledStore { db, tree })
     }
@@ -71,12 +74,20 @@ impl Store for SledStore {
         self.tree
             .range(start..end)
             .take(limit)
-            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(Into::into)
+            })
             .collect()
     }
 
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.tree.range(start..end).next_back().transpose()?.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        Ok(self
+            .tree
+            .range(start..end)
+            .next_back()
+            .transpose()?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
     }
 
     fn apply(&self, batch: Batch) -> Result<()> {
@@ -109,17 +120,29 @@ pub struct MemStore {
 
 impl Store for MemStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.map.read().expect("store lock poisoned").get(key).cloned())
+        Ok(self
+            .map
+            .read()
+            .expect("store lock poisoned")
+            .get(key)
+            .cloned())
     }
 
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let map = self.map.read().expect("store lock poisoned");
-        Ok(map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(map
+            .range(start.to_vec()..end.to_vec())
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         let map = self.map.read().expect("store lock poisoned");
-        Ok(map.range(start.to_vec()..end.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone())))
+        Ok(map
+            .range(start.to_vec()..end.to_vec())
+            .next_back()
+            .map(|(k, v)| (k.clone(), v.clone())))
     }
 
     fn apply(&self, batch: Batch) -> Result<()> {
@@ -166,13 +189,19 @@ mod tests {
         store.apply(batch).unwrap();
         assert_eq!(store.get(b"a2").unwrap(), Some(b"y".to_vec()));
         assert_eq!(store.scan(b"a", &prefix_end(b"a"), 10).unwrap().len(), 2);
-        assert_eq!(store.last_in(b"a", &prefix_end(b"a")).unwrap().unwrap().0, b"a2".to_vec());
+        assert_eq!(
+            store.last_in(b"a", &prefix_end(b"a")).unwrap().unwrap().0,
+            b"a2".to_vec()
+        );
         let mut batch = Batch::default();
         batch.delete(b"a2".to_vec());
         store.apply(batch).unwrap();
         store.flush().unwrap();
         assert_eq!(store.get(b"a2").unwrap(), None);
-        assert_eq!(store.last_in(b"a", &prefix_end(b"a")).unwrap().unwrap().0, b"a1".to_vec());
+        assert_eq!(
+            store.last_in(b"a", &prefix_end(b"a")).unwrap().unwrap().0,
+            b"a1".to_vec()
+        );
     }
 
     #[test]

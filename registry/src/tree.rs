@@ -51,8 +51,15 @@ pub fn key_hash(key: &[u8]) -> KeyHash {
 }
 
 /// Checks `proof` that `key` has `value` (or, for `None`, no value) under `root`.
-pub fn verify(root: &Hash, key: &[u8], value: Option<&[u8]>, proof: &Proof) -> std::result::Result<(), String> {
-    proof.verify(jmt::RootHash(root.0), key_hash(key), value).map_err(|e| e.to_string())
+pub fn verify(
+    root: &Hash,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &Proof,
+) -> std::result::Result<(), String> {
+    proof
+        .verify(jmt::RootHash(root.0), key_hash(key), value)
+        .map_err(|e| e.to_string())
 }
 
 /// The state tree over a store.
@@ -67,11 +74,18 @@ impl<'a> StateTree<'a> {
 
     /// Writes the changes of `version` into `batch` and returns the new root. Nothing is visible
     /// until the batch is applied.
-    pub fn update(&self, version: Height, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, batch: &mut Batch) -> Result<Hash> {
+    pub fn update(
+        &self,
+        version: Height,
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        batch: &mut Batch,
+    ) -> Result<Hash> {
         let reader = Reader(self.store);
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
         let value_set = writes.iter().map(|(k, v)| (key_hash(k), v.clone()));
-        let (root, update) = tree.put_value_set(value_set, version).map_err(|e| Error::Tree(format!("{e:#}")))?;
+        let (root, update) = tree
+            .put_value_set(value_set, version)
+            .map_err(|e| Error::Tree(format!("{e:#}")))?;
         for (node_key, node) in update.node_batch.nodes() {
             batch.put([prefix::NODE, &encode(node_key)].concat(), encode(node));
         }
@@ -80,12 +94,20 @@ impl<'a> StateTree<'a> {
             // The value this one replaces becomes stale from this version on.
             if let Some((old_key, _)) = self.store.last_in(&value_key_start(hash), &value_key)? {
                 let old_version = &old_key[prefix::VALUE.len() + 32..];
-                batch.put([prefix::STALE_VALUE, &v.to_be_bytes(), &hash.0, old_version].concat(), Vec::new());
+                batch.put(
+                    [prefix::STALE_VALUE, &v.to_be_bytes(), &hash.0, old_version].concat(),
+                    Vec::new(),
+                );
             }
             batch.put(value_key, encode(value));
         }
         for stale in &update.stale_node_index_batch {
-            let key = [prefix::STALE_NODE, &stale.stale_since_version.to_be_bytes(), &encode(&stale.node_key)].concat();
+            let key = [
+                prefix::STALE_NODE,
+                &stale.stale_since_version.to_be_bytes(),
+                &encode(&stale.node_key),
+            ]
+            .concat();
             batch.put(key, Vec::new());
         }
         for (key, value) in writes {
@@ -107,28 +129,42 @@ impl<'a> StateTree<'a> {
     pub fn get_with_proof(&self, key: &[u8], version: Height) -> Result<(Option<Vec<u8>>, Proof)> {
         let reader = Reader(self.store);
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
-        tree.get_with_proof(key_hash(key), version).map_err(|e| Error::Tree(format!("{e:#}")))
+        tree.get_with_proof(key_hash(key), version)
+            .map_err(|e| Error::Tree(format!("{e:#}")))
     }
 
     /// The root at `version`.
     pub fn root(&self, version: Height) -> Result<Hash> {
         let reader = Reader(self.store);
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
-        Ok(Hash(tree.get_root_hash(version).map_err(|e| Error::Tree(format!("{e:#}")))?.0))
+        Ok(Hash(
+            tree.get_root_hash(version)
+                .map_err(|e| Error::Tree(format!("{e:#}")))?
+                .0,
+        ))
     }
 
     /// Adds to `batch` the deletion of at most `max_entries` nodes and values that no version at
     /// or after `oldest_kept` needs. Returns how many were scheduled.
-    pub fn prune(&self, oldest_kept: Height, max_entries: usize, batch: &mut Batch) -> Result<usize> {
+    pub fn prune(
+        &self,
+        oldest_kept: Height,
+        max_entries: usize,
+        batch: &mut Batch,
+    ) -> Result<usize> {
         let end = |p: &[u8]| [p, &(oldest_kept + 1).to_be_bytes()].concat();
-        let stale_nodes = self.store.scan(prefix::STALE_NODE, &end(prefix::STALE_NODE), max_entries)?;
+        let stale_nodes =
+            self.store
+                .scan(prefix::STALE_NODE, &end(prefix::STALE_NODE), max_entries)?;
         for (index_key, _) in &stale_nodes {
             let node_key = &index_key[prefix::STALE_NODE.len() + 8..];
             batch.delete([prefix::NODE, node_key].concat());
             batch.delete(index_key.clone());
         }
         let room = max_entries - stale_nodes.len();
-        let stale_values = self.store.scan(prefix::STALE_VALUE, &end(prefix::STALE_VALUE), room)?;
+        let stale_values = self
+            .store
+            .scan(prefix::STALE_VALUE, &end(prefix::STALE_VALUE), room)?;
         for (index_key, _) in &stale_values {
             let rest = &index_key[prefix::STALE_VALUE.len() + 8..];
             batch.delete([prefix::VALUE, rest].concat());
@@ -157,7 +193,11 @@ impl TreeReader for Reader<'_> {
         }
     }
 
-    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
         let end = value_key(&key_hash, max_version.saturating_add(1));
         match self.0.last_in(&value_key_start(&key_hash), &end)? {
             Some((_, bytes)) => Ok(decode::<Option<OwnedValue>>(&bytes)?),
@@ -172,8 +212,12 @@ impl TreeReader for Reader<'_> {
 
 /// Counts the tree's entries in the store by kind (nodes, values), for measurements.
 pub fn count_entries(store: &dyn Store) -> Result<(usize, usize)> {
-    let nodes = store.scan(prefix::NODE, &prefix_end(prefix::NODE), usize::MAX)?.len();
-    let values = store.scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)?.len();
+    let nodes = store
+        .scan(prefix::NODE, &prefix_end(prefix::NODE), usize::MAX)?
+        .len();
+    let values = store
+        .scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)?
+        .len();
     Ok((nodes, values))
 }
 
@@ -183,10 +227,14 @@ mod tests {
     use crate::store::MemStore;
 
     fn commit(store: &MemStore, version: Height, writes: &[(&str, Option<&str>)]) -> Hash {
-        let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
-            writes.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()))).collect();
+        let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = writes
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec())))
+            .collect();
         let mut batch = Batch::default();
-        let root = StateTree::new(store).update(version, &writes, &mut batch).unwrap();
+        let root = StateTree::new(store)
+            .update(version, &writes, &mut batch)
+            .unwrap();
         store.apply(batch).unwrap();
         root
     }
@@ -213,13 +261,20 @@ mod tests {
         let (old, proof) = tree.get_with_proof(b"a", 0).unwrap();
         assert_eq!(old.as_deref(), Some(b"1".as_slice()));
         assert!(verify(&tree.root(0).unwrap(), b"a", Some(b"1"), &proof).is_ok());
-        assert_eq!(tree.get_latest(b"a").unwrap().as_deref(), Some(b"3".as_slice()));
+        assert_eq!(
+            tree.get_latest(b"a").unwrap().as_deref(),
+            Some(b"3".as_slice())
+        );
     }
 
     #[test]
     fn a_tampered_proof_fails() {
         let store = MemStore::default();
-        let root = commit(&store, 0, &[("a", Some("1")), ("b", Some("2")), ("c", Some("3"))]);
+        let root = commit(
+            &store,
+            0,
+            &[("a", Some("1")), ("b", Some("2")), ("c", Some("3"))],
+        );
         let (_, proof) = StateTree::new(&store).get_with_proof(b"a", 0).unwrap();
         let mut bytes = encode(&proof);
         let last = bytes.len() - 1;

@@ -2,7 +2,7 @@
 //! signing bytes and id, and the stateless checks done before a transaction reaches a block.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TxError;
 use crate::limits::MAX_TX_BYTES;
@@ -13,13 +13,17 @@ use crate::types::{Hash, Keypair, PublicKey, Signature, decode, encode};
 const TX_SIGNING_DOMAIN: &[u8] = b"sigil/tx/v1";
 
 /// What a transaction does.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// Step one of registration: publishes `blake3(name ‖ salt ‖ owner)` without revealing the name.
     NameCommit { commitment: Hash },
     /// Step two: reveals the name and salt of an earlier commit by the same key.
-    NameRegister { name: String, salt: Hash, records: Vec<Record> },
+    NameRegister {
+        name: String,
+        salt: Hash,
+        records: Vec<Record>,
+    },
     /// Replaces every record of a name (owner only).
     NameUpdate { name: String, records: Vec<Record> },
     /// Gives a name to another key (owner only).
@@ -61,7 +65,7 @@ pub fn name_commitment(name: &str, salt: &Hash, owner: &PublicKey) -> Hash {
 }
 
 /// The part of a transaction that is signed.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Transaction {
     pub chain_id: String,
     pub signer: PublicKey,
@@ -79,14 +83,21 @@ impl Transaction {
     }
 
     pub fn sign(self, key: &Keypair) -> SignedTx {
-        assert_eq!(self.signer, key.public(), "a transaction must be signed by its own signer");
+        assert_eq!(
+            self.signer,
+            key.public(),
+            "a transaction must be signed by its own signer"
+        );
         let signature = key.sign(&self.signing_bytes());
-        SignedTx { tx: self, signature }
+        SignedTx {
+            tx: self,
+            signature,
+        }
     }
 }
 
 /// A transaction and its signature, as submitted and as stored in blocks.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct SignedTx {
     pub tx: Transaction,
     pub signature: Signature,
@@ -105,7 +116,10 @@ impl SignedTx {
     /// Decodes a submitted transaction, refusing oversized or malformed input.
     pub fn from_bytes(bytes: &[u8]) -> Result<SignedTx, TxError> {
         if bytes.len() > MAX_TX_BYTES {
-            return Err(TxError::TooLarge { bytes: bytes.len(), max: MAX_TX_BYTES });
+            return Err(TxError::TooLarge {
+                bytes: bytes.len(),
+                max: MAX_TX_BYTES,
+            });
         }
         decode(bytes).map_err(|e| TxError::Malformed(e.to_string()))
     }
@@ -114,13 +128,25 @@ impl SignedTx {
     pub fn check_stateless(&self, chain_id: &str) -> Result<(), TxError> {
         let bytes = self.to_bytes().len();
         if bytes > MAX_TX_BYTES {
-            return Err(TxError::TooLarge { bytes, max: MAX_TX_BYTES });
+            return Err(TxError::TooLarge {
+                bytes,
+                max: MAX_TX_BYTES,
+            });
         }
         if self.tx.chain_id != chain_id {
-            return Err(TxError::WrongChain { expected: chain_id.to_string(), got: self.tx.chain_id.clone() });
+            return Err(TxError::WrongChain {
+                expected: chain_id.to_string(),
+                got: self.tx.chain_id.clone(),
+            });
         }
-        if !self.tx.signer.verify(&self.tx.signing_bytes(), &self.signature) {
-            return Err(TxError::BadSignature { signer: self.tx.signer });
+        if !self
+            .tx
+            .signer
+            .verify(&self.tx.signing_bytes(), &self.signature)
+        {
+            return Err(TxError::BadSignature {
+                signer: self.tx.signer,
+            });
         }
         Ok(())
     }
@@ -131,8 +157,15 @@ mod tests {
     use super::*;
 
     fn sample(key: &Keypair, chain: &str) -> SignedTx {
-        Transaction { chain_id: chain.into(), signer: key.public(), nonce: 0, op: Op::NameCommit { commitment: Hash::ZERO } }
-            .sign(key)
+        Transaction {
+            chain_id: chain.into(),
+            signer: key.public(),
+            nonce: 0,
+            op: Op::NameCommit {
+                commitment: Hash::ZERO,
+            },
+        }
+        .sign(key)
     }
 
     #[test]
@@ -140,13 +173,22 @@ mod tests {
         let key = Keypair::generate();
         let tx = sample(&key, "sigil-dev");
         assert_eq!(tx.check_stateless("sigil-dev"), Ok(()));
-        assert!(matches!(tx.check_stateless("other"), Err(TxError::WrongChain { .. })));
+        assert!(matches!(
+            tx.check_stateless("other"),
+            Err(TxError::WrongChain { .. })
+        ));
         let mut moved = tx.clone();
         moved.tx.chain_id = "other".into();
-        assert!(matches!(moved.check_stateless("other"), Err(TxError::BadSignature { .. })));
+        assert!(matches!(
+            moved.check_stateless("other"),
+            Err(TxError::BadSignature { .. })
+        ));
         let mut renonced = tx.clone();
         renonced.tx.nonce = 1;
-        assert!(matches!(renonced.check_stateless("sigil-dev"), Err(TxError::BadSignature { .. })));
+        assert!(matches!(
+            renonced.check_stateless("sigil-dev"),
+            Err(TxError::BadSignature { .. })
+        ));
         assert_eq!(SignedTx::from_bytes(&tx.to_bytes()).unwrap(), tx);
         assert!(SignedTx::from_bytes(&tx.to_bytes()[1..]).is_err());
     }

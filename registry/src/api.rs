@@ -1,0 +1,302 @@
+//! The HTTP JSON API under `/v1`: submit signed transactions, follow their status, read names,
+//! their histories and proofs, blocks and the chain's status. Keys never reach the node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::{Error, TxError};
+use crate::ledger::{StoredBlock, Tip};
+use crate::limits::MAX_API_BODY_BYTES;
+use crate::mempool::MempoolError;
+use crate::name;
+use crate::node::{Node, TxStatus};
+use crate::proof::StateProof;
+use crate::read::NameReader;
+use crate::state::{ChainParams, NameEntry, NameEvent, ValidatorSet, keys, next_nonce};
+use crate::tx::SignedTx;
+use crate::types::{Hash, Height, PublicKey};
+
+/// Longest a client may ask `GET /v1/txs/{id}` to wait for finality.
+const MAX_WAIT_MS: u64 = 60_000;
+
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/txs", post(submit))
+        .route("/v1/txs/{id}", get(tx_status))
+        .route("/v1/accounts/{key}", get(account))
+        .route("/v1/names/{name}", get(name_entry))
+        .route("/v1/names/{name}/history", get(name_history))
+        .route("/v1/names/{name}/proof", get(name_proof))
+        .route("/v1/blocks/{height}", get(block))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see the README for the /v1 API",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .with_state(node)
+}
+
+/// An error answer: `{"error": {"code": ..., "message": ...}}` with a fitting status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        tracing::error!(error = %e, "API request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl From<TxError> for ApiError {
+    fn from(e: TxError) -> ApiError {
+        let status = match e {
+            TxError::WrongChain { .. }
+            | TxError::BadSignature { .. }
+            | TxError::BadNonce { .. }
+            | TxError::Malformed(_) => StatusCode::BAD_REQUEST,
+            TxError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            TxError::NameTaken { .. }
+            | TxError::NameInGrace { .. }
+            | TxError::DuplicateCommit { .. } => StatusCode::CONFLICT,
+            TxError::NotOwner { .. } => StatusCode::FORBIDDEN,
+            TxError::NameNotFound { .. } => StatusCode::NOT_FOUND,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<MempoolError> for ApiError {
+    fn from(e: MempoolError) -> ApiError {
+        match e {
+            MempoolError::Invalid(tx) => tx.into(),
+            MempoolError::Duplicate(_) => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate", e.to_string())
+            }
+            MempoolError::Full(_) | MempoolError::TooManyPending { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            MempoolError::Internal(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
+        }
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub chain_id: String,
+    pub genesis_hash: Hash,
+    pub tip: Tip,
+    pub params: ChainParams,
+    pub validators: ValidatorSet,
+    pub mempool_txs: usize,
+}
+
+async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
+    let ledger = node.ledger();
+    Ok(Json(ChainStatus {
+        chain_id: ledger.params().chain_id.clone(),
+        genesis_hash: ledger.genesis().hash(),
+        tip: ledger.tip(),
+        params: ledger.params().clone(),
+        validators: ledger.validators()?,
+        mempool_txs: node.mempool().len(),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The canonical encoding of a `SignedTx`, in hex.
+    pub tx: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub id: Hash,
+    #[serde(flatten)]
+    pub status: TxStatus,
+}
+
+async fn submit(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<SubmitRequest>,
+) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
+    let bytes =
+        hex::decode(req.tx.trim()).map_err(|e| bad_request(format!("`tx` is not hex: {e}")))?;
+    let stx = SignedTx::from_bytes(&bytes)?;
+    let id = tokio::task::spawn_blocking(move || node.submit(stx))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitResponse {
+            id,
+            status: TxStatus::Pending,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct WaitQuery {
+    /// Wait up to this many milliseconds for the transaction to leave the mempool.
+    wait_ms: Option<u64>,
+}
+
+async fn tx_status(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> ApiResult<SubmitResponse> {
+    let id: Hash = id.parse().map_err(bad_request)?;
+    let mut tips = node.subscribe();
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    loop {
+        let status = node.tx_status(&id)?;
+        if status != TxStatus::Pending || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(SubmitResponse { id, status }));
+        }
+        // Wake on the next final block, or at the deadline.
+        let _ = tokio::time::timeout_at(deadline, tips.changed()).await;
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub key: PublicKey,
+    /// Nonce of the signer's next transaction once everything pending is final.
+    pub next_nonce: u64,
+    /// Transactions of this signer in final blocks.
+    pub final_nonce: u64,
+}
+
+async fn account(State(node): State<Arc<Node>>, Path(key): Path<String>) -> ApiResult<AccountInfo> {
+    let key: PublicKey = key.parse().map_err(bad_request)?;
+    let final_nonce = next_nonce(&node.ledger().latest(), &key)?;
+    let next_nonce = node.mempool().pending_nonce(&key).unwrap_or(final_nonce);
+    Ok(Json(AccountInfo {
+        key,
+        next_nonce,
+        final_nonce,
+    }))
+}
+
+fn parse_name(node: &Node, input: &str) -> Result<String, ApiError> {
+    name::registrable(input, node.ledger().tlds()).map_err(|e| ApiError::from(TxError::from(e)))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NameInfo {
+    #[serde(flatten)]
+    pub entry: NameEntry,
+    /// Whether the name resolves at the current height.
+    pub active: bool,
+    pub height: Height,
+}
+
+async fn name_entry(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<NameInfo> {
+    let name = parse_name(&node, &input)?;
+    let height = node.ledger().tip().height;
+    match node.ledger().name_entry(&name)? {
+        Some(entry) => Ok(Json(NameInfo {
+            active: entry.is_active_at(height),
+            entry,
+            height,
+        })),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "name_not_found",
+            format!("name `{name}` is not registered"),
+        )),
+    }
+}
+
+async fn name_history(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<Vec<NameEvent>> {
+    let name = parse_name(&node, &input)?;
+    Ok(Json(node.ledger().name_history(&name, 10_000)?))
+}
+
+async fn name_proof(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<StateProof> {
+    let name = parse_name(&node, &input)?;
+    let ledger = node.ledger().clone();
+    let proof = tokio::task::spawn_blocking(move || ledger.prove(&keys::name(&name)))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(proof))
+}
+
+async fn block(
+    State(node): State<Arc<Node>>,
+    Path(height): Path<String>,
+) -> ApiResult<StoredBlock> {
+    let height: Height = height
+        .parse()
+        .map_err(|_| bad_request(format!("`{height}` is not a block height")))?;
+    match node.ledger().block(height)? {
+        Some(b) => Ok(Json(b)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "block_not_found",
+            format!(
+                "no block at height {height}; the tip is {}",
+                node.ledger().tip().height
+            ),
+        )),
+    }
+}

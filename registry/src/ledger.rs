@@ -1,0 +1,415 @@
+//! The ledger on disk: genesis, blocks, receipts and name histories beside the state tree, all
+//! in one store. Every block is committed as one atomic batch (block, tree nodes, stale index,
+//! values, receipts, histories, new tip) and flushed before it is reported final. On open, the
+//! tip block's hash, commit and state root are checked against what the tree holds.
+
+use std::sync::{Arc, RwLock};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Block, Commit, Genesis, Header, tx_root};
+use crate::error::{Error, Result};
+use crate::proof::StateProof;
+use crate::read::NameReader;
+use crate::state::{
+    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, execute_block, keys,
+};
+use crate::store::{Batch, Store, prefix_end};
+use crate::tree::StateTree;
+use crate::tx::SignedTx;
+use crate::types::{Hash, Height, decode, encode};
+
+/// Store key prefixes of the ledger (the tree's own start with `t`).
+mod prefix {
+    pub const BLOCK: &[u8] = b"cB";
+    pub const RECEIPT: &[u8] = b"cR";
+    pub const NAME_HISTORY: &[u8] = b"cH";
+    pub const TIP: &[u8] = b"mTip";
+    pub const GENESIS: &[u8] = b"mGenesis";
+}
+
+/// Tree entries pruned at most per block, so a commit batch stays small.
+const PRUNE_ENTRIES_PER_BLOCK: usize = 10_000;
+
+/// A block with the commit that made it final (none for genesis).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct StoredBlock {
+    pub block: Block,
+    pub commit: Option<Commit>,
+}
+
+/// Where a final transaction landed and whether its operation applied.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Receipt {
+    pub height: Height,
+    pub index: u32,
+    /// `None`: applied. `Some(reason)`: final but failed, with no effect but its nonce.
+    pub error: Option<String>,
+}
+
+/// The last final block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tip {
+    pub height: Height,
+    pub hash: Hash,
+    pub state_root: Hash,
+    pub time_ms: u64,
+}
+
+impl Tip {
+    fn of(header: &Header) -> Tip {
+        Tip {
+            height: header.height,
+            hash: header.hash(),
+            state_root: header.state_root,
+            time_ms: header.time_ms,
+        }
+    }
+}
+
+/// A block executed on the current tip, ready to be committed.
+pub struct Prepared {
+    pub height: Height,
+    pub state_root: Hash,
+    pub tx_root: Hash,
+    pub execution: BlockExecution,
+    base: Hash,
+    batch: Batch,
+}
+
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    genesis: Genesis,
+    tlds: Vec<String>,
+    tip: RwLock<Tip>,
+    prune_window_blocks: u64,
+}
+
+impl Ledger {
+    /// Opens the ledger in `store`, writing genesis on first use. Refuses a store that holds
+    /// another chain or whose tip does not match its state tree.
+    pub fn open(
+        store: Arc<dyn Store>,
+        genesis: Genesis,
+        prune_window_blocks: u64,
+    ) -> Result<Ledger> {
+        let tip = match store.get(prefix::GENESIS)? {
+            None => write_genesis(store.as_ref(), &genesis)?,
+            Some(bytes) => {
+                let stored: Genesis = decode(&bytes).map_err(|e| Error::corrupt("genesis", e))?;
+                if stored != genesis {
+                    return Err(Error::Invalid(format!(
+                        "the data folder holds chain `{}` (genesis {}), not `{}` (genesis {}); use another --data folder",
+                        stored.chain_id(),
+                        stored.hash(),
+                        genesis.chain_id(),
+                        genesis.hash()
+                    )));
+                }
+                check_tip(store.as_ref(), &genesis)?
+            }
+        };
+        let tlds = genesis.params.tlds.clone();
+        Ok(Ledger {
+            store,
+            genesis,
+            tlds,
+            tip: RwLock::new(tip),
+            prune_window_blocks: prune_window_blocks.max(1),
+        })
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn params(&self) -> &ChainParams {
+        &self.genesis.params
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn tip(&self) -> Tip {
+        self.tip.read().expect("tip lock poisoned").clone()
+    }
+
+    /// State after the last final block.
+    pub fn latest(&self) -> Latest<'_> {
+        Latest(StateTree::new(self.store.as_ref()))
+    }
+
+    /// The validators of the next block.
+    pub fn validators(&self) -> Result<ValidatorSet> {
+        self.latest()
+            .get_decoded(keys::VALIDATORS)?
+            .ok_or_else(|| Error::corrupt("validator set", "missing from state"))
+    }
+
+    /// Executes `txs` as the block after the tip and computes its state root.
+    pub fn prepare(&self, txs: &[SignedTx]) -> Result<Prepared> {
+        let tip = self.tip();
+        let height = tip.height + 1;
+        let execution = execute_block(&self.latest(), self.params(), height, txs)?;
+        let mut batch = Batch::default();
+        let state_root =
+            StateTree::new(self.store.as_ref()).update(height, &execution.writes, &mut batch)?;
+        Ok(Prepared {
+            height,
+            state_root,
+            tx_root: tx_root(txs),
+            execution,
+            base: tip.hash,
+            batch,
+        })
+    }
+
+    /// Commits a prepared block with its commit certificate: one atomic batch, flushed, then the
+    /// new tip becomes visible.
+    pub fn commit(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<()> {
+        let header = &block.header;
+        let tip = self.tip();
+        let mismatch = |what: &str| {
+            Error::Invalid(format!(
+                "block {} does not match its execution: {what}",
+                header.height
+            ))
+        };
+        if prepared.base != tip.hash
+            || header.prev_hash != tip.hash
+            || header.height != tip.height + 1
+        {
+            return Err(mismatch("it does not extend the current tip"));
+        }
+        if header.state_root != prepared.state_root {
+            return Err(mismatch("state root"));
+        }
+        if header.tx_root != tx_root(&block.txs) || header.tx_root != prepared.tx_root {
+            return Err(mismatch("transaction root"));
+        }
+        commit
+            .verify(header, &self.validators()?)
+            .map_err(Error::Invalid)?;
+
+        let Prepared {
+            height,
+            execution,
+            mut batch,
+            ..
+        } = prepared;
+        for (index, (stx, outcome)) in block.txs.iter().zip(&execution.outcomes).enumerate() {
+            let receipt = Receipt {
+                height,
+                index: index as u32,
+                error: outcome.as_ref().err().map(|e| e.to_string()),
+            };
+            batch.put([prefix::RECEIPT, &stx.id().0].concat(), encode(&receipt));
+        }
+        for (index, event) in execution.events.iter().enumerate() {
+            batch.put(
+                history_key(&event.name, height, index as u32),
+                encode(event),
+            );
+        }
+        if height > self.prune_window_blocks {
+            StateTree::new(self.store.as_ref()).prune(
+                height - self.prune_window_blocks,
+                PRUNE_ENTRIES_PER_BLOCK,
+                &mut batch,
+            )?;
+        }
+        let new_tip = Tip::of(header);
+        batch.put(
+            block_key(height),
+            encode(&StoredBlock {
+                block,
+                commit: Some(commit),
+            }),
+        );
+        batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
+        self.store.apply(batch)?;
+        self.store.flush()?;
+        *self.tip.write().expect("tip lock poisoned") = new_tip;
+        Ok(())
+    }
+
+    pub fn block(&self, height: Height) -> Result<Option<StoredBlock>> {
+        read_block(self.store.as_ref(), height)
+    }
+
+    pub fn receipt(&self, tx: &Hash) -> Result<Option<Receipt>> {
+        match self.store.get(&[prefix::RECEIPT, &tx.0].concat())? {
+            Some(bytes) => Ok(Some(
+                decode(&bytes).map_err(|e| Error::corrupt("receipt", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Every change to `name`, oldest first, at most `limit`.
+    pub fn name_history(&self, name: &str, limit: usize) -> Result<Vec<NameEvent>> {
+        let start = [prefix::NAME_HISTORY, name.as_bytes(), &[0]].concat();
+        let end = prefix_end(&start);
+        self.store
+            .scan(&start, &end, limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("name history", e)))
+            .collect()
+    }
+
+    /// The value of a state key at the tip with everything needed to check it without trusting
+    /// this node: the tree proof, the tip header, its commit and the validator set.
+    pub fn prove(&self, key: &[u8]) -> Result<StateProof> {
+        let tip = self.tip();
+        let stored = self
+            .block(tip.height)?
+            .ok_or_else(|| Error::corrupt("block", format!("tip block {} missing", tip.height)))?;
+        let commit = stored.commit.ok_or_else(|| {
+            Error::Invalid("the chain has no final block yet; wait for height 1".into())
+        })?;
+        let (value, proof) = StateTree::new(self.store.as_ref()).get_with_proof(key, tip.height)?;
+        Ok(StateProof {
+            key: key.to_vec(),
+            value,
+            proof: encode(&proof),
+            header: stored.block.header,
+            commit,
+            validators: self.validators()?,
+        })
+    }
+}
+
+fn block_key(height: Height) -> Vec<u8> {
+    [prefix::BLOCK, &height.to_be_bytes()].concat()
+}
+
+fn history_key(name: &str, height: Height, index: u32) -> Vec<u8> {
+    [
+        prefix::NAME_HISTORY,
+        name.as_bytes(),
+        &[0],
+        &height.to_be_bytes(),
+        &index.to_be_bytes(),
+    ]
+    .concat()
+}
+
+fn read_block(store: &dyn Store, height: Height) -> Result<Option<StoredBlock>> {
+    match store.get(&block_key(height))? {
+        Some(bytes) => Ok(Some(
+            decode(&bytes).map_err(|e| Error::corrupt("block", e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Height 0: parameters and validators in the tree, the genesis block, the tip.
+fn write_genesis(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
+    let mut batch = Batch::default();
+    let writes = [
+        (keys::PARAMS.to_vec(), Some(encode(&genesis.params))),
+        (keys::VALIDATORS.to_vec(), Some(encode(&genesis.validators))),
+    ]
+    .into_iter()
+    .collect();
+    let state_root = StateTree::new(store).update(0, &writes, &mut batch)?;
+    let validators_hash = genesis.validators.hash();
+    let header = Header {
+        chain_id: genesis.chain_id().to_string(),
+        height: 0,
+        time_ms: genesis.genesis_time_ms,
+        prev_hash: Hash::ZERO,
+        tx_root: tx_root(&[]),
+        state_root,
+        validators_hash,
+        next_validators_hash: validators_hash,
+        proposer: genesis
+            .validators
+            .validators
+            .first()
+            .map(|v| v.key)
+            .unwrap_or(crate::types::PublicKey([0; 32])),
+    };
+    let tip = Tip::of(&header);
+    batch.put(
+        block_key(0),
+        encode(&StoredBlock {
+            block: Block {
+                header,
+                txs: Vec::new(),
+            },
+            commit: None,
+        }),
+    );
+    batch.put(prefix::GENESIS.to_vec(), encode(genesis));
+    batch.put(prefix::TIP.to_vec(), 0u64.to_be_bytes().to_vec());
+    store.apply(batch)?;
+    store.flush()?;
+    Ok(tip)
+}
+
+/// The read-back half of the paired check: the tip block must be intact, finalized by its
+/// commit, and its state root must be the tree's root at that height.
+fn check_tip(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
+    let bytes = store
+        .get(prefix::TIP)?
+        .ok_or_else(|| Error::corrupt("tip", "missing"))?;
+    let height = Height::from_be_bytes(
+        bytes
+            .try_into()
+            .map_err(|_| Error::corrupt("tip", "not 8 bytes"))?,
+    );
+    let stored = read_block(store, height)?
+        .ok_or_else(|| Error::corrupt("block", format!("tip block {height} missing")))?;
+    let header = &stored.block.header;
+    if header.height != height || header.tx_root != tx_root(&stored.block.txs) {
+        return Err(Error::corrupt(
+            "block",
+            format!("block {height} does not match its own header"),
+        ));
+    }
+    let root = StateTree::new(store).root(height)?;
+    if root != header.state_root {
+        return Err(Error::corrupt(
+            "state",
+            format!(
+                "tree root {root} at height {height} differs from the block's {}",
+                header.state_root
+            ),
+        ));
+    }
+    if let Some(commit) = &stored.commit {
+        let validators = Latest(StateTree::new(store))
+            .get_decoded::<ValidatorSet>(keys::VALIDATORS)?
+            .unwrap_or_else(|| genesis.validators.clone());
+        commit
+            .verify(header, &validators)
+            .map_err(|e| Error::corrupt("commit", e))?;
+    }
+    Ok(Tip::of(header))
+}
+
+/// State at the tip, read from the latest-value index.
+pub struct Latest<'a>(StateTree<'a>);
+
+impl StateRead for Latest<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get_latest(key)
+    }
+}
+
+impl NameReader for Ledger {
+    fn tip_height(&self) -> Height {
+        self.tip.read().expect("tip lock poisoned").height
+    }
+
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+
+    fn name_entry(&self, name: &str) -> Result<Option<NameEntry>> {
+        self.latest().get_decoded(&keys::name(name))
+    }
+}

@@ -1,0 +1,186 @@
+//! The single-validator node: admits transactions into the mempool, produces a block every
+//! block interval, commits it and announces the new tip. Replication (issue 3) replaces the
+//! producer with the consensus engine and keeps the rest.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::block::{Block, Commit, Header};
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Tip};
+use crate::limits::MAX_TXS_PER_BLOCK;
+use crate::mempool::{Mempool, MempoolError};
+use crate::state::{dry_run, next_nonce};
+use crate::tx::SignedTx;
+use crate::types::{Hash, Height, Keypair};
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a final block and applied.
+    Final { height: Height },
+    /// In a final block, but its operation failed (only its nonce was used).
+    Failed { height: Height, error: String },
+    /// Neither pending nor final on this node.
+    Unknown,
+}
+
+pub struct Node {
+    ledger: Arc<Ledger>,
+    mempool: Mempool,
+    validator: Keypair,
+    tip: watch::Sender<Tip>,
+    /// Held while admitting a transaction and while committing a block, so a signer's pending
+    /// nonces and the final state never disagree.
+    admission: Mutex<()>,
+}
+
+impl Node {
+    /// A node over `ledger` that produces blocks with `validator`, which must be the chain's
+    /// only validator.
+    pub fn new(ledger: Arc<Ledger>, validator: Keypair) -> Result<Arc<Node>> {
+        let validators = ledger.validators()?;
+        if validators.validators.len() != 1 || validators.validators[0].key != validator.public() {
+            return Err(Error::Invalid(format!(
+                "key {} is not the single validator of chain `{}`; a chain with several validators needs the consensus engine",
+                validator.public(),
+                ledger.params().chain_id
+            )));
+        }
+        let (tip, _) = watch::channel(ledger.tip());
+        Ok(Arc::new(Node {
+            ledger,
+            mempool: Mempool::default(),
+            validator,
+            tip,
+            admission: Mutex::new(()),
+        }))
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// A receiver that sees every new final tip.
+    pub fn subscribe(&self) -> watch::Receiver<Tip> {
+        self.tip.subscribe()
+    }
+
+    /// Checks a transaction and queues it. Refuses, with the reason, anything that could not
+    /// apply: bad signature, wrong chain, wrong nonce, or an operation that fails on the
+    /// current state (checked when the signer has nothing else pending).
+    pub fn submit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
+        let params = self.ledger.params();
+        stx.check_stateless(&params.chain_id)?;
+        let _guard = self.admission.lock().expect("admission lock poisoned");
+        let latest = self.ledger.latest();
+        let state_nonce = next_nonce(&latest, &stx.tx.signer).map_err(internal)?;
+        if !self.mempool.has_pending(&stx.tx.signer) && stx.tx.nonce == state_nonce {
+            let height = self.ledger.tip().height + 1;
+            dry_run(&latest, params, height, &stx).map_err(internal)??;
+        }
+        self.mempool.add(stx, state_nonce)
+    }
+
+    pub fn tx_status(&self, id: &Hash) -> Result<TxStatus> {
+        if let Some(receipt) = self.ledger.receipt(id)? {
+            return Ok(match receipt.error {
+                None => TxStatus::Final {
+                    height: receipt.height,
+                },
+                Some(error) => TxStatus::Failed {
+                    height: receipt.height,
+                    error,
+                },
+            });
+        }
+        Ok(if self.mempool.contains(id) {
+            TxStatus::Pending
+        } else {
+            TxStatus::Unknown
+        })
+    }
+
+    /// Builds, signs and commits the next block from the mempool.
+    pub fn produce_block(&self) -> Result<Tip> {
+        let mut txs = self.mempool.peek(MAX_TXS_PER_BLOCK);
+        let prepared = loop {
+            match self.ledger.prepare(&txs) {
+                Ok(prepared) => break prepared,
+                // Admission makes this unreachable in practice; if a transaction is invalid
+                // anyway, drop its signer's pending ones and build the block without them.
+                Err(Error::InvalidTx { index, error }) => {
+                    let signer = txs[index].tx.signer;
+                    tracing::warn!(%signer, %error, "dropping a pending transaction that can no longer apply");
+                    let dropped = self.mempool.drop_signer(&signer);
+                    txs.retain(|t| !dropped.contains(t));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let tip = self.ledger.tip();
+        let validators_hash = self.ledger.validators()?.hash();
+        let header = Header {
+            chain_id: self.ledger.params().chain_id.clone(),
+            height: prepared.height,
+            time_ms: now_ms().max(tip.time_ms),
+            prev_hash: tip.hash,
+            tx_root: prepared.tx_root,
+            state_root: prepared.state_root,
+            validators_hash,
+            next_validators_hash: validators_hash,
+            proposer: self.validator.public(),
+        };
+        let commit = Commit::sign(&header, 0, &self.validator);
+        let block = Block { header, txs };
+        let included = block.txs.clone();
+        {
+            let _guard = self.admission.lock().expect("admission lock poisoned");
+            self.ledger.commit(prepared, block, commit)?;
+            self.mempool.remove(&included);
+        }
+        let tip = self.ledger.tip();
+        self.tip.send_replace(tip.clone());
+        Ok(tip)
+    }
+
+    /// Produces a block every block interval until `shutdown` turns true.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+        let interval_ms = self.ledger.params().block_interval_ms.max(10);
+        let mut ticker = tokio::time::interval(Duration::from_millis(interval_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            }
+            let node = self.clone();
+            let tip = tokio::task::spawn_blocking(move || node.produce_block())
+                .await
+                .map_err(|e| Error::Invalid(format!("block production panicked: {e}")))??;
+            tracing::debug!(height = tip.height, hash = %tip.hash, "block final");
+        }
+    }
+}
+
+fn internal(e: Error) -> MempoolError {
+    tracing::error!(error = %e, "checking a submitted transaction failed");
+    MempoolError::Internal(e.to_string())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

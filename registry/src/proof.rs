@@ -1,0 +1,83 @@
+//! A state value with everything needed to check it without trusting the node that served it:
+//! the tree proof, the header whose state root it is checked against, the header's commit
+//! certificate, and the validator set that signed it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Commit, Header};
+use crate::state::ValidatorSet;
+use crate::tree::{self, Proof};
+use crate::types::decode;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateProof {
+    #[serde(with = "hex_bytes")]
+    pub key: Vec<u8>,
+    #[serde(with = "hex_opt")]
+    pub value: Option<Vec<u8>>,
+    /// The encoded tree proof.
+    #[serde(with = "hex_bytes")]
+    pub proof: Vec<u8>,
+    pub header: Header,
+    pub commit: Commit,
+    pub validators: ValidatorSet,
+}
+
+impl StateProof {
+    /// Checks the whole chain of trust against validators the caller already trusts: the
+    /// validator set is the trusted one, its commit finalizes the header, and the tree proof
+    /// shows the value (or its absence) under the header's state root. Returns the proven value.
+    pub fn verify(&self, chain_id: &str, trusted: &ValidatorSet) -> Result<Option<&[u8]>, String> {
+        if self.header.chain_id != chain_id {
+            return Err(format!(
+                "the proof is for chain `{}`, not `{chain_id}`",
+                self.header.chain_id
+            ));
+        }
+        if self.validators != *trusted {
+            return Err(format!(
+                "the proof is signed by validator set {}, not the trusted set {}",
+                self.validators.hash(),
+                trusted.hash()
+            ));
+        }
+        self.commit.verify(&self.header, &self.validators)?;
+        let proof: Proof =
+            decode(&self.proof).map_err(|e| format!("the tree proof does not decode: {e}"))?;
+        tree::verify(
+            &self.header.state_root,
+            &self.key,
+            self.value.as_deref(),
+            &proof,
+        )
+        .map_err(|e| format!("the tree proof does not match the signed state root: {e}"))?;
+        Ok(self.value.as_deref())
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(<String as Deserialize>::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+mod hex_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&hex::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        <Option<String> as Deserialize>::deserialize(d)?
+            .map(|s| hex::decode(s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
