@@ -18,7 +18,7 @@ use crate::state::{
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
 use crate::tx::SignedTx;
-use crate::types::{Hash, Height, decode, encode};
+use crate::types::{Hash, Height, PublicKey, decode, encode};
 
 /// Store key prefixes of the ledger (the tree's own start with `t`).
 mod prefix {
@@ -163,6 +163,23 @@ impl Ledger {
             execution,
             base: tip.hash,
             batch,
+        })
+    }
+
+    /// The header of a prepared block, proposed by `proposer` at `time_ms`.
+    pub fn header(&self, prepared: &Prepared, proposer: PublicKey, time_ms: u64) -> Result<Header> {
+        let tip = self.tip();
+        let validators_hash = self.validators()?.hash();
+        Ok(Header {
+            chain_id: self.params().chain_id.clone(),
+            height: prepared.height,
+            time_ms: time_ms.max(tip.time_ms),
+            prev_hash: prepared.base,
+            tx_root: prepared.tx_root,
+            state_root: prepared.state_root,
+            validators_hash,
+            next_validators_hash: validators_hash,
+            proposer,
         })
     }
 
@@ -330,7 +347,7 @@ fn write_genesis(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
             .validators
             .first()
             .map(|v| v.key)
-            .unwrap_or(crate::types::PublicKey([0; 32])),
+            .unwrap_or(PublicKey([0; 32])),
     };
     let tip = Tip::of(&header);
     batch.put(

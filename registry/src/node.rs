@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::block::{Block, Commit, Header};
+use crate::block::{Block, Commit};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Tip};
 use crate::limits::MAX_TXS_PER_BLOCK;
@@ -128,19 +128,7 @@ impl Node {
                 Err(e) => return Err(e),
             }
         };
-        let tip = self.ledger.tip();
-        let validators_hash = self.ledger.validators()?.hash();
-        let header = Header {
-            chain_id: self.ledger.params().chain_id.clone(),
-            height: prepared.height,
-            time_ms: now_ms().max(tip.time_ms),
-            prev_hash: tip.hash,
-            tx_root: prepared.tx_root,
-            state_root: prepared.state_root,
-            validators_hash,
-            next_validators_hash: validators_hash,
-            proposer: self.validator.public(),
-        };
+        let header = self.ledger.header(&prepared, self.validator.public(), now_ms())?;
         let commit = Commit::sign(&header, 0, &self.validator);
         let block = Block { header, txs };
         let included = block.txs.clone();

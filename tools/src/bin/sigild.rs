@@ -1,1 +1,141 @@
-fn main() {}
+//! `sigild`: the Sigil node. Keeps the ledger, produces blocks (single validator), answers DNS
+//! for chain names from the finalized state and serves the HTTP API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use sigil_registry::ledger::Ledger;
+use sigil_registry::node::Node;
+use sigil_registry::read::NameReader;
+use sigil_registry::store::SledStore;
+use sigil_tools::config::{self, FileConfig};
+use sigil_tools::devchain;
+use tokio::sync::watch;
+
+/// The Sigil node: ledger, block production, DNS resolver and HTTP API.
+#[derive(Debug, Parser)]
+#[command(version, about, after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI.")]
+struct Args {
+    /// Create a single-validator development chain in the data folder on first start, and reuse it afterwards.
+    #[arg(long)]
+    dev: bool,
+    /// TOML configuration file; flags override its settings.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data folder [default: `sigil` under the user's data directory].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address for DNS over UDP and TCP [default: 127.0.0.1:5353].
+    #[arg(long, value_name = "ADDR")]
+    dns_listen: Option<SocketAddr>,
+    /// Address of the HTTP API [default: 127.0.0.1:8645].
+    #[arg(long, value_name = "ADDR")]
+    api_listen: Option<SocketAddr>,
+    /// Resolver for names outside the chain's top-level domains (repeatable); without one, such queries are REFUSED.
+    #[arg(long, value_name = "ADDR")]
+    upstream: Vec<SocketAddr>,
+    /// State versions kept before old tree nodes are pruned [default: 100000].
+    #[arg(long, value_name = "BLOCKS")]
+    prune_window_blocks: Option<u64>,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("sigild: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let data = args.data.or(file.data).unwrap_or_else(config::default_data_dir);
+    let dns_listen = args.dns_listen.or(file.dns_listen).unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?);
+    let api_listen = args.api_listen.or(file.api_listen).unwrap_or(config::DEFAULT_API_LISTEN.parse()?);
+    let upstream = if args.upstream.is_empty() { file.upstream.unwrap_or_default() } else { args.upstream };
+    let prune_window = args.prune_window_blocks.or(file.prune_window_blocks).unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
+    let cache_bytes = file.cache_mb.unwrap_or(config::DEFAULT_CACHE_MB) * 1024 * 1024;
+
+    let chain = if devchain::exists(&data) {
+        devchain::load(&data)?
+    } else if args.dev {
+        let chain = devchain::create(&data)?;
+        eprintln!("sigild: created development chain `{}` in {}", chain.genesis.chain_id(), data.display());
+        chain
+    } else {
+        anyhow::bail!("no chain in {}; start with --dev to create a development chain there", data.display());
+    };
+
+    let store = SledStore::open(&chain.db, cache_bytes)
+        .with_context(|| format!("cannot open the database in {} (is another sigild using it?)", chain.db.display()))?;
+    let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
+    let tip = ledger.tip();
+    tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
+    let node = Node::new(ledger.clone(), chain.validator)?;
+
+    let api = tokio::net::TcpListener::bind(api_listen)
+        .await
+        .with_context(|| format!("cannot listen for the API on {api_listen}; pass --api-listen ADDR"))?;
+    let api_addr = api.local_addr()?;
+    let reader: Arc<dyn NameReader> = ledger.clone();
+    let dns = sigil_resolver::serve(sigil_resolver::DnsConfig { listen: dns_listen, upstream }, reader).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let producer = tokio::spawn(node.clone().run(stop_rx.clone()));
+    let mut api_stop = stop_rx.clone();
+    let api_task = tokio::spawn(async move {
+        axum::serve(api, sigil_registry::api::router(node))
+            .with_graceful_shutdown(async move {
+                let _ = api_stop.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+
+    println!(
+        "sigild ready: chain={} height={} dns={} api=http://{} data={}",
+        ledger.params().chain_id,
+        tip.height,
+        dns.local_addr(),
+        api_addr,
+        data.display()
+    );
+    tracing::info!(dns = %dns.local_addr(), api = %api_addr, data = %data.display(), "serving");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    stop_tx.send_replace(true);
+    producer.await.context("block producer task failed")??;
+    api_task.await.context("API task failed")??;
+    dns.shutdown().await;
+    ledger.store().flush()?;
+    tracing::info!(height = ledger.tip().height, "stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("cannot install the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

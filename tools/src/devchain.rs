@@ -1,0 +1,126 @@
+//! The files of a chain in a data folder: `genesis.json`, the validator's key
+//! (`validator.pem`, PKCS#8) and the database (`db/`). `--dev` creates a single-validator
+//! chain there on first start.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use sigil_registry::block::Genesis;
+use sigil_registry::state::{ChainParams, Validator, ValidatorSet};
+use sigil_registry::types::Keypair;
+
+pub const GENESIS_FILE: &str = "genesis.json";
+pub const VALIDATOR_KEY_FILE: &str = "validator.pem";
+pub const DB_DIR: &str = "db";
+
+/// Parameters of a development chain: short commit-reveal windows, half-second blocks,
+/// names that live a year.
+pub fn dev_params(chain_id: String) -> ChainParams {
+    const BLOCKS_PER_DAY: u64 = 2 * 60 * 60 * 24;
+    ChainParams {
+        chain_id,
+        tlds: vec!["sigil".to_string()],
+        reveal_min_blocks: 2,
+        reveal_max_blocks: 600,
+        name_ttl_blocks: 365 * BLOCKS_PER_DAY,
+        grace_blocks: 30 * BLOCKS_PER_DAY,
+        block_interval_ms: 500,
+    }
+}
+
+/// The chain in `dir`: its genesis and this node's validator key.
+pub struct ChainFiles {
+    pub genesis: Genesis,
+    pub validator: Keypair,
+    pub db: PathBuf,
+}
+
+/// Whether `dir` already holds a chain.
+pub fn exists(dir: &Path) -> bool {
+    dir.join(GENESIS_FILE).exists()
+}
+
+/// Creates a single-validator development chain in `dir`.
+pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    let validator = Keypair::generate();
+    let chain_id = format!("sigil-dev-{}", &validator.public().to_string()[..8]);
+    let genesis = Genesis {
+        genesis_time_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        params: dev_params(chain_id),
+        validators: ValidatorSet { validators: vec![Validator { key: validator.public(), power: 1 }] },
+    };
+    write_private(&dir.join(VALIDATOR_KEY_FILE), validator_pem(&validator)?.as_bytes())?;
+    // Genesis last: its presence marks a complete chain folder.
+    let json = serde_json::to_string_pretty(&genesis)?;
+    let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
+    fs::write(&tmp, json)?;
+    fs::rename(&tmp, dir.join(GENESIS_FILE))?;
+    Ok(ChainFiles { genesis, validator, db: dir.join(DB_DIR) })
+}
+
+/// Loads the chain in `dir`.
+pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
+    let genesis_path = dir.join(GENESIS_FILE);
+    let text = fs::read_to_string(&genesis_path).with_context(|| {
+        format!("no chain in {}; start with --dev to create a development chain there", dir.display())
+    })?;
+    let genesis: Genesis =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
+    let key_path = dir.join(VALIDATOR_KEY_FILE);
+    let pem = fs::read_to_string(&key_path).with_context(|| format!("cannot read the validator key {}", key_path.display()))?;
+    let key = SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", key_path.display()))?;
+    let validator = Keypair::from_signing_key(key);
+    if genesis.validators.power_of(&validator.public()).is_none() {
+        bail!("the key in {} is not a validator of chain `{}`", key_path.display(), genesis.chain_id());
+    }
+    Ok(ChainFiles { genesis, validator, db: dir.join(DB_DIR) })
+}
+
+fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
+    Ok(key
+        .signing_key()
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("cannot encode the validator key: {e}"))?
+        .to_string())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_chain_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = create(dir.path()).unwrap();
+        assert!(exists(dir.path()));
+        let loaded = load(dir.path()).unwrap();
+        assert_eq!(loaded.genesis, created.genesis);
+        assert_eq!(loaded.validator.public(), created.validator.public());
+    }
+
+    #[test]
+    fn missing_chain_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("--dev"), "{err}");
+    }
+}
