@@ -190,9 +190,18 @@ mod tests {
         };
         let h = header(&set);
         let mut commit = Commit::sign(&h, 0, &keys[0]);
-        commit.signatures.extend(Commit::sign(&h, 0, &keys[1]).signatures);
-        assert!(commit.verify(&h, &set).unwrap_err().contains("not more than two thirds"));
-        commit.signatures.extend(Commit::sign(&h, 0, &keys[2]).signatures);
+        commit
+            .signatures
+            .extend(Commit::sign(&h, 0, &keys[1]).signatures);
+        assert!(
+            commit
+                .verify(&h, &set)
+                .unwrap_err()
+                .contains("not more than two thirds")
+        );
+        commit
+            .signatures
+            .extend(Commit::sign(&h, 0, &keys[2]).signatures);
         assert_eq!(commit.verify(&h, &set), Ok(()));
         let mut twice = commit.clone();
         twice.signatures[1] = twice.signatures[0].clone();
@@ -205,6 +214,11 @@ mod tests {
         other_chain.chain_id = "d".into();
         let mut moved = commit.clone();
         moved.block_hash = other_chain.hash();
-        assert!(moved.verify(&other_chain, &set).unwrap_err().contains("invalid"));
+        assert!(
+            moved
+                .verify(&other_chain, &set)
+                .unwrap_err()
+                .contains("invalid")
+        );
     }
 }

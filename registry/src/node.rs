@@ -128,7 +128,9 @@ impl Node {
                 Err(e) => return Err(e),
             }
         };
-        let header = self.ledger.header(&prepared, self.validator.public(), now_ms())?;
+        let header = self
+            .ledger
+            .header(&prepared, self.validator.public(), now_ms())?;
         let commit = Commit::sign(&header, 0, &self.validator);
         let block = Block { header, txs };
         let included = block.txs.clone();

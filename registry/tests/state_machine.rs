@@ -32,7 +32,12 @@ fn genesis(validator: &Keypair) -> Genesis {
             grace_blocks: GRACE,
             block_interval_ms: 10,
         },
-        validators: ValidatorSet { validators: vec![Validator { key: validator.public(), power: 1 }] },
+        validators: ValidatorSet {
+            validators: vec![Validator {
+                key: validator.public(),
+                power: 1,
+            }],
+        },
     }
 }
 
@@ -59,7 +64,8 @@ impl Chain {
         let outcomes = prepared.execution.outcomes.clone();
         let header = self.ledger.header(&prepared, self.validator.public(), 0)?;
         let commit = Commit::sign(&header, 0, &self.validator);
-        self.ledger.commit(prepared, Block { header, txs }, commit)?;
+        self.ledger
+            .commit(prepared, Block { header, txs }, commit)?;
         Ok(outcomes)
     }
 
@@ -90,11 +96,19 @@ struct User {
 
 impl User {
     fn new() -> User {
-        User { key: Keypair::generate(), nonce: 0 }
+        User {
+            key: Keypair::generate(),
+            nonce: 0,
+        }
     }
 
     fn tx(&mut self, op: Op) -> SignedTx {
-        let tx = Transaction { chain_id: "test-chain".into(), signer: self.key.public(), nonce: self.nonce, op };
+        let tx = Transaction {
+            chain_id: "test-chain".into(),
+            signer: self.key.public(),
+            nonce: self.nonce,
+            op,
+        };
         self.nonce += 1;
         tx.sign(&self.key)
     }
@@ -106,7 +120,11 @@ impl User {
 
     fn reveal(&mut self, name: &str, salt: Hash, records: &[&str]) -> SignedTx {
         let records = records.iter().map(|r| Record::parse(r).unwrap()).collect();
-        self.tx(Op::NameRegister { name: name.into(), salt, records })
+        self.tx(Op::NameRegister {
+            name: name.into(),
+            salt,
+            records,
+        })
     }
 }
 
@@ -115,7 +133,10 @@ fn register(chain: &Chain, user: &mut User, name: &str) {
     let salt = Hash([7; 32]);
     assert_eq!(chain.block(vec![user.commit(name, salt)]), vec![Ok(())]);
     chain.wait(REVEAL_MIN - 1);
-    assert_eq!(chain.block(vec![user.reveal(name, salt, &["@ A 192.0.2.7"])]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![user.reveal(name, salt, &["@ A 192.0.2.7"])]),
+        vec![Ok(())]
+    );
 }
 
 fn failed(outcomes: Outcomes) -> TxError {
@@ -132,10 +153,20 @@ fn commit_then_reveal_registers_within_the_window() {
     let committed_at = chain.height();
     // One block later is too early.
     let err = failed(chain.block(vec![alice.reveal("example.sigil", salt, &[])]));
-    assert!(matches!(err, TxError::RevealTooEarly { earliest, .. } if earliest == committed_at + REVEAL_MIN), "{err}");
+    assert!(
+        matches!(err, TxError::RevealTooEarly { earliest, .. } if earliest == committed_at + REVEAL_MIN),
+        "{err}"
+    );
     assert!(chain.entry("example.sigil").is_none());
     // The failed reveal used nonce 1; the next one carries nonce 2 and lands at commit + 2.
-    assert_eq!(chain.block(vec![alice.reveal("Example.SIGIL", salt, &["@ A 192.0.2.7", "www TXT hello"])]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![alice.reveal(
+            "Example.SIGIL",
+            salt,
+            &["@ A 192.0.2.7", "www TXT hello"]
+        )]),
+        vec![Ok(())]
+    );
     let entry = chain.entry("example.sigil").unwrap();
     assert_eq!(entry.owner, alice.key.public());
     assert_eq!(entry.records.len(), 2);
@@ -167,8 +198,14 @@ fn front_running_fails() {
     chain.wait(REVEAL_MIN);
     let err = failed(chain.block(vec![mallory.reveal("prize.sigil", salt, &[])]));
     assert!(matches!(err, TxError::NoCommit { .. }), "{err}");
-    assert_eq!(chain.block(vec![alice.reveal("prize.sigil", salt, &[])]), vec![Ok(())]);
-    assert_eq!(chain.entry("prize.sigil").unwrap().owner, alice.key.public());
+    assert_eq!(
+        chain.block(vec![alice.reveal("prize.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert_eq!(
+        chain.entry("prize.sigil").unwrap().owner,
+        alice.key.public()
+    );
 }
 
 #[test]
@@ -185,7 +222,10 @@ fn a_taken_name_cannot_be_registered_again() {
     let salt = Hash([3; 32]);
     chain.block(vec![alice.commit("taken.sigil", salt)]);
     chain.wait(REVEAL_MIN - 1);
-    assert!(matches!(failed(chain.block(vec![alice.reveal("taken.sigil", salt, &[])])), TxError::NameTaken { .. }));
+    assert!(matches!(
+        failed(chain.block(vec![alice.reveal("taken.sigil", salt, &[])])),
+        TxError::NameTaken { .. }
+    ));
 }
 
 #[test]
@@ -195,8 +235,16 @@ fn an_expired_name_stops_resolving_and_is_re_registrable_after_grace() {
     register(&chain, &mut alice, "fleeting.sigil");
     let entry = chain.entry("fleeting.sigil").unwrap();
     chain.wait(entry.expires_at - chain.height());
-    assert!(!chain.entry("fleeting.sigil").unwrap().is_active_at(chain.ledger.tip_height()));
-    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate { name: "fleeting.sigil".into(), records: vec![] })]));
+    assert!(
+        !chain
+            .entry("fleeting.sigil")
+            .unwrap()
+            .is_active_at(chain.ledger.tip_height())
+    );
+    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate {
+        name: "fleeting.sigil".into(),
+        records: vec![],
+    })]));
     assert!(matches!(err, TxError::NameExpired { .. }), "{err}");
     // Bob, during the grace period: refused.
     let salt = Hash([4; 32]);
@@ -209,8 +257,14 @@ fn an_expired_name_stops_resolving_and_is_re_registrable_after_grace() {
     let salt = Hash([5; 32]);
     chain.block(vec![bob.commit("fleeting.sigil", salt)]);
     chain.wait(REVEAL_MIN - 1);
-    assert_eq!(chain.block(vec![bob.reveal("fleeting.sigil", salt, &["@ A 192.0.2.9"])]), vec![Ok(())]);
-    assert_eq!(chain.entry("fleeting.sigil").unwrap().owner, bob.key.public());
+    assert_eq!(
+        chain.block(vec![bob.reveal("fleeting.sigil", salt, &["@ A 192.0.2.9"])]),
+        vec![Ok(())]
+    );
+    assert_eq!(
+        chain.entry("fleeting.sigil").unwrap().owner,
+        bob.key.public()
+    );
 }
 
 #[test]
@@ -219,16 +273,30 @@ fn renewal_extends_and_only_the_owner_renews() {
     let (mut alice, mut bob) = (User::new(), User::new());
     register(&chain, &mut alice, "kept.sigil");
     let before = chain.entry("kept.sigil").unwrap().expires_at;
-    let err = failed(chain.block(vec![bob.tx(Op::NameRenew { name: "kept.sigil".into() })]));
+    let err = failed(chain.block(vec![bob.tx(Op::NameRenew {
+        name: "kept.sigil".into(),
+    })]));
     assert!(matches!(err, TxError::NotOwner { .. }), "{err}");
-    assert_eq!(chain.block(vec![alice.tx(Op::NameRenew { name: "kept.sigil".into() })]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![alice.tx(Op::NameRenew {
+            name: "kept.sigil".into()
+        })]),
+        vec![Ok(())]
+    );
     assert_eq!(chain.entry("kept.sigil").unwrap().expires_at, before + TTL);
     // Renewal inside the grace period still works; after it, it does not.
     chain.wait(before + TTL - chain.height());
-    assert_eq!(chain.block(vec![alice.tx(Op::NameRenew { name: "kept.sigil".into() })]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![alice.tx(Op::NameRenew {
+            name: "kept.sigil".into()
+        })]),
+        vec![Ok(())]
+    );
     let expires = chain.entry("kept.sigil").unwrap().expires_at;
     chain.wait(expires + GRACE - chain.height());
-    let err = failed(chain.block(vec![alice.tx(Op::NameRenew { name: "kept.sigil".into() })]));
+    let err = failed(chain.block(vec![alice.tx(Op::NameRenew {
+        name: "kept.sigil".into(),
+    })]));
     assert!(matches!(err, TxError::NameExpired { .. }), "{err}");
 }
 
@@ -238,19 +306,40 @@ fn only_the_owner_updates_and_transfers() {
     let (mut alice, mut bob) = (User::new(), User::new());
     register(&chain, &mut alice, "owned.sigil");
     let records = vec![Record::parse("www A 192.0.2.8").unwrap()];
-    let err = failed(chain.block(vec![bob.tx(Op::NameUpdate { name: "owned.sigil".into(), records: records.clone() })]));
+    let err = failed(chain.block(vec![bob.tx(Op::NameUpdate {
+        name: "owned.sigil".into(),
+        records: records.clone(),
+    })]));
     assert!(matches!(err, TxError::NotOwner { .. }), "{err}");
     assert_eq!(
-        chain.block(vec![alice.tx(Op::NameUpdate { name: "owned.sigil".into(), records: records.clone() })]),
+        chain.block(vec![alice.tx(Op::NameUpdate {
+            name: "owned.sigil".into(),
+            records: records.clone()
+        })]),
         vec![Ok(())]
     );
     assert_eq!(chain.entry("owned.sigil").unwrap().records, records);
-    let transfer = alice.tx(Op::NameTransfer { name: "owned.sigil".into(), new_owner: bob.key.public() });
+    let transfer = alice.tx(Op::NameTransfer {
+        name: "owned.sigil".into(),
+        new_owner: bob.key.public(),
+    });
     assert_eq!(chain.block(vec![transfer]), vec![Ok(())]);
-    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate { name: "owned.sigil".into(), records: vec![] })]));
+    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate {
+        name: "owned.sigil".into(),
+        records: vec![],
+    })]));
     assert!(matches!(err, TxError::NotOwner { .. }), "{err}");
-    assert_eq!(chain.block(vec![bob.tx(Op::NameUpdate { name: "owned.sigil".into(), records: vec![] })]), vec![Ok(())]);
-    let err = failed(chain.block(vec![bob.tx(Op::NameUpdate { name: "missing.sigil".into(), records: vec![] })]));
+    assert_eq!(
+        chain.block(vec![bob.tx(Op::NameUpdate {
+            name: "owned.sigil".into(),
+            records: vec![]
+        })]),
+        vec![Ok(())]
+    );
+    let err = failed(chain.block(vec![bob.tx(Op::NameUpdate {
+        name: "missing.sigil".into(),
+        records: vec![],
+    })]));
     assert!(matches!(err, TxError::NameNotFound { .. }), "{err}");
 }
 
@@ -263,12 +352,34 @@ fn replayed_and_reordered_nonces_make_a_block_invalid() {
     let tip = chain.ledger.tip();
     // Replay of a final transaction.
     let err = chain.try_block(vec![first.clone()]).unwrap_err();
-    assert!(matches!(err, Error::InvalidTx { error: TxError::BadNonce { expected: 1, got: 0, .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidTx {
+                error: TxError::BadNonce {
+                    expected: 1,
+                    got: 0,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err}"
+    );
     // Nonce 2 before nonce 1.
     let one = alice.commit("b.sigil", Hash([2; 32]));
     let two = alice.commit("c.sigil", Hash([3; 32]));
     let err = chain.try_block(vec![two.clone(), one.clone()]).unwrap_err();
-    assert!(matches!(err, Error::InvalidTx { index: 0, error: TxError::BadNonce { .. } }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidTx {
+                index: 0,
+                error: TxError::BadNonce { .. }
+            }
+        ),
+        "{err}"
+    );
     // Nothing was written by the refused blocks.
     assert_eq!(chain.ledger.tip(), tip);
     assert_eq!(chain.block(vec![one, two]), vec![Ok(()), Ok(())]);
@@ -276,13 +387,23 @@ fn replayed_and_reordered_nonces_make_a_block_invalid() {
     let mut forged = alice.commit("d.sigil", Hash([4; 32]));
     forged.tx.nonce = 4;
     let err = chain.try_block(vec![forged]).unwrap_err();
-    assert!(matches!(err, Error::InvalidTx { error: TxError::BadSignature { .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidTx {
+                error: TxError::BadSignature { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_node_refuses_bad_transactions_at_submission() {
     let validator = Keypair::generate();
-    let ledger = Arc::new(Ledger::open(Arc::new(MemStore::default()), genesis(&validator), 1000).unwrap());
+    let ledger =
+        Arc::new(Ledger::open(Arc::new(MemStore::default()), genesis(&validator), 1000).unwrap());
     let node = Node::new(ledger.clone(), validator).unwrap();
     let mut alice = User::new();
     let commit = alice.commit("sub.sigil", Hash([1; 32]));
@@ -299,7 +420,10 @@ fn the_node_refuses_bad_transactions_at_submission() {
     assert!(err.contains("bad nonce"), "replay: {err}");
     // Operations that cannot apply are refused before they reach a block.
     let mut bob = User::new();
-    let err = node.submit(bob.reveal("sub.sigil", Hash([1; 32]), &[])).unwrap_err().to_string();
+    let err = node
+        .submit(bob.reveal("sub.sigil", Hash([1; 32]), &[]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no earlier commit"), "{err}");
 }
 
@@ -308,13 +432,23 @@ fn record_limits_and_bad_names_are_refused() {
     let chain = Chain::new();
     let mut alice = User::new();
     register(&chain, &mut alice, "big.sigil");
-    let txt = format!("@ TXT {}", vec![format!("\"{}\"", "x".repeat(250)); 3].join(" "));
+    let txt = format!(
+        "@ TXT {}",
+        vec![format!("\"{}\"", "x".repeat(250)); 3].join(" ")
+    );
     let records = vec![Record::parse(&txt).unwrap(); 12];
-    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate { name: "big.sigil".into(), records })]));
+    let err = failed(chain.block(vec![alice.tx(Op::NameUpdate {
+        name: "big.sigil".into(),
+        records,
+    })]));
     assert_eq!(err.code(), "record_too_large", "{err}");
-    let err = failed(chain.block(vec![alice.tx(Op::NameRenew { name: "bad..sigil".into() })]));
+    let err = failed(chain.block(vec![alice.tx(Op::NameRenew {
+        name: "bad..sigil".into(),
+    })]));
     assert_eq!(err.code(), "invalid_name", "{err}");
-    let err = failed(chain.block(vec![alice.tx(Op::NameRenew { name: "big.example".into() })]));
+    let err = failed(chain.block(vec![alice.tx(Op::NameRenew {
+        name: "big.example".into(),
+    })]));
     assert_eq!(err.code(), "invalid_name", "{err}");
 }
 
@@ -342,7 +476,12 @@ fn proofs_of_presence_and_absence_check_out_and_tampering_fails() {
     let mut wrong_root = proof.clone();
     wrong_root.header.state_root = Hash([0; 32]);
     assert!(wrong_root.verify("test-chain", &trusted).is_err());
-    let other = ValidatorSet { validators: vec![Validator { key: User::new().key.public(), power: 1 }] };
+    let other = ValidatorSet {
+        validators: vec![Validator {
+            key: User::new().key.public(),
+            power: 1,
+        }],
+    };
     assert!(proof.verify("test-chain", &other).is_err());
     assert!(proof.verify("other-chain", &trusted).is_err());
 }
@@ -355,7 +494,11 @@ fn the_same_blocks_give_the_same_state_roots() {
     let b = Chain::on(Arc::new(MemStore::default()), twin);
     let mut alice = User::new();
     let salt = Hash([1; 32]);
-    let blocks = vec![vec![alice.commit("same.sigil", salt)], vec![], vec![alice.reveal("same.sigil", salt, &["@ A 192.0.2.1"])]];
+    let blocks = vec![
+        vec![alice.commit("same.sigil", salt)],
+        vec![],
+        vec![alice.reveal("same.sigil", salt, &["@ A 192.0.2.1"])],
+    ];
     for txs in blocks {
         a.block(txs.clone());
         b.block(txs);
@@ -370,16 +513,28 @@ fn a_reopened_ledger_resumes_at_the_same_height_and_root() {
     let key = || Keypair::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&validator_seed));
     let mut alice = User::new();
     let tip = {
-        let chain = Chain::on(Arc::new(SledStore::open(dir.path(), 1 << 20).unwrap()), key());
+        let chain = Chain::on(
+            Arc::new(SledStore::open(dir.path(), 1 << 20).unwrap()),
+            key(),
+        );
         register(&chain, &mut alice, "durable.sigil");
         chain.ledger.tip()
     };
-    let chain = Chain::on(Arc::new(SledStore::open(dir.path(), 1 << 20).unwrap()), key());
+    let chain = Chain::on(
+        Arc::new(SledStore::open(dir.path(), 1 << 20).unwrap()),
+        key(),
+    );
     assert_eq!(chain.ledger.tip(), tip);
-    assert_eq!(chain.entry("durable.sigil").unwrap().owner, alice.key.public());
+    assert_eq!(
+        chain.entry("durable.sigil").unwrap().owner,
+        alice.key.public()
+    );
     // Another chain's genesis is refused on the same data.
     drop(chain);
     let store = Arc::new(SledStore::open(dir.path(), 1 << 20).unwrap());
-    let err = Ledger::open(store, genesis(&Keypair::generate()), 1000).err().unwrap().to_string();
+    let err = Ledger::open(store, genesis(&Keypair::generate()), 1000)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("another --data folder"), "{err}");
 }

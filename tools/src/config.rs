@@ -30,11 +30,14 @@ impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {} is invalid: {e}", path.display()))
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config file {} is invalid: {e}", path.display()))
     }
 }
 
 /// The default data folder: `sigil` under the user's data directory.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("sigil")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("sigil")
 }

@@ -46,40 +46,68 @@ pub fn exists(dir: &Path) -> bool {
 
 /// Creates a single-validator development chain in `dir`.
 pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
     let validator = Keypair::generate();
     let chain_id = format!("sigil-dev-{}", &validator.public().to_string()[..8]);
     let genesis = Genesis {
-        genesis_time_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        genesis_time_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
         params: dev_params(chain_id),
-        validators: ValidatorSet { validators: vec![Validator { key: validator.public(), power: 1 }] },
+        validators: ValidatorSet {
+            validators: vec![Validator {
+                key: validator.public(),
+                power: 1,
+            }],
+        },
     };
-    write_private(&dir.join(VALIDATOR_KEY_FILE), validator_pem(&validator)?.as_bytes())?;
+    write_private(
+        &dir.join(VALIDATOR_KEY_FILE),
+        validator_pem(&validator)?.as_bytes(),
+    )?;
     // Genesis last: its presence marks a complete chain folder.
     let json = serde_json::to_string_pretty(&genesis)?;
     let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
     fs::write(&tmp, json)?;
     fs::rename(&tmp, dir.join(GENESIS_FILE))?;
-    Ok(ChainFiles { genesis, validator, db: dir.join(DB_DIR) })
+    Ok(ChainFiles {
+        genesis,
+        validator,
+        db: dir.join(DB_DIR),
+    })
 }
 
 /// Loads the chain in `dir`.
 pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
     let genesis_path = dir.join(GENESIS_FILE);
     let text = fs::read_to_string(&genesis_path).with_context(|| {
-        format!("no chain in {}; start with --dev to create a development chain there", dir.display())
+        format!(
+            "no chain in {}; start with --dev to create a development chain there",
+            dir.display()
+        )
     })?;
-    let genesis: Genesis =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
+    let genesis: Genesis = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
     let key_path = dir.join(VALIDATOR_KEY_FILE);
-    let pem = fs::read_to_string(&key_path).with_context(|| format!("cannot read the validator key {}", key_path.display()))?;
+    let pem = fs::read_to_string(&key_path)
+        .with_context(|| format!("cannot read the validator key {}", key_path.display()))?;
     let key = SigningKey::from_pkcs8_pem(&pem)
         .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", key_path.display()))?;
     let validator = Keypair::from_signing_key(key);
     if genesis.validators.power_of(&validator.public()).is_none() {
-        bail!("the key in {} is not a validator of chain `{}`", key_path.display(), genesis.chain_id());
+        bail!(
+            "the key in {} is not a validator of chain `{}`",
+            key_path.display(),
+            genesis.chain_id()
+        );
     }
-    Ok(ChainFiles { genesis, validator, db: dir.join(DB_DIR) })
+    Ok(ChainFiles {
+        genesis,
+        validator,
+        db: dir.join(DB_DIR),
+    })
 }
 
 fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
@@ -97,7 +125,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())

@@ -17,7 +17,11 @@ use tokio::sync::watch;
 
 /// The Sigil node: ledger, block production, DNS resolver and HTTP API.
 #[derive(Debug, Parser)]
-#[command(version, about, after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI.")]
+#[command(
+    version,
+    about,
+    after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI."
+)]
 struct Args {
     /// Create a single-validator development chain in the data folder on first start, and reuse it afterwards.
     #[arg(long)]
@@ -45,7 +49,8 @@ struct Args {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sled=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -62,25 +67,52 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    let data = args.data.or(file.data).unwrap_or_else(config::default_data_dir);
-    let dns_listen = args.dns_listen.or(file.dns_listen).unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?);
-    let api_listen = args.api_listen.or(file.api_listen).unwrap_or(config::DEFAULT_API_LISTEN.parse()?);
-    let upstream = if args.upstream.is_empty() { file.upstream.unwrap_or_default() } else { args.upstream };
-    let prune_window = args.prune_window_blocks.or(file.prune_window_blocks).unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(config::default_data_dir);
+    let dns_listen = args
+        .dns_listen
+        .or(file.dns_listen)
+        .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?);
+    let api_listen = args
+        .api_listen
+        .or(file.api_listen)
+        .unwrap_or(config::DEFAULT_API_LISTEN.parse()?);
+    let upstream = if args.upstream.is_empty() {
+        file.upstream.unwrap_or_default()
+    } else {
+        args.upstream
+    };
+    let prune_window = args
+        .prune_window_blocks
+        .or(file.prune_window_blocks)
+        .unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
     let cache_bytes = file.cache_mb.unwrap_or(config::DEFAULT_CACHE_MB) * 1024 * 1024;
 
     let chain = if devchain::exists(&data) {
         devchain::load(&data)?
     } else if args.dev {
         let chain = devchain::create(&data)?;
-        eprintln!("sigild: created development chain `{}` in {}", chain.genesis.chain_id(), data.display());
+        eprintln!(
+            "sigild: created development chain `{}` in {}",
+            chain.genesis.chain_id(),
+            data.display()
+        );
         chain
     } else {
-        anyhow::bail!("no chain in {}; start with --dev to create a development chain there", data.display());
+        anyhow::bail!(
+            "no chain in {}; start with --dev to create a development chain there",
+            data.display()
+        );
     };
 
-    let store = SledStore::open(&chain.db, cache_bytes)
-        .with_context(|| format!("cannot open the database in {} (is another sigild using it?)", chain.db.display()))?;
+    let store = SledStore::open(&chain.db, cache_bytes).with_context(|| {
+        format!(
+            "cannot open the database in {} (is another sigild using it?)",
+            chain.db.display()
+        )
+    })?;
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
@@ -88,10 +120,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let api = tokio::net::TcpListener::bind(api_listen)
         .await
-        .with_context(|| format!("cannot listen for the API on {api_listen}; pass --api-listen ADDR"))?;
+        .with_context(|| {
+            format!("cannot listen for the API on {api_listen}; pass --api-listen ADDR")
+        })?;
     let api_addr = api.local_addr()?;
     let reader: Arc<dyn NameReader> = ledger.clone();
-    let dns = sigil_resolver::serve(sigil_resolver::DnsConfig { listen: dns_listen, upstream }, reader).await?;
+    let dns = sigil_resolver::serve(
+        sigil_resolver::DnsConfig {
+            listen: dns_listen,
+            upstream,
+        },
+        reader,
+    )
+    .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let producer = tokio::spawn(node.clone().run(stop_rx.clone()));

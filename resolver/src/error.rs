@@ -1,0 +1,29 @@
+//! The resolver's error type: sockets that cannot be bound, upstreams that cannot be set up, and
+//! ledger data that cannot be turned into DNS.
+
+use std::net::SocketAddr;
+
+use hickory_server::net::NetError;
+use sigil_registry::error::RecordError;
+
+/// Result alias for the resolver.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong serving DNS.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("DNS address {addr} is in use; pass --dns-listen ADDR")]
+    AddrInUse { addr: SocketAddr },
+    #[error("cannot listen for DNS on {addr}: {source}; pass --dns-listen ADDR")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
+    Upstream { upstream: String, detail: String },
+    #[error("reading the ledger failed: {0}")]
+    Ledger(#[from] sigil_registry::Error),
+    #[error("record of `{name}` in the ledger cannot be decoded: {source}")]
+    Record { name: String, source: RecordError },
+    #[error("`{name}` from the ledger is not a valid DNS name: {detail}")]
+    BadName { name: String, detail: String },
+    #[error("the DNS server stopped: {0}")]
+    Server(#[from] NetError),
+}

@@ -1,0 +1,42 @@
+//! The resolver's limits in one place: CNAME chains, ledger reads per answer, message sizes,
+//! timeouts and caches.
+
+use std::time::Duration;
+
+/// CNAMEs followed inside the chain's names for one query (RFC 1034 leaves the bound to us).
+pub const MAX_CNAME_HOPS: usize = 8;
+
+/// Names read from the ledger for one answer beyond the query's own chain of CNAMEs: other
+/// names whose addresses are given as glue for a referral.
+pub const MAX_GLUE_NAMES: usize = 4;
+
+/// Largest UDP response we send, whatever a client's EDNS buffer says (DNS Flag Day 2020:
+/// 1232 bytes avoids IP fragmentation); larger answers get TC and are fetched over TCP.
+pub const MAX_UDP_PAYLOAD_BYTES: u16 = 1232;
+
+/// UDP response size for a client that sent no EDNS (RFC 1035 section 4.2.1).
+pub const MIN_UDP_PAYLOAD_BYTES: u16 = 512;
+
+/// A TCP connection that sends no request for this long is closed.
+pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Responses queued for sending per TCP connection.
+pub const TCP_RESPONSE_QUEUE: usize = 32;
+
+/// How long one upstream attempt may take before the next is tried.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Attempts per upstream query (across the configured servers).
+pub const UPSTREAM_ATTEMPTS: usize = 2;
+
+/// Upstream answers (positive and negative) kept in the forwarding cache.
+pub const UPSTREAM_CACHE_ENTRIES: u64 = 8_192;
+
+/// Times binding UDP and TCP on one free port is tried when the listen port is 0.
+pub const BIND_ATTEMPTS: usize = 16;
+
+/// TTL of the synthesized SOA, and the negative-caching TTL it announces (RFC 2308).
+pub const NEGATIVE_TTL_SECS: u32 = 60;
+
+/// TTL of the synthesized NS record at a top-level domain's apex.
+pub const TLD_NS_TTL_SECS: u32 = 3600;
