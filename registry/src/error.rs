@@ -68,7 +68,7 @@ pub enum RecordError {
     )]
     Syntax { text: String },
     #[error(
-        "record type `{rtype}` is not supported; use one of A, AAAA, CNAME, TXT, MX, SRV, NS, DS, CAA, TLSA"
+        "record type `{rtype}` is not supported; use one of A, AAAA, CNAME, TXT, MX, SRV, NS, CAA, TLSA"
     )]
     UnsupportedType { rtype: String },
     #[error("bad {rtype} data `{data}`: {detail}")]

@@ -98,7 +98,7 @@ pub enum Placement<'a> {
 pub fn place<'a>(qname: &'a str, tlds: &[String]) -> Placement<'a> {
     for tld in tlds {
         if qname == tld {
-            return Placement::Tld(&qname[..]);
+            return Placement::Tld(qname);
         }
         if let Some(rest) = qname
             .strip_suffix(tld.as_str())

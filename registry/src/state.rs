@@ -266,12 +266,12 @@ fn apply_op<S: StateRead>(
     match &stx.tx.op {
         Op::NameCommit { commitment } => {
             let key = keys::commit(commitment);
-            if let Some(existing) = state.get_decoded::<CommitEntry>(&key)? {
-                if height <= existing.height + params.reveal_max_blocks {
-                    reject!(TxError::DuplicateCommit {
-                        commitment: commitment.to_string()
-                    });
-                }
+            if let Some(existing) = state.get_decoded::<CommitEntry>(&key)?
+                && height <= existing.height + params.reveal_max_blocks
+            {
+                reject!(TxError::DuplicateCommit {
+                    commitment: commitment.to_string()
+                });
             }
             state.put(
                 key,

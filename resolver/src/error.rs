@@ -15,7 +15,10 @@ pub enum Error {
     #[error("DNS address {addr} is in use; pass --dns-listen ADDR")]
     AddrInUse { addr: SocketAddr },
     #[error("cannot listen for DNS on {addr}: {source}; pass --dns-listen ADDR")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
     Upstream { upstream: String, detail: String },
     #[error("reading the ledger failed: {0}")]

@@ -1,1 +1,11 @@
-//! placeholder
+//! DNS for Sigil: answers names under the chain's top-level domains from the finalized ledger
+//! (through `NameReader`) and forwards every other name to upstream resolvers, with a cache.
+
+pub mod answer;
+pub mod error;
+pub mod handler;
+pub mod limits;
+pub mod server;
+
+pub use error::{Error, Result};
+pub use server::{DnsConfig, DnsServer, serve};

@@ -1,1 +1,155 @@
-//! End-to-end tests live in tests/tests.
+//! Harness for end-to-end tests: builds and finds the `sigild` and `sigil` binaries, starts
+//! `sigild` as a real process in a temporary folder and waits for its ready line, runs `sigil`
+//! against it, and asks DNS questions over UDP and TCP.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Once, mpsc};
+use std::time::Duration;
+
+pub mod dns;
+
+/// How long a node may take to print its ready line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The path of a workspace binary, built once per test run if it is not there yet.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    let path = profile_dir.join(name);
+    BUILD.call_once(|| {
+        let release = profile_dir.file_name().is_some_and(|p| p == "release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-q", "-p", "sigil-tools", "--bins"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building sigild and sigil failed");
+    });
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A `sigild` process.
+pub struct Node {
+    child: Child,
+    pub data: PathBuf,
+    pub api: String,
+    pub dns: SocketAddr,
+    pub chain_id: String,
+    pub start_height: u64,
+}
+
+impl Node {
+    /// Starts `sigild --dev` on free loopback ports with its data in `data`.
+    pub fn start(data: &Path, extra: &[&str]) -> Node {
+        let mut child = Command::new(binary("sigild"))
+            .arg("--dev")
+            .arg("--data")
+            .arg(data)
+            .args(["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sigild");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with("sigild ready:") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("sigild did not print its ready line within {START_TIMEOUT:?}");
+            }
+        };
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("no {key}= in `{line}`"))
+                .to_string()
+        };
+        Node {
+            api: field("api"),
+            dns: field("dns").parse().expect("dns address"),
+            chain_id: field("chain"),
+            start_height: field("height").parse().expect("height"),
+            data: data.to_path_buf(),
+            child,
+        }
+    }
+
+    /// Stops the node at once, as a crash would (SIGKILL).
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill sigild");
+        self.child.wait().expect("reap sigild");
+    }
+
+    /// Stops the node with SIGTERM and returns whether it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("reap sigild").success()
+    }
+
+    /// Runs `sigil` against this node with a keystore in `keystore`.
+    pub fn sigil(&self, keystore: &Path, args: &[&str]) -> Output {
+        sigil(&self.api, keystore, args)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the `sigil` CLI.
+pub fn sigil(node: &str, keystore: &Path, args: &[&str]) -> Output {
+    Command::new(binary("sigil"))
+        .args(["--node", node, "--keystore"])
+        .arg(keystore)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sigil")
+}
+
+/// Asserts a command succeeded and returns its stdout.
+pub fn ok(output: Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "command failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    stdout
+}
+
+/// Asserts a command succeeded with `--json` output and parses it.
+pub fn ok_json(output: Output) -> serde_json::Value {
+    let stdout = ok(output);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}

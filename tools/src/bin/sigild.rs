@@ -49,8 +49,9 @@ struct Args {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sled=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "info,sled=warn,hickory_server=warn,hickory_resolver=warn,hickory_net=warn".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -160,7 +161,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     stop_tx.send_replace(true);
     producer.await.context("block producer task failed")??;
     api_task.await.context("API task failed")??;
-    dns.shutdown().await;
+    dns.shutdown().await.context("DNS server shutdown failed")?;
     ledger.store().flush()?;
     tracing::info!(height = ledger.tip().height, "stopped cleanly");
     Ok(())

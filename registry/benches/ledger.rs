@@ -1,0 +1,188 @@
+//! Ledger measurements, recorded in BENCHMARKS.md:
+//!
+//! `cargo bench -p sigil-registry --bench ledger -- tree [KEYS] [PER_BLOCK]`: state-tree inserts per second with
+//! sled persistence, proof sizes for present and absent keys, verify time, disk bytes per key.
+//!
+//! `cargo bench -p sigil-registry --bench ledger -- txs [BLOCKS] [PER_BLOCK]`: signed transactions applied per
+//! second through `Ledger::prepare` + `commit` (signature checks, execution, tree update, one atomic flushed batch
+//! per block).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_registry::ledger::Ledger;
+use sigil_registry::records::Record;
+use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, keys};
+use sigil_registry::store::{Batch, SledStore, Store};
+use sigil_registry::tree::{Proof, StateTree, verify};
+use sigil_registry::tx::{Op, Transaction, name_commitment};
+use sigil_registry::types::{Hash, Keypair, PublicKey, decode, encode};
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let num =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    match args.first().map(String::as_str) {
+        Some("tree") => tree(num(1, 1_000_000), num(2, 10_000)),
+        Some("txs") => txs(num(1, 20), num(2, 5_000)),
+        _ => {
+            tree(100_000, 10_000);
+            txs(10, 5_000);
+        }
+    }
+}
+
+fn entry_bytes(i: usize) -> Vec<u8> {
+    let records = vec![
+        Record::parse(&format!(
+            "@ A 10.{}.{}.{}",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255
+        ))
+        .unwrap(),
+        Record::parse(&format!("@ TXT \"bench {i}\"")).unwrap(),
+    ];
+    encode(&NameEntry {
+        name: format!("n{i}.sigil"),
+        owner: PublicKey([7; 32]),
+        records,
+        registered_at: 1,
+        updated_at: 1,
+        expires_at: 1_000_000,
+    })
+}
+
+fn tree(total: usize, per_block: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path(), 64 << 20).unwrap();
+    let started = Instant::now();
+    let mut version = 0;
+    let mut written = 0;
+    while written < total {
+        let n = per_block.min(total - written);
+        let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = (written..written + n)
+            .map(|i| (keys::name(&format!("n{i}.sigil")), Some(entry_bytes(i))))
+            .collect();
+        let mut batch = Batch::default();
+        StateTree::new(&store)
+            .update(version, &writes, &mut batch)
+            .unwrap();
+        store.apply(batch).unwrap();
+        store.flush().unwrap();
+        written += n;
+        version += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let tip = version - 1;
+    let tree = StateTree::new(&store);
+    let root = tree.root(tip).unwrap();
+    let samples = 2_000;
+    let (mut present_bytes, mut absent_bytes) = (0usize, 0usize);
+    let mut proofs = Vec::new();
+    for s in 0..samples {
+        let i = (s * 7919) % total;
+        let key = keys::name(&format!("n{i}.sigil"));
+        let (value, proof) = tree.get_with_proof(&key, tip).unwrap();
+        present_bytes += encode(&proof).len();
+        proofs.push((key, value, proof));
+        let missing = keys::name(&format!("missing{s}.sigil"));
+        let (none, proof) = tree.get_with_proof(&missing, tip).unwrap();
+        assert!(none.is_none());
+        absent_bytes += encode(&proof).len();
+        proofs.push((missing, None, proof));
+    }
+    let verify_started = Instant::now();
+    for (key, value, proof) in &proofs {
+        verify(&root, key, value.as_deref(), proof).unwrap();
+    }
+    let verify_us = verify_started.elapsed().as_secs_f64() * 1e6 / proofs.len() as f64;
+    // Round-trip one proof through its encoding, as a client receives it.
+    let _: Proof = decode(&encode(&proofs[0].2)).unwrap();
+    store.flush().unwrap();
+    let disk = store.size_on_disk().unwrap();
+    println!(
+        "tree: {total} keys in blocks of {per_block}: {secs:.1} s, {:.0} inserts/s (sled, flushed per block)",
+        total as f64 / secs
+    );
+    println!(
+        "tree: proof bytes, present: {} avg; absent: {} avg",
+        present_bytes / samples,
+        absent_bytes / samples
+    );
+    println!("tree: verify {verify_us:.1} us per proof (present and absent mixed)");
+    println!(
+        "tree: disk {} bytes, {} bytes per key (values ~{} bytes)",
+        disk,
+        disk / total as u64,
+        entry_bytes(0).len()
+    );
+}
+
+fn txs(blocks: usize, per_block: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let validator = Keypair::generate();
+    let genesis = Genesis {
+        genesis_time_ms: 0,
+        params: ChainParams {
+            chain_id: "bench".into(),
+            tlds: vec!["sigil".into()],
+            reveal_min_blocks: 1,
+            reveal_max_blocks: 100,
+            name_ttl_blocks: 1_000_000,
+            grace_blocks: 10,
+            block_interval_ms: 500,
+        },
+        validators: ValidatorSet {
+            validators: vec![Validator {
+                key: validator.public(),
+                power: 1,
+            }],
+        },
+    };
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 64 << 20).unwrap());
+    let ledger = Ledger::open(store, genesis, 100_000).unwrap();
+    let signers: Vec<Keypair> = (0..per_block).map(|_| Keypair::generate()).collect();
+    // Each block: one name commitment per signer (signature check, nonce, state write).
+    let mut total = 0;
+    let mut busy = 0.0;
+    for b in 0..blocks {
+        let txs: Vec<_> = signers
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let commitment = name_commitment(
+                    &format!("n{b}x{i}.sigil"),
+                    &Hash([b as u8; 32]),
+                    &key.public(),
+                );
+                Transaction {
+                    chain_id: "bench".into(),
+                    signer: key.public(),
+                    nonce: b as u64,
+                    op: Op::NameCommit { commitment },
+                }
+                .sign(key)
+            })
+            .collect();
+        let started = Instant::now();
+        let prepared = ledger.prepare(&txs).unwrap();
+        assert!(prepared.execution.outcomes.iter().all(Result::is_ok));
+        let header = ledger.header(&prepared, validator.public(), 0).unwrap();
+        let commit = Commit::sign(&header, 0, &validator);
+        ledger
+            .commit(prepared, Block { header, txs }, commit)
+            .unwrap();
+        busy += started.elapsed().as_secs_f64();
+        total += per_block;
+    }
+    println!(
+        "txs: {total} transactions in {blocks} blocks of {per_block}: {:.0} applied/s (signature checks, execution, tree, flushed batch)",
+        total as f64 / busy
+    );
+}

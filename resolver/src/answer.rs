@@ -1,0 +1,844 @@
+//! The authoritative answer for a name under the chain's top-level domains, computed from a
+//! `NameReader` alone: no sockets, no storage engine, one ledger read for a plain hit or miss.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::rdata::{NS, SOA};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use sigil_registry::name::{Placement, place};
+use sigil_registry::read::NameReader;
+use sigil_registry::records::Record as LedgerRecord;
+use sigil_registry::state::NameEntry;
+use sigil_registry::types::Height;
+use tracing::debug;
+
+use crate::error::{Error, Result};
+use crate::limits::{MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS};
+
+/// SOA timers of every top-level domain (seconds).
+const SOA_REFRESH_SECS: i32 = 3600;
+const SOA_RETRY_SECS: i32 = 600;
+const SOA_EXPIRE_SECS: i32 = 86400;
+
+/// A DNS answer without the header fields the client chose: what goes into each section, the
+/// response code and the AA bit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub rcode: ResponseCode,
+    /// The AA bit: set for everything but a referral to a delegated subname and forwarded
+    /// answers.
+    pub authoritative: bool,
+    pub answers: Vec<Record>,
+    pub authority: Vec<Record>,
+    pub additionals: Vec<Record>,
+}
+
+impl Answer {
+    /// An empty, non-authoritative answer with `rcode` (REFUSED, SERVFAIL, ...), to be filled.
+    pub fn empty(rcode: ResponseCode) -> Answer {
+        Answer {
+            rcode,
+            authoritative: false,
+            answers: vec![],
+            authority: vec![],
+            additionals: vec![],
+        }
+    }
+}
+
+/// The answer for `qname` and `qtype` when `qname` is a chain TLD or lies below one; `None`
+/// when it is outside the chain's names (the caller forwards it). Names are compared
+/// case-insensitively. An error means the ledger could not be read or holds a damaged record.
+pub fn answer(reader: &dyn NameReader, qname: &Name, qtype: RecordType) -> Result<Option<Answer>> {
+    let mut current = Target::new(qname);
+    if matches!(place(&current.spelling, reader.tlds()), Placement::Outside) {
+        return Ok(None);
+    }
+    let mut zone = Zone::new(reader);
+    let mut out = Answer {
+        authoritative: true,
+        ..Answer::empty(ResponseCode::NoError)
+    };
+    let mut visited = Vec::new();
+    // Each pass answers one name; a CNAME hands over its target, which is answered in turn
+    // while it stays inside the chain's names (RFC 1034 section 4.3.2, step 3a).
+    while let Some(target) = zone.step(&current, qtype, &mut out)? {
+        visited.push(current.spelling);
+        if visited.contains(&target.spelling) || visited.len() > MAX_CNAME_HOPS {
+            debug!(qname = %qname, target = %target.name, "CNAME chain loops or is too long; stopping");
+            break;
+        }
+        if matches!(place(&target.spelling, reader.tlds()), Placement::Outside) {
+            break; // the client follows a target outside the chain
+        }
+        current = target;
+    }
+    Ok(Some(out))
+}
+
+/// A name being answered: its DNS form (lowercase, fully qualified) and its spelling as the
+/// ledger writes names (no trailing dot).
+struct Target {
+    name: Name,
+    spelling: String,
+}
+
+impl Target {
+    fn new(name: &Name) -> Target {
+        let mut name = name.to_lowercase();
+        name.set_fqdn(true);
+        let spelling = ledger_spelling(&name);
+        Target { name, spelling }
+    }
+}
+
+/// The ledger's spelling of a DNS name: lowercase labels joined by dots. A label the ledger can
+/// never hold (anything but letters, digits, `-` and `_`) is written as `\` and its bytes in
+/// hex, so it keeps its place between the dots but matches no stored name or host.
+fn ledger_spelling(name: &Name) -> String {
+    let mut out = String::with_capacity(name.len());
+    for label in name.iter() {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        if label
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        {
+            out.extend(label.iter().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            out.push('\\');
+            for b in label {
+                let _ = write!(out, "{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// Whether `host` lies strictly below `ancestor`; both are relative to one registered name and
+/// `""` is its apex.
+fn is_below(host: &str, ancestor: &str) -> bool {
+    if ancestor.is_empty() {
+        return !host.is_empty();
+    }
+    host.len() > ancestor.len()
+        && host.ends_with(ancestor)
+        && host.as_bytes()[host.len() - ancestor.len() - 1] == b'.'
+}
+
+/// The topmost host at or above `host` that carries NS records: a zone cut, below which the
+/// ledger only refers.
+fn delegation<'e>(records: &'e [LedgerRecord], host: &str) -> Option<&'e str> {
+    records
+        .iter()
+        .filter(|r| {
+            r.record_type() == RecordType::NS && (r.host == host || is_below(host, &r.host))
+        })
+        .map(|r| r.host.as_str())
+        .min_by_key(|h| h.len())
+}
+
+/// The absolute name of `host` under the registered `name`.
+fn host_name(host: &str, name: &str) -> Result<Name> {
+    if host.is_empty() {
+        dns_name(name)
+    } else {
+        dns_name(&format!("{host}.{name}"))
+    }
+}
+
+fn dns_name(spelling: &str) -> Result<Name> {
+    Name::from_ascii(format!("{spelling}.")).map_err(|e| Error::BadName {
+        name: spelling.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+fn decode(name: &str, record: &LedgerRecord) -> Result<RData> {
+    record.rdata().map_err(|source| Error::Record {
+        name: name.to_string(),
+        source,
+    })
+}
+
+/// One answer's view of the chain's names: entries read at most once each.
+struct Zone<'r> {
+    reader: &'r dyn NameReader,
+    tip: Height,
+    entries: HashMap<String, Option<Rc<NameEntry>>>,
+    glue_names_read: usize,
+}
+
+impl<'r> Zone<'r> {
+    fn new(reader: &'r dyn NameReader) -> Zone<'r> {
+        Zone {
+            reader,
+            tip: reader.tip_height(),
+            entries: HashMap::new(),
+            glue_names_read: 0,
+        }
+    }
+
+    /// The entry of a registered name if it resolves at the tip (expired names do not).
+    fn entry(&mut self, name: &str) -> Result<Option<Rc<NameEntry>>> {
+        if let Some(entry) = self.entries.get(name) {
+            return Ok(entry.clone());
+        }
+        // A label no stored name can have needs no read to know it is absent.
+        let entry = if name.contains('\\') {
+            None
+        } else {
+            self.reader
+                .name_entry(name)?
+                .filter(|e| e.is_active_at(self.tip))
+                .map(Rc::new)
+        };
+        self.entries.insert(name.to_string(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Answers one name into `out`; returns the CNAME target to answer next, if any.
+    fn step(
+        &mut self,
+        target: &Target,
+        qtype: RecordType,
+        out: &mut Answer,
+    ) -> Result<Option<Target>> {
+        match place(&target.spelling, self.reader.tlds()) {
+            Placement::Outside => Ok(None),
+            Placement::Tld(tld) => {
+                self.tld_apex(tld, qtype, out)?;
+                Ok(None)
+            }
+            Placement::Under { name, host, tld } => self.under(target, name, host, tld, qtype, out),
+        }
+    }
+
+    /// A top-level domain itself: its SOA and NS, nothing else.
+    fn tld_apex(&self, tld: &str, qtype: RecordType, out: &mut Answer) -> Result<()> {
+        let ns = || -> Result<Record> {
+            Ok(Record::from_rdata(
+                dns_name(tld)?,
+                TLD_NS_TTL_SECS,
+                RData::NS(NS(dns_name(&format!("ns1.{tld}"))?)),
+            ))
+        };
+        match qtype {
+            RecordType::SOA => out.answers.push(self.soa(tld)?),
+            RecordType::NS => out.answers.push(ns()?),
+            RecordType::ANY => {
+                out.answers.push(self.soa(tld)?);
+                out.answers.push(ns()?);
+            }
+            _ => self.negative(ResponseCode::NoError, tld, out)?,
+        }
+        Ok(())
+    }
+
+    /// A name below a top-level domain: the registered `name` and the `host` below it.
+    fn under(
+        &mut self,
+        target: &Target,
+        name: &str,
+        host: &str,
+        tld: &str,
+        qtype: RecordType,
+        out: &mut Answer,
+    ) -> Result<Option<Target>> {
+        let Some(entry) = self.entry(name)? else {
+            self.negative(ResponseCode::NXDomain, tld, out)?;
+            return Ok(None);
+        };
+        if let Some(cut) = delegation(&entry.records, host) {
+            // The DS set of a delegation lives on the parent's side of the cut: here.
+            if !(qtype == RecordType::DS && host == cut) {
+                self.referral(&entry, cut, out)?;
+                return Ok(None);
+            }
+        }
+        let at: Vec<&LedgerRecord> = entry.records.iter().filter(|r| r.host == host).collect();
+        if at.is_empty() {
+            // An empty non-terminal (`b` when `a.b` has records) exists; anything else does not.
+            let exists = host.is_empty() || entry.records.iter().any(|r| is_below(&r.host, host));
+            let rcode = if exists {
+                ResponseCode::NoError
+            } else {
+                ResponseCode::NXDomain
+            };
+            self.negative(rcode, tld, out)?;
+            return Ok(None);
+        }
+        if !matches!(qtype, RecordType::CNAME | RecordType::ANY)
+            && let Some(cname) = at.iter().find(|r| r.record_type() == RecordType::CNAME)
+        {
+            let rdata = decode(&target.spelling, cname)?;
+            let next = match &rdata {
+                RData::CNAME(next) => Target::new(&next.0),
+                other => {
+                    return Err(Error::BadName {
+                        name: target.spelling.clone(),
+                        detail: format!("CNAME record decodes as {}", other.record_type()),
+                    });
+                }
+            };
+            out.answers
+                .push(Record::from_rdata(target.name.clone(), cname.ttl, rdata));
+            return Ok(Some(next));
+        }
+        let before = out.answers.len();
+        for r in at
+            .iter()
+            .filter(|r| qtype == RecordType::ANY || r.record_type() == qtype)
+        {
+            out.answers.push(Record::from_rdata(
+                target.name.clone(),
+                r.ttl,
+                decode(&target.spelling, r)?,
+            ));
+        }
+        if out.answers.len() == before {
+            self.negative(ResponseCode::NoError, tld, out)?;
+        }
+        Ok(None)
+    }
+
+    /// A referral to the name servers of the delegated `cut`: their NS records in the authority
+    /// section and, for targets inside the chain's names, their addresses as glue.
+    fn referral(&mut self, entry: &Rc<NameEntry>, cut: &str, out: &mut Answer) -> Result<()> {
+        // AA belongs to the first owner name: an answer that reached the cut through our own
+        // CNAME stays authoritative for that CNAME.
+        if out.answers.is_empty() {
+            out.authoritative = false;
+        }
+        let owner = host_name(cut, &entry.name)?;
+        let mut targets: Vec<Target> = Vec::new();
+        for r in entry
+            .records
+            .iter()
+            .filter(|r| r.host == cut && r.record_type() == RecordType::NS)
+        {
+            let rdata = decode(&entry.name, r)?;
+            if let RData::NS(ns) = &rdata {
+                let target = Target::new(&ns.0);
+                if !targets.iter().any(|t| t.spelling == target.spelling) {
+                    targets.push(target);
+                }
+            }
+            out.authority
+                .push(Record::from_rdata(owner.clone(), r.ttl, rdata));
+        }
+        for target in targets {
+            let Placement::Under { name, host, .. } = place(&target.spelling, self.reader.tlds())
+            else {
+                continue; // outside the chain (or a TLD): the resolver finds its address itself
+            };
+            let glue_entry = if name == entry.name {
+                Some(entry.clone())
+            } else if self.entries.contains_key(name) || self.glue_names_read < MAX_GLUE_NAMES {
+                if !self.entries.contains_key(name) {
+                    self.glue_names_read += 1;
+                }
+                self.entry(name)?
+            } else {
+                None
+            };
+            let Some(glue_entry) = glue_entry else {
+                continue;
+            };
+            for r in glue_entry.records.iter().filter(|r| {
+                r.host == host && matches!(r.record_type(), RecordType::A | RecordType::AAAA)
+            }) {
+                out.additionals.push(Record::from_rdata(
+                    target.name.clone(),
+                    r.ttl,
+                    decode(name, r)?,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// NXDOMAIN or NODATA: the response code and the TLD's SOA in the authority section.
+    fn negative(&self, rcode: ResponseCode, tld: &str, out: &mut Answer) -> Result<()> {
+        out.rcode = rcode;
+        out.authority.push(self.soa(tld)?);
+        Ok(())
+    }
+
+    /// The synthesized SOA of a top-level domain; its serial is the tip height (wrapping, as
+    /// serial numbers do, RFC 1982).
+    fn soa(&self, tld: &str) -> Result<Record> {
+        let soa = SOA::new(
+            dns_name(&format!("ns1.{tld}"))?,
+            dns_name(&format!("hostmaster.{tld}"))?,
+            self.tip as u32,
+            SOA_REFRESH_SECS,
+            SOA_RETRY_SECS,
+            SOA_EXPIRE_SECS,
+            NEGATIVE_TTL_SECS,
+        );
+        Ok(Record::from_rdata(
+            dns_name(tld)?,
+            NEGATIVE_TTL_SECS,
+            RData::SOA(soa),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use sigil_registry::types::PublicKey;
+
+    use super::*;
+
+    const TIP: Height = 50;
+
+    /// The chain's names in memory, counting reads.
+    struct Names {
+        tlds: Vec<String>,
+        entries: BTreeMap<String, NameEntry>,
+        reads: AtomicUsize,
+    }
+
+    impl NameReader for Names {
+        fn tip_height(&self) -> Height {
+            TIP
+        }
+        fn tlds(&self) -> &[String] {
+            &self.tlds
+        }
+        fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.entries.get(name).cloned())
+        }
+    }
+
+    fn entry(name: &str, expires_at: Height, records: &[&str]) -> (String, NameEntry) {
+        let records = records
+            .iter()
+            .map(|r| LedgerRecord::parse(r).unwrap())
+            .collect();
+        let entry = NameEntry {
+            name: name.to_string(),
+            owner: PublicKey([7; 32]),
+            records,
+            registered_at: 1,
+            updated_at: 1,
+            expires_at,
+        };
+        (name.to_string(), entry)
+    }
+
+    fn names() -> Names {
+        let tlsa = format!("_443._tcp.www TLSA 3 1 1 {}", "ab".repeat(32));
+        let entries = [
+            entry(
+                "example.sigil",
+                100,
+                &[
+                    "@ A 192.0.2.1",
+                    "@ AAAA 2001:db8::1",
+                    r#"@ TXT "v=spf1 -all""#,
+                    "@ MX 10 mail.example.sigil",
+                    "www A 192.0.2.8",
+                    "www A 192.0.2.9",
+                    "mail A 192.0.2.25",
+                    &tlsa,
+                    "a.b A 192.0.2.10",
+                    "alias CNAME hop.example.sigil",
+                    "hop CNAME www.example.sigil",
+                    "loop1 CNAME loop2.example.sigil",
+                    "loop2 CNAME loop1.example.sigil",
+                    "ext CNAME www.example.com",
+                    "cross CNAME other.sigil",
+                    "gone CNAME old.sigil",
+                    "sub NS ns1.sub.example.sigil",
+                    "sub NS ns.other.sigil",
+                    "sub NS ns.example.net",
+                    "ns1.sub A 192.0.2.53",
+                    "ns1.sub AAAA 2001:db8::53",
+                    "www.sub A 192.0.2.99",
+                ],
+            ),
+            entry("other.sigil", 100, &["@ A 192.0.2.100", "ns A 192.0.2.54"]),
+            entry("old.sigil", TIP, &["@ A 192.0.2.200"]),
+            entry(
+                "deleg.sigil",
+                100,
+                &["@ NS ns1.example.net", "www A 192.0.2.77"],
+            ),
+            entry("broken.sigil", 100, &[]),
+        ];
+        let mut entries: BTreeMap<String, NameEntry> = entries.into_iter().collect();
+        // DS in wire form: hickory-proto parses DS text only with a DNSSEC feature enabled.
+        let mut ds = vec![0x30, 0x39, 13, 2];
+        ds.extend([0xcd; 32]);
+        let example = entries.get_mut("example.sigil").unwrap();
+        example.records.push(LedgerRecord {
+            host: "sub".into(),
+            ttl: 300,
+            rtype: u16::from(RecordType::DS),
+            rdata: ds,
+        });
+        // A record whose stored bytes no longer decode, as a damaged database would hold.
+        let broken = entries.get_mut("broken.sigil").unwrap();
+        broken.records.push(LedgerRecord {
+            host: String::new(),
+            ttl: 300,
+            rtype: 1,
+            rdata: vec![1, 2],
+        });
+        Names {
+            tlds: vec!["sigil".to_string()],
+            entries,
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    fn ask(names: &Names, qname: &str, qtype: RecordType) -> Answer {
+        answer(names, &Name::from_ascii(qname).unwrap(), qtype)
+            .unwrap()
+            .expect("a chain name")
+    }
+
+    /// Each record as `owner TYPE data`, for comparing sections.
+    fn show(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
+            .collect()
+    }
+
+    fn assert_soa(answer: &Answer) {
+        assert_eq!(answer.authority.len(), 1, "{answer:?}");
+        let soa = &answer.authority[0];
+        assert_eq!(soa.name.to_string(), "sigil.");
+        assert_eq!(soa.ttl, NEGATIVE_TTL_SECS);
+        match &soa.data {
+            RData::SOA(soa) => {
+                assert_eq!(soa.mname.to_string(), "ns1.sigil.");
+                assert_eq!(soa.rname.to_string(), "hostmaster.sigil.");
+                assert_eq!(
+                    (soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum),
+                    (TIP as u32, 3600, 600, 86400, 60)
+                );
+            }
+            other => panic!("expected an SOA, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_records_of_each_type() {
+        let n = names();
+        let a = ask(&n, "www.example.sigil.", RecordType::A);
+        assert_eq!((a.rcode, a.authoritative), (ResponseCode::NoError, true));
+        assert_eq!(
+            show(&a.answers),
+            [
+                "www.example.sigil. A 192.0.2.8",
+                "www.example.sigil. A 192.0.2.9"
+            ]
+        );
+        assert!(a.authority.is_empty() && a.additionals.is_empty());
+        assert_eq!(a.answers[0].ttl, 300);
+
+        let aaaa = ask(&n, "example.sigil.", RecordType::AAAA);
+        assert_eq!(show(&aaaa.answers), ["example.sigil. AAAA 2001:db8::1"]);
+        let txt = ask(&n, "example.sigil.", RecordType::TXT);
+        assert_eq!(show(&txt.answers), ["example.sigil. TXT v=spf1 -all"]);
+        let mx = ask(&n, "example.sigil.", RecordType::MX);
+        assert_eq!(
+            show(&mx.answers),
+            ["example.sigil. MX 10 mail.example.sigil."]
+        );
+        let tlsa = ask(&n, "_443._tcp.www.example.sigil.", RecordType::TLSA);
+        assert_eq!(tlsa.answers.len(), 1);
+        assert_eq!(tlsa.answers[0].record_type(), RecordType::TLSA);
+        let any = ask(&n, "example.sigil.", RecordType::ANY);
+        assert_eq!(any.answers.len(), 4);
+    }
+
+    #[test]
+    fn names_are_case_insensitive() {
+        let n = names();
+        let a = ask(&n, "WwW.ExAmPlE.SiGiL", RecordType::A);
+        assert_eq!(a.rcode, ResponseCode::NoError);
+        assert_eq!(
+            show(&a.answers),
+            [
+                "www.example.sigil. A 192.0.2.8",
+                "www.example.sigil. A 192.0.2.9"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_and_expired_names_are_nxdomain_with_one_read() {
+        let n = names();
+        for qname in [
+            "nope.sigil.",
+            "www.nope.sigil.",
+            "old.sigil.",
+            "www.old.sigil.",
+        ] {
+            let before = n.reads.load(Ordering::SeqCst);
+            let a = ask(&n, qname, RecordType::A);
+            assert_eq!(
+                (a.rcode, a.authoritative),
+                (ResponseCode::NXDomain, true),
+                "{qname}"
+            );
+            assert!(a.answers.is_empty());
+            assert_soa(&a);
+            assert_eq!(
+                n.reads.load(Ordering::SeqCst) - before,
+                1,
+                "{qname} read more than one entry"
+            );
+        }
+        // A missing host under a live name, and a label no name can have (no read at all).
+        let a = ask(&n, "nohost.example.sigil.", RecordType::A);
+        assert_eq!(a.rcode, ResponseCode::NXDomain);
+        assert_soa(&a);
+        let before = n.reads.load(Ordering::SeqCst);
+        let odd = answer(
+            &n,
+            &Name::from_labels(vec![&b"a*b"[..], b"sigil"]).unwrap(),
+            RecordType::A,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(odd.rcode, ResponseCode::NXDomain);
+        assert_eq!(n.reads.load(Ordering::SeqCst), before);
+    }
+
+    #[test]
+    fn a_missing_type_is_nodata() {
+        let n = names();
+        for (qname, qtype) in [
+            ("www.example.sigil.", RecordType::AAAA),
+            ("example.sigil.", RecordType::SOA),
+        ] {
+            let a = ask(&n, qname, qtype);
+            assert_eq!((a.rcode, a.authoritative), (ResponseCode::NoError, true));
+            assert!(a.answers.is_empty());
+            assert_soa(&a);
+        }
+    }
+
+    #[test]
+    fn an_empty_non_terminal_is_nodata() {
+        let n = names();
+        let ent = ask(&n, "b.example.sigil.", RecordType::A);
+        assert_eq!(ent.rcode, ResponseCode::NoError);
+        assert!(ent.answers.is_empty());
+        assert_soa(&ent);
+        let ent = ask(&n, "_tcp.www.example.sigil.", RecordType::TXT);
+        assert_eq!(ent.rcode, ResponseCode::NoError);
+        // `ab` is not an ancestor of `a.b`: only whole labels count.
+        assert_eq!(
+            ask(&n, "ab.example.sigil.", RecordType::A).rcode,
+            ResponseCode::NXDomain
+        );
+        assert_eq!(
+            ask(&n, "c.a.b.example.sigil.", RecordType::A).rcode,
+            ResponseCode::NXDomain
+        );
+    }
+
+    #[test]
+    fn delegated_subnames_get_a_referral_with_glue() {
+        let n = names();
+        for qname in [
+            "sub.example.sigil.",
+            "www.sub.example.sigil.",
+            "x.y.sub.example.sigil.",
+        ] {
+            let r = ask(&n, qname, RecordType::A);
+            assert_eq!(
+                (r.rcode, r.authoritative),
+                (ResponseCode::NoError, false),
+                "{qname}"
+            );
+            assert!(r.answers.is_empty(), "{qname}: {:?}", r.answers);
+            assert_eq!(
+                show(&r.authority),
+                [
+                    "sub.example.sigil. NS ns1.sub.example.sigil.",
+                    "sub.example.sigil. NS ns.other.sigil.",
+                    "sub.example.sigil. NS ns.example.net.",
+                ]
+            );
+            assert_eq!(
+                show(&r.additionals),
+                [
+                    "ns1.sub.example.sigil. A 192.0.2.53",
+                    "ns1.sub.example.sigil. AAAA 2001:db8::53",
+                    "ns.other.sigil. A 192.0.2.54",
+                ]
+            );
+        }
+        // The NS set itself is a referral too; the DS set at the cut is the parent's answer.
+        assert!(!ask(&n, "sub.example.sigil.", RecordType::NS).authoritative);
+        let ds = ask(&n, "sub.example.sigil.", RecordType::DS);
+        assert_eq!((ds.rcode, ds.authoritative), (ResponseCode::NoError, true));
+        assert_eq!(ds.answers.len(), 1);
+        assert_eq!(ds.answers[0].record_type(), RecordType::DS);
+        // DS below the cut is the child's business.
+        assert!(!ask(&n, "www.sub.example.sigil.", RecordType::DS).authoritative);
+    }
+
+    #[test]
+    fn ns_at_the_apex_delegates_the_whole_name() {
+        let n = names();
+        for qname in ["deleg.sigil.", "www.deleg.sigil."] {
+            let r = ask(&n, qname, RecordType::A);
+            assert_eq!((r.rcode, r.authoritative), (ResponseCode::NoError, false));
+            assert!(r.answers.is_empty());
+            assert_eq!(show(&r.authority), ["deleg.sigil. NS ns1.example.net."]);
+            assert!(r.additionals.is_empty());
+        }
+        let ds = ask(&n, "deleg.sigil.", RecordType::DS);
+        assert_eq!((ds.rcode, ds.authoritative), (ResponseCode::NoError, true));
+        assert_soa(&ds);
+    }
+
+    #[test]
+    fn cname_chains_are_followed_inside_the_chain() {
+        let n = names();
+        let a = ask(&n, "alias.example.sigil.", RecordType::A);
+        assert_eq!((a.rcode, a.authoritative), (ResponseCode::NoError, true));
+        assert_eq!(
+            show(&a.answers),
+            [
+                "alias.example.sigil. CNAME hop.example.sigil.",
+                "hop.example.sigil. CNAME www.example.sigil.",
+                "www.example.sigil. A 192.0.2.8",
+                "www.example.sigil. A 192.0.2.9",
+            ]
+        );
+        // Asking for the CNAME itself does not follow it.
+        assert_eq!(
+            show(&ask(&n, "alias.example.sigil.", RecordType::CNAME).answers),
+            ["alias.example.sigil. CNAME hop.example.sigil."]
+        );
+        // Into another chain name, and out of the chain (the client follows that one).
+        assert_eq!(
+            show(&ask(&n, "cross.example.sigil.", RecordType::A).answers),
+            [
+                "cross.example.sigil. CNAME other.sigil.",
+                "other.sigil. A 192.0.2.100"
+            ]
+        );
+        let ext = ask(&n, "ext.example.sigil.", RecordType::A);
+        assert_eq!(
+            show(&ext.answers),
+            ["ext.example.sigil. CNAME www.example.com."]
+        );
+        assert!(ext.authority.is_empty());
+        // A target that has expired: the chain ends in NXDOMAIN (RFC 6604).
+        let gone = ask(&n, "gone.example.sigil.", RecordType::A);
+        assert_eq!(gone.rcode, ResponseCode::NXDomain);
+        assert_eq!(
+            show(&gone.answers),
+            ["gone.example.sigil. CNAME old.sigil."]
+        );
+        assert_soa(&gone);
+        // A type the target lacks: NODATA after the chain.
+        let nodata = ask(&n, "alias.example.sigil.", RecordType::AAAA);
+        assert_eq!(
+            (nodata.rcode, nodata.answers.len()),
+            (ResponseCode::NoError, 2)
+        );
+        assert_soa(&nodata);
+    }
+
+    #[test]
+    fn cname_loops_stop() {
+        let n = names();
+        let before = n.reads.load(Ordering::SeqCst);
+        let a = ask(&n, "loop1.example.sigil.", RecordType::A);
+        assert_eq!(a.rcode, ResponseCode::NoError);
+        assert_eq!(
+            show(&a.answers),
+            [
+                "loop1.example.sigil. CNAME loop2.example.sigil.",
+                "loop2.example.sigil. CNAME loop1.example.sigil."
+            ]
+        );
+        // The entry is read once, however many hops stay inside it.
+        assert_eq!(n.reads.load(Ordering::SeqCst) - before, 1);
+    }
+
+    #[test]
+    fn long_cname_chains_stop_after_the_limit() {
+        let hops: Vec<String> = (0..20)
+            .map(|i| format!("h{i} CNAME h{}.chain.sigil", i + 1))
+            .collect();
+        let hops: Vec<&str> = hops.iter().map(String::as_str).collect();
+        let names = Names {
+            tlds: vec!["sigil".to_string()],
+            entries: [entry("chain.sigil", 100, &hops)].into_iter().collect(),
+            reads: AtomicUsize::new(0),
+        };
+        let a = ask(&names, "h0.chain.sigil.", RecordType::A);
+        assert_eq!(a.answers.len(), MAX_CNAME_HOPS + 1);
+    }
+
+    #[test]
+    fn the_tld_apex_has_soa_and_ns() {
+        let n = names();
+        let soa = ask(&n, "SIGIL.", RecordType::SOA);
+        assert_eq!(
+            (soa.rcode, soa.authoritative),
+            (ResponseCode::NoError, true)
+        );
+        assert_eq!(soa.answers.len(), 1);
+        let as_authority = Answer {
+            authority: soa.answers.clone(),
+            ..soa.clone()
+        };
+        assert_soa(&as_authority);
+        let ns = ask(&n, "sigil.", RecordType::NS);
+        assert_eq!(show(&ns.answers), ["sigil. NS ns1.sigil."]);
+        let a = ask(&n, "sigil.", RecordType::A);
+        assert_eq!(a.rcode, ResponseCode::NoError);
+        assert!(a.answers.is_empty());
+        assert_soa(&a);
+        assert_eq!(
+            n.reads.load(Ordering::SeqCst),
+            0,
+            "the apex needs no ledger read"
+        );
+    }
+
+    #[test]
+    fn names_outside_the_chain_are_not_ours() {
+        let n = names();
+        for qname in ["example.com.", "sigil.com.", "xsigil.", "."] {
+            assert_eq!(
+                answer(&n, &Name::from_ascii(qname).unwrap(), RecordType::A).unwrap(),
+                None,
+                "{qname}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_not_a_panic() {
+        let n = names();
+        let result = answer(
+            &n,
+            &Name::from_ascii("broken.sigil.").unwrap(),
+            RecordType::A,
+        );
+        assert!(matches!(result, Err(Error::Record { .. })), "{result:?}");
+    }
+}

@@ -1,0 +1,233 @@
+//! The hickory-server request handler: chain names are answered from the ledger, everything
+//! else goes to the upstream resolvers through a cache, and EDNS sizes the UDP response.
+
+use std::future::Future;
+use std::iter;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::{Resolver, TokioResolver};
+use hickory_server::net::runtime::Time;
+use hickory_server::net::{DnsError, NetError};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use sigil_registry::read::NameReader;
+use tracing::{error, warn};
+
+use crate::answer::{Answer, answer};
+use crate::error::{Error, Result};
+use crate::limits::{
+    MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
+    UPSTREAM_TIMEOUT,
+};
+
+/// The EDNS version this server speaks.
+const EDNS_VERSION: u8 = 0;
+
+/// Answers DNS requests: chain names from a `NameReader`, the rest from upstream resolvers.
+pub struct Handler {
+    reader: Arc<dyn NameReader>,
+    /// `None` when no upstream is configured: names outside the chain are REFUSED.
+    upstream: Option<TokioResolver>,
+}
+
+impl Handler {
+    /// A handler over `reader` that forwards other names to `upstream` (UDP, then TCP when an
+    /// answer is truncated), caching their answers.
+    pub fn new(reader: Arc<dyn NameReader>, upstream: &[SocketAddr]) -> Result<Handler> {
+        let upstream = if upstream.is_empty() {
+            None
+        } else {
+            Some(upstream_resolver(upstream)?)
+        };
+        Ok(Handler { reader, upstream })
+    }
+
+    async fn respond<R: ResponseHandler>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        // Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP
+        // response, capped where fragmentation starts; hickory truncates to it and sets TC.
+        let response_edns = request.edns.as_ref().map(|client| {
+            let mut edns = Edns::new();
+            edns.set_max_payload(
+                client
+                    .max_payload()
+                    .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
+            );
+            edns.set_version(EDNS_VERSION);
+            edns
+        });
+        let reply = self.reply(request).await;
+        send(
+            request,
+            response_edns.as_ref(),
+            &reply,
+            self.upstream.is_some(),
+            response_handle,
+        )
+        .await
+    }
+
+    async fn reply(&self, request: &Request) -> Answer {
+        if request
+            .edns
+            .as_ref()
+            .is_some_and(|edns| edns.version() > EDNS_VERSION)
+        {
+            return Answer::empty(ResponseCode::BADVERS);
+        }
+        if request.metadata.message_type != MessageType::Query {
+            return Answer::empty(ResponseCode::FormErr);
+        }
+        if request.metadata.op_code != OpCode::Query {
+            return Answer::empty(ResponseCode::NotImp);
+        }
+        let Ok(info) = request.request_info() else {
+            return Answer::empty(ResponseCode::FormErr); // not exactly one question
+        };
+        let query = info.query;
+        let qtype = query.query_type();
+        if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+            return Answer::empty(ResponseCode::Refused);
+        }
+        let name = Name::from(query.name());
+        match answer(self.reader.as_ref(), &name, qtype) {
+            Ok(Some(_)) if query.query_class() != DNSClass::IN => {
+                Answer::empty(ResponseCode::Refused)
+            }
+            Ok(Some(reply)) => reply,
+            Ok(None) => match &self.upstream {
+                Some(resolver) => forward(resolver, name, qtype).await,
+                None => Answer::empty(ResponseCode::Refused),
+            },
+            Err(error) => {
+                error!(%name, %qtype, %error, "cannot answer a chain name from the ledger");
+                Answer::empty(ResponseCode::ServFail)
+            }
+        }
+    }
+}
+
+/// The resolver behind forwarding: the given servers over UDP and TCP, no hosts file, no
+/// search list, CNAME chains kept in answers, and hickory's answer cache.
+fn upstream_resolver(addrs: &[SocketAddr]) -> Result<TokioResolver> {
+    let servers = addrs
+        .iter()
+        .map(|addr| {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+        })
+        .collect();
+    let mut builder = Resolver::builder_with_config(
+        ResolverConfig::from_name_servers(servers),
+        TokioRuntimeProvider::default(),
+    );
+    let options = builder.options_mut();
+    options.timeout = UPSTREAM_TIMEOUT;
+    options.attempts = UPSTREAM_ATTEMPTS;
+    options.cache_size = UPSTREAM_CACHE_ENTRIES;
+    options.preserve_intermediates = true;
+    options.use_hosts_file = ResolveHosts::Never;
+    options.recursion_desired = true;
+    builder.build().map_err(|e| Error::Upstream {
+        upstream: addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        detail: e.to_string(),
+    })
+}
+
+/// Asks the upstream resolvers (or their cache); a negative answer passes through with its SOA,
+/// any failure becomes SERVFAIL.
+async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Answer {
+    match resolver.lookup(name.clone(), qtype).await {
+        Ok(lookup) => Answer {
+            answers: lookup.answers().to_vec(),
+            ..Answer::empty(ResponseCode::NoError)
+        },
+        Err(NetError::Dns(DnsError::NoRecordsFound(none))) => {
+            let rcode = if none.response_code == ResponseCode::NXDomain {
+                ResponseCode::NXDomain
+            } else {
+                ResponseCode::NoError
+            };
+            Answer {
+                authority: none
+                    .soa
+                    .map(|soa| soa.into_record_of_rdata())
+                    .into_iter()
+                    .collect(),
+                ..Answer::empty(rcode)
+            }
+        }
+        Err(error) => {
+            warn!(%name, %qtype, %error, "upstream lookup failed");
+            Answer::empty(ResponseCode::ServFail)
+        }
+    }
+}
+
+/// Encodes and sends `reply`. Over UDP hickory fits the message into the response EDNS size
+/// (512 bytes without EDNS), dropping whole records and setting TC; over TCP it sends it all.
+async fn send<R: ResponseHandler>(
+    request: &Request,
+    response_edns: Option<&Edns>,
+    reply: &Answer,
+    recursion_available: bool,
+    mut response_handle: R,
+) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.authoritative = reply.authoritative;
+    metadata.recursion_available = recursion_available;
+    metadata.response_code = reply.rcode;
+    let response = MessageResponseBuilder::new(&request.queries, response_edns).build(
+        metadata,
+        reply.answers.iter(),
+        reply.authority.iter(),
+        iter::empty(),
+        reply.additionals.iter(),
+    );
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(error) => {
+            warn!(%error, src = %request.src(), protocol = %request.protocol(), "cannot send a DNS response");
+            metadata.response_code = ResponseCode::ServFail;
+            ResponseInfo::from(Header {
+                metadata,
+                counts: HeaderCounts::default(),
+            })
+        }
+    }
+}
+
+// `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro gives
+// it, written out so the crate needs no macro dependency of its own.
+impl RequestHandler for Handler {
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: ResponseHandler + 'async_trait,
+        T: Time + 'async_trait,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.respond(request, response_handle))
+    }
+}

@@ -1,0 +1,118 @@
+//! The DNS server: binds UDP and TCP on one address, runs the handler on them, and shuts down
+//! gracefully.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hickory_server::Server;
+use sigil_registry::read::NameReader;
+use tokio::net::{TcpListener, UdpSocket};
+use tracing::info;
+
+use crate::error::{Error, Result};
+use crate::handler::Handler;
+use crate::limits::{BIND_ATTEMPTS, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE};
+
+/// Default DNS listen address of `sigild`.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5353);
+
+/// Where the DNS server listens and where it forwards names outside the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// UDP and TCP address; port 0 picks a free port (the same one for both).
+    pub listen: SocketAddr,
+    /// Upstream resolvers for names outside the chain; none means such queries are REFUSED.
+    pub upstream: Vec<SocketAddr>,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            listen: DEFAULT_LISTEN,
+            upstream: Vec::new(),
+        }
+    }
+}
+
+/// A running DNS server. Dropping it stops the server abruptly; `shutdown` stops it gracefully.
+pub struct DnsServer {
+    udp_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+    server: Server<Handler>,
+}
+
+/// Starts answering DNS on `config.listen` (UDP and TCP) from `reader`, forwarding other names
+/// to `config.upstream`.
+pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<DnsServer> {
+    let handler = Handler::new(reader, &config.upstream)?;
+    let (udp, tcp) = bind(config.listen).await?;
+    let bind_error = |source| Error::Bind {
+        addr: config.listen,
+        source,
+    };
+    let udp_addr = udp.local_addr().map_err(bind_error)?;
+    let tcp_addr = tcp.local_addr().map_err(bind_error)?;
+    let mut server = Server::new(handler);
+    server.register_socket(udp);
+    server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE);
+    info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, "DNS server listening");
+    Ok(DnsServer {
+        udp_addr,
+        tcp_addr,
+        server,
+    })
+}
+
+/// Binds UDP and TCP on `addr`. With port 0, both get the same free port: UDP picks one and TCP
+/// follows, retried if that port is taken for TCP.
+async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
+    let bind_error = |source: io::Error| match source.kind() {
+        io::ErrorKind::AddrInUse => Error::AddrInUse { addr },
+        _ => Error::Bind { addr, source },
+    };
+    let attempts = if addr.port() == 0 { BIND_ATTEMPTS } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let udp = UdpSocket::bind(addr).await.map_err(bind_error)?;
+        let port = udp.local_addr().map_err(bind_error)?.port();
+        match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(bind_error(last.unwrap_or_else(|| {
+        io::Error::from(io::ErrorKind::AddrInUse)
+    })))
+}
+
+impl DnsServer {
+    /// The address DNS is served on; UDP and TCP share it (the actual port when `listen` had
+    /// port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The bound TCP address; same port as UDP.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// Runs until the server stops on its own, which only a socket failure makes it do.
+    pub async fn wait(&mut self) -> Result<()> {
+        Ok(self.server.block_until_done().await?)
+    }
+
+    /// Stops accepting queries and connections, and waits for the server's tasks to end.
+    pub async fn shutdown(mut self) -> Result<()> {
+        self.server.shutdown_gracefully().await?;
+        info!(udp_addr = %self.udp_addr, "DNS server stopped");
+        Ok(())
+    }
+}

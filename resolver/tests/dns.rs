@@ -1,0 +1,529 @@
+//! DNS over real UDP and TCP sockets on loopback: chain answers, truncation and EDNS, forwarding
+//! to an upstream server started here, refusals, odd requests, and start-up and shutdown.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::iter;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, SOA};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_server::Server;
+use hickory_server::net::runtime::Time;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use sigil_registry::read::NameReader;
+use sigil_registry::records::Record as LedgerRecord;
+use sigil_registry::state::NameEntry;
+use sigil_registry::types::{Height, PublicKey};
+use sigil_resolver::{DnsConfig, DnsServer, Error, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::time::timeout;
+
+/// Bound on every wait in these tests.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Number of 250-byte TXT strings in the large set: about 3 KB, more than any UDP answer.
+const LARGE_TXT_COUNT: usize = 12;
+
+struct Names {
+    tlds: Vec<String>,
+    entries: BTreeMap<String, NameEntry>,
+}
+
+impl NameReader for Names {
+    fn tip_height(&self) -> Height {
+        10
+    }
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+    fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
+        Ok(self.entries.get(name).cloned())
+    }
+}
+
+fn names() -> Arc<dyn NameReader> {
+    let entry = |name: &str, records: Vec<LedgerRecord>| {
+        let entry = NameEntry {
+            name: name.to_string(),
+            owner: PublicKey([1; 32]),
+            records,
+            registered_at: 1,
+            updated_at: 1,
+            expires_at: 1000,
+        };
+        (name.to_string(), entry)
+    };
+    let parse = |texts: &[String]| {
+        texts
+            .iter()
+            .map(|t| LedgerRecord::parse(t).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut example = vec!["www A 192.0.2.8".to_string(), "@ A 192.0.2.1".to_string()];
+    example.extend((0..LARGE_TXT_COUNT).map(|i| format!("big TXT \"{i:02}{}\"", "x".repeat(248))));
+    example.extend((0..3).map(|i| format!("medium TXT \"{i:02}{}\"", "y".repeat(198))));
+    let broken = vec![LedgerRecord {
+        host: String::new(),
+        ttl: 300,
+        rtype: 1,
+        rdata: vec![1, 2],
+    }];
+    Arc::new(Names {
+        tlds: vec!["sigil".to_string()],
+        entries: [
+            entry("example.sigil", parse(&example)),
+            entry("broken.sigil", broken),
+        ]
+        .into_iter()
+        .collect(),
+    })
+}
+
+fn query(name: &str, rtype: RecordType, edns_payload: Option<u16>) -> Message {
+    let mut message = Message::query();
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    if let Some(payload) = edns_payload {
+        let mut edns = Edns::new();
+        edns.set_max_payload(payload);
+        message.set_edns(edns);
+    }
+    message
+}
+
+/// Sends raw bytes over UDP and returns the raw answer.
+async fn udp_raw(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(bytes, server).await.unwrap();
+    let mut buf = vec![0; 65535];
+    let (len, from) = timeout(WAIT, socket.recv_from(&mut buf))
+        .await
+        .expect("no UDP answer in time")
+        .unwrap();
+    assert_eq!(from, server);
+    buf.truncate(len);
+    buf
+}
+
+async fn udp_ask(server: SocketAddr, message: &Message) -> (Message, usize) {
+    let bytes = udp_raw(server, &message.to_vec().unwrap()).await;
+    let answer = Message::from_vec(&bytes).unwrap();
+    assert_eq!(answer.metadata.id, message.metadata.id);
+    assert_eq!(answer.metadata.message_type, MessageType::Response);
+    (answer, bytes.len())
+}
+
+async fn tcp_ask(server: SocketAddr, message: &Message) -> Message {
+    let exchange = async {
+        let mut stream = TcpStream::connect(server).await.unwrap();
+        let bytes = message.to_vec().unwrap();
+        stream
+            .write_all(&u16::try_from(bytes.len()).unwrap().to_be_bytes())
+            .await
+            .unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        let mut len = [0; 2];
+        stream.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut buf).await.unwrap();
+        buf
+    };
+    let bytes = timeout(WAIT, exchange)
+        .await
+        .expect("no TCP answer in time");
+    let answer = Message::from_vec(&bytes).unwrap();
+    assert_eq!(answer.metadata.id, message.metadata.id);
+    answer
+}
+
+async fn start(upstream: Vec<SocketAddr>) -> DnsServer {
+    let config = DnsConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        upstream,
+    };
+    timeout(WAIT, serve(config, names()))
+        .await
+        .expect("serve in time")
+        .expect("serve")
+}
+
+fn addresses(message: &Message) -> Vec<String> {
+    message.answers.iter().map(|r| r.data.to_string()).collect()
+}
+
+#[tokio::test]
+async fn chain_names_are_answered_over_udp_and_tcp() {
+    let server = start(vec![]).await;
+    assert_eq!(server.udp_addr().port(), server.tcp_addr().port());
+    assert_ne!(server.udp_addr().port(), 0);
+
+    let hit = query("WWW.example.sigil.", RecordType::A, None);
+    let (udp, _) = udp_ask(server.udp_addr(), &hit).await;
+    let tcp = tcp_ask(server.tcp_addr(), &hit).await;
+    for answer in [&udp, &tcp] {
+        assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+        assert!(answer.metadata.authoritative && !answer.metadata.truncation);
+        assert!(
+            !answer.metadata.recursion_available,
+            "no upstream, no recursion"
+        );
+        assert_eq!(
+            answer.queries[0].name().to_ascii(),
+            "WWW.example.sigil.",
+            "the question is echoed as asked"
+        );
+        assert_eq!(addresses(answer), ["192.0.2.8"]);
+    }
+
+    let (missing, _) = udp_ask(
+        server.udp_addr(),
+        &query("nope.sigil.", RecordType::A, Some(1232)),
+    )
+    .await;
+    assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+    assert!(missing.metadata.authoritative);
+    assert_eq!(missing.authorities.len(), 1);
+    assert_eq!(missing.authorities[0].record_type(), RecordType::SOA);
+    assert!(missing.edns.is_some(), "an EDNS query gets an EDNS answer");
+
+    // A record the ledger cannot decode is SERVFAIL, and the server keeps answering.
+    let (broken, _) = udp_ask(
+        server.udp_addr(),
+        &query("broken.sigil.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(broken.metadata.response_code, ResponseCode::ServFail);
+    let (again, _) = udp_ask(server.udp_addr(), &hit).await;
+    assert_eq!(addresses(&again), ["192.0.2.8"]);
+
+    timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn large_answers_are_truncated_over_udp_and_whole_over_tcp() {
+    let server = start(vec![]).await;
+
+    // Without EDNS the limit is 512 bytes.
+    let (plain, len) = udp_ask(
+        server.udp_addr(),
+        &query("big.example.sigil.", RecordType::TXT, None),
+    )
+    .await;
+    assert!(plain.metadata.truncation, "TC must be set");
+    assert!(len <= 512, "{len} bytes over UDP without EDNS");
+    assert!(plain.answers.len() < LARGE_TXT_COUNT);
+
+    // A 4096-byte EDNS buffer is honoured up to the 1232-byte cap; 3 KB still does not fit.
+    let (edns, len) = udp_ask(
+        server.udp_addr(),
+        &query("big.example.sigil.", RecordType::TXT, Some(4096)),
+    )
+    .await;
+    assert!(edns.metadata.truncation);
+    assert!(len > 512 && len <= 1232, "{len} bytes over UDP with EDNS");
+
+    // TCP carries the whole set.
+    let tcp = tcp_ask(
+        server.tcp_addr(),
+        &query("big.example.sigil.", RecordType::TXT, None),
+    )
+    .await;
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), LARGE_TXT_COUNT);
+
+    // About 700 bytes: truncated at 512, whole when the client's EDNS buffer allows it.
+    let medium = |payload| query("medium.example.sigil.", RecordType::TXT, payload);
+    let (small, _) = udp_ask(server.udp_addr(), &medium(None)).await;
+    assert!(small.metadata.truncation);
+    let (small_edns, _) = udp_ask(server.udp_addr(), &medium(Some(512))).await;
+    assert!(small_edns.metadata.truncation);
+    let (fits, len) = udp_ask(server.udp_addr(), &medium(Some(1232))).await;
+    assert!(!fits.metadata.truncation, "{len} bytes should fit 1232");
+    assert_eq!(fits.answers.len(), 3);
+    assert!(len > 512);
+
+    timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+}
+
+/// A tiny upstream name server: `example.com. A 198.51.100.1`, SERVFAIL for
+/// `fail.example.com.`, NXDOMAIN for anything else; it counts the queries it receives.
+struct Upstream {
+    queries: Arc<AtomicUsize>,
+}
+
+impl Upstream {
+    async fn respond<R: ResponseHandler>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        let query = request.request_info().expect("one question").query;
+        let origin = Name::from_ascii("example.com.").unwrap();
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        metadata.recursion_available = true;
+        let mut answers = Vec::new();
+        let mut authority = Vec::new();
+        match (query.name().to_string().as_str(), query.query_type()) {
+            ("example.com.", RecordType::A) => {
+                answers.push(Record::from_rdata(
+                    origin,
+                    300,
+                    RData::A(A::new(198, 51, 100, 1)),
+                ));
+            }
+            ("fail.example.com.", _) => metadata.response_code = ResponseCode::ServFail,
+            _ => {
+                metadata.response_code = ResponseCode::NXDomain;
+                let mname = Name::from_ascii("ns.example.com.").unwrap();
+                let rname = Name::from_ascii("admin.example.com.").unwrap();
+                let soa = SOA::new(mname, rname, 1, 3600, 600, 86400, 300);
+                authority.push(Record::from_rdata(origin, 300, RData::SOA(soa)));
+            }
+        }
+        let response = MessageResponseBuilder::new(&request.queries, None).build(
+            metadata,
+            answers.iter(),
+            authority.iter(),
+            iter::empty(),
+            iter::empty(),
+        );
+        response_handle.send_response(response).await.expect("send")
+    }
+}
+
+impl RequestHandler for Upstream {
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: ResponseHandler + 'async_trait,
+        T: Time + 'async_trait,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.respond(request, response_handle))
+    }
+}
+
+/// Starts the upstream on one loopback port for UDP and TCP.
+async fn start_upstream() -> (Server<Upstream>, SocketAddr, Arc<AtomicUsize>) {
+    let queries = Arc::new(AtomicUsize::new(0));
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = TcpListener::bind(addr).await.unwrap();
+    let mut server = Server::new(Upstream {
+        queries: queries.clone(),
+    });
+    server.register_socket(udp);
+    server.register_listener(tcp, WAIT, 8);
+    (server, addr, queries)
+}
+
+#[tokio::test]
+async fn other_names_are_forwarded_upstream_and_cached() {
+    let (mut upstream, upstream_addr, upstream_queries) = start_upstream().await;
+    let server = start(vec![upstream_addr]).await;
+
+    let ask = query("example.com.", RecordType::A, None);
+    let (first, _) = udp_ask(server.udp_addr(), &ask).await;
+    assert_eq!(first.metadata.response_code, ResponseCode::NoError);
+    assert!(first.metadata.recursion_available && !first.metadata.authoritative);
+    assert_eq!(addresses(&first), ["198.51.100.1"]);
+    assert_eq!(upstream_queries.load(Ordering::SeqCst), 1);
+
+    // The second answer comes from the cache, over either transport.
+    let (second, _) = udp_ask(server.udp_addr(), &ask).await;
+    let third = tcp_ask(server.tcp_addr(), &ask).await;
+    assert_eq!(addresses(&second), ["198.51.100.1"]);
+    assert_eq!(addresses(&third), ["198.51.100.1"]);
+    assert!(second.answers[0].ttl <= 300);
+    assert_eq!(
+        upstream_queries.load(Ordering::SeqCst),
+        1,
+        "answered from the cache"
+    );
+
+    // A negative answer passes through with the upstream's SOA; a failure is SERVFAIL.
+    let (missing, _) = udp_ask(
+        server.udp_addr(),
+        &query("nope.example.com.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        missing.authorities.first().map(Record::record_type),
+        Some(RecordType::SOA)
+    );
+    let (failed, _) = udp_ask(
+        server.udp_addr(),
+        &query("fail.example.com.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(failed.metadata.response_code, ResponseCode::ServFail);
+
+    // Chain names never reach the upstream.
+    let before = upstream_queries.load(Ordering::SeqCst);
+    let (chain, _) = udp_ask(
+        server.udp_addr(),
+        &query("www.example.sigil.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(addresses(&chain), ["192.0.2.8"]);
+    let (nx, _) = udp_ask(
+        server.udp_addr(),
+        &query("nope.sigil.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(upstream_queries.load(Ordering::SeqCst), before);
+
+    timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+    timeout(WAIT, upstream.shutdown_gracefully())
+        .await
+        .expect("upstream shutdown in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn other_names_are_refused_without_upstream() {
+    let server = start(vec![]).await;
+    let (udp, _) = udp_ask(
+        server.udp_addr(),
+        &query("example.com.", RecordType::A, None),
+    )
+    .await;
+    let tcp = tcp_ask(
+        server.tcp_addr(),
+        &query("example.com.", RecordType::A, None),
+    )
+    .await;
+    for answer in [udp, tcp] {
+        assert_eq!(answer.metadata.response_code, ResponseCode::Refused);
+        assert!(answer.answers.is_empty());
+    }
+    timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn odd_requests_get_the_right_error() {
+    let server = start(vec![]).await;
+
+    let mut status = query("www.example.sigil.", RecordType::A, None);
+    status.metadata.op_code = OpCode::Status;
+    let (notimp, _) = udp_ask(server.udp_addr(), &status).await;
+    assert_eq!(notimp.metadata.response_code, ResponseCode::NotImp);
+
+    let mut two = query("www.example.sigil.", RecordType::A, None);
+    two.add_query(Query::query(
+        Name::from_ascii("example.sigil.").unwrap(),
+        RecordType::A,
+    ));
+    let (formerr, _) = udp_ask(server.udp_addr(), &two).await;
+    assert_eq!(formerr.metadata.response_code, ResponseCode::FormErr);
+
+    let mut future = query("www.example.sigil.", RecordType::A, Some(1232));
+    future.edns.as_mut().unwrap().set_version(1);
+    let (badvers, _) = udp_ask(server.udp_addr(), &future).await;
+    // BADVERS and BADSIG share code 16; the decoder names it BADSIG.
+    assert_eq!(
+        u16::from(badvers.metadata.response_code),
+        u16::from(ResponseCode::BADVERS)
+    );
+    assert_eq!(badvers.edns.as_ref().map(Edns::version), Some(0));
+
+    // A header that promises a question the packet does not carry.
+    let mut garbage = query("www.example.sigil.", RecordType::A, None)
+        .to_vec()
+        .unwrap();
+    garbage.truncate(16);
+    let reply = Message::from_vec(&udp_raw(server.udp_addr(), &garbage).await).unwrap();
+    assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+
+    // Only Internet-class data is served; CHAOS is not forwarded either.
+    let mut chaos = Query::query(Name::from_ascii("version.bind.").unwrap(), RecordType::TXT);
+    chaos.set_query_class(DNSClass::CH);
+    let mut version = Message::query();
+    version.add_query(chaos);
+    let (refused, _) = udp_ask(server.udp_addr(), &version).await;
+    assert_eq!(refused.metadata.response_code, ResponseCode::Refused);
+
+    // Zone transfers are not offered.
+    let axfr = tcp_ask(
+        server.tcp_addr(),
+        &query("example.sigil.", RecordType::AXFR, None),
+    )
+    .await;
+    assert_eq!(axfr.metadata.response_code, ResponseCode::Refused);
+
+    timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_taken_port_is_a_clear_error_and_shutdown_frees_it() {
+    let first = start(vec![]).await;
+    let listen = first.udp_addr();
+    let config = DnsConfig {
+        listen,
+        upstream: vec![],
+    };
+    let error = match timeout(WAIT, serve(config.clone(), names()))
+        .await
+        .expect("serve in time")
+    {
+        Ok(_) => panic!("a second server bound {listen}"),
+        Err(error) => error,
+    };
+    assert!(matches!(error, Error::AddrInUse { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("DNS address {listen} is in use; pass --dns-listen ADDR")
+    );
+
+    timeout(WAIT, first.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+    // Once stopped, nothing accepts TCP there, and the address can be served again.
+    assert!(TcpStream::connect(listen).await.is_err());
+    let again = timeout(WAIT, serve(config, names()))
+        .await
+        .expect("serve in time")
+        .expect("rebind after shutdown");
+    let (answer, _) = udp_ask(
+        again.udp_addr(),
+        &query("www.example.sigil.", RecordType::A, None),
+    )
+    .await;
+    assert_eq!(addresses(&answer), ["192.0.2.8"]);
+    timeout(WAIT, again.shutdown())
+        .await
+        .expect("shutdown in time")
+        .unwrap();
+}
