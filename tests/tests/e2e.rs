@@ -1,0 +1,255 @@
+//! The foundation's acceptance path with real processes: `sigild --dev` in a temporary folder,
+//! the `sigil` CLI against it, DNS questions over UDP and TCP, forwarding to a second DNS server
+//! on loopback, and a SIGKILL while transactions are being submitted.
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{RData, Record, RecordType, rdata::A};
+use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::{Node, api_get, ok, ok_json};
+
+const BOTH: [Transport; 2] = [Transport::Udp, Transport::Tcp];
+
+#[test]
+fn register_resolve_update_prove_over_the_binaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    let alice = ok(node.sigil(&keys, &["key", "show", "alice"]))
+        .trim()
+        .to_string();
+    assert!(alice.contains(char::is_alphanumeric));
+    ok(node.sigil(
+        &keys,
+        &[
+            "name",
+            "register",
+            "example.sigil",
+            "--a",
+            "192.0.2.7",
+            "--txt",
+            "hello",
+            "--aaaa",
+            "2001:db8::7",
+        ],
+    ));
+
+    for transport in BOTH {
+        let a = query(node.dns, "example.sigil.", RecordType::A, transport);
+        assert_eq!(a.metadata.response_code, ResponseCode::NoError);
+        assert!(a.metadata.authoritative);
+        assert_eq!(answers(&a), vec!["192.0.2.7"]);
+        let upper = query(node.dns, "EXAMPLE.Sigil.", RecordType::AAAA, transport);
+        assert_eq!(answers(&upper), vec!["2001:db8::7"]);
+        let txt = query(node.dns, "example.sigil.", RecordType::TXT, transport);
+        assert_eq!(answers(&txt), vec!["hello"]);
+        let missing = query(node.dns, "missing.sigil.", RecordType::A, transport);
+        assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(missing.authorities[0].record_type(), RecordType::SOA);
+        let nodata = query(node.dns, "example.sigil.", RecordType::MX, transport);
+        assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
+        assert!(nodata.answers.is_empty());
+        // No upstream configured: other names are refused.
+        let outside = query(node.dns, "example.com.", RecordType::A, transport);
+        assert_eq!(outside.metadata.response_code, ResponseCode::Refused);
+    }
+
+    ok(node.sigil(
+        &keys,
+        &[
+            "name",
+            "update",
+            "example.sigil",
+            "--set",
+            "www A 192.0.2.8",
+            "--set",
+            "@ MX 10 mail.example.sigil",
+        ],
+    ));
+    // Final means answered: no waiting after the command returns.
+    for transport in BOTH {
+        assert_eq!(
+            answers(&query(
+                node.dns,
+                "www.example.sigil.",
+                RecordType::A,
+                transport
+            )),
+            vec!["192.0.2.8"]
+        );
+        assert_eq!(
+            answers(&query(
+                node.dns,
+                "example.sigil.",
+                RecordType::MX,
+                transport
+            )),
+            vec!["10 mail.example.sigil."]
+        );
+        assert_eq!(
+            answers(&query(node.dns, "example.sigil.", RecordType::A, transport)),
+            vec!["192.0.2.7"]
+        );
+    }
+
+    let shown = ok(node.sigil(&keys, &["name", "show", "example.sigil"]));
+    assert!(shown.contains(&alice), "owner missing from:\n{shown}");
+    assert!(
+        shown.contains("192.0.2.8") && shown.contains("mail.example.sigil"),
+        "{shown}"
+    );
+    let shown = ok_json(node.sigil(&keys, &["--json", "name", "show", "example.sigil"]));
+    assert_eq!(shown["owner"], alice.as_str(), "{shown}");
+
+    ok(node.sigil(&keys, &["proof", "name", "example.sigil"]));
+    ok(node.sigil(&keys, &["proof", "name", "absent.sigil"]));
+    let status = ok_json(node.sigil(&keys, &["--json", "chain", "status"]));
+    assert_eq!(status["chain_id"], node.chain_id.as_str(), "{status}");
+
+    // Bad input gets a clear error and exit code 2, never a panic.
+    let bad = node.sigil(
+        &keys,
+        &["name", "register", "bad..sigil", "--a", "192.0.2.1"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.starts_with("sigil:") && stderr.contains("empty label"),
+        "{stderr}"
+    );
+    assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
+}
+
+/// A DNS server standing in for the internet: answers `example.com. A 198.51.100.1`.
+fn start_upstream(stop: Arc<AtomicBool>) -> std::net::SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            let Ok(request) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let mut response = Message::response(request.metadata.id, request.metadata.op_code);
+            response.metadata.recursion_available = true;
+            for q in &request.queries {
+                response.add_query(q.clone());
+                if q.query_type() == RecordType::A
+                    && q.name().to_ascii().eq_ignore_ascii_case("example.com.")
+                {
+                    response.add_answer(Record::from_rdata(
+                        q.name().clone(),
+                        60,
+                        RData::A(A::new(198, 51, 100, 1)),
+                    ));
+                }
+            }
+            let _ = socket.send_to(&response.to_vec().unwrap(), from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn names_outside_the_chain_are_forwarded_upstream() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let upstream = start_upstream(stop.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir.path().join("data"),
+        &["--upstream", &upstream.to_string()],
+    );
+    for transport in BOTH {
+        let answer = query(node.dns, "example.com.", RecordType::A, transport);
+        assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(answers(&answer), vec!["198.51.100.1"]);
+        assert!(!answer.metadata.authoritative);
+    }
+    // Chain names are still answered by the ledger.
+    let chain = query(node.dns, "nothing.sigil.", RecordType::A, Transport::Udp);
+    assert_eq!(chain.metadata.response_code, ResponseCode::NXDomain);
+    stop.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn a_killed_node_restarts_with_every_final_transaction_and_the_same_state_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let keys = dir.path().join("keys");
+    let node = Node::start(&data, &[]);
+    ok(node.sigil(&keys, &["key", "new", "bob"]));
+    ok(node.sigil(
+        &keys,
+        &["name", "register", "crash.sigil", "--a", "192.0.2.1"],
+    ));
+
+    // Updates are submitted one after another; every one the CLI reports final is sent back.
+    let api = node.api.clone();
+    let writer_keys = keys.clone();
+    let (final_tx, final_rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer_stop = stop.clone();
+    let writer = std::thread::spawn(move || {
+        for i in 0.. {
+            if writer_stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let record = format!("t{i} TXT \"update {i}\"");
+            let out = sigil_tests::sigil(
+                &api,
+                &writer_keys,
+                &["name", "update", "crash.sigil", "--set", &record],
+            );
+            if out.status.success() {
+                let _ = final_tx.send(i);
+            }
+        }
+    });
+    // Kill once three updates are final, while the writer keeps submitting.
+    let mut final_updates = Vec::new();
+    while final_updates.len() < 3 {
+        let i = final_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("updates did not become final");
+        final_updates.push(i);
+    }
+    let before = api_get(&node.api, "/v1/status");
+    node.kill();
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    // Anything reported final before the writer noticed the kill counts too.
+    final_updates.extend(final_rx.try_iter());
+
+    let node = Node::start(&data, &[]);
+    let height: u64 = before["tip"]["height"].as_u64().unwrap();
+    assert!(
+        node.start_height >= height,
+        "restarted at {} below {height}",
+        node.start_height
+    );
+    let block = api_get(&node.api, &format!("/v1/blocks/{height}"));
+    assert_eq!(
+        block["block"]["header"]["state_root"], before["tip"]["state_root"],
+        "state root at {height} changed"
+    );
+    for i in final_updates {
+        let name = format!("t{i}.crash.sigil.");
+        let answer = query(node.dns, &name, RecordType::TXT, Transport::Udp);
+        assert_eq!(
+            answers(&answer),
+            vec![format!("update {i}")],
+            "final update {i} lost"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! The command line of `sigil`: global flags, commands and their arguments (parsing only).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Where the node's HTTP API listens by default (`sigild`'s default `--api-listen`).
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:8645";
+
+/// Import batch size: names committed together before their reveals.
+pub const DEFAULT_IMPORT_BATCH: u64 = 1000;
+
+/// The Sigil command-line client: keys, names, proofs and the chain.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sigil",
+    version,
+    about,
+    after_help = "Start a development node with `cargo run --release --bin sigild -- --dev`, \
+                  create a key with `sigil key new alice`, then `sigil name register example.sigil --a 192.0.2.8`."
+)]
+pub struct Cli {
+    /// URL of the node's HTTP API.
+    #[arg(long, global = true, env = "SIGIL_NODE", value_name = "URL", default_value = DEFAULT_NODE)]
+    pub node: String,
+
+    /// Folder holding signing keys, pending registrations and pinned validator sets
+    /// [default: `sigil/keys` under the user's data directory].
+    #[arg(long, global = true, env = "SIGIL_KEYSTORE", value_name = "DIR")]
+    pub keystore: Option<PathBuf>,
+
+    /// Key to sign with, by its name in the keystore [default: the keystore's only key].
+    #[arg(long, global = true, env = "SIGIL_KEY", value_name = "NAME")]
+    pub key: Option<String>,
+
+    /// Print one JSON document on stdout instead of readable text (and no progress display).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Register, change, transfer, renew and inspect names.
+    #[command(subcommand)]
+    Name(NameCommand),
+    /// Check what the ledger says without trusting the node that says it.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+    /// Inspect the chain.
+    #[command(subcommand)]
+    Chain(ChainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a new ed25519 key (PKCS#8 PEM, readable by `openssl pkey`).
+    New {
+        /// Name of the key in the keystore (letters, digits, `.`, `_`, `-`).
+        name: String,
+    },
+    /// List the keys of the keystore with their public keys.
+    List,
+    /// Print the public key (hex) of a key.
+    Show {
+        /// Name of the key in the keystore.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NameCommand {
+    /// Register a name: commit, wait the chain's reveal delay, reveal; resumes after a crash.
+    Register(RegisterArgs),
+    /// Change a name's records: replace host+type sets, delete some, or start from none.
+    Update(UpdateArgs),
+    /// Give a name to another key.
+    Transfer {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+        /// The new owner: a public key in hex, or the name of a key in the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        to: String,
+    },
+    /// Extend a name's expiry by the chain's name lifetime.
+    Renew {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+    },
+    /// Show a name's owner, expiry, records and history (exit 1 if it is not registered).
+    Show {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+    },
+    /// Show the changes of a name: registrations, updates, transfers, renewals.
+    History {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+    },
+    /// Register every name of a DNS zone file, in batches.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The name to register, e.g. `example.sigil`.
+    pub name: String,
+    #[command(flatten)]
+    pub records: RecordFlags,
+}
+
+/// Shortcut flags for the records of the name itself, plus `--set` for anything else.
+#[derive(Debug, Default, Clone, Args)]
+pub struct RecordFlags {
+    /// An IPv4 address of the name (repeatable).
+    #[arg(long = "a", value_name = "IP")]
+    pub a: Vec<Ipv4Addr>,
+    /// An IPv6 address of the name (repeatable).
+    #[arg(long = "aaaa", value_name = "IP")]
+    pub aaaa: Vec<Ipv6Addr>,
+    /// A TXT string of the name (repeatable).
+    #[arg(long = "txt", value_name = "TEXT")]
+    pub txt: Vec<String>,
+    /// Make the name an alias of TARGET (no other records may sit at the name then).
+    #[arg(long = "cname", value_name = "TARGET")]
+    pub cname: Option<String>,
+    /// A mail exchanger as "PREFERENCE HOST", e.g. "10 mail.example.sigil" (repeatable).
+    #[arg(long = "mx", value_name = "PREF HOST")]
+    pub mx: Vec<String>,
+    /// A name server that serves the name (repeatable).
+    #[arg(long = "ns", value_name = "HOST")]
+    pub ns: Vec<String>,
+    /// Any record as "HOST [TTL] TYPE DATA", e.g. "www A 192.0.2.8" or "@ 600 MX 10 mail.example.sigil";
+    /// HOST is relative to the name, `@` for the name itself (repeatable).
+    #[arg(long = "set", value_name = "RECORD")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The name to change, e.g. `example.sigil`.
+    pub name: String,
+    /// A record as "HOST [TTL] TYPE DATA"; replaces every record of that host and type
+    /// (several --set of one host and type make up its new set) (repeatable).
+    #[arg(long = "set", value_name = "RECORD")]
+    pub set: Vec<String>,
+    /// Delete the records of "HOST TYPE" (or every record of "HOST") (repeatable).
+    #[arg(long = "delete", value_name = "HOST [TYPE]")]
+    pub delete: Vec<String>,
+    /// Start from no records: the name keeps only what --set gives it.
+    #[arg(long)]
+    pub clear: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A zone file in standard (RFC 1035) syntax; its names must sit directly under a TLD of the chain.
+    pub zonefile: PathBuf,
+    /// Names committed together before their reveals.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_IMPORT_BATCH,
+          value_parser = clap::value_parser!(u64).range(1..=sigil_registry::limits::MAX_PENDING_PER_SIGNER as u64))]
+    pub batch: u64,
+    /// Origin for relative names when the file has no `$ORIGIN` [default: the chain's first TLD].
+    #[arg(long, value_name = "DOMAIN")]
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Fetch and verify the proof of a name (exit 1 if it does not verify).
+    Name {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCommand {
+    /// The chain's id, tip, state root, validators and mempool.
+    Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = Cli::try_parse_from([
+            "sigil",
+            "name",
+            "register",
+            "x.sigil",
+            "--a",
+            "192.0.2.1",
+            "--a",
+            "192.0.2.2",
+            "--json",
+            "--node",
+            "http://h:1",
+            "--set",
+            "www A 192.0.2.3",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.node, "http://h:1");
+        let Command::Name(NameCommand::Register(args)) = cli.command else {
+            panic!("parsed {:?}", cli.command)
+        };
+        assert_eq!(args.records.a.len(), 2);
+        assert_eq!(args.records.set, ["www A 192.0.2.3"]);
+    }
+}

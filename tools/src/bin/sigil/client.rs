@@ -1,0 +1,208 @@
+//! The node's HTTP API (`/v1`) as typed calls, with errors that name the node and what to do.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use sigil_registry::api::{AccountInfo, ChainStatus, NameInfo, SubmitResponse};
+use sigil_registry::proof::StateProof;
+use sigil_registry::state::{NameEntry, NameEvent, keys};
+use sigil_registry::tx::SignedTx;
+use sigil_registry::types::{Hash, PublicKey, decode};
+
+/// Longest a single request may take; above the node's longest long-poll (60 s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An error answer of the node: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone)]
+pub struct NodeError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the node refused: {} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// The node's error code of `e`, if `e` is an error answer of the node.
+pub fn node_code(e: &anyhow::Error) -> Option<&str> {
+    e.downcast_ref::<NodeError>().map(|n| n.code.as_str())
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(node: &str) -> anyhow::Result<Client> {
+        let url = reqwest::Url::parse(node).with_context(|| {
+            format!("--node `{node}` is not a URL; give one such as http://127.0.0.1:8645")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            anyhow::bail!(
+                "--node `{node}` is not an http:// URL; give one such as http://127.0.0.1:8645"
+            );
+        }
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Client {
+            http,
+            base: node.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn status(&self) -> anyhow::Result<ChainStatus> {
+        self.get("/v1/status").await
+    }
+
+    /// Submits a signed transaction; returns its id once the node has queued it.
+    pub async fn submit(&self, stx: &SignedTx) -> anyhow::Result<Hash> {
+        let body = serde_json::json!({ "tx": hex::encode(stx.to_bytes()) });
+        let response = self
+            .http
+            .post(self.url("/v1/txs"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let answer: SubmitResponse = self.read(response).await?;
+        Ok(answer.id)
+    }
+
+    /// The status of a transaction, waiting up to `wait_ms` for it to leave the mempool.
+    pub async fn tx_status(&self, id: &Hash, wait_ms: u64) -> anyhow::Result<SubmitResponse> {
+        self.get(&format!("/v1/txs/{id}?wait_ms={wait_ms}")).await
+    }
+
+    pub async fn account(&self, key: &PublicKey) -> anyhow::Result<AccountInfo> {
+        self.get(&format!("/v1/accounts/{key}")).await
+    }
+
+    /// A name's entry, or `None` if it is not registered.
+    pub async fn name(&self, name: &str) -> anyhow::Result<Option<NameInfo>> {
+        match self.get(&format!("/v1/names/{name}")).await {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if node_code(&e) == Some("name_not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn history(&self, name: &str) -> anyhow::Result<Vec<NameEvent>> {
+        self.get(&format!("/v1/names/{name}/history")).await
+    }
+
+    /// A name's entry exactly as stored, decoded from the value of its state proof (not
+    /// verified; `proof name` does that), or `None` if it is not registered. The JSON of
+    /// `/v1/names` carries records as text, which does not keep TXT strings apart, so anything
+    /// that writes records back starts from this.
+    pub async fn stored_entry(&self, name: &str) -> anyhow::Result<Option<NameEntry>> {
+        let proof = self.proof(name).await?;
+        if proof.key != keys::name(name) {
+            anyhow::bail!(
+                "the node at {} sent the state of another key for `{name}`",
+                self.base
+            );
+        }
+        proof
+            .value
+            .map(|bytes| {
+                decode::<NameEntry>(&bytes).with_context(|| {
+                    format!(
+                        "the node at {} sent a damaged entry for `{name}`",
+                        self.base
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn proof(&self, name: &str) -> anyhow::Result<StateProof> {
+        self.get(&format!("/v1/names/{name}/proof")).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    /// Decodes a success, or turns an error answer into a `NodeError`.
+    async fn read<T: DeserializeOwned>(&self, response: reqwest::Response) -> anyhow::Result<T> {
+        let status = response.status();
+        let url = response.url().to_string();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).with_context(|| {
+                format!(
+                    "the node at {} sent an answer this sigil does not understand for {url}; are the node and the CLI the same version?",
+                    self.base
+                )
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            error: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            code: String,
+            message: String,
+        }
+        match serde_json::from_slice::<Envelope>(&body) {
+            Ok(envelope) => Err(NodeError {
+                code: envelope.error.code,
+                message: envelope.error.message,
+            }
+            .into()),
+            Err(_) => anyhow::bail!(
+                "{url} answered HTTP {status}: {}; is {} a Sigil node?",
+                String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
+                self.base
+            ),
+        }
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        if e.is_timeout() {
+            anyhow::anyhow!(
+                "the node at {} did not answer in time ({detail}); check that it is running and not overloaded",
+                self.base
+            )
+        } else {
+            anyhow::anyhow!(
+                "cannot reach the node at {}: {detail}; is sigild running? start it with \
+                 `cargo run --release --bin sigild -- --dev` (or pass --node URL)",
+                self.base
+            )
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `sigil chain status`: the chain's id, tip, state root, validators and mempool.
+
+use super::Ctx;
+use crate::output::{Exit, table};
+
+pub async fn status(ctx: &Ctx) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    ctx.out.emit(&status, |s| {
+        let p = &s.params;
+        let facts = vec![
+            vec!["chain".to_string(), s.chain_id.clone()],
+            vec!["genesis".into(), s.genesis_hash.to_string()],
+            vec!["height".into(), s.tip.height.to_string()],
+            vec!["tip hash".into(), s.tip.hash.to_string()],
+            vec!["state root".into(), s.tip.state_root.to_string()],
+            vec!["tip time".into(), format!("{} ms since the Unix epoch", s.tip.time_ms)],
+            vec!["mempool".into(), format!("{} transaction(s)", s.mempool_txs)],
+            vec!["TLDs".into(), p.tlds.join(", ")],
+            vec![
+                "blocks".into(),
+                format!(
+                    "every {} ms; reveal {}..={} blocks after commit; names live {} blocks, grace {}",
+                    p.block_interval_ms, p.reveal_min_blocks, p.reveal_max_blocks, p.name_ttl_blocks, p.grace_blocks
+                ),
+            ],
+        ];
+        let validators: Vec<Vec<String>> = s
+            .validators
+            .validators
+            .iter()
+            .map(|v| vec![v.key.to_string(), format!("power {}", v.power)])
+            .collect();
+        format!(
+            "{}validators (set {})\n{}",
+            table(&facts, ""),
+            s.validators.hash(),
+            table(&validators, "  ")
+        )
+    });
+    Ok(Exit::Ok)
+}

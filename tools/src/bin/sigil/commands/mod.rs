@@ -1,0 +1,72 @@
+//! The commands: what each one does once its arguments are parsed, and the context they share.
+
+mod chain;
+mod import;
+mod key;
+mod name;
+mod proof;
+mod register;
+mod show;
+
+use anyhow::Context;
+use sigil_registry::api::ChainStatus;
+use sigil_registry::name as names;
+use sigil_registry::types::Keypair;
+
+use crate::args::{ChainCommand, Cli, Command, NameCommand, ProofCommand};
+use crate::client::Client;
+use crate::keystore::Keystore;
+use crate::output::{Exit, Output};
+
+/// What every command may need: the node, the keystore, the chosen key and the output mode.
+pub struct Ctx {
+    pub node: String,
+    pub keystore: Keystore,
+    pub key: Option<String>,
+    pub out: Output,
+}
+
+impl Ctx {
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Client::new(&self.node)
+    }
+
+    /// The signing key and its name in the keystore.
+    pub fn signing_key(&self) -> anyhow::Result<(String, Keypair)> {
+        self.keystore.select(self.key.as_deref())
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let ctx = Ctx {
+        node: cli.node,
+        keystore: Keystore::new(cli.keystore)?,
+        key: cli.key,
+        out: Output::new(cli.json),
+    };
+    match cli.command {
+        Command::Key(cmd) => key::run(&ctx, cmd),
+        Command::Name(cmd) => match cmd {
+            NameCommand::Register(args) => register::run(&ctx, args).await,
+            NameCommand::Update(args) => name::update(&ctx, args).await,
+            NameCommand::Transfer { name, to } => name::transfer(&ctx, &name, &to).await,
+            NameCommand::Renew { name } => name::renew(&ctx, &name).await,
+            NameCommand::Show { name } => show::show(&ctx, &name).await,
+            NameCommand::History { name } => show::history(&ctx, &name).await,
+            NameCommand::Import(args) => import::run(&ctx, args).await,
+        },
+        Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
+        Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
+    }
+}
+
+/// A name as the ledger spells it (lowercase A-labels, no trailing dot), before the chain's
+/// TLDs are known.
+fn normalize(input: &str) -> anyhow::Result<String> {
+    names::normalize(input, false).with_context(|| format!("`{input}` is not a valid name"))
+}
+
+/// A name that can be registered on the chain `status` describes.
+fn registrable(input: &str, status: &ChainStatus) -> anyhow::Result<String> {
+    Ok(names::registrable(input, &status.params.tlds)?)
+}

@@ -1,0 +1,181 @@
+//! `sigil proof name`: fetch a name's state proof and check it against the pinned validators,
+//! so the answer holds even if the node lies.
+
+use serde::Serialize;
+use sigil_registry::proof::StateProof;
+use sigil_registry::state::{NameEntry, keys};
+use sigil_registry::types::{Hash, Height, decode};
+
+use super::{Ctx, normalize};
+use crate::output::{Exit, table, zone_lines};
+use crate::trust::{self, Trust};
+
+#[derive(Serialize)]
+struct Proven {
+    name: String,
+    chain_id: String,
+    verified: bool,
+    /// Why the proof did not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<ProvenAt>,
+    /// Whether the name is registered at the proven height (entry expired or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registered: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<NameEntry>,
+}
+
+/// The block a proof is anchored in.
+#[derive(Serialize)]
+struct ProvenAt {
+    height: Height,
+    block_hash: Hash,
+    state_root: Hash,
+    validator_set: Hash,
+    signatures: usize,
+}
+
+pub async fn name(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
+    let name = normalize(input)?;
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let mut result = Proven {
+        name: name.clone(),
+        chain_id: status.chain_id.clone(),
+        verified: false,
+        error: None,
+        at: None,
+        registered: None,
+        active: None,
+        entry: None,
+    };
+    let trusted = match trust::check(&ctx.keystore, &status)? {
+        Trust::Trusted {
+            validators,
+            first_contact,
+            file,
+        } => {
+            if first_contact {
+                ctx.out.note(format!(
+                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
+                    status.chain_id,
+                    validators.validators.len(),
+                    validators.hash(),
+                    file.display()
+                ));
+            }
+            validators
+        }
+        Trust::Mismatch { reason } => return Ok(failed(ctx, result, reason)),
+    };
+    let proof = client.proof(&name).await?;
+    match check(&proof, &name, &status.chain_id, &trusted) {
+        Err(reason) => Ok(failed(ctx, result, reason)),
+        Ok(entry) => {
+            result.verified = true;
+            result.at = Some(ProvenAt {
+                height: proof.header.height,
+                block_hash: proof.header.hash(),
+                state_root: proof.header.state_root,
+                validator_set: proof.validators.hash(),
+                signatures: proof.commit.signatures.len(),
+            });
+            result.registered = Some(entry.is_some());
+            result.active = entry.as_ref().map(|e| e.is_active_at(proof.header.height));
+            result.entry = entry;
+            ctx.out.emit(&result, human);
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// Verifies `proof` and that it is about `name`; returns the proven entry or its absence.
+fn check(
+    proof: &StateProof,
+    name: &str,
+    chain_id: &str,
+    trusted: &sigil_registry::state::ValidatorSet,
+) -> Result<Option<NameEntry>, String> {
+    if proof.key != keys::name(name) {
+        return Err(format!(
+            "the node sent a proof of key `{}`, not of `{name}`",
+            String::from_utf8_lossy(&proof.key)
+        ));
+    }
+    let Some(bytes) = proof.verify(chain_id, trusted)? else {
+        return Ok(None);
+    };
+    let entry: NameEntry =
+        decode(bytes).map_err(|e| format!("the proven value is not a name entry: {e}"))?;
+    if entry.name != name {
+        return Err(format!(
+            "the proven entry is of `{}`, not `{name}`",
+            entry.name
+        ));
+    }
+    Ok(Some(entry))
+}
+
+fn failed(ctx: &Ctx, mut result: Proven, reason: String) -> Exit {
+    result.error = Some(reason);
+    ctx.out.emit(&result, |r| {
+        format!(
+            "NOT VERIFIED: the proof of {} from {} does not hold: {}",
+            r.name,
+            ctx.node,
+            r.error.as_deref().unwrap_or_default()
+        )
+    });
+    Exit::Negative
+}
+
+fn human(r: &Proven) -> String {
+    let at = r.at.as_ref().expect("a verified proof has its block");
+    let anchor = vec![
+        vec![
+            "block".to_string(),
+            format!("height {}, hash {}", at.height, at.block_hash),
+        ],
+        vec!["state root".into(), at.state_root.to_string()],
+        vec![
+            "signed by".into(),
+            format!(
+                "{} trusted validator signature(s), set {}",
+                at.signatures, at.validator_set
+            ),
+        ],
+    ];
+    let Some(entry) = &r.entry else {
+        return format!(
+            "verified: {} is not registered (proven absent)\n{}",
+            r.name,
+            table(&anchor, "  ")
+        );
+    };
+    let state = if r.active == Some(true) {
+        format!("active, expires at height {}", entry.expires_at)
+    } else {
+        format!("expired at height {}", entry.expires_at)
+    };
+    let mut facts = vec![
+        vec!["owner".to_string(), entry.owner.to_string()],
+        vec!["status".into(), state],
+    ];
+    facts.extend(anchor);
+    let mut text = format!(
+        "verified: {} is registered\n{}",
+        r.name,
+        table(&facts, "  ")
+    );
+    text.push_str("records\n");
+    if entry.records.is_empty() {
+        text.push_str("  (none)\n");
+    } else {
+        text.push_str(&zone_lines(&entry.name, &entry.records, "  "));
+    }
+    text
+}

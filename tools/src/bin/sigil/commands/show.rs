@@ -1,0 +1,145 @@
+//! `sigil name show|history`: a name's owner, expiry, records and changes, as the node reports them.
+
+use serde::Serialize;
+use sigil_registry::api::NameInfo;
+use sigil_registry::state::NameEvent;
+use sigil_registry::types::Height;
+
+use super::{Ctx, normalize};
+use crate::output::{Exit, short_key, table, zone_lines};
+
+#[derive(Serialize)]
+struct Shown {
+    registered: bool,
+    #[serde(flatten)]
+    info: NameInfo,
+    /// The keystore's name of the owner's key, if it is one of ours.
+    owner_key: Option<String>,
+    /// The last height at which only the owner may renew an expired name.
+    grace_until: Height,
+    history: Vec<NameEvent>,
+}
+
+pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
+    let name = normalize(input)?;
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let Some(mut info) = client.name(&name).await? else {
+        #[derive(Serialize)]
+        struct Absent<'a> {
+            name: &'a str,
+            registered: bool,
+        }
+        ctx.out.emit(
+            &Absent {
+                name: &name,
+                registered: false,
+            },
+            |a| {
+                format!(
+                    "{} is not registered; register it with `sigil name register {}`",
+                    a.name, a.name
+                )
+            },
+        );
+        return Ok(Exit::Negative);
+    };
+    if let Some(stored) = client.stored_entry(&name).await? {
+        info.entry.records = stored.records;
+    }
+    let history = client.history(&name).await?;
+    let shown = Shown {
+        registered: true,
+        owner_key: ctx.keystore.name_of(&info.entry.owner),
+        grace_until: info.entry.expires_at + status.params.grace_blocks,
+        info,
+        history,
+    };
+    ctx.out.emit(&shown, human);
+    Ok(Exit::Ok)
+}
+
+fn human(shown: &Shown) -> String {
+    let info = &shown.info;
+    let entry = &info.entry;
+    let grace_until = shown.grace_until;
+    let owner = match &shown.owner_key {
+        Some(key) => format!("{} (your key `{key}`)", entry.owner),
+        None => entry.owner.to_string(),
+    };
+    let state = if info.active {
+        format!(
+            "active, expires at height {} (in {} blocks)",
+            entry.expires_at,
+            entry.expires_at.saturating_sub(info.height)
+        )
+    } else if info.height < grace_until {
+        format!(
+            "expired at height {}; only the owner can renew it until height {grace_until}",
+            entry.expires_at
+        )
+    } else {
+        format!(
+            "expired at height {}; anyone may register it again",
+            entry.expires_at
+        )
+    };
+    let facts = vec![
+        vec!["owner".into(), owner],
+        vec!["status".into(), state],
+        vec![
+            "registered".into(),
+            format!(
+                "at height {}, last changed at height {}",
+                entry.registered_at, entry.updated_at
+            ),
+        ],
+        vec!["tip".into(), format!("height {}", info.height)],
+    ];
+    let mut text = format!("{}\n{}", entry.name, table(&facts, "  "));
+    text.push_str("\nrecords\n");
+    if entry.records.is_empty() {
+        text.push_str("  (none)\n");
+    } else {
+        text.push_str(&zone_lines(&entry.name, &entry.records, "  "));
+    }
+    text.push_str("\nhistory\n");
+    text.push_str(&history_table(&shown.history));
+    text
+}
+
+pub async fn history(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
+    let name = normalize(input)?;
+    let client = ctx.client()?;
+    let events = client.history(&name).await?;
+    if events.is_empty() {
+        ctx.out.emit(&events, |_| {
+            format!("{name} has no history: it was never registered")
+        });
+        return Ok(Exit::Negative);
+    }
+    ctx.out.emit(&events, |events| {
+        format!("{name}\n{}", history_table(events))
+    });
+    Ok(Exit::Ok)
+}
+
+fn history_table(events: &[NameEvent]) -> String {
+    let mut rows = vec![vec![
+        "height".to_string(),
+        "action".into(),
+        "owner".into(),
+        "expires".into(),
+        "tx".into(),
+    ]];
+    rows.extend(events.iter().map(|e| {
+        vec![
+            e.height.to_string(),
+            e.action.clone(),
+            short_key(&e.owner),
+            e.expires_at.to_string(),
+            short_key(&e.tx),
+        ]
+    }));
+    table(&rows, "  ")
+}

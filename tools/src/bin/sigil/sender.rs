@@ -1,0 +1,158 @@
+//! Sending transactions: sign with the next nonce, submit (retrying while the node is busy),
+//! and wait for a transaction to be final or for the chain to reach a height.
+
+use std::time::Duration;
+
+use sigil_registry::api::ChainStatus;
+use sigil_registry::node::TxStatus;
+use sigil_registry::tx::{Op, SignedTx, Transaction};
+use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
+
+use crate::client::{Client, node_code};
+
+/// How long one long-poll of a transaction's status may wait at the node.
+const LONG_POLL_MS: u64 = 30_000;
+/// Times a submission is retried while the node says it is busy.
+const BUSY_RETRIES: u32 = 60;
+/// Times an `unknown` status is re-asked before the transaction is taken as lost; covers the
+/// instant between a block's commit and the mempool's cleanup.
+const UNKNOWN_RETRIES: u32 = 3;
+
+/// Signs and submits one key's transactions, keeping track of its nonce.
+pub struct Sender<'a> {
+    client: &'a Client,
+    key: &'a Keypair,
+    chain_id: String,
+    nonce: u64,
+    block_interval: Duration,
+}
+
+impl<'a> Sender<'a> {
+    /// A sender for `key` on the chain `status` describes, starting at the key's next nonce.
+    pub async fn new(
+        client: &'a Client,
+        key: &'a Keypair,
+        status: &ChainStatus,
+    ) -> anyhow::Result<Sender<'a>> {
+        let account = client.account(&key.public()).await?;
+        Ok(Sender {
+            client,
+            key,
+            chain_id: status.chain_id.clone(),
+            nonce: account.next_nonce,
+            block_interval: block_interval(status),
+        })
+    }
+
+    pub fn public(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// Signs `op` with the next nonce.
+    pub fn sign(&self, op: Op) -> SignedTx {
+        Transaction {
+            chain_id: self.chain_id.clone(),
+            signer: self.key.public(),
+            nonce: self.nonce,
+            op,
+        }
+        .sign(self.key)
+    }
+
+    /// Signs and submits `op`; `before` sees each signed transaction just before it is sent
+    /// (to save what a crash must not lose). Returns the transaction the node accepted.
+    pub async fn send_with(
+        &mut self,
+        op: Op,
+        mut before: impl FnMut(&SignedTx) -> anyhow::Result<()>,
+    ) -> anyhow::Result<SignedTx> {
+        let mut busy = 0;
+        let mut renonced = false;
+        loop {
+            let stx = self.sign(op.clone());
+            before(&stx)?;
+            match self.client.submit(&stx).await {
+                Ok(_) => {
+                    self.nonce += 1;
+                    return Ok(stx);
+                }
+                Err(e) if node_code(&e) == Some("busy") && busy < BUSY_RETRIES => {
+                    busy += 1;
+                    tokio::time::sleep(self.block_interval).await;
+                }
+                // Another client of this key sent something meanwhile: take the node's nonce.
+                Err(e) if node_code(&e) == Some("bad_nonce") && !renonced => {
+                    renonced = true;
+                    self.nonce = self.client.account(&self.key.public()).await?.next_nonce;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub async fn send(&mut self, op: Op) -> anyhow::Result<SignedTx> {
+        self.send_with(op, |_| Ok(())).await
+    }
+}
+
+/// Where a transaction ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landed {
+    Final { height: Height },
+    Failed { height: Height, error: String },
+}
+
+/// Waits until transaction `id` is in a final block, applied or failed.
+pub async fn wait_landed(client: &Client, id: &Hash) -> anyhow::Result<Landed> {
+    let mut unknown = 0;
+    loop {
+        match client.tx_status(id, LONG_POLL_MS).await?.status {
+            TxStatus::Pending => {}
+            TxStatus::Final { height } => return Ok(Landed::Final { height }),
+            TxStatus::Failed { height, error } => return Ok(Landed::Failed { height, error }),
+            TxStatus::Unknown if unknown < UNKNOWN_RETRIES => {
+                unknown += 1;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            TxStatus::Unknown => anyhow::bail!(
+                "transaction {id} is no longer known to the node at {} (it left the mempool without \
+                 reaching a block, perhaps because the node restarted); run the command again",
+                client.base()
+            ),
+        }
+    }
+}
+
+/// Waits until transaction `id` applied in a final block; a failure is an error with the
+/// node's reason, `what` naming the transaction.
+pub async fn wait_final(client: &Client, id: &Hash, what: &str) -> anyhow::Result<Height> {
+    match wait_landed(client, id).await? {
+        Landed::Final { height } => Ok(height),
+        Landed::Failed { height, error } => {
+            anyhow::bail!("{what} failed in block {height}: {error} (transaction {id})")
+        }
+    }
+}
+
+/// Waits until the chain's tip is at least `target`, reporting the blocks still to come.
+pub async fn wait_height(
+    client: &Client,
+    target: Height,
+    mut remaining: impl FnMut(u64),
+) -> anyhow::Result<Height> {
+    loop {
+        let status = client.status().await?;
+        let height = status.tip.height;
+        if height >= target {
+            return Ok(height);
+        }
+        remaining(target - height);
+        let pause =
+            (block_interval(&status) / 2).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        tokio::time::sleep(pause).await;
+    }
+}
+
+pub fn block_interval(status: &ChainStatus) -> Duration {
+    Duration::from_millis(status.params.block_interval_ms.max(10))
+}
