@@ -41,8 +41,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(node: &str) -> anyhow::Result<Client> {
-        let url = reqwest::Url::parse(node).with_context(|| {
-            format!("--node `{node}` is not a URL; give one such as http://127.0.0.1:8645")
+        let url = reqwest::Url::parse(node).map_err(|e| {
+            anyhow::anyhow!(
+                "--node `{node}` is not a URL ({e}); give one such as http://127.0.0.1:8645"
+            )
         })?;
         if !matches!(url.scheme(), "http" | "https") {
             anyhow::bail!(
@@ -185,11 +187,12 @@ impl Client {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
+        // The innermost cause says what happened ("Connection refused"); the outer layers
+        // only repeat the URL.
         let mut detail = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
+            detail = s.to_string();
             source = s.source();
         }
         if e.is_timeout() {

@@ -112,10 +112,10 @@ impl Keystore {
             if path.extension().and_then(|e| e.to_str()) != Some(KEY_EXTENSION) || !path.is_file() {
                 continue;
             }
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                if check_key_name(stem).is_ok() {
-                    names.push(stem.to_string());
-                }
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                && check_key_name(stem).is_ok()
+            {
+                names.push(stem.to_string());
             }
         }
         names.sort();
@@ -270,14 +270,14 @@ fn warn_if_readable_by_others(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                eprintln!(
-                    "sigil: warning: {} can be read by other users; run `chmod 600 {}`",
-                    path.display(),
-                    path.display()
-                );
-            }
+        if let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "sigil: warning: {} can be read by other users; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
         }
     }
     #[cfg(not(unix))]

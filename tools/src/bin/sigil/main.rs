@@ -20,20 +20,22 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::args::Cli;
-use crate::output::Exit;
+use crate::output::{Exit, Output};
 
 fn main() {
     let cli = Cli::parse();
+    let out = Output::new(cli.json);
     match try_main(cli) {
         Ok(exit) => std::process::exit(exit.code()),
         Err(e) => {
-            eprintln!("sigil: {e:#}");
+            out.error(&e);
             std::process::exit(2);
         }
     }
 }
 
-/// Runs one command: `Ok` with exit 0 or 1 when it ran to an answer, `Err` (exit 2) otherwise.
+/// Runs one command: `Ok` with exit 0 or 1 when it ran to an answer (2 when it printed its
+/// result but part of the work failed), `Err` (exit 2, nothing printed yet) otherwise.
 fn try_main(cli: Cli) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -11,6 +11,9 @@ pub enum Exit {
     Ok,
     /// A negative answer (not registered, proof did not verify): exit 1.
     Negative,
+    /// The result is printed, but part of the work failed (names an import could not
+    /// register): exit 2.
+    Failed,
 }
 
 impl Exit {
@@ -18,6 +21,7 @@ impl Exit {
         match self {
             Exit::Ok => 0,
             Exit::Negative => 1,
+            Exit::Failed => 2,
         }
     }
 }
@@ -45,6 +49,20 @@ impl Output {
         } else {
             let text = human(value);
             println!("{}", text.trim_end());
+        }
+    }
+
+    /// Reports an error that ended a command: `sigil: ...` on stderr and, with `--json`,
+    /// `{"error": {"message", "code"?}}` on stdout so that every run prints one document.
+    pub fn error(&self, e: &anyhow::Error) {
+        eprintln!("sigil: {e:#}");
+        if self.json {
+            let mut error = serde_json::json!({ "message": format!("{e:#}") });
+            if let Some(code) = crate::client::node_code(e) {
+                error["code"] = code.into();
+            }
+            let doc = serde_json::json!({ "error": error });
+            println!("{doc:#}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! Sending transactions: sign with the next nonce, submit (retrying while the node is busy),
 //! and wait for a transaction to be final or for the chain to reach a height.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sigil_registry::api::ChainStatus;
 use sigil_registry::node::TxStatus;
@@ -12,6 +12,9 @@ use crate::client::{Client, node_code};
 
 /// How long one long-poll of a transaction's status may wait at the node.
 const LONG_POLL_MS: u64 = 30_000;
+/// Longest wait for a transaction to be final or for a height, before the chain is taken as
+/// stalled. Everything sent so far stays valid: running the command again picks it up.
+const MAX_WAIT: Duration = Duration::from_secs(600);
 /// Times a submission is retried while the node says it is busy.
 const BUSY_RETRIES: u32 = 60;
 /// Times an `unknown` status is re-asked before the transaction is taken as lost; covers the
@@ -104,9 +107,16 @@ pub enum Landed {
 
 /// Waits until transaction `id` is in a final block, applied or failed.
 pub async fn wait_landed(client: &Client, id: &Hash) -> anyhow::Result<Landed> {
+    let deadline = Instant::now() + MAX_WAIT;
     let mut unknown = 0;
     loop {
         match client.tx_status(id, LONG_POLL_MS).await?.status {
+            TxStatus::Pending if Instant::now() >= deadline => anyhow::bail!(
+                "transaction {id} is still pending after {} s; the chain at {} may be stalled \
+                 (check `sigil chain status`); run the command again later to pick it up",
+                MAX_WAIT.as_secs(),
+                client.base()
+            ),
             TxStatus::Pending => {}
             TxStatus::Final { height } => return Ok(Landed::Final { height }),
             TxStatus::Failed { height, error } => return Ok(Landed::Failed { height, error }),
@@ -140,11 +150,20 @@ pub async fn wait_height(
     target: Height,
     mut remaining: impl FnMut(u64),
 ) -> anyhow::Result<Height> {
+    let deadline = Instant::now() + MAX_WAIT;
     loop {
         let status = client.status().await?;
         let height = status.tip.height;
         if height >= target {
             return Ok(height);
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!(
+                "the chain at {} is at height {height} after {} s of waiting for height {target}; \
+                 it may be stalled (check `sigil chain status`); run the command again later to go on",
+                client.base(),
+                MAX_WAIT.as_secs()
+            );
         }
         remaining(target - height);
         let pause =

@@ -8,7 +8,7 @@ use anyhow::Context;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use sigil_registry::name::{self, Placement};
-use sigil_registry::records::{Record, validate_set};
+use sigil_registry::records::{DEFAULT_TTL_SECS, Record, validate_set};
 
 /// A zone's records, ready to register.
 #[derive(Debug, Default)]
@@ -25,6 +25,8 @@ pub struct ZoneNames {
 pub fn read(path: &Path, origin: &str, tlds: &[String]) -> anyhow::Result<ZoneNames> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the zone file {}", path.display()))?;
+    // Records before any `$TTL` get the ledger's default TTL, as `--set` records do.
+    let text = format!("$TTL {DEFAULT_TTL_SECS}\n{text}");
     let origin = Name::from_ascii(origin)
         .with_context(|| format!("--origin `{origin}` is not a domain name"))?;
     let (_, rrsets) = Parser::new(text, Some(path.to_path_buf()), Some(origin))
@@ -175,9 +177,15 @@ mod tests {
     }
 
     #[test]
-    fn a_default_origin_applies_without_dollar_origin() {
-        let zone = parse("plain A 192.0.2.1\n");
+    fn defaults_apply_without_dollar_origin_and_ttl() {
+        let zone = parse("plain A 192.0.2.1\n$TTL 60\nplain AAAA 2001:db8::1\n");
         assert_eq!(zone.names.keys().collect::<Vec<_>>(), ["plain.sigil"]);
+        let mut records: Vec<String> = zone.names["plain.sigil"]
+            .iter()
+            .map(Record::to_string)
+            .collect();
+        records.sort();
+        assert_eq!(records, ["@ 300 A 192.0.2.1", "@ 60 AAAA 2001:db8::1"]);
     }
 
     #[test]

@@ -82,14 +82,19 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<Exit> {
 
     ctx.out.emit(&report, human);
     if report.failed.is_empty() {
-        Ok(Exit::Ok)
-    } else {
-        anyhow::bail!(
-            "{} of {} names could not be registered (reasons above)",
-            report.failed.len(),
-            report.names
-        )
+        return Ok(Exit::Ok);
     }
+    ctx.out.note(format!(
+        "{} of {} names could not be registered ({})",
+        report.failed.len(),
+        report.names,
+        if ctx.out.is_json() {
+            "see `failed`"
+        } else {
+            "reasons above"
+        }
+    ));
+    Ok(Exit::Failed)
 }
 
 async fn import_batch(
@@ -120,8 +125,7 @@ async fn import_batch(
                 last_commit = Some(stx.id());
                 committed.push((name, salt, records));
             }
-            Err(e) if e.is::<NodeError>() => fail(report, name, format!("commit refused: {e}")),
-            Err(e) => return Err(e),
+            Err(e) => fail(report, name, format!("commit refused: {}", refusal(e)?)),
         }
     }
     let Some(last_commit) = last_commit else {
@@ -161,11 +165,10 @@ async fn import_batch(
                     let tip = client.status().await?.tip.height;
                     wait_height(client, tip + 1, |_| {}).await?;
                 }
-                Err(e) if e.is::<NodeError>() => {
-                    fail(report, name, e.to_string());
+                Err(e) => {
+                    fail(report, name, refusal(e)?);
                     break;
                 }
-                Err(e) => return Err(e),
             }
         }
     }
@@ -180,6 +183,11 @@ async fn import_batch(
         }
     }
     Ok(())
+}
+
+/// The node's reason when it refused a transaction; any other error stops the import.
+fn refusal(e: anyhow::Error) -> anyhow::Result<String> {
+    e.downcast::<NodeError>().map(|refused| refused.message)
 }
 
 fn human(r: &Report) -> String {
