@@ -231,9 +231,27 @@ pub fn validate_set(records: &[Record]) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// TXT data in zone-file form: every character-string quoted, `"` and `\\` escaped, so the text
+/// parses back to the same strings (hickory's own display joins them without separators).
+fn quoted_txt(rdata: &RData) -> Option<String> {
+    let RData::TXT(txt) = rdata else { return None };
+    let quoted = txt.txt_data.iter().map(|bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    });
+    Some(quoted.collect::<Vec<_>>().join(" "))
+}
+
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rdata() {
+            Ok(rdata) if rdata.record_type() == RecordType::TXT => write!(
+                f,
+                "{} {} TXT {}",
+                self.host_or_apex(),
+                self.ttl,
+                quoted_txt(&rdata).unwrap_or_default()
+            ),
             Ok(rdata) => write!(
                 f,
                 "{} {} {} {}",
@@ -290,7 +308,9 @@ mod tests {
         assert_eq!((mx.host.as_str(), mx.ttl), ("", 600));
         assert_eq!(mx.to_string(), "@ 600 MX 10 mail.example.sigil.");
         let txt = Record::parse(r#"@ TXT "hello world""#).unwrap();
-        assert_eq!(txt.to_string(), "@ 300 TXT hello world");
+        assert_eq!(txt.to_string(), r#"@ 300 TXT "hello world""#);
+        let two = Record::parse(r#"@ TXT "a b" "" "q\"uote""#).unwrap();
+        assert_eq!(Record::parse(&two.to_string()).unwrap(), two, "{two}");
         let tlsa = Record::parse(&format!("_443._tcp TLSA 3 1 1 {}", "ab".repeat(32))).unwrap();
         assert_eq!(tlsa.host, "_443._tcp");
         // A host that repeats the type's mnemonic still parses its data correctly.

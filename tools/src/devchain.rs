@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
+};
 use sigil_registry::block::Genesis;
 use sigil_registry::state::{ChainParams, Validator, ValidatorSet};
 use sigil_registry::types::Keypair;
@@ -110,12 +112,15 @@ pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
     })
 }
 
+/// PKCS#8 v1 (secret only): the form `openssl pkey` reads; the v2 form with the public key is refused by OpenSSL 3.
 fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
-    Ok(key
-        .signing_key()
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| anyhow::anyhow!("cannot encode the validator key: {e}"))?
-        .to_string())
+    Ok(KeypairBytes {
+        secret_key: key.signing_key().to_bytes(),
+        public_key: None,
+    }
+    .to_pkcs8_pem(LineEnding::LF)
+    .map_err(|e| anyhow::anyhow!("cannot encode the validator key: {e}"))?
+    .to_string())
 }
 
 /// Writes a file readable by its owner only.

@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand};
 /// Where the node's HTTP API listens by default (`sigild`'s default `--api-listen`).
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:8645";
 
+/// Heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Import batch size: names committed together before their reveals.
 pub const DEFAULT_IMPORT_BATCH: u64 = 1000;
 
@@ -16,26 +19,25 @@ pub const DEFAULT_IMPORT_BATCH: u64 = 1000;
 #[command(
     name = "sigil",
     version,
-    about,
     after_help = "Start a development node with `cargo run --release --bin sigild -- --dev`, \
                   create a key with `sigil key new alice`, then `sigil name register example.sigil --a 192.0.2.8`."
 )]
 pub struct Cli {
     /// URL of the node's HTTP API.
-    #[arg(long, global = true, env = "SIGIL_NODE", value_name = "URL", default_value = DEFAULT_NODE)]
+    #[arg(long, global = true, env = "SIGIL_NODE", help_heading = GLOBAL, value_name = "URL", default_value = DEFAULT_NODE)]
     pub node: String,
 
     /// Folder holding signing keys, pending registrations and pinned validator sets
     /// [default: `sigil/keys` under the user's data directory].
-    #[arg(long, global = true, env = "SIGIL_KEYSTORE", value_name = "DIR")]
+    #[arg(long, global = true, env = "SIGIL_KEYSTORE", help_heading = GLOBAL, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
 
     /// Key to sign with, by its name in the keystore [default: the keystore's only key].
-    #[arg(long, global = true, env = "SIGIL_KEY", value_name = "NAME")]
+    #[arg(long, global = true, env = "SIGIL_KEY", help_heading = GLOBAL, value_name = "NAME")]
     pub key: Option<String>,
 
     /// Print one JSON document on stdout instead of readable text (and no progress display).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 
     #[command(subcommand)]

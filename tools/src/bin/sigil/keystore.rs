@@ -57,7 +57,8 @@ impl Keystore {
         }
     }
 
-    fn key_path(&self, name: &str) -> PathBuf {
+    /// Where key `name` is (or would be) kept.
+    pub fn key_path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.{KEY_EXTENSION}"))
     }
 

@@ -1,6 +1,8 @@
 //! What commands print: readable text or one JSON document on stdout, notes on stderr, and
 //! the exit status a command ends with.
 
+use std::io::Write;
+
 use hickory_proto::rr::RData;
 use serde::Serialize;
 
@@ -42,14 +44,13 @@ impl Output {
 
     /// Prints a command's result: `value` as JSON with `--json`, else the text `human` makes.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
-        if self.json {
-            let text =
-                serde_json::to_string_pretty(value).expect("command results serialize to JSON");
-            println!("{text}");
+        let text = if self.json {
+            serde_json::to_string_pretty(value).expect("command results serialize to JSON")
         } else {
-            let text = human(value);
-            println!("{}", text.trim_end());
-        }
+            human(value).trim_end().to_string()
+        };
+        // A closed pipe (`sigil ... | head`) is not worth a panic.
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
 
     /// Reports an error that ended a command: `sigil: ...` on stderr and, with `--json`,
@@ -62,7 +63,7 @@ impl Output {
                 error["code"] = code.into();
             }
             let doc = serde_json::json!({ "error": error });
-            println!("{doc:#}");
+            let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
         }
     }
 

@@ -131,14 +131,14 @@ async fn import_batch(
     let Some(last_commit) = last_commit else {
         return Ok(());
     };
-    progress.step("waiting for the commits to be final");
+    progress.step("awaiting commits");
     // Nonces are consecutive, so every commit of the batch is final once the last one is.
     let commit_height = match wait_landed(client, &last_commit).await? {
         Landed::Final { height } | Landed::Failed { height, .. } => height,
     };
     let earliest = commit_height + status.params.reveal_min_blocks;
     wait_height(client, earliest.saturating_sub(1), |left| {
-        progress.step(format!("waiting {left} block(s) before the reveals"))
+        progress.step(format!("reveal in {left} block(s)"))
     })
     .await?;
 
@@ -172,7 +172,7 @@ async fn import_batch(
             }
         }
     }
-    progress.step("waiting for the reveals to be final");
+    progress.step("awaiting reveals");
     for (name, id) in revealed {
         match wait_landed(client, &id).await? {
             Landed::Final { .. } => {

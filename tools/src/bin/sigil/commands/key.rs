@@ -64,11 +64,6 @@ fn info(ctx: &Ctx, name: &str) -> anyhow::Result<KeyInfo> {
     Ok(KeyInfo {
         name: name.to_string(),
         public_key: key.public().to_string(),
-        path: ctx
-            .keystore
-            .dir()
-            .join(format!("{name}.pem"))
-            .display()
-            .to_string(),
+        path: ctx.keystore.key_path(name).display().to_string(),
     })
 }
