@@ -144,7 +144,10 @@ fn every_command_against_a_node() {
         .iter()
         .map(|r| r.to_string())
         .collect();
-    assert_eq!(records, ["@ 300 TXT hello world", "www 300 A 192.0.2.2"]);
+    assert_eq!(
+        records,
+        ["@ 300 TXT \"hello world\"", "www 300 A 192.0.2.2"]
+    );
     // The TXT string with a space survived the round trip through the CLI.
     let sigil_registry::records::Record { rdata, .. } = &node.entry("a.sigil").unwrap().records[0];
     assert_eq!(rdata[0] as usize, "hello world".len());

@@ -192,7 +192,7 @@ mod tests {
         let t = texts(&records);
         assert_eq!(t[0], "@ 300 A 192.0.2.8");
         assert_eq!(t[1], "@ 300 AAAA 2001:db8::8");
-        assert_eq!(t[2], "@ 300 TXT hello world");
+        assert_eq!(t[2], "@ 300 TXT \"hello world\"");
         let RData::TXT(long) = records[3].rdata().unwrap() else {
             panic!()
         };
@@ -253,7 +253,7 @@ mod tests {
             [
                 "@ 300 A 198.51.100.1",
                 "@ 60 A 198.51.100.2",
-                "@ 300 TXT old",
+                "@ 300 TXT \"old\"",
                 "www 300 A 192.0.2.3"
             ]
         );
@@ -286,7 +286,7 @@ mod tests {
         let edits = Edits::parse(&["@ TXT fresh".into()], &[], true).unwrap();
         assert_eq!(
             texts(&edits.apply("x.sigil", &current).unwrap()),
-            ["@ 300 TXT fresh"]
+            ["@ 300 TXT \"fresh\""]
         );
         assert!(Edits::parse(&[], &[], false).is_err());
         assert!(Edits::parse(&[], &["www A extra".into()], false).is_err());
