@@ -20,7 +20,7 @@ use crate::name;
 pub const DEFAULT_TTL_SECS: u32 = 300;
 
 /// The record types a name may carry.
-pub const SUPPORTED_TYPES: [RecordType; 9] = [
+pub const SUPPORTED_TYPES: [RecordType; 10] = [
     RecordType::A,
     RecordType::AAAA,
     RecordType::CNAME,
@@ -28,6 +28,7 @@ pub const SUPPORTED_TYPES: [RecordType; 9] = [
     RecordType::MX,
     RecordType::SRV,
     RecordType::NS,
+    RecordType::DS,
     RecordType::CAA,
     RecordType::TLSA,
 ];
@@ -328,6 +329,9 @@ mod tests {
             "@ 300 AAAA 2001:db8::7",
             "@ 300 MX 10 mail.example.sigil.",
             "sub 300 NS ns1.other.net.",
+            "sub 300 DS 12345 13 2 CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD",
+            "_sip._tcp 300 SRV 10 60 5060 sip.example.sigil.",
+            "@ 300 CAA 0 issue \"ca.example.net\"",
         ] {
             let r = Record::parse(text).unwrap();
             assert_eq!(r.to_string(), text);

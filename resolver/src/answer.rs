@@ -464,6 +464,7 @@ mod tests {
                     "sub NS ns.example.net",
                     "ns1.sub A 192.0.2.53",
                     "ns1.sub AAAA 2001:db8::53",
+                    "sub DS 12345 13 2 CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD",
                     "www.sub A 192.0.2.99",
                 ],
             ),
@@ -477,16 +478,6 @@ mod tests {
             entry("broken.sigil", 100, &[]),
         ];
         let mut entries: BTreeMap<String, NameEntry> = entries.into_iter().collect();
-        // DS in wire form: hickory-proto parses DS text only with a DNSSEC feature enabled.
-        let mut ds = vec![0x30, 0x39, 13, 2];
-        ds.extend([0xcd; 32]);
-        let example = entries.get_mut("example.sigil").unwrap();
-        example.records.push(LedgerRecord {
-            host: "sub".into(),
-            ttl: 300,
-            rtype: u16::from(RecordType::DS),
-            rdata: ds,
-        });
         // A record whose stored bytes no longer decode, as a damaged database would hold.
         let broken = entries.get_mut("broken.sigil").unwrap();
         broken.records.push(LedgerRecord {

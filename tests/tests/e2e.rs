@@ -253,3 +253,139 @@ fn a_killed_node_restarts_with_every_final_transaction_and_the_same_state_root()
         );
     }
 }
+
+#[test]
+fn transfer_renew_history_and_zone_import_over_the_binaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["key", "new", "bob"]));
+    let bob = ok(node.sigil(&keys, &["key", "show", "bob"]))
+        .trim()
+        .to_string();
+    let as_alice = |args: &[&str]| node.sigil(&keys, &[&["--key", "alice"], args].concat());
+    let as_bob = |args: &[&str]| node.sigil(&keys, &[&["--key", "bob"], args].concat());
+
+    ok(as_alice(&[
+        "name",
+        "register",
+        "moving.sigil",
+        "--txt",
+        "two words",
+    ]));
+    let before = ok_json(as_alice(&["--json", "name", "show", "moving.sigil"]));
+    ok(as_alice(&["name", "renew", "moving.sigil"]));
+    let renewed = ok_json(as_alice(&["--json", "name", "show", "moving.sigil"]));
+    assert!(
+        renewed["expires_at"].as_u64() > before["expires_at"].as_u64(),
+        "{before} then {renewed}"
+    );
+    ok(as_alice(&[
+        "name",
+        "transfer",
+        "moving.sigil",
+        "--to",
+        "bob",
+    ]));
+
+    // The old owner can no longer change it; the new one can, and keeps the TXT string whole.
+    let refused = as_alice(&["name", "update", "moving.sigil", "--set", "@ A 192.0.2.1"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("belongs to") && stderr.contains(&bob),
+        "{stderr}"
+    );
+    ok(as_bob(&[
+        "name",
+        "update",
+        "moving.sigil",
+        "--set",
+        "@ A 192.0.2.3",
+    ]));
+    for transport in BOTH {
+        let a = query(node.dns, "moving.sigil.", RecordType::A, transport);
+        assert_eq!(answers(&a), vec!["192.0.2.3"]);
+        let txt = query(node.dns, "moving.sigil.", RecordType::TXT, transport);
+        let Some(RData::TXT(txt)) = txt.answers.first().map(|r| &r.data) else {
+            panic!("no TXT answer: {txt:?}");
+        };
+        assert_eq!(txt.txt_data.len(), 1, "the string was split: {txt:?}");
+        assert_eq!(&*txt.txt_data[0], b"two words");
+    }
+
+    let history = ok_json(as_bob(&["--json", "name", "history", "moving.sigil"]));
+    let actions: Vec<&str> = history
+        .as_array()
+        .expect("history is a list")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["register", "renew", "transfer", "update"]);
+    assert_eq!(history[3]["owner"], bob.as_str());
+    let none = as_bob(&["name", "history", "never.sigil"]);
+    assert_eq!(none.status.code(), Some(1));
+
+    // A zone file moved onto the chain: every name with its records, a delegation with its DS.
+    let zone = dir.path().join("moved.zone");
+    std::fs::write(
+        &zone,
+        format!(
+            "$ORIGIN sigil.\n$TTL 600\n@ SOA ns1.sigil. admin.sigil. 1 3600 600 86400 300\n@ NS ns1.sigil.\n\
+             ns1 A 127.0.0.1\nshop A 192.0.2.20\nshop TXT \"open 9-5\"\nwww.shop CNAME shop.sigil.\n\
+             _443._tcp.shop TLSA 3 1 1 {}\nmail MX 10 mx.mail.sigil.\nmx.mail A 192.0.2.25\n\
+             lab NS ns.lab.sigil.\nns.lab A 192.0.2.53\nlab DS 12345 13 2 {}\n",
+            "ab".repeat(32),
+            "cd".repeat(32)
+        ),
+    )
+    .unwrap();
+    let report = ok_json(as_alice(&[
+        "--json",
+        "name",
+        "import",
+        zone.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        (report["names"].as_u64(), report["registered"].as_u64()),
+        (Some(3), Some(3)),
+        "{report}"
+    );
+    for transport in BOTH {
+        let cname = query(node.dns, "www.shop.sigil.", RecordType::A, transport);
+        assert_eq!(answers(&cname), vec!["shop.sigil.", "192.0.2.20"]);
+        assert_eq!(cname.answers[1].ttl, 600);
+        let tlsa = query(
+            node.dns,
+            "_443._tcp.shop.sigil.",
+            RecordType::TLSA,
+            transport,
+        );
+        assert_eq!(tlsa.answers.len(), 1, "{tlsa:?}");
+        let mx = query(node.dns, "mail.sigil.", RecordType::MX, transport);
+        assert_eq!(answers(&mx), vec!["10 mx.mail.sigil."]);
+        // The delegated name refers to its own servers, with glue; its DS is answered here.
+        let referral = query(node.dns, "host.lab.sigil.", RecordType::A, transport);
+        assert!(!referral.metadata.authoritative && referral.answers.is_empty());
+        assert_eq!(referral.authorities[0].record_type(), RecordType::NS);
+        assert_eq!(referral.additionals[0].data.to_string(), "192.0.2.53");
+        let ds = query(node.dns, "lab.sigil.", RecordType::DS, transport);
+        assert!(ds.metadata.authoritative);
+        assert_eq!(ds.answers.len(), 1, "{ds:?}");
+        assert_eq!(ds.answers[0].record_type(), RecordType::DS);
+    }
+    let shop = ok_json(as_alice(&["--json", "name", "show", "shop.sigil"]));
+    assert!(
+        shop["records"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("@ 600 TXT \"open 9-5\"")),
+        "{shop}"
+    );
+    // Importing again registers nothing and says why for each name.
+    let again = as_alice(&["--json", "name", "import", zone.to_str().unwrap()]);
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["registered"], 0, "{again}");
+    assert_eq!(again["failed"].as_array().unwrap().len(), 3, "{again}");
+}

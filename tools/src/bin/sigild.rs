@@ -19,7 +19,6 @@ use tokio::sync::watch;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    about,
     after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI."
 )]
 struct Args {
@@ -54,6 +53,7 @@ fn main() {
             }),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");

@@ -6,9 +6,9 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_registry::api::{AccountInfo, ChainStatus, NameInfo, SubmitResponse};
 use sigil_registry::proof::StateProof;
-use sigil_registry::state::{NameEntry, NameEvent, keys};
+use sigil_registry::state::NameEvent;
 use sigil_registry::tx::SignedTx;
-use sigil_registry::types::{Hash, PublicKey, decode};
+use sigil_registry::types::{Hash, PublicKey};
 
 /// Longest a single request may take; above the node's longest long-poll (60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
@@ -105,31 +105,6 @@ impl Client {
 
     pub async fn history(&self, name: &str) -> anyhow::Result<Vec<NameEvent>> {
         self.get(&format!("/v1/names/{name}/history")).await
-    }
-
-    /// A name's entry exactly as stored, decoded from the value of its state proof (not
-    /// verified; `proof name` does that), or `None` if it is not registered. The JSON of
-    /// `/v1/names` carries records as text, which does not keep TXT strings apart, so anything
-    /// that writes records back starts from this.
-    pub async fn stored_entry(&self, name: &str) -> anyhow::Result<Option<NameEntry>> {
-        let proof = self.proof(name).await?;
-        if proof.key != keys::name(name) {
-            anyhow::bail!(
-                "the node at {} sent the state of another key for `{name}`",
-                self.base
-            );
-        }
-        proof
-            .value
-            .map(|bytes| {
-                decode::<NameEntry>(&bytes).with_context(|| {
-                    format!(
-                        "the node at {} sent a damaged entry for `{name}`",
-                        self.base
-                    )
-                })
-            })
-            .transpose()
     }
 
     pub async fn proof(&self, name: &str) -> anyhow::Result<StateProof> {

@@ -29,12 +29,10 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
     let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
-    owned(&client, &name, &key, &key_name, false).await?;
-    let current = client
-        .stored_entry(&name)
+    let current = owned(&client, &name, &key, &key_name, false)
         .await?
-        .map(|e| e.records)
-        .unwrap_or_default();
+        .entry
+        .records;
     let records = edits.apply(&name, &current)?;
     if records == current {
         ctx.out.note(format!(

@@ -24,7 +24,7 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
     let name = normalize(input)?;
     let client = ctx.client()?;
     let status = client.status().await?;
-    let Some(mut info) = client.name(&name).await? else {
+    let Some(info) = client.name(&name).await? else {
         #[derive(Serialize)]
         struct Absent<'a> {
             name: &'a str,
@@ -44,9 +44,6 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Negative);
     };
-    if let Some(stored) = client.stored_entry(&name).await? {
-        info.entry.records = stored.records;
-    }
     let history = client.history(&name).await?;
     let shown = Shown {
         registered: true,
