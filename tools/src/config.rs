@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:5353";
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8645";
@@ -11,7 +11,7 @@ pub const DEFAULT_PRUNE_WINDOW_BLOCKS: u64 = 100_000;
 pub const DEFAULT_CACHE_MB: u64 = 64;
 
 /// The node's settings, as read from `sigil.toml` (every field optional there).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Folder of the chain's data (genesis, validator key, database).
@@ -24,6 +24,34 @@ pub struct FileConfig {
     pub prune_window_blocks: Option<u64>,
     /// sled page cache, in MiB.
     pub cache_mb: Option<u64>,
+    /// Our libp2p swarm: transaction gossip, headers and proofs.
+    pub p2p: Option<P2pConfig>,
+    /// The consensus engine's libp2p swarm (validators and full nodes).
+    pub consensus: Option<ConsensusConfig>,
+}
+
+/// `[p2p]`: where our swarm listens and whom it dials first.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pConfig {
+    /// A multiaddr, e.g. `/ip4/0.0.0.0/tcp/26602`.
+    pub listen: Option<String>,
+    /// Peers dialled at start and re-dialled when their connection drops.
+    #[serde(default)]
+    pub bootstrap: Vec<String>,
+    /// Find peers on the local network with mDNS.
+    #[serde(default)]
+    pub mdns: bool,
+}
+
+/// `[consensus]`: where the engine's swarm listens and its persistent peers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusConfig {
+    /// A multiaddr, e.g. `/ip4/0.0.0.0/tcp/26603`.
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub peers: Vec<String>,
 }
 
 impl FileConfig {

@@ -34,10 +34,10 @@ pub fn dev_params(chain_id: String) -> ChainParams {
     }
 }
 
-/// The chain in `dir`: its genesis and this node's validator key.
+/// The chain in `dir`: its genesis and this node's validator key, if it is a validator.
 pub struct ChainFiles {
     pub genesis: Genesis,
-    pub validator: Keypair,
+    pub validator: Option<Keypair>,
     pub db: PathBuf,
 }
 
@@ -53,10 +53,7 @@ pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
     let validator = Keypair::generate();
     let chain_id = format!("sigil-dev-{}", &validator.public().to_string()[..8]);
     let genesis = Genesis {
-        genesis_time_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
+        genesis_time_ms: now_ms(),
         params: dev_params(chain_id),
         validators: ValidatorSet {
             validators: vec![Validator {
@@ -70,18 +67,32 @@ pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
         validator_pem(&validator)?.as_bytes(),
     )?;
     // Genesis last: its presence marks a complete chain folder.
-    let json = serde_json::to_string_pretty(&genesis)?;
-    let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
-    fs::write(&tmp, json)?;
-    fs::rename(&tmp, dir.join(GENESIS_FILE))?;
+    write_genesis(dir, &genesis)?;
     Ok(ChainFiles {
         genesis,
-        validator,
+        validator: Some(validator),
         db: dir.join(DB_DIR),
     })
 }
 
-/// Loads the chain in `dir`.
+/// Writes `genesis.json` into `dir` atomically.
+pub fn write_genesis(dir: &Path, genesis: &Genesis) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(genesis)?;
+    let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
+    fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, dir.join(GENESIS_FILE))?;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch (for genesis files only; never inside the state machine).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Loads the chain in `dir`, with the validator key if the folder has one (a full node has none).
 pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
     let genesis_path = dir.join(GENESIS_FILE);
     let text = fs::read_to_string(&genesis_path).with_context(|| {
@@ -93,18 +104,24 @@ pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
     let genesis: Genesis = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
     let key_path = dir.join(VALIDATOR_KEY_FILE);
-    let pem = fs::read_to_string(&key_path)
-        .with_context(|| format!("cannot read the validator key {}", key_path.display()))?;
-    let key = SigningKey::from_pkcs8_pem(&pem)
-        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", key_path.display()))?;
-    let validator = Keypair::from_signing_key(key);
-    if genesis.validators.power_of(&validator.public()).is_none() {
-        bail!(
-            "the key in {} is not a validator of chain `{}`",
-            key_path.display(),
-            genesis.chain_id()
-        );
-    }
+    let validator = if key_path.exists() {
+        let pem = fs::read_to_string(&key_path)
+            .with_context(|| format!("cannot read the validator key {}", key_path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+            anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", key_path.display())
+        })?;
+        let validator = Keypair::from_signing_key(key);
+        if genesis.validators.power_of(&validator.public()).is_none() {
+            bail!(
+                "the key in {} is not a validator of chain `{}`",
+                key_path.display(),
+                genesis.chain_id()
+            );
+        }
+        Some(validator)
+    } else {
+        None
+    };
     Ok(ChainFiles {
         genesis,
         validator,
@@ -113,7 +130,7 @@ pub fn load(dir: &Path) -> anyhow::Result<ChainFiles> {
 }
 
 /// PKCS#8 v1 (secret only): the form `openssl pkey` reads; the v2 form with the public key is refused by OpenSSL 3.
-fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
+pub fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
     Ok(KeypairBytes {
         secret_key: key.signing_key().to_bytes(),
         public_key: None,
@@ -124,7 +141,7 @@ fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
 }
 
 /// Writes a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -149,7 +166,10 @@ mod tests {
         assert!(exists(dir.path()));
         let loaded = load(dir.path()).unwrap();
         assert_eq!(loaded.genesis, created.genesis);
-        assert_eq!(loaded.validator.public(), created.validator.public());
+        assert_eq!(
+            loaded.validator.unwrap().public(),
+            created.validator.unwrap().public()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Shared pieces of the `sigild` node and the `sigil` CLI: node configuration and the
-//! development chain's files.
+//! chain's files (a development chain, or a local network of several validators).
 
 pub mod config;
 pub mod devchain;
+pub mod localnet;

@@ -117,7 +117,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
-    let node = Node::new(ledger.clone(), chain.validator)?;
+    let Some(validator) = chain.validator else {
+        anyhow::bail!(
+            "{} has no validator key ({}); this build runs validators only",
+            data.display(),
+            devchain::VALIDATOR_KEY_FILE
+        );
+    };
+    let node = Node::new(ledger.clone(), validator)?;
 
     let api = tokio::net::TcpListener::bind(api_listen)
         .await

@@ -58,6 +58,9 @@ pub enum Command {
     /// Inspect the chain.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Run a network of validators on this machine, one `sigild` process each.
+    #[command(subcommand)]
+    Localnet(LocalnetCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +189,41 @@ pub enum ProofCommand {
 pub enum ChainCommand {
     /// The chain's id, tip, state root, validators and mempool.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalnetCommand {
+    /// Create the network on first use, start every node that is not running, and print
+    /// where each one listens.
+    Up(LocalnetUpArgs),
+    /// Height, tip age, addresses and validators of every node.
+    Status {
+        /// The network's folder.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_LOCALNET_DIR)]
+        dir: PathBuf,
+    },
+    /// Stop every node (SIGTERM) and wait for them to exit.
+    Down {
+        /// The network's folder.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_LOCALNET_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// Where `sigil localnet` keeps a network unless told otherwise.
+const DEFAULT_LOCALNET_DIR: &str = "localnet";
+
+#[derive(Debug, Args)]
+pub struct LocalnetUpArgs {
+    /// Validators of a new network [default: 4]; an existing network starts as it is.
+    #[arg(long, value_name = "N")]
+    pub validators: Option<usize>,
+    /// The network's folder: one subfolder per node with its key, genesis, config and log.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_LOCALNET_DIR)]
+    pub dir: PathBuf,
+    /// First of the loopback ports a new network takes (4 per node: DNS, API, p2p, consensus).
+    #[arg(long, value_name = "PORT", default_value_t = 26600)]
+    pub base_port: u16,
 }
 
 #[cfg(test)]

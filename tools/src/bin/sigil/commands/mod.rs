@@ -3,6 +3,7 @@
 mod chain;
 mod import;
 mod key;
+mod localnet;
 mod name;
 mod proof;
 mod register;
@@ -13,7 +14,7 @@ use sigil_registry::api::ChainStatus;
 use sigil_registry::name as names;
 use sigil_registry::types::Keypair;
 
-use crate::args::{ChainCommand, Cli, Command, NameCommand, ProofCommand};
+use crate::args::{ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand};
 use crate::client::Client;
 use crate::keystore::Keystore;
 use crate::output::{Exit, Output};
@@ -57,6 +58,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         },
         Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
+        Command::Localnet(cmd) => match cmd {
+            LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
+            LocalnetCommand::Status { dir } => localnet::status(&ctx, &dir).await,
+            LocalnetCommand::Down { dir } => localnet::down(&ctx, &dir).await,
+        },
     }
 }
 

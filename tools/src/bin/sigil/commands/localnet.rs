@@ -1,0 +1,271 @@
+//! `sigil localnet up|status|down`: a network of `sigild` processes on loopback, one folder
+//! each, started from their `sigil.toml` and left running in the background.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use sigil_registry::api::ChainStatus;
+use sigil_tools::localnet::{self, Manifest, NodeEntry};
+
+use super::Ctx;
+use crate::args::LocalnetUpArgs;
+use crate::client::Client;
+use crate::output::{Exit, table};
+
+/// How long `up` waits for every node's API to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `down` waits for a node to exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+const PID_FILE: &str = "sigild.pid";
+const LOG_FILE: &str = "sigild.log";
+
+#[derive(Serialize)]
+struct NodeView {
+    #[serde(flatten)]
+    node: NodeEntry,
+    pid: Option<u32>,
+    log: PathBuf,
+    /// The node's status, or why it could not be read.
+    status: Result<ChainStatus, String>,
+}
+
+pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
+    let manifest = if args.dir.join(localnet::MANIFEST_FILE).exists() {
+        let manifest = Manifest::load(&args.dir)?;
+        if args.validators.is_some_and(|n| n != manifest.nodes.len()) {
+            anyhow::bail!(
+                "{} holds a network of {} validators; remove the folder or omit --validators to start it as it is",
+                args.dir.display(),
+                manifest.nodes.len()
+            );
+        }
+        manifest
+    } else {
+        let n = args.validators.unwrap_or(4);
+        let manifest = localnet::create(&args.dir, n, args.base_port)?;
+        ctx.out.note(format!(
+            "created a network of {n} validators (chain `{}`) in {}",
+            manifest.chain_id,
+            args.dir.display()
+        ));
+        manifest
+    };
+    let sigild = sigild_binary()?;
+    for node in &manifest.nodes {
+        if reachable(node).await {
+            continue;
+        }
+        start(&sigild, node)?;
+    }
+    let deadline = Instant::now() + START_TIMEOUT;
+    for node in &manifest.nodes {
+        while !reachable(node).await {
+            if let Some(pid) = read_pid(&node.dir)
+                && !alive(pid)
+            {
+                anyhow::bail!(
+                    "{} exited at start; see {}",
+                    node.name,
+                    node.dir.join(LOG_FILE).display()
+                );
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "{} did not answer on {} within {START_TIMEOUT:?}; see {}",
+                    node.name,
+                    node.api_url(),
+                    node.dir.join(LOG_FILE).display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    show(ctx, &manifest).await
+}
+
+pub async fn status(ctx: &Ctx, dir: &Path) -> anyhow::Result<Exit> {
+    let manifest = Manifest::load(dir)?;
+    show(ctx, &manifest).await
+}
+
+pub async fn down(ctx: &Ctx, dir: &Path) -> anyhow::Result<Exit> {
+    let manifest = Manifest::load(dir)?;
+    let mut stopped = Vec::new();
+    for node in &manifest.nodes {
+        let Some(pid) = read_pid(&node.dir).filter(|&pid| alive(pid)) else {
+            continue;
+        };
+        terminate(pid)?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while alive(pid) {
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "{} (pid {pid}) did not stop within {STOP_TIMEOUT:?}",
+                    node.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = fs::remove_file(node.dir.join(PID_FILE));
+        stopped.push(node.name.clone());
+    }
+    ctx.out.emit(&stopped, |s| match s.len() {
+        0 => "no node was running".to_string(),
+        _ => format!("stopped {}", s.join(", ")),
+    });
+    Ok(Exit::Ok)
+}
+
+/// Prints every node: where it listens and what it reports.
+async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
+    let mut views = Vec::new();
+    for node in &manifest.nodes {
+        let status = match Client::new(&node.api_url()) {
+            Ok(client) => client.status().await.map_err(|e| format!("{e:#}")),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        views.push(NodeView {
+            node: node.clone(),
+            pid: read_pid(&node.dir).filter(|&pid| alive(pid)),
+            log: node.dir.join(LOG_FILE),
+            status,
+        });
+    }
+    let all_up = views.iter().all(|v| v.status.is_ok());
+    ctx.out.emit(&views, |views| {
+        let mut rows = vec![
+            [
+                "node",
+                "height",
+                "tip age",
+                "DNS",
+                "API",
+                "p2p",
+                "consensus",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for v in views {
+            let (height, age) = match &v.status {
+                Ok(s) => (s.tip.height.to_string(), tip_age(s.tip.time_ms)),
+                Err(_) => ("down".into(), "-".into()),
+            };
+            rows.push(vec![
+                v.node.name.clone(),
+                height,
+                age,
+                v.node.dns.to_string(),
+                v.node.api_url(),
+                v.node.p2p.clone(),
+                v.node.consensus.clone(),
+            ]);
+        }
+        let validators = views
+            .iter()
+            .find_map(|v| v.status.as_ref().ok())
+            .map(|s| {
+                s.validators
+                    .validators
+                    .iter()
+                    .map(|v| format!("  {} power {}", v.key, v.power))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_else(|| "  (no node answered)".into());
+        format!(
+            "chain {}\n{}validators\n{validators}",
+            manifest.chain_id,
+            table(&rows, "")
+        )
+    });
+    Ok(if all_up { Exit::Ok } else { Exit::Negative })
+}
+
+fn tip_age(time_ms: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    format!("{:.1} s", now.saturating_sub(time_ms) as f64 / 1000.0)
+}
+
+async fn reachable(node: &NodeEntry) -> bool {
+    match Client::new(&node.api_url()) {
+        Ok(client) => client.status().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// `sigild` beside this `sigil` binary.
+fn sigild_binary() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find the sigil binary's folder")?;
+    let sigild = me.with_file_name(format!("sigild{}", std::env::consts::EXE_SUFFIX));
+    if !sigild.exists() {
+        anyhow::bail!(
+            "no sigild beside {}; build both with `cargo build --release --bin sigild --bin sigil`",
+            me.display()
+        );
+    }
+    Ok(sigild)
+}
+
+/// Starts one node in the background, in its own process group (Ctrl-C here does not stop
+/// it), logging to its folder.
+fn start(sigild: &Path, node: &NodeEntry) -> anyhow::Result<()> {
+    let log_path = node.dir.join(LOG_FILE);
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let mut command = Command::new(sigild);
+    command
+        .arg("--config")
+        .arg(node.config_path())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start {} for {}", sigild.display(), node.name))?;
+    fs::write(node.dir.join(PID_FILE), child.id().to_string())?;
+    Ok(())
+}
+
+fn read_pid(dir: &Path) -> Option<u32> {
+    fs::read_to_string(dir.join(PID_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
+}
+
+fn terminate(pid: u32) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("cannot run `kill`")?;
+    if !status.success() {
+        anyhow::bail!("cannot signal pid {pid}");
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! A local test network in one folder: a shared genesis with N validators, and one node folder
+//! per validator (`node1`, `node2`, ...) holding its genesis copy, validator key and `sigil.toml`
+//! with its own loopback ports. `localnet.json` lists the nodes for `sigil localnet status`.
+
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use sigil_registry::block::Genesis;
+use sigil_registry::state::{Validator, ValidatorSet};
+use sigil_registry::types::{Keypair, PublicKey};
+
+use crate::config::{ConsensusConfig, FileConfig, P2pConfig};
+use crate::devchain::{self, VALIDATOR_KEY_FILE};
+
+/// The file listing a local network's nodes.
+pub const MANIFEST_FILE: &str = "localnet.json";
+/// Each node's configuration file, inside its folder.
+pub const CONFIG_FILE: &str = "sigil.toml";
+/// Most validators a local network may have.
+pub const MAX_VALIDATORS: usize = 32;
+/// Ports each node takes, consecutive from its base: DNS, API, our swarm, the engine's swarm.
+const PORTS_PER_NODE: u16 = 4;
+
+/// One node of a local network and where it listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    pub name: String,
+    pub dir: PathBuf,
+    pub validator: PublicKey,
+    pub dns: SocketAddr,
+    pub api: SocketAddr,
+    /// Our libp2p swarm: transaction gossip, headers and proofs.
+    pub p2p: String,
+    /// The consensus engine's libp2p swarm.
+    pub consensus: String,
+}
+
+impl NodeEntry {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(CONFIG_FILE)
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+}
+
+/// A local network's manifest: its chain and its nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub chain_id: String,
+    pub nodes: Vec<NodeEntry>,
+}
+
+impl Manifest {
+    pub fn load(dir: &Path) -> anyhow::Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = fs::read_to_string(&path).with_context(|| {
+            format!(
+                "no local network in {}; create one with `sigil localnet up --dir {}`",
+                dir.display(),
+                dir.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a local network manifest", path.display()))
+    }
+}
+
+/// Creates a network of `validators` nodes in `dir` (which must not hold one yet), with ports
+/// from `base_port` up, checked free now.
+pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<Manifest> {
+    if !(1..=MAX_VALIDATORS).contains(&validators) {
+        bail!("a local network has 1 to {MAX_VALIDATORS} validators, not {validators}");
+    }
+    if dir.join(MANIFEST_FILE).exists() {
+        bail!(
+            "{} already holds a local network; start it with `sigil localnet up --dir {}` or pick another folder",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let needed = validators as u32 * u32::from(PORTS_PER_NODE);
+    if u32::from(base_port) + needed > u32::from(u16::MAX) || base_port < 1024 {
+        bail!("--base-port {base_port} leaves no room for {needed} ports between 1024 and 65535");
+    }
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+
+    let keys: Vec<Keypair> = (0..validators).map(|_| Keypair::generate()).collect();
+    let chain_id = format!("sigil-local-{}", &keys[0].public().to_string()[..8]);
+    let genesis = Genesis {
+        genesis_time_ms: devchain::now_ms(),
+        params: devchain::dev_params(chain_id.clone()),
+        validators: ValidatorSet {
+            validators: keys
+                .iter()
+                .map(|k| Validator {
+                    key: k.public(),
+                    power: 1,
+                })
+                .collect(),
+        },
+    };
+
+    let nodes: Vec<NodeEntry> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let base = base_port + i as u16 * PORTS_PER_NODE;
+            let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            NodeEntry {
+                name: format!("node{}", i + 1),
+                dir: dir.join(format!("node{}", i + 1)),
+                validator: key.public(),
+                dns: loopback(base),
+                api: loopback(base + 1),
+                p2p: format!("/ip4/127.0.0.1/tcp/{}", base + 2),
+                consensus: format!("/ip4/127.0.0.1/tcp/{}", base + 3),
+            }
+        })
+        .collect();
+    for node in &nodes {
+        check_free(node)?;
+    }
+    for (node, key) in nodes.iter().zip(&keys) {
+        fs::create_dir_all(&node.dir)
+            .with_context(|| format!("cannot create {}", node.dir.display()))?;
+        devchain::write_private(
+            &node.dir.join(VALIDATOR_KEY_FILE),
+            devchain::validator_pem(key)?.as_bytes(),
+        )?;
+        fs::write(node.config_path(), node_config(node, &nodes)?)?;
+        devchain::write_genesis(&node.dir, &genesis)?;
+    }
+    devchain::write_genesis(&dir, &genesis)?;
+    let manifest = Manifest { chain_id, nodes };
+    // The manifest last: its presence marks a complete network folder.
+    let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+    fs::write(&tmp, serde_json::to_string_pretty(&manifest)?)?;
+    fs::rename(&tmp, dir.join(MANIFEST_FILE))?;
+    Ok(manifest)
+}
+
+/// `sigil.toml` of one node: its folder, ports, and every other node as a peer.
+fn node_config(node: &NodeEntry, all: &[NodeEntry]) -> anyhow::Result<String> {
+    let others = |f: fn(&NodeEntry) -> &String| -> Vec<String> {
+        all.iter()
+            .filter(|n| n.name != node.name)
+            .map(|n| f(n).clone())
+            .collect()
+    };
+    let config = FileConfig {
+        data: Some(node.dir.clone()),
+        dns_listen: Some(node.dns),
+        api_listen: Some(node.api),
+        p2p: Some(P2pConfig {
+            listen: Some(node.p2p.clone()),
+            bootstrap: others(|n| &n.p2p),
+            mdns: false,
+        }),
+        consensus: Some(ConsensusConfig {
+            listen: Some(node.consensus.clone()),
+            peers: others(|n| &n.consensus),
+        }),
+        ..FileConfig::default()
+    };
+    Ok(format!(
+        "# {} of a local Sigil network; start it with `sigild --config {}`\n{}",
+        node.name,
+        node.config_path().display(),
+        toml::to_string_pretty(&config)?
+    ))
+}
+
+/// Fails with the port's owner in mind if any of the node's ports is taken.
+fn check_free(node: &NodeEntry) -> anyhow::Result<()> {
+    let tcp_ports = [
+        node.dns.port(),
+        node.api.port(),
+        node.dns.port() + 2,
+        node.dns.port() + 3,
+    ];
+    for port in tcp_ports {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).with_context(|| {
+            format!("port {port} on 127.0.0.1 is taken; choose other ports with --base-port")
+        })?;
+    }
+    UdpSocket::bind(node.dns).with_context(|| {
+        format!(
+            "UDP port {} on 127.0.0.1 is taken; choose other ports with --base-port",
+            node.dns.port()
+        )
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_gets_its_own_ports_key_and_the_same_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("net");
+        let manifest = create(&net, 4, 41000).unwrap();
+        assert_eq!(manifest.nodes.len(), 4);
+        assert_eq!(Manifest::load(&net).unwrap(), manifest);
+        let mut ports: Vec<u16> = manifest
+            .nodes
+            .iter()
+            .flat_map(|n| [n.dns.port(), n.api.port()])
+            .collect();
+        ports.sort();
+        ports.dedup();
+        assert_eq!(ports.len(), 8);
+        let genesis = devchain::load(&manifest.nodes[0].dir).unwrap().genesis;
+        for node in &manifest.nodes {
+            let chain = devchain::load(&node.dir).unwrap();
+            assert_eq!(chain.genesis, genesis);
+            assert_eq!(chain.validator.unwrap().public(), node.validator);
+            let config = FileConfig::load(&node.config_path()).unwrap();
+            assert_eq!(config.api_listen, Some(node.api));
+            let p2p = config.p2p.unwrap();
+            assert_eq!(p2p.listen.as_deref(), Some(node.p2p.as_str()));
+            assert_eq!(p2p.bootstrap.len(), 3);
+            assert!(!p2p.bootstrap.contains(&node.p2p));
+            assert_eq!(config.consensus.unwrap().peers.len(), 3);
+        }
+        assert_eq!(genesis.validators.validators.len(), 4);
+
+        let again = create(&net, 4, 41000).unwrap_err().to_string();
+        assert!(again.contains("already holds"), "{again}");
+    }
+
+    #[test]
+    fn bad_sizes_and_ports_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(create(dir.path(), 0, 41000).is_err());
+        assert!(create(dir.path(), MAX_VALIDATORS + 1, 41000).is_err());
+        let err = create(dir.path(), 4, 65530).unwrap_err().to_string();
+        assert!(err.contains("--base-port"), "{err}");
+    }
+}
