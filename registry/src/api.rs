@@ -284,19 +284,29 @@ async fn name_proof(
 async fn block(
     State(node): State<Arc<Node>>,
     Path(height): Path<String>,
+    Query(q): Query<WaitQuery>,
 ) -> ApiResult<StoredBlock> {
     let height: Height = height
         .parse()
         .map_err(|_| bad_request(format!("`{height}` is not a block height")))?;
-    match node.ledger().block(height)? {
-        Some(b) => Ok(Json(b)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "block_not_found",
-            format!(
-                "no block at height {height}; the tip is {}",
-                node.ledger().tip().height
-            ),
-        )),
+    let mut tips = node.subscribe();
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    loop {
+        if let Some(b) = node.ledger().block(height)? {
+            return Ok(Json(b));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "block_not_found",
+                format!(
+                    "no block at height {height}; the tip is {}",
+                    node.ledger().tip().height
+                ),
+            ));
+        }
+        // Wake on the next final block, or at the deadline.
+        let _ = tokio::time::timeout_at(deadline, tips.changed()).await;
     }
 }

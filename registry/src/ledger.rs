@@ -3,10 +3,11 @@
 //! values, receipts, histories, new tip) and flushed before it is reported final. On open, the
 //! tip block's hash, commit and state root are checked against what the tree holds.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::block::{Block, Commit, Genesis, Header, tx_root};
 use crate::error::{Error, Result};
@@ -82,7 +83,8 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     genesis: Genesis,
     tlds: Vec<String>,
-    tip: RwLock<Tip>,
+    /// The last final block; subscribers see every new one.
+    tip: watch::Sender<Tip>,
     prune_window_blocks: u64,
 }
 
@@ -115,7 +117,7 @@ impl Ledger {
             store,
             genesis,
             tlds,
-            tip: RwLock::new(tip),
+            tip: watch::Sender::new(tip),
             prune_window_blocks: prune_window_blocks.max(1),
         })
     }
@@ -133,7 +135,12 @@ impl Ledger {
     }
 
     pub fn tip(&self) -> Tip {
-        self.tip.read().expect("tip lock poisoned").clone()
+        self.tip.borrow().clone()
+    }
+
+    /// A receiver that sees every new final tip.
+    pub fn subscribe(&self) -> watch::Receiver<Tip> {
+        self.tip.subscribe()
     }
 
     /// State after the last final block.
@@ -248,7 +255,7 @@ impl Ledger {
         batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
         self.store.apply(batch)?;
         self.store.flush()?;
-        *self.tip.write().expect("tip lock poisoned") = new_tip;
+        self.tip.send_replace(new_tip);
         Ok(())
     }
 
@@ -419,7 +426,7 @@ impl StateRead for Latest<'_> {
 
 impl NameReader for Ledger {
     fn tip_height(&self) -> Height {
-        self.tip.read().expect("tip lock poisoned").height
+        self.tip.borrow().height
     }
 
     fn tlds(&self) -> &[String] {

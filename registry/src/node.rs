@@ -35,7 +35,6 @@ pub struct Node {
     ledger: Arc<Ledger>,
     mempool: Mempool,
     validator: Keypair,
-    tip: watch::Sender<Tip>,
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
     admission: Mutex<()>,
@@ -53,12 +52,10 @@ impl Node {
                 ledger.params().chain_id
             )));
         }
-        let (tip, _) = watch::channel(ledger.tip());
         Ok(Arc::new(Node {
             ledger,
             mempool: Mempool::default(),
             validator,
-            tip,
             admission: Mutex::new(()),
         }))
     }
@@ -73,7 +70,7 @@ impl Node {
 
     /// A receiver that sees every new final tip.
     pub fn subscribe(&self) -> watch::Receiver<Tip> {
-        self.tip.subscribe()
+        self.ledger.subscribe()
     }
 
     /// Checks a transaction and queues it. Refuses, with the reason, anything that could not
@@ -139,9 +136,7 @@ impl Node {
             self.ledger.commit(prepared, block, commit)?;
             self.mempool.remove(&included);
         }
-        let tip = self.ledger.tip();
-        self.tip.send_replace(tip.clone());
-        Ok(tip)
+        Ok(self.ledger.tip())
     }
 
     /// Produces a block every block interval until `shutdown` turns true.

@@ -2,6 +2,7 @@
 //! `sigild` as a real process in a temporary folder and waits for its ready line, runs `sigil`
 //! against it, and asks DNS questions over UDP and TCP.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod dns;
+pub mod network;
 
 /// How long a node may take to print its ready line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -52,12 +54,24 @@ pub struct Node {
 impl Node {
     /// Starts `sigild --dev` on free loopback ports with its data in `data`.
     pub fn start(data: &Path, extra: &[&str]) -> Node {
+        let mut args: Vec<OsString> = vec!["--dev".into(), "--data".into(), data.into()];
+        args.extend(
+            ["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
+                .iter()
+                .chain(extra)
+                .map(OsString::from),
+        );
+        Node::spawn(data, args)
+    }
+
+    /// Starts `sigild --config FILE`, with the data folder and ports the file names.
+    pub fn start_config(config: &Path, data: &Path) -> Node {
+        Node::spawn(data, vec!["--config".into(), config.into()])
+    }
+
+    fn spawn(data: &Path, args: Vec<OsString>) -> Node {
         let mut child = Command::new(binary("sigild"))
-            .arg("--dev")
-            .arg("--data")
-            .arg(data)
-            .args(["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -156,11 +170,37 @@ pub fn ok_json(output: Output) -> serde_json::Value {
 
 /// `GET` a JSON document from the node's API (plain HTTP/1.1 on loopback).
 pub fn api_get(api: &str, path: &str) -> serde_json::Value {
+    let (head, body) = http_get(api, path);
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}\n{body}"
+    );
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+}
+
+/// Like [`api_get`], but `None` for a 404 answer.
+pub fn api_try_get(api: &str, path: &str) -> Option<serde_json::Value> {
+    let (head, body) = http_get(api, path);
+    if head.starts_with("HTTP/1.1 404") {
+        return None;
+    }
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}\n{body}"
+    );
+    Some(
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}")),
+    )
+}
+
+/// The head and body of a `GET` answer.
+fn http_get(api: &str, path: &str) -> (String, String) {
     use std::io::{Read, Write};
     let addr = api.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the API");
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(70)))
         .expect("timeout");
     write!(
         stream,
@@ -170,9 +210,5 @@ pub fn api_get(api: &str, path: &str) -> serde_json::Value {
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read response");
     let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(
-        head.starts_with("HTTP/1.1 200"),
-        "GET {path}: {head}\n{body}"
-    );
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    (head.to_string(), body.to_string())
 }

@@ -1,0 +1,125 @@
+//! A network of validators as child processes of the test: laid out by the same code as
+//! `sigil localnet up`, on ports no other test of this run uses, each node started, killed and
+//! restarted by the test. Waits are long-polls on the nodes' API, never fixed sleeps.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use sigil_tools::localnet::{self, Manifest};
+
+use crate::{Node, api_get, api_try_get};
+
+/// Ports of this test process: a window chosen from its pid, handed out in turn.
+static NEXT_BASE: AtomicU16 = AtomicU16::new(0);
+const PORT_WINDOW: u16 = 400;
+
+pub struct Network {
+    pub dir: tempfile::TempDir,
+    pub manifest: Manifest,
+    /// The running process of each node, `None` while it is stopped.
+    pub nodes: Vec<Option<Node>>,
+}
+
+impl Network {
+    /// Lays out `validators` nodes and starts them all.
+    pub fn start(validators: usize) -> Network {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let manifest = create(dir.path(), validators);
+        let mut network = Network {
+            dir,
+            manifest,
+            nodes: Vec::new(),
+        };
+        for i in 0..validators {
+            let node = network.spawn(i);
+            network.nodes.push(Some(node));
+        }
+        network
+    }
+
+    fn spawn(&self, i: usize) -> Node {
+        let entry = &self.manifest.nodes[i];
+        Node::start_config(&entry.config_path(), &entry.dir)
+    }
+
+    pub fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    /// Stops node `i` at once (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].take().expect("node is running").kill();
+    }
+
+    /// Starts node `i` again from its folder.
+    pub fn restart(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none(), "node {i} is running");
+        self.nodes[i] = Some(self.spawn(i));
+    }
+
+    /// The indices of the running nodes.
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].is_some())
+            .collect()
+    }
+
+    /// Waits until node `i` has a final block at `height`, and returns it.
+    pub fn wait_block(&self, i: usize, height: u64, timeout: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait_ms = left.as_millis().min(10_000);
+            let path = format!("/v1/blocks/{height}?wait_ms={wait_ms}");
+            if let Some(block) = api_try_get(&self.node(i).api, &path) {
+                return block;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i} has no block {height} after {timeout:?}"
+            );
+        }
+    }
+
+    /// The tip height node `i` reports.
+    pub fn height(&self, i: usize) -> u64 {
+        api_get(&self.node(i).api, "/v1/status")["tip"]["height"]
+            .as_u64()
+            .expect("tip height")
+    }
+
+    /// Asserts that every running node holds the same block, with the same state root, at
+    /// every height from 1 to `up_to`.
+    pub fn assert_one_chain(&self, up_to: u64) {
+        let running = self.running();
+        for height in 1..=up_to {
+            let blocks: Vec<serde_json::Value> = running
+                .iter()
+                .map(|&i| self.wait_block(i, height, Duration::from_secs(30)))
+                .collect();
+            for (block, &i) in blocks.iter().zip(&running).skip(1) {
+                assert_eq!(
+                    block["block"]["header"], blocks[0]["block"]["header"],
+                    "node {i} and node {} disagree at height {height}",
+                    running[0]
+                );
+            }
+        }
+    }
+}
+
+/// Lays out a network on ports that are free now, trying other windows if some are taken.
+fn create(dir: &Path, validators: usize) -> Manifest {
+    let first = 20_000 + (std::process::id() % 100) as u16 * PORT_WINDOW;
+    let _ = NEXT_BASE.compare_exchange(0, first, Ordering::SeqCst, Ordering::SeqCst);
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        let base = NEXT_BASE.fetch_add(validators as u16 * 4, Ordering::SeqCst);
+        match localnet::create(&dir.join("net"), validators, base) {
+            Ok(manifest) => return manifest,
+            Err(e) => last_error = format!("{e:#}"),
+        }
+    }
+    panic!("no free ports for a network of {validators}: {last_error}");
+}
