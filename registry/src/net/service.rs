@@ -492,22 +492,22 @@ impl Driver {
             Charge::Dropped => Verdict::Drop,
             Charge::Abusive => Verdict::Ban("too many gossip messages".into()),
         };
-        let acceptance = match verdict {
+        let (acceptance, ban) = match verdict {
             Verdict::Deliver(inbound) => match self.inbound.try_send(inbound) {
-                Ok(()) => MessageAcceptance::Accept,
+                Ok(()) => (MessageAcceptance::Accept, None),
                 Err(_) => {
                     tracing::debug!("inbound transaction queue full; ignoring a gossiped transaction");
-                    MessageAcceptance::Ignore
+                    (MessageAcceptance::Ignore, None)
                 }
             },
-            Verdict::Drop => MessageAcceptance::Ignore,
-            Verdict::Ban(_) => MessageAcceptance::Reject,
+            Verdict::Drop => (MessageAcceptance::Ignore, None),
+            Verdict::Ban(reason) => (MessageAcceptance::Reject, Some(reason)),
         };
         self.swarm
             .behaviour_mut()
             .gossip
             .report_message_validation_result(&message_id, &peer, acceptance);
-        if let Verdict::Ban(reason) = verdict {
+        if let Some(reason) = ban {
             self.ban(peer, &reason);
         }
     }
