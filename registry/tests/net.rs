@@ -93,10 +93,17 @@ fn tx(key: &Keypair, chain_id: &str, nonce: u64) -> SignedTx {
 }
 
 async fn node(bootstrap: Vec<Multiaddr>, serve: Arc<dyn ClientRequests>) -> (NetHandle, mpsc::Receiver<InboundTx>) {
-    let mut config = NetConfig::new(
-        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        identity::Keypair::generate_ed25519(),
-    );
+    let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
+    node_at(listen, identity::Keypair::generate_ed25519(), bootstrap, serve).await
+}
+
+async fn node_at(
+    listen: Multiaddr,
+    keypair: identity::Keypair,
+    bootstrap: Vec<Multiaddr>,
+    serve: Arc<dyn ClientRequests>,
+) -> (NetHandle, mpsc::Receiver<InboundTx>) {
+    let mut config = NetConfig::new(listen, keypair);
     config.bootstrap = bootstrap;
     Network::spawn(config, CHAIN, serve).await.expect("network starts")
 }
@@ -232,6 +239,28 @@ async fn a_peer_serves_headers_with_commits_and_name_proofs_that_verify() {
     .expect("test finishes in time");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_peer_that_goes_away_is_dialed_again_when_it_returns() {
+    timeout(TEST_TIMEOUT, async {
+        let serve: Arc<dyn ClientRequests> = Arc::new(NoReads);
+        let key = identity::Keypair::generate_ed25519();
+        let (a, _) = node_at("/ip4/127.0.0.1/tcp/0".parse().unwrap(), key.clone(), vec![], serve.clone()).await;
+        let a_id = a.local_peer_id();
+        let listen = a.listen_addrs()[0].clone();
+        let (b, _) = node(vec![address(&a)], serve.clone()).await;
+        wait_until(&b, "B is connected to A", |s| s.peers.contains(&a_id)).await;
+        a.stop().await;
+        wait_until(&b, "B notices A is gone", |s| !s.peers.contains(&a_id)).await;
+        // A comes back on the same address with the same identity; B finds it again.
+        let (a, _) = node_at(listen, key, vec![], serve).await;
+        wait_until(&b, "B is connected to A again", |s| s.peers.contains(&a_id)).await;
+        a.stop().await;
+        b.stop().await;
+    })
+    .await
+    .expect("test finishes in time");
+}
+
 /// A peer that serves nothing.
 struct NoReads;
 
@@ -257,7 +286,7 @@ async fn mallory(target: Multiaddr, target_id: PeerId, payload: Vec<u8>) -> Resu
         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
         .with_behaviour(|key| {
-            let behaviour: Result<_, Box<dyn std::error::Error + Send + Sync>> =
+            let behaviour: Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> =
                 gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
                     .map_err(Into::into);
             behaviour
