@@ -92,9 +92,18 @@ fn tx(key: &Keypair, chain_id: &str, nonce: u64) -> SignedTx {
     .sign(key)
 }
 
-async fn node(bootstrap: Vec<Multiaddr>, serve: Arc<dyn ClientRequests>) -> (NetHandle, mpsc::Receiver<InboundTx>) {
+async fn node(
+    bootstrap: Vec<Multiaddr>,
+    serve: Arc<dyn ClientRequests>,
+) -> (NetHandle, mpsc::Receiver<InboundTx>) {
     let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
-    node_at(listen, identity::Keypair::generate_ed25519(), bootstrap, serve).await
+    node_at(
+        listen,
+        identity::Keypair::generate_ed25519(),
+        bootstrap,
+        serve,
+    )
+    .await
 }
 
 async fn node_at(
@@ -105,7 +114,9 @@ async fn node_at(
 ) -> (NetHandle, mpsc::Receiver<InboundTx>) {
     let mut config = NetConfig::new(listen, keypair);
     config.bootstrap = bootstrap;
-    Network::spawn(config, CHAIN, serve).await.expect("network starts")
+    Network::spawn(config, CHAIN, serve)
+        .await
+        .expect("network starts")
 }
 
 /// `handle`'s dialable address, with its peer id.
@@ -118,7 +129,12 @@ async fn wait_until(handle: &NetHandle, what: &str, f: impl FnMut(&NetStatus) ->
     let mut status = handle.status();
     timeout(WAIT, status.wait_for(f))
         .await
-        .unwrap_or_else(|_| panic!("timed out waiting until {what}: {:?}", handle.status().borrow()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "timed out waiting until {what}: {:?}",
+                handle.status().borrow()
+            )
+        })
         .expect("network task running");
 }
 
@@ -136,7 +152,11 @@ async fn three_nodes(
     let a = node(vec![], serve.clone()).await;
     let b = node(vec![address(&a.0)], serve.clone()).await;
     let c = node(vec![address(&a.0)], serve).await;
-    let (a_id, b_id, c_id) = (a.0.local_peer_id(), b.0.local_peer_id(), c.0.local_peer_id());
+    let (a_id, b_id, c_id) = (
+        a.0.local_peer_id(),
+        b.0.local_peer_id(),
+        c.0.local_peer_id(),
+    );
     wait_until(&a.0, "A gossips with B and C", |s| {
         s.gossip_peers.contains(&b_id) && s.gossip_peers.contains(&c_id)
     })
@@ -155,11 +175,17 @@ async fn a_transaction_published_on_one_node_reaches_every_other_node_once() {
         let first = tx(&key, CHAIN, 0);
         c.publish(first.clone()).await.unwrap();
         let at_a = next(&mut a_rx).await;
-        assert_eq!((at_a.tx, at_a.id, at_a.from), (first.clone(), first.id(), c.local_peer_id()));
+        assert_eq!(
+            (at_a.tx, at_a.id, at_a.from),
+            (first.clone(), first.id(), c.local_peer_id())
+        );
         let at_b = next(&mut b_rx).await;
         assert_eq!((at_b.tx, at_b.from), (first.clone(), a.local_peer_id()));
         // Publishing it again anywhere is a duplicate.
-        assert!(matches!(b.publish(first.clone()).await, Err(Error::Publish { .. })));
+        assert!(matches!(
+            b.publish(first.clone()).await,
+            Err(Error::Publish { .. })
+        ));
         // Exactly once: the next thing each node receives is the second transaction.
         let second = tx(&key, CHAIN, 1);
         c.publish(second.clone()).await.unwrap();
@@ -169,7 +195,10 @@ async fn a_transaction_published_on_one_node_reaches_every_other_node_once() {
         assert!(c_rx.try_recv().is_err());
         // A transaction that fails the stateless checks is refused before it leaves the node.
         let foreign = tx(&key, "other-chain", 2);
-        assert!(matches!(c.publish(foreign).await, Err(Error::InvalidTx { .. })));
+        assert!(matches!(
+            c.publish(foreign).await,
+            Err(Error::InvalidTx { .. })
+        ));
         for handle in [a, b, c] {
             handle.stop().await;
         }
@@ -208,29 +237,54 @@ async fn a_peer_serves_headers_with_commits_and_name_proofs_that_verify() {
         let (server, _) = node(vec![], chain.ledger.clone()).await;
         let (client, _) = node(vec![address(&server)], Arc::new(NoReads)).await;
         let server_id = server.local_peer_id();
-        wait_until(&client, "the client is connected", |s| s.peers.contains(&server_id)).await;
+        wait_until(&client, "the client is connected", |s| {
+            s.peers.contains(&server_id)
+        })
+        .await;
 
         let trusted = chain.ledger.validators().unwrap();
-        let at_2 = client.request_header(server_id, 2).await.unwrap().expect("height 2 exists");
+        let at_2 = client
+            .request_header(server_id, 2)
+            .await
+            .unwrap()
+            .expect("height 2 exists");
         let stored = chain.ledger.block(2).unwrap().unwrap();
         assert_eq!(at_2.header, stored.block.header);
         let commit = at_2.commit.expect("height 2 is committed");
         commit.verify(&at_2.header, &trusted).unwrap();
         let genesis = client.request_header(server_id, 0).await.unwrap().unwrap();
         assert!(genesis.commit.is_none());
-        assert!(client.request_header(server_id, 99).await.unwrap().is_none());
+        assert!(
+            client
+                .request_header(server_id, 99)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
-        let proof = client.request_proof(server_id, "Proven.Sigil").await.unwrap();
-        let value = proof.verify(CHAIN, &trusted).unwrap().expect("the name is present");
+        let proof = client
+            .request_proof(server_id, "Proven.Sigil")
+            .await
+            .unwrap();
+        let value = proof
+            .verify(CHAIN, &trusted)
+            .unwrap()
+            .expect("the name is present");
         let entry: NameEntry = decode(value).unwrap();
         assert_eq!(entry.owner, alice.public());
-        let absent = client.request_proof(server_id, "nobody.sigil").await.unwrap();
+        let absent = client
+            .request_proof(server_id, "nobody.sigil")
+            .await
+            .unwrap();
         assert_eq!(absent.verify(CHAIN, &trusted).unwrap(), None);
         let refused = client.request_proof(server_id, "not a name").await;
         assert!(matches!(refused, Err(Error::Refused { .. })), "{refused:?}");
         // A node that serves nothing refuses rather than failing the connection.
         let from_client = server.request_header(client.local_peer_id(), 1).await;
-        assert!(matches!(from_client, Err(Error::Refused { .. })), "{from_client:?}");
+        assert!(
+            matches!(from_client, Err(Error::Refused { .. })),
+            "{from_client:?}"
+        );
 
         server.stop().await;
         client.stop().await;
@@ -244,7 +298,13 @@ async fn a_bootstrap_peer_that_goes_away_is_dialed_again_when_it_returns() {
     timeout(TEST_TIMEOUT, async {
         let serve: Arc<dyn ClientRequests> = Arc::new(NoReads);
         let key = identity::Keypair::generate_ed25519();
-        let (a, _) = node_at("/ip4/127.0.0.1/tcp/0".parse().unwrap(), key.clone(), vec![], serve.clone()).await;
+        let (a, _) = node_at(
+            "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            key.clone(),
+            vec![],
+            serve.clone(),
+        )
+        .await;
         let a_id = a.local_peer_id();
         let listen = a.listen_addrs()[0].clone();
         let (b, _) = node(vec![address(&a)], serve.clone()).await;
@@ -265,12 +325,19 @@ async fn a_bootstrap_peer_that_goes_away_is_dialed_again_when_it_returns() {
 struct NoReads;
 
 impl ClientRequests for NoReads {
-    fn header(&self, _: u64) -> sigil_registry::Result<Option<sigil_registry::net::CommittedHeader>> {
-        Err(sigil_registry::Error::Invalid("this node serves no headers".into()))
+    fn header(
+        &self,
+        _: u64,
+    ) -> sigil_registry::Result<Option<sigil_registry::net::CommittedHeader>> {
+        Err(sigil_registry::Error::Invalid(
+            "this node serves no headers".into(),
+        ))
     }
 
     fn name_proof(&self, _: &str) -> sigil_registry::Result<sigil_registry::proof::StateProof> {
-        Err(sigil_registry::Error::Invalid("this node serves no proofs".into()))
+        Err(sigil_registry::Error::Invalid(
+            "this node serves no proofs".into(),
+        ))
     }
 }
 
@@ -283,24 +350,38 @@ async fn mallory(target: Multiaddr, target_id: PeerId, payload: Vec<u8>) -> Resu
         .map_err(|e| e.to_string())?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
         .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| e.to_string())?
         .with_behaviour(|key| {
             let behaviour: Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> =
-                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
-                    .map_err(Into::into);
+                gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )
+                .map_err(Into::into);
             behaviour
         })
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
         .build();
     let topic = gossipsub::IdentTopic::new(TOPIC);
-    swarm.behaviour_mut().subscribe(&topic).map_err(|e| e.to_string())?;
+    swarm
+        .behaviour_mut()
+        .subscribe(&topic)
+        .map_err(|e| e.to_string())?;
     swarm.dial(target.clone()).map_err(|e| e.to_string())?;
     // Publish once the target is known to be subscribed.
     loop {
         match swarm.select_next_some().await {
-            SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) if peer_id == target_id => break,
+            SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. })
+                if peer_id == target_id =>
+            {
+                break;
+            }
             SwarmEvent::OutgoingConnectionError { error, .. } => return Err(error.to_string()),
             _ => {}
         }
@@ -310,8 +391,11 @@ async fn mallory(target: Multiaddr, target_id: PeerId, payload: Vec<u8>) -> Resu
         .publish(topic, payload)
         .map_err(|e| e.to_string())?;
     loop {
-        if let SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } =
-            swarm.select_next_some().await
+        if let SwarmEvent::ConnectionClosed {
+            peer_id,
+            num_established: 0,
+            ..
+        } = swarm.select_next_some().await
             && peer_id == target_id
         {
             break;
@@ -339,21 +423,39 @@ async fn gossiping_is_punished(payload: Vec<u8>) {
         // Mallory connects, then is thrown out.
         let mut status = a.status();
         let mut saw = None;
-        timeout(WAIT, status.wait_for(|s| {
-            if saw.is_none() {
-                saw = s.peers.iter().find(|p| ![b.local_peer_id(), c.local_peer_id()].contains(p)).copied();
-            }
-            saw.is_some_and(|m| !s.peers.contains(&m))
-        }))
+        timeout(
+            WAIT,
+            status.wait_for(|s| {
+                if saw.is_none() {
+                    saw = s
+                        .peers
+                        .iter()
+                        .find(|p| ![b.local_peer_id(), c.local_peer_id()].contains(p))
+                        .copied();
+                }
+                saw.is_some_and(|m| !s.peers.contains(&m))
+            }),
+        )
         .await
         .expect("mallory is disconnected in time")
         .unwrap();
-        mallory.await.unwrap().expect("mallory is disconnected and kept off");
+        mallory
+            .await
+            .unwrap()
+            .expect("mallory is disconnected and kept off");
 
         let sentinel = tx(&Keypair::generate(), CHAIN, 0);
         c.publish(sentinel.clone()).await.unwrap();
-        assert_eq!(next(&mut a_rx).await.tx, sentinel, "A received mallory's message");
-        assert_eq!(next(&mut b_rx).await.tx, sentinel, "A forwarded mallory's message");
+        assert_eq!(
+            next(&mut a_rx).await.tx,
+            sentinel,
+            "A received mallory's message"
+        );
+        assert_eq!(
+            next(&mut b_rx).await.tx,
+            sentinel,
+            "A forwarded mallory's message"
+        );
         let m = saw.unwrap();
         assert!(!a.peers().contains(&m));
         for handle in [a, b, c] {

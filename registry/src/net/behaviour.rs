@@ -53,12 +53,17 @@ pub fn build_swarm(config: &NetConfig, chain_id: &str) -> Result<Swarm<Behaviour
         .message_id_fn(|m| gossipsub::MessageId::from(Hash::of(&m.data).0.to_vec()))
         .build()
         .map_err(setup)?;
-    let gossip =
-        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
-            .map_err(setup)?;
+    let gossip = gossipsub::Behaviour::new(
+        gossipsub::MessageAuthenticity::Signed(key.clone()),
+        gossip_config,
+    )
+    .map_err(setup)?;
     let client = request_response::Behaviour::with_codec(
         Codec,
-        [(client_protocol(chain_id)?, request_response::ProtocolSupport::Full)],
+        [(
+            client_protocol(chain_id)?,
+            request_response::ProtocolSupport::Full,
+        )],
         request_response::Config::default()
             .with_request_timeout(config.request_timeout)
             .with_max_concurrent_streams(MAX_STREAMS_PER_CONNECTION),

@@ -106,7 +106,8 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let request: Request = decode(&read_frame(io, MAX_REQUEST_BYTES).await?).map_err(invalid)?;
+        let request: Request =
+            decode(&read_frame(io, MAX_REQUEST_BYTES).await?).map_err(invalid)?;
         request.check().map_err(invalid)?;
         Ok(request)
     }

@@ -6,13 +6,13 @@ use std::convert::Infallible;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use libp2p::PeerId;
 use libp2p::core::transport::PortUse;
 use libp2p::core::{Endpoint, Multiaddr};
 use libp2p::swarm::{
     CloseConnection, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler,
     THandlerInEvent, THandlerOutEvent, ToSwarm, dummy,
 };
-use libp2p::PeerId;
 
 use crate::limits::{MAX_BANNED_PEERS, MAX_CONNECTIONS};
 

@@ -43,9 +43,18 @@ pub struct NetStatus {
 type Reply<T> = oneshot::Sender<Result<T>>;
 
 enum Command {
-    Publish { tx: SignedTx, reply: Reply<()> },
-    Request { peer: PeerId, request: Request, reply: Reply<Response> },
-    Stop { done: oneshot::Sender<()> },
+    Publish {
+        tx: SignedTx,
+        reply: Reply<()>,
+    },
+    Request {
+        peer: PeerId,
+        request: Request,
+        reply: Reply<Response>,
+    },
+    Stop {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// A cheap, cloneable handle to the running network task.
@@ -183,10 +192,12 @@ impl Network {
             .gossip
             .subscribe(&topic)
             .map_err(|e| Error::Setup(format!("cannot subscribe to {topic}: {e}")))?;
-        swarm.listen_on(config.listen.clone()).map_err(|e| Error::Listen {
-            addr: config.listen.clone(),
-            reason: e.to_string(),
-        })?;
+        swarm
+            .listen_on(config.listen.clone())
+            .map_err(|e| Error::Listen {
+                addr: config.listen.clone(),
+                reason: e.to_string(),
+            })?;
         let (commands_tx, commands) = mpsc::channel(NET_COMMAND_QUEUE);
         let (inbound, inbound_rx) = mpsc::channel(INBOUND_TX_QUEUE);
         let (served_tx, served) = mpsc::channel(MAX_SERVING_REQUESTS);
@@ -280,9 +291,7 @@ impl Driver {
     async fn wait_listening(&mut self, addr: &Multiaddr) -> Result<()> {
         while self.listen_addrs.is_empty() {
             match self.swarm.select_next_some().await {
-                SwarmEvent::ListenerClosed {
-                    reason: Err(e), ..
-                }
+                SwarmEvent::ListenerClosed { reason: Err(e), .. }
                 | SwarmEvent::ListenerError { error: e, .. } => {
                     return Err(Error::Listen {
                         addr: addr.clone(),
@@ -342,7 +351,11 @@ impl Driver {
                 request,
                 reply,
             } => {
-                let id = self.swarm.behaviour_mut().client.send_request(&peer, request);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .client
+                    .send_request(&peer, request);
                 self.pending.insert(id, reply);
             }
             Command::Stop { .. } => {}
@@ -493,10 +506,12 @@ impl Driver {
             Charge::Abusive => Verdict::Ban("too many gossip messages".into()),
         };
         let (acceptance, ban) = match verdict {
-            Verdict::Deliver(inbound) => match self.inbound.try_send(inbound) {
+            Verdict::Deliver(inbound) => match self.inbound.try_send(*inbound) {
                 Ok(()) => (MessageAcceptance::Accept, None),
                 Err(_) => {
-                    tracing::debug!("inbound transaction queue full; ignoring a gossiped transaction");
+                    tracing::debug!(
+                        "inbound transaction queue full; ignoring a gossiped transaction"
+                    );
                     (MessageAcceptance::Ignore, None)
                 }
             },
@@ -530,7 +545,7 @@ impl Driver {
         if let Err(e) = tx.check_stateless(&self.chain_id) {
             return Verdict::Ban(format!("gossiped transaction {id} is invalid: {e}"));
         }
-        Verdict::Deliver(InboundTx { tx, id, from: peer })
+        Verdict::Deliver(Box::new(InboundTx { tx, id, from: peer }))
     }
 
     fn on_client(&mut self, event: request_response::Event<Request, Response>) {
@@ -538,16 +553,18 @@ impl Driver {
         match event {
             Event::Message {
                 peer,
-                message: Message::Request {
-                    request, channel, ..
-                },
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
                 ..
             } => self.on_request(peer, request, channel),
             Event::Message {
-                message: Message::Response {
-                    request_id,
-                    response,
-                },
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
                 ..
             } => {
                 if let Some(reply) = self.pending.remove(&request_id) {
@@ -618,7 +635,7 @@ impl Driver {
 
 /// What to do with a gossiped message.
 enum Verdict {
-    Deliver(InboundTx),
+    Deliver(Box<InboundTx>),
     /// Over the peer's rate: neither delivered nor forwarded.
     Drop,
     /// Invalid or abusive: rejected and the peer disconnected.
