@@ -1,6 +1,7 @@
 //! The Sigil ledger: names and their records, signed transactions, a pure state machine over an
 //! authenticated state tree, a sled store with one atomic batch per block, blocks with commit
-//! certificates, the single-validator node and its HTTP API.
+//! certificates, the single-validator node and its HTTP API, and the peer-to-peer network for transaction
+//! gossip and client requests.
 
 pub mod api;
 pub mod block;
@@ -9,6 +10,7 @@ pub mod ledger;
 pub mod limits;
 pub mod mempool;
 pub mod name;
+pub mod net;
 pub mod node;
 pub mod proof;
 pub mod read;

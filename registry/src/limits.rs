@@ -24,3 +24,40 @@ pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
 /// Largest TTL a record may ask for (one week).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
+
+// Peer-to-peer network (`net`).
+
+/// Largest gossipsub frame: one transaction plus the message envelope and signature.
+pub const MAX_GOSSIP_FRAME_BYTES: usize = MAX_TX_BYTES + 4 * 1024;
+/// Largest client request on the wire (a height or a name).
+pub const MAX_REQUEST_BYTES: usize = 1024;
+/// Largest client response on the wire (a header with its commit, or a proof with its validator set).
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Client requests one peer may make per second, and the burst it may save up.
+pub const PEER_REQUESTS_PER_SEC: u32 = 20;
+pub const PEER_REQUEST_BURST: u32 = 50;
+/// Gossip messages one peer may send per second, and the burst it may save up.
+pub const PEER_GOSSIP_PER_SEC: u32 = 500;
+pub const PEER_GOSSIP_BURST: u32 = 2_000;
+/// Messages over its rate a peer may send within one window before it is disconnected.
+pub const PEER_MAX_DROPPED_PER_WINDOW: u32 = 500;
+pub const PEER_RATE_WINDOW_SECS: u64 = 10;
+/// How long a misbehaving peer is kept off.
+pub const PEER_BAN_SECS: u64 = 600;
+/// Peers banned at once; the oldest ban is forgotten first.
+pub const MAX_BANNED_PEERS: usize = 10_000;
+/// Established connections the node keeps at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Client requests served at once (each reads the store on a blocking thread).
+pub const MAX_SERVING_REQUESTS: usize = 64;
+/// Concurrent request-response streams on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 16;
+/// How long a client request waits for its response.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Inbound gossiped transactions queued for the node before new ones are ignored.
+pub const INBOUND_TX_QUEUE: usize = 4_096;
+/// Commands queued for the network task.
+pub const NET_COMMAND_QUEUE: usize = 256;
+/// Re-dial back-off for bootstrap peers: first wait and cap.
+pub const REDIAL_MIN_MS: u64 = 500;
+pub const REDIAL_MAX_MS: u64 = 60_000;

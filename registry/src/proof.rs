@@ -2,6 +2,7 @@
 //! the tree proof, the header whose state root it is checked against, the header's commit
 //! certificate, and the validator set that signed it.
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{Commit, Header};
@@ -9,7 +10,7 @@ use crate::state::ValidatorSet;
 use crate::tree::{self, Proof};
 use crate::types::decode;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct StateProof {
     #[serde(with = "hex_bytes")]
     pub key: Vec<u8>,
