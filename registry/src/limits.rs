@@ -24,3 +24,15 @@ pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
 /// Largest TTL a record may ask for (one week).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
+/// Largest borsh-encoded block a proposer builds or a validator accepts.
+pub const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+/// Block bytes carried by one proposal part.
+pub const PROPOSAL_PART_BYTES: usize = 64 * 1024;
+/// Largest consensus message (vote, proposal, proposal part, certificate) the codec accepts.
+pub const MAX_CONSENSUS_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Largest block-sync response the codec accepts.
+pub const MAX_SYNC_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Blocks one block-sync response carries at most.
+pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 16;
+/// Proposal streams a validator reassembles at once.
+pub const MAX_PROPOSAL_STREAMS: usize = 64;

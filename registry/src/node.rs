@@ -1,6 +1,6 @@
-//! The single-validator node: admits transactions into the mempool, produces a block every
-//! block interval, commits it and announces the new tip. Replication (issue 3) replaces the
-//! producer with the consensus engine and keeps the rest.
+//! The node: admits transactions into the mempool, commits final blocks and announces the new
+//! tip. Blocks come either from the single-validator producer (`run`, for `sigild --dev`) or
+//! from the consensus engine (`consensus::start`), which calls `commit_block`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::block::{Block, Commit};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Tip};
+use crate::ledger::{Ledger, Prepared, Tip};
 use crate::limits::MAX_TXS_PER_BLOCK;
 use crate::mempool::{Mempool, MempoolError};
 use crate::state::{dry_run, next_nonce};
@@ -34,7 +34,8 @@ pub enum TxStatus {
 pub struct Node {
     ledger: Arc<Ledger>,
     mempool: Mempool,
-    validator: Keypair,
+    /// The key of the single-validator producer; `None` when consensus produces blocks.
+    producer: Option<Keypair>,
     tip: watch::Sender<Tip>,
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
@@ -53,14 +54,24 @@ impl Node {
                 ledger.params().chain_id
             )));
         }
+        Ok(Node::build(ledger, Some(validator)))
+    }
+
+    /// A node whose blocks come from the consensus engine: it keeps the mempool and the
+    /// transaction status and commits what consensus decides.
+    pub fn for_consensus(ledger: Arc<Ledger>) -> Arc<Node> {
+        Node::build(ledger, None)
+    }
+
+    fn build(ledger: Arc<Ledger>, producer: Option<Keypair>) -> Arc<Node> {
         let (tip, _) = watch::channel(ledger.tip());
-        Ok(Arc::new(Node {
+        Arc::new(Node {
             ledger,
             mempool: Mempool::default(),
-            validator,
+            producer,
             tip,
             admission: Mutex::new(()),
-        }))
+        })
     }
 
     pub fn ledger(&self) -> &Arc<Ledger> {
@@ -111,9 +122,10 @@ impl Node {
         })
     }
 
-    /// Builds, signs and commits the next block from the mempool.
-    pub fn produce_block(&self) -> Result<Tip> {
-        let mut txs = self.mempool.peek(MAX_TXS_PER_BLOCK);
+    /// Executes the next block from the mempool on the tip: at most `max_txs` transactions,
+    /// dropping the pending transactions of any signer whose transaction no longer applies.
+    pub fn prepare_from_mempool(&self, max_txs: usize) -> Result<(Prepared, Vec<SignedTx>)> {
+        let mut txs = self.mempool.peek(max_txs);
         let prepared = loop {
             match self.ledger.prepare(&txs) {
                 Ok(prepared) => break prepared,
@@ -128,11 +140,25 @@ impl Node {
                 Err(e) => return Err(e),
             }
         };
-        let header = self
-            .ledger
-            .header(&prepared, self.validator.public(), now_ms())?;
-        let commit = Commit::sign(&header, 0, &self.validator);
-        let block = Block { header, txs };
+        Ok((prepared, txs))
+    }
+
+    /// Builds, signs and commits the next block from the mempool (single-validator chains).
+    pub fn produce_block(&self) -> Result<Tip> {
+        let Some(producer) = &self.producer else {
+            return Err(Error::Invalid(
+                "this node's blocks come from the consensus engine".into(),
+            ));
+        };
+        let (prepared, txs) = self.prepare_from_mempool(MAX_TXS_PER_BLOCK)?;
+        let header = self.ledger.header(&prepared, producer.public(), now_ms())?;
+        let commit = Commit::sign(&header, 0, producer);
+        self.commit_block(prepared, Block { header, txs }, commit)
+    }
+
+    /// Commits a final block with its commit certificate (one atomic, flushed batch), drops
+    /// its transactions from the mempool and announces the new tip.
+    pub fn commit_block(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<Tip> {
         let included = block.txs.clone();
         {
             let _guard = self.admission.lock().expect("admission lock poisoned");
@@ -168,7 +194,7 @@ fn internal(e: Error) -> MempoolError {
     MempoolError::Internal(e.to_string())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
