@@ -435,9 +435,11 @@ impl App {
             self.streams.remove(&key);
             return Ok(None);
         }
-        let complete = stream
-            .fin_sequence
-            .is_some_and(|fin| stream.parts.len() as u64 == fin);
+        // Complete when parts 0..fin all arrived (and nothing beyond the end).
+        let complete = stream.fin_sequence.is_some_and(|fin| {
+            stream.parts.len() as u64 == fin
+                && stream.parts.keys().next_back().is_some_and(|&last| last + 1 == fin)
+        });
         if !complete {
             return Ok(None);
         }
