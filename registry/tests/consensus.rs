@@ -61,7 +61,11 @@ async fn start_validators(n: usize) -> Validators {
     let keys: Vec<Keypair> = (0..n).map(|_| Keypair::generate()).collect();
     let genesis = genesis(&keys);
     let addrs: Vec<Multiaddr> = (0..n)
-        .map(|_| format!("/ip4/127.0.0.1/tcp/{}", free_port()).parse().unwrap())
+        .map(|_| {
+            format!("/ip4/127.0.0.1/tcp/{}", free_port())
+                .parse()
+                .unwrap()
+        })
         .collect();
     let mut nodes = Vec::new();
     let mut engines = Vec::new();
@@ -77,8 +81,12 @@ async fn start_validators(n: usize) -> Validators {
             .filter(|(j, _)| *j != i)
             .map(|(_, a)| a.clone())
             .collect();
-        let mut config =
-            ConsensusConfig::new(format!("validator-{i}"), dir.path(), addrs[i].clone(), peers);
+        let mut config = ConsensusConfig::new(
+            format!("validator-{i}"),
+            dir.path(),
+            addrs[i].clone(),
+            peers,
+        );
         config.block_interval = Some(Duration::from_millis(200));
         let engine = consensus::start(node.clone(), key, config).await.unwrap();
         nodes.push(node);
@@ -122,8 +130,15 @@ fn assert_same_chain(nodes: &[Arc<Node>], which: &[usize], height: u64) {
         for &i in which {
             let ledger = nodes[i].ledger();
             let stored = ledger.block(h).unwrap().expect("block stored");
-            assert_eq!(stored.block.header.hash(), reference.block.header.hash(), "height {h}");
-            assert_eq!(stored.block.header.state_root, reference.block.header.state_root);
+            assert_eq!(
+                stored.block.header.hash(),
+                reference.block.header.hash(),
+                "height {h}"
+            );
+            assert_eq!(
+                stored.block.header.state_root,
+                reference.block.header.state_root
+            );
             let commit = stored.commit.expect("final blocks carry a commit");
             commit
                 .verify(&stored.block.header, &ledger.validators().unwrap())
@@ -152,7 +167,11 @@ async fn four_validators_finalize_the_same_chain() {
     let ids: Vec<Hash> = users
         .iter()
         .enumerate()
-        .map(|(i, u)| v.nodes[0].submit(name_commit(u, &format!("n{i}.sigil"))).unwrap())
+        .map(|(i, u)| {
+            v.nodes[0]
+                .submit(name_commit(u, &format!("n{i}.sigil")))
+                .unwrap()
+        })
         .collect();
 
     wait_for_height(&v.nodes, &all, 5).await;

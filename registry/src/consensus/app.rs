@@ -188,7 +188,10 @@ impl App {
                 tracing::debug!(%height, %round, %proposer, ?role, "round started");
                 let held: Vec<Undecided> = self
                     .undecided
-                    .range((height.0, round_u32(round), Hash::ZERO)..=(height.0, round_u32(round), Hash([0xff; 32])))
+                    .range(
+                        (height.0, round_u32(round), Hash::ZERO)
+                            ..=(height.0, round_u32(round), Hash([0xff; 32])),
+                    )
                     .map(|(_, u)| u.clone())
                     .collect();
                 let mut values = Vec::new();
@@ -243,13 +246,12 @@ impl App {
             }
 
             AppMsg::Finalized {
-                certificate,
-                reply,
-                ..
+                certificate, reply, ..
             } => {
                 let next = Height(self.next_height());
                 let params = self.height_params()?;
-                let committed = self.last_commit_ok && self.ledger.tip().height >= certificate.height.0;
+                let committed =
+                    self.last_commit_ok && self.ledger.tip().height >= certificate.height.0;
                 let _ = reply.send(if committed {
                     Next::Start(next, params)
                 } else {
@@ -263,7 +265,8 @@ impl App {
             }
 
             AppMsg::GetDecidedValues { range, reply } => {
-                let values = self.decided_values(bounded_range(range, MAX_SYNC_BLOCKS_PER_RESPONSE))?;
+                let values =
+                    self.decided_values(bounded_range(range, MAX_SYNC_BLOCKS_PER_RESPONSE))?;
                 let _ = reply.send(values);
             }
 
@@ -320,7 +323,10 @@ impl App {
         let me = self.key.public();
         let existing = self
             .undecided
-            .range((height.0, round_u32(round), Hash::ZERO)..=(height.0, round_u32(round), Hash([0xff; 32])))
+            .range(
+                (height.0, round_u32(round), Hash::ZERO)
+                    ..=(height.0, round_u32(round), Hash([0xff; 32])),
+            )
             .map(|(_, u)| u)
             .find(|u| u.proposer == me)
             .cloned();
@@ -379,7 +385,9 @@ impl App {
         let messages = parts
             .into_iter()
             .enumerate()
-            .map(|(i, part)| StreamMessage::new(stream_id.clone(), i as u64, StreamContent::Data(part)))
+            .map(|(i, part)| {
+                StreamMessage::new(stream_id.clone(), i as u64, StreamContent::Data(part))
+            })
             .chain(std::iter::once(StreamMessage::new(
                 stream_id.clone(),
                 count,
@@ -438,7 +446,11 @@ impl App {
         // Complete when parts 0..fin all arrived (and nothing beyond the end).
         let complete = stream.fin_sequence.is_some_and(|fin| {
             stream.parts.len() as u64 == fin
-                && stream.parts.keys().next_back().is_some_and(|&last| last + 1 == fin)
+                && stream
+                    .parts
+                    .keys()
+                    .next_back()
+                    .is_some_and(|&last| last + 1 == fin)
         });
         if !complete {
             return Ok(None);
@@ -539,7 +551,10 @@ impl App {
         } else if header.height != tip.height + 1 || header.prev_hash != tip.hash {
             Some("it does not extend our tip".to_string())
         } else if proposal.proposer != expected_proposer || header.proposer != expected_proposer {
-            Some(format!("{} is not the proposer of this round", header.proposer))
+            Some(format!(
+                "{} is not the proposer of this round",
+                header.proposer
+            ))
         } else if header.validators_hash != validators.hash()
             || header.next_validators_hash != validators.hash()
         {
@@ -585,7 +600,11 @@ impl App {
             .values()
             .find(|u| u.height == height && u.id() == id)
             .map(|u| u.block.clone())
-            .ok_or_else(|| Error::Invalid(format!("decided block {id} at height {height} is unknown here")))?;
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "decided block {id} at height {height} is unknown here"
+                ))
+            })?;
         let commit = Commit {
             height,
             round: certificate.round.as_u32().unwrap_or(0),
@@ -619,7 +638,8 @@ impl App {
         self.undecided = self.undecided.split_off(&(height + 1, 0, Hash::ZERO));
         self.validity.clear();
         self.prepared.clear();
-        self.streams.retain(|_, s| s.height.is_none_or(|h| h > height));
+        self.streams
+            .retain(|_, s| s.height.is_none_or(|h| h > height));
         let store = self.ledger.store();
         let stale = store.scan(
             UNDECIDED_PREFIX,
@@ -660,7 +680,10 @@ impl App {
             self.undecided.insert(proposal.key(), proposal);
         }
         if !self.undecided.is_empty() {
-            tracing::info!(count = self.undecided.len(), "proposals kept from before the restart");
+            tracing::info!(
+                count = self.undecided.len(),
+                "proposals kept from before the restart"
+            );
         }
         Ok(())
     }

@@ -72,7 +72,10 @@ macro_rules! borsh_codec {
 }
 
 borsh_codec!(ProposalPart, MAX_CONSENSUS_MESSAGE_BYTES);
-borsh_codec!(SignedConsensusMsg<SigilContext>, MAX_CONSENSUS_MESSAGE_BYTES);
+borsh_codec!(
+    SignedConsensusMsg<SigilContext>,
+    MAX_CONSENSUS_MESSAGE_BYTES
+);
 borsh_codec!(LivenessMsg<SigilContext>, MAX_CONSENSUS_MESSAGE_BYTES);
 borsh_codec!(StreamMessage<ProposalPart>, MAX_CONSENSUS_MESSAGE_BYTES);
 borsh_codec!(ProposedValue<SigilContext>, MAX_CONSENSUS_MESSAGE_BYTES);
@@ -123,8 +126,11 @@ struct DecidedWire {
     height: Height,
     round: Round,
     value_id: Hash,
-    signatures: Vec<(Address, Signature, Option<SignedMessage<SigilContext, ()>>)>,
+    signatures: Vec<CommitSigWire>,
 }
+
+/// A commit signature with its (always absent) vote extension.
+type CommitSigWire = (Address, Signature, Option<SignedMessage<SigilContext, ()>>);
 
 fn response_to_wire(response: &Response<SigilContext>) -> ResponseWire {
     let Response::ValueResponse(response) = response;
@@ -196,6 +202,9 @@ impl HasEncodedLen<Response<SigilContext>> for SigilCodec {
 /// Heights a sync request may span, so a peer cannot make us read the whole chain at once.
 pub fn bounded_range(range: RangeInclusive<Height>, max_blocks: u64) -> RangeInclusive<u64> {
     let start = range.start().0;
-    let end = range.end().0.min(start.saturating_add(max_blocks.saturating_sub(1)));
+    let end = range
+        .end()
+        .0
+        .min(start.saturating_add(max_blocks.saturating_sub(1)));
     start..=end
 }

@@ -16,7 +16,17 @@ use crate::types::{Hash, Keypair, PublicKey, Signature};
 
 /// A consensus height: the height of the block being decided.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
 )]
 pub struct Height(pub u64);
 
