@@ -17,7 +17,7 @@ use crate::ledger::{StoredBlock, Tip};
 use crate::limits::MAX_API_BODY_BYTES;
 use crate::mempool::MempoolError;
 use crate::name;
-use crate::node::{Node, TxStatus};
+use crate::node::{NetworkStatus, Node, TxStatus};
 use crate::proof::StateProof;
 use crate::read::NameReader;
 use crate::state::{ChainParams, NameEntry, NameEvent, ValidatorSet, keys, next_nonce};
@@ -133,6 +133,9 @@ pub struct ChainStatus {
     pub params: ChainParams,
     pub validators: ValidatorSet,
     pub mempool_txs: usize,
+    /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkStatus>,
 }
 
 async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
@@ -144,6 +147,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         params: ledger.params().clone(),
         validators: ledger.validators()?,
         mempool_txs: node.mempool().len(),
+        network: node.network_status(),
     }))
 }
 

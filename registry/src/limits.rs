@@ -61,3 +61,15 @@ pub const NET_COMMAND_QUEUE: usize = 256;
 /// Re-dial back-off for bootstrap peers: first wait and cap.
 pub const REDIAL_MIN_MS: u64 = 500;
 pub const REDIAL_MAX_MS: u64 = 60_000;
+/// Largest borsh-encoded block a proposer builds or a validator accepts.
+pub const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+/// Block bytes carried by one proposal part.
+pub const PROPOSAL_PART_BYTES: usize = 64 * 1024;
+/// Largest consensus message (vote, proposal, proposal part, certificate) the codec accepts.
+pub const MAX_CONSENSUS_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Largest block-sync response the codec accepts.
+pub const MAX_SYNC_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Blocks one block-sync response carries at most.
+pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 16;
+/// Proposal streams a validator reassembles at once.
+pub const MAX_PROPOSAL_STREAMS: usize = 64;

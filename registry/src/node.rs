@@ -1,18 +1,19 @@
-//! The single-validator node: admits transactions into the mempool, produces a block every
-//! block interval, commits it and announces the new tip. Replication (issue 3) replaces the
-//! producer with the consensus engine and keeps the rest.
+//! The node: admits transactions into the mempool, commits final blocks and announces the new
+//! tip. Blocks come either from the single-validator producer (`run`, for `sigild --dev`) or
+//! from the consensus engine (`consensus::start`), which calls `commit_block`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::block::{Block, Commit};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Tip};
+use crate::ledger::{Ledger, Prepared, Tip};
 use crate::limits::MAX_TXS_PER_BLOCK;
 use crate::mempool::{Mempool, MempoolError};
+use crate::net::NetHandle;
 use crate::state::{dry_run, next_nonce};
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, Keypair};
@@ -31,10 +32,27 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// A node's networking, as `/v1/status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkStatus {
+    /// This node's identity on our swarm.
+    pub peer_id: String,
+    pub p2p_listen: Vec<String>,
+    /// Peers connected on our swarm.
+    pub peers: Vec<String>,
+    /// Where the consensus engine's swarm listens (validators only).
+    pub consensus_listen: Option<String>,
+}
+
 pub struct Node {
     ledger: Arc<Ledger>,
     mempool: Mempool,
-    validator: Keypair,
+    /// The key of the single-validator producer; `None` when consensus produces blocks.
+    producer: Option<Keypair>,
+    /// Where client transactions go to be gossiped, once the network is up.
+    relay: OnceLock<mpsc::Sender<SignedTx>>,
+    /// Our swarm and the consensus engine's listen address, once they run.
+    network: OnceLock<(NetHandle, Option<String>)>,
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
     admission: Mutex<()>,
@@ -52,12 +70,24 @@ impl Node {
                 ledger.params().chain_id
             )));
         }
-        Ok(Arc::new(Node {
+        Ok(Node::build(ledger, Some(validator)))
+    }
+
+    /// A node whose blocks come from the consensus engine: it keeps the mempool and the
+    /// transaction status and commits what consensus decides.
+    pub fn for_consensus(ledger: Arc<Ledger>) -> Arc<Node> {
+        Node::build(ledger, None)
+    }
+
+    fn build(ledger: Arc<Ledger>, producer: Option<Keypair>) -> Arc<Node> {
+        Arc::new(Node {
             ledger,
             mempool: Mempool::default(),
-            validator,
+            producer,
+            relay: OnceLock::new(),
+            network: OnceLock::new(),
             admission: Mutex::new(()),
-        }))
+        })
     }
 
     pub fn ledger(&self) -> &Arc<Ledger> {
@@ -73,10 +103,46 @@ impl Node {
         self.ledger.subscribe()
     }
 
+    /// Hands every transaction later submitted through [`Node::submit`] to `relay` (the
+    /// network's gossip). A full relay queue drops the copy, not the transaction.
+    pub fn relay_to(&self, relay: mpsc::Sender<SignedTx>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Records the node's networking for status reports: our swarm, and where the consensus
+    /// engine listens (validators).
+    pub fn attach_network(&self, net: NetHandle, consensus_listen: Option<String>) {
+        let _ = self.network.set((net, consensus_listen));
+    }
+
+    /// Where the node listens and whom it is connected to, if it is networked.
+    pub fn network_status(&self) -> Option<NetworkStatus> {
+        let (net, consensus_listen) = self.network.get()?;
+        let status = net.status().borrow().clone();
+        Some(NetworkStatus {
+            peer_id: net.local_peer_id().to_string(),
+            p2p_listen: status.listen_addrs.iter().map(|a| a.to_string()).collect(),
+            peers: status.peers.iter().map(|p| p.to_string()).collect(),
+            consensus_listen: consensus_listen.clone(),
+        })
+    }
+
+    /// Admits a transaction from a client and relays it to the network.
+    pub fn submit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
+        let id = self.admit(stx.clone())?;
+        if let Some(relay) = self.relay.get()
+            && relay.try_send(stx).is_err()
+        {
+            tracing::warn!(tx = %id, "the gossip queue is full; the transaction stays local until a peer asks");
+        }
+        Ok(id)
+    }
+
     /// Checks a transaction and queues it. Refuses, with the reason, anything that could not
     /// apply: bad signature, wrong chain, wrong nonce, or an operation that fails on the
-    /// current state (checked when the signer has nothing else pending).
-    pub fn submit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
+    /// current state (checked when the signer has nothing else pending). Gossiped
+    /// transactions come in here, and are not relayed again (gossip forwards them).
+    pub fn admit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
         let params = self.ledger.params();
         stx.check_stateless(&params.chain_id)?;
         let _guard = self.admission.lock().expect("admission lock poisoned");
@@ -108,9 +174,10 @@ impl Node {
         })
     }
 
-    /// Builds, signs and commits the next block from the mempool.
-    pub fn produce_block(&self) -> Result<Tip> {
-        let mut txs = self.mempool.peek(MAX_TXS_PER_BLOCK);
+    /// Executes the next block from the mempool on the tip: at most `max_txs` transactions,
+    /// dropping the pending transactions of any signer whose transaction no longer applies.
+    pub fn prepare_from_mempool(&self, max_txs: usize) -> Result<(Prepared, Vec<SignedTx>)> {
+        let mut txs = self.mempool.peek(max_txs);
         let prepared = loop {
             match self.ledger.prepare(&txs) {
                 Ok(prepared) => break prepared,
@@ -125,11 +192,25 @@ impl Node {
                 Err(e) => return Err(e),
             }
         };
-        let header = self
-            .ledger
-            .header(&prepared, self.validator.public(), now_ms())?;
-        let commit = Commit::sign(&header, 0, &self.validator);
-        let block = Block { header, txs };
+        Ok((prepared, txs))
+    }
+
+    /// Builds, signs and commits the next block from the mempool (single-validator chains).
+    pub fn produce_block(&self) -> Result<Tip> {
+        let Some(producer) = &self.producer else {
+            return Err(Error::Invalid(
+                "this node's blocks come from the consensus engine".into(),
+            ));
+        };
+        let (prepared, txs) = self.prepare_from_mempool(MAX_TXS_PER_BLOCK)?;
+        let header = self.ledger.header(&prepared, producer.public(), now_ms())?;
+        let commit = Commit::sign(&header, 0, producer);
+        self.commit_block(prepared, Block { header, txs }, commit)
+    }
+
+    /// Commits a final block with its commit certificate (one atomic, flushed batch), drops
+    /// its transactions from the mempool and announces the new tip.
+    pub fn commit_block(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<Tip> {
         let included = block.txs.clone();
         {
             let _guard = self.admission.lock().expect("admission lock poisoned");
@@ -163,7 +244,7 @@ fn internal(e: Error) -> MempoolError {
     MempoolError::Internal(e.to_string())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

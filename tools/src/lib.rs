@@ -4,3 +4,4 @@
 pub mod config;
 pub mod devchain;
 pub mod localnet;
+pub mod networking;

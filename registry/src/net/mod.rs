@@ -9,7 +9,7 @@ mod service;
 
 use std::time::Duration;
 
-use libp2p::{Multiaddr, PeerId, identity::Keypair};
+pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
 
 use crate::ledger::Ledger;
 use crate::limits::{PEER_BAN_SECS, REQUEST_TIMEOUT_MS};

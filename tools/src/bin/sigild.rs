@@ -12,7 +12,7 @@ use sigil_registry::node::Node;
 use sigil_registry::read::NameReader;
 use sigil_registry::store::SledStore;
 use sigil_tools::config::{self, FileConfig};
-use sigil_tools::devchain;
+use sigil_tools::{devchain, networking};
 use tokio::sync::watch;
 
 /// The Sigil node: ledger, block production, DNS resolver and HTTP API.
@@ -49,7 +49,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                "info,sled=warn,hickory_server=warn,hickory_resolver=warn,hickory_net=warn".into()
+                "info,sled=warn,hickory_server=warn,hickory_resolver=warn,hickory_net=warn,arc_malachitebft=warn,libp2p=warn".into()
             }),
         )
         .with_writer(std::io::stderr)
@@ -124,7 +124,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
             devchain::VALIDATOR_KEY_FILE
         );
     };
-    let node = Node::new(ledger.clone(), validator)?;
+    // With a [consensus] section the engine decides blocks with the other validators;
+    // without one this is the single validator of a development chain and produces them.
+    let (node, producer_key) = match &file.consensus {
+        Some(_) => (Node::for_consensus(ledger.clone()), Some(validator)),
+        None => (Node::new(ledger.clone(), validator)?, None),
+    };
+    let net = match &file.p2p {
+        Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
+        None => None,
+    };
+    let consensus = match (&file.consensus, producer_key) {
+        (Some(config), Some(key)) => {
+            Some(networking::start_consensus(config, &data, &node, key).await?)
+        }
+        _ => None,
+    };
+    if let Some(net) = &net {
+        node.attach_network(
+            net.clone(),
+            consensus.as_ref().map(|(_, listen)| listen.clone()),
+        );
+    }
 
     let api = tokio::net::TcpListener::bind(api_listen)
         .await
@@ -143,7 +164,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let producer = tokio::spawn(node.clone().run(stop_rx.clone()));
+    let producer = match &consensus {
+        Some(_) => None,
+        None => Some(tokio::spawn(node.clone().run(stop_rx.clone()))),
+    };
     let mut api_stop = stop_rx.clone();
     let api_task = tokio::spawn(async move {
         axum::serve(api, sigil_registry::api::router(node))
@@ -153,7 +177,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await
     });
 
-    println!(
+    let mut ready = format!(
         "sigild ready: chain={} height={} dns={} api=http://{} data={}",
         ledger.params().chain_id,
         tip.height,
@@ -161,12 +185,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
         api_addr,
         data.display()
     );
+    if let Some(net) = &net {
+        for addr in net.listen_addrs() {
+            ready.push_str(&format!(" p2p={addr}"));
+        }
+    }
+    if let Some((_, listen)) = &consensus {
+        ready.push_str(&format!(" consensus={listen}"));
+    }
+    println!("{ready}");
     tracing::info!(dns = %dns.local_addr(), api = %api_addr, data = %data.display(), "serving");
 
     shutdown_signal().await;
     tracing::info!("shutting down");
     stop_tx.send_replace(true);
-    producer.await.context("block producer task failed")??;
+    if let Some(producer) = producer {
+        producer.await.context("block producer task failed")??;
+    }
+    if let Some((consensus, _)) = consensus {
+        consensus.stop();
+    }
+    if let Some(net) = &net {
+        net.stop().await;
+    }
     api_task.await.context("API task failed")??;
     dns.shutdown().await.context("DNS server shutdown failed")?;
     ledger.store().flush()?;

@@ -29,8 +29,11 @@ struct NodeView {
     node: NodeEntry,
     pid: Option<u32>,
     log: PathBuf,
-    /// The node's status, or why it could not be read.
-    status: Result<ChainStatus, String>,
+    /// The node's status, if it answered.
+    status: Option<ChainStatus>,
+    /// Why it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
@@ -125,23 +128,25 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
     let mut views = Vec::new();
     for node in &manifest.nodes {
         let status = match Client::new(&node.api_url()) {
-            Ok(client) => client.status().await.map_err(|e| format!("{e:#}")),
-            Err(e) => Err(format!("{e:#}")),
+            Ok(client) => client.status().await,
+            Err(e) => Err(e),
         };
         views.push(NodeView {
             node: node.clone(),
             pid: read_pid(&node.dir).filter(|&pid| alive(pid)),
             log: node.dir.join(LOG_FILE),
-            status,
+            error: status.as_ref().err().map(|e| format!("{e:#}")),
+            status: status.ok(),
         });
     }
-    let all_up = views.iter().all(|v| v.status.is_ok());
+    let all_up = views.iter().all(|v| v.status.is_some());
     ctx.out.emit(&views, |views| {
         let mut rows = vec![
             [
                 "node",
                 "height",
                 "tip age",
+                "peers",
                 "DNS",
                 "API",
                 "p2p",
@@ -151,14 +156,21 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
             .to_vec(),
         ];
         for v in views {
-            let (height, age) = match &v.status {
-                Ok(s) => (s.tip.height.to_string(), tip_age(s.tip.time_ms)),
-                Err(_) => ("down".into(), "-".into()),
+            let (height, age, peers) = match &v.status {
+                Some(s) => (
+                    s.tip.height.to_string(),
+                    tip_age(s.tip.time_ms),
+                    s.network
+                        .as_ref()
+                        .map_or("-".into(), |n| n.peers.len().to_string()),
+                ),
+                None => ("down".into(), "-".into(), "-".into()),
             };
             rows.push(vec![
                 v.node.name.clone(),
                 height,
                 age,
+                peers,
                 v.node.dns.to_string(),
                 v.node.api_url(),
                 v.node.p2p.clone(),
@@ -167,7 +179,7 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
         }
         let validators = views
             .iter()
-            .find_map(|v| v.status.as_ref().ok())
+            .find_map(|v| v.status.as_ref())
             .map(|s| {
                 s.validators
                     .validators

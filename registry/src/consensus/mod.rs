@@ -1,0 +1,205 @@
+//! Replication: the Malachite Tendermint engine (`arc-malachitebft-app-channel`) decides blocks
+//! among the validators; this module defines the consensus types, codec and signatures and
+//! drives the ledger from the engine's messages. See `docs/adr/0004-consensus-malachite.md`.
+
+mod app;
+pub mod codec;
+pub mod context;
+pub mod signing;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig as EngineConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::types::Keypair as NetworkKeypair;
+use malachitebft_app_channel::app::types::codec::Codec;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use malachitebft_app_channel::{
+    ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, RequestContext, Signer,
+    SyncContext, WalContext, start_engine,
+};
+use tokio::task::JoinHandle;
+
+pub use malachitebft_app_channel::app::net::Multiaddr;
+
+use self::app::App;
+use self::codec::SigilCodec;
+use self::context::SigilContext;
+use self::signing::{SigilSigner, SigilVerifier};
+use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::types::Keypair;
+
+/// How a validator joins consensus.
+#[derive(Debug, Clone)]
+pub struct ConsensusConfig {
+    /// A name for logs and metrics.
+    pub moniker: String,
+    /// Where the engine's libp2p swarm listens, e.g. `/ip4/0.0.0.0/tcp/26656`.
+    pub listen: Multiaddr,
+    /// The other validators' consensus addresses; the engine keeps connections to them.
+    pub persistent_peers: Vec<Multiaddr>,
+    /// The engine's write-ahead log file, in the node's data folder.
+    pub wal_path: PathBuf,
+    pub timeouts: LinearTimeouts,
+    /// Least time between two blocks; `None` decides as fast as the network allows.
+    pub block_interval: Option<Duration>,
+}
+
+impl ConsensusConfig {
+    /// Defaults for a validator with data in `data_dir`: WAL at `data_dir/consensus/wal`,
+    /// timeouts for ~500 ms blocks.
+    pub fn new(
+        moniker: impl Into<String>,
+        data_dir: &Path,
+        listen: Multiaddr,
+        persistent_peers: Vec<Multiaddr>,
+    ) -> ConsensusConfig {
+        ConsensusConfig {
+            moniker: moniker.into(),
+            listen,
+            persistent_peers,
+            wal_path: data_dir.join("consensus").join("wal"),
+            timeouts: context::default_timeouts(),
+            block_interval: Some(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// The running engine and the loop that answers it.
+pub struct ConsensusHandle {
+    engine: EngineHandle,
+    app: JoinHandle<Result<()>>,
+}
+
+impl ConsensusHandle {
+    /// Stops the engine and its driver loop.
+    pub fn stop(self) {
+        self.engine.actor.stop(Some("node stopping".into()));
+        self.engine.handle.abort();
+        self.app.abort();
+    }
+
+    /// Waits until the driver loop ends (the engine stopped) and returns its error, if any.
+    pub async fn join(self) -> Result<()> {
+        self.app
+            .await
+            .map_err(|e| Error::Invalid(format!("the consensus driver panicked: {e}")))?
+    }
+}
+
+/// What the engine reads from its node configuration.
+struct EngineConfig {
+    moniker: String,
+    consensus: EngineConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for EngineConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+
+    fn consensus(&self) -> &EngineConsensusConfig {
+        &self.consensus
+    }
+
+    fn consensus_mut(&mut self) -> &mut EngineConsensusConfig {
+        &mut self.consensus
+    }
+
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// Starts the engine for validator `key` over `node`'s ledger and mempool, and spawns the loop
+/// that answers it. `node` must not run its own producer (`Node::for_consensus`). Refuses to
+/// start on a damaged write-ahead log instead of replaying it.
+pub async fn start(
+    node: Arc<Node>,
+    key: Keypair,
+    config: ConsensusConfig,
+) -> Result<ConsensusHandle> {
+    check_wal(&config.wal_path)?;
+    let chain_id = node.ledger().params().chain_id.clone();
+    let address = key.public();
+    let network_key = NetworkKeypair::ed25519_from_bytes(key.signing_key().to_bytes())
+        .map_err(|e| Error::Invalid(format!("the validator key is not a network key: {e}")))?;
+    let key = Arc::new(key);
+    let signer = SigilSigner::new(chain_id.clone(), key.clone());
+
+    // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
+    let peer_id = network_key.public().to_peer_id().to_bytes();
+    let proof = signer
+        .sign_validator_proof(address.0.to_vec(), peer_id)
+        .await
+        .map_err(|e| Error::Invalid(format!("signing the validator proof failed: {e}")))?;
+    let proof_bytes = SigilCodec
+        .encode(&proof)
+        .map_err(|e| Error::Invalid(format!("encoding the validator proof failed: {e}")))?;
+    let identity = NetworkIdentity::new_validator(
+        config.moniker.clone(),
+        network_key,
+        address.to_string(),
+        proof_bytes,
+    );
+
+    let engine_config = EngineConfig {
+        moniker: config.moniker.clone(),
+        consensus: EngineConsensusConfig {
+            p2p: P2pConfig {
+                listen_addr: config.listen.clone(),
+                persistent_peers: config.persistent_peers.clone(),
+                ..P2pConfig::default()
+            },
+            ..EngineConsensusConfig::default()
+        },
+        value_sync: ValueSyncConfig::default(),
+    };
+    let (channels, engine) = start_engine(
+        SigilContext,
+        engine_config,
+        WalContext::new(config.wal_path.clone(), SigilCodec),
+        NetworkContext::new(identity, SigilCodec),
+        ConsensusContext::new_validator(
+            address,
+            Box::new(SigilVerifier::new(chain_id)),
+            Box::new(signer),
+        ),
+        SyncContext::new(SigilCodec),
+        RequestContext::new(100),
+    )
+    .await
+    .map_err(|e| Error::Invalid(format!("starting the consensus engine failed: {e:#}")))?;
+
+    let app = App::new(node, key, config.timeouts, config.block_interval);
+    let app = tokio::spawn(app.run(channels));
+    Ok(ConsensusHandle { engine, app })
+}
+
+/// Reads the whole write-ahead log before the engine does: a truncated or corrupted log makes
+/// the node refuse to start with the file named (upstream issue #1434: the engine may hang).
+pub fn check_wal(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let damaged = |e: std::io::Error| {
+        Error::Invalid(format!(
+            "the consensus write-ahead log {} is damaged ({e}); move it aside and restart to rejoin consensus from the stored blocks",
+            path.display()
+        ))
+    };
+    let mut log = malachitebft_app_channel::app::wal::Log::open(path).map_err(damaged)?;
+    for entry in log.iter().map_err(damaged)? {
+        entry.map_err(damaged)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! A node's networking from its configuration: our libp2p swarm (transaction gossip both ways,
+//! headers and proofs for peers) and, on validators, the consensus engine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use sigil_registry::consensus::{self, ConsensusHandle};
+use sigil_registry::net::{
+    InboundTx, Keypair as NetKeypair, Multiaddr, NetConfig, NetHandle, Network,
+};
+use sigil_registry::node::Node;
+use sigil_registry::types::Keypair;
+use tokio::sync::mpsc;
+
+use crate::config::{ConsensusConfig, P2pConfig};
+use crate::devchain;
+
+/// The node's identity on our swarm, kept in the data folder so peers see the same id after
+/// a restart.
+pub const NODE_KEY_FILE: &str = "node.pem";
+/// Client transactions waiting to be gossiped.
+const RELAY_QUEUE: usize = 4_096;
+/// Where our swarm listens when `[p2p]` does not say.
+const DEFAULT_P2P_LISTEN: &str = "/ip4/0.0.0.0/tcp/26602";
+/// Where the engine's swarm listens when `[consensus]` does not say.
+const DEFAULT_CONSENSUS_LISTEN: &str = "/ip4/0.0.0.0/tcp/26603";
+
+/// Starts our swarm: gossiped transactions go into the node's mempool, and transactions
+/// clients submit to this node are gossiped.
+pub async fn start_p2p(
+    config: &P2pConfig,
+    data: &Path,
+    node: &Arc<Node>,
+) -> anyhow::Result<NetHandle> {
+    let listen = multiaddr(
+        config.listen.as_deref().unwrap_or(DEFAULT_P2P_LISTEN),
+        "[p2p] listen",
+    )?;
+    let mut net_config = NetConfig::new(listen, node_key(data)?);
+    net_config.bootstrap = config
+        .bootstrap
+        .iter()
+        .map(|a| multiaddr(a, "[p2p] bootstrap"))
+        .collect::<anyhow::Result<_>>()?;
+    net_config.mdns = config.mdns;
+    let chain_id = node.ledger().params().chain_id.clone();
+    let (net, mut inbound) = Network::spawn(net_config, &chain_id, node.ledger().clone())
+        .await
+        .context("cannot start the p2p network")?;
+
+    let receiver = node.clone();
+    tokio::spawn(async move {
+        while let Some(InboundTx { tx, id, from }) = inbound.recv().await {
+            let node = receiver.clone();
+            match tokio::task::spawn_blocking(move || node.admit(tx)).await {
+                Ok(Ok(_)) => tracing::debug!(tx = %id, %from, "gossiped transaction admitted"),
+                Ok(Err(e)) => {
+                    tracing::debug!(tx = %id, %from, error = %e, "gossiped transaction not admitted")
+                }
+                Err(e) => tracing::error!(error = %e, "admitting a gossiped transaction panicked"),
+            }
+        }
+    });
+    let (relay, mut outbound) = mpsc::channel(RELAY_QUEUE);
+    node.relay_to(relay);
+    let gossip = net.clone();
+    tokio::spawn(async move {
+        while let Some(tx) = outbound.recv().await {
+            let id = tx.id();
+            if let Err(e) = gossip.publish(tx).await {
+                tracing::debug!(tx = %id, error = %e, "transaction not gossiped");
+            }
+        }
+    });
+    Ok(net)
+}
+
+/// Starts the consensus engine for validator `key`, with its write-ahead log in `data`.
+pub async fn start_consensus(
+    config: &ConsensusConfig,
+    data: &Path,
+    node: &Arc<Node>,
+    key: Keypair,
+) -> anyhow::Result<(ConsensusHandle, String)> {
+    let listen_text = config.listen.as_deref().unwrap_or(DEFAULT_CONSENSUS_LISTEN);
+    let listen = multiaddr(listen_text, "[consensus] listen")?;
+    let peers = config
+        .peers
+        .iter()
+        .map(|a| multiaddr(a, "[consensus] peers"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let moniker = key.public().to_string()[..8].to_string();
+    let engine_config = consensus::ConsensusConfig::new(moniker, data, listen, peers);
+    let handle = consensus::start(node.clone(), key, engine_config)
+        .await
+        .context("cannot start consensus")?;
+    Ok((handle, listen_text.to_string()))
+}
+
+fn multiaddr(text: &str, setting: &str) -> anyhow::Result<Multiaddr> {
+    text.parse().map_err(|e| {
+        anyhow::anyhow!("{setting} `{text}` is not a multiaddr ({e}); write one such as /ip4/127.0.0.1/tcp/26602")
+    })
+}
+
+/// The node's swarm identity from `node.pem`, created on first start.
+fn node_key(data: &Path) -> anyhow::Result<NetKeypair> {
+    let path = data.join(NODE_KEY_FILE);
+    if !path.exists() {
+        devchain::write_private(
+            &path,
+            devchain::validator_pem(&Keypair::generate())?.as_bytes(),
+        )?;
+    }
+    let pem = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let key = SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", path.display()))?;
+    NetKeypair::ed25519_from_bytes(key.to_bytes())
+        .map_err(|e| anyhow::anyhow!("{} cannot be a network identity: {e}", path.display()))
+}
