@@ -47,6 +47,9 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64>;
 }
 
+/// How long [`SledStore::open`] waits for sled's file lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// sled 0.34: one tree holds everything (sled batches are atomic only within one tree).
 pub struct SledStore {
     db: sled::Db,
@@ -55,11 +58,24 @@ pub struct SledStore {
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache.
+    ///
+    /// sled releases its file lock from a background thread after the last handle is dropped,
+    /// so reopening in the same process can briefly find it held: that case is retried for up
+    /// to [`LOCK_WAIT`]. Another process holding the folder still fails after that wait.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledStore> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()?;
+        let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let tree = db.open_tree("sigil")?;
         Ok(SledStore { db, tree })
     }

@@ -19,7 +19,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The path of a workspace binary, built once per test run if it is not there yet.
 pub fn binary(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
-    // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+    // Test executables live in target/<profile>/deps; binaries in target/<profile>. The build
+    // asks for what `cargo test --workspace` builds, so feature unification matches and it is
+    // a no-op there.
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
         .parent()
@@ -30,7 +32,7 @@ pub fn binary(name: &str) -> PathBuf {
     BUILD.call_once(|| {
         let release = profile_dir.file_name().is_some_and(|p| p == "release");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "sigil-tools", "--bins"]);
+        cmd.args(["build", "-q", "--workspace", "--bins", "--tests"]);
         if release {
             cmd.arg("--release");
         }
@@ -72,7 +74,7 @@ impl Node {
     fn spawn(data: &Path, args: Vec<OsString>) -> Node {
         let mut child = Command::new(binary("sigild"))
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,arc_malachitebft=error,libp2p=error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -67,18 +67,30 @@ impl Network {
 
     /// Waits until node `i` has a final block at `height`, and returns it.
     pub fn wait_block(&self, i: usize, height: u64, timeout: Duration) -> serde_json::Value {
+        self.try_wait_block(i, height, timeout)
+            .unwrap_or_else(|| panic!("node {i} has no block {height} after {timeout:?}"))
+    }
+
+    /// The block at `height` on node `i` once it is final, or `None` after `timeout`.
+    pub fn try_wait_block(
+        &self,
+        i: usize,
+        height: u64,
+        timeout: Duration,
+    ) -> Option<serde_json::Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let wait_ms = left.as_millis().min(10_000);
-            let path = format!("/v1/blocks/{height}?wait_ms={wait_ms}");
-            if let Some(block) = api_try_get(&self.node(i).api, &path) {
-                return block;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node {i} has no block {height} after {timeout:?}"
+            let path = format!(
+                "/v1/blocks/{height}?wait_ms={}",
+                left.as_millis().min(10_000)
             );
+            if let Some(block) = api_try_get(&self.node(i).api, &path) {
+                return Some(block);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
         }
     }
 
@@ -109,14 +121,18 @@ impl Network {
     }
 }
 
-/// Lays out a network on ports that are free now, trying other windows if some are taken.
-fn create(dir: &Path, validators: usize) -> Manifest {
+/// A block of `validators * 4` ports for one network, not handed out before in this run.
+pub fn reserve_ports(validators: usize) -> u16 {
     let first = 20_000 + (std::process::id() % 100) as u16 * PORT_WINDOW;
     let _ = NEXT_BASE.compare_exchange(0, first, Ordering::SeqCst, Ordering::SeqCst);
+    NEXT_BASE.fetch_add(validators as u16 * 4, Ordering::SeqCst)
+}
+
+/// Lays out a network on ports that are free now, trying other blocks if some are taken.
+fn create(dir: &Path, validators: usize) -> Manifest {
     let mut last_error = String::new();
     for _ in 0..20 {
-        let base = NEXT_BASE.fetch_add(validators as u16 * 4, Ordering::SeqCst);
-        match localnet::create(&dir.join("net"), validators, base) {
+        match localnet::create(&dir.join("net"), validators, reserve_ports(validators)) {
             Ok(manifest) => return manifest,
             Err(e) => last_error = format!("{e:#}"),
         }

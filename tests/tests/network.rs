@@ -1,0 +1,165 @@
+//! Replication with real processes: four `sigild` validators on loopback, laid out like
+//! `sigil localnet up`. A transaction sent to one node is final and answered over DNS on all;
+//! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
+//! when they return; a killed validator restarts from its write-ahead log and catches up.
+
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::network::Network;
+use sigil_tests::{ok, ok_json, sigil};
+
+/// Generous bound for a few block times on a loaded 2-core machine.
+const BLOCKS: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_name_registered_on_one_node_is_final_and_answered_on_every_node() {
+    let net = Network::start(4);
+    let keys = net.dir.path().join("keys");
+    ok(sigil(&net.node(0).api, &keys, &["key", "new", "alice"]));
+    // Sent to node 2; its commit and reveal reach the proposers by gossip.
+    ok(sigil(
+        &net.node(1).api,
+        &keys,
+        &["name", "register", "replicated.sigil", "--a", "192.0.2.61"],
+    ));
+    let height = net.height(1);
+    for i in 0..4 {
+        net.wait_block(i, height, BLOCKS);
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let answer = query(
+                net.node(i).dns,
+                "replicated.sigil.",
+                RecordType::A,
+                transport,
+            );
+            assert_eq!(
+                answers(&answer),
+                vec!["192.0.2.61"],
+                "node {i} over {transport:?}"
+            );
+        }
+    }
+    // The proof from any node verifies against the validators' signatures.
+    let proof = ok_json(sigil(
+        &net.node(3).api,
+        &keys,
+        &["--json", "proof", "name", "replicated.sigil"],
+    ));
+    assert_eq!(proof["verified"], true, "{proof}");
+    net.assert_one_chain(height);
+}
+
+#[test]
+fn blocks_continue_without_one_validator_stop_without_two_and_resume() {
+    let mut net = Network::start(4);
+    net.wait_block(0, 2, BLOCKS);
+
+    net.kill(3);
+    let h = net.height(0);
+    for i in 0..3 {
+        net.wait_block(i, h + 3, BLOCKS);
+    }
+
+    // Two of four down: a third of the power is missing, so nothing can be final.
+    net.kill(2);
+    let stalled = net.height(0).max(net.height(1));
+    assert!(
+        net.try_wait_block(0, stalled + 2, Duration::from_secs(5))
+            .is_none(),
+        "a block became final with half the validators down"
+    );
+
+    net.restart(2);
+    net.restart(3);
+    for i in 0..4 {
+        net.wait_block(i, stalled + 3, BLOCKS);
+    }
+    net.assert_one_chain(stalled + 3);
+}
+
+#[test]
+fn a_killed_validator_restarts_from_its_log_and_catches_up() {
+    let mut net = Network::start(4);
+    net.wait_block(0, 3, BLOCKS);
+    net.kill(1);
+    let behind = net.height(0);
+    // The others move on well past where it stopped.
+    net.wait_block(0, behind + 10, BLOCKS);
+    net.restart(1);
+    let target = net.height(0) + 2;
+    net.wait_block(1, target, BLOCKS);
+    net.assert_one_chain(target);
+}
+
+/// Stops a CLI-started network even when the test fails.
+struct Down(std::path::PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let dir = self.0.to_str().unwrap().to_string();
+        let _ = sigil(
+            "http://127.0.0.1:1",
+            &self.0,
+            &["localnet", "down", "--dir", &dir],
+        );
+    }
+}
+
+#[test]
+fn localnet_up_status_and_down_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("localnet");
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let base = sigil_tests::network::reserve_ports(4).to_string();
+    let keys = tmp.path().join("keys");
+    let _down = Down(dir.clone());
+    let cli = |args: &[&str]| sigil("http://127.0.0.1:1", &keys, args);
+
+    let up = ok_json(cli(&[
+        "--json",
+        "localnet",
+        "up",
+        "--dir",
+        &dir_arg,
+        "--validators",
+        "4",
+        "--base-port",
+        &base,
+    ]));
+    let nodes = up.as_array().expect("one entry per node");
+    assert_eq!(nodes.len(), 4, "{up}");
+    for node in nodes {
+        assert!(node["status"].is_object(), "{node}");
+        assert!(node["dns"].is_string() && node["api"].is_string(), "{node}");
+    }
+    // Blocks are being finalized by the four processes.
+    let api = format!("http://{}", nodes[3]["api"].as_str().unwrap());
+    let block = sigil_tests::api_get(&api, "/v1/blocks/3?wait_ms=60000");
+    assert_eq!(block["block"]["header"]["height"], 3);
+
+    let status = ok_json(cli(&["--json", "localnet", "status", "--dir", &dir_arg]));
+    for node in status.as_array().unwrap() {
+        assert_eq!(
+            node["status"]["validators"]["validators"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+        assert!(
+            node["status"]["network"]["consensus_listen"].is_string(),
+            "{node}"
+        );
+    }
+    // `up` again starts nothing new and reports the same network.
+    let again = ok_json(cli(&["--json", "localnet", "up", "--dir", &dir_arg]));
+    assert_eq!(again.as_array().unwrap().len(), 4);
+
+    let down = ok_json(cli(&["--json", "localnet", "down", "--dir", &dir_arg]));
+    assert_eq!(down.as_array().unwrap().len(), 4, "{down}");
+    let after = cli(&["localnet", "status", "--dir", &dir_arg]);
+    assert_eq!(after.status.code(), Some(1), "status of a stopped network");
+    assert!(String::from_utf8_lossy(&after.stdout).contains("down"));
+}
