@@ -1,0 +1,120 @@
+//! Replication benchmark with real processes: four `sigild` validators on loopback (release
+//! builds), loaded by many signers at once through every node's API.
+//!
+//! `cargo bench -p sigil-tests --bench replication -- [SIGNERS] [TXS_PER_SIGNER] [SYNC_BLOCKS]`
+//!
+//! Prints transactions final per second under sustained load, the time from submission to
+//! finality (median and 99th percentile), and the blocks per second a validator that was down
+//! syncs when it returns.
+
+use std::time::{Duration, Instant};
+
+use sigil_registry::tx::{Op, Transaction, name_commitment};
+use sigil_registry::types::{Hash, Keypair};
+use sigil_tests::api_post;
+use sigil_tests::network::Network;
+
+/// Transactions a signer has in flight before it waits for them.
+const BURST: u64 = 20;
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let signers = *args.first().unwrap_or(&64) as usize;
+    let per_signer = *args.get(1).unwrap_or(&200);
+    let sync_blocks = *args.get(2).unwrap_or(&2_000);
+
+    let mut net = Network::start(4);
+    net.wait_block(0, 1, Duration::from_secs(60));
+    let chain_id = net.node(0).chain_id.clone();
+    let apis: Vec<String> = (0..4).map(|i| net.node(i).api.clone()).collect();
+
+    println!(
+        "load: {signers} signers x {per_signer} transactions, bursts of {BURST}, spread over 4 nodes"
+    );
+    let start = Instant::now();
+    let first_height = net.height(0);
+    let workers: Vec<_> = (0..signers)
+        .map(|s| {
+            let api = apis[s % apis.len()].clone();
+            let chain_id = chain_id.clone();
+            std::thread::spawn(move || load(&api, &chain_id, s as u64, per_signer))
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("load thread"))
+        .collect();
+    let elapsed = start.elapsed();
+    let blocks = net.height(0) - first_height;
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    println!(
+        "final: {} transactions in {:.1} s = {:.0} tx/s over {blocks} blocks; submission to finality: median {} ms, p99 {} ms",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(50).as_millis(),
+        pct(99).as_millis()
+    );
+
+    // Block sync: a validator down while the others finalize `sync_blocks` blocks, then back.
+    net.kill(3);
+    let from = net.height(0);
+    net.wait_block(0, from + sync_blocks, Duration::from_secs(3_600));
+    let target = net.height(0);
+    let behind = target - from;
+    let start = Instant::now();
+    net.restart(3);
+    net.wait_block(3, target, Duration::from_secs(3_600));
+    let took = start.elapsed();
+    println!(
+        "sync: {behind} blocks caught up in {:.1} s = {:.0} blocks/s (restart included)",
+        took.as_secs_f64(),
+        behind as f64 / took.as_secs_f64()
+    );
+}
+
+/// One signer: sends `count` name commitments in bursts, waiting for each burst to be final;
+/// returns each transaction's time from submission to finality.
+fn load(api: &str, chain_id: &str, signer: u64, count: u64) -> Vec<Duration> {
+    let key = Keypair::generate();
+    let mut latencies = Vec::new();
+    let mut nonce = 0;
+    while nonce < count {
+        let burst: Vec<(Hash, Instant)> = (nonce..(nonce + BURST).min(count))
+            .map(|n| {
+                let name = format!("bench-{signer}-{n}.sigil");
+                let commitment = name_commitment(&name, &Hash::of(name.as_bytes()), &key.public());
+                let stx = Transaction {
+                    chain_id: chain_id.to_string(),
+                    signer: key.public(),
+                    nonce: n,
+                    op: Op::NameCommit { commitment },
+                }
+                .sign(&key);
+                let sent = Instant::now();
+                let (status, body) = api_post(
+                    api,
+                    "/v1/txs",
+                    &serde_json::json!({ "tx": hex(&stx.to_bytes()) }),
+                );
+                assert!(status.contains("202"), "submit: {status} {body}");
+                (stx.id(), sent)
+            })
+            .collect();
+        nonce += burst.len() as u64;
+        for (id, sent) in burst {
+            let status = sigil_tests::api_get(api, &format!("/v1/txs/{id}?wait_ms=60000"));
+            assert_eq!(status["status"], "final", "{status}");
+            latencies.push(sent.elapsed());
+        }
+    }
+    latencies
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
