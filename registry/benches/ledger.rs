@@ -14,7 +14,7 @@ use std::time::Instant;
 use sigil_registry::block::{Block, Commit, Genesis};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, keys};
+use sigil_registry::state::{ChainParams, NameEntry, ValidatorSet, keys};
 use sigil_registry::store::{Batch, SledStore, Store};
 use sigil_registry::tree::{Proof, StateTree, verify};
 use sigil_registry::tx::{Op, Transaction, name_commitment};
@@ -138,12 +138,7 @@ fn txs(blocks: usize, per_block: usize) {
             grace_blocks: 10,
             block_interval_ms: 500,
         },
-        validators: ValidatorSet {
-            validators: vec![Validator {
-                key: validator.public(),
-                power: 1,
-            }],
-        },
+        validators: ValidatorSet::equal_power([validator.public()]),
     };
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 64 << 20).unwrap());
     let ledger = Ledger::open(store, genesis, 100_000).unwrap();

@@ -160,7 +160,6 @@ impl Genesis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Validator;
 
     fn header(validators: &ValidatorSet) -> Header {
         Header {
@@ -179,15 +178,7 @@ mod tests {
     #[test]
     fn commit_needs_more_than_two_thirds() {
         let keys: Vec<Keypair> = (0..4).map(|_| Keypair::generate()).collect();
-        let set = ValidatorSet {
-            validators: keys
-                .iter()
-                .map(|k| Validator {
-                    key: k.public(),
-                    power: 1,
-                })
-                .collect(),
-        };
+        let set = ValidatorSet::equal_power(keys.iter().map(Keypair::public));
         let h = header(&set);
         let mut commit = Commit::sign(&h, 0, &keys[0]);
         commit

@@ -61,6 +61,16 @@ pub struct ValidatorSet {
 }
 
 impl ValidatorSet {
+    /// The given keys, in that order, with one vote each.
+    pub fn equal_power(keys: impl IntoIterator<Item = PublicKey>) -> ValidatorSet {
+        ValidatorSet {
+            validators: keys
+                .into_iter()
+                .map(|key| Validator { key, power: 1 })
+                .collect(),
+        }
+    }
+
     pub fn hash(&self) -> Hash {
         Hash::of(&encode(self))
     }

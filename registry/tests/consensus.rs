@@ -10,7 +10,7 @@ use sigil_registry::block::Genesis;
 use sigil_registry::consensus::{self, ConsensusConfig, ConsensusHandle, Multiaddr};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::node::{Node, TxStatus};
-use sigil_registry::state::{ChainParams, Validator, ValidatorSet};
+use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::SledStore;
 use sigil_registry::tx::{Op, Transaction, name_commitment};
 use sigil_registry::types::{Hash, Keypair};
@@ -45,15 +45,7 @@ fn genesis(keys: &[Keypair]) -> Genesis {
             grace_blocks: 10,
             block_interval_ms: 200,
         },
-        validators: ValidatorSet {
-            validators: keys
-                .iter()
-                .map(|k| Validator {
-                    key: k.public(),
-                    power: 1,
-                })
-                .collect(),
-        },
+        validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     }
 }
 

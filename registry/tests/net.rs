@@ -18,7 +18,7 @@ use sigil_registry::net::{
     ClientRequests, Error, InboundTx, NetConfig, NetHandle, NetStatus, Network,
 };
 use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet};
+use sigil_registry::state::{ChainParams, NameEntry, ValidatorSet};
 use sigil_registry::store::MemStore;
 use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
 use sigil_registry::types::{Hash, Keypair, decode};
@@ -40,12 +40,7 @@ fn genesis(validator: &Keypair) -> Genesis {
             grace_blocks: 10,
             block_interval_ms: 10,
         },
-        validators: ValidatorSet {
-            validators: vec![Validator {
-                key: validator.public(),
-                power: 1,
-            }],
-        },
+        validators: ValidatorSet::equal_power([validator.public()]),
     }
 }
 

@@ -32,12 +32,7 @@ fn genesis(validator: &Keypair) -> Genesis {
             grace_blocks: GRACE,
             block_interval_ms: 10,
         },
-        validators: ValidatorSet {
-            validators: vec![Validator {
-                key: validator.public(),
-                power: 1,
-            }],
-        },
+        validators: ValidatorSet::equal_power([validator.public()]),
     }
 }
 

@@ -12,7 +12,7 @@ use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
 };
 use sigil_registry::block::Genesis;
-use sigil_registry::state::{ChainParams, Validator, ValidatorSet};
+use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::types::Keypair;
 
 pub const GENESIS_FILE: &str = "genesis.json";
@@ -55,12 +55,7 @@ pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
     let genesis = Genesis {
         genesis_time_ms: now_ms(),
         params: dev_params(chain_id),
-        validators: ValidatorSet {
-            validators: vec![Validator {
-                key: validator.public(),
-                power: 1,
-            }],
-        },
+        validators: ValidatorSet::equal_power([validator.public()]),
     };
     write_private(
         &dir.join(VALIDATOR_KEY_FILE),

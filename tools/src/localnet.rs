@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sigil_registry::block::Genesis;
-use sigil_registry::state::{Validator, ValidatorSet};
+use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::{Keypair, PublicKey};
 
 use crate::config::{ConsensusConfig, FileConfig, P2pConfig};
@@ -97,15 +97,7 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
     let genesis = Genesis {
         genesis_time_ms: devchain::now_ms(),
         params: devchain::dev_params(chain_id.clone()),
-        validators: ValidatorSet {
-            validators: keys
-                .iter()
-                .map(|k| Validator {
-                    key: k.public(),
-                    power: 1,
-                })
-                .collect(),
-        },
+        validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     };
 
     let nodes: Vec<NodeEntry> = keys
