@@ -80,7 +80,9 @@ async fn start_validators(n: usize) -> Validators {
             peers,
         );
         config.block_interval = Some(Duration::from_millis(200));
-        let engine = consensus::start(node.clone(), key, config).await.unwrap();
+        let engine = consensus::start(node.clone(), Some(key), config)
+            .await
+            .unwrap();
         nodes.push(node);
         engines.push(Some(engine));
         dirs.push(dir);

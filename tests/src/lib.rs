@@ -43,6 +43,37 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `sigild` with `args` until it exits by itself; returns its exit status and standard
+/// error. Kills it and panics if it is still running after `timeout`.
+pub fn run_sigild_to_exit(
+    args: &[&std::ffi::OsStr],
+    timeout: Duration,
+) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(binary("sigild"))
+        .args(args)
+        .env("RUST_LOG", "warn,arc_malachitebft=error,libp2p=error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sigild");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        let _ = tx.send(text);
+    });
+    // stderr closes when the process exits.
+    match rx.recv_timeout(timeout) {
+        Ok(text) => (child.wait().expect("reap sigild"), text),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sigild was still running after {timeout:?}");
+        }
+    }
+}
+
 /// A `sigild` process.
 pub struct Node {
     child: Child,

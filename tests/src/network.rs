@@ -38,6 +38,39 @@ impl Network {
         network
     }
 
+    /// Lays out a full node for this network (genesis, every validator as peer, fresh ports),
+    /// starts it, and returns its index among the nodes.
+    pub fn start_full_node(&mut self) -> usize {
+        let net = self.dir.path().join("net");
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            match localnet::add_full_node(&net, reserve_ports(1)) {
+                Ok(entry) => {
+                    self.manifest.nodes.push(entry);
+                    let i = self.manifest.nodes.len() - 1;
+                    let node = self.spawn(i);
+                    self.nodes.push(Some(node));
+                    return i;
+                }
+                Err(e) => last_error = format!("{e:#}"),
+            }
+        }
+        panic!("no free ports for a full node: {last_error}");
+    }
+
+    /// Runs `sigild` on node `i`'s folder, which must be stopped, until it exits by itself;
+    /// returns its exit status and standard error. Kills it and panics after `timeout`.
+    pub fn run_to_exit(&self, i: usize, timeout: Duration) -> (std::process::ExitStatus, String) {
+        assert!(self.nodes[i].is_none(), "node {i} is running");
+        crate::run_sigild_to_exit(
+            &[
+                "--config".as_ref(),
+                self.manifest.nodes[i].config_path().as_os_str(),
+            ],
+            timeout,
+        )
+    }
+
     fn spawn(&self, i: usize) -> Node {
         let entry = &self.manifest.nodes[i];
         Node::start_config(&entry.config_path(), &entry.dir)

@@ -1,7 +1,8 @@
 //! Replication with real processes: four `sigild` validators on loopback, laid out like
 //! `sigil localnet up`. A transaction sent to one node is final and answered over DNS on all;
 //! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
-//! when they return; a killed validator restarts from its write-ahead log and catches up.
+//! when they return; a killed validator restarts from its write-ahead log and catches up, and
+//! refuses to start on a damaged one; a full node started late syncs every block and follows.
 
 use std::time::Duration;
 
@@ -162,4 +163,90 @@ fn localnet_up_status_and_down_through_the_cli() {
     let after = cli(&["localnet", "status", "--dir", &dir_arg]);
     assert_eq!(after.status.code(), Some(1), "status of a stopped network");
     assert!(String::from_utf8_lossy(&after.stdout).contains("down"));
+}
+
+#[test]
+fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
+    let mut net = Network::start(4);
+    let keys = net.dir.path().join("keys");
+    ok(sigil(&net.node(0).api, &keys, &["key", "new", "alice"]));
+    ok(sigil(
+        &net.node(2).api,
+        &keys,
+        &["name", "register", "follower.sigil", "--a", "192.0.2.71"],
+    ));
+    let registered = net.height(2);
+    net.wait_block(0, registered + 5, BLOCKS);
+
+    // No validator key: it follows the validators, each block synced with its commit.
+    let full = net.start_full_node();
+    assert_eq!(net.manifest.nodes[full].validator, None);
+    let target = net.height(0);
+    net.wait_block(full, target, BLOCKS);
+    net.assert_one_chain(target);
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let answer = query(
+            net.node(full).dns,
+            "follower.sigil.",
+            RecordType::A,
+            transport,
+        );
+        assert_eq!(answers(&answer), vec!["192.0.2.71"], "over {transport:?}");
+    }
+    // Its proofs carry the validators' signatures.
+    let proof = ok_json(sigil(
+        &net.node(full).api,
+        &keys,
+        &["--json", "proof", "name", "follower.sigil"],
+    ));
+    assert_eq!(proof["verified"], true, "{proof}");
+
+    // And it keeps following the tip.
+    let later = net.height(0) + 3;
+    let ours = net.wait_block(full, later, BLOCKS);
+    let theirs = net.wait_block(0, later, BLOCKS);
+    assert_eq!(ours["block"]["header"], theirs["block"]["header"]);
+}
+
+#[test]
+fn a_damaged_write_ahead_log_stops_the_validator_with_a_clear_error() {
+    let mut net = Network::start(4);
+    net.wait_block(0, 3, BLOCKS);
+    net.kill(1);
+    let wal = net.manifest.nodes[1].dir.join("consensus").join("wal");
+    let original = std::fs::read(&wal).expect("the validator has a write-ahead log");
+    let expect_refusal = |what: &str| {
+        let started = std::time::Instant::now();
+        let (status, stderr) = net.run_to_exit(1, Duration::from_secs(60));
+        assert!(!status.success(), "{what}: sigild started on it: {stderr}");
+        assert!(
+            stderr.contains(&wal.display().to_string()) && stderr.contains("move it aside"),
+            "{what}: the error names neither the file nor the remedy: {stderr}"
+        );
+        eprintln!("{what}: refused in {:?}", started.elapsed());
+    };
+
+    // An entry whose checksum does not match its data (after the 12-byte header).
+    let mut corrupt = if original.len() >= 12 {
+        original[..12].to_vec()
+    } else {
+        [1u32.to_be_bytes().as_slice(), &0u64.to_be_bytes()].concat()
+    };
+    corrupt.push(0); // not compressed
+    corrupt.extend_from_slice(&4u64.to_be_bytes());
+    corrupt.extend_from_slice(&0xdead_beef_u32.to_be_bytes());
+    corrupt.extend_from_slice(b"junk");
+    std::fs::write(&wal, &corrupt).unwrap();
+    expect_refusal("corrupted entry");
+
+    // Cut inside the header.
+    std::fs::write(&wal, &corrupt[..6]).unwrap();
+    expect_refusal("truncated header");
+
+    // Doing what the message says brings it back: it rejoins from its stored blocks.
+    std::fs::rename(&wal, wal.with_extension("damaged")).unwrap();
+    net.restart(1);
+    let target = net.height(0) + 2;
+    net.wait_block(1, target, BLOCKS);
+    net.assert_one_chain(target);
 }

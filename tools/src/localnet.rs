@@ -29,7 +29,9 @@ const PORTS_PER_NODE: u16 = 4;
 pub struct NodeEntry {
     pub name: String,
     pub dir: PathBuf,
-    pub validator: PublicKey,
+    /// The node's validator key; `None` for a full node.
+    #[serde(default)]
+    pub validator: Option<PublicKey>,
     pub dns: SocketAddr,
     pub api: SocketAddr,
     /// Our libp2p swarm: transaction gossip, headers and proofs.
@@ -109,7 +111,7 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
             NodeEntry {
                 name: format!("node{}", i + 1),
                 dir: dir.join(format!("node{}", i + 1)),
-                validator: key.public(),
+                validator: Some(key.public()),
                 dns: loopback(base),
                 api: loopback(base + 1),
                 p2p: format!("/ip4/127.0.0.1/tcp/{}", base + 2),
@@ -137,6 +139,47 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
     fs::write(&tmp, serde_json::to_string_pretty(&manifest)?)?;
     fs::rename(&tmp, dir.join(MANIFEST_FILE))?;
     Ok(manifest)
+}
+
+/// Lays out a full node for the network in `dir`: folder `fullN` (the first free N) with the
+/// genesis and a `sigil.toml` on ports from `base_port` (checked free now) that names every
+/// validator as a peer. The node has no validator key; `sigild --config` on it follows the
+/// chain. The manifest is not changed: `localnet up`/`down` manage the validators only.
+pub fn add_full_node(dir: &Path, base_port: u16) -> anyhow::Result<NodeEntry> {
+    let manifest = Manifest::load(dir)?;
+    if u32::from(base_port) + u32::from(PORTS_PER_NODE) > u32::from(u16::MAX) || base_port < 1024 {
+        bail!(
+            "--base-port {base_port} leaves no room for {PORTS_PER_NODE} ports between 1024 and 65535"
+        );
+    }
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let name = (1..)
+        .map(|n| format!("full{n}"))
+        .find(|name| !dir.join(name).exists())
+        .expect("a free folder name");
+    let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let node = NodeEntry {
+        dir: dir.join(&name),
+        name,
+        validator: None,
+        dns: loopback(base_port),
+        api: loopback(base_port + 1),
+        p2p: format!("/ip4/127.0.0.1/tcp/{}", base_port + 2),
+        consensus: format!("/ip4/127.0.0.1/tcp/{}", base_port + 3),
+    };
+    check_free(&node)?;
+    let genesis = devchain::load(&dir)
+        .with_context(|| format!("{} has no genesis", dir.display()))?
+        .genesis;
+    fs::create_dir_all(&node.dir)
+        .with_context(|| format!("cannot create {}", node.dir.display()))?;
+    devchain::write_genesis(&node.dir, &genesis)?;
+    let mut all = manifest.nodes;
+    all.push(node.clone());
+    fs::write(node.config_path(), node_config(&node, &all)?)?;
+    Ok(node)
 }
 
 /// `sigil.toml` of one node: its folder, ports, and every other node as a peer.
@@ -215,7 +258,7 @@ mod tests {
         for node in &manifest.nodes {
             let chain = devchain::load(&node.dir).unwrap();
             assert_eq!(chain.genesis, genesis);
-            assert_eq!(chain.validator.unwrap().public(), node.validator);
+            assert_eq!(Some(chain.validator.unwrap().public()), node.validator);
             let config = FileConfig::load(&node.config_path()).unwrap();
             assert_eq!(config.api_listen, Some(node.api));
             let p2p = config.p2p.unwrap();
@@ -228,6 +271,34 @@ mod tests {
 
         let again = create(&net, 4, 41000).unwrap_err().to_string();
         assert!(again.contains("already holds"), "{again}");
+    }
+
+    #[test]
+    fn a_full_node_gets_the_genesis_fresh_ports_and_every_validator_as_peer() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("net");
+        let manifest = create(&net, 3, 41100).unwrap();
+        let full = add_full_node(&net, 41200).unwrap();
+        assert_eq!(full.name, "full1");
+        assert_eq!(full.validator, None);
+        let chain = devchain::load(&full.dir).unwrap();
+        assert!(chain.validator.is_none());
+        assert_eq!(
+            chain.genesis,
+            devchain::load(&manifest.nodes[0].dir).unwrap().genesis
+        );
+        let config = FileConfig::load(&full.config_path()).unwrap();
+        assert_eq!(config.dns_listen, Some(full.dns));
+        let peers = config.consensus.unwrap().peers;
+        assert_eq!(peers.len(), 3);
+        for node in &manifest.nodes {
+            assert!(peers.contains(&node.consensus));
+        }
+        assert_eq!(config.p2p.unwrap().bootstrap.len(), 3);
+        // The manifest still lists the validators only; the next full node gets its own folder.
+        assert_eq!(Manifest::load(&net).unwrap(), manifest);
+        assert_eq!(add_full_node(&net, 41210).unwrap().name, "full2");
+        assert!(add_full_node(&dir.path().join("none"), 41220).is_err());
     }
 
     #[test]

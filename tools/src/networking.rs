@@ -1,5 +1,5 @@
 //! A node's networking from its configuration: our libp2p swarm (transaction gossip both ways,
-//! headers and proofs for peers) and, on validators, the consensus engine.
+//! headers and proofs for peers) and the consensus engine (validators and full nodes).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -78,12 +78,13 @@ pub async fn start_p2p(
     Ok(net)
 }
 
-/// Starts the consensus engine for validator `key`, with its write-ahead log in `data`.
+/// Starts the consensus engine as validator `key`, or as a full node with `None`, with its
+/// write-ahead log in `data`.
 pub async fn start_consensus(
     config: &ConsensusConfig,
     data: &Path,
     node: &Arc<Node>,
-    key: Keypair,
+    key: Option<Keypair>,
 ) -> anyhow::Result<(ConsensusHandle, String)> {
     let listen_text = config.listen.as_deref().unwrap_or(DEFAULT_CONSENSUS_LISTEN);
     let listen = multiaddr(listen_text, "[consensus] listen")?;
@@ -92,7 +93,10 @@ pub async fn start_consensus(
         .iter()
         .map(|a| multiaddr(a, "[consensus] peers"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let moniker = key.public().to_string()[..8].to_string();
+    let moniker = match &key {
+        Some(key) => key.public().to_string()[..8].to_string(),
+        None => "full-node".to_string(),
+    };
     let engine_config = consensus::ConsensusConfig::new(moniker, data, listen, peers);
     let handle = consensus::start(node.clone(), key, engine_config)
         .await

@@ -101,7 +101,8 @@ const MAX_PARTS_PER_STREAM: u64 = (MAX_BLOCK_BYTES / PROPOSAL_PART_BYTES) as u64
 pub(crate) struct App {
     node: Arc<Node>,
     ledger: Arc<Ledger>,
-    key: Arc<Keypair>,
+    /// The validator key; `None` on a full node, which never proposes.
+    key: Option<Arc<Keypair>>,
     chain_id: String,
     timeouts: LinearTimeouts,
     target_time: Option<Duration>,
@@ -119,7 +120,7 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn new(
         node: Arc<Node>,
-        key: Arc<Keypair>,
+        key: Option<Arc<Keypair>>,
         timeouts: LinearTimeouts,
         target_time: Option<Duration>,
     ) -> App {
@@ -212,8 +213,11 @@ impl App {
                 timeout: _,
                 reply,
             } => {
-                let proposal = self.build_proposal(height, round)?;
-                self.stream(&proposal, channels).await;
+                let key = self.key.clone().ok_or_else(|| {
+                    Error::Invalid("consensus asked a full node for a proposal".into())
+                })?;
+                let proposal = self.build_proposal(&key, height, round)?;
+                self.stream(&key, &proposal, channels).await;
                 let value = BlockValue::new(proposal.block.header.clone());
                 let _ = reply.send(LocallyProposedValue::new(height, round, value));
             }
@@ -289,9 +293,9 @@ impl App {
                 address,
                 value_id,
             } => {
-                if address != self.key.public() {
+                let Some(key) = self.key.clone().filter(|k| k.public() == address) else {
                     return Ok(());
-                }
+                };
                 let found = self
                     .undecided
                     .values()
@@ -300,7 +304,7 @@ impl App {
                 if let Some(mut u) = found {
                     u.round = round;
                     u.valid_round = valid_round;
-                    self.stream(&u, channels).await;
+                    self.stream(&key, &u, channels).await;
                 }
             }
 
@@ -319,8 +323,8 @@ impl App {
     }
 
     /// Our proposal for (height, round): the one already built for it, or a new block.
-    fn build_proposal(&mut self, height: Height, round: Round) -> Result<Undecided> {
-        let me = self.key.public();
+    fn build_proposal(&mut self, key: &Keypair, height: Height, round: Round) -> Result<Undecided> {
+        let me = key.public();
         let existing = self
             .undecided
             .range(
@@ -372,8 +376,8 @@ impl App {
     }
 
     /// Publishes a proposal as a stream: Init, the block in chunks, Fin with our signature.
-    async fn stream(&self, proposal: &Undecided, channels: &Channels<SigilContext>) {
-        let parts = sign_parts(&self.chain_id, &self.key, proposal);
+    async fn stream(&self, key: &Keypair, proposal: &Undecided, channels: &Channels<SigilContext>) {
+        let parts = sign_parts(&self.chain_id, key, proposal);
         let stream_id = StreamId::new(Bytes::from(
             [
                 proposal.height.to_be_bytes().as_slice(),

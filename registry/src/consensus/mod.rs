@@ -33,14 +33,15 @@ use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::types::Keypair;
 
-/// How a validator joins consensus.
+/// How a validator or full node joins consensus.
 #[derive(Debug, Clone)]
 pub struct ConsensusConfig {
     /// A name for logs and metrics.
     pub moniker: String,
     /// Where the engine's libp2p swarm listens, e.g. `/ip4/0.0.0.0/tcp/26656`.
     pub listen: Multiaddr,
-    /// The other validators' consensus addresses; the engine keeps connections to them.
+    /// The validators' (and other nodes') consensus addresses; the engine keeps connections
+    /// to them.
     pub persistent_peers: Vec<Multiaddr>,
     /// The engine's write-ahead log file, in the node's data folder.
     pub wal_path: PathBuf,
@@ -120,37 +121,64 @@ impl NodeConfig for EngineConfig {
     }
 }
 
-/// Starts the engine for validator `key` over `node`'s ledger and mempool, and spawns the loop
-/// that answers it. `node` must not run its own producer (`Node::for_consensus`). Refuses to
-/// start on a damaged write-ahead log instead of replaying it.
+/// Starts the engine over `node`'s ledger and mempool, and spawns the loop that answers it:
+/// as validator `key`, or, with `None`, as a full node that votes on nothing and follows the
+/// chain (blocks from proposals it sees and from sync, each stored with a commit that carries
+/// more than two thirds of the validators' signatures). `node` must not run its own producer
+/// (`Node::for_consensus`). Refuses to start on a damaged write-ahead log instead of replaying it.
 pub async fn start(
     node: Arc<Node>,
-    key: Keypair,
+    key: Option<Keypair>,
     config: ConsensusConfig,
 ) -> Result<ConsensusHandle> {
     check_wal(&config.wal_path)?;
     let chain_id = node.ledger().params().chain_id.clone();
-    let address = key.public();
-    let network_key = NetworkKeypair::ed25519_from_bytes(key.signing_key().to_bytes())
-        .map_err(|e| Error::Invalid(format!("the validator key is not a network key: {e}")))?;
-    let key = Arc::new(key);
-    let signer = SigilSigner::new(chain_id.clone(), key.clone());
-
-    // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
-    let peer_id = network_key.public().to_peer_id().to_bytes();
-    let proof = signer
-        .sign_validator_proof(address.0.to_vec(), peer_id)
-        .await
-        .map_err(|e| Error::Invalid(format!("signing the validator proof failed: {e}")))?;
-    let proof_bytes = SigilCodec
-        .encode(&proof)
-        .map_err(|e| Error::Invalid(format!("encoding the validator proof failed: {e}")))?;
-    let identity = NetworkIdentity::new_validator(
-        config.moniker.clone(),
-        network_key,
-        address.to_string(),
-        proof_bytes,
-    );
+    let key = key.map(Arc::new);
+    let (identity, consensus_context) = match &key {
+        Some(key) => {
+            let address = key.public();
+            let network_key = network_keypair(key)?;
+            let signer = SigilSigner::new(chain_id.clone(), key.clone());
+            // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
+            let peer_id = network_key.public().to_peer_id().to_bytes();
+            let proof = signer
+                .sign_validator_proof(address.0.to_vec(), peer_id)
+                .await
+                .map_err(|e| Error::Invalid(format!("signing the validator proof failed: {e}")))?;
+            let proof_bytes = SigilCodec
+                .encode(&proof)
+                .map_err(|e| Error::Invalid(format!("encoding the validator proof failed: {e}")))?;
+            (
+                NetworkIdentity::new_validator(
+                    config.moniker.clone(),
+                    network_key,
+                    address.to_string(),
+                    proof_bytes,
+                ),
+                ConsensusContext::new_validator(
+                    address,
+                    Box::new(SigilVerifier::new(chain_id.clone())),
+                    Box::new(signer),
+                ),
+            )
+        }
+        None => {
+            // A full node: a fresh network identity each start, an address outside the
+            // validator set, and no signer (the engine never asks it to sign).
+            let identity_key = Keypair::generate();
+            (
+                NetworkIdentity::new(
+                    config.moniker.clone(),
+                    network_keypair(&identity_key)?,
+                    None,
+                ),
+                ConsensusContext::new_full_node(
+                    identity_key.public(),
+                    Box::new(SigilVerifier::new(chain_id.clone())),
+                ),
+            )
+        }
+    };
 
     let engine_config = EngineConfig {
         moniker: config.moniker.clone(),
@@ -169,11 +197,7 @@ pub async fn start(
         engine_config,
         WalContext::new(config.wal_path.clone(), SigilCodec),
         NetworkContext::new(identity, SigilCodec),
-        ConsensusContext::new_validator(
-            address,
-            Box::new(SigilVerifier::new(chain_id)),
-            Box::new(signer),
-        ),
+        consensus_context,
         SyncContext::new(SigilCodec),
         RequestContext::new(100),
     )
@@ -183,6 +207,11 @@ pub async fn start(
     let app = App::new(node, key, config.timeouts, config.block_interval);
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusHandle { engine, app })
+}
+
+fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {
+    NetworkKeypair::ed25519_from_bytes(key.signing_key().to_bytes())
+        .map_err(|e| Error::Invalid(format!("the key is not a network key: {e}")))
 }
 
 /// Reads the whole write-ahead log before the engine does: a truncated or corrupted log makes

@@ -1,5 +1,6 @@
-//! `sigild`: the Sigil node. Keeps the ledger, produces blocks (single validator), answers DNS
-//! for chain names from the finalized state and serves the HTTP API.
+//! `sigild`: the Sigil node. Keeps the ledger, produces blocks (single validator) or decides them
+//! with the other validators, or follows them as a full node; answers DNS for chain names from
+//! the finalized state and serves the HTTP API.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -117,28 +118,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
-    let Some(validator) = chain.validator else {
-        anyhow::bail!(
-            "{} has no validator key ({}); this build runs validators only",
+    // With a [consensus] section the engine decides blocks with the other validators (or, on
+    // a node without a validator key, this full node follows them); without one this is the
+    // single validator of a development chain and produces them.
+    let (node, consensus_key) = match (&file.consensus, chain.validator) {
+        (Some(_), key) => (Node::for_consensus(ledger.clone()), key),
+        (None, Some(validator)) => (Node::new(ledger.clone(), validator)?, None),
+        (None, None) => anyhow::bail!(
+            "{} has no validator key ({}), so this node can only follow a network as a full node: add a [consensus] section with the validators' addresses in `peers` to the config file",
             data.display(),
             devchain::VALIDATOR_KEY_FILE
-        );
-    };
-    // With a [consensus] section the engine decides blocks with the other validators;
-    // without one this is the single validator of a development chain and produces them.
-    let (node, producer_key) = match &file.consensus {
-        Some(_) => (Node::for_consensus(ledger.clone()), Some(validator)),
-        None => (Node::new(ledger.clone(), validator)?, None),
+        ),
     };
     let net = match &file.p2p {
         Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
         None => None,
     };
-    let consensus = match (&file.consensus, producer_key) {
-        (Some(config), Some(key)) => {
-            Some(networking::start_consensus(config, &data, &node, key).await?)
+    let consensus = match &file.consensus {
+        Some(config) => {
+            Some(networking::start_consensus(config, &data, &node, consensus_key).await?)
         }
-        _ => None,
+        None => None,
     };
     if let Some(net) = &net {
         node.attach_network(
