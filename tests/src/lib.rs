@@ -32,10 +32,10 @@ pub fn binary(name: &str) -> PathBuf {
     BUILD.call_once(|| {
         let release = profile_dir.file_name().is_some_and(|p| p == "release");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "--workspace", "--bins", "--tests"]);
-        if release {
-            cmd.arg("--release");
-        }
+        cmd.args(["build", "-q", "--workspace", "--bins"]);
+        // Under `cargo test` also name the tests, so the build matches what it just built;
+        // a benchmark (release) needs only the binaries.
+        cmd.arg(if release { "--release" } else { "--tests" });
         let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "building sigild and sigil failed");
     });
