@@ -41,6 +41,21 @@ pub struct NodeEntry {
 }
 
 impl NodeEntry {
+    /// A node on loopback with the [`PORTS_PER_NODE`] ports from `base`: DNS, API, our swarm,
+    /// the engine's swarm.
+    fn on_ports(dir: PathBuf, name: String, validator: Option<PublicKey>, base: u16) -> NodeEntry {
+        let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        NodeEntry {
+            name,
+            dir,
+            validator,
+            dns: loopback(base),
+            api: loopback(base + 1),
+            p2p: format!("/ip4/127.0.0.1/tcp/{}", base + 2),
+            consensus: format!("/ip4/127.0.0.1/tcp/{}", base + 3),
+        }
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.join(CONFIG_FILE)
     }
@@ -85,10 +100,7 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
             dir.display()
         );
     }
-    let needed = validators as u32 * u32::from(PORTS_PER_NODE);
-    if u32::from(base_port) + needed > u32::from(u16::MAX) || base_port < 1024 {
-        bail!("--base-port {base_port} leaves no room for {needed} ports between 1024 and 65535");
-    }
+    check_port_range(base_port, validators)?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir
         .canonicalize()
@@ -106,21 +118,17 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
         .iter()
         .enumerate()
         .map(|(i, key)| {
-            let base = base_port + i as u16 * PORTS_PER_NODE;
-            let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            NodeEntry {
-                name: format!("node{}", i + 1),
-                dir: dir.join(format!("node{}", i + 1)),
-                validator: Some(key.public()),
-                dns: loopback(base),
-                api: loopback(base + 1),
-                p2p: format!("/ip4/127.0.0.1/tcp/{}", base + 2),
-                consensus: format!("/ip4/127.0.0.1/tcp/{}", base + 3),
-            }
+            let name = format!("node{}", i + 1);
+            NodeEntry::on_ports(
+                dir.join(&name),
+                name,
+                Some(key.public()),
+                base_port + i as u16 * PORTS_PER_NODE,
+            )
         })
         .collect();
     for node in &nodes {
-        check_free(node)?;
+        check_free(node.dns.port())?;
     }
     for (node, key) in nodes.iter().zip(&keys) {
         fs::create_dir_all(&node.dir)
@@ -147,11 +155,7 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
 /// chain. The manifest is not changed: `localnet up`/`down` manage the validators only.
 pub fn add_full_node(dir: &Path, base_port: u16) -> anyhow::Result<NodeEntry> {
     let manifest = Manifest::load(dir)?;
-    if u32::from(base_port) + u32::from(PORTS_PER_NODE) > u32::from(u16::MAX) || base_port < 1024 {
-        bail!(
-            "--base-port {base_port} leaves no room for {PORTS_PER_NODE} ports between 1024 and 65535"
-        );
-    }
+    check_port_range(base_port, 1)?;
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -159,17 +163,8 @@ pub fn add_full_node(dir: &Path, base_port: u16) -> anyhow::Result<NodeEntry> {
         .map(|n| format!("full{n}"))
         .find(|name| !dir.join(name).exists())
         .expect("a free folder name");
-    let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let node = NodeEntry {
-        dir: dir.join(&name),
-        name,
-        validator: None,
-        dns: loopback(base_port),
-        api: loopback(base_port + 1),
-        p2p: format!("/ip4/127.0.0.1/tcp/{}", base_port + 2),
-        consensus: format!("/ip4/127.0.0.1/tcp/{}", base_port + 3),
-    };
-    check_free(&node)?;
+    let node = NodeEntry::on_ports(dir.join(&name), name, None, base_port);
+    check_free(base_port)?;
     let genesis = devchain::load(&dir)
         .with_context(|| format!("{} has no genesis", dir.display()))?
         .genesis;
@@ -213,24 +208,24 @@ fn node_config(node: &NodeEntry, all: &[NodeEntry]) -> anyhow::Result<String> {
     ))
 }
 
-/// Fails with the port's owner in mind if any of the node's ports is taken.
-fn check_free(node: &NodeEntry) -> anyhow::Result<()> {
-    let tcp_ports = [
-        node.dns.port(),
-        node.api.port(),
-        node.dns.port() + 2,
-        node.dns.port() + 3,
-    ];
-    for port in tcp_ports {
+/// Fails unless `nodes` nodes fit between 1024 and 65535 from `base_port` up.
+fn check_port_range(base_port: u16, nodes: usize) -> anyhow::Result<()> {
+    let needed = nodes as u32 * u32::from(PORTS_PER_NODE);
+    if u32::from(base_port) + needed > u32::from(u16::MAX) || base_port < 1024 {
+        bail!("--base-port {base_port} leaves no room for {needed} ports between 1024 and 65535");
+    }
+    Ok(())
+}
+
+/// Fails, naming the port, if any port of the node at `base` is taken (all TCP, and DNS's UDP).
+fn check_free(base: u16) -> anyhow::Result<()> {
+    for port in base..base + PORTS_PER_NODE {
         TcpListener::bind((Ipv4Addr::LOCALHOST, port)).with_context(|| {
             format!("port {port} on 127.0.0.1 is taken; choose other ports with --base-port")
         })?;
     }
-    UdpSocket::bind(node.dns).with_context(|| {
-        format!(
-            "UDP port {} on 127.0.0.1 is taken; choose other ports with --base-port",
-            node.dns.port()
-        )
+    UdpSocket::bind((Ipv4Addr::LOCALHOST, base)).with_context(|| {
+        format!("UDP port {base} on 127.0.0.1 is taken; choose other ports with --base-port")
     })?;
     Ok(())
 }

@@ -199,11 +199,8 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
 }
 
 fn tip_age(time_ms: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    format!("{:.1} s", now.saturating_sub(time_ms) as f64 / 1000.0)
+    let age_ms = sigil_tools::devchain::now_ms().saturating_sub(time_ms);
+    format!("{:.1} s", age_ms as f64 / 1000.0)
 }
 
 async fn reachable(node: &NodeEntry) -> bool {
