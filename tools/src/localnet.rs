@@ -234,11 +234,25 @@ fn check_free(base: u16) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// Runs `layout` from the first block of ports found free, below the kernel's ephemeral
+    /// range so that no outgoing connection of a concurrent test holds one of them.
+    fn on_free_ports<T>(mut layout: impl FnMut(u16) -> anyhow::Result<T>) -> T {
+        let mut last_error = String::new();
+        for block in 0..100 {
+            match layout(21_000 + block * 100) {
+                Ok(value) => return value,
+                Err(e) if e.to_string().contains("is taken") => last_error = e.to_string(),
+                Err(e) => panic!("{e:#}"),
+            }
+        }
+        panic!("no free block of ports: {last_error}");
+    }
+
     #[test]
     fn every_node_gets_its_own_ports_key_and_the_same_genesis() {
         let dir = tempfile::tempdir().unwrap();
         let net = dir.path().join("net");
-        let manifest = create(&net, 4, 41000).unwrap();
+        let manifest = on_free_ports(|base| create(&net, 4, base));
         assert_eq!(manifest.nodes.len(), 4);
         assert_eq!(Manifest::load(&net).unwrap(), manifest);
         let mut ports: Vec<u16> = manifest
@@ -272,8 +286,8 @@ mod tests {
     fn a_full_node_gets_the_genesis_fresh_ports_and_every_validator_as_peer() {
         let dir = tempfile::tempdir().unwrap();
         let net = dir.path().join("net");
-        let manifest = create(&net, 3, 41100).unwrap();
-        let full = add_full_node(&net, 41200).unwrap();
+        let manifest = on_free_ports(|base| create(&net, 3, base));
+        let full = on_free_ports(|base| add_full_node(&net, base));
         assert_eq!(full.name, "full1");
         assert_eq!(full.validator, None);
         let chain = devchain::load(&full.dir).unwrap();
@@ -292,7 +306,10 @@ mod tests {
         assert_eq!(config.p2p.unwrap().bootstrap.len(), 3);
         // The manifest still lists the validators only; the next full node gets its own folder.
         assert_eq!(Manifest::load(&net).unwrap(), manifest);
-        assert_eq!(add_full_node(&net, 41210).unwrap().name, "full2");
+        assert_eq!(
+            on_free_ports(|base| add_full_node(&net, base)).name,
+            "full2"
+        );
         assert!(add_full_node(&dir.path().join("none"), 41220).is_err());
     }
 
