@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::proof::StateProof;
 use crate::read::NameReader;
 use crate::state::{
-    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, execute_block, keys,
+    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, execute_block,
+    history_prefix, keys,
 };
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
@@ -25,7 +26,6 @@ use crate::types::{Hash, Height, PublicKey, decode, encode};
 mod prefix {
     pub const BLOCK: &[u8] = b"cB";
     pub const RECEIPT: &[u8] = b"cR";
-    pub const NAME_HISTORY: &[u8] = b"cH";
     pub const TIP: &[u8] = b"mTip";
     pub const GENESIS: &[u8] = b"mGenesis";
 }
@@ -231,11 +231,8 @@ impl Ledger {
             };
             batch.put([prefix::RECEIPT, &stx.id().0].concat(), encode(&receipt));
         }
-        for (index, event) in execution.events.iter().enumerate() {
-            batch.put(
-                history_key(&event.name, height, index as u32),
-                encode(event),
-            );
+        for (key, value) in execution.index {
+            batch.put(key, value);
         }
         if height > self.prune_window_blocks {
             StateTree::new(self.store.as_ref()).prune(
@@ -274,7 +271,7 @@ impl Ledger {
 
     /// Every change to `name`, oldest first, at most `limit`.
     pub fn name_history(&self, name: &str, limit: usize) -> Result<Vec<NameEvent>> {
-        let start = [prefix::NAME_HISTORY, name.as_bytes(), &[0]].concat();
+        let start = history_prefix(name);
         let end = prefix_end(&start);
         self.store
             .scan(&start, &end, limit)?
@@ -307,17 +304,6 @@ impl Ledger {
 
 fn block_key(height: Height) -> Vec<u8> {
     [prefix::BLOCK, &height.to_be_bytes()].concat()
-}
-
-fn history_key(name: &str, height: Height, index: u32) -> Vec<u8> {
-    [
-        prefix::NAME_HISTORY,
-        name.as_bytes(),
-        &[0],
-        &height.to_be_bytes(),
-        &index.to_be_bytes(),
-    ]
-    .concat()
 }
 
 fn read_block(store: &dyn Store, height: Height) -> Result<Option<StoredBlock>> {

@@ -1,0 +1,287 @@
+//! The state machine: a pure function from (state, block height, transactions) to a set of
+//! key changes and per-transaction outcomes. No clock, no I/O beyond reading the given state.
+//!
+//! This module holds what every operation shares (parameters, validators, the overlay, block
+//! execution); each family of operations has its own module and is dispatched from `apply_op`.
+
+/// Refuses the transaction: returns its error as the operation's verdict.
+macro_rules! reject {
+    ($e:expr) => {
+        return Ok(Err($e.into()))
+    };
+}
+
+/// Unwraps an operation-level result or refuses the transaction with its error.
+macro_rules! check {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => reject!(e),
+        }
+    };
+}
+
+mod names;
+
+pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result, TxError};
+use crate::tx::{Op, SignedTx};
+use crate::types::{Hash, Height, PublicKey, decode, encode};
+
+/// Keys of the state tree, domain-separated by prefix.
+pub mod keys {
+    use crate::types::{Hash, PublicKey};
+
+    pub const PARAMS: &[u8] = b"params";
+    pub const VALIDATORS: &[u8] = b"validators";
+
+    pub fn name(name: &str) -> Vec<u8> {
+        [b"name/".as_slice(), name.as_bytes()].concat()
+    }
+    pub fn commit(commitment: &Hash) -> Vec<u8> {
+        [b"commit/".as_slice(), &commitment.0].concat()
+    }
+    pub fn nonce(signer: &PublicKey) -> Vec<u8> {
+        [b"nonce/".as_slice(), &signer.0].concat()
+    }
+}
+
+/// Chain parameters, fixed at genesis (later changed only by governance).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ChainParams {
+    pub chain_id: String,
+    /// Top-level domains under which names are registered, e.g. `["sigil"]`.
+    pub tlds: Vec<String>,
+    /// A reveal is valid from `commit height + reveal_min_blocks` ...
+    pub reveal_min_blocks: u64,
+    /// ... up to `commit height + reveal_max_blocks`.
+    pub reveal_max_blocks: u64,
+    /// A name lives this many blocks after registration or renewal.
+    pub name_ttl_blocks: u64,
+    /// After expiry, only the owner may renew for this many blocks; then anyone may register.
+    pub grace_blocks: u64,
+    /// Target time between blocks.
+    pub block_interval_ms: u64,
+}
+
+/// One validator and its voting power.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Validator {
+    pub key: PublicKey,
+    pub power: u64,
+}
+
+/// The validators of a height.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ValidatorSet {
+    pub validators: Vec<Validator>,
+}
+
+impl ValidatorSet {
+    /// The given keys, in that order, with one vote each.
+    pub fn equal_power(keys: impl IntoIterator<Item = PublicKey>) -> ValidatorSet {
+        ValidatorSet {
+            validators: keys
+                .into_iter()
+                .map(|key| Validator { key, power: 1 })
+                .collect(),
+        }
+    }
+
+    pub fn hash(&self) -> Hash {
+        Hash::of(&encode(self))
+    }
+
+    pub fn total_power(&self) -> u64 {
+        self.validators.iter().map(|v| v.power).sum()
+    }
+
+    pub fn power_of(&self, key: &PublicKey) -> Option<u64> {
+        self.validators
+            .iter()
+            .find(|v| v.key == *key)
+            .map(|v| v.power)
+    }
+}
+
+/// Read access to state as of the last finished block.
+pub trait StateRead {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    fn get_decoded<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>>
+    where
+        Self: Sized,
+    {
+        self.get(key)?
+            .map(|bytes| decode(&bytes).map_err(|e| Error::corrupt("state value", e)))
+            .transpose()
+    }
+}
+
+/// Changes buffered over a base state: what a transaction or a block wrote.
+pub struct Overlay<'a, S: StateRead> {
+    base: &'a S,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a, S: StateRead> Overlay<'a, S> {
+    pub fn new(base: &'a S) -> Self {
+        Overlay {
+            base,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn put<T: BorshSerialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.writes.insert(key, Some(encode(value)));
+    }
+
+    pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        self.writes
+    }
+}
+
+impl<S: StateRead> StateRead for Overlay<'_, S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.writes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get(key),
+        }
+    }
+}
+
+/// What executing a block produced.
+#[derive(Debug, Default)]
+pub struct BlockExecution {
+    /// Every state key written, with its new value or `None` for a deletion; sorted.
+    pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// One outcome per transaction, in block order: applied, or failed with the reason.
+    pub outcomes: Vec<std::result::Result<(), TxError>>,
+    /// Entries of the histories and secondary indexes kept in the store beside the tree (not
+    /// part of the state root; rebuildable from the blocks), from the applied transactions.
+    pub index: Vec<IndexEntry>,
+}
+
+/// One entry of a history or secondary index: a store key (under a prefix of [`index`]) and its
+/// value.
+pub type IndexEntry = (Vec<u8>, Vec<u8>);
+
+/// Store key prefixes of the histories and indexes beside the tree.
+pub mod index {
+    pub const NAME_HISTORY: &[u8] = b"cH";
+}
+
+/// What an operation may know about the transaction carrying it.
+pub(crate) struct TxContext<'a> {
+    pub params: &'a ChainParams,
+    pub height: Height,
+    /// Position in the block, to keep index keys of one block distinct.
+    pub index: u32,
+    pub stx: &'a SignedTx,
+}
+
+impl TxContext<'_> {
+    pub fn signer(&self) -> PublicKey {
+        self.stx.tx.signer
+    }
+}
+
+/// An operation's verdict: applied (with its index entries) or refused. The overlay must be
+/// discarded on refusal.
+pub(crate) type Verdict = std::result::Result<Vec<IndexEntry>, TxError>;
+
+/// The nonce `signer` must use next.
+pub fn next_nonce(state: &impl StateRead, signer: &PublicKey) -> Result<u64> {
+    Ok(state.get_decoded::<u64>(&keys::nonce(signer))?.unwrap_or(0))
+}
+
+/// Executes the transactions of the block at `height` on `state`.
+///
+/// A transaction with a bad signature, chain id or nonce makes the whole block invalid (a
+/// proposer must never include one). A transaction whose operation fails (name taken, not the
+/// owner, ...) is kept in the block as failed: its nonce is used, its operation has no effect.
+pub fn execute_block(
+    state: &impl StateRead,
+    params: &ChainParams,
+    height: Height,
+    txs: &[SignedTx],
+) -> Result<BlockExecution> {
+    let mut block = Overlay::new(state);
+    let mut outcomes = Vec::with_capacity(txs.len());
+    let mut index_entries = Vec::new();
+    for (index, stx) in txs.iter().enumerate() {
+        let invalid = |error: TxError| Error::InvalidTx { index, error };
+        stx.check_stateless(&params.chain_id).map_err(invalid)?;
+        let expected = next_nonce(&block, &stx.tx.signer)?;
+        if stx.tx.nonce != expected {
+            return Err(invalid(TxError::BadNonce {
+                signer: stx.tx.signer,
+                expected,
+                got: stx.tx.nonce,
+            }));
+        }
+        let mut tx_overlay = Overlay::new(&block);
+        let context = TxContext {
+            params,
+            height,
+            index: index as u32,
+            stx,
+        };
+        let outcome = apply_op(&mut tx_overlay, &context)?;
+        let writes = tx_overlay.into_writes();
+        if let Ok(entries) = &outcome {
+            block.writes.extend(writes);
+            index_entries.extend(entries.iter().cloned());
+        }
+        block.put(keys::nonce(&stx.tx.signer), &(expected + 1));
+        outcomes.push(outcome.map(|_| ()));
+    }
+    Ok(BlockExecution {
+        writes: block.into_writes(),
+        outcomes,
+        index: index_entries,
+    })
+}
+
+/// Checks a transaction's operation against `state` as if it were in the block at `height`,
+/// without keeping any change: the mempool's admission check.
+pub fn dry_run(
+    state: &impl StateRead,
+    params: &ChainParams,
+    height: Height,
+    stx: &SignedTx,
+) -> Result<std::result::Result<(), TxError>> {
+    let mut overlay = Overlay::new(state);
+    let context = TxContext {
+        params,
+        height,
+        index: 0,
+        stx,
+    };
+    Ok(apply_op(&mut overlay, &context)?.map(|_| ()))
+}
+
+/// Applies one operation. The outer `Result` is a storage failure; the inner one the
+/// operation's own verdict.
+fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -> Result<Verdict> {
+    match &context.stx.tx.op {
+        Op::NameCommit { commitment } => names::commit(state, context, commitment),
+        Op::NameRegister {
+            name,
+            salt,
+            records,
+        } => names::register(state, context, name, salt, records),
+        Op::NameUpdate { name, records } => names::update(state, context, name, records),
+        Op::NameTransfer { name, new_owner } => names::transfer(state, context, name, new_owner),
+        Op::NameRenew { name } => names::renew(state, context, name),
+    }
+}
