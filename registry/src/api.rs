@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::block::Handoff;
 use crate::error::{Error, TxError};
 use crate::ledger::{StoredBlock, Tip};
 use crate::limits::MAX_API_BODY_BYTES;
@@ -20,7 +21,9 @@ use crate::name;
 use crate::node::{NetworkStatus, Node, TxStatus};
 use crate::proof::StateProof;
 use crate::read::NameReader;
-use crate::state::{ChainParams, NameEntry, NameEvent, ValidatorSet, keys, next_nonce};
+use crate::state::{
+    ChainParams, NameEntry, NameEvent, PendingChange, ValidatorSet, keys, next_nonce, pending,
+};
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, PublicKey};
 
@@ -131,7 +134,14 @@ pub struct ChainStatus {
     pub genesis_hash: Hash,
     pub tip: Tip,
     pub params: ChainParams,
+    /// The validators that decide the next block.
     pub validators: ValidatorSet,
+    /// Every change of the validator set since genesis, for clients that trust an older set.
+    #[serde(default)]
+    pub validator_changes: Vec<Handoff>,
+    /// Validator changes voted for by some validators, not yet by enough.
+    #[serde(default)]
+    pub pending_validator_changes: Vec<PendingChange>,
     pub mempool_txs: usize,
     /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +156,8 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         tip: ledger.tip(),
         params: ledger.params().clone(),
         validators: ledger.validators()?,
+        validator_changes: ledger.handoffs()?,
+        pending_validator_changes: pending(&ledger.latest())?,
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
     }))

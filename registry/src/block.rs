@@ -139,6 +139,48 @@ impl Commit {
     }
 }
 
+/// A change of the validator set as a light client checks it: the block that made it, that
+/// block's commit by the old set, and the new set its header hands over to.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Handoff {
+    pub header: Header,
+    pub commit: Commit,
+    pub validators: ValidatorSet,
+}
+
+/// Follows `handoffs` (oldest first) from the `trusted` set: each one counts only if the set
+/// trusted so far signed its block and its header names the new set. Returns the last set
+/// reached; handoffs from other sets (older ones, or another chain's) are skipped.
+pub fn follow_handoffs(
+    chain_id: &str,
+    trusted: &ValidatorSet,
+    handoffs: &[Handoff],
+) -> Result<ValidatorSet, String> {
+    let mut current = trusted.clone();
+    for handoff in handoffs {
+        let header = &handoff.header;
+        if header.chain_id != chain_id || header.validators_hash != current.hash() {
+            continue;
+        }
+        handoff.commit.verify(header, &current).map_err(|e| {
+            format!(
+                "the validator change at height {} is not signed by the trusted set: {e}",
+                header.height
+            )
+        })?;
+        if handoff.validators.hash() != header.next_validators_hash {
+            return Err(format!(
+                "the block at height {} hands over to set {}, not to the set {} offered with it",
+                header.height,
+                header.next_validators_hash,
+                handoff.validators.hash()
+            ));
+        }
+        current = handoff.validators.clone();
+    }
+    Ok(current)
+}
+
 /// Everything that defines a chain at height 0.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Genesis {

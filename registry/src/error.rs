@@ -164,6 +164,14 @@ pub enum TxError {
         owner: PublicKey,
         signer: PublicKey,
     },
+    #[error(
+        "{signer} is not a validator of the current set; only validators vote on validator changes (sign with a validator's key, e.g. its node's validator.pem)"
+    )]
+    NotAValidator { signer: PublicKey },
+    #[error("{signer} has already voted to {change}; the other validators must vote for it too")]
+    AlreadyVoted { signer: PublicKey, change: String },
+    #[error("cannot {change}: {reason}")]
+    BadValidatorChange { change: String, reason: String },
 }
 
 impl TxError {
@@ -191,6 +199,9 @@ impl TxError {
             TxError::NameNotFound { .. } => "name_not_found",
             TxError::NameExpired { .. } => "name_expired",
             TxError::NotOwner { .. } => "not_owner",
+            TxError::NotAValidator { .. } => "not_a_validator",
+            TxError::AlreadyVoted { .. } => "already_voted",
+            TxError::BadValidatorChange { .. } => "bad_validator_change",
         }
     }
 }

@@ -9,13 +9,13 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::block::{Block, Commit, Genesis, Header, tx_root};
+use crate::block::{Block, Commit, Genesis, Handoff, Header, tx_root};
 use crate::error::{Error, Result};
 use crate::proof::StateProof;
 use crate::read::NameReader;
 use crate::state::{
-    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, execute_block,
-    history_prefix, keys,
+    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, ValidatorSetChange,
+    execute_block, history_prefix, index, keys,
 };
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
@@ -32,6 +32,20 @@ mod prefix {
 
 /// Tree entries pruned at most per block, so a commit batch stays small.
 const PRUNE_ENTRIES_PER_BLOCK: usize = 10_000;
+
+impl Prepared {
+    /// The validator set the block hands over to, if its execution changed the set.
+    pub fn next_validators_hash(&self) -> Result<Option<Hash>> {
+        match self.execution.writes.get(keys::VALIDATORS) {
+            Some(Some(bytes)) => {
+                let set: ValidatorSet =
+                    decode(bytes).map_err(|e| Error::corrupt("validator set", e))?;
+                Ok(Some(set.hash()))
+            }
+            _ => Ok(None),
+        }
+    }
+}
 
 /// A block with the commit that made it final (none for genesis).
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -155,6 +169,38 @@ impl Ledger {
             .ok_or_else(|| Error::corrupt("validator set", "missing from state"))
     }
 
+    /// The validator set that decides block `height` (at least 1): the genesis set, or the set
+    /// of the last change made by a block before `height`.
+    pub fn validators_deciding(&self, height: Height) -> Result<ValidatorSet> {
+        validators_deciding(self.store.as_ref(), &self.genesis, height)
+    }
+
+    /// Every change of the validator set, oldest first.
+    pub fn validator_changes(&self) -> Result<Vec<ValidatorSetChange>> {
+        validator_changes(self.store.as_ref())
+    }
+
+    /// Every change of the validator set with the block and commit that made it, for light
+    /// clients that trust an older set.
+    pub fn handoffs(&self) -> Result<Vec<Handoff>> {
+        self.validator_changes()?
+            .into_iter()
+            .map(|change| {
+                let stored = self.block(change.height)?.ok_or_else(|| {
+                    Error::corrupt("block", format!("block {} missing", change.height))
+                })?;
+                let commit = stored.commit.ok_or_else(|| {
+                    Error::corrupt("block", format!("block {} has no commit", change.height))
+                })?;
+                Ok(Handoff {
+                    header: stored.block.header,
+                    commit,
+                    validators: change.validators,
+                })
+            })
+            .collect()
+    }
+
     /// Executes `txs` as the block after the tip and computes its state root.
     pub fn prepare(&self, txs: &[SignedTx]) -> Result<Prepared> {
         let tip = self.tip();
@@ -177,6 +223,7 @@ impl Ledger {
     pub fn header(&self, prepared: &Prepared, proposer: PublicKey, time_ms: u64) -> Result<Header> {
         let tip = self.tip();
         let validators_hash = self.validators()?.hash();
+        let next_validators_hash = prepared.next_validators_hash()?.unwrap_or(validators_hash);
         Ok(Header {
             chain_id: self.params().chain_id.clone(),
             height: prepared.height,
@@ -185,7 +232,7 @@ impl Ledger {
             tx_root: prepared.tx_root,
             state_root: prepared.state_root,
             validators_hash,
-            next_validators_hash: validators_hash,
+            next_validators_hash,
             proposer,
         })
     }
@@ -297,7 +344,7 @@ impl Ledger {
             proof: encode(&proof),
             header: stored.block.header,
             commit,
-            validators: self.validators()?,
+            validators: self.validators_deciding(tip.height)?,
         })
     }
 }
@@ -391,14 +438,33 @@ fn check_tip(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
         ));
     }
     if let Some(commit) = &stored.commit {
-        let validators = Latest(StateTree::new(store))
-            .get_decoded::<ValidatorSet>(keys::VALIDATORS)?
-            .unwrap_or_else(|| genesis.validators.clone());
+        let validators = validators_deciding(store, genesis, height)?;
         commit
             .verify(header, &validators)
             .map_err(|e| Error::corrupt("commit", e))?;
     }
     Ok(Tip::of(header))
+}
+
+fn validator_changes(store: &dyn Store) -> Result<Vec<ValidatorSetChange>> {
+    let start = index::VALIDATOR_CHANGES;
+    store
+        .scan(start, &prefix_end(start), usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("validator change", e)))
+        .collect()
+}
+
+fn validators_deciding(
+    store: &dyn Store,
+    genesis: &Genesis,
+    height: Height,
+) -> Result<ValidatorSet> {
+    Ok(validator_changes(store)?
+        .into_iter()
+        .take_while(|change| change.height < height)
+        .last()
+        .map_or_else(|| genesis.validators.clone(), |change| change.validators))
 }
 
 /// State at the tip, read from the latest-value index.

@@ -22,6 +22,12 @@ pub const MAX_PENDING_PER_SIGNER: usize = 10_000;
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Longest chain id.
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
+/// Validators a set may hold.
+pub const MAX_VALIDATORS: usize = 100;
+/// Validator changes that may be pending (voted for by some, not yet enough) at once.
+pub const MAX_PENDING_VALIDATOR_CHANGES: usize = 64;
+/// Largest voting power of one validator (sums of powers stay far from overflow).
+pub const MAX_VALIDATOR_POWER: u64 = 1 << 32;
 /// Largest TTL a record may ask for (one week).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
 

@@ -30,6 +30,54 @@ pub enum Op {
     NameTransfer { name: String, new_owner: PublicKey },
     /// Extends a name's expiry by the chain's name lifetime (owner only, until the grace period ends).
     NameRenew { name: String },
+    /// A validator's vote for a change of the validator set. The change takes effect in the
+    /// block where validators with more than two thirds of the voting power have voted for it,
+    /// and the new set decides the blocks after that one.
+    ValidatorVote { change: ValidatorChange },
+}
+
+/// A change of the validator set, as validators vote for it.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ValidatorChange {
+    /// Adds `key` with `power` votes.
+    Add { key: PublicKey, power: u64 },
+    /// Removes `key` from the set.
+    Remove { key: PublicKey },
+}
+
+impl ValidatorChange {
+    /// The change's id: votes for the same change count together.
+    pub fn id(&self) -> Hash {
+        Hash::of(&encode(self))
+    }
+
+    /// The validator the change is about.
+    pub fn key(&self) -> PublicKey {
+        match self {
+            ValidatorChange::Add { key, .. } | ValidatorChange::Remove { key } => *key,
+        }
+    }
+}
+
+impl std::fmt::Display for ValidatorChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValidatorChange::Add { key, power } => write!(f, "add {key} with power {power}"),
+            ValidatorChange::Remove { key } => write!(f, "remove {key}"),
+        }
+    }
 }
 
 impl Op {
@@ -41,13 +89,14 @@ impl Op {
             Op::NameUpdate { .. } => "update",
             Op::NameTransfer { .. } => "transfer",
             Op::NameRenew { .. } => "renew",
+            Op::ValidatorVote { .. } => "validator-vote",
         }
     }
 
     /// The name this operation touches, if it names one.
     pub fn name(&self) -> Option<&str> {
         match self {
-            Op::NameCommit { .. } => None,
+            Op::NameCommit { .. } | Op::ValidatorVote { .. } => None,
             Op::NameRegister { name, .. }
             | Op::NameUpdate { name, .. }
             | Op::NameTransfer { name, .. }

@@ -559,9 +559,7 @@ impl App {
                 "{} is not the proposer of this round",
                 header.proposer
             ))
-        } else if header.validators_hash != validators.hash()
-            || header.next_validators_hash != validators.hash()
-        {
+        } else if header.validators_hash != validators.hash() {
             Some("it names another validator set".to_string())
         } else if header.time_ms < tip.time_ms {
             Some("its time is before its parent's".to_string())
@@ -590,6 +588,15 @@ impl App {
             return Ok(Err(format!(
                 "executing it gives state root {}, not {}",
                 prepared.state_root, header.state_root
+            )));
+        }
+        let next_validators = prepared
+            .next_validators_hash()?
+            .unwrap_or(validators.hash());
+        if header.next_validators_hash != next_validators {
+            return Ok(Err(format!(
+                "it hands over to validator set {}, but executing it gives set {next_validators}",
+                header.next_validators_hash
             )));
         }
         Ok(Ok(prepared))

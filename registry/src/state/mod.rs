@@ -22,8 +22,10 @@ macro_rules! check {
 }
 
 mod names;
+mod validators;
 
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
+pub use validators::{PendingChange, ValidatorSetChange, pending};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -38,7 +40,10 @@ pub mod keys {
     use crate::types::{Hash, PublicKey};
 
     pub const PARAMS: &[u8] = b"params";
+    /// The validator set that decides the next block.
     pub const VALIDATORS: &[u8] = b"validators";
+    /// Validator changes voted for by some validators, not yet by enough.
+    pub const VALIDATOR_VOTES: &[u8] = b"validators/votes";
 
     pub fn name(name: &str) -> Vec<u8> {
         [b"name/".as_slice(), name.as_bytes()].concat()
@@ -178,6 +183,8 @@ pub type IndexEntry = (Vec<u8>, Vec<u8>);
 /// Store key prefixes of the histories and indexes beside the tree.
 pub mod index {
     pub const NAME_HISTORY: &[u8] = b"cH";
+    /// Changes of the validator set, by height: [`super::ValidatorSetChange`].
+    pub const VALIDATOR_CHANGES: &[u8] = b"cV";
 }
 
 /// What an operation may know about the transaction carrying it.
@@ -283,5 +290,6 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
         Op::NameUpdate { name, records } => names::update(state, context, name, records),
         Op::NameTransfer { name, new_owner } => names::transfer(state, context, name, new_owner),
         Op::NameRenew { name } => names::renew(state, context, name),
+        Op::ValidatorVote { change } => validators::vote(state, context, change),
     }
 }

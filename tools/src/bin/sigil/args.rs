@@ -32,8 +32,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "SIGIL_KEYSTORE", help_heading = GLOBAL, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
 
-    /// Key to sign with, by its name in the keystore [default: the keystore's only key].
-    #[arg(long, global = true, env = "SIGIL_KEY", help_heading = GLOBAL, value_name = "NAME")]
+    /// Key to sign with: its name in the keystore, or the path of a PEM key file (e.g. a
+    /// validator's `validator.pem`) [default: the keystore's only key].
+    #[arg(long, global = true, env = "SIGIL_KEY", help_heading = GLOBAL, value_name = "NAME|FILE")]
     pub key: Option<String>,
 
     /// Print one JSON document on stdout instead of readable text (and no progress display).
@@ -61,6 +62,29 @@ pub enum Command {
     /// Run a network of validators on this machine, one `sigild` process each.
     #[command(subcommand)]
     Localnet(LocalnetCommand),
+    /// The validator set and its governance: validators vote to add or remove a validator.
+    #[command(subcommand)]
+    Validators(ValidatorsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ValidatorsCommand {
+    /// The validators deciding the next block, pending votes, and every past change.
+    List,
+    /// Vote, as a validator (`--key path/to/validator.pem`), to add a validator. The change is
+    /// made once validators with more than two thirds of the power have voted for it.
+    ProposeAdd {
+        /// The new validator's public key (64 hex digits, as `sigild` prints it).
+        key: String,
+        /// Its voting power.
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+    /// Vote, as a validator, to remove a validator.
+    ProposeRemove {
+        /// The public key of the validator to remove.
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -143,20 +143,22 @@ impl Keystore {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        if pem.contains("ENCRYPTED PRIVATE KEY") {
-            bail!(
-                "{} is password-encrypted, which this sigil cannot read yet; decrypt it with `openssl pkey -in {0} -out {0}.plain` and keep it private",
-                path.display()
-            );
-        }
-        let key = SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", path.display()))?;
-        warn_if_readable_by_others(&path);
-        Ok(Keypair::from_signing_key(key))
+        parse_pem(&path, &pem)
     }
 
-    /// The key to sign with: `wanted`, or the only key of the keystore.
+    /// Loads a key from a PEM file outside the keystore (e.g. a node's `validator.pem`).
+    pub fn load_file(path: &Path) -> anyhow::Result<Keypair> {
+        let pem = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the key file {}", path.display()))?;
+        parse_pem(path, &pem)
+    }
+
+    /// The key to sign with: `wanted` (a key of the keystore, or a path to a PEM file if it
+    /// contains a `/` or ends in `.pem`), or the only key of the keystore.
     pub fn select(&self, wanted: Option<&str>) -> anyhow::Result<(String, Keypair)> {
+        if let Some(path) = wanted.filter(|w| w.contains('/') || w.ends_with(".pem")) {
+            return Ok((path.to_string(), Keystore::load_file(Path::new(path))?));
+        }
         if let Some(name) = wanted {
             return Ok((name.to_string(), self.load(name)?));
         }
@@ -189,6 +191,20 @@ impl Keystore {
             .ok()
             .map(Keypair::from_signing_key)
     }
+}
+
+/// A PKCS#8 ed25519 key read from `path`, refusing encrypted ones with what to do instead.
+fn parse_pem(path: &Path, pem: &str) -> anyhow::Result<Keypair> {
+    if pem.contains("ENCRYPTED PRIVATE KEY") {
+        bail!(
+            "{} is password-encrypted, which this sigil cannot read yet; decrypt it with `openssl pkey -in {0} -out {0}.plain` and keep it private",
+            path.display()
+        );
+    }
+    let key = SigningKey::from_pkcs8_pem(pem)
+        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", path.display()))?;
+    warn_if_readable_by_others(path);
+    Ok(Keypair::from_signing_key(key))
 }
 
 /// Key names become file names: letters, digits, `.`, `_` and `-`, not starting with `.` or `-`.

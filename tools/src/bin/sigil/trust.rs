@@ -1,11 +1,13 @@
 //! Trusted validator sets, pinned per chain on first contact (`<keystore>/chains/<chain>.json`)
-//! and compared with what the node reports on every later proof check.
+//! and compared with what the node reports on every later proof check; validator changes are
+//! followed through the handoffs the chain reports, each checked against the set before it.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sigil_registry::api::ChainStatus;
+use sigil_registry::block::follow_handoffs;
 use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Hash;
 
@@ -83,20 +85,36 @@ pub fn check(keystore: &Keystore, status: &ChainStatus) -> anyhow::Result<Trust>
             pinned.genesis_hash
         ))
     } else if pinned.validators != reported.validators {
-        Some(format!(
-            "the node reports validator set {} for chain `{chain_id}`, but {} pins set {}; \
-             if the validators really changed, delete that file to trust the new set",
-            reported.validators.hash(),
-            file.display(),
-            pinned.validators.hash()
-        ))
+        // Validators change by governance: follow the chain's handoffs from the pinned set,
+        // each signed by the set before it, and pin the set they lead to.
+        match follow_handoffs(chain_id, &pinned.validators, &status.validator_changes) {
+            Ok(set) if set == reported.validators => {
+                let json = serde_json::to_string_pretty(&reported).expect("a pin serializes");
+                write_private_replace(&file, json.as_bytes())?;
+                None
+            }
+            outcome => Some(format!(
+                "the node reports validator set {} for chain `{chain_id}`, but {} pins set {} and {}; \
+                 if the validators really changed, delete that file to trust the new set",
+                reported.validators.hash(),
+                file.display(),
+                pinned.validators.hash(),
+                match outcome {
+                    Ok(set) => format!(
+                        "the validator changes it reports lead only to set {}",
+                        set.hash()
+                    ),
+                    Err(e) => e,
+                }
+            )),
+        }
     } else {
         None
     };
     Ok(match reason {
         Some(reason) => Trust::Mismatch { reason },
         None => Trust::Trusted {
-            validators: pinned.validators,
+            validators: reported.validators,
             first_contact: false,
             file,
         },

@@ -8,13 +8,16 @@ mod name;
 mod proof;
 mod register;
 mod show;
+mod validators;
 
 use anyhow::Context;
 use sigil_registry::api::ChainStatus;
 use sigil_registry::name as names;
 use sigil_registry::types::Keypair;
 
-use crate::args::{ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand};
+use crate::args::{
+    ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand, ValidatorsCommand,
+};
 use crate::client::Client;
 use crate::keystore::Keystore;
 use crate::output::{Exit, Output};
@@ -62,6 +65,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
             LocalnetCommand::Status { dir } => localnet::status(&ctx, &dir).await,
             LocalnetCommand::Down { dir } => localnet::down(&ctx, &dir).await,
+        },
+        Command::Validators(cmd) => match cmd {
+            ValidatorsCommand::List => validators::list(&ctx).await,
+            ValidatorsCommand::ProposeAdd { key, power } => {
+                validators::propose(&ctx, validators::Proposal::Add(key, power)).await
+            }
+            ValidatorsCommand::ProposeRemove { key } => {
+                validators::propose(&ctx, validators::Proposal::Remove(key)).await
+            }
         },
     }
 }
