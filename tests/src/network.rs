@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use sigil_registry::types::Keypair;
+use sigil_tools::devchain;
 use sigil_tools::localnet::{self, Manifest};
 
 use crate::{Node, api_get, api_try_get};
@@ -41,11 +43,25 @@ impl Network {
     /// Lays out a full node for this network (genesis, every validator as peer, fresh ports),
     /// starts it, and returns its index among the nodes.
     pub fn start_full_node(&mut self) -> usize {
+        self.start_node_with_key(None)
+    }
+
+    /// Like [`Network::start_full_node`], with `key` as the node's `validator.pem`: a node that
+    /// follows the chain and votes once governance makes the key a validator.
+    pub fn start_node_with_key(&mut self, key: Option<&Keypair>) -> usize {
         let net = self.dir.path().join("net");
         let mut last_error = String::new();
         for _ in 0..20 {
             match localnet::add_full_node(&net, reserve_ports(1)) {
                 Ok(entry) => {
+                    if let Some(key) = key {
+                        let pem = devchain::validator_pem(key).expect("a key encodes");
+                        devchain::write_private(
+                            &entry.dir.join(devchain::VALIDATOR_KEY_FILE),
+                            pem.as_bytes(),
+                        )
+                        .expect("write validator.pem");
+                    }
                     self.manifest.nodes.push(entry);
                     let i = self.manifest.nodes.len() - 1;
                     let node = self.spawn(i);

@@ -2,7 +2,8 @@
 //! `sigil localnet up`. A transaction sent to one node is final and answered over DNS on all;
 //! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
 //! when they return; a killed validator restarts from its write-ahead log and catches up, and
-//! refuses to start on a damaged one; a full node started late syncs every block and follows.
+//! refuses to start on a damaged one; a full node started late syncs every block and follows;
+//! validators vote a new validator in, and it decides blocks with them.
 
 use std::time::Duration;
 
@@ -249,4 +250,89 @@ fn a_damaged_write_ahead_log_stops_the_validator_with_a_clear_error() {
     let target = net.height(0) + 2;
     net.wait_block(1, target, BLOCKS);
     net.assert_one_chain(target);
+}
+
+#[test]
+fn validators_vote_a_new_validator_in_and_it_decides_blocks_with_them() {
+    let mut net = Network::start(4);
+    let keys = net.dir.path().join("keys");
+    // A fifth node with its own validator key, following the chain as a full node for now.
+    let newcomer = sigil_registry::types::Keypair::generate();
+    let fifth = net.start_node_with_key(Some(&newcomer));
+    let newcomer_hex = newcomer.public().to_string();
+    let validator_pem = |i: usize| {
+        net.manifest.nodes[i]
+            .dir
+            .join("validator.pem")
+            .to_string_lossy()
+            .into_owned()
+    };
+    let vote = |i: usize| {
+        ok_json(sigil(
+            &net.node(i).api,
+            &keys,
+            &[
+                "--json",
+                "--key",
+                &validator_pem(i),
+                "validators",
+                "propose-add",
+                &newcomer_hex,
+            ],
+        ))
+    };
+    // First contact: the CLI pins the four validators of genesis.
+    net.wait_block(0, 1, BLOCKS);
+    let before = ok_json(sigil(
+        &net.node(0).api,
+        &keys,
+        &["--json", "proof", "name", "nobody.sigil"],
+    ));
+    assert_eq!(before["verified"], true, "{before}");
+    // Two of four votes are half the power: recorded, not applied.
+    for i in 0..2 {
+        let voted = vote(i);
+        assert_eq!(voted["applied"], false, "{voted}");
+    }
+    let listed = ok_json(sigil(
+        &net.node(3).api,
+        &keys,
+        &["--json", "validators", "list"],
+    ));
+    assert_eq!(listed["pending"].as_array().unwrap().len(), 1, "{listed}");
+    // The third vote passes two thirds: the newcomer is a validator from the next block.
+    let voted = vote(2);
+    assert_eq!(voted["applied"], true, "{voted}");
+    let changed_at = voted["height"].as_u64().unwrap();
+    let listed = ok_json(sigil(
+        &net.node(fifth).api,
+        &keys,
+        &["--json", "validators", "list"],
+    ));
+    assert_eq!(
+        listed["validators"]["validators"].as_array().unwrap().len(),
+        5,
+        "{listed}"
+    );
+
+    // With one of the first four stopped, blocks are final only if the newcomer signs them:
+    // four of five is more than two thirds, three of five is not.
+    net.kill(3);
+    let tip = net.height(0).max(changed_at + 1);
+    let block = net.wait_block(0, tip + 3, BLOCKS);
+    let signers: Vec<&str> = block["commit"]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["validator"].as_str().unwrap())
+        .collect();
+    assert!(signers.contains(&newcomer_hex.as_str()), "{block}");
+    // The CLI's pinned set (first contact before the change) follows the handoff.
+    let proof = ok_json(sigil(
+        &net.node(fifth).api,
+        &keys,
+        &["--json", "proof", "name", "nobody.sigil"],
+    ));
+    assert_eq!(proof["verified"], true, "{proof}");
+    net.assert_one_chain(tip + 3);
 }

@@ -75,7 +75,8 @@ pub enum ValidatorsCommand {
     /// made once validators with more than two thirds of the power have voted for it.
     ProposeAdd {
         /// The new validator's public key (64 hex digits, as `sigild` prints it).
-        key: String,
+        #[arg(value_name = "PUBKEY")]
+        validator: String,
         /// Its voting power.
         #[arg(long, default_value_t = 1)]
         power: u64,
@@ -83,7 +84,8 @@ pub enum ValidatorsCommand {
     /// Vote, as a validator, to remove a validator.
     ProposeRemove {
         /// The public key of the validator to remove.
-        key: String,
+        #[arg(value_name = "PUBKEY")]
+        validator: String,
     },
 }
 

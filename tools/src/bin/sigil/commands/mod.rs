@@ -68,11 +68,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         },
         Command::Validators(cmd) => match cmd {
             ValidatorsCommand::List => validators::list(&ctx).await,
-            ValidatorsCommand::ProposeAdd { key, power } => {
-                validators::propose(&ctx, validators::Proposal::Add(key, power)).await
+            ValidatorsCommand::ProposeAdd { validator, power } => {
+                validators::propose(&ctx, validators::Proposal::Add(validator, power)).await
             }
-            ValidatorsCommand::ProposeRemove { key } => {
-                validators::propose(&ctx, validators::Proposal::Remove(key)).await
+            ValidatorsCommand::ProposeRemove { validator } => {
+                validators::propose(&ctx, validators::Proposal::Remove(validator)).await
             }
         },
     }
