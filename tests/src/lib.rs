@@ -11,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod dns;
+pub mod links;
 pub mod network;
 
 /// How long a node may take to print its ready line.

@@ -26,18 +26,23 @@ pub struct Network {
 impl Network {
     /// Lays out `validators` nodes and starts them all.
     pub fn start(validators: usize) -> Network {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let manifest = create(dir.path(), validators);
-        let mut network = Network {
-            dir,
-            manifest,
-            nodes: Vec::new(),
-        };
+        let mut network = Network::layout(validators);
         for i in 0..validators {
-            let node = network.spawn(i);
-            network.nodes.push(Some(node));
+            network.restart(i);
         }
         network
+    }
+
+    /// Lays out `validators` nodes without starting them (see [`Network::restart`]), so a test
+    /// can change their configuration first.
+    pub fn layout(validators: usize) -> Network {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let manifest = create(dir.path(), validators);
+        Network {
+            dir,
+            manifest,
+            nodes: (0..validators).map(|_| None).collect(),
+        }
     }
 
     /// Lays out a full node for this network (genesis, every validator as peer, fresh ports),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::links::Links;
 use sigil_tests::network::Network;
 use sigil_tests::{ok, ok_json, sigil};
 
@@ -335,4 +336,48 @@ fn validators_vote_a_new_validator_in_and_it_decides_blocks_with_them() {
     ));
     assert_eq!(proof["verified"], true, "{proof}");
     net.assert_one_chain(tip + 3);
+}
+
+#[test]
+fn partitions_stop_the_minority_never_fork_and_heal() {
+    let mut net = Network::layout(4);
+    let links = Links::between(&net);
+    for i in 0..4 {
+        net.restart(i);
+    }
+    net.wait_block(0, 2, BLOCKS);
+
+    // 2 | 2: neither side has more than two thirds; no block is final anywhere.
+    links.partition(&[0, 1], &[2, 3]);
+    let stalled = (0..4).map(|i| net.height(i)).max().unwrap();
+    for i in 0..4 {
+        assert!(
+            net.try_wait_block(i, stalled + 2, Duration::from_secs(8))
+                .is_none(),
+            "node {i} finalized a block across a 2|2 partition"
+        );
+    }
+    // Healed: blocks are final again within a few block times, on one chain.
+    links.heal();
+    for i in 0..4 {
+        net.wait_block(i, stalled + 3, BLOCKS);
+    }
+    net.assert_one_chain(stalled + 3);
+
+    // 1 | 3: the three go on; the one alone does not.
+    links.partition(&[0], &[1, 2, 3]);
+    let alone = net.height(0);
+    let majority = net.height(1);
+    for i in 1..4 {
+        net.wait_block(i, majority + 3, BLOCKS);
+    }
+    assert!(
+        net.try_wait_block(0, alone + 2, Duration::from_millis(500))
+            .is_none(),
+        "the isolated validator finalized blocks alone"
+    );
+    // Healed: the one catches up with the blocks it missed, on the same chain.
+    links.heal();
+    net.wait_block(0, majority + 4, BLOCKS);
+    net.assert_one_chain(majority + 4);
 }
