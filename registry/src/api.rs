@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::block::Handoff;
 use crate::error::{Error, TxError};
+use crate::evidence::{self, Equivocation};
 use crate::ledger::{StoredBlock, Tip};
 use crate::limits::MAX_API_BODY_BYTES;
 use crate::mempool::MempoolError;
@@ -40,6 +41,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/names/{name}/history", get(name_history))
         .route("/v1/names/{name}/proof", get(name_proof))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/evidence", get(evidence_list))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -96,8 +98,9 @@ impl From<TxError> for ApiError {
             TxError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             TxError::NameTaken { .. }
             | TxError::NameInGrace { .. }
-            | TxError::DuplicateCommit { .. } => StatusCode::CONFLICT,
-            TxError::NotOwner { .. } => StatusCode::FORBIDDEN,
+            | TxError::DuplicateCommit { .. }
+            | TxError::AlreadyVoted { .. } => StatusCode::CONFLICT,
+            TxError::NotOwner { .. } | TxError::NotAValidator { .. } => StatusCode::FORBIDDEN,
             TxError::NameNotFound { .. } => StatusCode::NOT_FOUND,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -325,4 +328,9 @@ async fn block(
         // Wake on the next final block, or at the deadline.
         let _ = tokio::time::timeout_at(deadline, tips.changed()).await;
     }
+}
+
+/// Equivocation seen by this node's consensus engine, oldest first.
+async fn evidence_list(State(node): State<Arc<Node>>) -> ApiResult<Vec<Equivocation>> {
+    Ok(Json(evidence::list(node.ledger().store(), 1000)?))
 }

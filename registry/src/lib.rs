@@ -7,6 +7,7 @@ pub mod api;
 pub mod block;
 pub mod consensus;
 pub mod error;
+pub mod evidence;
 pub mod ledger;
 pub mod limits;
 pub mod mempool;

@@ -3,7 +3,8 @@
 //! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
 //! when they return; a killed validator restarts from its write-ahead log and catches up, and
 //! refuses to start on a damaged one; a full node started late syncs every block and follows;
-//! validators vote a new validator in, and it decides blocks with them.
+//! validators vote a new validator in, and it decides blocks with them; partitions (2|2, 1|3)
+//! stall the minority without a fork and heal; a validator signing twice is caught on record.
 
 use std::time::Duration;
 
@@ -380,4 +381,45 @@ fn partitions_stop_the_minority_never_fork_and_heal() {
     links.heal();
     net.wait_block(0, majority + 4, BLOCKS);
     net.assert_one_chain(majority + 4);
+}
+
+#[test]
+fn a_validator_signing_twice_breaks_nothing_and_its_evidence_is_recorded() {
+    let mut net = Network::start(4);
+    // The fourth validator's key runs in a second process too (the classic double-signing
+    // misconfiguration): when it proposes, the two propose different blocks and vote for them.
+    let key = sigil_tools::devchain::load(&net.manifest.nodes[3].dir)
+        .unwrap()
+        .validator
+        .unwrap();
+    let twin = net.start_node_with_key(Some(&key));
+    let byzantine = key.public().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let caught = loop {
+        let recorded: Vec<serde_json::Value> = (0..3)
+            .flat_map(|i| {
+                sigil_tests::api_get(&net.node(i).api, "/v1/evidence")
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        if let Some(e) = recorded.into_iter().next() {
+            break e;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no evidence of the double signer after 2 minutes"
+        );
+        // Long-poll for the next block rather than spinning.
+        let tip = net.height(0);
+        net.wait_block(0, tip + 1, BLOCKS);
+    };
+    assert_eq!(caught["validator"], byzantine.as_str(), "{caught}");
+    assert_ne!(caught["values"][0], caught["values"][1], "{caught}");
+    // Safety held throughout: the three honest validators hold one chain.
+    net.kill(twin);
+    net.kill(3);
+    let tip = net.height(0);
+    net.assert_one_chain(tip);
 }

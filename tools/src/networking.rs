@@ -39,7 +39,10 @@ pub async fn start_p2p(
         config.listen.as_deref().unwrap_or(DEFAULT_P2P_LISTEN),
         "[p2p] listen",
     )?;
-    let mut net_config = NetConfig::new(listen, node_key(data)?);
+    let identity = node_identity(data)?;
+    let net_key = NetKeypair::ed25519_from_bytes(identity.signing_key().to_bytes())
+        .map_err(|e| anyhow::anyhow!("{NODE_KEY_FILE} cannot be a network identity: {e}"))?;
+    let mut net_config = NetConfig::new(listen, net_key);
     net_config.bootstrap = config
         .bootstrap
         .iter()
@@ -97,7 +100,10 @@ pub async fn start_consensus(
         Some(key) => key.public().to_string()[..8].to_string(),
         None => "full-node".to_string(),
     };
-    let engine_config = consensus::ConsensusConfig::new(moniker, data, listen, peers);
+    let mut engine_config = consensus::ConsensusConfig::new(moniker, data, listen, peers);
+    // One peer id per node across restarts, on both swarms; two processes that share a
+    // validator key (a misconfiguration consensus must survive) are still two peers.
+    engine_config.identity = Some(Arc::new(node_identity(data)?));
     let handle = consensus::start(node.clone(), key, engine_config)
         .await
         .context("cannot start consensus")?;
@@ -110,8 +116,8 @@ fn multiaddr(text: &str, setting: &str) -> anyhow::Result<Multiaddr> {
     })
 }
 
-/// The node's swarm identity from `node.pem`, created on first start.
-fn node_key(data: &Path) -> anyhow::Result<NetKeypair> {
+/// The node's network identity from `node.pem`, created on first start.
+fn node_identity(data: &Path) -> anyhow::Result<Keypair> {
     let path = data.join(NODE_KEY_FILE);
     if !path.exists() {
         devchain::write_private(
@@ -123,6 +129,5 @@ fn node_key(data: &Path) -> anyhow::Result<NetKeypair> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let key = SigningKey::from_pkcs8_pem(&pem)
         .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", path.display()))?;
-    NetKeypair::ed25519_from_bytes(key.to_bytes())
-        .map_err(|e| anyhow::anyhow!("{} cannot be a network identity: {e}", path.display()))
+    Ok(Keypair::from_signing_key(key))
 }

@@ -12,9 +12,10 @@ use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::ProposedValue;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+use malachitebft_app_channel::app::types::MisbehaviorEvidence;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, Context as _, ExtendedCommitCertificate, ExtendedCommitSignature,
-    LinearTimeouts, Round, Validity,
+    LinearTimeouts, NilOrVal, Round, Validity, Value as _, VoteType,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId};
@@ -25,6 +26,7 @@ use super::context::{BlockValue, Height, ProposalPart, SigilContext};
 use super::signing::parts_signing_bytes;
 use crate::block::{Block, Commit, CommitSig, tx_root};
 use crate::error::{Error, Result};
+use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::limits::{
     MAX_BLOCK_BYTES, MAX_PROPOSAL_STREAMS, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
@@ -250,8 +252,14 @@ impl App {
             }
 
             AppMsg::Finalized {
-                certificate, reply, ..
+                certificate,
+                evidence,
+                reply,
+                ..
             } => {
+                if !evidence.is_empty() {
+                    self.record_evidence(certificate.height.0, &evidence)?;
+                }
                 let next = Height(self.next_height());
                 let params = self.height_params()?;
                 let committed =
@@ -600,6 +608,53 @@ impl App {
             )));
         }
         Ok(Ok(prepared))
+    }
+
+    /// Keeps the equivocation the engine saw while deciding `height`, one entry per pair of
+    /// conflicting messages, and logs each validator caught.
+    fn record_evidence(
+        &self,
+        height: u64,
+        evidence: &MisbehaviorEvidence<SigilContext>,
+    ) -> Result<()> {
+        let mut found = Vec::new();
+        for validator in self.ledger.validators_deciding(height)?.validators {
+            let key = validator.key;
+            for (first, second) in evidence.proposals.get(&key).into_iter().flatten() {
+                found.push(Equivocation {
+                    validator: key,
+                    height: first.message.height.0,
+                    round: round_u32(first.message.round),
+                    kind: EquivocationKind::DoubleProposal,
+                    values: [
+                        Some(first.message.value.id()),
+                        Some(second.message.value.id()),
+                    ],
+                    signatures: [first.signature, second.signature],
+                });
+            }
+            for (first, second) in evidence.votes.get(&key).into_iter().flatten() {
+                let value = |v: &NilOrVal<Hash>| match v {
+                    NilOrVal::Val(id) => Some(*id),
+                    NilOrVal::Nil => None,
+                };
+                found.push(Equivocation {
+                    validator: key,
+                    height: first.message.height.0,
+                    round: round_u32(first.message.round),
+                    kind: match first.message.vote_type {
+                        VoteType::Prevote => EquivocationKind::DoublePrevote,
+                        VoteType::Precommit => EquivocationKind::DoublePrecommit,
+                    },
+                    values: [value(&first.message.value), value(&second.message.value)],
+                    signatures: [first.signature, second.signature],
+                });
+            }
+        }
+        for e in &found {
+            tracing::warn!(validator = %e.validator, height = e.height, round = e.round, kind = ?e.kind, "a validator equivocated; evidence recorded");
+        }
+        evidence::record(self.ledger.store(), &found)
     }
 
     /// Commits the decided block with the certificate as its `Commit`.

@@ -48,6 +48,9 @@ pub struct ConsensusConfig {
     pub timeouts: LinearTimeouts,
     /// Least time between two blocks; `None` decides as fast as the network allows.
     pub block_interval: Option<Duration>,
+    /// The engine swarm's identity (its peer id), kept by the node across restarts. `None`:
+    /// derived from the validator key, or a fresh one each start on a full node.
+    pub identity: Option<Arc<Keypair>>,
 }
 
 impl ConsensusConfig {
@@ -66,6 +69,7 @@ impl ConsensusConfig {
             wal_path: data_dir.join("consensus").join("wal"),
             timeouts: context::default_timeouts(),
             block_interval: Some(Duration::from_millis(500)),
+            identity: None,
         }
     }
 }
@@ -137,7 +141,7 @@ pub async fn start(
     let (identity, consensus_context) = match &key {
         Some(key) => {
             let address = key.public();
-            let network_key = network_keypair(key)?;
+            let network_key = network_keypair(config.identity.as_deref().unwrap_or(key))?;
             let signer = SigilSigner::new(chain_id.clone(), key.clone());
             // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
             let peer_id = network_key.public().to_peer_id().to_bytes();
@@ -163,9 +167,12 @@ pub async fn start(
             )
         }
         None => {
-            // A full node: a fresh network identity each start, an address outside the
-            // validator set, and no signer (the engine never asks it to sign).
-            let identity_key = Keypair::generate();
+            // A full node: an address outside the validator set, and no signer (the engine
+            // never asks it to sign).
+            let identity_key = config
+                .identity
+                .clone()
+                .unwrap_or_else(|| Arc::new(Keypair::generate()));
             (
                 NetworkIdentity::new(
                     config.moniker.clone(),
