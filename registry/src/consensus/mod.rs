@@ -221,7 +221,8 @@ fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {
         .map_err(|e| Error::Invalid(format!("the key is not a network key: {e}")))
 }
 
-/// Reads the whole write-ahead log before the engine does: a truncated or corrupted log makes
+/// Reads and decodes the whole write-ahead log before the engine does: a truncated or corrupted
+/// log, or an entry that passes its checksum but does not decode, makes
 /// the node refuse to start with the file named (upstream issue #1434: the engine may hang).
 pub fn check_wal(path: &Path) -> Result<()> {
     if !path.exists() {
@@ -234,8 +235,39 @@ pub fn check_wal(path: &Path) -> Result<()> {
         ))
     };
     let mut log = malachitebft_app_channel::app::wal::Log::open(path).map_err(damaged)?;
-    for entry in log.iter().map_err(damaged)? {
+    // Every entry must pass its checksum and decode as the engine will decode it on replay.
+    let entries = malachitebft_engine::wal::log_entries::<SigilContext, _>(&mut log, &SigilCodec)
+        .map_err(|e| damaged(std::io::Error::other(e.to_string())))?;
+    for entry in entries {
         entry.map_err(damaged)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use malachitebft_app_channel::app::wal::Log;
+
+    #[test]
+    fn a_log_entry_that_passes_its_checksum_but_does_not_decode_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal");
+        check_wal(&path).expect("no log yet is fine");
+        let mut log = Log::open(&path).unwrap();
+        log.flush().unwrap();
+        drop(log);
+        check_wal(&path).expect("an empty log is fine");
+
+        let mut log = Log::open(&path).unwrap();
+        // A well-framed entry (length and CRC right) whose bytes are no engine input.
+        log.append([0xEE, 1, 2, 3]).unwrap();
+        log.flush().unwrap();
+        drop(log);
+        let err = check_wal(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("is damaged") && err.contains("move it aside"),
+            "{err}"
+        );
+    }
 }
