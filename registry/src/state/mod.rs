@@ -21,8 +21,13 @@ macro_rules! check {
     };
 }
 
+mod certs;
 mod names;
 
+pub use certs::{
+    CertEntry, CertEvent, CertFacts, IssuerEntry, LedgerStanding, Revocation, RevocationReason,
+    active_certs, cert_history_prefix,
+};
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -48,6 +53,18 @@ pub mod keys {
     }
     pub fn nonce(signer: &PublicKey) -> Vec<u8> {
         [b"nonce/".as_slice(), &signer.0].concat()
+    }
+    /// A certificate, by the SHA-256 of its DER.
+    pub fn cert(cert_sha256: &Hash) -> Vec<u8> {
+        [b"cert/".as_slice(), &cert_sha256.0].concat()
+    }
+    /// The registered, unrevoked certificates of a name (a list of hashes).
+    pub fn certs_of(name: &str) -> Vec<u8> {
+        [b"certs/".as_slice(), name.as_bytes()].concat()
+    }
+    /// An issuer authorized for a name's certificates.
+    pub fn cert_issuer(name: &str, issuer: &PublicKey) -> Vec<u8> {
+        [b"cert-issuer/".as_slice(), name.as_bytes(), b"/", &issuer.0].concat()
     }
 }
 
@@ -178,6 +195,8 @@ pub type IndexEntry = (Vec<u8>, Vec<u8>);
 /// Store key prefixes of the histories and indexes beside the tree.
 pub mod index {
     pub const NAME_HISTORY: &[u8] = b"cH";
+    /// Certificate history by name: registrations, revocations, issuer changes.
+    pub const CERT_HISTORY: &[u8] = b"cC";
 }
 
 /// What an operation may know about the transaction carrying it.
@@ -283,5 +302,17 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
         Op::NameUpdate { name, records } => names::update(state, context, name, records),
         Op::NameTransfer { name, new_owner } => names::transfer(state, context, name, new_owner),
         Op::NameRenew { name } => names::renew(state, context, name),
+        Op::CertIssuerAuthorize { name, issuer } => {
+            certs::authorize_issuer(state, context, name, issuer)
+        }
+        Op::CertIssuerRevoke { name, issuer } => {
+            certs::deauthorize_issuer(state, context, name, issuer)
+        }
+        Op::CertRegister { cert } => certs::register(state, context, cert),
+        Op::CertRegisterBatch { certs } => certs::register_batch(state, context, certs),
+        Op::CertRevoke {
+            cert_sha256,
+            reason,
+        } => certs::revoke(state, context, cert_sha256, *reason),
     }
 }
