@@ -30,7 +30,7 @@ fn main() {
     let verifications = args.first().copied().unwrap_or(20_000);
     let handshakes = args.get(1).copied().unwrap_or(2_000);
 
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("Bench CA");
     let server = leaf(&["example.sigil"], &root);
     let facts = parse_der(server.cert.der()).unwrap().facts("example.sigil");

@@ -19,6 +19,8 @@ pub struct Proven {
     pub cert_sha256: Hash,
     pub height: Height,
     pub block_hash: Hash,
+    /// The time of the proven block, as its proposer stamped it (unix milliseconds).
+    pub block_time_ms: u64,
     /// The certificate's entry; `None`: proven absent.
     pub entry: Option<CertEntry>,
     /// The entry of the certificate's name at the same height; `None`: proven absent (or the
@@ -34,7 +36,7 @@ pub fn verify_cert_proof(
     chain_id: &str,
     trusted: &ValidatorSet,
 ) -> Result<Proven> {
-    let fail = |detail: String| Error::Proof(detail);
+    let fail = Error::Proof;
     if answer.cert.key != keys::cert(cert_sha256) {
         return Err(fail(format!(
             "the node answered with a proof of another key than certificate {cert_sha256}"
@@ -92,6 +94,7 @@ pub fn verify_cert_proof(
         cert_sha256: *cert_sha256,
         height: header.height,
         block_hash: header.hash(),
+        block_time_ms: header.time_ms,
         entry,
         name,
     })
@@ -127,6 +130,13 @@ pub enum Refusal {
     NameGone {
         name: String,
     },
+    /// The proof is of a block older than the client accepts: a node can replay an old, validly
+    /// signed proof to hide a later revocation.
+    Stale {
+        height: Height,
+        age_secs: u64,
+        max_age_secs: u64,
+    },
 }
 
 impl Refusal {
@@ -140,6 +150,7 @@ impl Refusal {
             Refusal::NameMismatch { .. } => "name_mismatch",
             Refusal::WrongOwner { .. } => "wrong_owner",
             Refusal::NameGone { .. } => "name_gone",
+            Refusal::Stale { .. } => "stale",
         }
     }
 }
@@ -181,11 +192,34 @@ impl fmt::Display for Refusal {
                 f,
                 "name gone: `{name}`, the name the certificate is bound to, has expired or is not registered"
             ),
+            Refusal::Stale {
+                height,
+                age_secs,
+                max_age_secs,
+            } => write!(
+                f,
+                "stale: the proof is of block {height}, {age_secs} s old (more than {max_age_secs} s); the node may be hiding newer blocks, such as a revocation; ask another node"
+            ),
         }
     }
 }
 
 impl std::error::Error for Refusal {}
+
+/// Refuses a proof whose block is more than `max_age_secs` older than `now_ms` (unix
+/// milliseconds, the client's clock): the chain makes a block every interval, so an old proof
+/// means a node that withholds the chain's newer state.
+pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
+    let age_secs = now_ms.saturating_sub(proven.block_time_ms) / 1000;
+    if age_secs > max_age_secs {
+        return Err(Refusal::Stale {
+            height: proven.height,
+            age_secs,
+            max_age_secs,
+        });
+    }
+    Ok(())
+}
 
 /// Whether the proven certificate speaks for `host` (normalized, no trailing dot) at unix time
 /// `now_secs`: on the ledger, not revoked, bound to the registered name `host` is or lies

@@ -9,7 +9,7 @@ pub mod parse;
 pub mod verifier;
 
 pub use error::{Error, Result};
-pub use judge::{Proven, Refusal, judge, verify_cert_proof};
+pub use judge::{Proven, Refusal, check_fresh, judge, verify_cert_proof};
 pub use parse::{ParsedCert, parse_chain, parse_der};
 pub use verifier::{CertSource, LedgerVerifier, ProofSource, handshake_error};
 

@@ -18,7 +18,7 @@ use sigil_registry::proof::CertProof;
 use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Hash;
 
-use crate::judge::{Proven, judge, verify_cert_proof};
+use crate::judge::{Proven, check_fresh, judge, verify_cert_proof};
 use crate::{Error, sha256};
 
 /// Where the verifier learns what the ledger says about a certificate.
@@ -73,6 +73,8 @@ pub struct LedgerVerifier {
     source: Arc<dyn CertSource>,
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
+    /// Proofs of older blocks are refused (see [`check_fresh`]).
+    max_proof_age_secs: Option<u64>,
     /// What the ledger said in the last certificate check (for reports).
     last: Mutex<Option<Proven>>,
 }
@@ -92,8 +94,16 @@ impl LedgerVerifier {
             source,
             inner: None,
             provider,
+            max_proof_age_secs: None,
             last: Mutex::new(None),
         }
+    }
+
+    /// Refuses proofs of blocks older than `secs` by the handshake's clock, so a node cannot
+    /// hide a revocation by replaying an old proof.
+    pub fn max_proof_age(mut self, secs: u64) -> LedgerVerifier {
+        self.max_proof_age_secs = Some(secs);
+        self
     }
 
     /// `inner` first, then the ledger.
@@ -144,6 +154,9 @@ impl ServerCertVerifier for LedgerVerifier {
         let proven = self.source.lookup(&sha256(end_entity)).map_err(refuse)?;
         if let Ok(mut last) = self.last.lock() {
             *last = Some(proven.clone());
+        }
+        if let Some(max_age) = self.max_proof_age_secs {
+            check_fresh(&proven, now.as_secs().saturating_mul(1000), max_age).map_err(refuse)?;
         }
         let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         judge(&proven, &host, self.source.tlds(), now_secs).map_err(refuse)?;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{CHAIN, Chain, ca, leaf};
-use sigil_ca_bridge::{Error, Refusal, judge, parse_der, verify_cert_proof};
+use sigil_ca_bridge::{Error, Refusal, check_fresh, judge, parse_der, verify_cert_proof};
 use sigil_registry::state::{CertEntry, ValidatorSet};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Keypair, decode, encode};
@@ -12,7 +12,7 @@ use sigil_registry::types::{Hash, Keypair, decode, encode};
 const NOW: i64 = 1_800_000_000; // 2027
 
 fn registered() -> (Chain, Hash) {
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("CA");
     let server = leaf(&["example.sigil"], &root);
     let facts = parse_der(server.cert.der()).unwrap().facts("example.sigil");
@@ -126,4 +126,25 @@ fn a_transferred_name_makes_the_owner_wrong() {
         "{refusal}"
     );
     assert!(refusal.to_string().starts_with("wrong owner"));
+}
+
+#[test]
+fn a_proof_of_an_old_block_is_stale() {
+    let (chain, sha) = registered();
+    let trusted = chain.ledger.validators().unwrap();
+    let answer = chain.ledger.prove_cert(&sha).unwrap();
+    let proven = verify_cert_proof(&answer, &sha, CHAIN, &trusted).unwrap();
+    // The test chain stamps its blocks at time 0.
+    assert_eq!(proven.block_time_ms, 0);
+    assert_eq!(check_fresh(&proven, 300_000, 300), Ok(()));
+    let refusal = check_fresh(&proven, 301_000, 300).unwrap_err();
+    assert_eq!(
+        refusal,
+        Refusal::Stale {
+            height: proven.height,
+            age_secs: 301,
+            max_age_secs: 300
+        }
+    );
+    assert!(refusal.to_string().contains("may be hiding newer blocks"));
 }

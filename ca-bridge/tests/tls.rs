@@ -35,7 +35,7 @@ fn refused(result: Result<String, rustls::Error>, reason: &str) {
 
 #[test]
 fn a_registered_certificate_passes_and_fails_from_the_block_that_revokes_it() {
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("Sigil Test CA");
     let server = leaf(&["example.sigil", "*.example.sigil"], &root);
     let addr = serve(&server, &root);
@@ -80,7 +80,7 @@ fn a_registered_certificate_passes_and_fails_from_the_block_that_revokes_it() {
 
 #[test]
 fn an_expired_certificate_fails_though_registered() {
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("Sigil Test CA");
     let server = leaf_valid(&["example.sigil"], &root, 2020, 2021);
     register(&mut chain, &server, "example.sigil");
@@ -93,7 +93,7 @@ fn an_expired_certificate_fails_though_registered() {
 
 #[test]
 fn a_certificate_not_yet_valid_fails_though_registered() {
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("Sigil Test CA");
     let server = leaf_valid(&["example.sigil"], &root, 2090, 2100);
     register(&mut chain, &server, "example.sigil");
@@ -105,8 +105,23 @@ fn a_certificate_not_yet_valid_fails_though_registered() {
 }
 
 #[test]
+fn a_verifier_with_a_proof_age_limit_refuses_an_old_block() {
+    let mut chain = Chain::start();
+    let root = ca("Sigil Test CA");
+    let server = leaf(&["example.sigil"], &root);
+    register(&mut chain, &server, "example.sigil");
+    let addr = serve(&server, &root);
+    // The test chain stamps its blocks at unix time 0: decades old by the handshake's clock.
+    let verifier = LedgerVerifier::new(chain.source(), provider()).max_proof_age(300);
+    refused(
+        connect(client(Arc::new(verifier)), addr, "example.sigil"),
+        "stale",
+    );
+}
+
+#[test]
 fn on_top_of_webpki_both_must_accept() {
-    let mut chain = Chain::new();
+    let mut chain = Chain::start();
     let root = ca("Sigil Test CA");
     let stranger = ca("Unknown CA");
     let server = leaf(&["example.sigil"], &root);

@@ -31,7 +31,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new() -> Chain {
+    pub fn start() -> Chain {
         let validator = Keypair::generate();
         let genesis = Genesis {
             genesis_time_ms: 0,
