@@ -509,3 +509,122 @@ fn a_node_forging_an_active_answer_for_a_revoked_certificate_is_caught() {
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["reason"], "revoked", "{json}");
 }
+
+#[test]
+fn an_authorized_issuer_registers_a_batch_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["key", "new", "ca"]));
+    for name in ["example.sigil", "shop.sigil"] {
+        ok(node.sigil(&keys, &["--key", "alice", "name", "register", name]));
+    }
+    let root = ca();
+    let files: Vec<PathBuf> = ["example.sigil", "www.shop.sigil"]
+        .iter()
+        .enumerate()
+        .map(|(i, san)| {
+            let cert = leaf(&[san], &root, 2024, 2100);
+            write(dir.path(), &format!("{i}.pem"), cert.cert.pem())
+        })
+        .collect();
+    let batch = |key: &str| {
+        let mut args = vec!["--key", key, "cert", "batch"];
+        args.extend(files.iter().map(|f| path(f)));
+        node.sigil(&keys, &args)
+    };
+
+    // Not yet authorized: the whole batch is refused, nothing registered.
+    let refused = batch("ca");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("may not manage the certificates"),
+        "{stderr}"
+    );
+
+    for name in ["example.sigil", "shop.sigil"] {
+        ok(node.sigil(
+            &keys,
+            &[
+                "--key",
+                "alice",
+                "cert",
+                "authorize",
+                name,
+                "--issuer",
+                "ca",
+            ],
+        ));
+    }
+    let done = ok(batch("ca"));
+    assert!(done.contains("registered 2 certificate(s)"), "{done}");
+    let (code, json) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[1]), "--name", "www.shop.sigil"],
+    );
+    assert_eq!(code, 0, "{json}");
+
+    ok(node.sigil(
+        &keys,
+        &[
+            "--key",
+            "ca",
+            "cert",
+            "revoke",
+            "shop.sigil",
+            "--cert",
+            path(&files[1]),
+            "--reason",
+            "ca-compromise",
+        ],
+    ));
+    let (code, json) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[1]), "--name", "www.shop.sigil"],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("(ca-compromise)"),
+        "{json}"
+    );
+
+    // Withdrawn, the issuer can no longer revoke.
+    ok(node.sigil(
+        &keys,
+        &[
+            "--key",
+            "alice",
+            "cert",
+            "deauthorize",
+            "example.sigil",
+            "--issuer",
+            "ca",
+        ],
+    ));
+    let out = node.sigil(
+        &keys,
+        &[
+            "--key",
+            "ca",
+            "cert",
+            "revoke",
+            "example.sigil",
+            "--cert",
+            path(&files[0]),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let (code, _) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[0]), "--name", "example.sigil"],
+    );
+    assert_eq!(code, 0);
+}

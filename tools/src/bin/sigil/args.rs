@@ -239,6 +239,10 @@ pub enum CertCommand {
         /// Connect to this address instead of resolving the name, e.g. `127.0.0.1:8443`.
         #[arg(long, value_name = "ADDR")]
         connect: Option<String>,
+        /// Refuse a proof of a block older than this (a node replaying old proofs could hide
+        /// a revocation).
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        max_age: u64,
     },
 }
 
@@ -270,7 +274,14 @@ pub struct CertVerifyArgs {
     /// The name the certificate must be valid for, e.g. `example.sigil` or `www.example.sigil`.
     #[arg(long, value_name = "NAME")]
     pub name: String,
+    /// Refuse a proof of a block older than this (a node replaying old proofs could hide a
+    /// revocation).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+    pub max_age: u64,
 }
+
+/// How old the block of a certificate proof may be, by default.
+pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
 
 #[derive(Debug, Subcommand)]
 pub enum ProofCommand {

@@ -13,8 +13,8 @@ use rustls::pki_types::ServerName;
 use serde::Serialize;
 use sigil_ca_bridge::judge::show_time;
 use sigil_ca_bridge::{
-    LedgerVerifier, ParsedCert, ProofSource, Proven, handshake_error, judge, parse_chain,
-    parse_fingerprint, verify_cert_proof,
+    LedgerVerifier, ParsedCert, ProofSource, Proven, check_fresh, handshake_error, judge,
+    parse_chain, parse_fingerprint, verify_cert_proof,
 };
 use sigil_registry::api::{CertInfo, ChainStatus};
 use sigil_registry::limits::MAX_CERTS_PER_BATCH;
@@ -39,11 +39,15 @@ fn read_chain(path: &Path) -> anyhow::Result<Vec<ParsedCert>> {
     parse_chain(&bytes).with_context(|| format!("{} cannot be used", path.display()))
 }
 
-fn now_secs() -> i64 {
+fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+fn now_secs() -> i64 {
+    (now_ms() / 1000) as i64
 }
 
 #[derive(Serialize)]
@@ -209,7 +213,8 @@ struct Verified {
     /// Whether the certificate speaks for the name now.
     valid: bool,
     /// Why not: unknown, revoked, not_yet_valid, expired, name_mismatch, wrong_owner,
-    /// name_gone, or unproven (the node's answer did not verify).
+    /// name_gone, stale (the proof is of an old block), or unproven (the node's answer did
+    /// not verify).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
     message: String,
@@ -262,7 +267,9 @@ pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
     result.height = Some(proven.height);
     result.block_hash = Some(proven.block_hash);
     result.entry = proven.entry.clone();
-    match judge(&proven, &host, &status.params.tlds, now_secs()) {
+    let verdict = check_fresh(&proven, now_ms(), args.max_age)
+        .and_then(|()| judge(&proven, &host, &status.params.tlds, now_secs()));
+    match verdict {
         Ok(entry) => {
             result.valid = true;
             result.message = format!(
@@ -532,7 +539,12 @@ struct Fetched {
     height: Option<Height>,
 }
 
-pub async fn fetch(ctx: &Ctx, target: &str, connect: Option<&str>) -> anyhow::Result<Exit> {
+pub async fn fetch(
+    ctx: &Ctx,
+    target: &str,
+    connect: Option<&str>,
+    max_age_secs: u64,
+) -> anyhow::Result<Exit> {
     let (host, port) = target
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
@@ -560,7 +572,9 @@ pub async fn fetch(ctx: &Ctx, target: &str, connect: Option<&str>) -> anyhow::Re
         status.params.tlds.clone(),
     );
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(LedgerVerifier::new(Arc::new(source), provider.clone()));
+    let verifier = Arc::new(
+        LedgerVerifier::new(Arc::new(source), provider.clone()).max_proof_age(max_age_secs),
+    );
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?

@@ -75,9 +75,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             CertCommand::Deauthorize { name, issuer } => {
                 cert::authorize(&ctx, &name, &issuer, false).await
             }
-            CertCommand::Fetch { target, connect } => {
-                cert::fetch(&ctx, &target, connect.as_deref()).await
-            }
+            CertCommand::Fetch {
+                target,
+                connect,
+                max_age,
+            } => cert::fetch(&ctx, &target, connect.as_deref(), max_age).await,
         },
         Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
