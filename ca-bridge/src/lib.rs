@@ -1,18 +1,20 @@
-//! X.509 certificates on the Sigil ledger. For now: SHA-256 certificate fingerprints in the form
-//! TLSA records and `openssl x509 -fingerprint -sha256` use, and parsing of that form. The
-//! ledger operations and the rustls verifier build on these.
+//! X.509 certificates on the Sigil ledger: fingerprints in the form TLSA records and
+//! `openssl x509 -fingerprint -sha256` use, PEM/DER parsing into the facts a transaction
+//! carries, the client-side judgement of a certificate against proven ledger state, and a
+//! rustls `ServerCertVerifier` backed by the ledger.
+
+mod error;
+pub mod judge;
+pub mod parse;
+pub mod verifier;
+
+pub use error::{Error, Result};
+pub use judge::{Proven, Refusal, check_fresh, judge, verify_cert_proof};
+pub use parse::{ParsedCert, parse_chain, parse_der};
+pub use verifier::{CertSource, LedgerVerifier, ProofSource, handshake_error};
 
 use sha2::{Digest, Sha256};
 use sigil_registry::types::Hash;
-
-/// Why a fingerprint was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    #[error(
-        "`{0}` is not a SHA-256 fingerprint: give 64 hex digits, with or without colons (as `openssl x509 -fingerprint -sha256` prints)"
-    )]
-    BadFingerprint(String),
-}
 
 /// SHA-256 of DER bytes (a whole certificate, or its SubjectPublicKeyInfo).
 pub fn sha256(der: &[u8]) -> Hash {
@@ -31,7 +33,7 @@ pub fn openssl_form(fingerprint: &Hash) -> String {
 
 /// Parses a fingerprint given as plain hex, as colon-separated pairs, or as a whole OpenSSL line
 /// (`sha256 Fingerprint=AB:CD:...`).
-pub fn parse_fingerprint(text: &str) -> Result<Hash, Error> {
+pub fn parse_fingerprint(text: &str) -> Result<Hash> {
     let value = text.trim().rsplit('=').next().unwrap_or_default();
     let hex: String = value.chars().filter(|c| *c != ':').collect();
     hex.parse()

@@ -20,10 +20,11 @@ use crate::limits::MAX_API_BODY_BYTES;
 use crate::mempool::MempoolError;
 use crate::name;
 use crate::node::{NetworkStatus, Node, TxStatus};
-use crate::proof::StateProof;
+use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
-    ChainParams, NameEntry, NameEvent, PendingChange, ValidatorSet, keys, next_nonce, pending,
+    CertEntry, CertEvent, ChainParams, NameEntry, NameEvent, PendingChange, ValidatorSet, keys,
+    next_nonce, pending,
 };
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, PublicKey};
@@ -42,6 +43,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/names/{name}/proof", get(name_proof))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/evidence", get(evidence_list))
+        .route("/v1/certs/{sha256}", get(cert_entry))
+        .route("/v1/certs/{sha256}/proof", get(cert_proof))
+        .route("/v1/names/{name}/certs", get(name_certs))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -99,9 +103,14 @@ impl From<TxError> for ApiError {
             TxError::NameTaken { .. }
             | TxError::NameInGrace { .. }
             | TxError::DuplicateCommit { .. }
-            | TxError::AlreadyVoted { .. } => StatusCode::CONFLICT,
-            TxError::NotOwner { .. } | TxError::NotAValidator { .. } => StatusCode::FORBIDDEN,
-            TxError::NameNotFound { .. } => StatusCode::NOT_FOUND,
+            | TxError::AlreadyVoted { .. }
+            | TxError::CertExists { .. }
+            | TxError::CertAlreadyRevoked { .. }
+            | TxError::IssuerAlreadyAuthorized { .. } => StatusCode::CONFLICT,
+            TxError::NotOwner { .. }
+            | TxError::NotAValidator { .. }
+            | TxError::NotCertAuthority { .. } => StatusCode::FORBIDDEN,
+            TxError::NameNotFound { .. } | TxError::CertNotFound { .. } => StatusCode::NOT_FOUND,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
@@ -333,4 +342,96 @@ async fn block(
 /// Equivocation seen by this node's consensus engine, oldest first.
 async fn evidence_list(State(node): State<Arc<Node>>) -> ApiResult<Vec<Equivocation>> {
     Ok(Json(evidence::list(node.ledger().store(), 1000)?))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CertInfo {
+    #[serde(flatten)]
+    pub entry: CertEntry,
+    /// Whether the ledger has it active for its name at `height`: not revoked, the name active
+    /// and still owned by the key it was registered under. The validity window is the
+    /// client's to check.
+    pub active: bool,
+    pub height: Height,
+}
+
+fn cert_info(node: &Node, entry: CertEntry) -> Result<CertInfo, ApiError> {
+    let height = node.ledger().tip().height;
+    let name = node.ledger().name_entry(&entry.facts.name)?;
+    Ok(CertInfo {
+        active: entry.standing(name.as_ref(), height) == crate::state::LedgerStanding::Active,
+        entry,
+        height,
+    })
+}
+
+fn parse_sha256(input: &str) -> Result<Hash, ApiError> {
+    input.parse().map_err(|e: String| {
+        bad_request(format!(
+            "{e}; give the certificate's SHA-256 as 64 hex digits"
+        ))
+    })
+}
+
+async fn cert_entry(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<CertInfo> {
+    let sha256 = parse_sha256(&input)?;
+    match node.ledger().cert_entry(&sha256)? {
+        Some(entry) => Ok(Json(cert_info(&node, entry)?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "cert_not_found",
+            format!("certificate {sha256} is not on the ledger"),
+        )),
+    }
+}
+
+async fn cert_proof(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<CertProof> {
+    let sha256 = parse_sha256(&input)?;
+    let ledger = node.ledger().clone();
+    let proof = tokio::task::spawn_blocking(move || ledger.prove_cert(&sha256))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(proof))
+}
+
+/// Every certificate ever bound to a name, with its standing, and the name's certificate history.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NameCerts {
+    pub name: String,
+    pub height: Height,
+    pub certs: Vec<CertInfo>,
+    pub history: Vec<CertEvent>,
+}
+
+async fn name_certs(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<NameCerts> {
+    let name = parse_name(&node, &input)?;
+    let height = node.ledger().tip().height;
+    let history = node.ledger().cert_history(&name, 10_000)?;
+    let mut certs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for event in &history {
+        if let Some(hash) = event.cert_sha256
+            && seen.insert(hash)
+            && let Some(entry) = node.ledger().cert_entry(&hash)?
+        {
+            certs.push(cert_info(&node, entry)?);
+        }
+    }
+    Ok(Json(NameCerts {
+        name,
+        height,
+        certs,
+        history,
+    }))
 }

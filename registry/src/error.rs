@@ -1,6 +1,6 @@
 //! The registry's error types: storage failures, invalid input, and the typed reasons a transaction is rejected.
 
-use crate::types::{Height, PublicKey};
+use crate::types::{Hash, Height, PublicKey};
 
 /// Result alias for registry operations that can fail in storage or decoding.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -91,6 +91,37 @@ pub enum RecordError {
     TtlTooLarge { ttl: u32, max: u32 },
 }
 
+/// Why the DNS names (subject alternative names) of a certificate were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SanError {
+    #[error("certificate name `{san}` is not a valid DNS name: {detail}")]
+    Invalid { san: String, detail: String },
+    #[error(
+        "certificate name `{san}` is not in canonical form; send `{canonical}` (lowercase A-labels, no trailing dot)"
+    )]
+    NotCanonical { san: String, canonical: String },
+    #[error(
+        "the certificate has no DNS names; a certificate for `{name}` must name it in its subject alternative names"
+    )]
+    None { name: String },
+    #[error(
+        "certificate name `{san}` covers the whole top-level domain `{tld}`; such a certificate cannot be bound to one name"
+    )]
+    WholeTld { san: String, tld: String },
+    #[error(
+        "certificate name `{san}` belongs to `{other}`, not to `{name}`; a certificate bound to `{name}` may only name `{name}`, its subnames and names outside the chain"
+    )]
+    OtherName {
+        san: String,
+        name: String,
+        other: String,
+    },
+    #[error(
+        "none of the certificate's names ({sans}) is `{name}` or under it; issue a certificate for `{name}`"
+    )]
+    NotCovered { name: String, sans: String },
+}
+
 /// Why a transaction was rejected. Each message says what was wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
@@ -172,6 +203,48 @@ pub enum TxError {
     AlreadyVoted { signer: PublicKey, change: String },
     #[error("cannot {change}: {reason}")]
     BadValidatorChange { change: String, reason: String },
+    #[error("invalid certificate: {0}")]
+    InvalidSan(#[from] SanError),
+    #[error("the certificate has {count} names, more than the limit of {max}")]
+    TooManySans { count: usize, max: usize },
+    #[error(
+        "the certificate's validity window is empty (not before {not_before}, not after {not_after}, unix seconds)"
+    )]
+    CertBadWindow { not_before: i64, not_after: i64 },
+    #[error(
+        "certificate {cert_sha256} is already on the ledger (bound to `{name}`); a certificate is registered once, and a revoked one stays revoked"
+    )]
+    CertExists { cert_sha256: Hash, name: String },
+    #[error("certificate {cert_sha256} is not on the ledger; check the fingerprint")]
+    CertNotFound { cert_sha256: Hash },
+    #[error("certificate {cert_sha256} was already revoked at height {height}")]
+    CertAlreadyRevoked { cert_sha256: Hash, height: Height },
+    #[error(
+        "{signer} may not manage the certificates of `{name}`: it is neither the owner ({owner}) nor an issuer the owner authorized (`sigil cert authorize {name} --issuer KEY`)"
+    )]
+    NotCertAuthority {
+        name: String,
+        owner: PublicKey,
+        signer: PublicKey,
+    },
+    #[error("{issuer} is already an authorized certificate issuer of `{name}`")]
+    IssuerAlreadyAuthorized { name: String, issuer: PublicKey },
+    #[error("{issuer} is not an authorized certificate issuer of `{name}`")]
+    IssuerNotAuthorized { name: String, issuer: PublicKey },
+    #[error(
+        "`{name}` already has {max} active certificates, the limit; revoke expired or superseded ones first (`sigil cert revoke {name} --sha256 HEX --reason superseded`)"
+    )]
+    TooManyCerts { name: String, max: usize },
+    #[error("a batch of {count} certificates is outside the allowed 1 to {max}; split it")]
+    BatchSize { count: usize, max: usize },
+    #[error(
+        "certificate {index} of the batch ({cert_sha256}): {error}; nothing of the batch was applied"
+    )]
+    InBatch {
+        index: usize,
+        cert_sha256: Hash,
+        error: Box<TxError>,
+    },
 }
 
 impl TxError {
@@ -202,6 +275,18 @@ impl TxError {
             TxError::NotAValidator { .. } => "not_a_validator",
             TxError::AlreadyVoted { .. } => "already_voted",
             TxError::BadValidatorChange { .. } => "bad_validator_change",
+            TxError::InvalidSan(_) => "invalid_san",
+            TxError::TooManySans { .. } => "too_many_sans",
+            TxError::CertBadWindow { .. } => "cert_bad_window",
+            TxError::CertExists { .. } => "cert_exists",
+            TxError::CertNotFound { .. } => "cert_not_found",
+            TxError::CertAlreadyRevoked { .. } => "cert_already_revoked",
+            TxError::NotCertAuthority { .. } => "not_cert_authority",
+            TxError::IssuerAlreadyAuthorized { .. } => "issuer_already_authorized",
+            TxError::IssuerNotAuthorized { .. } => "issuer_not_authorized",
+            TxError::TooManyCerts { .. } => "too_many_certs",
+            TxError::BatchSize { .. } => "batch_size",
+            TxError::InBatch { error, .. } => error.code(),
         }
     }
 }

@@ -11,11 +11,12 @@ use tokio::sync::watch;
 
 use crate::block::{Block, Commit, Genesis, Handoff, Header, tx_root};
 use crate::error::{Error, Result};
-use crate::proof::StateProof;
+use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
-    BlockExecution, ChainParams, NameEntry, NameEvent, StateRead, ValidatorSet, ValidatorSetChange,
-    execute_block, history_prefix, index, keys,
+    BlockExecution, CertEntry, CertEvent, ChainParams, NameEntry, NameEvent, StateRead,
+    ValidatorSet, ValidatorSetChange, active_certs, cert_history_prefix, execute_block,
+    history_prefix, index, keys,
 };
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
@@ -327,9 +328,57 @@ impl Ledger {
             .collect()
     }
 
+    /// Every change to the certificates of `name` (registrations, revocations, issuers),
+    /// oldest first, at most `limit`.
+    pub fn cert_history(&self, name: &str, limit: usize) -> Result<Vec<CertEvent>> {
+        let start = cert_history_prefix(name);
+        let end = prefix_end(&start);
+        self.store
+            .scan(&start, &end, limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("certificate history", e)))
+            .collect()
+    }
+
+    /// The certificate with this SHA-256 at the tip, revoked or not.
+    pub fn cert_entry(&self, cert_sha256: &Hash) -> Result<Option<CertEntry>> {
+        self.latest().get_decoded(&keys::cert(cert_sha256))
+    }
+
     /// The value of a state key at the tip with everything needed to check it without trusting
     /// this node: the tree proof, the tip header, its commit and the validator set.
     pub fn prove(&self, key: &[u8]) -> Result<StateProof> {
+        let mut proofs = self.prove_keys(&[key])?;
+        Ok(proofs.pop().expect("one proof per key"))
+    }
+
+    /// The proof of a certificate and, when it is on the ledger, of its name at the same tip.
+    pub fn prove_cert(&self, cert_sha256: &Hash) -> Result<CertProof> {
+        let cert_key = keys::cert(cert_sha256);
+        // A certificate's name never changes once registered, and a registered certificate is
+        // never deleted: reading it at the tip, then proving both keys at a later tip, agrees.
+        match self.cert_entry(cert_sha256)? {
+            None => {
+                let cert = self.prove(&cert_key)?;
+                match cert.value.as_deref().map(decode::<CertEntry>) {
+                    // Registered in between: prove it with its name.
+                    Some(_) => self.prove_cert(cert_sha256),
+                    None => Ok(CertProof { cert, name: None }),
+                }
+            }
+            Some(entry) => {
+                let name_key = keys::name(&entry.facts.name);
+                let mut proofs = self.prove_keys(&[&cert_key, &name_key])?;
+                let name = proofs.pop();
+                let cert = proofs.pop().expect("two proofs for two keys");
+                Ok(CertProof { cert, name })
+            }
+        }
+    }
+
+    /// Proofs of several keys, all against the same tip header (so that facts which depend on
+    /// each other, such as a certificate and its name, are read at one height).
+    pub fn prove_keys(&self, keys: &[&[u8]]) -> Result<Vec<StateProof>> {
         let tip = self.tip();
         let stored = self
             .block(tip.height)?
@@ -337,15 +386,21 @@ impl Ledger {
         let commit = stored.commit.ok_or_else(|| {
             Error::Invalid("the chain has no final block yet; wait for height 1".into())
         })?;
-        let (value, proof) = StateTree::new(self.store.as_ref()).get_with_proof(key, tip.height)?;
-        Ok(StateProof {
-            key: key.to_vec(),
-            value,
-            proof: encode(&proof),
-            header: stored.block.header,
-            commit,
-            validators: self.validators_deciding(tip.height)?,
-        })
+        let validators = self.validators_deciding(tip.height)?;
+        let tree = StateTree::new(self.store.as_ref());
+        keys.iter()
+            .map(|key| {
+                let (value, proof) = tree.get_with_proof(key, tip.height)?;
+                Ok(StateProof {
+                    key: key.to_vec(),
+                    value,
+                    proof: encode(&proof),
+                    header: stored.block.header.clone(),
+                    commit: commit.clone(),
+                    validators: validators.clone(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -487,5 +542,17 @@ impl NameReader for Ledger {
 
     fn name_entry(&self, name: &str) -> Result<Option<NameEntry>> {
         self.latest().get_decoded(&keys::name(name))
+    }
+
+    fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>> {
+        let latest = self.latest();
+        active_certs(&latest, name)?
+            .iter()
+            .map(|hash| {
+                latest.get_decoded(&keys::cert(hash))?.ok_or_else(|| {
+                    Error::corrupt("certificate", format!("{hash} listed but missing"))
+                })
+            })
+            .collect()
     }
 }

@@ -17,6 +17,7 @@ pub mod node;
 pub mod proof;
 pub mod read;
 pub mod records;
+pub mod san;
 pub mod state;
 pub mod store;
 pub mod tree;

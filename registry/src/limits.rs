@@ -10,6 +10,12 @@ pub const MAX_RECORDS_PER_NAME: usize = 64;
 pub const MAX_RDATA_BYTES: usize = 1024;
 /// Largest record set of one name, in wire bytes (RDATA plus owner names).
 pub const MAX_RECORDS_BYTES_PER_NAME: usize = 8 * 1024;
+/// DNS names (subject alternative names) one registered certificate may carry.
+pub const MAX_CERT_SANS: usize = 100;
+/// Certificates one name may have registered and not revoked at once.
+pub const MAX_ACTIVE_CERTS_PER_NAME: usize = 64;
+/// Certificates one batch registration may carry.
+pub const MAX_CERTS_PER_BATCH: usize = 64;
 /// Largest encoded transaction accepted by the node.
 pub const MAX_TX_BYTES: usize = 16 * 1024;
 /// Transactions one block may hold.

@@ -24,6 +24,15 @@ pub struct StateProof {
     pub validators: ValidatorSet,
 }
 
+/// A certificate's proof and, when the certificate is on the ledger, the proof of its name's
+/// entry against the same header (whether the certificate speaks for the name depends on both).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertProof {
+    pub cert: StateProof,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<StateProof>,
+}
+
 impl StateProof {
     /// Checks the whole chain of trust against validators the caller already trusts: the
     /// validator set is the trusted one, its commit finalizes the header, and the tree proof

@@ -2,7 +2,7 @@
 //! (the resolver, certificate checks).
 
 use crate::error::Result;
-use crate::state::NameEntry;
+use crate::state::{CertEntry, NameEntry};
 use crate::types::Height;
 
 /// Finalized names, as the DNS resolver sees them.
@@ -13,4 +13,7 @@ pub trait NameReader: Send + Sync + 'static {
     fn tlds(&self) -> &[String];
     /// The entry of a registered name (normalized, e.g. `example.sigil`), expired or not.
     fn name_entry(&self, name: &str) -> Result<Option<NameEntry>>;
+    /// The certificates bound to a registered name and not revoked (for TLSA), in order of
+    /// registration; whether each still speaks for the name is `CertEntry::standing`.
+    fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>>;
 }

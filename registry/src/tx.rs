@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TxError;
 use crate::limits::MAX_TX_BYTES;
 use crate::records::Record;
+use crate::state::{CertFacts, RevocationReason};
 use crate::types::{Hash, Keypair, PublicKey, Signature, decode, encode};
 
 /// Domain separator of transaction signatures, so they can never be mistaken for another message.
@@ -30,6 +31,19 @@ pub enum Op {
     NameTransfer { name: String, new_owner: PublicKey },
     /// Extends a name's expiry by the chain's name lifetime (owner only, until the grace period ends).
     NameRenew { name: String },
+    /// Authorizes an issuer key (a CA) to register and revoke certificates of a name (owner only).
+    CertIssuerAuthorize { name: String, issuer: PublicKey },
+    /// Withdraws an issuer's authorization (owner only); certificates it registered stay.
+    CertIssuerRevoke { name: String, issuer: PublicKey },
+    /// Binds a certificate, by its hashes and facts, to a name (owner or authorized issuer).
+    CertRegister { cert: CertFacts },
+    /// Binds up to `MAX_CERTS_PER_BATCH` certificates at once, all or none (a CA's batch).
+    CertRegisterBatch { certs: Vec<CertFacts> },
+    /// Revokes a certificate for good with an RFC 5280 reason (owner or authorized issuer).
+    CertRevoke {
+        cert_sha256: Hash,
+        reason: RevocationReason,
+    },
     /// A validator's vote for a change of the validator set. The change takes effect in the
     /// block where validators with more than two thirds of the voting power have voted for it,
     /// and the new set decides the blocks after that one.
@@ -90,17 +104,28 @@ impl Op {
             Op::NameTransfer { .. } => "transfer",
             Op::NameRenew { .. } => "renew",
             Op::ValidatorVote { .. } => "validator-vote",
+            Op::CertIssuerAuthorize { .. } => "authorize-issuer",
+            Op::CertIssuerRevoke { .. } => "deauthorize-issuer",
+            Op::CertRegister { .. } => "cert-register",
+            Op::CertRegisterBatch { .. } => "cert-register-batch",
+            Op::CertRevoke { .. } => "cert-revoke",
         }
     }
 
     /// The name this operation touches, if it names one.
     pub fn name(&self) -> Option<&str> {
         match self {
-            Op::NameCommit { .. } | Op::ValidatorVote { .. } => None,
+            Op::NameCommit { .. }
+            | Op::ValidatorVote { .. }
+            | Op::CertRegisterBatch { .. }
+            | Op::CertRevoke { .. } => None,
             Op::NameRegister { name, .. }
             | Op::NameUpdate { name, .. }
             | Op::NameTransfer { name, .. }
-            | Op::NameRenew { name } => Some(name),
+            | Op::NameRenew { name }
+            | Op::CertIssuerAuthorize { name, .. }
+            | Op::CertIssuerRevoke { name, .. } => Some(name),
+            Op::CertRegister { cert } => Some(&cert.name),
         }
     }
 }

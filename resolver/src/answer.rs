@@ -1,22 +1,28 @@
 //! The authoritative answer for a name under the chain's top-level domains, computed from a
 //! `NameReader` alone: no sockets, no storage engine, one ledger read for a plain hit or miss.
+//! At `_port._proto.host` it adds TLSA `3 1 1` and `3 0 1` records derived from the
+//! certificates registered for the name (active, for `host`, within their validity window).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::rdata::{NS, SOA};
+use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+use hickory_proto::rr::rdata::{NS, SOA, TLSA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sigil_registry::name::{Placement, place};
 use sigil_registry::read::NameReader;
 use sigil_registry::records::Record as LedgerRecord;
-use sigil_registry::state::NameEntry;
+use sigil_registry::san;
+use sigil_registry::state::{LedgerStanding, NameEntry};
 use sigil_registry::types::Height;
 use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS};
+use crate::limits::{
+    CERT_TLSA_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS,
+};
 
 /// SOA timers of every top-level domain (seconds).
 const SOA_REFRESH_SECS: i32 = 3600;
@@ -53,11 +59,26 @@ impl Answer {
 /// when it is outside the chain's names (the caller forwards it). Names are compared
 /// case-insensitively. An error means the ledger could not be read or holds a damaged record.
 pub fn answer(reader: &dyn NameReader, qname: &Name, qtype: RecordType) -> Result<Option<Answer>> {
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    answer_at(reader, qname, qtype, now_secs)
+}
+
+/// [`answer`] at unix time `now_secs`, which decides which certificates are within their
+/// validity window.
+pub fn answer_at(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+    now_secs: i64,
+) -> Result<Option<Answer>> {
     let mut current = Target::new(qname);
     if matches!(place(&current.spelling, reader.tlds()), Placement::Outside) {
         return Ok(None);
     }
-    let mut zone = Zone::new(reader);
+    let mut zone = Zone::new(reader, now_secs);
     let mut out = Answer {
         authoritative: true,
         ..Answer::empty(ResponseCode::NoError)
@@ -165,19 +186,35 @@ fn decode(name: &str, record: &LedgerRecord) -> Result<RData> {
     })
 }
 
+/// The service host of a TLSA owner name relative to a registered name: `www` for
+/// `_443._tcp.www`, `""` for `_443._tcp`; `None` if `host` is not `_port._proto[.host]`.
+fn tlsa_service(host: &str) -> Option<&str> {
+    let mut labels = host.splitn(3, '.');
+    let port = labels.next()?.strip_prefix('_')?;
+    let proto = labels.next()?;
+    let valid_port =
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    if !valid_port || !matches!(proto, "_tcp" | "_udp" | "_sctp") {
+        return None;
+    }
+    Some(labels.next().unwrap_or(""))
+}
+
 /// One answer's view of the chain's names: entries read at most once each.
 struct Zone<'r> {
     reader: &'r dyn NameReader,
     tip: Height,
+    now_secs: i64,
     entries: HashMap<String, Option<Rc<NameEntry>>>,
     glue_names_read: usize,
 }
 
 impl<'r> Zone<'r> {
-    fn new(reader: &'r dyn NameReader) -> Zone<'r> {
+    fn new(reader: &'r dyn NameReader, now_secs: i64) -> Zone<'r> {
         Zone {
             reader,
             tip: reader.tip_height(),
+            now_secs,
             entries: HashMap::new(),
             glue_names_read: 0,
         }
@@ -261,7 +298,11 @@ impl<'r> Zone<'r> {
             }
         }
         let at: Vec<&LedgerRecord> = entry.records.iter().filter(|r| r.host == host).collect();
-        if at.is_empty() {
+        let derived = match tlsa_service(host) {
+            Some(service) => self.derived_tlsa(&entry, service)?,
+            None => Vec::new(),
+        };
+        if at.is_empty() && derived.is_empty() {
             // An empty non-terminal (`b` when `a.b` has records) exists; anything else does not.
             let exists = host.is_empty() || entry.records.iter().any(|r| is_below(&r.host, host));
             let rcode = if exists {
@@ -300,10 +341,52 @@ impl<'r> Zone<'r> {
                 decode(&target.spelling, r)?,
             ));
         }
+        if matches!(qtype, RecordType::TLSA | RecordType::ANY) {
+            for rdata in derived {
+                let record = Record::from_rdata(target.name.clone(), CERT_TLSA_TTL_SECS, rdata);
+                if !out.answers[before..].iter().any(|r| r.data == record.data) {
+                    out.answers.push(record);
+                }
+            }
+        }
         if out.answers.len() == before {
             self.negative(ResponseCode::NoError, tld, out)?;
         }
         Ok(None)
+    }
+
+    /// TLSA `3 1 1` (SPKI) and `3 0 1` (whole certificate) of every certificate of the name
+    /// that speaks for `service` (relative to the name) now: not revoked, registered under the
+    /// name's current owner, one of its names matching, inside its validity window.
+    fn derived_tlsa(&self, entry: &NameEntry, service: &str) -> Result<Vec<RData>> {
+        let full = if service.is_empty() {
+            entry.name.clone()
+        } else {
+            format!("{service}.{}", entry.name)
+        };
+        let mut out = Vec::new();
+        for cert in self.reader.active_certs(&entry.name)? {
+            let facts = &cert.facts;
+            let speaks = cert.standing(Some(entry), self.tip) == LedgerStanding::Active
+                && facts.sans.iter().any(|s| san::matches(s, &full))
+                && facts.not_before <= self.now_secs
+                && self.now_secs <= facts.not_after;
+            if !speaks {
+                continue;
+            }
+            for (selector, hash) in [
+                (Selector::Spki, facts.spki_sha256),
+                (Selector::Full, facts.cert_sha256),
+            ] {
+                out.push(RData::TLSA(TLSA::new(
+                    CertUsage::DaneEe,
+                    selector,
+                    Matching::Sha256,
+                    hash.0.to_vec(),
+                )));
+            }
+        }
+        Ok(out)
     }
 
     /// A referral to the name servers of the delegated `cut`: their NS records in the authority
@@ -394,7 +477,8 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use sigil_registry::types::PublicKey;
+    use sigil_registry::state::{CertEntry, CertFacts, Revocation, RevocationReason};
+    use sigil_registry::types::{Hash, PublicKey};
 
     use super::*;
 
@@ -404,6 +488,7 @@ mod tests {
     struct Names {
         tlds: Vec<String>,
         entries: BTreeMap<String, NameEntry>,
+        certs: BTreeMap<String, Vec<CertEntry>>,
         reads: AtomicUsize,
     }
 
@@ -417,6 +502,28 @@ mod tests {
         fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.entries.get(name).cloned())
+        }
+        fn active_certs(&self, name: &str) -> sigil_registry::Result<Vec<CertEntry>> {
+            Ok(self.certs.get(name).cloned().unwrap_or_default())
+        }
+    }
+
+    /// A certificate of `example.sigil` whose hashes are `seed` and `seed + 1`, valid from
+    /// unix time 1000 to 2000.
+    fn cert(seed: u8, sans: &[&str]) -> CertEntry {
+        CertEntry {
+            facts: CertFacts {
+                name: "example.sigil".into(),
+                cert_sha256: Hash([seed + 1; 32]),
+                spki_sha256: Hash([seed; 32]),
+                not_before: 1000,
+                not_after: 2000,
+                sans: sans.iter().map(|s| s.to_string()).collect(),
+            },
+            owner: PublicKey([7; 32]),
+            registered_by: PublicKey([7; 32]),
+            registered_at: 2,
+            revoked: None,
         }
     }
 
@@ -486,11 +593,99 @@ mod tests {
             rtype: 1,
             rdata: vec![1, 2],
         });
+        let active = cert(0xa0, &["example.sigil", "*.example.sigil"]);
+        let mut revoked = cert(0xb0, &["example.sigil"]);
+        revoked.revoked = Some(Revocation {
+            height: 3,
+            reason: RevocationReason::KeyCompromise,
+            by: PublicKey([7; 32]),
+        });
+        let mut earlier_owner = cert(0xc0, &["example.sigil"]);
+        earlier_owner.owner = PublicKey([8; 32]);
+        let mut expired = cert(0xd0, &["example.sigil"]);
+        expired.facts.not_after = 1200;
+        let certs = [(
+            "example.sigil".to_string(),
+            vec![active, revoked, earlier_owner, expired],
+        )]
+        .into_iter()
+        .collect();
         Names {
             tlds: vec!["sigil".to_string()],
             entries,
+            certs,
             reads: AtomicUsize::new(0),
         }
+    }
+
+    fn ask_at(names: &Names, qname: &str, qtype: RecordType, now_secs: i64) -> Answer {
+        answer_at(names, &Name::from_ascii(qname).unwrap(), qtype, now_secs)
+            .unwrap()
+            .expect("a chain name")
+    }
+
+    #[test]
+    fn tlsa_is_derived_from_the_certificates_that_speak_for_the_host() {
+        let names = names();
+        let tlsa = |seed: u8, selector: u8| format!("3 {selector} 1 {}", hex_of(seed));
+        fn hex_of(seed: u8) -> String {
+            format!("{seed:02x}").repeat(32).to_uppercase()
+        }
+        let apex = ask_at(&names, "_443._tcp.example.sigil.", RecordType::TLSA, 1500);
+        assert_eq!(apex.rcode, ResponseCode::NoError);
+        assert!(apex.answers.iter().all(|r| r.ttl == CERT_TLSA_TTL_SECS));
+        let data: Vec<String> = apex
+            .answers
+            .iter()
+            .map(|r| r.data.to_string().to_uppercase())
+            .collect();
+        // Only the active certificate, by its SPKI and by the whole certificate; not the
+        // revoked one, the one of an earlier owner, or the expired one.
+        assert_eq!(data, [tlsa(0xa0, 1), tlsa(0xa1, 0)]);
+
+        // At a subname covered by the wildcard, beside the owner's own TLSA record.
+        let www = ask_at(
+            &names,
+            "_443._tcp.www.example.sigil.",
+            RecordType::TLSA,
+            1500,
+        );
+        assert_eq!(www.answers.len(), 3, "{www:?}");
+        // Any port and transport.
+        let udp = ask_at(&names, "_853._udp.example.sigil.", RecordType::TLSA, 1500);
+        assert_eq!(udp.answers.len(), 2);
+        // The wildcard stands for one label only.
+        let deep = ask_at(
+            &names,
+            "_443._tcp.a.b.example.sigil.",
+            RecordType::TLSA,
+            1500,
+        );
+        assert_eq!(deep.rcode, ResponseCode::NXDomain);
+        // Another type at the TLSA name: it exists, with no data of that type.
+        let a = ask_at(&names, "_443._tcp.example.sigil.", RecordType::A, 1500);
+        assert_eq!(a.rcode, ResponseCode::NoError);
+        assert!(a.answers.is_empty());
+        // Outside the validity window nothing is derived.
+        for now in [999, 2001] {
+            let late = ask_at(&names, "_443._tcp.example.sigil.", RecordType::TLSA, now);
+            assert_eq!(late.rcode, ResponseCode::NXDomain, "at {now}");
+        }
+        // Not a service name.
+        let odd = ask_at(&names, "_x._tcp.example.sigil.", RecordType::TLSA, 1500);
+        assert_eq!(odd.rcode, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn tlsa_service_names_are_recognized() {
+        assert_eq!(tlsa_service("_443._tcp"), Some(""));
+        assert_eq!(tlsa_service("_443._tcp.www"), Some("www"));
+        assert_eq!(tlsa_service("_25._udp.a.b"), Some("a.b"));
+        assert_eq!(tlsa_service("_443"), None);
+        assert_eq!(tlsa_service("_443._foo"), None);
+        assert_eq!(tlsa_service("443._tcp"), None);
+        assert_eq!(tlsa_service("_123456._tcp"), None);
+        assert_eq!(tlsa_service("www"), None);
     }
 
     fn ask(names: &Names, qname: &str, qtype: RecordType) -> Answer {
@@ -777,6 +972,7 @@ mod tests {
         let names = Names {
             tlds: vec!["sigil".to_string()],
             entries: [entry("chain.sigil", 100, &hops)].into_iter().collect(),
+            certs: BTreeMap::new(),
             reads: AtomicUsize::new(0),
         };
         let a = ask(&names, "h0.chain.sigil.", RecordType::A);

@@ -40,3 +40,7 @@ pub const NEGATIVE_TTL_SECS: u32 = 60;
 
 /// TTL of the synthesized NS record at a top-level domain's apex.
 pub const TLD_NS_TTL_SECS: u32 = 3600;
+
+/// TTL of the TLSA records derived from registered certificates: short, so that a revocation
+/// reaches caches soon after the block that makes it.
+pub const CERT_TLSA_TTL_SECS: u32 = 60;

@@ -21,9 +21,14 @@ macro_rules! check {
     };
 }
 
+mod certs;
 mod names;
 mod validators;
 
+pub use certs::{
+    CertEntry, CertEvent, CertFacts, IssuerEntry, LedgerStanding, Revocation, RevocationReason,
+    active_certs, cert_history_prefix,
+};
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
 pub use validators::{PendingChange, ValidatorSetChange, pending};
 
@@ -53,6 +58,18 @@ pub mod keys {
     }
     pub fn nonce(signer: &PublicKey) -> Vec<u8> {
         [b"nonce/".as_slice(), &signer.0].concat()
+    }
+    /// A certificate, by the SHA-256 of its DER.
+    pub fn cert(cert_sha256: &Hash) -> Vec<u8> {
+        [b"cert/".as_slice(), &cert_sha256.0].concat()
+    }
+    /// The registered, unrevoked certificates of a name (a list of hashes).
+    pub fn certs_of(name: &str) -> Vec<u8> {
+        [b"certs/".as_slice(), name.as_bytes()].concat()
+    }
+    /// An issuer authorized for a name's certificates.
+    pub fn cert_issuer(name: &str, issuer: &PublicKey) -> Vec<u8> {
+        [b"cert-issuer/".as_slice(), name.as_bytes(), b"/", &issuer.0].concat()
     }
 }
 
@@ -185,6 +202,8 @@ pub mod index {
     pub const NAME_HISTORY: &[u8] = b"cH";
     /// Changes of the validator set, by height: [`super::ValidatorSetChange`].
     pub const VALIDATOR_CHANGES: &[u8] = b"cV";
+    /// Certificate history by name: registrations, revocations, issuer changes.
+    pub const CERT_HISTORY: &[u8] = b"cC";
 }
 
 /// What an operation may know about the transaction carrying it.
@@ -291,5 +310,17 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
         Op::NameTransfer { name, new_owner } => names::transfer(state, context, name, new_owner),
         Op::NameRenew { name } => names::renew(state, context, name),
         Op::ValidatorVote { change } => validators::vote(state, context, change),
+        Op::CertIssuerAuthorize { name, issuer } => {
+            certs::authorize_issuer(state, context, name, issuer)
+        }
+        Op::CertIssuerRevoke { name, issuer } => {
+            certs::deauthorize_issuer(state, context, name, issuer)
+        }
+        Op::CertRegister { cert } => certs::register(state, context, cert),
+        Op::CertRegisterBatch { certs } => certs::register_batch(state, context, certs),
+        Op::CertRevoke {
+            cert_sha256,
+            reason,
+        } => certs::revoke(state, context, cert_sha256, *reason),
     }
 }

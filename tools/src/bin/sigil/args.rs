@@ -53,6 +53,9 @@ pub enum Command {
     /// Register, change, transfer, renew and inspect names.
     #[command(subcommand)]
     Name(NameCommand),
+    /// Bind X.509 certificates to names, revoke them, and verify them against the ledger.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Check what the ledger says without trusting the node that says it.
     #[command(subcommand)]
     Proof(ProofCommand),
@@ -201,6 +204,110 @@ pub struct ImportArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub origin: Option<String>,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Bind a certificate to a name (as its owner, or as an issuer the owner authorized).
+    Register {
+        /// The registered name, e.g. `example.sigil`.
+        name: String,
+        /// The certificate: PEM or DER, alone or followed by its issuers.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+    },
+    /// Bind many certificates at once (an issuer's batch); each goes to the registered name
+    /// its DNS names lie under.
+    Batch {
+        /// Certificate files (PEM or DER), one certificate or chain each.
+        #[arg(required = true, value_name = "FILE")]
+        certs: Vec<PathBuf>,
+    },
+    /// Check a certificate against the ledger, with a proof checked against the validators:
+    /// exit 0 if it is registered, active, valid now and for the name; exit 1 with the reason.
+    Verify(CertVerifyArgs),
+    /// Revoke a certificate for good.
+    Revoke {
+        /// The name the certificate is bound to, e.g. `example.sigil`.
+        name: String,
+        #[command(flatten)]
+        which: CertChoice,
+        /// Why (RFC 5280): unspecified, key-compromise, ca-compromise, affiliation-changed,
+        /// superseded, cessation-of-operation, privilege-withdrawn, aa-compromise.
+        #[arg(long, value_name = "REASON", default_value = "unspecified")]
+        reason: String,
+    },
+    /// Every certificate ever bound to a name, with its status, and the name's certificate history.
+    List {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+    },
+    /// Let an issuer key (a CA) register and revoke certificates of a name (owner only).
+    Authorize {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+        /// The issuer: a public key in hex, or the name of a key in the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        issuer: String,
+    },
+    /// Withdraw an issuer's authorization (owner only); what it registered stays.
+    Deauthorize {
+        /// The name, e.g. `example.sigil`.
+        name: String,
+        /// The issuer: a public key in hex, or the name of a key in the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        issuer: String,
+    },
+    /// Connect with TLS and check the certificate the server presents against the ledger
+    /// (exit 1 if the handshake fails, with the reason).
+    Fetch {
+        /// The server's name and port, e.g. `example.sigil:443`.
+        target: String,
+        /// Connect to this address instead of resolving the name, e.g. `127.0.0.1:8443`.
+        #[arg(long, value_name = "ADDR")]
+        connect: Option<String>,
+        /// Refuse a proof of a block older than this (a node replaying old proofs could hide
+        /// a revocation).
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        max_age: u64,
+    },
+}
+
+/// A certificate, by its file or by its fingerprint.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct CertChoice {
+    /// The certificate file: PEM or DER, alone or followed by its issuers.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The certificate's SHA-256 fingerprint (64 hex digits, colons allowed, as
+    /// `openssl x509 -fingerprint -sha256` prints it).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CertVerifyArgs {
+    /// The certificate file: PEM or DER, alone or followed by its issuers.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "sha256",
+        conflicts_with = "sha256"
+    )]
+    pub file: Option<PathBuf>,
+    /// The certificate's SHA-256 fingerprint instead of its file.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// The name the certificate must be valid for, e.g. `example.sigil` or `www.example.sigil`.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Refuse a proof of a block older than this (a node replaying old proofs could hide a
+    /// revocation).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+    pub max_age: u64,
+}
+
+/// How old the block of a certificate proof may be, by default.
+pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
 
 #[derive(Debug, Subcommand)]
 pub enum ProofCommand {

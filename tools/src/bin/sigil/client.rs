@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
-use sigil_registry::api::{AccountInfo, ChainStatus, NameInfo, SubmitResponse};
-use sigil_registry::proof::StateProof;
+use sigil_registry::api::{
+    AccountInfo, CertInfo, ChainStatus, NameCerts, NameInfo, SubmitResponse,
+};
+use sigil_registry::proof::{CertProof, StateProof};
 use sigil_registry::state::NameEvent;
 use sigil_registry::tx::SignedTx;
 use sigil_registry::types::{Hash, PublicKey};
@@ -109,6 +111,25 @@ impl Client {
 
     pub async fn proof(&self, name: &str) -> anyhow::Result<StateProof> {
         self.get(&format!("/v1/names/{name}/proof")).await
+    }
+
+    /// A certificate's entry, or `None` if it is not on the ledger.
+    pub async fn cert(&self, sha256: &Hash) -> anyhow::Result<Option<CertInfo>> {
+        match self.get(&format!("/v1/certs/{sha256}")).await {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if node_code(&e) == Some("cert_not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The proof of a certificate (present or absent) and of its name.
+    pub async fn cert_proof(&self, sha256: &Hash) -> anyhow::Result<CertProof> {
+        self.get(&format!("/v1/certs/{sha256}/proof")).await
+    }
+
+    /// Every certificate ever bound to a name, and its certificate history.
+    pub async fn name_certs(&self, name: &str) -> anyhow::Result<NameCerts> {
+        self.get(&format!("/v1/names/{name}/certs")).await
     }
 
     fn url(&self, path: &str) -> String {

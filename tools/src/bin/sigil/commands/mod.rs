@@ -1,5 +1,6 @@
 //! The commands: what each one does once its arguments are parsed, and the context they share.
 
+mod cert;
 mod chain;
 mod import;
 mod key;
@@ -16,7 +17,8 @@ use sigil_registry::name as names;
 use sigil_registry::types::Keypair;
 
 use crate::args::{
-    ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand, ValidatorsCommand,
+    CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand,
+    ValidatorsCommand,
 };
 use crate::client::Client;
 use crate::keystore::Keystore;
@@ -58,6 +60,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             NameCommand::Show { name } => show::show(&ctx, &name).await,
             NameCommand::History { name } => show::history(&ctx, &name).await,
             NameCommand::Import(args) => import::run(&ctx, args).await,
+        },
+        Command::Cert(cmd) => match cmd {
+            CertCommand::Register { name, cert } => cert::register(&ctx, &name, &cert).await,
+            CertCommand::Batch { certs } => cert::batch(&ctx, &certs).await,
+            CertCommand::Verify(args) => cert::verify(&ctx, args).await,
+            CertCommand::Revoke {
+                name,
+                which,
+                reason,
+            } => cert::revoke(&ctx, &name, which, &reason).await,
+            CertCommand::List { name } => cert::list(&ctx, &name).await,
+            CertCommand::Authorize { name, issuer } => {
+                cert::authorize(&ctx, &name, &issuer, true).await
+            }
+            CertCommand::Deauthorize { name, issuer } => {
+                cert::authorize(&ctx, &name, &issuer, false).await
+            }
+            CertCommand::Fetch {
+                target,
+                connect,
+                max_age,
+            } => cert::fetch(&ctx, &target, connect.as_deref(), max_age).await,
         },
         Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,

@@ -1,0 +1,279 @@
+//! The client's judgement of a certificate: check a node's proofs against trusted validators,
+//! then decide from the proven entries and the client's own clock whether the certificate
+//! speaks for a host name, or exactly why not.
+
+use std::fmt;
+
+use sigil_registry::name::{Placement, place};
+use sigil_registry::proof::CertProof;
+use sigil_registry::san;
+use sigil_registry::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
+use sigil_registry::types::{Hash, Height, PublicKey, decode};
+use x509_parser::time::ASN1Time;
+
+use crate::error::{Error, Result};
+
+/// What a checked proof says about one certificate, at one height.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    pub cert_sha256: Hash,
+    pub height: Height,
+    pub block_hash: Hash,
+    /// The time of the proven block, as its proposer stamped it (unix milliseconds).
+    pub block_time_ms: u64,
+    /// The certificate's entry; `None`: proven absent.
+    pub entry: Option<CertEntry>,
+    /// The entry of the certificate's name at the same height; `None`: proven absent (or the
+    /// certificate is).
+    pub name: Option<NameEntry>,
+}
+
+/// Checks a node's answer about certificate `cert_sha256` against the trusted validator set:
+/// the proofs verify, they are of the right keys, at one header, and the entries decode.
+pub fn verify_cert_proof(
+    answer: &CertProof,
+    cert_sha256: &Hash,
+    chain_id: &str,
+    trusted: &ValidatorSet,
+) -> Result<Proven> {
+    let fail = Error::Proof;
+    if answer.cert.key != keys::cert(cert_sha256) {
+        return Err(fail(format!(
+            "the node answered with a proof of another key than certificate {cert_sha256}"
+        )));
+    }
+    let entry: Option<CertEntry> = answer
+        .cert
+        .verify(chain_id, trusted)
+        .map_err(fail)?
+        .map(decode)
+        .transpose()
+        .map_err(|e| fail(format!("the proven value is not a certificate entry: {e}")))?;
+    let header = &answer.cert.header;
+    let mut name = None;
+    if let Some(entry) = &entry {
+        if entry.facts.cert_sha256 != *cert_sha256 {
+            return Err(fail(format!(
+                "the proven entry is of certificate {}, not {cert_sha256}",
+                entry.facts.cert_sha256
+            )));
+        }
+        let Some(name_proof) = &answer.name else {
+            return Err(fail(format!(
+                "the node sent no proof of `{}`, the name the certificate is bound to",
+                entry.facts.name
+            )));
+        };
+        if name_proof.key != keys::name(&entry.facts.name) {
+            return Err(fail(format!(
+                "the node proved another name than `{}`",
+                entry.facts.name
+            )));
+        }
+        if name_proof.header.hash() != header.hash() {
+            return Err(fail(
+                "the proofs of the certificate and of its name are of different blocks".into(),
+            ));
+        }
+        name = name_proof
+            .verify(chain_id, trusted)
+            .map_err(fail)?
+            .map(decode::<NameEntry>)
+            .transpose()
+            .map_err(|e| fail(format!("the proven value is not a name entry: {e}")))?;
+        if let Some(n) = &name
+            && n.name != entry.facts.name
+        {
+            return Err(fail(format!(
+                "the proven name entry is of `{}`, not `{}`",
+                n.name, entry.facts.name
+            )));
+        }
+    }
+    Ok(Proven {
+        cert_sha256: *cert_sha256,
+        height: header.height,
+        block_hash: header.hash(),
+        block_time_ms: header.time_ms,
+        entry,
+        name,
+    })
+}
+
+/// Why a certificate does not speak for a host name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not on the ledger.
+    Unknown {
+        cert_sha256: Hash,
+    },
+    Revoked(Revocation),
+    NotYetValid {
+        not_before: i64,
+    },
+    Expired {
+        not_after: i64,
+    },
+    /// Bound to another name, or none of its names is the host.
+    NameMismatch {
+        host: String,
+        name: String,
+        sans: Vec<String>,
+    },
+    /// The name now belongs to another key than the one the certificate was registered under.
+    WrongOwner {
+        name: String,
+        registered_under: PublicKey,
+        owner_now: PublicKey,
+    },
+    /// The name it is bound to has expired or is gone.
+    NameGone {
+        name: String,
+    },
+    /// The proof is of a block older than the client accepts: a node can replay an old, validly
+    /// signed proof to hide a later revocation.
+    Stale {
+        height: Height,
+        age_secs: u64,
+        max_age_secs: u64,
+    },
+}
+
+impl Refusal {
+    /// A stable code for JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Unknown { .. } => "unknown",
+            Refusal::Revoked(_) => "revoked",
+            Refusal::NotYetValid { .. } => "not_yet_valid",
+            Refusal::Expired { .. } => "expired",
+            Refusal::NameMismatch { .. } => "name_mismatch",
+            Refusal::WrongOwner { .. } => "wrong_owner",
+            Refusal::NameGone { .. } => "name_gone",
+            Refusal::Stale { .. } => "stale",
+        }
+    }
+}
+
+/// A unix time as X.509 prints it (`Nov 24 22:32:18 2026 +00:00`).
+pub fn show_time(unix_secs: i64) -> String {
+    ASN1Time::from_timestamp(unix_secs)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| format!("unix time {unix_secs}"))
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Unknown { cert_sha256 } => {
+                write!(f, "unknown: certificate {cert_sha256} is not on the ledger")
+            }
+            Refusal::Revoked(r) => write!(f, "revoked at height {} ({})", r.height, r.reason),
+            Refusal::NotYetValid { not_before } => {
+                write!(f, "not yet valid: valid from {}", show_time(*not_before))
+            }
+            Refusal::Expired { not_after } => {
+                write!(f, "expired: valid until {}", show_time(*not_after))
+            }
+            Refusal::NameMismatch { host, name, sans } => write!(
+                f,
+                "name mismatch: the certificate is bound to `{name}` for {}, not `{host}`",
+                sans.join(", ")
+            ),
+            Refusal::WrongOwner {
+                name,
+                registered_under,
+                owner_now,
+            } => write!(
+                f,
+                "wrong owner: registered while {registered_under} owned `{name}`, which now belongs to {owner_now}"
+            ),
+            Refusal::NameGone { name } => write!(
+                f,
+                "name gone: `{name}`, the name the certificate is bound to, has expired or is not registered"
+            ),
+            Refusal::Stale {
+                height,
+                age_secs,
+                max_age_secs,
+            } => write!(
+                f,
+                "stale: the proof is of block {height}, {age_secs} s old (more than {max_age_secs} s); the node may be hiding newer blocks, such as a revocation; ask another node"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Refuses a proof whose block is more than `max_age_secs` older than `now_ms` (unix
+/// milliseconds, the client's clock): the chain makes a block every interval, so an old proof
+/// means a node that withholds the chain's newer state.
+pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
+    let age_secs = now_ms.saturating_sub(proven.block_time_ms) / 1000;
+    if age_secs > max_age_secs {
+        return Err(Refusal::Stale {
+            height: proven.height,
+            age_secs,
+            max_age_secs,
+        });
+    }
+    Ok(())
+}
+
+/// Whether the proven certificate speaks for `host` (normalized, no trailing dot) at unix time
+/// `now_secs`: on the ledger, not revoked, bound to the registered name `host` is or lies
+/// under, one of its names matches `host`, the name still active and owned by the key it was
+/// registered under, and inside its validity window.
+pub fn judge<'p>(
+    proven: &'p Proven,
+    host: &str,
+    tlds: &[String],
+    now_secs: i64,
+) -> std::result::Result<&'p CertEntry, Refusal> {
+    let Some(entry) = &proven.entry else {
+        return Err(Refusal::Unknown {
+            cert_sha256: proven.cert_sha256,
+        });
+    };
+    let facts = &entry.facts;
+    if let LedgerStanding::Revoked(r) = entry.standing(proven.name.as_ref(), proven.height) {
+        return Err(Refusal::Revoked(r));
+    }
+    let bound_here =
+        matches!(place(host, tlds), Placement::Under { name, .. } if name == facts.name);
+    if !bound_here || !facts.sans.iter().any(|s| san::matches(s, host)) {
+        return Err(Refusal::NameMismatch {
+            host: host.to_string(),
+            name: facts.name.clone(),
+            sans: facts.sans.clone(),
+        });
+    }
+    match entry.standing(proven.name.as_ref(), proven.height) {
+        LedgerStanding::Active => {}
+        LedgerStanding::Revoked(r) => return Err(Refusal::Revoked(r)),
+        LedgerStanding::WrongOwner { now } => {
+            return Err(Refusal::WrongOwner {
+                name: facts.name.clone(),
+                registered_under: entry.owner,
+                owner_now: now,
+            });
+        }
+        LedgerStanding::NameGone => {
+            return Err(Refusal::NameGone {
+                name: facts.name.clone(),
+            });
+        }
+    }
+    if now_secs < facts.not_before {
+        return Err(Refusal::NotYetValid {
+            not_before: facts.not_before,
+        });
+    }
+    if now_secs > facts.not_after {
+        return Err(Refusal::Expired {
+            not_after: facts.not_after,
+        });
+    }
+    Ok(entry)
+}

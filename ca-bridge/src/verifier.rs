@@ -1,0 +1,199 @@
+//! A rustls `ServerCertVerifier` that trusts the ledger (DANE-EE style): the server's
+//! certificate is accepted if and only if the ledger, through proofs checked against trusted
+//! validators, has it active for the server name. Usable alone or on top of another verifier
+//! (the usual WebPKI one); the handshake's signature is always checked with the crypto
+//! provider's algorithms.
+//!
+//! rustls does not verify the certificate again when it resumes a session: a client that must
+//! see a revocation at once sets `ClientConfig::resumption` to `Resumption::disabled()`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use sigil_registry::proof::CertProof;
+use sigil_registry::state::ValidatorSet;
+use sigil_registry::types::Hash;
+
+use crate::judge::{Proven, check_fresh, judge, verify_cert_proof};
+use crate::{Error, sha256};
+
+/// Where the verifier learns what the ledger says about a certificate.
+pub trait CertSource: Send + Sync {
+    /// The proven ledger state of the certificate with this SHA-256.
+    fn lookup(&self, cert_sha256: &Hash) -> Result<Proven, Error>;
+    /// The chain's top-level domains.
+    fn tlds(&self) -> &[String];
+}
+
+/// A source that fetches a node's proofs and checks them against trusted validators.
+pub struct ProofSource<F> {
+    fetch: F,
+    chain_id: String,
+    trusted: ValidatorSet,
+    tlds: Vec<String>,
+}
+
+impl<F> ProofSource<F>
+where
+    F: Fn(&Hash) -> Result<CertProof, String> + Send + Sync,
+{
+    /// `fetch` asks a node for the proofs of a certificate; nothing it returns is believed
+    /// unless it verifies against `trusted`.
+    pub fn new(fetch: F, chain_id: &str, trusted: ValidatorSet, tlds: Vec<String>) -> Self {
+        ProofSource {
+            fetch,
+            chain_id: chain_id.to_string(),
+            trusted,
+            tlds,
+        }
+    }
+}
+
+impl<F> CertSource for ProofSource<F>
+where
+    F: Fn(&Hash) -> Result<CertProof, String> + Send + Sync,
+{
+    fn lookup(&self, cert_sha256: &Hash) -> Result<Proven, Error> {
+        let answer = (self.fetch)(cert_sha256).map_err(Error::Proof)?;
+        verify_cert_proof(&answer, cert_sha256, &self.chain_id, &self.trusted)
+    }
+
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+}
+
+/// The verifier. `inner`, when given, must accept the certificate first (for example rustls'
+/// `WebPkiServerVerifier`); the ledger then must have it active for the server name.
+pub struct LedgerVerifier {
+    source: Arc<dyn CertSource>,
+    inner: Option<Arc<dyn ServerCertVerifier>>,
+    provider: Arc<CryptoProvider>,
+    /// Proofs of older blocks are refused (see [`check_fresh`]).
+    max_proof_age_secs: Option<u64>,
+    /// What the ledger said in the last certificate check (for reports).
+    last: Mutex<Option<Proven>>,
+}
+
+impl fmt::Debug for LedgerVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LedgerVerifier")
+            .field("inner", &self.inner.is_some())
+            .finish()
+    }
+}
+
+impl LedgerVerifier {
+    /// The ledger alone decides (DANE-EE).
+    pub fn new(source: Arc<dyn CertSource>, provider: Arc<CryptoProvider>) -> LedgerVerifier {
+        LedgerVerifier {
+            source,
+            inner: None,
+            provider,
+            max_proof_age_secs: None,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Refuses proofs of blocks older than `secs` by the handshake's clock, so a node cannot
+    /// hide a revocation by replaying an old proof.
+    pub fn max_proof_age(mut self, secs: u64) -> LedgerVerifier {
+        self.max_proof_age_secs = Some(secs);
+        self
+    }
+
+    /// `inner` first, then the ledger.
+    pub fn on_top_of(mut self, inner: Arc<dyn ServerCertVerifier>) -> LedgerVerifier {
+        self.inner = Some(inner);
+        self
+    }
+
+    /// What the ledger said in the last certificate check, if any.
+    pub fn last_proven(&self) -> Option<Proven> {
+        self.last.lock().map(|l| l.clone()).unwrap_or(None)
+    }
+}
+
+/// Why a handshake failed, in words: the ledger's reason when the ledger verifier refused the
+/// certificate (`revoked at height 12 (key-compromise)`), else rustls' own description.
+pub fn handshake_error(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(inner))) => {
+            inner.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn refuse(e: impl std::error::Error + Send + Sync + 'static) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(e))))
+}
+
+impl ServerCertVerifier for LedgerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(inner) = &self.inner {
+            inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        }
+        let ServerName::DnsName(host) = server_name else {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName,
+            ));
+        };
+        let host = host.as_ref().trim_end_matches('.').to_ascii_lowercase();
+        let proven = self.source.lookup(&sha256(end_entity)).map_err(refuse)?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(proven.clone());
+        }
+        if let Some(max_age) = self.max_proof_age_secs {
+            check_fresh(&proven, now.as_secs().saturating_mul(1000), max_age).map_err(refuse)?;
+        }
+        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        judge(&proven, &host, self.source.tlds(), now_secs).map_err(refuse)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

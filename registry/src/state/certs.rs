@@ -1,0 +1,449 @@
+//! Certificates: hashes and facts of X.509 certificates bound to names by their owners or by
+//! issuers (CAs) the owners authorized, revocation with an RFC 5280 reason, and batches. The
+//! ledger never parses X.509: the transaction carries the facts, and validity dates are checked
+//! by clients against their own clocks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use super::names::owned_active;
+use super::{IndexEntry, NameEntry, Overlay, StateRead, TxContext, Verdict, index, keys};
+use crate::error::{Result, TxError};
+use crate::limits::{MAX_ACTIVE_CERTS_PER_NAME, MAX_CERT_SANS, MAX_CERTS_PER_BATCH};
+use crate::types::{Hash, Height, PublicKey, encode};
+use crate::{name, san};
+
+/// What a transaction says about a certificate: parsed by the client, checked for consistency
+/// (names, window) by the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct CertFacts {
+    /// The registered name the certificate is bound to, e.g. `example.sigil`.
+    pub name: String,
+    /// SHA-256 of the certificate's DER (TLSA `3 0 1`, the OpenSSL fingerprint).
+    pub cert_sha256: Hash,
+    /// SHA-256 of its SubjectPublicKeyInfo (TLSA `3 1 1`).
+    pub spki_sha256: Hash,
+    /// Start of the validity window, unix seconds.
+    pub not_before: i64,
+    /// End of the validity window, unix seconds.
+    pub not_after: i64,
+    /// DNS subject alternative names, canonical (lowercase, no trailing dot, `*.` wildcards).
+    pub sans: Vec<String>,
+}
+
+/// Why a certificate was revoked: the RFC 5280 CRLReason codes that end a certificate for good
+/// (`certificateHold` and `removeFromCRL` have no place on a ledger where revocation is final).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum RevocationReason {
+    Unspecified = 0,
+    KeyCompromise = 1,
+    CaCompromise = 2,
+    AffiliationChanged = 3,
+    Superseded = 4,
+    CessationOfOperation = 5,
+    PrivilegeWithdrawn = 9,
+    AaCompromise = 10,
+}
+
+impl RevocationReason {
+    pub const ALL: [RevocationReason; 8] = [
+        RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise,
+        RevocationReason::CaCompromise,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+        RevocationReason::PrivilegeWithdrawn,
+        RevocationReason::AaCompromise,
+    ];
+
+    /// The spelling used on the command line and in JSON, e.g. `key-compromise`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "key-compromise",
+            RevocationReason::CaCompromise => "ca-compromise",
+            RevocationReason::AffiliationChanged => "affiliation-changed",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessation-of-operation",
+            RevocationReason::PrivilegeWithdrawn => "privilege-withdrawn",
+            RevocationReason::AaCompromise => "aa-compromise",
+        }
+    }
+
+    /// The RFC 5280 reason code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl fmt::Display for RevocationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RevocationReason {
+    type Err = String;
+
+    /// Accepts the kebab-case spelling, the RFC 5280 camelCase one, or the numeric code.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let wanted: String = s
+            .trim()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        RevocationReason::ALL
+            .into_iter()
+            .find(|r| r.as_str().replace('-', "") == wanted || r.code().to_string() == wanted)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a revocation reason; use one of {}",
+                    RevocationReason::ALL.map(|r| r.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// When, why and by whom a certificate was revoked.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Revocation {
+    pub height: Height,
+    pub reason: RevocationReason,
+    pub by: PublicKey,
+}
+
+/// A certificate on the ledger, under `cert/<sha256>`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct CertEntry {
+    #[serde(flatten)]
+    pub facts: CertFacts,
+    /// The owner of the name when the certificate was registered: the certificate speaks for
+    /// the name only while this key still owns it.
+    pub owner: PublicKey,
+    /// The key that registered it: the owner or an authorized issuer.
+    pub registered_by: PublicKey,
+    pub registered_at: Height,
+    pub revoked: Option<Revocation>,
+}
+
+/// Why a certificate on the ledger does not speak for its name, by the ledger alone (the
+/// validity window is the client's to check against its clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerStanding {
+    Active,
+    Revoked(Revocation),
+    /// The name is no longer registered, or has expired.
+    NameGone,
+    /// The name now belongs to another key than the one the certificate was registered under.
+    WrongOwner {
+        now: PublicKey,
+    },
+}
+
+impl CertEntry {
+    /// What the ledger says of this certificate, given its name's entry at `height`.
+    pub fn standing(&self, name: Option<&NameEntry>, height: Height) -> LedgerStanding {
+        if let Some(revocation) = &self.revoked {
+            return LedgerStanding::Revoked(revocation.clone());
+        }
+        match name {
+            Some(entry) if entry.is_active_at(height) && entry.owner == self.owner => {
+                LedgerStanding::Active
+            }
+            Some(entry) if entry.is_active_at(height) => {
+                LedgerStanding::WrongOwner { now: entry.owner }
+            }
+            _ => LedgerStanding::NameGone,
+        }
+    }
+}
+
+/// An issuer's authorization for a name, under `cert-issuer/<name>/<key>`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct IssuerEntry {
+    pub name: String,
+    pub issuer: PublicKey,
+    pub authorized_at: Height,
+}
+
+/// A change to the certificates of a name, kept in its certificate history.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct CertEvent {
+    pub name: String,
+    pub height: Height,
+    pub tx: Hash,
+    /// `register`, `revoke`, `authorize-issuer` or `deauthorize-issuer`.
+    pub action: String,
+    pub by: PublicKey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_sha256: Option<Hash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<PublicKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RevocationReason>,
+}
+
+/// Store key prefix of the certificate history of `name`.
+pub fn cert_history_prefix(name: &str) -> Vec<u8> {
+    [index::CERT_HISTORY, name.as_bytes(), &[0]].concat()
+}
+
+impl CertEvent {
+    /// Ordered by height, position in the block, and position in a batch.
+    fn index_entry(&self, context: &TxContext<'_>, item: u32) -> IndexEntry {
+        let key = [
+            cert_history_prefix(&self.name).as_slice(),
+            &self.height.to_be_bytes(),
+            &context.index.to_be_bytes(),
+            &item.to_be_bytes(),
+        ]
+        .concat();
+        (key, encode(self))
+    }
+
+    fn new(context: &TxContext<'_>, name: &str, action: &str) -> CertEvent {
+        CertEvent {
+            name: name.to_string(),
+            height: context.height,
+            tx: context.stx.id(),
+            action: action.to_string(),
+            by: context.signer(),
+            cert_sha256: None,
+            issuer: None,
+            reason: None,
+        }
+    }
+}
+
+/// The hashes of the certificates of `name` that are registered and not revoked.
+pub fn active_certs(state: &impl StateRead, name: &str) -> Result<Vec<Hash>> {
+    Ok(state
+        .get_decoded::<Vec<Hash>>(&keys::certs_of(name))?
+        .unwrap_or_default())
+}
+
+/// The owner authorizes `issuer` to register and revoke certificates of `name`.
+pub(super) fn authorize_issuer<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    name: &str,
+    issuer: &PublicKey,
+) -> Result<Verdict> {
+    let entry = check!(owned_active(state, context, name)?);
+    let key = keys::cert_issuer(&entry.name, issuer);
+    if state.get(&key)?.is_some() {
+        reject!(TxError::IssuerAlreadyAuthorized {
+            name: entry.name,
+            issuer: *issuer
+        });
+    }
+    state.put(
+        key,
+        &IssuerEntry {
+            name: entry.name.clone(),
+            issuer: *issuer,
+            authorized_at: context.height,
+        },
+    );
+    let mut event = CertEvent::new(context, &entry.name, "authorize-issuer");
+    event.issuer = Some(*issuer);
+    Ok(Ok(vec![event.index_entry(context, 0)]))
+}
+
+/// The owner withdraws an issuer's authorization; what it registered stays.
+pub(super) fn deauthorize_issuer<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    name: &str,
+    issuer: &PublicKey,
+) -> Result<Verdict> {
+    let entry = check!(owned_active(state, context, name)?);
+    let key = keys::cert_issuer(&entry.name, issuer);
+    if state.get(&key)?.is_none() {
+        reject!(TxError::IssuerNotAuthorized {
+            name: entry.name,
+            issuer: *issuer
+        });
+    }
+    state.delete(key);
+    let mut event = CertEvent::new(context, &entry.name, "deauthorize-issuer");
+    event.issuer = Some(*issuer);
+    Ok(Ok(vec![event.index_entry(context, 0)]))
+}
+
+/// Binds one certificate to its name.
+pub(super) fn register<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    facts: &CertFacts,
+) -> Result<Verdict> {
+    let entry = check!(register_one(state, context, facts)?);
+    Ok(Ok(vec![entry.index_entry(context, 0)]))
+}
+
+/// Binds every certificate of a batch, or none.
+pub(super) fn register_batch<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    certs: &[CertFacts],
+) -> Result<Verdict> {
+    if certs.is_empty() || certs.len() > MAX_CERTS_PER_BATCH {
+        reject!(TxError::BatchSize {
+            count: certs.len(),
+            max: MAX_CERTS_PER_BATCH
+        });
+    }
+    let mut entries = Vec::with_capacity(certs.len());
+    for (i, facts) in certs.iter().enumerate() {
+        match register_one(state, context, facts)? {
+            Ok(event) => entries.push(event.index_entry(context, i as u32)),
+            Err(error) => reject!(TxError::InBatch {
+                index: i,
+                cert_sha256: facts.cert_sha256,
+                error: Box::new(error)
+            }),
+        }
+    }
+    Ok(Ok(entries))
+}
+
+fn register_one<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    facts: &CertFacts,
+) -> Result<std::result::Result<CertEvent, TxError>> {
+    let entry = match authority(state, context, &facts.name, true)? {
+        Ok(entry) => entry,
+        Err(e) => return Ok(Err(e)),
+    };
+    if facts.sans.len() > MAX_CERT_SANS {
+        return Ok(Err(TxError::TooManySans {
+            count: facts.sans.len(),
+            max: MAX_CERT_SANS,
+        }));
+    }
+    if let Err(e) = san::check_for_name(&facts.sans, &entry.name, &context.params.tlds) {
+        return Ok(Err(e.into()));
+    }
+    if facts.not_before >= facts.not_after {
+        return Ok(Err(TxError::CertBadWindow {
+            not_before: facts.not_before,
+            not_after: facts.not_after,
+        }));
+    }
+    let key = keys::cert(&facts.cert_sha256);
+    if let Some(existing) = state.get_decoded::<CertEntry>(&key)? {
+        return Ok(Err(TxError::CertExists {
+            cert_sha256: facts.cert_sha256,
+            name: existing.facts.name,
+        }));
+    }
+    let mut active = active_certs(state, &entry.name)?;
+    if active.len() >= MAX_ACTIVE_CERTS_PER_NAME {
+        return Ok(Err(TxError::TooManyCerts {
+            name: entry.name,
+            max: MAX_ACTIVE_CERTS_PER_NAME,
+        }));
+    }
+    active.push(facts.cert_sha256);
+    state.put(keys::certs_of(&entry.name), &active);
+    state.put(
+        key,
+        &CertEntry {
+            facts: CertFacts {
+                name: entry.name.clone(),
+                ..facts.clone()
+            },
+            owner: entry.owner,
+            registered_by: context.signer(),
+            registered_at: context.height,
+            revoked: None,
+        },
+    );
+    let mut event = CertEvent::new(context, &entry.name, "register");
+    event.cert_sha256 = Some(facts.cert_sha256);
+    Ok(Ok(event))
+}
+
+/// Revokes a certificate for good (the name's owner, or an authorized issuer, even after the
+/// name expired).
+pub(super) fn revoke<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    cert_sha256: &Hash,
+    reason: RevocationReason,
+) -> Result<Verdict> {
+    let key = keys::cert(cert_sha256);
+    let Some(mut cert) = state.get_decoded::<CertEntry>(&key)? else {
+        reject!(TxError::CertNotFound {
+            cert_sha256: *cert_sha256
+        });
+    };
+    if let Some(revocation) = &cert.revoked {
+        reject!(TxError::CertAlreadyRevoked {
+            cert_sha256: *cert_sha256,
+            height: revocation.height
+        });
+    }
+    check!(authority(state, context, &cert.facts.name, false)?);
+    let name = cert.facts.name.clone();
+    let mut active = active_certs(state, &name)?;
+    active.retain(|h| h != cert_sha256);
+    if active.is_empty() {
+        state.delete(keys::certs_of(&name));
+    } else {
+        state.put(keys::certs_of(&name), &active);
+    }
+    cert.revoked = Some(Revocation {
+        height: context.height,
+        reason,
+        by: context.signer(),
+    });
+    state.put(key, &cert);
+    let mut event = CertEvent::new(context, &name, "revoke");
+    event.cert_sha256 = Some(*cert_sha256);
+    event.reason = Some(reason);
+    Ok(Ok(vec![event.index_entry(context, 0)]))
+}
+
+/// The entry of `name` if the signer may manage its certificates: its owner, or an issuer the
+/// owner authorized. `active`: the name must not have expired.
+fn authority(
+    state: &impl StateRead,
+    context: &TxContext<'_>,
+    input: &str,
+    active: bool,
+) -> Result<std::result::Result<NameEntry, TxError>> {
+    let name = match name::registrable(input, &context.params.tlds) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let Some(entry) = state.get_decoded::<NameEntry>(&keys::name(&name))? else {
+        return Ok(Err(TxError::NameNotFound { name }));
+    };
+    if active && !entry.is_active_at(context.height) {
+        return Ok(Err(TxError::NameExpired {
+            name,
+            expired_at: entry.expires_at,
+        }));
+    }
+    let signer = context.signer();
+    if entry.owner != signer && state.get(&keys::cert_issuer(&name, &signer))?.is_none() {
+        return Ok(Err(TxError::NotCertAuthority {
+            name,
+            owner: entry.owner,
+            signer,
+        }));
+    }
+    Ok(Ok(entry))
+}

@@ -1,0 +1,630 @@
+//! Certificates end to end with real processes: `sigil cert register/verify/revoke/list/fetch`
+//! against `sigild --dev`, TLSA answers over UDP and TCP, a rustls server on loopback, and a
+//! lying node (a proxy that forges an "active" answer for a revoked certificate) caught by the
+//! CLI's own proof check.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hickory_proto::rr::RecordType;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+use sigil_registry::state::CertEntry;
+use sigil_registry::types::{decode, encode};
+use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::{Node, api_get, ok, ok_json, sigil};
+
+struct Issued {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+fn ca() -> Issued {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Sigil Test CA");
+    let cert = params.self_signed(&key).unwrap();
+    Issued { cert, key }
+}
+
+fn leaf(sans: &[&str], issuer: &Issued, from: i32, until: i32) -> Issued {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, sans[0]);
+    params.not_before = date_time_ymd(from, 1, 1);
+    params.not_after = date_time_ymd(until, 1, 1);
+    let cert = params.signed_by(&key, &issuer.cert, &issuer.key).unwrap();
+    Issued { cert, key }
+}
+
+fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The fingerprint as `openssl x509 -fingerprint -sha256` prints it, computed here.
+fn openssl_fingerprint(der: &[u8]) -> String {
+    let digest = Sha256::digest(der);
+    let pairs: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    format!("sha256 Fingerprint={}", pairs.join(":"))
+}
+
+fn sha256_hex(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
+/// Runs `sigil cert verify` and returns its exit code and stdout (JSON).
+fn verify(node: &str, keys: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--json", "cert", "verify"];
+    all.extend(args);
+    let output = sigil(node, keys, &all);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), json)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn tlsa(dns: SocketAddr, transport: Transport) -> Vec<String> {
+    let mut found = answers(&query(
+        dns,
+        "_443._tcp.example.sigil.",
+        RecordType::TLSA,
+        transport,
+    ));
+    found.sort();
+    found.iter().map(|s| s.to_lowercase()).collect()
+}
+
+#[test]
+fn register_verify_revoke_list_and_tlsa_over_the_binaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let files = dir.path();
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["name", "register", "example.sigil"]));
+    ok(node.sigil(&keys, &["name", "register", "other.sigil"]));
+
+    let root = ca();
+    let good = leaf(&["example.sigil", "*.example.sigil"], &root, 2024, 2100);
+    let good_pem = write(files, "good.pem", good.cert.pem());
+    let good_der = write(files, "good.der", good.cert.der());
+    let chain = write(
+        files,
+        "chain.pem",
+        format!("{}{}", good.cert.pem(), root.cert.pem()),
+    );
+    let reversed = write(
+        files,
+        "reversed.pem",
+        format!("{}{}", root.cert.pem(), good.cert.pem()),
+    );
+    let unknown = write(
+        files,
+        "unknown.pem",
+        leaf(&["example.sigil"], &root, 2024, 2100).cert.pem(),
+    );
+    let expired = write(
+        files,
+        "expired.pem",
+        leaf(&["example.sigil"], &root, 2020, 2021).cert.pem(),
+    );
+    let future = write(
+        files,
+        "future.pem",
+        leaf(&["example.sigil"], &root, 2090, 2100).cert.pem(),
+    );
+
+    // Bad input: clear errors, exit 2, nothing sent.
+    let bad_cases: [(PathBuf, &str); 5] = [
+        (
+            write(files, "garbage.pem", "not a certificate at all"),
+            "neither PEM",
+        ),
+        (
+            write(files, "key.pem", good.key.serialize_pem()),
+            "private key",
+        ),
+        (
+            write(
+                files,
+                "cut.der",
+                &good.cert.der()[..good.cert.der().len() / 2],
+            ),
+            "truncated",
+        ),
+        (reversed, "wrong order"),
+        (
+            write(
+                files,
+                "bank.pem",
+                leaf(&["bank.sigil"], &root, 2024, 2100).cert.pem(),
+            ),
+            "belongs to `bank.sigil`",
+        ),
+    ];
+    for (file, message) in &bad_cases {
+        let out = node.sigil(
+            &keys,
+            &["cert", "register", "example.sigil", "--cert", path(file)],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
+        assert!(stderr.contains(message), "{}: `{stderr}`", file.display());
+    }
+
+    for file in [&good_pem, &expired, &future] {
+        ok(node.sigil(
+            &keys,
+            &["cert", "register", "example.sigil", "--cert", path(file)],
+        ));
+    }
+
+    // Every way of naming the registered certificate is valid.
+    let fingerprint = openssl_fingerprint(good.cert.der());
+    let by_hash = ["--sha256", fingerprint.as_str(), "--name", "example.sigil"];
+    for args in [
+        vec![path(&good_pem), "--name", "example.sigil"],
+        vec![path(&good_der), "--name", "example.sigil"],
+        vec![path(&chain), "--name", "example.sigil"],
+        vec![path(&good_pem), "--name", "WWW.example.sigil."],
+        by_hash.to_vec(),
+    ] {
+        let (code, json) = verify(&node.api, &keys, &args);
+        assert_eq!(code, 0, "{args:?}: {json}");
+        assert_eq!(json["valid"], true, "{json}");
+        assert_eq!(json["cert_sha256"], sha256_hex(good.cert.der()), "{json}");
+    }
+    let human = ok(node.sigil(
+        &keys,
+        &["cert", "verify", path(&good_pem), "--name", "example.sigil"],
+    ));
+    assert!(human.starts_with("valid:"), "{human}");
+
+    // Each way to fail, with its reason and exit 1.
+    for (args, reason, message) in [
+        (
+            vec![path(&unknown), "--name", "example.sigil"],
+            "unknown",
+            "is not on the ledger",
+        ),
+        (
+            vec![path(&good_pem), "--name", "other.sigil"],
+            "name_mismatch",
+            "name mismatch",
+        ),
+        (
+            vec![path(&good_pem), "--name", "a.b.example.sigil"],
+            "name_mismatch",
+            "name mismatch",
+        ),
+        (
+            vec![path(&expired), "--name", "example.sigil"],
+            "expired",
+            "expired",
+        ),
+        (
+            vec![path(&future), "--name", "example.sigil"],
+            "not_yet_valid",
+            "not yet valid",
+        ),
+    ] {
+        let (code, json) = verify(&node.api, &keys, &args);
+        assert_eq!(code, 1, "{args:?}: {json}");
+        assert_eq!(json["reason"], reason, "{json}");
+        assert!(
+            json["message"].as_str().unwrap().contains(message),
+            "{json}"
+        );
+    }
+
+    // TLSA for the active, valid certificate only, over both transports.
+    let expected = {
+        let parsed = sigil_ca_bridge::parse_der(good.cert.der()).unwrap();
+        let mut e = vec![
+            format!("3 1 1 {}", parsed.spki_sha256),
+            format!("3 0 1 {}", parsed.cert_sha256),
+        ];
+        e.sort();
+        e
+    };
+    for transport in [Transport::Udp, Transport::Tcp] {
+        assert_eq!(tlsa(node.dns, transport), expected, "{transport:?}");
+    }
+
+    // Revoke: verification fails with the height and reason, TLSA is gone at once.
+    let revoked = ok_json(node.sigil(
+        &keys,
+        &[
+            "--json",
+            "cert",
+            "revoke",
+            "example.sigil",
+            "--cert",
+            path(&good_pem),
+            "--reason",
+            "key-compromise",
+        ],
+    ));
+    let height = revoked["height"].as_u64().unwrap();
+    let (code, json) = verify(&node.api, &keys, &by_hash);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "revoked");
+    assert_eq!(
+        json["message"],
+        format!("revoked at height {height} (key-compromise)")
+    );
+    for transport in [Transport::Udp, Transport::Tcp] {
+        assert!(tlsa(node.dns, transport).is_empty(), "{transport:?}");
+    }
+
+    let listed = ok_json(node.sigil(&keys, &["--json", "cert", "list", "example.sigil"]));
+    let statuses: Vec<&str> = listed["certs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            format!("revoked at height {height} (key-compromise)").as_str(),
+            "expired",
+            "not yet valid"
+        ]
+    );
+    let human = ok(node.sigil(&keys, &["cert", "list", "example.sigil"]));
+    assert!(human.contains(&sha256_hex(good.cert.der())), "{human}");
+
+    // A certificate registered by the previous owner stops speaking for a transferred name.
+    let moved = leaf(&["other.sigil"], &root, 2024, 2100);
+    let moved_pem = write(files, "moved.pem", moved.cert.pem());
+    ok(node.sigil(
+        &keys,
+        &[
+            "cert",
+            "register",
+            "other.sigil",
+            "--cert",
+            path(&moved_pem),
+        ],
+    ));
+    ok(node.sigil(&keys, &["key", "new", "bob"]));
+    ok(node.sigil(
+        &keys,
+        &[
+            "--key",
+            "alice",
+            "name",
+            "transfer",
+            "other.sigil",
+            "--to",
+            "bob",
+        ],
+    ));
+    let (code, json) = verify(
+        &node.api,
+        &keys,
+        &[path(&moved_pem), "--name", "other.sigil"],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "wrong_owner", "{json}");
+}
+
+/// A TLS server on loopback presenting `leaf` and `issuer`; completes handshakes until the
+/// test ends.
+fn tls_server(leaf: &Issued, issuer: &Issued) -> SocketAddr {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.cert.der().clone(), issuer.cert.der().clone()],
+            key,
+        )
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut stream).is_err() {
+                    break;
+                }
+            }
+            conn.send_close_notify();
+            let _ = conn.complete_io(&mut stream);
+        }
+    });
+    addr
+}
+
+#[test]
+fn fetch_checks_a_live_server_against_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["name", "register", "example.sigil"]));
+    let root = ca();
+    let server = leaf(&["example.sigil"], &root, 2024, 2100);
+    let pem = write(dir.path(), "server.pem", server.cert.pem());
+    let addr = tls_server(&server, &root).to_string();
+    let fetch = |target: &str| {
+        let out = node.sigil(
+            &keys,
+            &["--json", "cert", "fetch", target, "--connect", &addr],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), json)
+    };
+
+    let (code, json) = fetch("example.sigil:443");
+    assert_eq!(code, Some(1), "{json}");
+    assert!(
+        json["message"].as_str().unwrap().contains("unknown"),
+        "{json}"
+    );
+
+    ok(node.sigil(
+        &keys,
+        &["cert", "register", "example.sigil", "--cert", path(&pem)],
+    ));
+    let (code, json) = fetch("example.sigil:443");
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["cert_sha256"], sha256_hex(server.cert.der()));
+
+    let (code, json) = fetch("other.sigil:443");
+    assert_eq!(code, Some(1), "{json}");
+    assert!(
+        json["message"].as_str().unwrap().contains("name mismatch"),
+        "{json}"
+    );
+
+    ok(node.sigil(
+        &keys,
+        &[
+            "cert",
+            "revoke",
+            "example.sigil",
+            "--cert",
+            path(&pem),
+            "--reason",
+            "superseded",
+        ],
+    ));
+    let (code, json) = fetch("example.sigil:443");
+    assert_eq!(code, Some(1), "{json}");
+    assert!(
+        json["message"].as_str().unwrap().contains("(superseded)"),
+        "{json}"
+    );
+}
+
+/// A node that lies: relays every GET to the real node, but rewrites the proof of certificate
+/// `forge` so that its entry reads "not revoked". Returns its URL.
+fn lying_node(real: &str, forge: &str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let real = real.to_string();
+    let target = format!("/v1/certs/{forge}/proof");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let request_path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut body = api_get(&real, &request_path);
+            if request_path == target {
+                let value = body["cert"]["value"].as_str().unwrap();
+                let mut entry: CertEntry = decode(&hex::decode(value).unwrap()).unwrap();
+                assert!(entry.revoked.is_some(), "the forged certificate is revoked");
+                entry.revoked = None;
+                body["cert"]["value"] = hex::encode(encode(&entry)).into();
+            }
+            let text = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            let _ = stream.flush();
+            // Drain what the client still sends, then close.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.read(&mut [0u8; 1024]);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_node_forging_an_active_answer_for_a_revoked_certificate_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["name", "register", "example.sigil"]));
+    let root = ca();
+    let server = leaf(&["example.sigil"], &root, 2024, 2100);
+    let pem = write(dir.path(), "server.pem", server.cert.pem());
+    ok(node.sigil(
+        &keys,
+        &["cert", "register", "example.sigil", "--cert", path(&pem)],
+    ));
+    ok(node.sigil(
+        &keys,
+        &[
+            "cert",
+            "revoke",
+            "example.sigil",
+            "--cert",
+            path(&pem),
+            "--reason",
+            "key-compromise",
+        ],
+    ));
+    let sha = sha256_hex(server.cert.der());
+    let liar = lying_node(&node.api, &sha);
+    let args = [path(&pem), "--name", "example.sigil"];
+
+    // Through the liar: the forged entry does not match the signed state root.
+    let (code, json) = verify(&liar, &keys, &args);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["valid"], false, "{json}");
+    assert_eq!(json["reason"], "unproven", "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not match the signed state root"),
+        "{json}"
+    );
+    // Through the honest node: revoked, as the ledger says.
+    let (code, json) = verify(&node.api, &keys, &args);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "revoked", "{json}");
+}
+
+#[test]
+fn an_authorized_issuer_registers_a_batch_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(&keys, &["key", "new", "ca"]));
+    for name in ["example.sigil", "shop.sigil"] {
+        ok(node.sigil(&keys, &["--key", "alice", "name", "register", name]));
+    }
+    let root = ca();
+    let files: Vec<PathBuf> = ["example.sigil", "www.shop.sigil"]
+        .iter()
+        .enumerate()
+        .map(|(i, san)| {
+            let cert = leaf(&[san], &root, 2024, 2100);
+            write(dir.path(), &format!("{i}.pem"), cert.cert.pem())
+        })
+        .collect();
+    let batch = |key: &str| {
+        let mut args = vec!["--key", key, "cert", "batch"];
+        args.extend(files.iter().map(|f| path(f)));
+        node.sigil(&keys, &args)
+    };
+
+    // Not yet authorized: the whole batch is refused, nothing registered.
+    let refused = batch("ca");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("may not manage the certificates"),
+        "{stderr}"
+    );
+
+    for name in ["example.sigil", "shop.sigil"] {
+        ok(node.sigil(
+            &keys,
+            &[
+                "--key",
+                "alice",
+                "cert",
+                "authorize",
+                name,
+                "--issuer",
+                "ca",
+            ],
+        ));
+    }
+    let done = ok(batch("ca"));
+    assert!(done.contains("registered 2 certificate(s)"), "{done}");
+    let (code, json) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[1]), "--name", "www.shop.sigil"],
+    );
+    assert_eq!(code, 0, "{json}");
+
+    ok(node.sigil(
+        &keys,
+        &[
+            "--key",
+            "ca",
+            "cert",
+            "revoke",
+            "shop.sigil",
+            "--cert",
+            path(&files[1]),
+            "--reason",
+            "ca-compromise",
+        ],
+    ));
+    let (code, json) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[1]), "--name", "www.shop.sigil"],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("(ca-compromise)"),
+        "{json}"
+    );
+
+    // Withdrawn, the issuer can no longer revoke.
+    ok(node.sigil(
+        &keys,
+        &[
+            "--key",
+            "alice",
+            "cert",
+            "deauthorize",
+            "example.sigil",
+            "--issuer",
+            "ca",
+        ],
+    ));
+    let out = node.sigil(
+        &keys,
+        &[
+            "--key",
+            "ca",
+            "cert",
+            "revoke",
+            "example.sigil",
+            "--cert",
+            path(&files[0]),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let (code, _) = verify(
+        &node.api,
+        &keys,
+        &[path(&files[0]), "--name", "example.sigil"],
+    );
+    assert_eq!(code, 0);
+}

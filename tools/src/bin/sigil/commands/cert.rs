@@ -1,0 +1,659 @@
+//! `sigil cert`: bind certificates to names, revoke them, list them, authorize issuers, and
+//! verify a certificate (or a live TLS server) against proofs checked against the pinned
+//! validators, so that a lying node cannot make a revoked certificate look active.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use rustls::pki_types::ServerName;
+use serde::Serialize;
+use sigil_ca_bridge::judge::show_time;
+use sigil_ca_bridge::{
+    LedgerVerifier, ParsedCert, ProofSource, Proven, check_fresh, handshake_error, judge,
+    parse_chain, parse_fingerprint, verify_cert_proof,
+};
+use sigil_registry::api::{CertInfo, ChainStatus};
+use sigil_registry::limits::MAX_CERTS_PER_BATCH;
+use sigil_registry::name::{Placement, place};
+use sigil_registry::san;
+use sigil_registry::state::{CertEntry, CertEvent, RevocationReason, ValidatorSet};
+use sigil_registry::tx::Op;
+use sigil_registry::types::{Hash, Height, PublicKey};
+
+use super::name::send_and_wait;
+use super::{Ctx, normalize, registrable};
+use crate::args::{CertChoice, CertVerifyArgs};
+use crate::output::{Exit, short_key, table};
+use crate::trust::{self, Trust};
+
+/// Longest a TLS connection and handshake of `cert fetch` may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Reads and parses a certificate file (PEM or DER, single or chain).
+fn read_chain(path: &Path) -> anyhow::Result<Vec<ParsedCert>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_chain(&bytes).with_context(|| format!("{} cannot be used", path.display()))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn now_secs() -> i64 {
+    (now_ms() / 1000) as i64
+}
+
+#[derive(Serialize)]
+struct Registered {
+    name: String,
+    cert_sha256: Hash,
+    spki_sha256: Hash,
+    sans: Vec<String>,
+    not_before: i64,
+    not_after: i64,
+    height: Height,
+    tx: Hash,
+}
+
+pub async fn register(ctx: &Ctx, name: &str, file: &Path) -> anyhow::Result<Exit> {
+    let chain = read_chain(file)?;
+    let client = ctx.client()?;
+    let (_, key) = ctx.signing_key()?;
+    let status = client.status().await?;
+    let name = registrable(name, &status)?;
+    let cert = &chain[0];
+    san::check_for_name(&cert.sans, &name, &status.params.tlds)
+        .with_context(|| format!("{} cannot be bound to `{name}`", file.display()))?;
+    let op = Op::CertRegister {
+        cert: cert.facts(&name),
+    };
+    let what = format!("the registration of certificate {}", cert.cert_sha256);
+    let (height, tx) = send_and_wait(ctx, &client, &key, &status, op, &what).await?;
+    let done = Registered {
+        name,
+        cert_sha256: cert.cert_sha256,
+        spki_sha256: cert.spki_sha256,
+        sans: cert.sans.clone(),
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+        height,
+        tx,
+    };
+    ctx.out.emit(&done, |r| {
+        format!(
+            "registered certificate {} for {} at height {}\n{}",
+            r.cert_sha256,
+            r.name,
+            r.height,
+            table(
+                &[
+                    vec!["names".into(), r.sans.join(", ")],
+                    vec!["valid from".into(), show_time(r.not_before)],
+                    vec!["valid until".into(), show_time(r.not_after)],
+                    vec!["spki sha256".into(), r.spki_sha256.to_string()],
+                ],
+                "  "
+            )
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+#[derive(Serialize)]
+struct Batched {
+    certs: Vec<BatchedCert>,
+    heights: Vec<Height>,
+}
+
+#[derive(Serialize)]
+struct BatchedCert {
+    file: PathBuf,
+    name: String,
+    cert_sha256: Hash,
+}
+
+pub async fn batch(ctx: &Ctx, files: &[PathBuf]) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let (_, key) = ctx.signing_key()?;
+    let status = client.status().await?;
+    let tlds = &status.params.tlds;
+    let mut certs = Vec::new();
+    let mut facts = Vec::new();
+    for file in files {
+        let cert = read_chain(file)?.remove(0);
+        let name = cert
+            .sans
+            .iter()
+            .find_map(|s| match place(san::base(s), tlds) {
+                Placement::Under { name, .. } => Some(name.to_string()),
+                _ => None,
+            })
+            .with_context(|| {
+                format!(
+                    "{} names no name under the chain's top-level domains ({})",
+                    file.display(),
+                    tlds.join(", ")
+                )
+            })?;
+        san::check_for_name(&cert.sans, &name, tlds)
+            .with_context(|| format!("{} cannot be bound to `{name}`", file.display()))?;
+        facts.push(cert.facts(&name));
+        certs.push(BatchedCert {
+            file: file.clone(),
+            name,
+            cert_sha256: cert.cert_sha256,
+        });
+    }
+    let mut heights = Vec::new();
+    for (i, chunk) in facts.chunks(MAX_CERTS_PER_BATCH).enumerate() {
+        let op = Op::CertRegisterBatch {
+            certs: chunk.to_vec(),
+        };
+        let what = format!("batch {} ({} certificates)", i + 1, chunk.len());
+        let (height, _) = send_and_wait(ctx, &client, &key, &status, op, &what).await?;
+        heights.push(height);
+    }
+    let done = Batched { certs, heights };
+    ctx.out.emit(&done, |b| {
+        let rows: Vec<Vec<String>> = b
+            .certs
+            .iter()
+            .map(|c| {
+                vec![
+                    c.cert_sha256.to_string(),
+                    c.name.clone(),
+                    c.file.display().to_string(),
+                ]
+            })
+            .collect();
+        format!(
+            "registered {} certificate(s) in {} transaction(s)\n{}",
+            b.certs.len(),
+            b.heights.len(),
+            table(&rows, "  ")
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+/// The validators to check proofs against, or why the node's chain cannot be believed.
+fn trusted(ctx: &Ctx, status: &ChainStatus) -> anyhow::Result<Result<ValidatorSet, String>> {
+    Ok(match trust::check(&ctx.keystore, status)? {
+        Trust::Trusted {
+            validators,
+            first_contact,
+            file,
+        } => {
+            if first_contact {
+                ctx.out.note(format!(
+                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
+                    status.chain_id,
+                    validators.validators.len(),
+                    validators.hash(),
+                    file.display()
+                ));
+            }
+            Ok(validators)
+        }
+        Trust::Mismatch { reason } => Err(reason),
+    })
+}
+
+#[derive(Serialize)]
+struct Verified {
+    name: String,
+    cert_sha256: Hash,
+    /// Whether the certificate speaks for the name now.
+    valid: bool,
+    /// Why not: unknown, revoked, not_yet_valid, expired, name_mismatch, wrong_owner,
+    /// name_gone, stale (the proof is of an old block), or unproven (the node's answer did
+    /// not verify).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Height>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_hash: Option<Hash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<CertEntry>,
+}
+
+pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
+    let cert_sha256 = match (&args.file, &args.sha256) {
+        (Some(file), _) => read_chain(file)?[0].cert_sha256,
+        (None, Some(hex)) => parse_fingerprint(hex)?,
+        (None, None) => anyhow::bail!("give a certificate file or --sha256 HEX"),
+    };
+    let host = normalize(&args.name)?;
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let mut result = Verified {
+        name: host.clone(),
+        cert_sha256,
+        valid: false,
+        reason: None,
+        message: String::new(),
+        height: None,
+        block_hash: None,
+        entry: None,
+    };
+    let proven = match trusted(ctx, &status)? {
+        Err(reason) => Err(reason),
+        Ok(validators) => {
+            let answer = client.cert_proof(&cert_sha256).await?;
+            verify_cert_proof(&answer, &cert_sha256, &status.chain_id, &validators)
+                .map_err(|e| e.to_string())
+        }
+    };
+    let proven: Proven = match proven {
+        Ok(p) => p,
+        Err(reason) => {
+            result.reason = Some("unproven");
+            result.message = format!("the node's answer cannot be trusted: {reason}");
+            ctx.out.emit(&result, |r| {
+                format!("NOT VERIFIED: {} (node {})", r.message, ctx.node)
+            });
+            return Ok(Exit::Negative);
+        }
+    };
+    result.height = Some(proven.height);
+    result.block_hash = Some(proven.block_hash);
+    result.entry = proven.entry.clone();
+    let verdict = check_fresh(&proven, now_ms(), args.max_age)
+        .and_then(|()| judge(&proven, &host, &status.params.tlds, now_secs()));
+    match verdict {
+        Ok(entry) => {
+            result.valid = true;
+            result.message = format!(
+                "registered for {} and active at height {}, valid until {}",
+                entry.facts.name,
+                proven.height,
+                show_time(entry.facts.not_after)
+            );
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "valid: certificate {} for {}: {}\n  (proof checked against the validators' signatures on block {})",
+                    r.cert_sha256,
+                    r.name,
+                    r.message,
+                    proven.block_hash
+                )
+            });
+            Ok(Exit::Ok)
+        }
+        Err(refusal) => {
+            result.reason = Some(refusal.code());
+            result.message = refusal.to_string();
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "NOT VALID: certificate {} for {}: {}\n  (proven at height {})",
+                    r.cert_sha256, r.name, r.message, proven.height
+                )
+            });
+            Ok(Exit::Negative)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Revoked {
+    name: String,
+    cert_sha256: Hash,
+    reason: RevocationReason,
+    height: Height,
+    tx: Hash,
+}
+
+pub async fn revoke(
+    ctx: &Ctx,
+    name: &str,
+    which: CertChoice,
+    reason: &str,
+) -> anyhow::Result<Exit> {
+    let reason: RevocationReason = reason
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--reason {e}"))?;
+    let cert_sha256 = match (&which.cert, &which.sha256) {
+        (Some(file), _) => read_chain(file)?[0].cert_sha256,
+        (None, Some(hex)) => parse_fingerprint(hex)?,
+        (None, None) => anyhow::bail!("give --cert FILE or --sha256 HEX"),
+    };
+    let client = ctx.client()?;
+    let (_, key) = ctx.signing_key()?;
+    let status = client.status().await?;
+    let name = registrable(name, &status)?;
+    let Some(info) = client.cert(&cert_sha256).await? else {
+        anyhow::bail!(
+            "certificate {cert_sha256} is not on the ledger; `sigil cert list {name}` shows the certificates of `{name}`"
+        );
+    };
+    if info.entry.facts.name != name {
+        anyhow::bail!(
+            "certificate {cert_sha256} is bound to `{}`, not `{name}`",
+            info.entry.facts.name
+        );
+    }
+    if let Some(r) = &info.entry.revoked {
+        anyhow::bail!(
+            "certificate {cert_sha256} was already revoked at height {} ({})",
+            r.height,
+            r.reason
+        );
+    }
+    let op = Op::CertRevoke {
+        cert_sha256,
+        reason,
+    };
+    let what = format!("the revocation of certificate {cert_sha256}");
+    let (height, tx) = send_and_wait(ctx, &client, &key, &status, op, &what).await?;
+    let done = Revoked {
+        name,
+        cert_sha256,
+        reason,
+        height,
+        tx,
+    };
+    ctx.out.emit(&done, |r| {
+        format!(
+            "revoked certificate {} of {} at height {} ({})",
+            r.cert_sha256, r.name, r.height, r.reason
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+/// A certificate's status in one phrase, by the ledger and the local clock.
+fn status_of(info: &CertInfo, now: i64) -> String {
+    let facts = &info.entry.facts;
+    if let Some(r) = &info.entry.revoked {
+        format!("revoked at height {} ({})", r.height, r.reason)
+    } else if !info.active {
+        "inactive (the name changed hands or expired)".into()
+    } else if now > facts.not_after {
+        "expired".into()
+    } else if now < facts.not_before {
+        "not yet valid".into()
+    } else {
+        "active".into()
+    }
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: String,
+    height: Height,
+    certs: Vec<ListedCert>,
+    history: Vec<CertEvent>,
+}
+
+#[derive(Serialize)]
+struct ListedCert {
+    status: String,
+    #[serde(flatten)]
+    info: CertInfo,
+}
+
+pub async fn list(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let name = registrable(name, &status)?;
+    let answer = client.name_certs(&name).await?;
+    let now = now_secs();
+    let listed = Listed {
+        name: answer.name,
+        height: answer.height,
+        certs: answer
+            .certs
+            .into_iter()
+            .map(|info| ListedCert {
+                status: status_of(&info, now),
+                info,
+            })
+            .collect(),
+        history: answer.history,
+    };
+    ctx.out.emit(&listed, |l| {
+        if l.certs.is_empty() {
+            return format!("{} has no certificates (height {})", l.name, l.height);
+        }
+        let mut rows = vec![vec![
+            "SHA-256".to_string(),
+            "STATUS".into(),
+            "VALID UNTIL".into(),
+            "NAMES".into(),
+            "REGISTERED BY".into(),
+        ]];
+        for c in &l.certs {
+            let facts = &c.info.entry.facts;
+            rows.push(vec![
+                facts.cert_sha256.to_string(),
+                c.status.clone(),
+                show_time(facts.not_after),
+                facts.sans.join(", "),
+                format!(
+                    "{} at {}",
+                    short_key(&c.info.entry.registered_by),
+                    c.info.entry.registered_at
+                ),
+            ]);
+        }
+        format!(
+            "certificates of {} (height {})\n{}",
+            l.name,
+            l.height,
+            table(&rows, "  ")
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+#[derive(Serialize)]
+struct Authorized {
+    name: String,
+    issuer: PublicKey,
+    authorized: bool,
+    height: Height,
+    tx: Hash,
+}
+
+pub async fn authorize(
+    ctx: &Ctx,
+    name: &str,
+    issuer: &str,
+    authorized: bool,
+) -> anyhow::Result<Exit> {
+    let issuer = issuer_key(ctx, issuer)?;
+    let client = ctx.client()?;
+    let (_, key) = ctx.signing_key()?;
+    let status = client.status().await?;
+    let name = registrable(name, &status)?;
+    let op = if authorized {
+        Op::CertIssuerAuthorize {
+            name: name.clone(),
+            issuer,
+        }
+    } else {
+        Op::CertIssuerRevoke {
+            name: name.clone(),
+            issuer,
+        }
+    };
+    let what = format!("the issuer change of `{name}`");
+    let (height, tx) = send_and_wait(ctx, &client, &key, &status, op, &what).await?;
+    let done = Authorized {
+        name,
+        issuer,
+        authorized,
+        height,
+        tx,
+    };
+    ctx.out.emit(&done, |a| {
+        let verb = if a.authorized {
+            "may now register and revoke"
+        } else {
+            "may no longer register or revoke"
+        };
+        format!(
+            "{} {verb} certificates of {} (height {})",
+            a.issuer, a.name, a.height
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+/// `--issuer`: a public key in hex, or the name of a key in the keystore.
+fn issuer_key(ctx: &Ctx, input: &str) -> anyhow::Result<PublicKey> {
+    if input.len() == 64 && input.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return input
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--issuer {e}"));
+    }
+    if crate::keystore::check_key_name(input).is_ok()
+        && ctx.keystore.list()?.iter().any(|k| k == input)
+    {
+        return Ok(ctx.keystore.load(input)?.public());
+    }
+    anyhow::bail!(
+        "--issuer `{input}` is neither a public key (64 hex digits) nor a key in {}; ask the issuer for `sigil key show NAME`",
+        ctx.keystore.dir().display()
+    )
+}
+
+#[derive(Serialize)]
+struct Fetched {
+    server: String,
+    address: String,
+    valid: bool,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert_sha256: Option<Hash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Height>,
+}
+
+pub async fn fetch(
+    ctx: &Ctx,
+    target: &str,
+    connect: Option<&str>,
+    max_age_secs: u64,
+) -> anyhow::Result<Exit> {
+    let (host, port) = target
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .with_context(|| format!("`{target}` is not NAME:PORT, e.g. example.sigil:443"))?;
+    let host = normalize(host)?;
+    let address = connect
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{host}:{port}"));
+    let client = Arc::new(ctx.client()?);
+    let status = client.status().await?;
+    let validators = match trusted(ctx, &status)? {
+        Ok(v) => v,
+        Err(reason) => anyhow::bail!("the node's chain cannot be trusted: {reason}"),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let fetcher = client.clone();
+    let source = ProofSource::new(
+        move |hash: &Hash| {
+            runtime
+                .block_on(fetcher.cert_proof(hash))
+                .map_err(|e| format!("{e:#}"))
+        },
+        &status.chain_id,
+        validators,
+        status.params.tlds.clone(),
+    );
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(
+        LedgerVerifier::new(Arc::new(source), provider.clone()).max_proof_age(max_age_secs),
+    );
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    let server = host.clone();
+    let addr = address.clone();
+    let outcome = tokio::task::spawn_blocking(move || handshake(Arc::new(config), &server, &addr))
+        .await
+        .context("the TLS task failed")?;
+    let proven = verifier.last_proven();
+    let mut result = Fetched {
+        server: format!("{host}:{port}"),
+        address,
+        valid: false,
+        message: String::new(),
+        cert_sha256: proven.as_ref().map(|p| p.cert_sha256),
+        height: proven.as_ref().map(|p| p.height),
+    };
+    match outcome {
+        Ok(()) => {
+            result.valid = true;
+            result.message =
+                "the server's certificate is registered and active on the ledger".into();
+        }
+        Err(e) => result.message = e,
+    }
+    ctx.out.emit(&result, |f| {
+        let cert = f
+            .cert_sha256
+            .map(|c| format!("\n  certificate {c}"))
+            .unwrap_or_default();
+        let verdict = if f.valid { "ok" } else { "FAILED" };
+        format!(
+            "{verdict}: TLS to {} at {}: {}{cert}",
+            f.server, f.address, f.message
+        )
+    });
+    Ok(if result.valid {
+        Exit::Ok
+    } else {
+        Exit::Negative
+    })
+}
+
+/// Connects and completes a TLS handshake; the reason it failed, if it did.
+fn handshake(config: Arc<rustls::ClientConfig>, host: &str, address: &str) -> Result<(), String> {
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|e| format!("bad server name: {e}"))?;
+    let addr = address
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {address}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{address} resolves to no address"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, FETCH_TIMEOUT)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(FETCH_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(FETCH_TIMEOUT)))
+        .map_err(|e| format!("cannot set up the connection: {e}"))?;
+    let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut stream) {
+            return Err(
+                match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    Some(tls) => format!("handshake refused: {}", handshake_error(tls)),
+                    None => format!("the connection failed during the handshake: {e}"),
+                },
+            );
+        }
+    }
+    // Close politely; a failure here does not change the verdict.
+    conn.send_close_notify();
+    let _ = conn.complete_io(&mut stream);
+    let _ = stream.flush();
+    let _ = stream.read(&mut [0u8; 1]);
+    Ok(())
+}
