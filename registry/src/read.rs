@@ -2,7 +2,7 @@
 //! (the resolver, certificate checks).
 
 use crate::error::Result;
-use crate::state::NameEntry;
+use crate::state::{IdentityEntry, NameEntry};
 use crate::types::Height;
 
 /// Finalized names, as the DNS resolver sees them.
@@ -13,4 +13,6 @@ pub trait NameReader: Send + Sync + 'static {
     fn tlds(&self) -> &[String];
     /// The entry of a registered name (normalized, e.g. `example.sigil`), expired or not.
     fn name_entry(&self, name: &str) -> Result<Option<NameEntry>>;
+    /// The identity bound to `name` (a registered name or a host below it), revoked or not.
+    fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>>;
 }

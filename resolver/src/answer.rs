@@ -1,22 +1,25 @@
 //! The authoritative answer for a name under the chain's top-level domains, computed from a
 //! `NameReader` alone: no sockets, no storage engine, one ledger read for a plain hit or miss.
+//! `_sigil-key.<name>` answers TXT with the current key of the identity bound to `<name>`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::rdata::{NS, SOA};
+use hickory_proto::rr::rdata::{NS, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sigil_registry::name::{Placement, place};
 use sigil_registry::read::NameReader;
 use sigil_registry::records::Record as LedgerRecord;
-use sigil_registry::state::NameEntry;
+use sigil_registry::state::{IdentityEntry, NameEntry};
 use sigil_registry::types::Height;
 use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS};
+use crate::limits::{
+    IDENTITY_KEY_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS,
+};
 
 /// SOA timers of every top-level domain (seconds).
 const SOA_REFRESH_SECS: i32 = 3600;
@@ -117,6 +120,27 @@ fn ledger_spelling(name: &Name) -> String {
         }
     }
     out
+}
+
+/// Label under which a name's bound identity key is published.
+pub const IDENTITY_KEY_LABEL: &str = "_sigil-key";
+
+/// The TXT data of an identity's current key, DKIM-like: `v=sigil-key1; id=ID; k=ed25519; p=HEX`.
+pub fn identity_key_txt(identity: &IdentityEntry) -> String {
+    format!(
+        "v=sigil-key1; id={}; k=ed25519; p={}",
+        identity.id, identity.online_key
+    )
+}
+
+/// The name whose identity key `host` under `name` asks for: `_sigil-key[.H]` asks for `[H.]name`.
+fn identity_key_of(name: &str, host: &str) -> Option<String> {
+    let rest = host.strip_prefix(IDENTITY_KEY_LABEL)?;
+    if rest.is_empty() {
+        Some(name.to_string())
+    } else {
+        rest.strip_prefix('.').map(|h| format!("{h}.{name}"))
+    }
 }
 
 /// Whether `host` lies strictly below `ancestor`; both are relative to one registered name and
@@ -253,6 +277,24 @@ impl<'r> Zone<'r> {
             self.negative(ResponseCode::NXDomain, tld, out)?;
             return Ok(None);
         };
+        if let Some(bound) = identity_key_of(name, host)
+            && let Some(identity) = self
+                .reader
+                .bound_identity(&bound)?
+                .filter(IdentityEntry::is_active)
+        {
+            if matches!(qtype, RecordType::TXT | RecordType::ANY) {
+                let txt = TXT::new(vec![identity_key_txt(&identity)]);
+                out.answers.push(Record::from_rdata(
+                    target.name.clone(),
+                    IDENTITY_KEY_TTL_SECS,
+                    RData::TXT(txt),
+                ));
+            } else {
+                self.negative(ResponseCode::NoError, tld, out)?;
+            }
+            return Ok(None);
+        }
         if let Some(cut) = delegation(&entry.records, host) {
             // The DS set of a delegation lives on the parent's side of the cut: here.
             if !(qtype == RecordType::DS && host == cut) {
@@ -404,6 +446,8 @@ mod tests {
     struct Names {
         tlds: Vec<String>,
         entries: BTreeMap<String, NameEntry>,
+        /// Identities bound to names.
+        bound: BTreeMap<String, IdentityEntry>,
         reads: AtomicUsize,
     }
 
@@ -417,6 +461,22 @@ mod tests {
         fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.entries.get(name).cloned())
+        }
+        fn bound_identity(&self, name: &str) -> sigil_registry::Result<Option<IdentityEntry>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.bound.get(name).cloned())
+        }
+    }
+
+    fn identity(id: &str, key: u8, revoked_at: Option<Height>) -> IdentityEntry {
+        IdentityEntry {
+            id: id.to_string(),
+            online_key: PublicKey([key; 32]),
+            offline_key: PublicKey([key + 1; 32]),
+            registered_at: 1,
+            updated_at: 1,
+            revoked_at,
+            keys: vec![],
         }
     }
 
@@ -486,10 +546,48 @@ mod tests {
             rtype: 1,
             rdata: vec![1, 2],
         });
+        let bound = [
+            ("example.sigil", identity("acme", 1, None)),
+            ("alice.example.sigil", identity("alice", 3, None)),
+            ("gone.example.sigil", identity("gone", 5, Some(10))),
+        ]
+        .into_iter()
+        .map(|(name, identity)| (name.to_string(), identity))
+        .collect();
         Names {
             tlds: vec!["sigil".to_string()],
             entries,
+            bound,
             reads: AtomicUsize::new(0),
+        }
+    }
+
+    #[test]
+    fn sigil_key_serves_the_bound_identity_key() {
+        let n = names();
+        let apex = ask(&n, "_sigil-key.example.sigil.", RecordType::TXT);
+        let key = PublicKey([1; 32]);
+        assert_eq!(
+            show(&apex.answers),
+            [format!(
+                "_sigil-key.example.sigil. TXT v=sigil-key1; id=acme; k=ed25519; p={key}"
+            )]
+        );
+        assert_eq!(apex.answers[0].ttl, IDENTITY_KEY_TTL_SECS);
+        let sub = ask(&n, "_SIGIL-KEY.alice.example.sigil.", RecordType::TXT);
+        assert_eq!(sub.answers.len(), 1);
+        assert!(show(&sub.answers)[0].contains("id=alice"));
+        // Another type at a bound key name: NODATA.
+        let a = ask(&n, "_sigil-key.alice.example.sigil.", RecordType::A);
+        assert_eq!((a.rcode, a.answers.len()), (ResponseCode::NoError, 0));
+        // A revoked identity, or no binding: no key.
+        for qname in [
+            "_sigil-key.gone.example.sigil.",
+            "_sigil-key.www.example.sigil.",
+        ] {
+            let none = ask(&n, qname, RecordType::TXT);
+            assert_eq!(none.rcode, ResponseCode::NXDomain, "{qname}");
+            assert!(none.answers.is_empty());
         }
     }
 
@@ -777,6 +875,7 @@ mod tests {
         let names = Names {
             tlds: vec!["sigil".to_string()],
             entries: [entry("chain.sigil", 100, &hops)].into_iter().collect(),
+            bound: BTreeMap::new(),
             reads: AtomicUsize::new(0),
         };
         let a = ask(&names, "h0.chain.sigil.", RecordType::A);

@@ -47,6 +47,13 @@ impl NameReader for Names {
     fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
         Ok(self.entries.get(name).cloned())
     }
+    fn bound_identity(
+        &self,
+        _name: &str,
+    ) -> sigil_registry::Result<Option<sigil_registry::state::IdentityEntry>> {
+        // These tests bind no identity to any name.
+        Ok(None)
+    }
 }
 
 fn names() -> Arc<dyn NameReader> {
