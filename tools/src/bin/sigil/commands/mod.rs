@@ -1,6 +1,8 @@
 //! The commands: what each one does once its arguments are parsed, and the context they share.
 
 mod chain;
+mod company;
+mod identity;
 mod import;
 mod key;
 mod localnet;
@@ -57,6 +59,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             NameCommand::Import(args) => import::run(&ctx, args).await,
         },
         Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
+        Command::Proof(ProofCommand::Balance {
+            company,
+            class,
+            holder,
+        }) => company::proof_balance(&ctx, &company, &class, &holder).await,
+        Command::Identity(cmd) => identity::run(&ctx, cmd).await,
+        Command::Company(cmd) => company::company(&ctx, cmd).await,
+        Command::Holder(cmd) => company::holder(&ctx, cmd).await,
+        Command::Shares(cmd) => company::shares(&ctx, cmd).await,
+        Command::Captable(args) => company::captable(&ctx, args).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,

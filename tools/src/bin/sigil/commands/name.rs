@@ -214,7 +214,7 @@ async fn owned(
 }
 
 /// Sends one operation and waits until it is final, showing the step on a terminal.
-async fn send_and_wait(
+pub(super) async fn send_and_wait(
     ctx: &Ctx,
     client: &Client,
     key: &Keypair,
