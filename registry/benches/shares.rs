@@ -27,7 +27,12 @@ impl Bench {
     fn block(&self, txs: Vec<SignedTx>) -> f64 {
         let started = Instant::now();
         let prepared = self.ledger.prepare(&txs).unwrap();
-        if let Some(e) = prepared.execution.outcomes.iter().find_map(|o| o.clone().err()) {
+        if let Some(e) = prepared
+            .execution
+            .outcomes
+            .iter()
+            .find_map(|o| o.clone().err())
+        {
             panic!("a benchmark transaction failed: {e}");
         }
         let header = self
