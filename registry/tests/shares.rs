@@ -636,14 +636,14 @@ fn step() -> impl Strategy<Value = Step> {
     let class = 0..CLASSES.len();
     let holder = 0..HOLDERS;
     prop_oneof![
-        3 => (class.clone(), holder.clone(), amount())
+        3 => (class.clone(), holder.clone(), prop_oneof![9 => 1_000u64..100_000, 1 => amount()])
             .prop_map(|(class, to, amount)| Step::Issue { class, to, amount }),
         12 => (class.clone(), holder.clone(), holder.clone(), amount(), proptest::option::weighted(0.2, 0..HOLDERS + 1))
             .prop_map(|(class, from, to, amount, signer)| Step::Transfer { class, from, to, amount, signer }),
         2 => (class, holder.clone(), amount())
             .prop_map(|(class, from, amount)| Step::Redeem { class, from, amount }),
         1 => holder.clone().prop_map(|holder| Step::Revoke { holder }),
-        1 => holder.prop_map(|holder| Step::Rotate { holder }),
+        2 => holder.prop_map(|holder| Step::Rotate { holder }),
     ]
 }
 
@@ -735,7 +735,7 @@ proptest! {
         let admin = f.admin.online.insecure_clone();
         let stranger = Keypair::generate();
         let mut model = Model::default();
-        let mut transfers_applied = 0;
+        let (mut transfers, mut transfers_applied) = (0, 0);
         for chunk in steps.chunks(40) {
             let mut txs = Vec::new();
             let mut expected = Vec::new();
@@ -776,8 +776,9 @@ proptest! {
             let outcomes = f.chain.block(txs);
             for ((step, outcome), expected) in chunk.iter().zip(&outcomes).zip(&expected) {
                 prop_assert_eq!(outcome.is_ok(), *expected, "{:?}: {:?}", step, outcome);
-                if outcome.is_ok() && matches!(step, Step::Transfer { .. }) {
-                    transfers_applied += 1;
+                if matches!(step, Step::Transfer { .. }) {
+                    transfers += 1;
+                    transfers_applied += usize::from(outcome.is_ok());
                 }
             }
             let company = f.chain.ledger.company(ACME).unwrap().unwrap();
@@ -795,6 +796,12 @@ proptest! {
             }
         }
         // The sequence exercised the rules, not only their refusals.
-        prop_assert!(transfers_applied >= 50, "only {} transfers applied", transfers_applied);
+        // (About one in five applies; one in twenty-five is far below any plausible draw.)
+        prop_assert!(
+            transfers_applied * 25 >= transfers,
+            "only {} of {} transfers applied",
+            transfers_applied,
+            transfers
+        );
     }
 }
