@@ -1,5 +1,6 @@
 //! The HTTP JSON API under `/v1`: submit signed transactions, follow their status, read names,
-//! their histories and proofs, blocks and the chain's status. Keys never reach the node.
+//! identities, companies (cap tables at any height, as JSON or CSV, holders, histories) and
+//! their proofs, blocks and the chain's status. Keys never reach the node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::block::Handoff;
+use crate::captable::CapTable;
 use crate::error::{Error, TxError};
 use crate::evidence::{self, Equivocation};
 use crate::ledger::{StoredBlock, Tip};
@@ -23,7 +25,8 @@ use crate::node::{NetworkStatus, Node, TxStatus};
 use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
-    CertEntry, CertEvent, ChainParams, NameEntry, NameEvent, PendingChange, ValidatorSet, keys,
+    CertEntry, CertEvent, ChainParams, CompanyEntry, HolderEntry, HolderEvent, IdentityEntry,
+    IdentityEvent, NameEntry, NameEvent, PendingChange, ValidatorSet, balance, check_id, keys,
     next_nonce, pending,
 };
 use crate::tx::SignedTx;
@@ -46,6 +49,19 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/certs/{sha256}", get(cert_entry))
         .route("/v1/certs/{sha256}/proof", get(cert_proof))
         .route("/v1/names/{name}/certs", get(name_certs))
+        .route("/v1/identities/{id}", get(identity))
+        .route("/v1/identities/{id}/proof", get(identity_proof))
+        .route("/v1/companies/{name}", get(company))
+        .route("/v1/companies/{name}/captable", get(cap_table))
+        .route("/v1/companies/{name}/holders/{holder}", get(holder))
+        .route(
+            "/v1/companies/{name}/holders/{holder}/history",
+            get(holder_history),
+        )
+        .route(
+            "/v1/companies/{name}/holders/{holder}/balances/{class}/proof",
+            get(balance_proof),
+        )
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -106,11 +122,26 @@ impl From<TxError> for ApiError {
             | TxError::AlreadyVoted { .. }
             | TxError::CertExists { .. }
             | TxError::CertAlreadyRevoked { .. }
-            | TxError::IssuerAlreadyAuthorized { .. } => StatusCode::CONFLICT,
+            | TxError::IssuerAlreadyAuthorized { .. }
+            | TxError::IdentityTaken { .. }
+            | TxError::CompanyExists { .. }
+            | TxError::HolderExists { .. } => StatusCode::CONFLICT,
             TxError::NotOwner { .. }
             | TxError::NotAValidator { .. }
-            | TxError::NotCertAuthority { .. } => StatusCode::FORBIDDEN,
-            TxError::NameNotFound { .. } | TxError::CertNotFound { .. } => StatusCode::NOT_FOUND,
+            | TxError::NotCertAuthority { .. }
+            | TxError::WrongSigner { .. }
+            | TxError::KeyRotatedOut { .. }
+            | TxError::IdentityRevoked { .. }
+            | TxError::HolderRevoked { .. } => StatusCode::FORBIDDEN,
+            TxError::NameNotFound { .. }
+            | TxError::CertNotFound { .. }
+            | TxError::IdentityNotFound { .. }
+            | TxError::CompanyNotFound { .. }
+            | TxError::HolderNotFound { .. }
+            | TxError::UnknownClass { .. } => StatusCode::NOT_FOUND,
+            TxError::InvalidId { .. } | TxError::BadClasses { .. } | TxError::BadReason { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
@@ -402,6 +433,28 @@ async fn cert_proof(
     Ok(Json(proof))
 }
 
+/// Longest history the API returns at once.
+const MAX_HISTORY: usize = 10_000;
+
+fn not_found(code: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, code, message)
+}
+
+fn parse_id(what: &'static str, id: &str) -> Result<(), ApiError> {
+    check_id(what, id).map_err(ApiError::from)
+}
+
+/// Proves `key` at the tip on a blocking thread.
+async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
+    let ledger = node.ledger().clone();
+    let proof = tokio::task::spawn_blocking(move || ledger.prove(&key))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(proof))
+}
+
 /// Every certificate ever bound to a name, with its standing, and the name's certificate history.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NameCerts {
@@ -434,4 +487,196 @@ async fn name_certs(
         certs,
         history,
     }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdentityInfo {
+    #[serde(flatten)]
+    pub entry: IdentityEntry,
+    pub history: Vec<IdentityEvent>,
+    pub height: Height,
+}
+
+async fn identity(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+) -> ApiResult<IdentityInfo> {
+    parse_id("identity", &id)?;
+    let ledger = node.ledger();
+    let height = ledger.tip().height;
+    let Some(entry) = ledger.identity(&id)? else {
+        return Err(TxError::IdentityNotFound { id }.into());
+    };
+    let history = ledger.identity_history(&id, MAX_HISTORY)?;
+    Ok(Json(IdentityInfo {
+        entry,
+        history,
+        height,
+    }))
+}
+
+async fn identity_proof(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+) -> ApiResult<StateProof> {
+    parse_id("identity", &id)?;
+    prove(&node, keys::identity(&id)).await
+}
+
+fn company_of(node: &Node, input: &str) -> Result<CompanyEntry, ApiError> {
+    let name = parse_name(node, input)?;
+    node.ledger()
+        .company(&name)?
+        .ok_or_else(|| TxError::CompanyNotFound { name }.into())
+}
+
+async fn company(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+) -> ApiResult<CompanyEntry> {
+    Ok(Json(company_of(&node, &input)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct CapTableQuery {
+    /// The height of the register [default: the tip].
+    at: Option<Height>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+async fn cap_table(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+    Query(q): Query<CapTableQuery>,
+) -> Result<Response, ApiError> {
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(bad_request(format!(
+                "format `{other}` is not known; use `json` or `csv`"
+            )));
+        }
+    };
+    let company = company_of(&node, &input)?;
+    let tip = node.ledger().tip().height;
+    let at = q.at.unwrap_or(tip);
+    if at > tip {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "future_height",
+            format!("height {at} is not final yet; the tip is {tip}"),
+        ));
+    }
+    let ledger = node.ledger().clone();
+    let name = company.name.clone();
+    let table: Option<CapTable> = tokio::task::spawn_blocking(move || ledger.cap_table(&name, at))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    let Some(table) = table else {
+        return Err(not_found(
+            "company_not_found",
+            format!(
+                "`{}` was not a company yet at height {at}; it was created at height {}",
+                company.name, company.created_at
+            ),
+        ));
+    };
+    if csv {
+        Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            table.to_csv(),
+        )
+            .into_response())
+    } else {
+        Ok(Json(table).into_response())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HolderInfo {
+    #[serde(flatten)]
+    pub entry: HolderEntry,
+    /// Balance of each class of the company, in its class order.
+    pub balances: Vec<ClassBalance>,
+    pub height: Height,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClassBalance {
+    pub class: String,
+    pub balance: u64,
+}
+
+async fn holder(
+    State(node): State<Arc<Node>>,
+    Path((input, holder)): Path<(String, String)>,
+) -> ApiResult<HolderInfo> {
+    let company = company_of(&node, &input)?;
+    parse_id("holder", &holder)?;
+    let ledger = node.ledger();
+    let height = ledger.tip().height;
+    let Some(entry) = ledger.holder(&company.name, &holder)? else {
+        return Err(TxError::HolderNotFound {
+            company: company.name,
+            holder,
+        }
+        .into());
+    };
+    let state = ledger.latest();
+    let balances = company
+        .classes
+        .iter()
+        .map(|c| {
+            Ok(ClassBalance {
+                class: c.name.clone(),
+                balance: balance(&state, &company.name, &c.name, &holder)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Json(HolderInfo {
+        entry,
+        balances,
+        height,
+    }))
+}
+
+async fn holder_history(
+    State(node): State<Arc<Node>>,
+    Path((input, holder)): Path<(String, String)>,
+) -> ApiResult<Vec<HolderEvent>> {
+    let company = company_of(&node, &input)?;
+    parse_id("holder", &holder)?;
+    if node.ledger().holder(&company.name, &holder)?.is_none() {
+        return Err(TxError::HolderNotFound {
+            company: company.name,
+            holder,
+        }
+        .into());
+    }
+    Ok(Json(node.ledger().holder_history(
+        &company.name,
+        &holder,
+        MAX_HISTORY,
+    )?))
+}
+
+async fn balance_proof(
+    State(node): State<Arc<Node>>,
+    Path((input, holder, class)): Path<(String, String, String)>,
+) -> ApiResult<StateProof> {
+    let company = company_of(&node, &input)?;
+    parse_id("holder", &holder)?;
+    if !company.classes.iter().any(|c| c.name == class) {
+        return Err(TxError::UnknownClass {
+            class,
+            classes: company.class_names(),
+            company: company.name,
+        }
+        .into());
+    }
+    prove(&node, keys::balance(&company.name, &class, &holder)).await
 }

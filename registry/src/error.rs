@@ -245,6 +245,108 @@ pub enum TxError {
         cert_sha256: Hash,
         error: Box<TxError>,
     },
+    #[error(
+        "{what} `{id}` is not valid: use 1 to {max} bytes of a-z, 0-9, `-`, `_` or `.`, starting with a letter or digit"
+    )]
+    InvalidId {
+        what: &'static str,
+        id: String,
+        max: usize,
+    },
+    #[error("identity `{id}` already exists; choose another id")]
+    IdentityTaken { id: String },
+    #[error(
+        "identity `{id}` does not exist; register it first with `sigil identity register {id}`"
+    )]
+    IdentityNotFound { id: String },
+    #[error(
+        "identity `{id}` was revoked at height {revoked_at}; its keys sign nothing any more, register a new identity"
+    )]
+    IdentityRevoked { id: String, revoked_at: Height },
+    #[error(
+        "the online and the offline key of identity `{id}` must differ; give two distinct keys"
+    )]
+    SameKeys { id: String },
+    #[error("{key} is already a key of `{owner}`; give a fresh key")]
+    KeyReused { owner: String, key: PublicKey },
+    #[error(
+        "{key} was a key of `{owner}` only until height {valid_until}; it signs nothing after that, sign with the current key {current}"
+    )]
+    KeyRotatedOut {
+        owner: String,
+        key: PublicKey,
+        valid_until: Height,
+        current: PublicKey,
+    },
+    #[error(
+        "this operation on `{owner}` must be signed by its {needed} key {expected}, not by {signer}"
+    )]
+    WrongSigner {
+        owner: String,
+        needed: &'static str,
+        expected: PublicKey,
+        signer: PublicKey,
+    },
+    #[error("the history of `{owner}` already holds {max} keys; register a new identity or holder")]
+    KeyHistoryFull { owner: String, max: usize },
+    #[error("name `{name}` is already a company; pick another name")]
+    CompanyExists { name: String },
+    #[error(
+        "`{name}` is not a company; create it with `sigil company create {name} --admin ID --class CLASS`"
+    )]
+    CompanyNotFound { name: String },
+    #[error("a company needs 1 to {max} share classes without repeats (got {count}: {classes})")]
+    BadClasses {
+        count: usize,
+        max: usize,
+        classes: String,
+    },
+    #[error("company `{company}` has no share class `{class}`; its classes are {classes}")]
+    UnknownClass {
+        company: String,
+        class: String,
+        classes: String,
+    },
+    #[error("holder `{holder}` already exists in `{company}`; choose another holder id")]
+    HolderExists { company: String, holder: String },
+    #[error(
+        "`{company}` has no holder `{holder}`; the admin issues one with `sigil holder issue {company} --holder {holder} --key KEY`"
+    )]
+    HolderNotFound { company: String, holder: String },
+    #[error(
+        "holder `{holder}` of `{company}` was revoked at height {revoked_at} ({reason}); it can neither sign nor receive, the admin may reinstate it with `sigil holder rotate`"
+    )]
+    HolderRevoked {
+        company: String,
+        holder: String,
+        revoked_at: Height,
+        reason: String,
+    },
+    #[error("a revocation reason must be 1 to {max} bytes (got {bytes})")]
+    BadReason { bytes: usize, max: usize },
+    #[error("the amount must be more than zero")]
+    AmountZero,
+    #[error(
+        "{amount} more `{class}` shares of `{company}` would overflow the 64-bit total ({total} now); issue fewer"
+    )]
+    AmountOverflow {
+        company: String,
+        class: String,
+        amount: u64,
+        total: u64,
+    },
+    #[error(
+        "holder `{holder}` of `{company}` has {balance} `{class}` shares, fewer than the {amount} asked"
+    )]
+    InsufficientBalance {
+        company: String,
+        holder: String,
+        class: String,
+        balance: u64,
+        amount: u64,
+    },
+    #[error("a transfer needs two different holders (got `{holder}` twice)")]
+    SameHolder { holder: String },
 }
 
 impl TxError {
@@ -287,6 +389,27 @@ impl TxError {
             TxError::TooManyCerts { .. } => "too_many_certs",
             TxError::BatchSize { .. } => "batch_size",
             TxError::InBatch { error, .. } => error.code(),
+            TxError::InvalidId { .. } => "invalid_id",
+            TxError::IdentityTaken { .. } => "identity_taken",
+            TxError::IdentityNotFound { .. } => "identity_not_found",
+            TxError::IdentityRevoked { .. } => "identity_revoked",
+            TxError::SameKeys { .. } => "same_keys",
+            TxError::KeyReused { .. } => "key_reused",
+            TxError::KeyRotatedOut { .. } => "key_rotated_out",
+            TxError::WrongSigner { .. } => "wrong_signer",
+            TxError::KeyHistoryFull { .. } => "key_history_full",
+            TxError::CompanyExists { .. } => "company_exists",
+            TxError::CompanyNotFound { .. } => "company_not_found",
+            TxError::BadClasses { .. } => "bad_classes",
+            TxError::UnknownClass { .. } => "unknown_class",
+            TxError::HolderExists { .. } => "holder_exists",
+            TxError::HolderNotFound { .. } => "holder_not_found",
+            TxError::HolderRevoked { .. } => "holder_revoked",
+            TxError::BadReason { .. } => "bad_reason",
+            TxError::AmountZero => "amount_zero",
+            TxError::AmountOverflow { .. } => "amount_overflow",
+            TxError::InsufficientBalance { .. } => "insufficient_balance",
+            TxError::SameHolder { .. } => "same_holder",
         }
     }
 }

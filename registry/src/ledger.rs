@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::block::{Block, Commit, Genesis, Handoff, Header, tx_root};
+use crate::captable::CapTable;
 use crate::error::{Error, Result};
+use crate::limits::MAX_REGISTER_EVENTS;
 use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
-    BlockExecution, CertEntry, CertEvent, ChainParams, NameEntry, NameEvent, StateRead,
-    ValidatorSet, ValidatorSetChange, active_certs, cert_history_prefix, execute_block,
-    history_prefix, index, keys,
+    BlockExecution, CertEntry, CertEvent, ChainParams, CompanyEntry, CompanyEvent, HolderEntry,
+    HolderEvent, IdentityEntry, IdentityEvent, NameEntry, NameEvent, StateRead, ValidatorSet,
+    ValidatorSetChange, active_certs, cert_history_prefix, execute_block, history_prefix,
+    holder_history_prefix, identity_history_prefix, index, keys, register_log_prefix,
 };
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
@@ -345,6 +348,67 @@ impl Ledger {
         self.latest().get_decoded(&keys::cert(cert_sha256))
     }
 
+    /// Index entries under `prefix`, decoded, oldest first, at most `limit`.
+    fn scan_index<T: BorshDeserialize>(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>> {
+        self.store
+            .scan(prefix, &prefix_end(prefix), limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt(what, e)))
+            .collect()
+    }
+
+    pub fn identity(&self, id: &str) -> Result<Option<IdentityEntry>> {
+        self.latest().get_decoded(&keys::identity(id))
+    }
+
+    /// Every change to identity `id`, oldest first, at most `limit`.
+    pub fn identity_history(&self, id: &str, limit: usize) -> Result<Vec<IdentityEvent>> {
+        self.scan_index(&identity_history_prefix(id), limit, "identity history")
+    }
+
+    pub fn company(&self, name: &str) -> Result<Option<CompanyEntry>> {
+        self.latest().get_decoded(&keys::company(name))
+    }
+
+    pub fn holder(&self, company: &str, holder: &str) -> Result<Option<HolderEntry>> {
+        self.latest().get_decoded(&keys::holder(company, holder))
+    }
+
+    /// Every change concerning `holder` of `company`, oldest first, at most `limit`.
+    pub fn holder_history(
+        &self,
+        company: &str,
+        holder: &str,
+        limit: usize,
+    ) -> Result<Vec<HolderEvent>> {
+        self.scan_index(
+            &holder_history_prefix(company, holder),
+            limit,
+            "holder history",
+        )
+    }
+
+    /// Every change of `company`'s register, oldest first.
+    pub fn register_log(&self, company: &str) -> Result<Vec<CompanyEvent>> {
+        self.scan_index(
+            &register_log_prefix(company),
+            MAX_REGISTER_EVENTS,
+            "register log",
+        )
+    }
+
+    /// The register of `company` at `height` (at most the tip), rebuilt from its log; `None`
+    /// if the company did not exist then.
+    pub fn cap_table(&self, company: &str, height: Height) -> Result<Option<CapTable>> {
+        let height = height.min(self.tip().height);
+        Ok(CapTable::replay(&self.register_log(company)?, height))
+    }
+
     /// The value of a state key at the tip with everything needed to check it without trusting
     /// this node: the tree proof, the tip header, its commit and the validator set.
     pub fn prove(&self, key: &[u8]) -> Result<StateProof> {
@@ -554,5 +618,15 @@ impl NameReader for Ledger {
                 })
             })
             .collect()
+    }
+
+    fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>> {
+        match self
+            .latest()
+            .get_decoded::<String>(&keys::identity_binding(name))?
+        {
+            Some(id) => self.identity(&id),
+            None => Ok(None),
+        }
     }
 }

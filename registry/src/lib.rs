@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod block;
+pub mod captable;
 pub mod consensus;
 pub mod error;
 pub mod evidence;

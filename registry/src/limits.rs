@@ -36,6 +36,16 @@ pub const MAX_PENDING_VALIDATOR_CHANGES: usize = 64;
 pub const MAX_VALIDATOR_POWER: u64 = 1 << 32;
 /// Largest TTL a record may ask for (one week).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
+/// Longest identity, holder or share class id.
+pub const MAX_ID_BYTES: usize = 64;
+/// Share classes one company may have.
+pub const MAX_SHARE_CLASSES: usize = 16;
+/// Keys an identity or a holder may have had (each rotation or recovery adds to its history).
+pub const MAX_KEY_HISTORY: usize = 256;
+/// Longest reason given for a holder's revocation.
+pub const MAX_REASON_BYTES: usize = 256;
+/// Changes of a company's register read back at most to build its cap table or a history.
+pub const MAX_REGISTER_EVENTS: usize = 1_000_000;
 
 // Peer-to-peer network (`net`).
 

@@ -2,7 +2,7 @@
 //! (the resolver, certificate checks).
 
 use crate::error::Result;
-use crate::state::{CertEntry, NameEntry};
+use crate::state::{CertEntry, IdentityEntry, NameEntry};
 use crate::types::Height;
 
 /// Finalized names, as the DNS resolver sees them.
@@ -16,4 +16,6 @@ pub trait NameReader: Send + Sync + 'static {
     /// The certificates bound to a registered name and not revoked (for TLSA), in order of
     /// registration; whether each still speaks for the name is `CertEntry::standing`.
     fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>>;
+    /// The identity bound to `name` (a registered name or a host below it), revoked or not.
+    fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>>;
 }

@@ -31,6 +31,77 @@ pub enum Op {
     NameTransfer { name: String, new_owner: PublicKey },
     /// Extends a name's expiry by the chain's name lifetime (owner only, until the grace period ends).
     NameRenew { name: String },
+    /// Creates an identity with an online key (signs day to day) and an offline key (kept
+    /// cold); signed by either of them.
+    IdentityRegister {
+        id: String,
+        online_key: PublicKey,
+        offline_key: PublicKey,
+    },
+    /// Replaces an identity's online key (signed by its offline key).
+    IdentityRotate {
+        id: String,
+        new_online_key: PublicKey,
+    },
+    /// Replaces both keys of an identity (signed by its offline key).
+    IdentityRecover {
+        id: String,
+        new_online_key: PublicKey,
+        new_offline_key: PublicKey,
+    },
+    /// Revokes an identity for good (signed by either key).
+    IdentityRevoke { id: String },
+    /// Binds an identity to a name: `_sigil-key.<name>` serves its online key (name owner only).
+    IdentityBind { id: String, name: String },
+    /// Makes a registered name a company with an admin identity and share classes (name owner only).
+    CompanyRegister {
+        name: String,
+        admin: String,
+        classes: Vec<String>,
+    },
+    /// Adds a verified shareholder with its key and an optional hash of its off-ledger data
+    /// (company admin only).
+    HolderIssue {
+        company: String,
+        holder: String,
+        key: PublicKey,
+        attr_hash: Option<Hash>,
+    },
+    /// Revokes a shareholder: its key signs nothing more and it can receive nothing (admin only).
+    HolderRevoke {
+        company: String,
+        holder: String,
+        reason: String,
+    },
+    /// Gives a shareholder a new key (and reinstates it if revoked): the admin's recovery of a
+    /// lost key.
+    HolderRotate {
+        company: String,
+        holder: String,
+        new_key: PublicKey,
+    },
+    /// Creates new shares of a class in a holder's account (admin only).
+    SharesIssue {
+        company: String,
+        class: String,
+        to: String,
+        amount: u64,
+    },
+    /// Moves shares of a class between two active holders (signed by the `from` holder's key).
+    SharesTransfer {
+        company: String,
+        class: String,
+        from: String,
+        to: String,
+        amount: u64,
+    },
+    /// Cancels shares of a class held by a holder (admin only): a buy-back or redemption.
+    SharesRedeem {
+        company: String,
+        class: String,
+        from: String,
+        amount: u64,
+    },
     /// Authorizes an issuer key (a CA) to register and revoke certificates of a name (owner only).
     CertIssuerAuthorize { name: String, issuer: PublicKey },
     /// Withdraws an issuer's authorization (owner only); certificates it registered stay.
@@ -109,22 +180,46 @@ impl Op {
             Op::CertRegister { .. } => "cert-register",
             Op::CertRegisterBatch { .. } => "cert-register-batch",
             Op::CertRevoke { .. } => "cert-revoke",
+            Op::IdentityRegister { .. } => "identity-register",
+            Op::IdentityRotate { .. } => "identity-rotate",
+            Op::IdentityRecover { .. } => "identity-recover",
+            Op::IdentityRevoke { .. } => "identity-revoke",
+            Op::IdentityBind { .. } => "identity-bind",
+            Op::CompanyRegister { .. } => "company-register",
+            Op::HolderIssue { .. } => "holder-issue",
+            Op::HolderRevoke { .. } => "holder-revoke",
+            Op::HolderRotate { .. } => "holder-rotate",
+            Op::SharesIssue { .. } => "shares-issue",
+            Op::SharesTransfer { .. } => "shares-transfer",
+            Op::SharesRedeem { .. } => "shares-redeem",
         }
     }
 
-    /// The name this operation touches, if it names one.
+    /// The name this operation touches, if it names one (a company is a name).
     pub fn name(&self) -> Option<&str> {
         match self {
             Op::NameCommit { .. }
             | Op::ValidatorVote { .. }
             | Op::CertRegisterBatch { .. }
-            | Op::CertRevoke { .. } => None,
+            | Op::CertRevoke { .. }
+            | Op::IdentityRegister { .. }
+            | Op::IdentityRotate { .. }
+            | Op::IdentityRecover { .. }
+            | Op::IdentityRevoke { .. } => None,
             Op::NameRegister { name, .. }
             | Op::NameUpdate { name, .. }
             | Op::NameTransfer { name, .. }
             | Op::NameRenew { name }
+            | Op::IdentityBind { name, .. }
+            | Op::CompanyRegister { name, .. }
             | Op::CertIssuerAuthorize { name, .. }
             | Op::CertIssuerRevoke { name, .. } => Some(name),
+            Op::HolderIssue { company, .. }
+            | Op::HolderRevoke { company, .. }
+            | Op::HolderRotate { company, .. }
+            | Op::SharesIssue { company, .. }
+            | Op::SharesTransfer { company, .. }
+            | Op::SharesRedeem { company, .. } => Some(company),
             Op::CertRegister { cert } => Some(&cert.name),
         }
     }

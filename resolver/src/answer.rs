@@ -2,6 +2,7 @@
 //! `NameReader` alone: no sockets, no storage engine, one ledger read for a plain hit or miss.
 //! At `_port._proto.host` it adds TLSA `3 1 1` and `3 0 1` records derived from the
 //! certificates registered for the name (active, for `host`, within their validity window).
+//! `_sigil-key.<name>` answers TXT with the current key of the identity bound to `<name>`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -9,19 +10,20 @@ use std::rc::Rc;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-use hickory_proto::rr::rdata::{NS, SOA, TLSA};
+use hickory_proto::rr::rdata::{NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sigil_registry::name::{Placement, place};
 use sigil_registry::read::NameReader;
 use sigil_registry::records::Record as LedgerRecord;
 use sigil_registry::san;
-use sigil_registry::state::{LedgerStanding, NameEntry};
+use sigil_registry::state::{IdentityEntry, LedgerStanding, NameEntry};
 use sigil_registry::types::Height;
 use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::limits::{
-    CERT_TLSA_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS, TLD_NS_TTL_SECS,
+    CERT_TLSA_TTL_SECS, IDENTITY_KEY_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS,
+    TLD_NS_TTL_SECS,
 };
 
 /// SOA timers of every top-level domain (seconds).
@@ -138,6 +140,27 @@ fn ledger_spelling(name: &Name) -> String {
         }
     }
     out
+}
+
+/// Label under which a name's bound identity key is published.
+pub const IDENTITY_KEY_LABEL: &str = "_sigil-key";
+
+/// The TXT data of an identity's current key, DKIM-like: `v=sigil-key1; id=ID; k=ed25519; p=HEX`.
+pub fn identity_key_txt(identity: &IdentityEntry) -> String {
+    format!(
+        "v=sigil-key1; id={}; k=ed25519; p={}",
+        identity.id, identity.online_key
+    )
+}
+
+/// The name whose identity key `host` under `name` asks for: `_sigil-key[.H]` asks for `[H.]name`.
+fn identity_key_of(name: &str, host: &str) -> Option<String> {
+    let rest = host.strip_prefix(IDENTITY_KEY_LABEL)?;
+    if rest.is_empty() {
+        Some(name.to_string())
+    } else {
+        rest.strip_prefix('.').map(|h| format!("{h}.{name}"))
+    }
 }
 
 /// Whether `host` lies strictly below `ancestor`; both are relative to one registered name and
@@ -290,6 +313,24 @@ impl<'r> Zone<'r> {
             self.negative(ResponseCode::NXDomain, tld, out)?;
             return Ok(None);
         };
+        if let Some(bound) = identity_key_of(name, host)
+            && let Some(identity) = self
+                .reader
+                .bound_identity(&bound)?
+                .filter(IdentityEntry::is_active)
+        {
+            if matches!(qtype, RecordType::TXT | RecordType::ANY) {
+                let txt = TXT::new(vec![identity_key_txt(&identity)]);
+                out.answers.push(Record::from_rdata(
+                    target.name.clone(),
+                    IDENTITY_KEY_TTL_SECS,
+                    RData::TXT(txt),
+                ));
+            } else {
+                self.negative(ResponseCode::NoError, tld, out)?;
+            }
+            return Ok(None);
+        }
         if let Some(cut) = delegation(&entry.records, host) {
             // The DS set of a delegation lives on the parent's side of the cut: here.
             if !(qtype == RecordType::DS && host == cut) {
@@ -489,6 +530,8 @@ mod tests {
         tlds: Vec<String>,
         entries: BTreeMap<String, NameEntry>,
         certs: BTreeMap<String, Vec<CertEntry>>,
+        /// Identities bound to names.
+        bound: BTreeMap<String, IdentityEntry>,
         reads: AtomicUsize,
     }
 
@@ -505,6 +548,11 @@ mod tests {
         }
         fn active_certs(&self, name: &str) -> sigil_registry::Result<Vec<CertEntry>> {
             Ok(self.certs.get(name).cloned().unwrap_or_default())
+        }
+
+        fn bound_identity(&self, name: &str) -> sigil_registry::Result<Option<IdentityEntry>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.bound.get(name).cloned())
         }
     }
 
@@ -524,6 +572,18 @@ mod tests {
             registered_by: PublicKey([7; 32]),
             registered_at: 2,
             revoked: None,
+        }
+    }
+
+    fn identity(id: &str, key: u8, revoked_at: Option<Height>) -> IdentityEntry {
+        IdentityEntry {
+            id: id.to_string(),
+            online_key: PublicKey([key; 32]),
+            offline_key: PublicKey([key + 1; 32]),
+            registered_at: 1,
+            updated_at: 1,
+            revoked_at,
+            keys: vec![],
         }
     }
 
@@ -610,10 +670,19 @@ mod tests {
         )]
         .into_iter()
         .collect();
+        let bound = [
+            ("example.sigil", identity("acme", 1, None)),
+            ("alice.example.sigil", identity("alice", 3, None)),
+            ("gone.example.sigil", identity("gone", 5, Some(10))),
+        ]
+        .into_iter()
+        .map(|(name, identity)| (name.to_string(), identity))
+        .collect();
         Names {
             tlds: vec!["sigil".to_string()],
             entries,
             certs,
+            bound,
             reads: AtomicUsize::new(0),
         }
     }
@@ -686,6 +755,35 @@ mod tests {
         assert_eq!(tlsa_service("443._tcp"), None);
         assert_eq!(tlsa_service("_123456._tcp"), None);
         assert_eq!(tlsa_service("www"), None);
+    }
+
+    #[test]
+    fn sigil_key_serves_the_bound_identity_key() {
+        let n = names();
+        let apex = ask(&n, "_sigil-key.example.sigil.", RecordType::TXT);
+        let key = PublicKey([1; 32]);
+        assert_eq!(
+            show(&apex.answers),
+            [format!(
+                "_sigil-key.example.sigil. TXT v=sigil-key1; id=acme; k=ed25519; p={key}"
+            )]
+        );
+        assert_eq!(apex.answers[0].ttl, IDENTITY_KEY_TTL_SECS);
+        let sub = ask(&n, "_SIGIL-KEY.alice.example.sigil.", RecordType::TXT);
+        assert_eq!(sub.answers.len(), 1);
+        assert!(show(&sub.answers)[0].contains("id=alice"));
+        // Another type at a bound key name: NODATA.
+        let a = ask(&n, "_sigil-key.alice.example.sigil.", RecordType::A);
+        assert_eq!((a.rcode, a.answers.len()), (ResponseCode::NoError, 0));
+        // A revoked identity, or no binding: no key.
+        for qname in [
+            "_sigil-key.gone.example.sigil.",
+            "_sigil-key.www.example.sigil.",
+        ] {
+            let none = ask(&n, qname, RecordType::TXT);
+            assert_eq!(none.rcode, ResponseCode::NXDomain, "{qname}");
+            assert!(none.answers.is_empty());
+        }
     }
 
     fn ask(names: &Names, qname: &str, qtype: RecordType) -> Answer {
@@ -973,6 +1071,7 @@ mod tests {
             tlds: vec!["sigil".to_string()],
             entries: [entry("chain.sigil", 100, &hops)].into_iter().collect(),
             certs: BTreeMap::new(),
+            bound: BTreeMap::new(),
             reads: AtomicUsize::new(0),
         };
         let a = ask(&names, "h0.chain.sigil.", RecordType::A);

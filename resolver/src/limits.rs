@@ -6,6 +6,10 @@ use std::time::Duration;
 /// CNAMEs followed inside the chain's names for one query (RFC 1034 leaves the bound to us).
 pub const MAX_CNAME_HOPS: usize = 8;
 
+/// TTL of the TXT record at `_sigil-key.<name>` (the bound identity's key): short, since a
+/// rotation or revocation must reach clients soon.
+pub const IDENTITY_KEY_TTL_SECS: u32 = 60;
+
 /// Names read from the ledger for one answer beyond the query's own chain of CNAMEs: other
 /// names whose addresses are given as glue for a referral.
 pub const MAX_GLUE_NAMES: usize = 4;

@@ -51,6 +51,14 @@ impl NameReader for Names {
         // Certificates and their TLSA records are tested in `answer` and end to end.
         Ok(Vec::new())
     }
+
+    fn bound_identity(
+        &self,
+        _name: &str,
+    ) -> sigil_registry::Result<Option<sigil_registry::state::IdentityEntry>> {
+        // These tests bind no identity to any name.
+        Ok(None)
+    }
 }
 
 fn names() -> Arc<dyn NameReader> {

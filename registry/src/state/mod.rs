@@ -22,12 +22,21 @@ macro_rules! check {
 }
 
 mod certs;
+mod companies;
+mod identities;
 mod names;
 mod validators;
 
 pub use certs::{
     CertEntry, CertEvent, CertFacts, IssuerEntry, LedgerStanding, Revocation, RevocationReason,
     active_certs, cert_history_prefix,
+};
+pub use companies::{
+    Change, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, HolderRevocation, ShareClass,
+    balance, holder_history_prefix, register_log_prefix,
+};
+pub use identities::{
+    IdentityEntry, IdentityEvent, KeyHistory, KeyPeriod, KeyRole, check_id, identity_history_prefix,
 };
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
 pub use validators::{PendingChange, ValidatorSetChange, pending};
@@ -70,6 +79,31 @@ pub mod keys {
     /// An issuer authorized for a name's certificates.
     pub fn cert_issuer(name: &str, issuer: &PublicKey) -> Vec<u8> {
         [b"cert-issuer/".as_slice(), name.as_bytes(), b"/", &issuer.0].concat()
+    }
+    pub fn identity(id: &str) -> Vec<u8> {
+        [b"identity/".as_slice(), id.as_bytes()].concat()
+    }
+    /// The identity bound to a name (its id).
+    pub fn identity_binding(name: &str) -> Vec<u8> {
+        [b"identity-of/".as_slice(), name.as_bytes()].concat()
+    }
+    pub fn company(name: &str) -> Vec<u8> {
+        [b"company/".as_slice(), name.as_bytes()].concat()
+    }
+    /// Holder ids, class names and names hold no `/`, so these keys cannot collide.
+    pub fn holder(company: &str, holder: &str) -> Vec<u8> {
+        [b"holder/", company.as_bytes(), b"/", holder.as_bytes()].concat()
+    }
+    pub fn balance(company: &str, class: &str, holder: &str) -> Vec<u8> {
+        [
+            b"balance/",
+            company.as_bytes(),
+            b"/",
+            class.as_bytes(),
+            b"/",
+            holder.as_bytes(),
+        ]
+        .concat()
     }
 }
 
@@ -204,6 +238,13 @@ pub mod index {
     pub const VALIDATOR_CHANGES: &[u8] = b"cV";
     /// Certificate history by name: registrations, revocations, issuer changes.
     pub const CERT_HISTORY: &[u8] = b"cC";
+    /// Changes of an identity, by id, height and position.
+    pub const IDENTITY_HISTORY: &[u8] = b"cI";
+    /// Changes concerning a holder, by company, holder, height and position.
+    pub const SHARE_HISTORY: &[u8] = b"cS";
+    /// Every change of a company's register, by company, height and position: the cap table
+    /// at any height is rebuilt from it.
+    pub const REGISTER_LOG: &[u8] = b"cT";
 }
 
 /// What an operation may know about the transaction carrying it.
@@ -322,5 +363,60 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
             cert_sha256,
             reason,
         } => certs::revoke(state, context, cert_sha256, *reason),
+        Op::IdentityRegister {
+            id,
+            online_key,
+            offline_key,
+        } => identities::register(state, context, id, online_key, offline_key),
+        Op::IdentityRotate { id, new_online_key } => {
+            identities::rotate(state, context, id, new_online_key)
+        }
+        Op::IdentityRecover {
+            id,
+            new_online_key,
+            new_offline_key,
+        } => identities::recover(state, context, id, new_online_key, new_offline_key),
+        Op::IdentityRevoke { id } => identities::revoke(state, context, id),
+        Op::IdentityBind { id, name } => identities::bind(state, context, id, name),
+        Op::CompanyRegister {
+            name,
+            admin,
+            classes,
+        } => companies::register(state, context, name, admin, classes),
+        Op::HolderIssue {
+            company,
+            holder,
+            key,
+            attr_hash,
+        } => companies::issue_holder(state, context, company, holder, key, attr_hash),
+        Op::HolderRevoke {
+            company,
+            holder,
+            reason,
+        } => companies::revoke_holder(state, context, company, holder, reason),
+        Op::HolderRotate {
+            company,
+            holder,
+            new_key,
+        } => companies::rotate_holder(state, context, company, holder, new_key),
+        Op::SharesIssue {
+            company,
+            class,
+            to,
+            amount,
+        } => companies::issue_shares(state, context, company, class, to, *amount),
+        Op::SharesTransfer {
+            company,
+            class,
+            from,
+            to,
+            amount,
+        } => companies::transfer(state, context, company, class, from, to, *amount),
+        Op::SharesRedeem {
+            company,
+            class,
+            from,
+            amount,
+        } => companies::redeem(state, context, company, class, from, *amount),
     }
 }

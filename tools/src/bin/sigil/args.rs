@@ -62,6 +62,20 @@ pub enum Command {
     /// Inspect the chain.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Identities: an online key that signs day to day and an offline key kept cold.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Companies: a registered name with an admin identity and share classes.
+    #[command(subcommand)]
+    Company(CompanyCommand),
+    /// A company's shareholders: issue, revoke and re-key them (the admin), show one.
+    #[command(subcommand)]
+    Holder(HolderCommand),
+    /// Shares: issue and redeem (the admin), transfer (the sending holder), history.
+    #[command(subcommand)]
+    Shares(SharesCommand),
+    /// The register of shareholders of a company, now or at any height, as a table or CSV.
+    Captable(CaptableArgs),
     /// Run a network of validators on this machine, one `sigild` process each.
     #[command(subcommand)]
     Localnet(LocalnetCommand),
@@ -316,6 +330,166 @@ pub enum ProofCommand {
         /// The name, e.g. `example.sigil`.
         name: String,
     },
+    /// Fetch and verify the proof of a holder's balance of a class (exit 1 if it does not verify).
+    Balance {
+        /// The company, e.g. `acme.sigil`.
+        company: String,
+        #[arg(long, value_name = "CLASS")]
+        class: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Register an identity; signed by the offline key if it is in the keystore, else the online one.
+    Register {
+        /// The identity's id (a-z, 0-9, `-`, `_`, `.`), e.g. `acme-admin`.
+        id: String,
+        /// The online key: a public key in hex or a key of the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        online: String,
+        /// The offline key: a public key in hex or a key of the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        offline: String,
+    },
+    /// Replace the online key (signed by the offline key).
+    Rotate {
+        id: String,
+        /// The new online key: a public key in hex or a key of the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        online: String,
+    },
+    /// Replace both keys (signed by the current offline key).
+    Recover {
+        id: String,
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        online: String,
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        offline: String,
+    },
+    /// Revoke the identity for good (signed by either key).
+    Revoke { id: String },
+    /// Bind the identity to a name or a host below it (signed by the name's owner); DNS then
+    /// serves its key as TXT at `_sigil-key.NAME`.
+    Bind {
+        id: String,
+        /// E.g. `alice.example.sigil`.
+        name: String,
+    },
+    /// Show an identity's keys and the history of every key with the heights it was valid at.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Make a registered name a company (signed by the name's owner).
+    Create {
+        /// The company's name, e.g. `acme.sigil`.
+        name: String,
+        /// Id of the identity whose online key administers the company.
+        #[arg(long, value_name = "ID")]
+        admin: String,
+        /// A share class, e.g. `common` (repeatable).
+        #[arg(long = "class", value_name = "CLASS", required = true)]
+        classes: Vec<String>,
+    },
+    /// Show a company's admin and share classes with their totals.
+    Show { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolderCommand {
+    /// Add a verified shareholder (signed by the admin's online key, found in the keystore).
+    Issue {
+        company: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        /// The holder's key: a public key in hex or a key of the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        key: String,
+        /// Hash (64 hex digits) of the holder's off-ledger data; only the hash is recorded.
+        #[arg(long, value_name = "HEX")]
+        attr_hash: Option<String>,
+    },
+    /// Revoke a shareholder: its key signs nothing more and it receives nothing.
+    Revoke {
+        company: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Give a shareholder a new key (recovery of a lost key; reinstates a revoked holder).
+    Rotate {
+        company: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        /// The new key: a public key in hex or a key of the keystore.
+        #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
+        key: String,
+    },
+    /// Show a shareholder: key, status, balances, key history.
+    Show {
+        company: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SharesCommand {
+    /// Create shares of a class for a holder (the admin).
+    Issue {
+        company: String,
+        #[arg(long, value_name = "CLASS")]
+        class: String,
+        #[arg(long, value_name = "HOLDER")]
+        to: String,
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Move shares between two holders (signed by the sending holder's key, found in the keystore).
+    Transfer {
+        company: String,
+        #[arg(long, value_name = "CLASS")]
+        class: String,
+        #[arg(long, value_name = "HOLDER")]
+        from: String,
+        #[arg(long, value_name = "HOLDER")]
+        to: String,
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Cancel shares a holder has (the admin): a buy-back or redemption.
+    Redeem {
+        company: String,
+        #[arg(long, value_name = "CLASS")]
+        class: String,
+        #[arg(long, value_name = "HOLDER")]
+        from: String,
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Every change concerning a holder, with its balance after each movement.
+    History {
+        company: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CaptableArgs {
+    /// The company, e.g. `acme.sigil`.
+    pub company: String,
+    /// The register as it was at this height [default: the last final block].
+    #[arg(long, value_name = "HEIGHT")]
+    pub at: Option<u64>,
+    /// Print CSV (holder, key, status, attr_hash, one column per class) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,5 +568,24 @@ mod tests {
         };
         assert_eq!(args.records.a.len(), 2);
         assert_eq!(args.records.set, ["www A 192.0.2.3"]);
+    }
+
+    #[test]
+    fn holder_key_is_the_holders_key() {
+        let cli = Cli::try_parse_from([
+            "sigil",
+            "holder",
+            "issue",
+            "acme.sigil",
+            "--holder",
+            "h-0001",
+            "--key",
+            "h1",
+        ])
+        .unwrap();
+        let Command::Holder(HolderCommand::Issue { key, holder, .. }) = cli.command else {
+            panic!("parsed {:?}", cli.command)
+        };
+        assert_eq!((key.as_str(), holder.as_str()), ("h1", "h-0001"));
     }
 }

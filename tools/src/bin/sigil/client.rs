@@ -5,10 +5,13 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_registry::api::{
-    AccountInfo, CertInfo, ChainStatus, NameCerts, NameInfo, SubmitResponse,
+    AccountInfo, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts, NameInfo,
+    SubmitResponse,
 };
+use sigil_registry::captable::CapTable;
 use sigil_registry::proof::{CertProof, StateProof};
 use sigil_registry::state::NameEvent;
+use sigil_registry::state::{CompanyEntry, HolderEvent};
 use sigil_registry::tx::SignedTx;
 use sigil_registry::types::{Hash, PublicKey};
 
@@ -115,9 +118,81 @@ impl Client {
 
     /// A certificate's entry, or `None` if it is not on the ledger.
     pub async fn cert(&self, sha256: &Hash) -> anyhow::Result<Option<CertInfo>> {
-        match self.get(&format!("/v1/certs/{sha256}")).await {
-            Ok(info) => Ok(Some(info)),
-            Err(e) if node_code(&e) == Some("cert_not_found") => Ok(None),
+        self.get_optional(&format!("/v1/certs/{sha256}"), "cert_not_found")
+            .await
+    }
+
+    /// An identity with its history, or `None` if there is none.
+    pub async fn identity(&self, id: &str) -> anyhow::Result<Option<IdentityInfo>> {
+        self.get_optional(&format!("/v1/identities/{id}"), "identity_not_found")
+            .await
+    }
+
+    /// A company, or `None` if the name is not one.
+    pub async fn company(&self, name: &str) -> anyhow::Result<Option<CompanyEntry>> {
+        self.get_optional(&format!("/v1/companies/{name}"), "company_not_found")
+            .await
+    }
+
+    /// A holder with its balances, or `None` if the company has no such holder.
+    pub async fn holder(&self, company: &str, holder: &str) -> anyhow::Result<Option<HolderInfo>> {
+        self.get_optional(
+            &format!("/v1/companies/{company}/holders/{holder}"),
+            "holder_not_found",
+        )
+        .await
+    }
+
+    pub async fn holder_history(
+        &self,
+        company: &str,
+        holder: &str,
+    ) -> anyhow::Result<Vec<HolderEvent>> {
+        self.get(&format!("/v1/companies/{company}/holders/{holder}/history"))
+            .await
+    }
+
+    /// The register of `company` at `at` (the tip if `None`).
+    pub async fn cap_table(&self, company: &str, at: Option<u64>) -> anyhow::Result<CapTable> {
+        self.get(&cap_table_path(company, at, "json")).await
+    }
+
+    /// The register of `company` at `at` as CSV, made by the node.
+    pub async fn cap_table_csv(&self, company: &str, at: Option<u64>) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .get(self.url(&cap_table_path(company, at, "csv")))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if response.status().is_success() {
+            return response.text().await.map_err(|e| self.unreachable(e));
+        }
+        self.read::<serde_json::Value>(response).await?;
+        anyhow::bail!("the node answered the CSV request with a JSON document")
+    }
+
+    pub async fn balance_proof(
+        &self,
+        company: &str,
+        holder: &str,
+        class: &str,
+    ) -> anyhow::Result<StateProof> {
+        self.get(&format!(
+            "/v1/companies/{company}/holders/{holder}/balances/{class}/proof"
+        ))
+        .await
+    }
+
+    /// `get`, with the error answer `absent` meaning `None`.
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        absent: &str,
+    ) -> anyhow::Result<Option<T>> {
+        match self.get(path).await {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if node_code(&e) == Some(absent) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -203,5 +278,12 @@ impl Client {
                 self.base
             )
         }
+    }
+}
+
+fn cap_table_path(company: &str, at: Option<u64>, format: &str) -> String {
+    match at {
+        Some(height) => format!("/v1/companies/{company}/captable?format={format}&at={height}"),
+        None => format!("/v1/companies/{company}/captable?format={format}"),
     }
 }

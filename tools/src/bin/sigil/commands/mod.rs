@@ -2,6 +2,8 @@
 
 mod cert;
 mod chain;
+mod company;
+mod identity;
 mod import;
 mod key;
 mod localnet;
@@ -84,6 +86,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             } => cert::fetch(&ctx, &target, connect.as_deref(), max_age).await,
         },
         Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
+        Command::Proof(ProofCommand::Balance {
+            company,
+            class,
+            holder,
+        }) => company::proof_balance(&ctx, &company, &class, &holder).await,
+        Command::Identity(cmd) => identity::run(&ctx, cmd).await,
+        Command::Company(cmd) => company::company(&ctx, cmd).await,
+        Command::Holder(cmd) => company::holder(&ctx, cmd).await,
+        Command::Shares(cmd) => company::shares(&ctx, cmd).await,
+        Command::Captable(args) => company::captable(&ctx, args).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,

@@ -1,0 +1,183 @@
+//! A ledger in memory driven block by block, and signers that keep their own nonces: the
+//! harness of the identity and shareholder tests.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_registry::error::{Error, TxError};
+use sigil_registry::ledger::Ledger;
+use sigil_registry::records::Record;
+use sigil_registry::state::{ChainParams, ValidatorSet};
+use sigil_registry::store::MemStore;
+use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_registry::types::{Hash, Keypair, PublicKey};
+
+pub const CHAIN: &str = "test-chain";
+pub const REVEAL_MIN: u64 = 1;
+
+pub type Outcomes = Vec<Result<(), TxError>>;
+
+pub struct Chain {
+    pub ledger: Ledger,
+    pub validator: Keypair,
+    nonces: HashMap<PublicKey, u64>,
+}
+
+impl Chain {
+    pub fn new() -> Chain {
+        let validator = Keypair::generate();
+        let genesis = Genesis {
+            genesis_time_ms: 0,
+            params: ChainParams {
+                chain_id: CHAIN.into(),
+                tlds: vec!["sigil".into()],
+                reveal_min_blocks: REVEAL_MIN,
+                reveal_max_blocks: 10,
+                name_ttl_blocks: 100_000,
+                grace_blocks: 10,
+                block_interval_ms: 10,
+            },
+            validators: ValidatorSet::equal_power([validator.public()]),
+        };
+        let ledger = Ledger::open(Arc::new(MemStore::default()), genesis, 1000).unwrap();
+        Chain {
+            ledger,
+            validator,
+            nonces: HashMap::new(),
+        }
+    }
+
+    /// Signs `op` with `key` and its next nonce.
+    pub fn tx(&mut self, key: &Keypair, op: Op) -> SignedTx {
+        let nonce = self.nonces.entry(key.public()).or_insert(0);
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            signer: key.public(),
+            nonce: *nonce,
+            op,
+        };
+        *nonce += 1;
+        tx.sign(key)
+    }
+
+    /// Executes and commits a block; `Err` if the block itself is invalid.
+    pub fn try_block(&self, txs: Vec<SignedTx>) -> Result<Outcomes, Error> {
+        let prepared = self.ledger.prepare(&txs)?;
+        let outcomes = prepared.execution.outcomes.clone();
+        let header = self.ledger.header(&prepared, self.validator.public(), 0)?;
+        let commit = Commit::sign(&header, 0, &self.validator);
+        self.ledger
+            .commit(prepared, Block { header, txs }, commit)?;
+        Ok(outcomes)
+    }
+
+    pub fn block(&self, txs: Vec<SignedTx>) -> Outcomes {
+        self.try_block(txs).unwrap()
+    }
+
+    /// One transaction in its own block: its outcome.
+    pub fn run(&mut self, key: &Keypair, op: Op) -> Result<(), TxError> {
+        let tx = self.tx(key, op);
+        self.block(vec![tx]).pop().unwrap()
+    }
+
+    /// One transaction that must apply.
+    pub fn ok(&mut self, key: &Keypair, op: Op) {
+        let kind = op.kind();
+        if let Err(e) = self.run(key, op) {
+            panic!("{kind} failed: {e}");
+        }
+    }
+
+    pub fn height(&self) -> u64 {
+        self.ledger.tip().height
+    }
+
+    /// Registers `name` to `owner` (commit, wait, reveal).
+    pub fn register_name(&mut self, owner: &Keypair, name: &str) {
+        let salt = Hash([7; 32]);
+        let commitment = name_commitment(name, &salt, &owner.public());
+        self.ok(owner, Op::NameCommit { commitment });
+        let records = vec![Record::parse("@ A 192.0.2.7").unwrap()];
+        self.ok(
+            owner,
+            Op::NameRegister {
+                name: name.into(),
+                salt,
+                records,
+            },
+        );
+    }
+}
+
+/// An identity's two keys.
+pub struct Identity {
+    pub id: String,
+    pub online: Keypair,
+    pub offline: Keypair,
+}
+
+impl Identity {
+    pub fn new(id: &str) -> Identity {
+        Identity {
+            id: id.into(),
+            online: Keypair::generate(),
+            offline: Keypair::generate(),
+        }
+    }
+
+    pub fn register_op(&self) -> Op {
+        Op::IdentityRegister {
+            id: self.id.clone(),
+            online_key: self.online.public(),
+            offline_key: self.offline.public(),
+        }
+    }
+}
+
+/// A company `name` owned by a fresh key with admin identity `admin` and `classes`.
+pub fn company(chain: &mut Chain, name: &str, admin: &Identity, classes: &[&str]) -> Keypair {
+    let owner = Keypair::generate();
+    chain.register_name(&owner, name);
+    chain.ok(&admin.offline, admin.register_op());
+    chain.ok(
+        &owner,
+        Op::CompanyRegister {
+            name: name.into(),
+            admin: admin.id.clone(),
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+        },
+    );
+    owner
+}
+
+pub fn issue_holder_op(company: &str, holder: &str, key: &Keypair) -> Op {
+    Op::HolderIssue {
+        company: company.into(),
+        holder: holder.into(),
+        key: key.public(),
+        attr_hash: None,
+    }
+}
+
+pub fn issue_op(company: &str, class: &str, to: &str, amount: u64) -> Op {
+    Op::SharesIssue {
+        company: company.into(),
+        class: class.into(),
+        to: to.into(),
+        amount,
+    }
+}
+
+pub fn transfer_op(company: &str, class: &str, from: &str, to: &str, amount: u64) -> Op {
+    Op::SharesTransfer {
+        company: company.into(),
+        class: class.into(),
+        from: from.into(),
+        to: to.into(),
+        amount,
+    }
+}

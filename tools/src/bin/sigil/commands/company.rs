@@ -1,0 +1,528 @@
+//! `sigil company|holder|shares|captable` and `sigil proof balance`: companies, their
+//! shareholders and shares. Each operation is signed by the key the ledger asks for (the name's
+//! owner, the admin identity's online key, the sending holder's key), found in the keystore.
+
+use serde::Serialize;
+use sigil_registry::api::ChainStatus;
+use sigil_registry::captable::CapTable;
+use sigil_registry::state::{Change, CompanyEntry, CompanyEvent, ValidatorSet, keys};
+use sigil_registry::tx::Op;
+use sigil_registry::types::{Hash, Height, Keypair, PublicKey, decode};
+
+use super::identity::{public_key, signer};
+use super::name::send_and_wait;
+use super::{Ctx, registrable};
+use crate::args::{CaptableArgs, CompanyCommand, HolderCommand, SharesCommand};
+use crate::client::Client;
+use crate::output::{Exit, table};
+use crate::trust::{self, Trust};
+
+#[derive(Serialize)]
+struct Done {
+    company: String,
+    action: String,
+    height: Height,
+    tx: Hash,
+    signer: PublicKey,
+}
+
+/// Signs `op` with `key`, waits until final, prints `summary` and the height.
+async fn send(
+    ctx: &Ctx,
+    client: &Client,
+    status: &ChainStatus,
+    company: String,
+    key: &Keypair,
+    op: Op,
+    summary: String,
+) -> anyhow::Result<Exit> {
+    let what = format!("the {} on `{company}`", op.kind());
+    let (height, tx) = send_and_wait(ctx, client, key, status, op, &what).await?;
+    let done = Done {
+        company,
+        action: summary,
+        height,
+        tx,
+        signer: key.public(),
+    };
+    ctx.out
+        .emit(&done, |d| format!("{} at height {}", d.action, d.height));
+    Ok(Exit::Ok)
+}
+
+async fn company_of(
+    client: &Client,
+    status: &ChainStatus,
+    input: &str,
+) -> anyhow::Result<CompanyEntry> {
+    let name = registrable(input, status)?;
+    client.company(&name).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "`{name}` is not a company; create it with `sigil company create {name} --admin ID --class CLASS`"
+        )
+    })
+}
+
+/// The admin identity's online key. `use_key_flag`: `--key` names the signer (it does not when
+/// the command's own `--key` is the holder's key).
+async fn admin_key(
+    ctx: &Ctx,
+    client: &Client,
+    company: &CompanyEntry,
+    use_key_flag: bool,
+) -> anyhow::Result<Keypair> {
+    let Some(admin) = client.identity(&company.admin).await? else {
+        anyhow::bail!(
+            "the admin identity `{}` of `{}` does not exist",
+            company.admin,
+            company.name
+        );
+    };
+    let who = format!(
+        "the online key of `{}`, the admin of `{}`",
+        company.admin, company.name
+    );
+    if use_key_flag {
+        return signer(ctx, &admin.entry.online_key, &who);
+    }
+    let unflagged = Ctx {
+        node: ctx.node.clone(),
+        keystore: ctx.keystore.clone(),
+        key: None,
+        out: ctx.out,
+    };
+    signer(&unflagged, &admin.entry.online_key, &who)
+}
+
+pub async fn company(ctx: &Ctx, cmd: CompanyCommand) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    match cmd {
+        CompanyCommand::Create {
+            name,
+            admin,
+            classes,
+        } => {
+            let name = registrable(&name, &status)?;
+            let Some(info) = client.name(&name).await? else {
+                anyhow::bail!(
+                    "`{name}` is not registered; register it first with `sigil name register {name}`"
+                );
+            };
+            if client.identity(&admin).await?.is_none() {
+                anyhow::bail!(
+                    "identity `{admin}` does not exist; register it with `sigil identity register {admin} --online KEY --offline KEY`"
+                );
+            }
+            let key = signer(ctx, &info.entry.owner, &format!("the owner of `{name}`"))?;
+            let summary = format!(
+                "company {name} created, admin {admin}, classes {}",
+                classes.join(", ")
+            );
+            let op = Op::CompanyRegister {
+                name: name.clone(),
+                admin,
+                classes,
+            };
+            send(ctx, &client, &status, name, &key, op, summary).await
+        }
+        CompanyCommand::Show { name } => {
+            let company = company_of(&client, &status, &name).await?;
+            ctx.out.emit(&company, |c| {
+                let mut rows = vec![vec![
+                    "CLASS".to_string(),
+                    "ISSUED".into(),
+                    "REDEEMED".into(),
+                    "OUTSTANDING".into(),
+                ]];
+                for class in &c.classes {
+                    rows.push(vec![
+                        class.name.clone(),
+                        class.issued.to_string(),
+                        class.redeemed.to_string(),
+                        class.outstanding().to_string(),
+                    ]);
+                }
+                format!(
+                    "company {}\n  admin: {}\n  created at height {}\n{}",
+                    c.name,
+                    c.admin,
+                    c.created_at,
+                    table(&rows, "  ")
+                )
+            });
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+pub async fn holder(ctx: &Ctx, cmd: HolderCommand) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    match cmd {
+        HolderCommand::Issue {
+            company,
+            holder,
+            key,
+            attr_hash,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let holder_key = public_key(ctx, "--key", &key)?;
+            let attr_hash = attr_hash
+                .map(|h| {
+                    h.parse::<Hash>()
+                        .map_err(|e| anyhow::anyhow!("--attr-hash {e}"))
+                })
+                .transpose()?;
+            let admin = admin_key(ctx, &client, &company, false).await?;
+            let summary = format!(
+                "holder {holder} of {} issued with key {holder_key}",
+                company.name
+            );
+            let op = Op::HolderIssue {
+                company: company.name.clone(),
+                holder,
+                key: holder_key,
+                attr_hash,
+            };
+            send(ctx, &client, &status, company.name, &admin, op, summary).await
+        }
+        HolderCommand::Revoke {
+            company,
+            holder,
+            reason,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let admin = admin_key(ctx, &client, &company, true).await?;
+            let summary = format!("holder {holder} of {} revoked ({reason})", company.name);
+            let op = Op::HolderRevoke {
+                company: company.name.clone(),
+                holder,
+                reason,
+            };
+            send(ctx, &client, &status, company.name, &admin, op, summary).await
+        }
+        HolderCommand::Rotate {
+            company,
+            holder,
+            key,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let new_key = public_key(ctx, "--key", &key)?;
+            let admin = admin_key(ctx, &client, &company, false).await?;
+            let summary = format!("holder {holder} of {} now has key {new_key}", company.name);
+            let op = Op::HolderRotate {
+                company: company.name.clone(),
+                holder,
+                new_key,
+            };
+            send(ctx, &client, &status, company.name, &admin, op, summary).await
+        }
+        HolderCommand::Show { company, holder } => {
+            let company = company_of(&client, &status, &company).await?;
+            let Some(info) = client.holder(&company.name, &holder).await? else {
+                anyhow::bail!("`{}` has no holder `{holder}`", company.name);
+            };
+            ctx.out.emit(&info, |i| {
+                let e = &i.entry;
+                let state = match &e.revoked {
+                    Some(r) => format!("revoked at height {} ({})", r.height, r.reason),
+                    None => "active".to_string(),
+                };
+                let mut rows = vec![
+                    vec!["key".to_string(), e.key.to_string()],
+                    vec!["status".into(), state],
+                    vec![
+                        "attr hash".into(),
+                        e.attr_hash.map_or("(none)".into(), |h| h.to_string()),
+                    ],
+                ];
+                for b in &i.balances {
+                    rows.push(vec![format!("{} shares", b.class), b.balance.to_string()]);
+                }
+                for p in &e.keys {
+                    rows.push(vec![
+                        "key history".into(),
+                        format!(
+                            "{} valid from {} until {}",
+                            p.key,
+                            p.from,
+                            p.until.map_or("(current)".to_string(), |u| u.to_string())
+                        ),
+                    ]);
+                }
+                format!(
+                    "holder {} of {}\n{}",
+                    e.holder,
+                    e.company,
+                    table(&rows, "  ")
+                )
+            });
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    match cmd {
+        SharesCommand::Issue {
+            company,
+            class,
+            to,
+            amount,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let admin = admin_key(ctx, &client, &company, true).await?;
+            let summary = format!("issued {amount} {class} shares of {} to {to}", company.name);
+            let op = Op::SharesIssue {
+                company: company.name.clone(),
+                class,
+                to,
+                amount,
+            };
+            send(ctx, &client, &status, company.name, &admin, op, summary).await
+        }
+        SharesCommand::Transfer {
+            company,
+            class,
+            from,
+            to,
+            amount,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let Some(sender) = client.holder(&company.name, &from).await? else {
+                anyhow::bail!(
+                    "`{}` has no holder `{from}`; check --from with `sigil captable {}`",
+                    company.name,
+                    company.name
+                );
+            };
+            let key = signer(
+                ctx,
+                &sender.entry.key,
+                &format!("the key of holder `{from}` of `{}`", company.name),
+            )?;
+            let summary = format!(
+                "transferred {amount} {class} shares of {} from {from} to {to}",
+                company.name
+            );
+            let op = Op::SharesTransfer {
+                company: company.name.clone(),
+                class,
+                from,
+                to,
+                amount,
+            };
+            send(ctx, &client, &status, company.name, &key, op, summary).await
+        }
+        SharesCommand::Redeem {
+            company,
+            class,
+            from,
+            amount,
+        } => {
+            let company = company_of(&client, &status, &company).await?;
+            let admin = admin_key(ctx, &client, &company, true).await?;
+            let summary = format!(
+                "redeemed {amount} {class} shares of {} from {from}",
+                company.name
+            );
+            let op = Op::SharesRedeem {
+                company: company.name.clone(),
+                class,
+                from,
+                amount,
+            };
+            send(ctx, &client, &status, company.name, &admin, op, summary).await
+        }
+        SharesCommand::History { company, holder } => {
+            let company = company_of(&client, &status, &company).await?;
+            let history = client.holder_history(&company.name, &holder).await?;
+            ctx.out.emit(&history, |events| {
+                let mut rows = vec![vec![
+                    "HEIGHT".to_string(),
+                    "CHANGE".into(),
+                    "BALANCE AFTER".into(),
+                    "TX".into(),
+                ]];
+                for e in events {
+                    rows.push(vec![
+                        e.event.height.to_string(),
+                        describe(&e.event),
+                        e.balance_after.map_or(String::new(), |b| b.to_string()),
+                        e.event.tx.to_string(),
+                    ]);
+                }
+                format!(
+                    "history of holder {holder} of {}\n{}",
+                    company.name,
+                    table(&rows, "  ")
+                )
+            });
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// One line for a change of the register.
+fn describe(event: &CompanyEvent) -> String {
+    match &event.change {
+        Change::Created { admin, classes } => {
+            format!("created, admin {admin}, classes {}", classes.join(", "))
+        }
+        Change::HolderIssued { holder, key, .. } => format!("holder {holder} issued, key {key}"),
+        Change::HolderRevoked { holder, reason } => format!("holder {holder} revoked ({reason})"),
+        Change::HolderRotated { holder, key } => format!("holder {holder} re-keyed to {key}"),
+        Change::Issued { class, to, amount } => format!("issued {amount} {class} to {to}"),
+        Change::Transferred {
+            class,
+            from,
+            to,
+            amount,
+        } => format!("{from} sent {amount} {class} to {to}"),
+        Change::Redeemed {
+            class,
+            from,
+            amount,
+        } => format!("redeemed {amount} {class} from {from}"),
+    }
+}
+
+pub async fn captable(ctx: &Ctx, args: CaptableArgs) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let company = company_of(&client, &status, &args.company).await?;
+    if args.csv {
+        let csv = client.cap_table_csv(&company.name, args.at).await?;
+        print!("{csv}");
+        return Ok(Exit::Ok);
+    }
+    let cap: CapTable = client.cap_table(&company.name, args.at).await?;
+    ctx.out.emit(&cap, |t| {
+        let mut header = vec!["HOLDER".to_string(), "STATUS".into()];
+        header.extend(t.classes.iter().map(|c| c.class.to_uppercase()));
+        let mut rows = vec![header];
+        for h in &t.holders {
+            let mut row = vec![
+                h.holder.clone(),
+                if h.active { "active" } else { "revoked" }.to_string(),
+            ];
+            row.extend(h.balances.iter().map(u64::to_string));
+            rows.push(row);
+        }
+        let mut total = vec!["(outstanding)".to_string(), String::new()];
+        total.extend(t.classes.iter().map(|c| c.outstanding.to_string()));
+        rows.push(total);
+        format!(
+            "cap table of {} at height {} (admin {})\n{}",
+            t.company,
+            t.height,
+            t.admin,
+            table(&rows, "  ")
+        )
+    });
+    Ok(Exit::Ok)
+}
+
+#[derive(Serialize)]
+struct ProvenBalance {
+    company: String,
+    class: String,
+    holder: String,
+    verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balance: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Height>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_hash: Option<Hash>,
+}
+
+/// `sigil proof balance`: a holder's balance, checked against the pinned validators.
+pub async fn proof_balance(
+    ctx: &Ctx,
+    company: &str,
+    class: &str,
+    holder: &str,
+) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let company = registrable(company, &status)?;
+    let mut result = ProvenBalance {
+        company: company.clone(),
+        class: class.to_string(),
+        holder: holder.to_string(),
+        verified: false,
+        error: None,
+        balance: None,
+        height: None,
+        block_hash: None,
+    };
+    let trusted: ValidatorSet = match trust::check(&ctx.keystore, &status)? {
+        Trust::Trusted {
+            validators,
+            first_contact,
+            file,
+        } => {
+            if first_contact {
+                ctx.out.note(format!(
+                    "first contact with chain `{}`: trusting its validator set {} from now on; pinned in {}",
+                    status.chain_id,
+                    validators.hash(),
+                    file.display()
+                ));
+            }
+            validators
+        }
+        Trust::Mismatch { reason } => return Ok(not_verified(ctx, result, reason)),
+    };
+    let proof = client.balance_proof(&company, holder, class).await?;
+    let checked = (|| {
+        if proof.key != keys::balance(&company, class, holder) {
+            return Err("the node sent a proof of another key".to_string());
+        }
+        match proof.verify(&status.chain_id, &trusted)? {
+            None => Ok(0),
+            Some(bytes) => {
+                decode::<u64>(bytes).map_err(|e| format!("the proven value is not a balance: {e}"))
+            }
+        }
+    })();
+    match checked {
+        Err(reason) => Ok(not_verified(ctx, result, reason)),
+        Ok(balance) => {
+            result.verified = true;
+            result.balance = Some(balance);
+            result.height = Some(proof.header.height);
+            result.block_hash = Some(proof.header.hash());
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "verified: holder {} of {} has {} {} shares at height {} (block {}, signed by the trusted validators)",
+                    r.holder,
+                    r.company,
+                    balance,
+                    r.class,
+                    proof.header.height,
+                    proof.header.hash()
+                )
+            });
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+fn not_verified(ctx: &Ctx, mut result: ProvenBalance, reason: String) -> Exit {
+    result.error = Some(reason);
+    ctx.out.emit(&result, |r| {
+        format!(
+            "NOT VERIFIED: the balance proof from {} does not hold: {}",
+            ctx.node,
+            r.error.as_deref().unwrap_or_default()
+        )
+    });
+    Exit::Negative
+}
