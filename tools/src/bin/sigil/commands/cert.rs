@@ -16,11 +16,11 @@ use sigil_ca_bridge::{
     LedgerVerifier, ParsedCert, ProofSource, Proven, check_fresh, handshake_error, judge,
     parse_chain, parse_fingerprint, verify_cert_proof,
 };
-use sigil_registry::api::{CertInfo, ChainStatus};
+use sigil_registry::api::CertInfo;
 use sigil_registry::limits::MAX_CERTS_PER_BATCH;
 use sigil_registry::name::{Placement, place};
 use sigil_registry::san;
-use sigil_registry::state::{CertEntry, CertEvent, RevocationReason, ValidatorSet};
+use sigil_registry::state::{CertEntry, CertEvent, RevocationReason};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Height, PublicKey};
 
@@ -28,7 +28,6 @@ use super::name::send_and_wait;
 use super::{Ctx, normalize, registrable};
 use crate::args::{CertChoice, CertVerifyArgs};
 use crate::output::{Exit, short_key, table};
-use crate::trust::{self, Trust};
 
 /// Longest a TLS connection and handshake of `cert fetch` may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -183,29 +182,6 @@ pub async fn batch(ctx: &Ctx, files: &[PathBuf]) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The validators to check proofs against, or why the node's chain cannot be believed.
-fn trusted(ctx: &Ctx, status: &ChainStatus) -> anyhow::Result<Result<ValidatorSet, String>> {
-    Ok(match trust::check(&ctx.keystore, status)? {
-        Trust::Trusted {
-            validators,
-            first_contact,
-            file,
-        } => {
-            if first_contact {
-                ctx.out.note(format!(
-                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
-                    status.chain_id,
-                    validators.validators.len(),
-                    validators.hash(),
-                    file.display()
-                ));
-            }
-            Ok(validators)
-        }
-        Trust::Mismatch { reason } => Err(reason),
-    })
-}
-
 #[derive(Serialize)]
 struct Verified {
     name: String,
@@ -245,7 +221,7 @@ pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
         block_hash: None,
         entry: None,
     };
-    let proven = match trusted(ctx, &status)? {
+    let proven = match super::trusted(ctx, &status)? {
         Err(reason) => Err(reason),
         Ok(validators) => {
             let answer = client.cert_proof(&cert_sha256).await?;
@@ -555,7 +531,7 @@ pub async fn fetch(
         .unwrap_or_else(|| format!("{host}:{port}"));
     let client = Arc::new(ctx.client()?);
     let status = client.status().await?;
-    let validators = match trusted(ctx, &status)? {
+    let validators = match super::trusted(ctx, &status)? {
         Ok(v) => v,
         Err(reason) => anyhow::bail!("the node's chain cannot be trusted: {reason}"),
     };

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sigil_registry::api::ChainStatus;
 use sigil_registry::captable::CapTable;
-use sigil_registry::state::{Change, CompanyEntry, CompanyEvent, ValidatorSet, keys};
+use sigil_registry::state::{Change, CompanyEntry, CompanyEvent, keys};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey, decode};
 
@@ -15,7 +15,6 @@ use super::{Ctx, registrable};
 use crate::args::{CaptableArgs, CompanyCommand, HolderCommand, SharesCommand};
 use crate::client::Client;
 use crate::output::{Exit, table};
-use crate::trust::{self, Trust};
 
 #[derive(Serialize)]
 struct Done {
@@ -462,23 +461,9 @@ pub async fn proof_balance(
         height: None,
         block_hash: None,
     };
-    let trusted: ValidatorSet = match trust::check(&ctx.keystore, &status)? {
-        Trust::Trusted {
-            validators,
-            first_contact,
-            file,
-        } => {
-            if first_contact {
-                ctx.out.note(format!(
-                    "first contact with chain `{}`: trusting its validator set {} from now on; pinned in {}",
-                    status.chain_id,
-                    validators.hash(),
-                    file.display()
-                ));
-            }
-            validators
-        }
-        Trust::Mismatch { reason } => return Ok(not_verified(ctx, result, reason)),
+    let trusted = match super::trusted(ctx, &status)? {
+        Ok(validators) => validators,
+        Err(reason) => return Ok(not_verified(ctx, result, reason)),
     };
     let proof = client.balance_proof(&company, holder, class).await?;
     let checked = (|| {

@@ -16,6 +16,7 @@ mod validators;
 use anyhow::Context;
 use sigil_registry::api::ChainStatus;
 use sigil_registry::name as names;
+use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Keypair;
 
 use crate::args::{
@@ -25,6 +26,7 @@ use crate::args::{
 use crate::client::Client;
 use crate::keystore::Keystore;
 use crate::output::{Exit, Output};
+use crate::trust::{self, Trust};
 
 /// What every command may need: the node, the keystore, the chosen key and the output mode.
 pub struct Ctx {
@@ -123,4 +125,30 @@ fn normalize(input: &str) -> anyhow::Result<String> {
 /// A name that can be registered on the chain `status` describes.
 fn registrable(input: &str, status: &ChainStatus) -> anyhow::Result<String> {
     Ok(names::registrable(input, &status.params.tlds)?)
+}
+
+/// The validators to check proofs against, or why the node's chain cannot be believed.
+pub(super) fn trusted(
+    ctx: &Ctx,
+    status: &ChainStatus,
+) -> anyhow::Result<Result<ValidatorSet, String>> {
+    Ok(match trust::check(&ctx.keystore, status)? {
+        Trust::Trusted {
+            validators,
+            first_contact,
+            file,
+        } => {
+            if first_contact {
+                ctx.out.note(format!(
+                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
+                    status.chain_id,
+                    validators.validators.len(),
+                    validators.hash(),
+                    file.display()
+                ));
+            }
+            Ok(validators)
+        }
+        Trust::Mismatch { reason } => Err(reason),
+    })
 }

@@ -8,7 +8,6 @@ use sigil_registry::types::{Hash, Height, decode};
 
 use super::{Ctx, normalize};
 use crate::output::{Exit, table, zone_lines};
-use crate::trust::{self, Trust};
 
 #[derive(Serialize)]
 struct Proven {
@@ -53,24 +52,9 @@ pub async fn name(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         active: None,
         entry: None,
     };
-    let trusted = match trust::check(&ctx.keystore, &status)? {
-        Trust::Trusted {
-            validators,
-            first_contact,
-            file,
-        } => {
-            if first_contact {
-                ctx.out.note(format!(
-                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
-                    status.chain_id,
-                    validators.validators.len(),
-                    validators.hash(),
-                    file.display()
-                ));
-            }
-            validators
-        }
-        Trust::Mismatch { reason } => return Ok(failed(ctx, result, reason)),
+    let trusted = match super::trusted(ctx, &status)? {
+        Ok(validators) => validators,
+        Err(reason) => return Ok(failed(ctx, result, reason)),
     };
     let proof = client.proof(&name).await?;
     match check(&proof, &name, &status.chain_id, &trusted) {
