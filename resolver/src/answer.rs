@@ -223,6 +223,13 @@ fn tlsa_service(host: &str) -> Option<&str> {
     Some(labels.next().unwrap_or(""))
 }
 
+/// The service host below a transport label: `www` for `_tcp.www`, `""` for `_tcp`; `None` if
+/// `host` does not start with one. Such a node is the parent of every `_port` TLSA name.
+fn tlsa_transport(host: &str) -> Option<&str> {
+    let (proto, rest) = host.split_once('.').unwrap_or((host, ""));
+    matches!(proto, "_tcp" | "_udp" | "_sctp").then_some(rest)
+}
+
 /// One answer's view of the chain's names: entries read at most once each.
 struct Zone<'r> {
     reader: &'r dyn NameReader,
@@ -344,8 +351,14 @@ impl<'r> Zone<'r> {
             None => Vec::new(),
         };
         if at.is_empty() && derived.is_empty() {
-            // An empty non-terminal (`b` when `a.b` has records) exists; anything else does not.
-            let exists = host.is_empty() || entry.records.iter().any(|r| is_below(&r.host, host));
+            // An empty non-terminal (`b` when `a.b` has records, `_tcp` when certificates give
+            // `_443._tcp` its TLSA records) exists; anything else does not.
+            let exists = host.is_empty()
+                || entry.records.iter().any(|r| is_below(&r.host, host))
+                || match tlsa_transport(host) {
+                    Some(service) => !self.derived_tlsa(&entry, service)?.is_empty(),
+                    None => false,
+                };
             let rcode = if exists {
                 ResponseCode::NoError
             } else {
@@ -743,6 +756,17 @@ mod tests {
         // Not a service name.
         let odd = ask_at(&names, "_x._tcp.example.sigil.", RecordType::TLSA, 1500);
         assert_eq!(odd.rcode, ResponseCode::NXDomain);
+        // The transport node above the TLSA names is an empty non-terminal while a certificate
+        // speaks for the host, and does not exist otherwise.
+        for qname in ["_tcp.example.sigil.", "_udp.www.example.sigil."] {
+            let ent = ask_at(&names, qname, RecordType::TLSA, 1500);
+            assert_eq!(ent.rcode, ResponseCode::NoError, "{qname}");
+            assert!(ent.answers.is_empty());
+            let gone = ask_at(&names, qname, RecordType::TLSA, 2001);
+            assert_eq!(gone.rcode, ResponseCode::NXDomain, "{qname}");
+        }
+        let nowhere = ask_at(&names, "_tcp.a.b.example.sigil.", RecordType::TLSA, 1500);
+        assert_eq!(nowhere.rcode, ResponseCode::NXDomain);
     }
 
     #[test]
