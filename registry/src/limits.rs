@@ -91,7 +91,10 @@ pub const PROPOSAL_PART_BYTES: usize = 64 * 1024;
 pub const MAX_CONSENSUS_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Largest block-sync response the codec accepts.
 pub const MAX_SYNC_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-/// Blocks one block-sync response carries at most.
-pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 16;
+/// Blocks one block-sync response carries at most (and a node behind asks for at once).
+pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 64;
+/// Block bytes after which a block-sync response takes no more blocks (it always carries at
+/// least one); below the engine's 10 MiB response limit.
+pub const SYNC_RESPONSE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// Proposal streams a validator reassembles at once.
 pub const MAX_PROPOSAL_STREAMS: usize = 64;

@@ -73,13 +73,12 @@ async fn start_validators(n: usize) -> Validators {
             .filter(|(j, _)| *j != i)
             .map(|(_, a)| a.clone())
             .collect();
-        let mut config = ConsensusConfig::new(
+        let config = ConsensusConfig::new(
             format!("validator-{i}"),
             dir.path(),
             addrs[i].clone(),
             peers,
         );
-        config.block_interval = Some(Duration::from_millis(200));
         let engine = consensus::start(node.clone(), Some(key), config)
             .await
             .unwrap();

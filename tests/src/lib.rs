@@ -100,13 +100,23 @@ impl Node {
 
     /// Starts `sigild --config FILE`, with the data folder and ports the file names.
     pub fn start_config(config: &Path, data: &Path) -> Node {
-        Node::spawn(data, vec!["--config".into(), config.into()])
+        Node::start_config_env(config, data, &[])
+    }
+
+    /// Like [`Node::start_config`], with extra environment variables (test hooks).
+    pub fn start_config_env(config: &Path, data: &Path, env: &[(&str, &str)]) -> Node {
+        Node::spawn_env(data, vec!["--config".into(), config.into()], env)
     }
 
     fn spawn(data: &Path, args: Vec<OsString>) -> Node {
+        Node::spawn_env(data, args, &[])
+    }
+
+    fn spawn_env(data: &Path, args: Vec<OsString>, env: &[(&str, &str)]) -> Node {
         let mut child = Command::new(binary("sigild"))
             .args(args)
             .env("RUST_LOG", "warn,arc_malachitebft=error,libp2p=error")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -148,6 +158,22 @@ impl Node {
     pub fn kill(mut self) {
         self.child.kill().expect("kill sigild");
         self.child.wait().expect("reap sigild");
+    }
+
+    /// Waits until the process exits by itself and returns its status; kills it and panics
+    /// after `timeout`.
+    pub fn wait_exit(mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll sigild") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sigild was still running after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Stops the node with SIGTERM and returns whether it exited cleanly.

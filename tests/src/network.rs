@@ -36,8 +36,14 @@ impl Network {
     /// Lays out `validators` nodes without starting them (see [`Network::restart`]), so a test
     /// can change their configuration first.
     pub fn layout(validators: usize) -> Network {
+        Network::layout_paced(validators, None)
+    }
+
+    /// Like [`Network::layout`], with blocks at least `block_interval_ms` apart (0: as fast as
+    /// the validators agree; `None`: the development default).
+    pub fn layout_paced(validators: usize, block_interval_ms: Option<u64>) -> Network {
         let dir = tempfile::tempdir().expect("tempdir");
-        let manifest = create(dir.path(), validators);
+        let manifest = create(dir.path(), validators, block_interval_ms);
         Network {
             dir,
             manifest,
@@ -57,7 +63,7 @@ impl Network {
         let net = self.dir.path().join("net");
         let mut last_error = String::new();
         for _ in 0..20 {
-            match localnet::add_full_node(&net, reserve_ports(1)) {
+            match localnet::add_full_node(&net, Some(reserve_ports(1))) {
                 Ok(entry) => {
                     if let Some(key) = key {
                         let pem = devchain::validator_pem(key).expect("a key encodes");
@@ -95,6 +101,26 @@ impl Network {
     fn spawn(&self, i: usize) -> Node {
         let entry = &self.manifest.nodes[i];
         Node::start_config(&entry.config_path(), &entry.dir)
+    }
+
+    /// Starts node `i` again with extra environment variables (test hooks such as
+    /// `SIGIL_CRASH_AT`).
+    pub fn restart_env(&mut self, i: usize, env: &[(&str, &str)]) {
+        assert!(self.nodes[i].is_none(), "node {i} is running");
+        let entry = &self.manifest.nodes[i];
+        self.nodes[i] = Some(Node::start_config_env(
+            &entry.config_path(),
+            &entry.dir,
+            env,
+        ));
+    }
+
+    /// Waits until node `i` exits by itself (a crash hook), and returns its exit status.
+    pub fn wait_exit(&mut self, i: usize, timeout: Duration) -> std::process::ExitStatus {
+        self.nodes[i]
+            .take()
+            .expect("node is running")
+            .wait_exit(timeout)
     }
 
     pub fn node(&self, i: usize) -> &Node {
@@ -183,10 +209,11 @@ pub fn reserve_ports(validators: usize) -> u16 {
 }
 
 /// Lays out a network on ports that are free now, trying other blocks if some are taken.
-fn create(dir: &Path, validators: usize) -> Manifest {
+fn create(dir: &Path, validators: usize, block_interval_ms: Option<u64>) -> Manifest {
     let mut last_error = String::new();
     for _ in 0..20 {
-        match localnet::create(&dir.join("net"), validators, reserve_ports(validators)) {
+        let base = reserve_ports(validators);
+        match localnet::create(&dir.join("net"), validators, base, block_interval_ms) {
             Ok(manifest) => return manifest,
             Err(e) => last_error = format!("{e:#}"),
         }

@@ -1,8 +1,9 @@
 //! Replication with real processes: four `sigild` validators on loopback, laid out like
 //! `sigil localnet up`. A transaction sent to one node is final and answered over DNS on all;
 //! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
-//! when they return; a killed validator restarts from its write-ahead log and catches up, and
-//! refuses to start on a damaged one; a full node started late syncs every block and follows;
+//! when they return; a validator killed at any point, including between voting and committing,
+//! restarts from its write-ahead log and catches up without voting twice, and refuses to start
+//! on a damaged one; a full node started late syncs every block and follows;
 //! validators vote a new validator in, and it decides blocks with them; partitions (2|2, 1|3)
 //! stall the minority without a fork and heal; a validator signing twice is caught on record.
 
@@ -84,7 +85,7 @@ fn blocks_continue_without_one_validator_stop_without_two_and_resume() {
 }
 
 #[test]
-fn a_killed_validator_restarts_from_its_log_and_catches_up() {
+fn a_validator_killed_at_any_point_restarts_from_its_log_without_voting_twice() {
     let mut net = Network::start(4);
     net.wait_block(0, 3, BLOCKS);
     net.kill(1);
@@ -94,7 +95,35 @@ fn a_killed_validator_restarts_from_its_log_and_catches_up() {
     net.restart(1);
     let target = net.height(0) + 2;
     net.wait_block(1, target, BLOCKS);
-    net.assert_one_chain(target);
+
+    // Between voting and committing: the engine has decided the block (this validator's
+    // precommit is logged and sent) and the node dies before the block reaches its store;
+    // then the same right after the store flush, before the engine hears of it.
+    for (node, point, kept) in [(2, "before-commit", 1), (3, "after-commit", 0)] {
+        net.kill(node);
+        let crash_height = net.height(0) + 3;
+        let hook = format!("{point}:{crash_height}");
+        net.restart_env(node, &[("SIGIL_CRASH_AT", &hook)]);
+        let status = net.wait_exit(node, BLOCKS);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(6),
+            "{hook}: the node should abort there, not {status}"
+        );
+        net.restart(node);
+        // It restarts from its store (without the block, or with it), replays its log, and
+        // catches up by block sync.
+        assert_eq!(net.node(node).start_height, crash_height - kept, "{hook}");
+        let target = net.height(0) + 2;
+        net.wait_block(node, target, BLOCKS);
+    }
+    let tip = net.height(0);
+    net.assert_one_chain(tip);
+    // Nobody saw any validator vote two ways.
+    for i in 0..4 {
+        let evidence = sigil_tests::api_get(&net.node(i).api, "/v1/evidence");
+        assert_eq!(evidence, serde_json::json!([]), "node {i}");
+    }
 }
 
 /// Stops a CLI-started network even when the test fails.
@@ -116,7 +145,8 @@ fn localnet_up_status_and_down_through_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("localnet");
     let dir_arg = dir.to_str().unwrap().to_string();
-    let base = sigil_tests::network::reserve_ports(4).to_string();
+    // Ports for four validators and, after theirs, the full node added below.
+    let base = sigil_tests::network::reserve_ports(5).to_string();
     let keys = tmp.path().join("keys");
     let _down = Down(dir.clone());
     let cli = |args: &[&str]| sigil("http://127.0.0.1:1", &keys, args);
@@ -143,7 +173,19 @@ fn localnet_up_status_and_down_through_the_cli() {
     let block = sigil_tests::api_get(&api, "/v1/blocks/3?wait_ms=60000");
     assert_eq!(block["block"]["header"]["height"], 3);
 
+    // A full node joins: laid out on the next ports, started, synced, listed.
+    let added = ok_json(cli(&["--json", "localnet", "add-node", "--dir", &dir_arg]));
+    let nodes = added.as_array().expect("one entry per node");
+    assert_eq!(nodes.len(), 5, "{added}");
+    let full = &nodes[4];
+    assert_eq!(full["name"], "full1", "{full}");
+    assert!(full["validator"].is_null(), "{full}");
+    let full_api = format!("http://{}", full["api"].as_str().unwrap());
+    let synced = sigil_tests::api_get(&full_api, "/v1/blocks/3?wait_ms=60000");
+    assert_eq!(synced["block"]["header"], block["block"]["header"]);
+
     let status = ok_json(cli(&["--json", "localnet", "status", "--dir", &dir_arg]));
+    assert_eq!(status.as_array().unwrap().len(), 5);
     for node in status.as_array().unwrap() {
         assert_eq!(
             node["status"]["validators"]["validators"]
@@ -159,10 +201,10 @@ fn localnet_up_status_and_down_through_the_cli() {
     }
     // `up` again starts nothing new and reports the same network.
     let again = ok_json(cli(&["--json", "localnet", "up", "--dir", &dir_arg]));
-    assert_eq!(again.as_array().unwrap().len(), 4);
+    assert_eq!(again.as_array().unwrap().len(), 5);
 
     let down = ok_json(cli(&["--json", "localnet", "down", "--dir", &dir_arg]));
-    assert_eq!(down.as_array().unwrap().len(), 4, "{down}");
+    assert_eq!(down.as_array().unwrap().len(), 5, "{down}");
     let after = cli(&["localnet", "status", "--dir", &dir_arg]);
     assert_eq!(after.status.code(), Some(1), "status of a stopped network");
     assert!(String::from_utf8_lossy(&after.stdout).contains("down"));

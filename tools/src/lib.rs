@@ -4,4 +4,5 @@
 pub mod config;
 pub mod devchain;
 pub mod localnet;
+pub mod logging;
 pub mod networking;

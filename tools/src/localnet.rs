@@ -1,6 +1,7 @@
 //! A local test network in one folder: a shared genesis with N validators, and one node folder
-//! per validator (`node1`, `node2`, ...) holding its genesis copy, validator key and `sigil.toml`
-//! with its own loopback ports. `localnet.json` lists the nodes for `sigil localnet status`.
+//! per validator (`node1`, `node2`, ...) or full node (`full1`, ...) holding its genesis copy,
+//! validator key if any, and `sigil.toml` with its own loopback ports. `localnet.json` lists
+//! the nodes for `sigil localnet up|status|down`.
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -85,11 +86,43 @@ impl Manifest {
         serde_json::from_str(&text)
             .with_context(|| format!("{} is not a local network manifest", path.display()))
     }
+
+    /// Writes the manifest into `dir` atomically: a complete file or the previous one.
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        fs::write(&tmp, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, dir.join(MANIFEST_FILE))
+            .with_context(|| format!("cannot write {}", dir.join(MANIFEST_FILE).display()))
+    }
+
+    /// How many of the nodes are validators.
+    pub fn validator_count(&self) -> usize {
+        self.nodes.iter().filter(|n| n.validator.is_some()).count()
+    }
+
+    /// The first port after every node's ports: where the next node's block starts.
+    fn next_base_port(&self) -> anyhow::Result<u16> {
+        let last = self
+            .nodes
+            .iter()
+            .map(|n| n.dns.port())
+            .max()
+            .context("the manifest lists no node")?;
+        last.checked_add(PORTS_PER_NODE)
+            .context("no ports left above the network's last node; give --base-port")
+    }
 }
 
 /// Creates a network of `validators` nodes in `dir` (which must not hold one yet), with ports
-/// from `base_port` up, checked free now.
-pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<Manifest> {
+/// from `base_port` up, checked free now, and blocks `block_interval_ms` apart (the
+/// development default when `None`; 0 decides as fast as the network allows).
+pub fn create(
+    dir: &Path,
+    validators: usize,
+    base_port: u16,
+    block_interval_ms: Option<u64>,
+) -> anyhow::Result<Manifest> {
     if !(1..=MAX_VALIDATORS).contains(&validators) {
         bail!("a local network has 1 to {MAX_VALIDATORS} validators, not {validators}");
     }
@@ -108,9 +141,13 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
 
     let keys: Vec<Keypair> = (0..validators).map(|_| Keypair::generate()).collect();
     let chain_id = format!("sigil-local-{}", &keys[0].public().to_string()[..8]);
+    let mut params = devchain::dev_params(chain_id.clone());
+    if let Some(ms) = block_interval_ms {
+        params.block_interval_ms = ms;
+    }
     let genesis = Genesis {
         genesis_time_ms: devchain::now_ms(),
-        params: devchain::dev_params(chain_id.clone()),
+        params,
         validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     };
 
@@ -143,19 +180,34 @@ pub fn create(dir: &Path, validators: usize, base_port: u16) -> anyhow::Result<M
     devchain::write_genesis(&dir, &genesis)?;
     let manifest = Manifest { chain_id, nodes };
     // The manifest last: its presence marks a complete network folder.
-    let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
-    fs::write(&tmp, serde_json::to_string_pretty(&manifest)?)?;
-    fs::rename(&tmp, dir.join(MANIFEST_FILE))?;
+    manifest.save(&dir)?;
     Ok(manifest)
 }
 
 /// Lays out a full node for the network in `dir`: folder `fullN` (the first free N) with the
-/// genesis and a `sigil.toml` on ports from `base_port` (checked free now) that names every
-/// validator as a peer. The node has no validator key; `sigild --config` on it follows the
-/// chain. The manifest is not changed: `localnet up`/`down` manage the validators only.
-pub fn add_full_node(dir: &Path, base_port: u16) -> anyhow::Result<NodeEntry> {
-    let manifest = Manifest::load(dir)?;
+/// genesis and a `sigil.toml` on ports from `base_port` (after the last node's when `None`;
+/// checked free now) that names every node as a peer, and adds it to the manifest, so that
+/// `localnet up`, `status` and `down` include it. The node has no validator key; `sigild
+/// --config` on it follows the chain.
+pub fn add_full_node(dir: &Path, base_port: Option<u16>) -> anyhow::Result<NodeEntry> {
+    let mut manifest = Manifest::load(dir)?;
+    let base_port = match base_port {
+        Some(port) => port,
+        None => manifest.next_base_port()?,
+    };
     check_port_range(base_port, 1)?;
+    if let Some(holder) = manifest
+        .nodes
+        .iter()
+        .find(|n| n.dns.port().abs_diff(base_port) < PORTS_PER_NODE)
+    {
+        bail!(
+            "port {base_port} is taken by {} of this network (it uses {}..={}); choose other ports with --base-port",
+            holder.name,
+            holder.dns.port(),
+            holder.dns.port() + PORTS_PER_NODE - 1
+        );
+    }
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -171,9 +223,10 @@ pub fn add_full_node(dir: &Path, base_port: u16) -> anyhow::Result<NodeEntry> {
     fs::create_dir_all(&node.dir)
         .with_context(|| format!("cannot create {}", node.dir.display()))?;
     devchain::write_genesis(&node.dir, &genesis)?;
-    let mut all = manifest.nodes;
-    all.push(node.clone());
-    fs::write(node.config_path(), node_config(&node, &all)?)?;
+    manifest.nodes.push(node.clone());
+    fs::write(node.config_path(), node_config(&node, &manifest.nodes)?)?;
+    // The manifest last, as in `create`.
+    manifest.save(&dir)?;
     Ok(node)
 }
 
@@ -252,7 +305,7 @@ mod tests {
     fn every_node_gets_its_own_ports_key_and_the_same_genesis() {
         let dir = tempfile::tempdir().unwrap();
         let net = dir.path().join("net");
-        let manifest = on_free_ports(|base| create(&net, 4, base));
+        let manifest = on_free_ports(|base| create(&net, 4, base, None));
         assert_eq!(manifest.nodes.len(), 4);
         assert_eq!(Manifest::load(&net).unwrap(), manifest);
         let mut ports: Vec<u16> = manifest
@@ -278,7 +331,7 @@ mod tests {
         }
         assert_eq!(genesis.validators.validators.len(), 4);
 
-        let again = create(&net, 4, 41000).unwrap_err().to_string();
+        let again = create(&net, 4, 41000, None).unwrap_err().to_string();
         assert!(again.contains("already holds"), "{again}");
     }
 
@@ -286,8 +339,16 @@ mod tests {
     fn a_full_node_gets_the_genesis_fresh_ports_and_every_validator_as_peer() {
         let dir = tempfile::tempdir().unwrap();
         let net = dir.path().join("net");
-        let manifest = on_free_ports(|base| create(&net, 3, base));
-        let full = on_free_ports(|base| add_full_node(&net, base));
+        let manifest = on_free_ports(|base| create(&net, 3, base, Some(0)));
+        assert_eq!(
+            devchain::load(&manifest.nodes[0].dir)
+                .unwrap()
+                .genesis
+                .params
+                .block_interval_ms,
+            0
+        );
+        let full = on_free_ports(|base| add_full_node(&net, Some(base)));
         assert_eq!(full.name, "full1");
         assert_eq!(full.validator, None);
         let chain = devchain::load(&full.dir).unwrap();
@@ -304,21 +365,34 @@ mod tests {
             assert!(peers.contains(&node.consensus));
         }
         assert_eq!(config.p2p.unwrap().bootstrap.len(), 3);
-        // The manifest still lists the validators only; the next full node gets its own folder.
-        assert_eq!(Manifest::load(&net).unwrap(), manifest);
-        assert_eq!(
-            on_free_ports(|base| add_full_node(&net, base)).name,
-            "full2"
-        );
-        assert!(add_full_node(&dir.path().join("none"), 41220).is_err());
+        // The manifest lists it after the validators; the next full node gets its own folder
+        // and, unless told, the ports after the last node's.
+        let listed = Manifest::load(&net).unwrap();
+        assert_eq!(listed.nodes[..3], manifest.nodes[..]);
+        assert_eq!(listed.nodes[3], full);
+        assert_eq!(listed.validator_count(), 3);
+        match add_full_node(&net, None) {
+            Ok(second) => {
+                assert_eq!(second.name, "full2");
+                let highest = listed.nodes.iter().map(|n| n.dns.port()).max().unwrap();
+                assert_eq!(second.dns.port(), highest + PORTS_PER_NODE);
+                let config = FileConfig::load(&second.config_path()).unwrap();
+                assert_eq!(config.consensus.unwrap().peers.len(), 4);
+            }
+            // Another test may hold the next ports; the error says what to do.
+            Err(e) => assert!(e.to_string().contains("--base-port"), "{e:#}"),
+        }
+        let clash = add_full_node(&net, Some(manifest.nodes[1].dns.port() + 2)).unwrap_err();
+        assert!(clash.to_string().contains("taken by node2"), "{clash:#}");
+        assert!(add_full_node(&dir.path().join("none"), Some(41220)).is_err());
     }
 
     #[test]
     fn bad_sizes_and_ports_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(create(dir.path(), 0, 41000).is_err());
-        assert!(create(dir.path(), MAX_VALIDATORS + 1, 41000).is_err());
-        let err = create(dir.path(), 4, 65530).unwrap_err().to_string();
+        assert!(create(dir.path(), 0, 41000, None).is_err());
+        assert!(create(dir.path(), MAX_VALIDATORS + 1, 41000, None).is_err());
+        let err = create(dir.path(), 4, 65530, None).unwrap_err().to_string();
         assert!(err.contains("--base-port"), "{err}");
     }
 }

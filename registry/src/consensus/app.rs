@@ -23,6 +23,7 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 
 use super::codec::bounded_range;
 use super::context::{BlockValue, Height, ProposalPart, SigilContext};
+use super::crash::{CrashHook, CrashPoint};
 use super::signing::parts_signing_bytes;
 use crate::block::{Block, Commit, CommitSig, tx_root};
 use crate::error::{Error, Result};
@@ -30,7 +31,7 @@ use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::limits::{
     MAX_BLOCK_BYTES, MAX_PROPOSAL_STREAMS, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
-    PROPOSAL_PART_BYTES,
+    PROPOSAL_PART_BYTES, SYNC_RESPONSE_BUDGET_BYTES,
 };
 use crate::node::{Node, now_ms};
 use crate::store::{Batch, prefix_end};
@@ -107,6 +108,8 @@ pub(crate) struct App {
     key: Option<Arc<Keypair>>,
     chain_id: String,
     timeouts: LinearTimeouts,
+    /// Least time between two blocks (the genesis's `block_interval_ms`); `None` (0) decides
+    /// as fast as the network allows.
     target_time: Option<Duration>,
     /// Proposals (ours and others') by (height, round, block id), for heights not yet final.
     undecided: BTreeMap<(u64, u32, Hash), Undecided>,
@@ -117,6 +120,8 @@ pub(crate) struct App {
     streams: HashMap<(PeerId, StreamId), PartStream>,
     /// Whether the last decided block was committed (answers `Finalized`).
     last_commit_ok: bool,
+    /// Where tests asked this node to crash, if they did.
+    crash: Option<CrashHook>,
 }
 
 impl App {
@@ -124,10 +129,12 @@ impl App {
         node: Arc<Node>,
         key: Option<Arc<Keypair>>,
         timeouts: LinearTimeouts,
-        target_time: Option<Duration>,
+        crash: Option<CrashHook>,
     ) -> App {
         let ledger = node.ledger().clone();
         let chain_id = ledger.params().chain_id.clone();
+        let interval_ms = ledger.params().block_interval_ms;
+        let target_time = (interval_ms > 0).then(|| Duration::from_millis(interval_ms));
         App {
             node,
             ledger,
@@ -140,6 +147,7 @@ impl App {
             prepared: HashMap::new(),
             streams: HashMap::new(),
             last_commit_ok: true,
+            crash,
         }
     }
 
@@ -241,13 +249,16 @@ impl App {
                 extensions: _,
                 reply,
             } => {
+                let height = certificate.height.0;
+                self.crash_at(CrashPoint::BeforeCommit, height);
                 self.last_commit_ok = match self.commit(&certificate) {
                     Ok(()) => true,
                     Err(e) => {
-                        tracing::error!(height = %certificate.height, error = %e, "committing a decided block failed");
+                        tracing::error!(%height, error = %e, "committing a decided block failed");
                         false
                     }
                 };
+                self.crash_at(CrashPoint::AfterCommit, height);
                 let _ = reply.send(());
             }
 
@@ -658,6 +669,12 @@ impl App {
     }
 
     /// Commits the decided block with the certificate as its `Commit`.
+    fn crash_at(&self, point: CrashPoint, height: u64) {
+        if let Some(hook) = &self.crash {
+            hook.check(point, height);
+        }
+    }
+
     fn commit(&mut self, certificate: &CommitCertificate<SigilContext>) -> Result<()> {
         let id = certificate.value_id;
         let height = certificate.height.0;
@@ -759,13 +776,19 @@ impl App {
         range: std::ops::RangeInclusive<u64>,
     ) -> Result<Vec<RawDecidedValue<SigilContext>>> {
         let mut values = Vec::new();
+        let mut bytes = 0;
         for height in range {
+            if bytes >= SYNC_RESPONSE_BUDGET_BYTES {
+                break;
+            }
             let Some(stored) = self.ledger.block(height)? else {
                 break;
             };
             let Some(commit) = stored.commit else {
                 continue;
             };
+            let block = encode(&stored.block);
+            bytes += block.len();
             let certificate = ExtendedCommitCertificate {
                 height: Height(height),
                 round: Round::new(commit.round),
@@ -776,10 +799,7 @@ impl App {
                     .map(|s| ExtendedCommitSignature::new(s.validator, s.signature, None))
                     .collect(),
             };
-            values.push(RawDecidedValue::new(
-                Bytes::from(encode(&stored.block)),
-                certificate,
-            ));
+            values.push(RawDecidedValue::new(Bytes::from(block), certificate));
         }
         Ok(values)
     }

@@ -5,11 +5,11 @@
 mod app;
 pub mod codec;
 pub mod context;
+pub mod crash;
 pub mod signing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use malachitebft_app_channel::app::config::{
     ConsensusConfig as EngineConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
@@ -28,8 +28,10 @@ pub use malachitebft_app_channel::app::net::Multiaddr;
 use self::app::App;
 use self::codec::SigilCodec;
 use self::context::SigilContext;
+use self::crash::CrashHook;
 use self::signing::{SigilSigner, SigilVerifier};
 use crate::error::{Error, Result};
+use crate::limits::MAX_SYNC_BLOCKS_PER_RESPONSE;
 use crate::node::Node;
 use crate::types::Keypair;
 
@@ -46,8 +48,6 @@ pub struct ConsensusConfig {
     /// The engine's write-ahead log file, in the node's data folder.
     pub wal_path: PathBuf,
     pub timeouts: LinearTimeouts,
-    /// Least time between two blocks; `None` decides as fast as the network allows.
-    pub block_interval: Option<Duration>,
     /// The engine swarm's identity (its peer id), kept by the node across restarts. `None`:
     /// derived from the validator key, or a fresh one each start on a full node.
     pub identity: Option<Arc<Keypair>>,
@@ -55,7 +55,8 @@ pub struct ConsensusConfig {
 
 impl ConsensusConfig {
     /// Defaults for a validator with data in `data_dir`: WAL at `data_dir/consensus/wal`,
-    /// timeouts for ~500 ms blocks.
+    /// timeouts for ~500 ms blocks. The time between blocks is the genesis's
+    /// `block_interval_ms`.
     pub fn new(
         moniker: impl Into<String>,
         data_dir: &Path,
@@ -68,11 +69,24 @@ impl ConsensusConfig {
             persistent_peers,
             wal_path: data_dir.join("consensus").join("wal"),
             timeouts: context::default_timeouts(),
-            block_interval: Some(Duration::from_millis(500)),
             identity: None,
         }
     }
 }
+
+/// Block sync: peers announce their tip every [`SYNC_STATUS_INTERVAL`] (a node that missed a
+/// block waits at most that long to learn it can fetch it), and a node behind asks for as many
+/// blocks per request as a response carries, so a long catch-up is bound neither by request
+/// round trips nor by the engine's per-peer request limit.
+fn value_sync_config() -> ValueSyncConfig {
+    ValueSyncConfig {
+        status_update_interval: SYNC_STATUS_INTERVAL,
+        batch_size: MAX_SYNC_BLOCKS_PER_RESPONSE as usize,
+        ..ValueSyncConfig::default()
+    }
+}
+
+const SYNC_STATUS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The running engine and the loop that answers it.
 pub struct ConsensusHandle {
@@ -187,6 +201,10 @@ pub async fn start(
         }
     };
 
+    let crash = CrashHook::from_env()?;
+    if let Some(hook) = crash {
+        tracing::warn!(%hook, "test hook set: this node will abort at that point");
+    }
     let engine_config = EngineConfig {
         moniker: config.moniker.clone(),
         consensus: EngineConsensusConfig {
@@ -197,7 +215,7 @@ pub async fn start(
             },
             ..EngineConsensusConfig::default()
         },
-        value_sync: ValueSyncConfig::default(),
+        value_sync: value_sync_config(),
     };
     let (channels, engine) = start_engine(
         SigilContext,
@@ -211,7 +229,7 @@ pub async fn start(
     .await
     .map_err(|e| Error::Invalid(format!("starting the consensus engine failed: {e:#}")))?;
 
-    let app = App::new(node, key, config.timeouts, config.block_interval);
+    let app = App::new(node, key, config.timeouts, crash);
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusHandle { engine, app })
 }

@@ -47,15 +47,7 @@ struct Args {
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                "info,sled=warn,hickory_server=warn,hickory_resolver=warn,hickory_net=warn,arc_malachitebft=warn,libp2p=warn".into()
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    sigil_tools::logging::init();
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     if let Err(e) = runtime.block_on(run(args)) {

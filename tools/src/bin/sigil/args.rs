@@ -503,6 +503,16 @@ pub enum LocalnetCommand {
     /// Create the network on first use, start every node that is not running, and print
     /// where each one listens.
     Up(LocalnetUpArgs),
+    /// Lay out a full node (no validator key) that follows the chain, add it to the network,
+    /// and start it; it syncs every block and serves DNS and the API like any node.
+    AddNode {
+        /// The network's folder.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_LOCALNET_DIR)]
+        dir: PathBuf,
+        /// First of the 4 loopback ports the node takes [default: after the last node's].
+        #[arg(long, value_name = "PORT")]
+        base_port: Option<u16>,
+    },
     /// Height, tip age, addresses and validators of every node.
     Status {
         /// The network's folder.
@@ -531,6 +541,10 @@ pub struct LocalnetUpArgs {
     /// First of the loopback ports a new network takes (4 per node: DNS, API, p2p, consensus).
     #[arg(long, value_name = "PORT", default_value_t = 26600)]
     pub base_port: u16,
+    /// Least time between blocks of a new network, in milliseconds; 0 decides blocks as fast
+    /// as the validators agree [default: 500].
+    #[arg(long, value_name = "MS")]
+    pub block_interval_ms: Option<u64>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `sigil localnet up|status|down`: a network of `sigild` processes on loopback, one folder
+//! `sigil localnet up|add-node|status|down`: a network of `sigild` processes on loopback, one folder
 //! each, started from their `sigil.toml` and left running in the background.
 
 use std::fs;
@@ -39,17 +39,23 @@ struct NodeView {
 pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
     let manifest = if args.dir.join(localnet::MANIFEST_FILE).exists() {
         let manifest = Manifest::load(&args.dir)?;
-        if args.validators.is_some_and(|n| n != manifest.nodes.len()) {
+        let validators = manifest.validator_count();
+        if args.validators.is_some_and(|n| n != validators) {
             anyhow::bail!(
-                "{} holds a network of {} validators; remove the folder or omit --validators to start it as it is",
+                "{} holds a network of {validators} validators; remove the folder or omit --validators to start it as it is",
                 args.dir.display(),
-                manifest.nodes.len()
+            );
+        }
+        if args.block_interval_ms.is_some() {
+            anyhow::bail!(
+                "{} holds a network whose block interval is set in its genesis; remove the folder or omit --block-interval-ms",
+                args.dir.display()
             );
         }
         manifest
     } else {
         let n = args.validators.unwrap_or(4);
-        let manifest = localnet::create(&args.dir, n, args.base_port)?;
+        let manifest = localnet::create(&args.dir, n, args.base_port, args.block_interval_ms)?;
         ctx.out.note(format!(
             "created a network of {n} validators (chain `{}`) in {}",
             manifest.chain_id,
@@ -57,6 +63,25 @@ pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
         ));
         manifest
     };
+    start_all(&manifest).await?;
+    show(ctx, &manifest).await
+}
+
+pub async fn add_node(ctx: &Ctx, dir: &Path, base_port: Option<u16>) -> anyhow::Result<Exit> {
+    let node = localnet::add_full_node(dir, base_port)?;
+    ctx.out.note(format!(
+        "added full node {} in {}; it starts by itself with `sigil localnet up`, or by hand with `sigild --config {}`",
+        node.name,
+        node.dir.display(),
+        node.config_path().display()
+    ));
+    let manifest = Manifest::load(dir)?;
+    start_all(&manifest).await?;
+    show(ctx, &manifest).await
+}
+
+/// Starts every node of `manifest` that does not answer yet, and waits until all answer.
+async fn start_all(manifest: &Manifest) -> anyhow::Result<()> {
     let sigild = sigild_binary()?;
     for node in &manifest.nodes {
         if reachable(node).await {
@@ -87,7 +112,7 @@ pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    show(ctx, &manifest).await
+    Ok(())
 }
 
 pub async fn status(ctx: &Ctx, dir: &Path) -> anyhow::Result<Exit> {
@@ -144,6 +169,7 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
         let mut rows = vec![
             [
                 "node",
+                "role",
                 "height",
                 "tip age",
                 "peers",
@@ -166,8 +192,13 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
                 ),
                 None => ("down".into(), "-".into(), "-".into()),
             };
+            let role = match v.node.validator {
+                Some(_) => "validator",
+                None => "full",
+            };
             rows.push(vec![
                 v.node.name.clone(),
+                role.to_string(),
                 height,
                 age,
                 peers,

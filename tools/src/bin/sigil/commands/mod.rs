@@ -101,6 +101,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
+            LocalnetCommand::AddNode { dir, base_port } => {
+                localnet::add_node(&ctx, &dir, base_port).await
+            }
             LocalnetCommand::Status { dir } => localnet::status(&ctx, &dir).await,
             LocalnetCommand::Down { dir } => localnet::down(&ctx, &dir).await,
         },

@@ -1,0 +1,101 @@
+//! A test hook for crash recovery: `SIGIL_CRASH_AT=<point>:<height>` makes a node abort (no
+//! destructors, no flush: as `kill -9` would stop it) at a chosen step of deciding `height`,
+//! so tests can stop a validator exactly between voting and committing. Unset, it does nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The environment variable naming the crash point.
+pub const CRASH_AT_ENV: &str = "SIGIL_CRASH_AT";
+
+/// Where in deciding a block the node stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// The engine reports the block decided: this validator's precommit is in its write-ahead
+    /// log and sent, the block is not in the store yet.
+    BeforeCommit,
+    /// The block and its commit are flushed to the store; the engine has not been told, so its
+    /// write-ahead log still holds the height.
+    AfterCommit,
+}
+
+/// A crash point and the height it applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrashHook {
+    pub point: CrashPoint,
+    pub height: u64,
+}
+
+impl CrashHook {
+    /// The hook `SIGIL_CRASH_AT` asks for, if any; an unreadable value is an error rather than
+    /// a test that silently never crashes.
+    pub fn from_env() -> Result<Option<CrashHook>> {
+        match std::env::var(CRASH_AT_ENV) {
+            Ok(text) => text.parse().map(Some),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(e) => Err(Error::Invalid(format!("{CRASH_AT_ENV}: {e}"))),
+        }
+    }
+
+    /// Aborts the process if this hook is for `point` at `height`.
+    pub fn check(&self, point: CrashPoint, height: u64) {
+        if self.point == point && self.height == height {
+            tracing::warn!(%self, "crashing on purpose ({CRASH_AT_ENV})");
+            std::process::abort();
+        }
+    }
+}
+
+impl FromStr for CrashHook {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<CrashHook> {
+        let bad = || {
+            Error::Invalid(format!(
+                "{CRASH_AT_ENV}=`{text}`: write before-commit:HEIGHT or after-commit:HEIGHT"
+            ))
+        };
+        let (point, height) = text.split_once(':').ok_or_else(bad)?;
+        let point = match point {
+            "before-commit" => CrashPoint::BeforeCommit,
+            "after-commit" => CrashPoint::AfterCommit,
+            _ => return Err(bad()),
+        };
+        let height = height.parse().map_err(|_| bad())?;
+        Ok(CrashHook { point, height })
+    }
+}
+
+impl fmt::Display for CrashHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let point = match self.point {
+            CrashPoint::BeforeCommit => "before-commit",
+            CrashPoint::AfterCommit => "after-commit",
+        };
+        write!(f, "{point}:{}", self.height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_parse_and_print_alike() {
+        for text in ["before-commit:7", "after-commit:12"] {
+            assert_eq!(text.parse::<CrashHook>().unwrap().to_string(), text);
+        }
+        for bad in [
+            "",
+            "before-commit",
+            "later:3",
+            "after-commit:x",
+            "before-commit:-1",
+        ] {
+            let err = bad.parse::<CrashHook>().unwrap_err().to_string();
+            assert!(err.contains("before-commit:HEIGHT"), "{bad}: {err}");
+        }
+    }
+}
