@@ -158,6 +158,9 @@ impl From<MempoolError> for ApiError {
             MempoolError::Full(_) | MempoolError::TooManyPending { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             }
+            MempoolError::DevChainValidators => {
+                ApiError::new(StatusCode::CONFLICT, "dev_chain_validators", e.to_string())
+            }
             MempoolError::Internal(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
@@ -331,13 +334,7 @@ async fn name_proof(
     Path(input): Path<String>,
 ) -> ApiResult<StateProof> {
     let name = parse_name(&node, &input)?;
-    let ledger = node.ledger().clone();
-    let proof = tokio::task::spawn_blocking(move || ledger.prove(&keys::name(&name)))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
-    Ok(Json(proof))
+    prove(&node, keys::name(&name)).await
 }
 
 async fn block(
@@ -424,6 +421,7 @@ async fn cert_proof(
     Path(input): Path<String>,
 ) -> ApiResult<CertProof> {
     let sha256 = parse_sha256(&input)?;
+    node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let proof = tokio::task::spawn_blocking(move || ledger.prove_cert(&sha256))
         .await
@@ -444,8 +442,13 @@ fn parse_id(what: &'static str, id: &str) -> Result<(), ApiError> {
     check_id(what, id).map_err(ApiError::from)
 }
 
+/// Longest a proof waits for the first block a new validator set signed
+/// ([`Node::wait_past_handoff`]); after it, the proof is of the tip as it is.
+const HANDOFF_WAIT: Duration = Duration::from_secs(10);
+
 /// Proves `key` at the tip on a blocking thread.
 async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
+    node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let proof = tokio::task::spawn_blocking(move || ledger.prove(&key))
         .await

@@ -20,6 +20,10 @@ pub enum MempoolError {
     Full(usize),
     #[error("{signer} already has {count} pending transactions; wait for them to be final")]
     TooManyPending { signer: PublicKey, count: usize },
+    #[error(
+        "this node is a development chain's only block producer (`sigild --dev`), which cannot hand blocks over to other validators; change validators on a network (`sigil localnet up`)"
+    )]
+    DevChainValidators,
     #[error("the node could not check the transaction: {0}; see the node's log")]
     Internal(String),
 }

@@ -15,7 +15,7 @@ use crate::limits::MAX_TXS_PER_BLOCK;
 use crate::mempool::{Mempool, MempoolError};
 use crate::net::NetHandle;
 use crate::state::{dry_run, next_nonce};
-use crate::tx::SignedTx;
+use crate::tx::{Op, SignedTx};
 use crate::types::{Hash, Height, Keypair};
 
 /// Where a transaction stands.
@@ -103,6 +103,27 @@ impl Node {
         self.ledger.subscribe()
     }
 
+    /// When the tip is the block that changed the validator set, waits (at most `max_wait`)
+    /// for the block after it. That tip was signed by the set before the change, while clients
+    /// already trust the new one (`/v1/status` reports the set deciding the next block), so a
+    /// proof against it would not check; the next block is signed by the new set.
+    pub async fn wait_past_handoff(&self, max_wait: Duration) -> Result<()> {
+        let mut tips = self.subscribe();
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            let tip = self.ledger.tip().height;
+            let changed_at_tip = self
+                .ledger
+                .validator_changes()?
+                .last()
+                .is_some_and(|change| change.height == tip);
+            if !changed_at_tip || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            let _ = tokio::time::timeout_at(deadline, tips.changed()).await;
+        }
+    }
+
     /// Hands every transaction later submitted through [`Node::submit`] to `relay` (the
     /// network's gossip). A full relay queue drops the copy, not the transaction.
     pub fn relay_to(&self, relay: mpsc::Sender<SignedTx>) {
@@ -145,6 +166,10 @@ impl Node {
     pub fn admit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
         let params = self.ledger.params();
         stx.check_stateless(&params.chain_id)?;
+        // A lone producer signs every block itself: a second validator would stall the chain.
+        if self.producer.is_some() && matches!(stx.tx.op, Op::ValidatorVote { .. }) {
+            return Err(MempoolError::DevChainValidators);
+        }
         let _guard = self.admission.lock().expect("admission lock poisoned");
         let latest = self.ledger.latest();
         let state_nonce = next_nonce(&latest, &stx.tx.signer).map_err(internal)?;

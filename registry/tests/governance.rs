@@ -3,12 +3,14 @@
 //! blocks after it, bad votes are refused, and light clients follow the change by its handoff.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sigil_registry::block::{
     Block, Commit, CommitSig, Genesis, Header, follow_handoffs, vote_bytes,
 };
 use sigil_registry::error::TxError;
 use sigil_registry::ledger::Ledger;
+use sigil_registry::node::Node;
 use sigil_registry::state::{ChainParams, ValidatorSet, keys, pending};
 use sigil_registry::store::{SledStore, Store};
 use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange};
@@ -17,7 +19,7 @@ use sigil_registry::types::{Keypair, PublicKey};
 const CHAIN: &str = "gov-chain";
 
 struct Chain {
-    ledger: Ledger,
+    ledger: Arc<Ledger>,
     /// Every key that may sign a commit; each commit is signed by the current set's members.
     keys: Vec<Keypair>,
     nonces: Vec<u64>,
@@ -38,7 +40,7 @@ impl Chain {
             },
             validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
         };
-        let ledger = Ledger::open(store, genesis, 1000).unwrap();
+        let ledger = Arc::new(Ledger::open(store, genesis, 1000).unwrap());
         let nonces = vec![0; keys.len()];
         Chain {
             ledger,
@@ -183,6 +185,55 @@ fn a_change_waits_for_two_thirds_then_the_new_set_decides_the_next_blocks() {
     let mut forged = handoffs.clone();
     forged[1].validators = four.clone();
     assert!(follow_handoffs(CHAIN, &genesis_set, &forged).is_err());
+}
+
+#[test]
+fn a_proof_asked_for_at_the_change_block_waits_for_the_new_sets_first_block() {
+    let mut chain = Chain::new(mem(), keys(4));
+    let before = chain.ledger.validators().unwrap();
+    chain.block(vec![]);
+    let remove = ValidatorChange::Remove {
+        key: chain.public(3),
+    };
+    let votes = (0..3).map(|i| chain.vote(i, &remove)).collect();
+    let (change, _) = chain.block(votes);
+    let after = chain.ledger.validators().unwrap();
+    assert_ne!(after, before);
+    // The tip was signed by the set before the change; clients already trust the new one.
+    assert_eq!(change.validators_hash, before.hash());
+    let node = Node::for_consensus(chain.ledger.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let waiting = tokio::spawn({
+            let node = node.clone();
+            async move {
+                node.wait_past_handoff(Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                node.ledger().prove(&keys::name("x.sigil")).unwrap()
+            }
+        });
+        // It waits while the change block is the tip...
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished());
+        // ...and proves at the next block, signed by the new set.
+        chain.block(vec![]);
+        let proof = tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("the proof comes once the next block is final")
+            .unwrap();
+        assert_eq!(proof.header.height, change.height + 1);
+        proof.verify(CHAIN, &after).unwrap();
+        // With no change at the tip, nothing waits.
+        let started = std::time::Instant::now();
+        node.wait_past_handoff(Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+    });
 }
 
 #[test]

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use sigil_registry::block::{Block, Commit, Genesis};
 use sigil_registry::error::{Error, TxError};
 use sigil_registry::ledger::Ledger;
+use sigil_registry::mempool::MempoolError;
 use sigil_registry::node::Node;
 use sigil_registry::read::NameReader;
 use sigil_registry::records::Record;
 use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, keys};
 use sigil_registry::store::{MemStore, SledStore, Store};
-use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
 use sigil_registry::types::{Hash, Keypair, decode};
 
 const REVEAL_MIN: u64 = 2;
@@ -420,6 +421,33 @@ fn the_node_refuses_bad_transactions_at_submission() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no earlier commit"), "{err}");
+}
+
+#[test]
+fn a_dev_chain_producer_refuses_validator_votes() {
+    let validator = Keypair::generate();
+    let ledger =
+        Arc::new(Ledger::open(Arc::new(MemStore::default()), genesis(&validator), 1000).unwrap());
+    let chain_id = ledger.params().chain_id.clone();
+    // Its own vote would pass alone and hand the next block to a set it cannot sign for.
+    let vote = Transaction {
+        chain_id,
+        signer: validator.public(),
+        nonce: 0,
+        op: Op::ValidatorVote {
+            change: ValidatorChange::Add {
+                key: Keypair::generate().public(),
+                power: 1,
+            },
+        },
+    }
+    .sign(&validator);
+    let node = Node::new(ledger.clone(), validator).unwrap();
+    let err = node.submit(vote).unwrap_err();
+    assert!(matches!(err, MempoolError::DevChainValidators), "{err}");
+    assert!(err.to_string().contains("sigil localnet up"), "{err}");
+    node.produce_block().unwrap();
+    assert_eq!(ledger.validators().unwrap().validators.len(), 1);
 }
 
 #[test]
