@@ -137,7 +137,20 @@ pub enum Refusal {
         age_secs: u64,
         max_age_secs: u64,
     },
+    /// The proof's block claims a time ahead of the client's clock by more than
+    /// [`MAX_FUTURE_SKEW_SECS`]: with such a time it would look fresh for as long as it
+    /// claims, so its age cannot be judged.
+    FromTheFuture {
+        height: Height,
+        ahead_secs: u64,
+    },
 }
+
+/// The proof age clients accept unless told otherwise: a few minutes, many block intervals.
+pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
+
+/// How far a proof's block time may run ahead of the client's clock (clocks differ a little).
+pub const MAX_FUTURE_SKEW_SECS: u64 = 60;
 
 impl Refusal {
     /// A stable code for JSON output.
@@ -151,6 +164,7 @@ impl Refusal {
             Refusal::WrongOwner { .. } => "wrong_owner",
             Refusal::NameGone { .. } => "name_gone",
             Refusal::Stale { .. } => "stale",
+            Refusal::FromTheFuture { .. } => "from_the_future",
         }
     }
 }
@@ -200,6 +214,10 @@ impl fmt::Display for Refusal {
                 f,
                 "stale: the proof is of block {height}, {age_secs} s old (more than {max_age_secs} s); the node may be hiding newer blocks, such as a revocation; ask another node"
             ),
+            Refusal::FromTheFuture { height, ahead_secs } => write!(
+                f,
+                "from the future: block {height} claims a time {ahead_secs} s ahead of this machine's clock, so the proof's age cannot be judged; check this clock, or ask another node"
+            ),
         }
     }
 }
@@ -210,6 +228,13 @@ impl std::error::Error for Refusal {}
 /// milliseconds, the client's clock): the chain makes a block every interval, so an old proof
 /// means a node that withholds the chain's newer state.
 pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
+    let ahead_secs = proven.block_time_ms.saturating_sub(now_ms) / 1000;
+    if ahead_secs > MAX_FUTURE_SKEW_SECS {
+        return Err(Refusal::FromTheFuture {
+            height: proven.height,
+            ahead_secs,
+        });
+    }
     let age_secs = now_ms.saturating_sub(proven.block_time_ms) / 1000;
     if age_secs > max_age_secs {
         return Err(Refusal::Stale {

@@ -9,7 +9,9 @@ pub mod parse;
 pub mod verifier;
 
 pub use error::{Error, Result};
-pub use judge::{Proven, Refusal, check_fresh, judge, verify_cert_proof};
+pub use judge::{
+    DEFAULT_MAX_PROOF_AGE_SECS, Proven, Refusal, check_fresh, judge, verify_cert_proof,
+};
 pub use parse::{ParsedCert, parse_chain, parse_der};
 pub use verifier::{CertSource, LedgerVerifier, ProofSource, handshake_error};
 

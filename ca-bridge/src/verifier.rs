@@ -18,7 +18,8 @@ use sigil_registry::proof::CertProof;
 use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Hash;
 
-use crate::judge::{Proven, check_fresh, judge, verify_cert_proof};
+use crate::judge::{Proven, Refusal, check_fresh, judge, verify_cert_proof};
+use crate::parse::parse_der;
 use crate::{Error, sha256};
 
 /// Where the verifier learns what the ledger says about a certificate.
@@ -74,7 +75,7 @@ pub struct LedgerVerifier {
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
     /// Proofs of older blocks are refused (see [`check_fresh`]).
-    max_proof_age_secs: Option<u64>,
+    max_proof_age_secs: u64,
     /// What the ledger said in the last certificate check (for reports).
     last: Mutex<Option<Proven>>,
 }
@@ -88,22 +89,21 @@ impl fmt::Debug for LedgerVerifier {
 }
 
 impl LedgerVerifier {
-    /// The ledger alone decides (DANE-EE).
-    pub fn new(source: Arc<dyn CertSource>, provider: Arc<CryptoProvider>) -> LedgerVerifier {
+    /// The ledger alone decides (DANE-EE), from proofs of blocks at most `max_proof_age_secs`
+    /// old by the handshake's clock ([`DEFAULT_MAX_PROOF_AGE_SECS`] unless there is a reason),
+    /// so that a node cannot hide a revocation by replaying an old proof.
+    pub fn new(
+        source: Arc<dyn CertSource>,
+        provider: Arc<CryptoProvider>,
+        max_proof_age_secs: u64,
+    ) -> LedgerVerifier {
         LedgerVerifier {
             source,
             inner: None,
             provider,
-            max_proof_age_secs: None,
+            max_proof_age_secs,
             last: Mutex::new(None),
         }
-    }
-
-    /// Refuses proofs of blocks older than `secs` by the handshake's clock, so a node cannot
-    /// hide a revocation by replaying an old proof.
-    pub fn max_proof_age(mut self, secs: u64) -> LedgerVerifier {
-        self.max_proof_age_secs = Some(secs);
-        self
     }
 
     /// `inner` first, then the ledger.
@@ -155,11 +155,27 @@ impl ServerCertVerifier for LedgerVerifier {
         if let Ok(mut last) = self.last.lock() {
             *last = Some(proven.clone());
         }
-        if let Some(max_age) = self.max_proof_age_secs {
-            check_fresh(&proven, now.as_secs().saturating_mul(1000), max_age).map_err(refuse)?;
-        }
+        check_fresh(
+            &proven,
+            now.as_secs().saturating_mul(1000),
+            self.max_proof_age_secs,
+        )
+        .map_err(refuse)?;
         let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         judge(&proven, &host, self.source.tlds(), now_secs).map_err(refuse)?;
+        // The validity window on the ledger is the registrant's word; the certificate's own
+        // window binds too.
+        let own = parse_der(end_entity.as_ref()).map_err(refuse)?;
+        if now_secs < own.not_before {
+            return Err(refuse(Refusal::NotYetValid {
+                not_before: own.not_before,
+            }));
+        }
+        if now_secs > own.not_after {
+            return Err(refuse(Refusal::Expired {
+                not_after: own.not_after,
+            }));
+        }
         Ok(ServerCertVerified::assertion())
     }
 

@@ -147,4 +147,17 @@ fn a_proof_of_an_old_block_is_stale() {
         }
     );
     assert!(refusal.to_string().contains("may be hiding newer blocks"));
+    // A block time far ahead of the client's clock would never look old: refused too, while
+    // a little clock difference is not.
+    let mut ahead = proven.clone();
+    ahead.block_time_ms = 1_000_000 + 30_000;
+    assert_eq!(check_fresh(&ahead, 1_000_000, 300), Ok(()));
+    ahead.block_time_ms = 1_000_000 + 3_600_000;
+    assert_eq!(
+        check_fresh(&ahead, 1_000_000, 300),
+        Err(Refusal::FromTheFuture {
+            height: proven.height,
+            ahead_secs: 3_600
+        })
+    );
 }

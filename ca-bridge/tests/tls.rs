@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::{Chain, ca, client, connect, leaf, leaf_valid, provider, serve};
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use sigil_ca_bridge::{LedgerVerifier, handshake_error, parse_der};
+use sigil_ca_bridge::{DEFAULT_MAX_PROOF_AGE_SECS, LedgerVerifier, handshake_error, parse_der};
 use sigil_registry::state::RevocationReason;
 use sigil_registry::tx::Op;
 
@@ -20,7 +20,13 @@ fn register(chain: &mut Chain, issued: &common::Issued, name: &str) {
 }
 
 fn ledger_only(chain: &Chain) -> Arc<rustls::ClientConfig> {
-    client(Arc::new(LedgerVerifier::new(chain.source(), provider())))
+    client(Arc::new(verifier(chain)))
+}
+
+/// A ledger verifier that takes proofs of any age: the test chain stamps its blocks at unix
+/// time 0 (the age limit has its own test).
+fn verifier(chain: &Chain) -> LedgerVerifier {
+    LedgerVerifier::new(chain.source(), provider(), u64::MAX)
 }
 
 fn refused(result: Result<String, rustls::Error>, reason: &str) {
@@ -92,6 +98,22 @@ fn an_expired_certificate_fails_though_registered() {
 }
 
 #[test]
+fn an_expired_certificate_fails_though_the_ledger_claims_a_longer_validity() {
+    let mut chain = Chain::start();
+    let root = ca("Sigil Test CA");
+    let server = leaf_valid(&["example.sigil"], &root, 2020, 2021);
+    // The registrant states the window; this one claims the certificate is good until 2100.
+    let mut facts = parse_der(server.cert.der()).unwrap().facts("example.sigil");
+    facts.not_after = 4_102_444_800;
+    assert_eq!(chain.send(Op::CertRegister { cert: facts }), Ok(()));
+    let addr = serve(&server, &root);
+    refused(
+        connect(ledger_only(&chain), addr, "example.sigil"),
+        "expired",
+    );
+}
+
+#[test]
 fn a_certificate_not_yet_valid_fails_though_registered() {
     let mut chain = Chain::start();
     let root = ca("Sigil Test CA");
@@ -112,7 +134,7 @@ fn a_verifier_with_a_proof_age_limit_refuses_an_old_block() {
     register(&mut chain, &server, "example.sigil");
     let addr = serve(&server, &root);
     // The test chain stamps its blocks at unix time 0: decades old by the handshake's clock.
-    let verifier = LedgerVerifier::new(chain.source(), provider()).max_proof_age(300);
+    let verifier = LedgerVerifier::new(chain.source(), provider(), DEFAULT_MAX_PROOF_AGE_SECS);
     refused(
         connect(client(Arc::new(verifier)), addr, "example.sigil"),
         "stale",
@@ -135,7 +157,7 @@ fn on_top_of_webpki_both_must_accept() {
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .unwrap();
-    let verifier = LedgerVerifier::new(chain.source(), provider()).on_top_of(webpki.clone());
+    let verifier = verifier(&chain).on_top_of(webpki.clone());
     let both = client(Arc::new(verifier));
 
     assert_eq!(

@@ -621,9 +621,17 @@ impl NameReader for Ledger {
     }
 
     fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>> {
+        // The binding counts under the owner who made it, the registered name's current one.
+        let registered = match crate::name::place(name, &self.tlds) {
+            crate::name::Placement::Under { name, .. } => name,
+            _ => return Ok(None),
+        };
+        let Some(entry) = self.name_entry(registered)? else {
+            return Ok(None);
+        };
         match self
             .latest()
-            .get_decoded::<String>(&keys::identity_binding(name))?
+            .get_decoded::<String>(&keys::identity_binding(name, &entry.owner))?
         {
             Some(id) => self.identity(&id),
             None => Ok(None),

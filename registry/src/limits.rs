@@ -98,3 +98,7 @@ pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 64;
 pub const SYNC_RESPONSE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// Proposal streams a validator reassembles at once.
 pub const MAX_PROPOSAL_STREAMS: usize = 64;
+/// How far ahead of a validator's clock a proposed block's time may be. Block times only move
+/// forward, so one far-future time would stamp every later block; clients judge a proof's
+/// freshness by it.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 5_000;

@@ -495,14 +495,25 @@ fn certificates_stop_speaking_for_a_name_that_changed_hands_or_expired() {
     let chain = Chain::new();
     let mut alice = User::new();
     let mut bob = User::new();
+    let mut alices_ca = User::new();
     alice.register_name(&chain, "example.sigil");
     let op = register(facts("example.sigil", 1, &["example.sigil"]));
     assert_eq!(chain.one(alice.tx(op)), Ok(()));
+    let authorize = Op::CertIssuerAuthorize {
+        name: "example.sigil".into(),
+        issuer: alices_ca.key.public(),
+    };
+    assert_eq!(chain.one(alice.tx(authorize)), Ok(()));
     let transfer = Op::NameTransfer {
         name: "example.sigil".into(),
         new_owner: bob.key.public(),
     };
     assert_eq!(chain.one(alice.tx(transfer)), Ok(()));
+    // The issuer the old owner authorized speaks for the new owner in nothing.
+    assert!(matches!(
+        chain.one(alices_ca.tx(register(facts("example.sigil", 3, &["example.sigil"])))),
+        Err(TxError::NotCertAuthority { .. })
+    ));
     assert_eq!(
         chain.standing(&Hash([1; 32])),
         LedgerStanding::WrongOwner {

@@ -238,4 +238,20 @@ fn the_name_owner_binds_an_identity_to_a_name_or_a_subname() {
     );
     let bound = chain.ledger.bound_identity("alice.example.sigil").unwrap();
     assert_eq!(bound.unwrap().online_key, next.public());
+    // A new owner of the name does not speak with the old owner's bindings.
+    let new_owner = Keypair::generate();
+    chain.ok(
+        &owner,
+        Op::NameTransfer {
+            name: "example.sigil".into(),
+            new_owner: new_owner.public(),
+        },
+    );
+    assert!(
+        chain
+            .ledger
+            .bound_identity("alice.example.sigil")
+            .unwrap()
+            .is_none()
+    );
 }

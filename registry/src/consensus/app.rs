@@ -30,8 +30,8 @@ use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::limits::{
-    MAX_BLOCK_BYTES, MAX_PROPOSAL_STREAMS, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
-    PROPOSAL_PART_BYTES, SYNC_RESPONSE_BUDGET_BYTES,
+    MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_STREAMS, MAX_SYNC_BLOCKS_PER_RESPONSE,
+    MAX_TXS_PER_BLOCK, PROPOSAL_PART_BYTES, SYNC_RESPONSE_BUDGET_BYTES,
 };
 use crate::node::{Node, now_ms};
 use crate::store::{Batch, prefix_end};
@@ -569,6 +569,7 @@ impl App {
         let expected_proposer = SigilContext
             .select_proposer(&validators, Height(proposal.height), proposal.round)
             .key;
+        let now = now_ms();
         let problem = if header.chain_id != self.chain_id {
             Some(format!("it is for chain `{}`", header.chain_id))
         } else if header.height != tip.height + 1 || header.prev_hash != tip.hash {
@@ -582,6 +583,11 @@ impl App {
             Some("it names another validator set".to_string())
         } else if header.time_ms < tip.time_ms {
             Some("its time is before its parent's".to_string())
+        } else if header.time_ms > now + MAX_CLOCK_DRIFT_MS {
+            Some(format!(
+                "its time is {} ms ahead of this validator's clock (at most {MAX_CLOCK_DRIFT_MS} ms allowed)",
+                header.time_ms - now
+            ))
         } else if proposal.block.txs.len() > MAX_TXS_PER_BLOCK
             || encode(&proposal.block).len() > MAX_BLOCK_BYTES
         {

@@ -240,7 +240,7 @@ pub(super) fn authorize_issuer<S: StateRead>(
     issuer: &PublicKey,
 ) -> Result<Verdict> {
     let entry = check!(owned_active(state, context, name)?);
-    let key = keys::cert_issuer(&entry.name, issuer);
+    let key = keys::cert_issuer(&entry.name, &entry.owner, issuer);
     if state.get(&key)?.is_some() {
         reject!(TxError::IssuerAlreadyAuthorized {
             name: entry.name,
@@ -268,7 +268,7 @@ pub(super) fn deauthorize_issuer<S: StateRead>(
     issuer: &PublicKey,
 ) -> Result<Verdict> {
     let entry = check!(owned_active(state, context, name)?);
-    let key = keys::cert_issuer(&entry.name, issuer);
+    let key = keys::cert_issuer(&entry.name, &entry.owner, issuer);
     if state.get(&key)?.is_none() {
         reject!(TxError::IssuerNotAuthorized {
             name: entry.name,
@@ -438,7 +438,11 @@ fn authority(
         }));
     }
     let signer = context.signer();
-    if entry.owner != signer && state.get(&keys::cert_issuer(&name, &signer))?.is_none() {
+    if entry.owner != signer
+        && state
+            .get(&keys::cert_issuer(&name, &entry.owner, &signer))?
+            .is_none()
+    {
         return Ok(Err(TxError::NotCertAuthority {
             name,
             owner: entry.owner,

@@ -327,7 +327,7 @@ pub(super) fn bind<S: StateRead>(
             full.clone()
         }
     };
-    check!(names::owned_active(state, context, &registered)?);
+    let owned = check!(names::owned_active(state, context, &registered)?);
     let entry = check!(existing(state, id)?);
     if let Some(revoked_at) = entry.revoked_at {
         reject!(TxError::IdentityRevoked {
@@ -335,7 +335,7 @@ pub(super) fn bind<S: StateRead>(
             revoked_at
         });
     }
-    state.put(keys::identity_binding(&full), &entry.id);
+    state.put(keys::identity_binding(&full, &owned.owner), &entry.id);
     Ok(Ok(event(context, &entry, "bind", Some(full))))
 }
 

@@ -76,16 +76,25 @@ pub mod keys {
     pub fn certs_of(name: &str) -> Vec<u8> {
         [b"certs/".as_slice(), name.as_bytes()].concat()
     }
-    /// An issuer authorized for a name's certificates.
-    pub fn cert_issuer(name: &str, issuer: &PublicKey) -> Vec<u8> {
-        [b"cert-issuer/".as_slice(), name.as_bytes(), b"/", &issuer.0].concat()
+    /// An issuer authorized for a name's certificates by the name's owner `owner`: under
+    /// another owner (after a transfer, or a new registration after expiry) it counts no more.
+    pub fn cert_issuer(name: &str, owner: &PublicKey, issuer: &PublicKey) -> Vec<u8> {
+        [
+            b"cert-issuer/".as_slice(),
+            name.as_bytes(),
+            b"/",
+            &owner.0,
+            &issuer.0,
+        ]
+        .concat()
     }
     pub fn identity(id: &str) -> Vec<u8> {
         [b"identity/".as_slice(), id.as_bytes()].concat()
     }
-    /// The identity bound to a name (its id).
-    pub fn identity_binding(name: &str) -> Vec<u8> {
-        [b"identity-of/".as_slice(), name.as_bytes()].concat()
+    /// The identity bound to a name (its id) by the registered name's owner `owner`: under
+    /// another owner the binding counts no more.
+    pub fn identity_binding(name: &str, owner: &PublicKey) -> Vec<u8> {
+        [b"identity-of/".as_slice(), name.as_bytes(), b"/", &owner.0].concat()
     }
     pub fn company(name: &str) -> Vec<u8> {
         [b"company/".as_slice(), name.as_bytes()].concat()

@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use sigil_ca_bridge::DEFAULT_MAX_PROOF_AGE_SECS;
 
 /// Where the node's HTTP API listens by default (`sigild`'s default `--api-listen`).
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:8645";
@@ -321,7 +322,6 @@ pub struct CertVerifyArgs {
 }
 
 /// How old the block of a certificate proof may be, by default.
-pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
 
 #[derive(Debug, Subcommand)]
 pub enum ProofCommand {

@@ -548,9 +548,11 @@ pub async fn fetch(
         status.params.tlds.clone(),
     );
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(
-        LedgerVerifier::new(Arc::new(source), provider.clone()).max_proof_age(max_age_secs),
-    );
+    let verifier = Arc::new(LedgerVerifier::new(
+        Arc::new(source),
+        provider.clone(),
+        max_age_secs,
+    ));
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?
