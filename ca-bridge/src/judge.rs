@@ -290,15 +290,17 @@ pub fn judge<'p>(
             });
         }
     }
-    if now_secs < facts.not_before {
-        return Err(Refusal::NotYetValid {
-            not_before: facts.not_before,
-        });
-    }
-    if now_secs > facts.not_after {
-        return Err(Refusal::Expired {
-            not_after: facts.not_after,
-        });
-    }
+    check_validity(facts.not_before, facts.not_after, now_secs)?;
     Ok(entry)
+}
+
+/// Whether unix time `now_secs` lies inside the validity window `not_before..=not_after`.
+pub fn check_validity(not_before: i64, not_after: i64, now_secs: i64) -> Result<(), Refusal> {
+    if now_secs < not_before {
+        return Err(Refusal::NotYetValid { not_before });
+    }
+    if now_secs > not_after {
+        return Err(Refusal::Expired { not_after });
+    }
+    Ok(())
 }

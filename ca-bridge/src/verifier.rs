@@ -18,7 +18,7 @@ use sigil_registry::proof::CertProof;
 use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Hash;
 
-use crate::judge::{Proven, Refusal, check_fresh, judge, verify_cert_proof};
+use crate::judge::{Proven, check_fresh, check_validity, judge, verify_cert_proof};
 use crate::parse::parse_der;
 use crate::{Error, sha256};
 
@@ -166,16 +166,7 @@ impl ServerCertVerifier for LedgerVerifier {
         // The validity window on the ledger is the registrant's word; the certificate's own
         // window binds too.
         let own = parse_der(end_entity.as_ref()).map_err(refuse)?;
-        if now_secs < own.not_before {
-            return Err(refuse(Refusal::NotYetValid {
-                not_before: own.not_before,
-            }));
-        }
-        if now_secs > own.not_after {
-            return Err(refuse(Refusal::Expired {
-                not_after: own.not_after,
-            }));
-        }
+        check_validity(own.not_before, own.not_after, now_secs).map_err(refuse)?;
         Ok(ServerCertVerified::assertion())
     }
 

@@ -184,6 +184,15 @@ impl Ledger {
         validator_changes(self.store.as_ref())
     }
 
+    /// The latest change of the validator set, if any (one read, whatever the history).
+    pub fn last_validator_change(&self) -> Result<Option<ValidatorSetChange>> {
+        let start = index::VALIDATOR_CHANGES;
+        self.store
+            .last_in(start, &prefix_end(start))?
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("validator change", e)))
+            .transpose()
+    }
+
     /// Every change of the validator set with the block and commit that made it, for light
     /// clients that trust an older set.
     pub fn handoffs(&self) -> Result<Vec<Handoff>> {

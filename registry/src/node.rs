@@ -114,8 +114,7 @@ impl Node {
             let tip = self.ledger.tip().height;
             let changed_at_tip = self
                 .ledger
-                .validator_changes()?
-                .last()
+                .last_validator_change()?
                 .is_some_and(|change| change.height == tip);
             if !changed_at_tip || tokio::time::Instant::now() >= deadline {
                 return Ok(());

@@ -75,7 +75,7 @@ impl Network {
                     }
                     self.manifest.nodes.push(entry);
                     let i = self.manifest.nodes.len() - 1;
-                    let node = self.spawn(i);
+                    let node = self.spawn(i, &[]);
                     self.nodes.push(Some(node));
                     return i;
                 }
@@ -98,21 +98,16 @@ impl Network {
         )
     }
 
-    fn spawn(&self, i: usize) -> Node {
+    fn spawn(&self, i: usize, env: &[(&str, &str)]) -> Node {
         let entry = &self.manifest.nodes[i];
-        Node::start_config(&entry.config_path(), &entry.dir)
+        Node::start_config_env(&entry.config_path(), &entry.dir, env)
     }
 
     /// Starts node `i` again with extra environment variables (test hooks such as
     /// `SIGIL_CRASH_AT`).
     pub fn restart_env(&mut self, i: usize, env: &[(&str, &str)]) {
         assert!(self.nodes[i].is_none(), "node {i} is running");
-        let entry = &self.manifest.nodes[i];
-        self.nodes[i] = Some(Node::start_config_env(
-            &entry.config_path(),
-            &entry.dir,
-            env,
-        ));
+        self.nodes[i] = Some(self.spawn(i, env));
     }
 
     /// Waits until node `i` exits by itself (a crash hook), and returns its exit status.
@@ -134,8 +129,7 @@ impl Network {
 
     /// Starts node `i` again from its folder.
     pub fn restart(&mut self, i: usize) {
-        assert!(self.nodes[i].is_none(), "node {i} is running");
-        self.nodes[i] = Some(self.spawn(i));
+        self.restart_env(i, &[]);
     }
 
     /// The indices of the running nodes.

@@ -5,7 +5,7 @@
 //! is dropped, the second let through once a minute. The node's peers are in `/v1/status`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
@@ -41,36 +41,27 @@ pub fn init() {
 }
 
 /// Drops the engine's "no peers subscribed" errors and thins out its failed-dial errors.
+#[derive(Default)]
 pub struct EngineNoise {
-    started: Instant,
-    /// Milliseconds after `started` when a failed-dial message was last let through, plus one
-    /// (0: never).
-    last_dial_failed_ms: AtomicU64,
+    /// When a failed-dial message was last let through.
+    last_dial_failed: Mutex<Option<Instant>>,
 }
 
 impl EngineNoise {
     pub fn new() -> EngineNoise {
-        EngineNoise {
-            started: Instant::now(),
-            last_dial_failed_ms: AtomicU64::new(0),
-        }
+        EngineNoise::default()
     }
 
     /// Whether a failed-dial message may pass now (one per [`DIAL_FAILED_EVERY`]).
     fn dial_failed_may_pass(&self) -> bool {
-        let now = self.started.elapsed().as_millis() as u64 + 1;
-        let last = self.last_dial_failed_ms.load(Ordering::Relaxed);
-        let due = last == 0 || now.saturating_sub(last) >= DIAL_FAILED_EVERY.as_millis() as u64;
-        due && self
-            .last_dial_failed_ms
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    }
-}
-
-impl Default for EngineNoise {
-    fn default() -> Self {
-        EngineNoise::new()
+        let Ok(mut last) = self.last_dial_failed.lock() else {
+            return true;
+        };
+        let due = last.is_none_or(|at| at.elapsed() >= DIAL_FAILED_EVERY);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 }
 

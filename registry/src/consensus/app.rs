@@ -674,13 +674,14 @@ impl App {
         evidence::record(self.ledger.store(), &found)
     }
 
-    /// Commits the decided block with the certificate as its `Commit`.
+    /// Aborts here if a test asked this node to crash at `point` of deciding `height`.
     fn crash_at(&self, point: CrashPoint, height: u64) {
         if let Some(hook) = &self.crash {
             hook.check(point, height);
         }
     }
 
+    /// Commits the decided block with the certificate as its `Commit`.
     fn commit(&mut self, certificate: &CommitCertificate<SigilContext>) -> Result<()> {
         let id = certificate.value_id;
         let height = certificate.height.0;

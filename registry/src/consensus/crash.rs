@@ -21,6 +21,18 @@ pub enum CrashPoint {
     AfterCommit,
 }
 
+impl CrashPoint {
+    const ALL: [CrashPoint; 2] = [CrashPoint::BeforeCommit, CrashPoint::AfterCommit];
+
+    /// How `SIGIL_CRASH_AT` spells it.
+    fn name(self) -> &'static str {
+        match self {
+            CrashPoint::BeforeCommit => "before-commit",
+            CrashPoint::AfterCommit => "after-commit",
+        }
+    }
+}
+
 /// A crash point and the height it applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrashHook {
@@ -58,11 +70,10 @@ impl FromStr for CrashHook {
             ))
         };
         let (point, height) = text.split_once(':').ok_or_else(bad)?;
-        let point = match point {
-            "before-commit" => CrashPoint::BeforeCommit,
-            "after-commit" => CrashPoint::AfterCommit,
-            _ => return Err(bad()),
-        };
+        let point = CrashPoint::ALL
+            .into_iter()
+            .find(|p| p.name() == point)
+            .ok_or_else(bad)?;
         let height = height.parse().map_err(|_| bad())?;
         Ok(CrashHook { point, height })
     }
@@ -70,11 +81,7 @@ impl FromStr for CrashHook {
 
 impl fmt::Display for CrashHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let point = match self.point {
-            CrashPoint::BeforeCommit => "before-commit",
-            CrashPoint::AfterCommit => "after-commit",
-        };
-        write!(f, "{point}:{}", self.height)
+        write!(f, "{}:{}", self.point.name(), self.height)
     }
 }
 
