@@ -160,6 +160,7 @@ fn txs(blocks: usize, per_block: usize) {
                     chain_id: "bench".into(),
                     signer: key.public(),
                     nonce: b as u64,
+                    stamp: 0,
                     op: Op::NameCommit { commitment },
                 }
                 .sign(key)

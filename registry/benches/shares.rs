@@ -52,6 +52,7 @@ fn tx(key: &Keypair, nonce: u64, op: Op) -> SignedTx {
         chain_id: "bench".into(),
         signer: key.public(),
         nonce,
+        stamp: 0,
         op,
     }
     .sign(key)

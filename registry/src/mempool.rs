@@ -150,6 +150,7 @@ mod tests {
             chain_id: "c".into(),
             signer: key.public(),
             nonce,
+            stamp: 0,
             op: Op::NameCommit {
                 commitment: Hash([nonce as u8; 32]),
             },

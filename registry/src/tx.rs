@@ -241,6 +241,9 @@ pub struct Transaction {
     /// Must equal the number of transactions this signer already has in blocks.
     pub nonce: u64,
     pub op: Op,
+    /// Work stamp: prices the transaction in computation, since the chain has no currency.
+    /// Zero where the chain asks for no work.
+    pub stamp: u64,
 }
 
 impl Transaction {
@@ -330,6 +333,7 @@ mod tests {
             chain_id: chain.into(),
             signer: key.public(),
             nonce: 0,
+            stamp: 0,
             op: Op::NameCommit {
                 commitment: Hash::ZERO,
             },

@@ -102,6 +102,7 @@ impl User {
             chain_id: "test-chain".into(),
             signer: self.key.public(),
             nonce: self.nonce,
+            stamp: 0,
             op,
         };
         self.nonce += 1;

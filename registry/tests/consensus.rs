@@ -146,6 +146,7 @@ fn name_commit(key: &Keypair, name: &str) -> sigil_registry::tx::SignedTx {
         chain_id: CHAIN.into(),
         signer: key.public(),
         nonce: 0,
+        stamp: 0,
         op: Op::NameCommit { commitment },
     }
     .sign(key)

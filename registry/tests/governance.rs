@@ -54,6 +54,7 @@ impl Chain {
             chain_id: CHAIN.into(),
             signer: self.keys[voter].public(),
             nonce: self.nonces[voter],
+            stamp: 0,
             op: Op::ValidatorVote {
                 change: change.clone(),
             },
@@ -301,6 +302,7 @@ fn bad_votes_are_refused_with_the_reason() {
         chain_id: CHAIN.into(),
         signer: outsider.public(),
         nonce: 0,
+        stamp: 0,
         op: Op::ValidatorVote {
             change: add(outsider.public(), 1),
         },

@@ -80,6 +80,7 @@ fn tx(key: &Keypair, chain_id: &str, nonce: u64) -> SignedTx {
         chain_id: chain_id.into(),
         signer: key.public(),
         nonce,
+        stamp: 0,
         op: Op::NameCommit {
             commitment: Hash([nonce as u8; 32]),
         },
@@ -212,6 +213,7 @@ async fn a_peer_serves_headers_with_commits_and_name_proofs_that_verify() {
             chain_id: CHAIN.into(),
             signer: alice.public(),
             nonce: 0,
+            stamp: 0,
             op: Op::NameCommit {
                 commitment: name_commitment("proven.sigil", &salt, &alice.public()),
             },
@@ -221,6 +223,7 @@ async fn a_peer_serves_headers_with_commits_and_name_proofs_that_verify() {
             chain_id: CHAIN.into(),
             signer: alice.public(),
             nonce: 1,
+            stamp: 0,
             op: Op::NameRegister {
                 name: "proven.sigil".into(),
                 salt,

@@ -103,6 +103,7 @@ impl User {
             chain_id: "test-chain".into(),
             signer: self.key.public(),
             nonce: self.nonce,
+            stamp: 0,
             op,
         };
         self.nonce += 1;
@@ -434,6 +435,7 @@ fn a_dev_chain_producer_refuses_validator_votes() {
         chain_id,
         signer: validator.public(),
         nonce: 0,
+        stamp: 0,
         op: Op::ValidatorVote {
             change: ValidatorChange::Add {
                 key: Keypair::generate().public(),

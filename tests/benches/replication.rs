@@ -101,6 +101,7 @@ fn load(api: &str, chain_id: &str, signer: u64, count: u64) -> Vec<Duration> {
                     chain_id: chain_id.to_string(),
                     signer: key.public(),
                     nonce: n,
+                    stamp: 0,
                     op: Op::NameCommit { commitment },
                 }
                 .sign(&key);

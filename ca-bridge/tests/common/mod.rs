@@ -73,6 +73,7 @@ impl Chain {
             chain_id: CHAIN.into(),
             signer: self.owner.public(),
             nonce: self.nonce,
+            stamp: 0,
             op,
         }
         .sign(&self.owner);

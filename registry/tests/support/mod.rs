@@ -57,6 +57,7 @@ impl Chain {
             chain_id: CHAIN.into(),
             signer: key.public(),
             nonce: *nonce,
+            stamp: 0,
             op,
         };
         *nonce += 1;

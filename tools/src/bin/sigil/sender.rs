@@ -57,6 +57,7 @@ impl<'a> Sender<'a> {
             chain_id: self.chain_id.clone(),
             signer: self.key.public(),
             nonce: self.nonce,
+            stamp: 0,
             op,
         }
         .sign(self.key)
