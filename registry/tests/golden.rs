@@ -1,0 +1,436 @@
+//! Golden state root: a fixed sequence of blocks using every operation must end at a fixed
+//! root, so any change to what consensus computes (a rule, an encoding, a dependency) fails here.
+//!
+//! When a change of the state machine is intended, it is a hard fork for running chains: update
+//! `GOLDEN_ROOT` to the root this test prints, and say so in the change.
+
+use std::sync::Arc;
+
+use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_registry::error::TxError;
+use sigil_registry::ledger::Ledger;
+use sigil_registry::records::Record;
+use sigil_registry::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
+use sigil_registry::store::MemStore;
+use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
+use sigil_registry::types::{Hash, Keypair, PublicKey};
+
+const GOLDEN_ROOT: &str = "fbf1f6a00e46d41529e98f25a5fcf6ff2c5ef19726f2d799c71c9e481f553e15";
+const CHAIN: &str = "golden";
+
+/// A key derived from a fixed seed: the same on every machine and every run.
+fn key(seed: u8) -> Keypair {
+    Keypair::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+}
+
+/// Every operation the golden sequence must use; adding an operation without extending the
+/// sequence fails to compile here.
+fn kind_is_covered(op: &Op) -> &'static str {
+    match op {
+        Op::NameCommit { .. }
+        | Op::NameRegister { .. }
+        | Op::NameUpdate { .. }
+        | Op::NameTransfer { .. }
+        | Op::NameRenew { .. }
+        | Op::IdentityRegister { .. }
+        | Op::IdentityRotate { .. }
+        | Op::IdentityRecover { .. }
+        | Op::IdentityRevoke { .. }
+        | Op::IdentityBind { .. }
+        | Op::CompanyRegister { .. }
+        | Op::HolderIssue { .. }
+        | Op::HolderRevoke { .. }
+        | Op::HolderRotate { .. }
+        | Op::SharesIssue { .. }
+        | Op::SharesTransfer { .. }
+        | Op::SharesRedeem { .. }
+        | Op::CertIssuerAuthorize { .. }
+        | Op::CertIssuerRevoke { .. }
+        | Op::CertRegister { .. }
+        | Op::CertRegisterBatch { .. }
+        | Op::CertRevoke { .. }
+        | Op::ValidatorVote { .. } => op.kind(),
+    }
+}
+
+struct Golden {
+    ledger: Ledger,
+    validator: Keypair,
+    nonces: std::collections::BTreeMap<PublicKey, u64>,
+    kinds: std::collections::BTreeSet<&'static str>,
+}
+
+impl Golden {
+    fn new() -> Golden {
+        let validator = key(1);
+        let genesis = Genesis {
+            genesis_time_ms: 1_700_000_000_000,
+            params: ChainParams {
+                chain_id: CHAIN.into(),
+                tlds: vec!["sigil".into()],
+                reveal_min_blocks: 1,
+                reveal_max_blocks: 10,
+                name_ttl_blocks: 1_000,
+                grace_blocks: 10,
+                block_interval_ms: 500,
+            },
+            validators: ValidatorSet::equal_power([validator.public()]),
+        };
+        Golden {
+            ledger: Ledger::open(Arc::new(MemStore::default()), genesis, 1000).unwrap(),
+            validator,
+            nonces: Default::default(),
+            kinds: Default::default(),
+        }
+    }
+
+    fn tx(&mut self, signer: &Keypair, op: Op) -> SignedTx {
+        self.kinds.insert(kind_is_covered(&op));
+        let nonce = self.nonces.entry(signer.public()).or_insert(0);
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            signer: signer.public(),
+            nonce: *nonce,
+            stamp: 0,
+            op,
+        };
+        *nonce += 1;
+        tx.sign(signer)
+    }
+
+    /// Commits one block at a fixed time; returns the outcomes.
+    fn block(&mut self, txs: Vec<SignedTx>) -> Vec<Result<(), TxError>> {
+        let prepared = self.ledger.prepare(&txs).unwrap();
+        let outcomes = prepared.execution.outcomes.clone();
+        let height = self.ledger.tip().height + 1;
+        let time = 1_700_000_000_000 + height * 500;
+        let header = self
+            .ledger
+            .header(&prepared, self.validator.public(), time)
+            .unwrap();
+        let commit = Commit::sign(&header, 0, &self.validator);
+        self.ledger
+            .commit(prepared, Block { header, txs }, commit)
+            .unwrap();
+        outcomes
+    }
+
+    /// One block of transactions that must all apply.
+    fn ok(&mut self, ops: Vec<(&Keypair, Op)>) {
+        let txs: Vec<SignedTx> = ops.into_iter().map(|(k, op)| self.tx(k, op)).collect();
+        let kinds: Vec<&str> = txs.iter().map(|t| t.tx.op.kind()).collect();
+        for (outcome, kind) in self.block(txs).into_iter().zip(kinds) {
+            if let Err(e) = outcome {
+                panic!("{kind} failed in the golden sequence: {e}");
+            }
+        }
+    }
+
+    /// One transaction that must fail (its nonce is used, its operation has no effect).
+    fn fails(&mut self, signer: &Keypair, op: Op) {
+        let tx = self.tx(signer, op);
+        assert!(self.block(vec![tx]).pop().unwrap().is_err());
+    }
+}
+
+fn cert(name: &str, seed: u8) -> CertFacts {
+    CertFacts {
+        name: name.into(),
+        cert_sha256: Hash([seed; 32]),
+        spki_sha256: Hash([seed.wrapping_add(1); 32]),
+        not_before: 1_700_000_000,
+        not_after: 1_800_000_000,
+        sans: vec![name.into(), format!("*.{name}")],
+    }
+}
+
+#[test]
+fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
+    let mut g = Golden::new();
+    let alice = key(10);
+    let bob = key(11);
+    let ca = key(12);
+    let (admin_on, admin_off) = (key(20), key(21));
+    let (ident_on, ident_off) = (key(22), key(23));
+    let (h1, h2) = (key(30), key(31));
+    let newcomer = key(40);
+
+    // Names: commit, reveal, update, renew, transfer; a reveal without commit fails.
+    let salt = Hash([5; 32]);
+    let names = ["acme.sigil", "alice.sigil", "bücher.sigil"];
+    g.ok(names
+        .iter()
+        .map(|n| {
+            (
+                &alice,
+                Op::NameCommit {
+                    commitment: name_commitment(
+                        &sigil_registry::name::registrable(n, &["sigil".to_string()]).unwrap(),
+                        &salt,
+                        &alice.public(),
+                    ),
+                },
+            )
+        })
+        .collect());
+    g.ok(names
+        .iter()
+        .map(|n| {
+            (
+                &alice,
+                Op::NameRegister {
+                    name: sigil_registry::name::registrable(n, &["sigil".to_string()]).unwrap(),
+                    salt,
+                    records: vec![
+                        Record::parse("@ 300 A 192.0.2.1").unwrap(),
+                        Record::parse("@ AAAA 2001:db8::1").unwrap(),
+                        Record::parse("www CNAME acme.sigil.").unwrap(),
+                        Record::parse("@ MX 10 mail.acme.sigil.").unwrap(),
+                        Record::parse("@ TXT \"v=golden\"").unwrap(),
+                        Record::parse("_sip._tcp SRV 10 5 5060 sip.acme.sigil.").unwrap(),
+                        Record::parse("sub NS ns1.example.net.").unwrap(),
+                        Record::parse("@ CAA 0 issue \"ca.example\"").unwrap(),
+                    ],
+                },
+            )
+        })
+        .collect());
+    g.fails(
+        &bob,
+        Op::NameRegister {
+            name: "bob.sigil".into(),
+            salt,
+            records: vec![],
+        },
+    );
+    g.ok(vec![
+        (
+            &alice,
+            Op::NameUpdate {
+                name: "alice.sigil".into(),
+                records: vec![Record::parse("@ A 192.0.2.2").unwrap()],
+            },
+        ),
+        (
+            &alice,
+            Op::NameRenew {
+                name: "alice.sigil".into(),
+            },
+        ),
+        (
+            &alice,
+            Op::NameTransfer {
+                name: "alice.sigil".into(),
+                new_owner: bob.public(),
+            },
+        ),
+    ]);
+
+    // Certificates: an issuer authorized, single and batch registration, revocation, the
+    // issuer withdrawn.
+    g.ok(vec![
+        (
+            &alice,
+            Op::CertIssuerAuthorize {
+                name: "acme.sigil".into(),
+                issuer: ca.public(),
+            },
+        ),
+        (
+            &alice,
+            Op::CertRegister {
+                cert: cert("acme.sigil", 100),
+            },
+        ),
+    ]);
+    g.ok(vec![
+        (
+            &ca,
+            Op::CertRegisterBatch {
+                certs: vec![cert("acme.sigil", 110), cert("acme.sigil", 120)],
+            },
+        ),
+        (
+            &ca,
+            Op::CertRevoke {
+                cert_sha256: Hash([110; 32]),
+                reason: RevocationReason::KeyCompromise,
+            },
+        ),
+        (
+            &alice,
+            Op::CertIssuerRevoke {
+                name: "acme.sigil".into(),
+                issuer: ca.public(),
+            },
+        ),
+    ]);
+
+    // Identities: register, rotate, recover, bind, revoke.
+    g.ok(vec![
+        (
+            &admin_off,
+            Op::IdentityRegister {
+                id: "acme-admin".into(),
+                online_key: admin_on.public(),
+                offline_key: admin_off.public(),
+            },
+        ),
+        (
+            &ident_off,
+            Op::IdentityRegister {
+                id: "someone".into(),
+                online_key: ident_on.public(),
+                offline_key: ident_off.public(),
+            },
+        ),
+    ]);
+    let (ident_on2, ident_on3, ident_off3) = (key(24), key(25), key(26));
+    g.ok(vec![
+        (
+            &ident_off,
+            Op::IdentityRotate {
+                id: "someone".into(),
+                new_online_key: ident_on2.public(),
+            },
+        ),
+        (
+            &alice,
+            Op::IdentityBind {
+                id: "acme-admin".into(),
+                name: "acme.sigil".into(),
+            },
+        ),
+    ]);
+    g.ok(vec![(
+        &ident_off,
+        Op::IdentityRecover {
+            id: "someone".into(),
+            new_online_key: ident_on3.public(),
+            new_offline_key: ident_off3.public(),
+        },
+    )]);
+    g.ok(vec![(
+        &ident_off3,
+        Op::IdentityRevoke {
+            id: "someone".into(),
+        },
+    )]);
+
+    // A company, its holders and shares.
+    g.ok(vec![(
+        &alice,
+        Op::CompanyRegister {
+            name: "acme.sigil".into(),
+            admin: "acme-admin".into(),
+            classes: vec!["common".into(), "preferred".into()],
+        },
+    )]);
+    let holder = |h: &str, k: &Keypair| Op::HolderIssue {
+        company: "acme.sigil".into(),
+        holder: h.into(),
+        key: k.public(),
+        attr_hash: Some(Hash([9; 32])),
+    };
+    g.ok(vec![
+        (&admin_on, holder("h-1", &h1)),
+        (&admin_on, holder("h-2", &h2)),
+        (
+            &admin_on,
+            Op::SharesIssue {
+                company: "acme.sigil".into(),
+                class: "common".into(),
+                to: "h-1".into(),
+                amount: 1_000,
+            },
+        ),
+    ]);
+    g.ok(vec![
+        (
+            &h1,
+            Op::SharesTransfer {
+                company: "acme.sigil".into(),
+                class: "common".into(),
+                from: "h-1".into(),
+                to: "h-2".into(),
+                amount: 250,
+            },
+        ),
+        (
+            &admin_on,
+            Op::SharesRedeem {
+                company: "acme.sigil".into(),
+                class: "common".into(),
+                from: "h-2".into(),
+                amount: 50,
+            },
+        ),
+        (
+            &admin_on,
+            Op::HolderRevoke {
+                company: "acme.sigil".into(),
+                holder: "h-2".into(),
+                reason: "left".into(),
+            },
+        ),
+    ]);
+    let h2_new = key(32);
+    g.ok(vec![(
+        &admin_on,
+        Op::HolderRotate {
+            company: "acme.sigil".into(),
+            holder: "h-2".into(),
+            new_key: h2_new.public(),
+        },
+    )]);
+
+    // Governance: the single validator votes a second one in.
+    let validator = key(1);
+    g.ok(vec![(
+        &validator,
+        Op::ValidatorVote {
+            change: ValidatorChange::Add {
+                key: newcomer.public(),
+                power: 1,
+            },
+        },
+    )]);
+
+    let every_kind: std::collections::BTreeSet<&str> = [
+        "commit",
+        "register",
+        "update",
+        "transfer",
+        "renew",
+        "validator-vote",
+        "authorize-issuer",
+        "deauthorize-issuer",
+        "cert-register",
+        "cert-register-batch",
+        "cert-revoke",
+        "identity-register",
+        "identity-rotate",
+        "identity-recover",
+        "identity-revoke",
+        "identity-bind",
+        "company-register",
+        "holder-issue",
+        "holder-revoke",
+        "holder-rotate",
+        "shares-issue",
+        "shares-transfer",
+        "shares-redeem",
+    ]
+    .into();
+    assert_eq!(
+        g.kinds, every_kind,
+        "the golden sequence must use every operation"
+    );
+
+    let root = g.ledger.tip().state_root.to_string();
+    assert_eq!(
+        root, GOLDEN_ROOT,
+        "the state root of the golden sequence changed: consensus now computes something \
+         else. If that is intended (a hard fork), set GOLDEN_ROOT to {root}"
+    );
+}
