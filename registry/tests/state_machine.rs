@@ -205,6 +205,52 @@ fn front_running_fails() {
     );
 }
 
+/// Mallory copies Alice's commitment (from the mempool, or from a block) and lands it first
+/// under her own key: Alice's commit and reveal still register the name, in a later block or
+/// in the same one, and Mallory's copy reveals nothing.
+#[test]
+fn a_copied_commitment_neither_blocks_its_owner_nor_serves_the_copier() {
+    let chain = Chain::new();
+    let (mut alice, mut mallory) = (User::new(), User::new());
+    let salt = Hash([11; 32]);
+    let commitment = name_commitment("prize.sigil", &salt, &alice.key.public());
+    // Front-run: the copy is final a block before Alice's own commit.
+    let copy = mallory.tx(Op::NameCommit { commitment });
+    assert_eq!(chain.block(vec![copy]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![alice.commit("prize.sigil", salt)]),
+        vec![Ok(())]
+    );
+    chain.wait(REVEAL_MIN - 1);
+    // Knowing the name and salt, Mallory's copy still matches no reveal of hers.
+    let err = failed(chain.block(vec![mallory.reveal("prize.sigil", salt, &[])]));
+    assert!(matches!(err, TxError::NoCommit { .. }), "{err}");
+    assert_eq!(
+        chain.block(vec![alice.reveal("prize.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert_eq!(
+        chain.entry("prize.sigil").unwrap().owner,
+        alice.key.public()
+    );
+
+    // The copy ahead of the original in the same block.
+    let (mut bob, mut eve) = (User::new(), User::new());
+    let salt = Hash([12; 32]);
+    let commitment = name_commitment("second.sigil", &salt, &bob.key.public());
+    let copy = eve.tx(Op::NameCommit { commitment });
+    assert_eq!(
+        chain.block(vec![copy, bob.commit("second.sigil", salt)]),
+        vec![Ok(()), Ok(())]
+    );
+    chain.wait(REVEAL_MIN - 1);
+    assert_eq!(
+        chain.block(vec![bob.reveal("second.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert_eq!(chain.entry("second.sigil").unwrap().owner, bob.key.public());
+}
+
 #[test]
 fn a_taken_name_cannot_be_registered_again() {
     let chain = Chain::new();
