@@ -32,9 +32,15 @@ pub fn submit(api: &str, chain_id: &str, key: &Keypair, op: Op) -> (String, serd
 /// or fails.
 pub fn submit_final(api: &str, chain_id: &str, key: &Keypair, op: Op) -> u64 {
     let (status, body) = submit(api, chain_id, key, op);
-    assert!(status.contains("202"), "submission refused: {status} {body}");
+    assert!(
+        status.contains("202"),
+        "submission refused: {status} {body}"
+    );
     let id = body["id"].as_str().expect("id");
     let done = api_get(api, &format!("/v1/txs/{id}?wait_ms={FINAL_WAIT_MS}"));
-    assert_eq!(done["status"], "final", "the transaction did not apply: {done}");
+    assert_eq!(
+        done["status"], "final",
+        "the transaction did not apply: {done}"
+    );
     done["height"].as_u64().expect("height")
 }

@@ -212,10 +212,16 @@ fn register_verify_revoke_list_and_tlsa_over_the_binaries() {
             "unknown",
             "is not on the ledger",
         ),
+        // Not registered under the name the host lies under (it is under another name).
         (
             vec![path(&good_pem), "--name", "other.sigil"],
-            "name_mismatch",
-            "name mismatch",
+            "unknown",
+            "is not on the ledger for `other.sigil`",
+        ),
+        (
+            vec![path(&good_pem), "--name", "example.com"],
+            "outside_chain",
+            "under none of the chain's top-level domains",
         ),
         (
             vec![path(&good_pem), "--name", "a.b.example.sigil"],
@@ -408,7 +414,10 @@ fn fetch_checks_a_live_server_against_the_ledger() {
     let (code, json) = fetch("other.sigil:443");
     assert_eq!(code, Some(1), "{json}");
     assert!(
-        json["message"].as_str().unwrap().contains("name mismatch"),
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on the ledger for `other.sigil`"),
         "{json}"
     );
 
@@ -433,12 +442,12 @@ fn fetch_checks_a_live_server_against_the_ledger() {
 }
 
 /// A node that lies: relays every GET to the real node, but rewrites the proof of certificate
-/// `forge` so that its entry reads "not revoked". Returns its URL.
+/// `forge` of `example.sigil` so that its entry reads "not revoked". Returns its URL.
 fn lying_node(real: &str, forge: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let real = real.to_string();
-    let target = format!("/v1/certs/{forge}/proof");
+    let target = format!("/v1/names/example.sigil/certs/{forge}/proof");
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -685,7 +694,9 @@ fn a_certificate_hash_squatted_under_another_name_leaves_the_victims_certificate
         &addr,
     ]);
     assert_eq!(code, Some(1), "not on the ledger yet: {seen}");
-    let sha_hex = seen["cert_sha256"].as_str().expect("the presented certificate");
+    let sha_hex = seen["cert_sha256"]
+        .as_str()
+        .expect("the presented certificate");
     assert_eq!(sha_hex, sha256_hex(server.cert.der()));
     let sha: Hash = sha_hex.parse().unwrap();
     // ... registers it under its own name (the ledger checks the names, never the hash) ...

@@ -88,9 +88,7 @@ fn attack(
                         serde_json::from_value(api_get(real, &format!("/v1/blocks/{height}")))
                             .expect("a block");
                     block.block.txs.iter().find_map(|t| match &t.tx.op {
-                        Op::NameCommit { commitment } if t.tx.signer == victim => {
-                            Some(*commitment)
-                        }
+                        Op::NameCommit { commitment } if t.tx.signer == victim => Some(*commitment),
                         _ => None,
                     })
                 })
@@ -168,7 +166,14 @@ fn copied_commitments_neither_block_the_victims_registration_nor_serve_the_attac
     let registered = ok_json(sigil(
         &relay,
         &keys,
-        &["--json", "name", "register", "prize.sigil", "--a", "192.0.2.7"],
+        &[
+            "--json",
+            "name",
+            "register",
+            "prize.sigil",
+            "--a",
+            "192.0.2.7",
+        ],
     ));
 
     // Both copies were final, under the attackers' keys, before the victim's reveal.
