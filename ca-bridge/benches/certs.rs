@@ -41,6 +41,7 @@ fn main() {
         let other = leaf(&["example.sigil"], &root);
         let f = parse_der(other.cert.der()).unwrap().facts("example.sigil");
         let op = Op::CertRevoke {
+            name: "example.sigil".into(),
             cert_sha256: f.cert_sha256,
             reason: sigil_registry::state::RevocationReason::Superseded,
         };
@@ -59,10 +60,12 @@ fn main() {
     let start = Instant::now();
     let mut json_bytes = 0;
     for _ in 0..verifications {
-        let json = serde_json::to_vec(&chain.ledger.prove_cert(&sha).unwrap()).unwrap();
+        let json =
+            serde_json::to_vec(&chain.ledger.prove_cert("example.sigil", &sha).unwrap()).unwrap();
         json_bytes = json.len();
         let answer: CertProof = serde_json::from_slice(&json).unwrap();
-        let proven = verify_cert_proof(&answer, &sha, common::CHAIN, &trusted).unwrap();
+        let proven =
+            verify_cert_proof(&answer, "example.sigil", &sha, common::CHAIN, &trusted).unwrap();
         judge(&proven, "example.sigil", &tlds, now).unwrap();
     }
     let whole = start.elapsed();
@@ -73,10 +76,11 @@ fn main() {
     );
 
     // Client side alone: check the proofs and judge an answer already fetched.
-    let answer = chain.ledger.prove_cert(&sha).unwrap();
+    let answer = chain.ledger.prove_cert("example.sigil", &sha).unwrap();
     let start = Instant::now();
     for _ in 0..verifications {
-        let proven = verify_cert_proof(&answer, &sha, common::CHAIN, &trusted).unwrap();
+        let proven =
+            verify_cert_proof(&answer, "example.sigil", &sha, common::CHAIN, &trusted).unwrap();
         judge(&proven, "example.sigil", &tlds, now).unwrap();
     }
     let client = start.elapsed();

@@ -1,6 +1,6 @@
-//! The client's judgement of a certificate: check a node's proofs against trusted validators,
-//! then decide from the proven entries and the client's own clock whether the certificate
-//! speaks for a host name, or exactly why not.
+//! The client's judgement of a certificate: check a node's proofs of a name's certificate
+//! against trusted validators, then decide from the proven entries and the client's own clock
+//! whether the certificate speaks for a host name, or exactly why not.
 
 use std::fmt;
 
@@ -13,33 +13,49 @@ use x509_parser::time::ASN1Time;
 
 use crate::error::{Error, Result};
 
-/// What a checked proof says about one certificate, at one height.
+/// What a checked proof says about one certificate of one name, at one height.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proven {
+    /// The registered name the certificate was looked up under.
+    pub registered_name: String,
     pub cert_sha256: Hash,
     pub height: Height,
     pub block_hash: Hash,
     /// The time of the proven block, as its proposer stamped it (unix milliseconds).
     pub block_time_ms: u64,
-    /// The certificate's entry; `None`: proven absent.
+    /// The certificate's entry under the name; `None`: proven absent.
     pub entry: Option<CertEntry>,
-    /// The entry of the certificate's name at the same height; `None`: proven absent (or the
-    /// certificate is).
+    /// The name's entry at the same height; `None`: proven absent (or not proven, when the
+    /// certificate is absent).
     pub name: Option<NameEntry>,
 }
 
-/// Checks a node's answer about certificate `cert_sha256` against the trusted validator set:
-/// the proofs verify, they are of the right keys, at one header, and the entries decode.
+/// The registered name a host name lies under (`www.example.sigil` → `example.sigil`): the
+/// name whose certificates may speak for the host.
+pub fn registered_name(host: &str, tlds: &[String]) -> std::result::Result<String, Refusal> {
+    match place(host, tlds) {
+        Placement::Under { name, .. } => Ok(name.to_string()),
+        _ => Err(Refusal::OutsideChain {
+            host: host.to_string(),
+            tlds: tlds.to_vec(),
+        }),
+    }
+}
+
+/// Checks a node's answer about the certificate `cert_sha256` of the registered name `name`
+/// against the trusted validator set: the proofs verify, they are of the right keys, at one
+/// header, and the entries decode.
 pub fn verify_cert_proof(
     answer: &CertProof,
+    name: &str,
     cert_sha256: &Hash,
     chain_id: &str,
     trusted: &ValidatorSet,
 ) -> Result<Proven> {
     let fail = Error::Proof;
-    if answer.cert.key != keys::cert(cert_sha256) {
+    if answer.cert.key != keys::cert(name, cert_sha256) {
         return Err(fail(format!(
-            "the node answered with a proof of another key than certificate {cert_sha256}"
+            "the node answered with a proof of another key than certificate {cert_sha256} of `{name}`"
         )));
     }
     let entry: Option<CertEntry> = answer
@@ -50,62 +66,66 @@ pub fn verify_cert_proof(
         .transpose()
         .map_err(|e| fail(format!("the proven value is not a certificate entry: {e}")))?;
     let header = &answer.cert.header;
-    let mut name = None;
+    let mut name_entry = None;
     if let Some(entry) = &entry {
-        if entry.facts.cert_sha256 != *cert_sha256 {
+        if entry.facts.cert_sha256 != *cert_sha256 || entry.facts.name != name {
             return Err(fail(format!(
-                "the proven entry is of certificate {}, not {cert_sha256}",
-                entry.facts.cert_sha256
+                "the proven entry is of certificate {} of `{}`, not {cert_sha256} of `{name}`",
+                entry.facts.cert_sha256, entry.facts.name
             )));
         }
         let Some(name_proof) = &answer.name else {
             return Err(fail(format!(
-                "the node sent no proof of `{}`, the name the certificate is bound to",
-                entry.facts.name
+                "the node sent no proof of `{name}`, the name the certificate is bound to"
             )));
         };
-        if name_proof.key != keys::name(&entry.facts.name) {
-            return Err(fail(format!(
-                "the node proved another name than `{}`",
-                entry.facts.name
-            )));
+        if name_proof.key != keys::name(name) {
+            return Err(fail(format!("the node proved another name than `{name}`")));
         }
         if name_proof.header.hash() != header.hash() {
             return Err(fail(
                 "the proofs of the certificate and of its name are of different blocks".into(),
             ));
         }
-        name = name_proof
+        name_entry = name_proof
             .verify(chain_id, trusted)
             .map_err(fail)?
             .map(decode::<NameEntry>)
             .transpose()
             .map_err(|e| fail(format!("the proven value is not a name entry: {e}")))?;
-        if let Some(n) = &name
-            && n.name != entry.facts.name
+        if let Some(n) = &name_entry
+            && n.name != name
         {
             return Err(fail(format!(
-                "the proven name entry is of `{}`, not `{}`",
-                n.name, entry.facts.name
+                "the proven name entry is of `{}`, not `{name}`",
+                n.name
             )));
         }
     }
     Ok(Proven {
+        registered_name: name.to_string(),
         cert_sha256: *cert_sha256,
         height: header.height,
         block_hash: header.hash(),
         block_time_ms: header.time_ms,
         entry,
-        name,
+        name: name_entry,
     })
 }
 
 /// Why a certificate does not speak for a host name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// Not on the ledger.
+    /// Not on the ledger for the name.
     Unknown {
+        name: String,
         cert_sha256: Hash,
+    },
+    /// The host lies under none of the chain's top-level domains: no name of the ledger speaks
+    /// for it.
+    OutsideChain {
+        host: String,
+        tlds: Vec<String>,
     },
     Revoked(Revocation),
     NotYetValid {
@@ -157,6 +177,7 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::Unknown { .. } => "unknown",
+            Refusal::OutsideChain { .. } => "outside_chain",
             Refusal::Revoked(_) => "revoked",
             Refusal::NotYetValid { .. } => "not_yet_valid",
             Refusal::Expired { .. } => "expired",
@@ -179,9 +200,15 @@ pub fn show_time(unix_secs: i64) -> String {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::Unknown { cert_sha256 } => {
-                write!(f, "unknown: certificate {cert_sha256} is not on the ledger")
-            }
+            Refusal::Unknown { name, cert_sha256 } => write!(
+                f,
+                "unknown: certificate {cert_sha256} is not on the ledger for `{name}`"
+            ),
+            Refusal::OutsideChain { host, tlds } => write!(
+                f,
+                "outside the chain: `{host}` is under none of the chain's top-level domains ({})",
+                tlds.join(", ")
+            ),
             Refusal::Revoked(r) => write!(f, "revoked at height {} ({})", r.height, r.reason),
             Refusal::NotYetValid { not_before } => {
                 write!(f, "not yet valid: valid from {}", show_time(*not_before))
@@ -258,6 +285,7 @@ pub fn judge<'p>(
 ) -> std::result::Result<&'p CertEntry, Refusal> {
     let Some(entry) = &proven.entry else {
         return Err(Refusal::Unknown {
+            name: proven.registered_name.clone(),
             cert_sha256: proven.cert_sha256,
         });
     };

@@ -10,7 +10,8 @@ pub mod verifier;
 
 pub use error::{Error, Result};
 pub use judge::{
-    DEFAULT_MAX_PROOF_AGE_SECS, Proven, Refusal, check_fresh, judge, verify_cert_proof,
+    DEFAULT_MAX_PROOF_AGE_SECS, Proven, Refusal, check_fresh, judge, registered_name,
+    verify_cert_proof,
 };
 pub use parse::{ParsedCert, parse_chain, parse_der};
 pub use verifier::{CertSource, LedgerVerifier, ProofSource, handshake_error};

@@ -1,8 +1,8 @@
 //! A rustls `ServerCertVerifier` that trusts the ledger (DANE-EE style): the server's
 //! certificate is accepted if and only if the ledger, through proofs checked against trusted
-//! validators, has it active for the server name. Usable alone or on top of another verifier
-//! (the usual WebPKI one); the handshake's signature is always checked with the crypto
-//! provider's algorithms.
+//! validators, has it active for the server name among the entries of the registered name the
+//! server name lies under. Usable alone or on top of another verifier (the usual WebPKI one);
+//! the handshake's signature is always checked with the crypto provider's algorithms.
 //!
 //! rustls does not verify the certificate again when it resumes a session: a client that must
 //! see a revocation at once sets `ClientConfig::resumption` to `Resumption::disabled()`.
@@ -18,14 +18,17 @@ use sigil_registry::proof::CertProof;
 use sigil_registry::state::ValidatorSet;
 use sigil_registry::types::Hash;
 
-use crate::judge::{Proven, check_fresh, check_validity, judge, verify_cert_proof};
+use crate::judge::{
+    Proven, check_fresh, check_validity, judge, registered_name, verify_cert_proof,
+};
 use crate::parse::parse_der;
 use crate::{Error, sha256};
 
 /// Where the verifier learns what the ledger says about a certificate.
 pub trait CertSource: Send + Sync {
-    /// The proven ledger state of the certificate with this SHA-256.
-    fn lookup(&self, cert_sha256: &Hash) -> Result<Proven, Error>;
+    /// The proven ledger state of the certificate with this SHA-256 under the registered name
+    /// `name` (entries under other names never count for it).
+    fn lookup(&self, name: &str, cert_sha256: &Hash) -> Result<Proven, Error>;
     /// The chain's top-level domains.
     fn tlds(&self) -> &[String];
 }
@@ -40,10 +43,10 @@ pub struct ProofSource<F> {
 
 impl<F> ProofSource<F>
 where
-    F: Fn(&Hash) -> Result<CertProof, String> + Send + Sync,
+    F: Fn(&str, &Hash) -> Result<CertProof, String> + Send + Sync,
 {
-    /// `fetch` asks a node for the proofs of a certificate; nothing it returns is believed
-    /// unless it verifies against `trusted`.
+    /// `fetch` asks a node for the proofs of a name's certificate (and of the name); nothing it
+    /// returns is believed unless it verifies against `trusted`.
     pub fn new(fetch: F, chain_id: &str, trusted: ValidatorSet, tlds: Vec<String>) -> Self {
         ProofSource {
             fetch,
@@ -56,11 +59,11 @@ where
 
 impl<F> CertSource for ProofSource<F>
 where
-    F: Fn(&Hash) -> Result<CertProof, String> + Send + Sync,
+    F: Fn(&str, &Hash) -> Result<CertProof, String> + Send + Sync,
 {
-    fn lookup(&self, cert_sha256: &Hash) -> Result<Proven, Error> {
-        let answer = (self.fetch)(cert_sha256).map_err(Error::Proof)?;
-        verify_cert_proof(&answer, cert_sha256, &self.chain_id, &self.trusted)
+    fn lookup(&self, name: &str, cert_sha256: &Hash) -> Result<Proven, Error> {
+        let answer = (self.fetch)(name, cert_sha256).map_err(Error::Proof)?;
+        verify_cert_proof(&answer, name, cert_sha256, &self.chain_id, &self.trusted)
     }
 
     fn tlds(&self) -> &[String] {
@@ -151,7 +154,12 @@ impl ServerCertVerifier for LedgerVerifier {
             ));
         };
         let host = host.as_ref().trim_end_matches('.').to_ascii_lowercase();
-        let proven = self.source.lookup(&sha256(end_entity)).map_err(refuse)?;
+        // Only the entries of the name the host lies under speak for it.
+        let name = registered_name(&host, self.source.tlds()).map_err(refuse)?;
+        let proven = self
+            .source
+            .lookup(&name, &sha256(end_entity))
+            .map_err(refuse)?;
         if let Ok(mut last) = self.last.lock() {
             *last = Some(proven.clone());
         }

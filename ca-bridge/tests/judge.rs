@@ -32,8 +32,8 @@ fn proof_error(result: Result<sigil_ca_bridge::Proven, Error>, says: &str) {
 fn an_honest_answer_is_proven_and_judged() {
     let (chain, sha) = registered();
     let trusted = chain.ledger.validators().unwrap();
-    let answer = chain.ledger.prove_cert(&sha).unwrap();
-    let proven = verify_cert_proof(&answer, &sha, CHAIN, &trusted).unwrap();
+    let answer = chain.ledger.prove_cert("example.sigil", &sha).unwrap();
+    let proven = verify_cert_proof(&answer, "example.sigil", &sha, CHAIN, &trusted).unwrap();
     assert_eq!(proven.height, chain.ledger.tip().height);
     assert_eq!(proven.name.as_ref().unwrap().name, "example.sigil");
     let tlds = vec!["sigil".to_string()];
@@ -42,12 +42,13 @@ fn an_honest_answer_is_proven_and_judged() {
 
     // Absent certificates are proven absent, and judged unknown.
     let absent = Hash([9; 32]);
-    let answer = chain.ledger.prove_cert(&absent).unwrap();
-    let proven = verify_cert_proof(&answer, &absent, CHAIN, &trusted).unwrap();
+    let answer = chain.ledger.prove_cert("example.sigil", &absent).unwrap();
+    let proven = verify_cert_proof(&answer, "example.sigil", &absent, CHAIN, &trusted).unwrap();
     assert_eq!(proven.entry, None);
     assert_eq!(
         judge(&proven, "example.sigil", &tlds, NOW).unwrap_err(),
         Refusal::Unknown {
+            name: "example.sigil".into(),
             cert_sha256: absent
         }
     );
@@ -57,19 +58,27 @@ fn an_honest_answer_is_proven_and_judged() {
 fn every_kind_of_lie_or_mix_up_is_refused() {
     let (mut chain, sha) = registered();
     let trusted = chain.ledger.validators().unwrap();
-    let honest = chain.ledger.prove_cert(&sha).unwrap();
+    let honest = chain.ledger.prove_cert("example.sigil", &sha).unwrap();
 
     // A proof of another certificate.
-    let other = chain.ledger.prove_cert(&Hash([9; 32])).unwrap();
+    let other = chain
+        .ledger
+        .prove_cert("example.sigil", &Hash([9; 32]))
+        .unwrap();
     proof_error(
-        verify_cert_proof(&other, &sha, CHAIN, &trusted),
+        verify_cert_proof(&other, "example.sigil", &sha, CHAIN, &trusted),
+        "another key",
+    );
+    // The certificate's proof offered for another name.
+    proof_error(
+        verify_cert_proof(&honest, "other.sigil", &sha, CHAIN, &trusted),
         "another key",
     );
     // The name's proof left out.
     let mut no_name = honest.clone();
     no_name.name = None;
     proof_error(
-        verify_cert_proof(&no_name, &sha, CHAIN, &trusted),
+        verify_cert_proof(&no_name, "example.sigil", &sha, CHAIN, &trusted),
         "no proof of",
     );
     // A tampered entry.
@@ -78,18 +87,18 @@ fn every_kind_of_lie_or_mix_up_is_refused() {
     entry.facts.not_after += 1;
     forged.cert.value = Some(encode(&entry));
     proof_error(
-        verify_cert_proof(&forged, &sha, CHAIN, &trusted),
+        verify_cert_proof(&forged, "example.sigil", &sha, CHAIN, &trusted),
         "does not match the signed state root",
     );
     // Validators the client does not trust.
     let strangers = ValidatorSet::equal_power([Keypair::generate().public()]);
     proof_error(
-        verify_cert_proof(&honest, &sha, CHAIN, &strangers),
+        verify_cert_proof(&honest, "example.sigil", &sha, CHAIN, &strangers),
         "trusted set",
     );
     // Another chain.
     proof_error(
-        verify_cert_proof(&honest, &sha, "other-chain", &trusted),
+        verify_cert_proof(&honest, "example.sigil", &sha, "other-chain", &trusted),
         "chain",
     );
     // The name proven at another block than the certificate.
@@ -100,9 +109,9 @@ fn every_kind_of_lie_or_mix_up_is_refused() {
         })
         .unwrap();
     let mut mixed = honest.clone();
-    mixed.name = chain.ledger.prove_cert(&sha).unwrap().name;
+    mixed.name = chain.ledger.prove_cert("example.sigil", &sha).unwrap().name;
     proof_error(
-        verify_cert_proof(&mixed, &sha, CHAIN, &trusted),
+        verify_cert_proof(&mixed, "example.sigil", &sha, CHAIN, &trusted),
         "different blocks",
     );
 }
@@ -118,8 +127,8 @@ fn a_transferred_name_makes_the_owner_wrong() {
             new_owner,
         })
         .unwrap();
-    let answer = chain.ledger.prove_cert(&sha).unwrap();
-    let proven = verify_cert_proof(&answer, &sha, CHAIN, &trusted).unwrap();
+    let answer = chain.ledger.prove_cert("example.sigil", &sha).unwrap();
+    let proven = verify_cert_proof(&answer, "example.sigil", &sha, CHAIN, &trusted).unwrap();
     let refusal = judge(&proven, "example.sigil", &["sigil".into()], NOW).unwrap_err();
     assert!(
         matches!(refusal, Refusal::WrongOwner { owner_now, .. } if owner_now == new_owner),
@@ -132,8 +141,8 @@ fn a_transferred_name_makes_the_owner_wrong() {
 fn a_proof_of_an_old_block_is_stale() {
     let (chain, sha) = registered();
     let trusted = chain.ledger.validators().unwrap();
-    let answer = chain.ledger.prove_cert(&sha).unwrap();
-    let proven = verify_cert_proof(&answer, &sha, CHAIN, &trusted).unwrap();
+    let answer = chain.ledger.prove_cert("example.sigil", &sha).unwrap();
+    let proven = verify_cert_proof(&answer, "example.sigil", &sha, CHAIN, &trusted).unwrap();
     // The test chain stamps its blocks at time 0.
     assert_eq!(proven.block_time_ms, 0);
     assert_eq!(check_fresh(&proven, 300_000, 300), Ok(()));

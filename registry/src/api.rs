@@ -46,9 +46,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/names/{name}/proof", get(name_proof))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/evidence", get(evidence_list))
-        .route("/v1/certs/{sha256}", get(cert_entry))
-        .route("/v1/certs/{sha256}/proof", get(cert_proof))
+        .route("/v1/certs/{sha256}", get(cert_moved))
+        .route("/v1/certs/{sha256}/proof", get(cert_moved))
         .route("/v1/names/{name}/certs", get(name_certs))
+        .route("/v1/names/{name}/certs/{sha256}", get(cert_entry))
+        .route("/v1/names/{name}/certs/{sha256}/proof", get(cert_proof))
         .route("/v1/identities/{id}", get(identity))
         .route("/v1/identities/{id}/proof", get(identity_proof))
         .route("/v1/companies/{name}", get(company))
@@ -403,32 +405,44 @@ fn parse_sha256(input: &str) -> Result<Hash, ApiError> {
 
 async fn cert_entry(
     State(node): State<Arc<Node>>,
-    Path(input): Path<String>,
+    Path((name, sha256)): Path<(String, String)>,
 ) -> ApiResult<CertInfo> {
-    let sha256 = parse_sha256(&input)?;
-    match node.ledger().cert_entry(&sha256)? {
+    let name = parse_name(&node, &name)?;
+    let sha256 = parse_sha256(&sha256)?;
+    match node.ledger().cert_entry(&name, &sha256)? {
         Some(entry) => Ok(Json(cert_info(&node, entry)?)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "cert_not_found",
-            format!("certificate {sha256} is not on the ledger"),
-        )),
+        None => Err(TxError::CertNotFound {
+            cert_sha256: sha256,
+            name,
+        }
+        .into()),
     }
 }
 
 async fn cert_proof(
     State(node): State<Arc<Node>>,
-    Path(input): Path<String>,
+    Path((name, sha256)): Path<(String, String)>,
 ) -> ApiResult<CertProof> {
-    let sha256 = parse_sha256(&input)?;
+    let name = parse_name(&node, &name)?;
+    let sha256 = parse_sha256(&sha256)?;
     node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
-    let proof = tokio::task::spawn_blocking(move || ledger.prove_cert(&sha256))
+    let proof = tokio::task::spawn_blocking(move || ledger.prove_cert(&name, &sha256))
         .await
         .map_err(|e| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
         })??;
     Ok(Json(proof))
+}
+
+/// The routes of the time when a certificate hash was global: a hash now counts only under a
+/// name, so they say where to ask instead.
+async fn cert_moved() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "certificates are registered per name: ask /v1/names/{name}/certs/{sha256} (and /proof)",
+    )
 }
 
 /// Longest history the API returns at once.
@@ -479,7 +493,7 @@ async fn name_certs(
     for event in &history {
         if let Some(hash) = event.cert_sha256
             && seen.insert(hash)
-            && let Some(entry) = node.ledger().cert_entry(&hash)?
+            && let Some(entry) = node.ledger().cert_entry(&name, &hash)?
         {
             certs.push(cert_info(&node, entry)?);
         }

@@ -162,7 +162,7 @@ pub enum TxError {
         grace_until: Height,
     },
     #[error(
-        "no earlier commit matches this reveal of `{name}` by this key; send `name commit` first (the CLI's `name register` does both)"
+        "no commitment of this key matches this reveal of `{name}` (none was sent, or its reveal window passed and it was pruned); commit first (the CLI's `name register` does both)"
     )]
     NoCommit { name: String },
     #[error(
@@ -183,6 +183,15 @@ pub enum TxError {
     },
     #[error("commitment {commitment} already exists; use a fresh salt")]
     DuplicateCommit { commitment: String },
+    #[error(
+        "`{name}` already runs until height {expires_at}; a renewal may carry a name at most {max_terms} lifetimes ahead, so renew it from height {renewable_from} on"
+    )]
+    RenewTooEarly {
+        name: String,
+        expires_at: Height,
+        renewable_from: Height,
+        max_terms: u64,
+    },
     #[error("name `{name}` is not registered")]
     NameNotFound { name: String },
     #[error(
@@ -212,11 +221,13 @@ pub enum TxError {
     )]
     CertBadWindow { not_before: i64, not_after: i64 },
     #[error(
-        "certificate {cert_sha256} is already on the ledger (bound to `{name}`); a certificate is registered once, and a revoked one stays revoked"
+        "certificate {cert_sha256} is already registered for `{name}`; a certificate is registered once per name, and a revoked one stays revoked"
     )]
     CertExists { cert_sha256: Hash, name: String },
-    #[error("certificate {cert_sha256} is not on the ledger; check the fingerprint")]
-    CertNotFound { cert_sha256: Hash },
+    #[error(
+        "certificate {cert_sha256} is not registered for `{name}`; check the fingerprint and the name (`sigil cert list {name}`)"
+    )]
+    CertNotFound { cert_sha256: Hash, name: String },
     #[error("certificate {cert_sha256} was already revoked at height {height}")]
     CertAlreadyRevoked { cert_sha256: Hash, height: Height },
     #[error(
@@ -371,6 +382,7 @@ impl TxError {
             TxError::RevealTooEarly { .. } => "reveal_too_early",
             TxError::RevealTooLate { .. } => "reveal_too_late",
             TxError::DuplicateCommit { .. } => "duplicate_commit",
+            TxError::RenewTooEarly { .. } => "renew_too_early",
             TxError::NameNotFound { .. } => "name_not_found",
             TxError::NameExpired { .. } => "name_expired",
             TxError::NotOwner { .. } => "not_owner",

@@ -352,9 +352,9 @@ impl Ledger {
             .collect()
     }
 
-    /// The certificate with this SHA-256 at the tip, revoked or not.
-    pub fn cert_entry(&self, cert_sha256: &Hash) -> Result<Option<CertEntry>> {
-        self.latest().get_decoded(&keys::cert(cert_sha256))
+    /// The certificate of `name` with this SHA-256 at the tip, revoked or not.
+    pub fn cert_entry(&self, name: &str, cert_sha256: &Hash) -> Result<Option<CertEntry>> {
+        self.latest().get_decoded(&keys::cert(name, cert_sha256))
     }
 
     /// Index entries under `prefix`, decoded, oldest first, at most `limit`.
@@ -425,28 +425,13 @@ impl Ledger {
         Ok(proofs.pop().expect("one proof per key"))
     }
 
-    /// The proof of a certificate and, when it is on the ledger, of its name at the same tip.
-    pub fn prove_cert(&self, cert_sha256: &Hash) -> Result<CertProof> {
-        let cert_key = keys::cert(cert_sha256);
-        // A certificate's name never changes once registered, and a registered certificate is
-        // never deleted: reading it at the tip, then proving both keys at a later tip, agrees.
-        match self.cert_entry(cert_sha256)? {
-            None => {
-                let cert = self.prove(&cert_key)?;
-                match cert.value.as_deref().map(decode::<CertEntry>) {
-                    // Registered in between: prove it with its name.
-                    Some(_) => self.prove_cert(cert_sha256),
-                    None => Ok(CertProof { cert, name: None }),
-                }
-            }
-            Some(entry) => {
-                let name_key = keys::name(&entry.facts.name);
-                let mut proofs = self.prove_keys(&[&cert_key, &name_key])?;
-                let name = proofs.pop();
-                let cert = proofs.pop().expect("two proofs for two keys");
-                Ok(CertProof { cert, name })
-            }
-        }
+    /// The proof of the certificate of `name` with this SHA-256 (or of its absence) and of the
+    /// name's entry, both at the same tip.
+    pub fn prove_cert(&self, name: &str, cert_sha256: &Hash) -> Result<CertProof> {
+        let mut proofs = self.prove_keys(&[&keys::cert(name, cert_sha256), &keys::name(name)])?;
+        let name = proofs.pop();
+        let cert = proofs.pop().expect("two proofs for two keys");
+        Ok(CertProof { cert, name })
     }
 
     /// Proofs of several keys, all against the same tip header (so that facts which depend on
@@ -622,7 +607,7 @@ impl NameReader for Ledger {
         active_certs(&latest, name)?
             .iter()
             .map(|hash| {
-                latest.get_decoded(&keys::cert(hash))?.ok_or_else(|| {
+                latest.get_decoded(&keys::cert(name, hash))?.ok_or_else(|| {
                     Error::corrupt("certificate", format!("{hash} listed but missing"))
                 })
             })

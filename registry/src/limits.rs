@@ -34,6 +34,10 @@ pub const MAX_VALIDATORS: usize = 100;
 pub const MAX_PENDING_VALIDATOR_CHANGES: usize = 64;
 /// Largest voting power of one validator (sums of powers stay far from overflow).
 pub const MAX_VALIDATOR_POWER: u64 = 1 << 32;
+/// How many name lifetimes (`name_ttl_blocks`) ahead of the current height a renewal may carry
+/// a name's expiry: with 2, a name can be renewed once less than one lifetime remains, so no
+/// one holds a name for decades by renewing it over and over in advance.
+pub const MAX_NAME_TERMS_AHEAD: u64 = 2;
 /// Largest TTL a record may ask for (one week).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
 /// Longest identity, holder or share class id.

@@ -24,8 +24,8 @@ pub struct StateProof {
     pub validators: ValidatorSet,
 }
 
-/// A certificate's proof and, when the certificate is on the ledger, the proof of its name's
-/// entry against the same header (whether the certificate speaks for the name depends on both).
+/// The proof of a name's certificate entry (or its absence) and the proof of the name's entry
+/// against the same header (whether the certificate speaks for the name depends on both).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CertProof {
     pub cert: StateProof,

@@ -110,8 +110,10 @@ pub enum Op {
     CertRegister { cert: CertFacts },
     /// Binds up to `MAX_CERTS_PER_BATCH` certificates at once, all or none (a CA's batch).
     CertRegisterBatch { certs: Vec<CertFacts> },
-    /// Revokes a certificate for good with an RFC 5280 reason (owner or authorized issuer).
+    /// Revokes a name's certificate for good with an RFC 5280 reason (the name's owner or an
+    /// authorized issuer). The same hash under another name is another entry, untouched.
     CertRevoke {
+        name: String,
         cert_sha256: Hash,
         reason: RevocationReason,
     },
@@ -201,7 +203,6 @@ impl Op {
             Op::NameCommit { .. }
             | Op::ValidatorVote { .. }
             | Op::CertRegisterBatch { .. }
-            | Op::CertRevoke { .. }
             | Op::IdentityRegister { .. }
             | Op::IdentityRotate { .. }
             | Op::IdentityRecover { .. }
@@ -213,7 +214,8 @@ impl Op {
             | Op::IdentityBind { name, .. }
             | Op::CompanyRegister { name, .. }
             | Op::CertIssuerAuthorize { name, .. }
-            | Op::CertIssuerRevoke { name, .. } => Some(name),
+            | Op::CertIssuerRevoke { name, .. }
+            | Op::CertRevoke { name, .. } => Some(name),
             Op::HolderIssue { company, .. }
             | Op::HolderRevoke { company, .. }
             | Op::HolderRotate { company, .. }

@@ -73,12 +73,12 @@ impl Chain {
         }
     }
 
-    fn cert(&self, hash: &Hash) -> Option<CertEntry> {
-        self.ledger.cert_entry(hash).unwrap()
+    fn cert(&self, name: &str, hash: &Hash) -> Option<CertEntry> {
+        self.ledger.cert_entry(name, hash).unwrap()
     }
 
-    fn standing(&self, hash: &Hash) -> LedgerStanding {
-        let cert = self.cert(hash).expect("certificate on the ledger");
+    fn standing(&self, name: &str, hash: &Hash) -> LedgerStanding {
+        let cert = self.cert(name, hash).expect("certificate on the ledger");
         let name = self.ledger.name_entry(&cert.facts.name).unwrap();
         cert.standing(name.as_ref(), self.ledger.tip().height)
     }
@@ -140,8 +140,10 @@ fn register(cert: CertFacts) -> Op {
     Op::CertRegister { cert }
 }
 
+/// Revokes certificate `seed` of `example.sigil`.
 fn revoke(seed: u8, reason: RevocationReason) -> Op {
     Op::CertRevoke {
+        name: "example.sigil".into(),
         cert_sha256: Hash([seed; 32]),
         reason,
     }
@@ -160,7 +162,7 @@ fn the_owner_registers_a_certificate_and_its_presence_and_absence_are_provable()
     assert_eq!(chain.one(alice.tx(op)), Ok(()));
     let height = chain.ledger.tip().height;
 
-    let entry = chain.cert(&Hash([1; 32])).unwrap();
+    let entry = chain.cert("example.sigil", &Hash([1; 32])).unwrap();
     assert_eq!(
         entry.facts.name, "example.sigil",
         "the name is stored normalized"
@@ -169,15 +171,24 @@ fn the_owner_registers_a_certificate_and_its_presence_and_absence_are_provable()
     assert_eq!(entry.registered_by, alice.key.public());
     assert_eq!(entry.registered_at, height);
     assert_eq!(entry.revoked, None);
-    assert_eq!(chain.standing(&Hash([1; 32])), LedgerStanding::Active);
+    assert_eq!(
+        chain.standing("example.sigil", &Hash([1; 32])),
+        LedgerStanding::Active
+    );
     let active = chain.ledger.active_certs("example.sigil").unwrap();
     assert_eq!(active, vec![entry.clone()]);
 
     let validators = chain.ledger.validators().unwrap();
-    let proof = chain.ledger.prove(&keys::cert(&Hash([1; 32]))).unwrap();
+    let proof = chain
+        .ledger
+        .prove(&keys::cert("example.sigil", &Hash([1; 32])))
+        .unwrap();
     let value = proof.verify("test-chain", &validators).unwrap().unwrap();
     assert_eq!(decode::<CertEntry>(value).unwrap(), entry);
-    let absent = chain.ledger.prove(&keys::cert(&Hash([2; 32]))).unwrap();
+    let absent = chain
+        .ledger
+        .prove(&keys::cert("example.sigil", &Hash([2; 32])))
+        .unwrap();
     assert_eq!(absent.verify("test-chain", &validators).unwrap(), None);
     // A proof that claims presence for the absent key does not verify.
     let mut forged = absent.clone();
@@ -240,7 +251,11 @@ fn a_certificates_names_must_cover_its_name_and_stay_inside_it() {
         refused(&mut alice, cert),
         Err(TxError::CertBadWindow { .. })
     ));
-    assert_eq!(chain.cert(&Hash([1; 32])), None, "nothing was registered");
+    assert_eq!(
+        chain.cert("example.sigil", &Hash([1; 32])),
+        None,
+        "nothing was registered"
+    );
 
     // A subname alone, a wildcard under the name, and names outside the chain are fine.
     assert_eq!(
@@ -289,7 +304,7 @@ fn only_the_owner_or_an_issuer_it_authorized_manages_certificates() {
     ));
     // The issuer registers; the entry keeps the owner it speaks for.
     assert_eq!(chain.one(ca.tx(register(cert()))), Ok(()));
-    let entry = chain.cert(&Hash([1; 32])).unwrap();
+    let entry = chain.cert("example.sigil", &Hash([1; 32])).unwrap();
     assert_eq!(entry.owner, alice.key.public());
     assert_eq!(entry.registered_by, ca.key.public());
     // Strangers neither revoke nor register.
@@ -315,7 +330,10 @@ fn only_the_owner_or_an_issuer_it_authorized_manages_certificates() {
         chain.one(ca.tx(revoke(1, RevocationReason::Superseded))),
         Err(TxError::NotCertAuthority { .. })
     ));
-    assert_eq!(chain.standing(&Hash([1; 32])), LedgerStanding::Active);
+    assert_eq!(
+        chain.standing("example.sigil", &Hash([1; 32])),
+        LedgerStanding::Active
+    );
     // Re-authorized, the issuer revokes.
     assert_eq!(chain.one(alice.tx(authorize(&ca))), Ok(()));
     assert_eq!(
@@ -355,7 +373,8 @@ fn revocation_is_final_and_leaves_the_active_set() {
         Ok(())
     );
     let revoked_at = chain.ledger.tip().height;
-    let LedgerStanding::Revoked(revocation) = chain.standing(&Hash([1; 32])) else {
+    let LedgerStanding::Revoked(revocation) = chain.standing("example.sigil", &Hash([1; 32]))
+    else {
         panic!("certificate 1 is not revoked");
     };
     assert_eq!(revocation.height, revoked_at);
@@ -434,8 +453,8 @@ fn a_batch_applies_all_or_nothing_within_its_bounds() {
         "{err:?}"
     );
     assert!(err.to_string().contains("certificate 2 of the batch"));
-    assert_eq!(chain.cert(&Hash([1; 32])), None);
-    assert_eq!(chain.cert(&Hash([2; 32])), None);
+    assert_eq!(chain.cert("alice.sigil", &Hash([1; 32])), None);
+    assert_eq!(chain.cert("bob.sigil", &Hash([2; 32])), None);
 
     // A certificate twice in one batch is refused as a duplicate.
     let twice = vec![batch[0].clone(), batch[0].clone()];
@@ -460,9 +479,18 @@ fn a_batch_applies_all_or_nothing_within_its_bounds() {
         chain.one(ca.tx(Op::CertRegisterBatch { certs: ok })),
         Ok(())
     );
-    assert_eq!(chain.standing(&Hash([1; 32])), LedgerStanding::Active);
-    assert_eq!(chain.standing(&Hash([2; 32])), LedgerStanding::Active);
-    assert_eq!(chain.cert(&Hash([2; 32])).unwrap().owner, bob.key.public());
+    assert_eq!(
+        chain.standing("alice.sigil", &Hash([1; 32])),
+        LedgerStanding::Active
+    );
+    assert_eq!(
+        chain.standing("bob.sigil", &Hash([2; 32])),
+        LedgerStanding::Active
+    );
+    assert_eq!(
+        chain.cert("bob.sigil", &Hash([2; 32])).unwrap().owner,
+        bob.key.public()
+    );
 }
 
 #[test]
@@ -516,7 +544,7 @@ fn certificates_stop_speaking_for_a_name_that_changed_hands_or_expired() {
         Err(TxError::NotCertAuthority { .. })
     ));
     assert_eq!(
-        chain.standing(&Hash([1; 32])),
+        chain.standing("example.sigil", &Hash([1; 32])),
         LedgerStanding::WrongOwner {
             now: bob.key.public()
         }
@@ -528,7 +556,10 @@ fn certificates_stop_speaking_for_a_name_that_changed_hands_or_expired() {
     ));
     let op = register(facts("example.sigil", 2, &["example.sigil"]));
     assert_eq!(chain.one(bob.tx(op)), Ok(()));
-    assert_eq!(chain.standing(&Hash([2; 32])), LedgerStanding::Active);
+    assert_eq!(
+        chain.standing("example.sigil", &Hash([2; 32])),
+        LedgerStanding::Active
+    );
 
     // Expired: no certificate speaks for it and none can be registered; revocation still works.
     let expires_at = chain
@@ -538,7 +569,10 @@ fn certificates_stop_speaking_for_a_name_that_changed_hands_or_expired() {
         .unwrap()
         .expires_at;
     chain.wait(expires_at - chain.ledger.tip().height);
-    assert_eq!(chain.standing(&Hash([2; 32])), LedgerStanding::NameGone);
+    assert_eq!(
+        chain.standing("example.sigil", &Hash([2; 32])),
+        LedgerStanding::NameGone
+    );
     assert!(matches!(
         chain.one(bob.tx(register(facts("example.sigil", 3, &["example.sigil"])))),
         Err(TxError::NameExpired { .. })
@@ -546,6 +580,81 @@ fn certificates_stop_speaking_for_a_name_that_changed_hands_or_expired() {
     assert_eq!(
         chain.one(bob.tx(revoke(1, RevocationReason::AffiliationChanged))),
         Ok(())
+    );
+}
+
+/// A squatter registers another name's certificate hash under its own name first, then
+/// revokes it for key compromise: the victim still registers the hash under its name, the
+/// entry there is active and listed, and the squatter can neither revoke nor register under
+/// the victim's name.
+#[test]
+fn a_certificate_hash_squatted_under_another_name_never_touches_the_victims_entry() {
+    let chain = Chain::new();
+    let (mut alice, mut mallory) = (User::new(), User::new());
+    alice.register_name(&chain, "example.sigil");
+    mallory.register_name(&chain, "evil.sigil");
+    let victims = facts("example.sigil", 1, &["example.sigil", "*.example.sigil"]);
+    let squatted = CertFacts {
+        name: "evil.sigil".into(),
+        sans: vec!["evil.sigil".into()],
+        ..victims.clone()
+    };
+    assert_eq!(chain.one(mallory.tx(register(squatted))), Ok(()));
+    let squatter_revokes = Op::CertRevoke {
+        name: "evil.sigil".into(),
+        cert_sha256: victims.cert_sha256,
+        reason: RevocationReason::KeyCompromise,
+    };
+    assert_eq!(chain.one(mallory.tx(squatter_revokes)), Ok(()));
+    assert!(matches!(
+        chain.standing("evil.sigil", &Hash([1; 32])),
+        LedgerStanding::Revoked(_)
+    ));
+
+    // The victim's registration and standing are its own; so are its batches.
+    assert_eq!(chain.cert("example.sigil", &Hash([1; 32])), None);
+    assert_eq!(chain.one(alice.tx(register(victims.clone()))), Ok(()));
+    let batch = Op::CertRegisterBatch {
+        certs: vec![facts("example.sigil", 2, &["example.sigil"])],
+    };
+    let squat_two = CertFacts {
+        name: "evil.sigil".into(),
+        sans: vec!["evil.sigil".into()],
+        ..facts("example.sigil", 2, &[])
+    };
+    assert_eq!(chain.one(mallory.tx(register(squat_two))), Ok(()));
+    assert_eq!(chain.one(alice.tx(batch)), Ok(()));
+    for seed in [1, 2] {
+        assert_eq!(
+            chain.standing("example.sigil", &Hash([seed; 32])),
+            LedgerStanding::Active
+        );
+    }
+    let active: Vec<Hash> = chain
+        .ledger
+        .active_certs("example.sigil")
+        .unwrap()
+        .iter()
+        .map(|c| c.facts.cert_sha256)
+        .collect();
+    assert_eq!(active, vec![Hash([1; 32]), Hash([2; 32])]);
+    // The squatter's entries stay under its own name only.
+    assert!(
+        chain
+            .ledger
+            .active_certs("evil.sigil")
+            .unwrap()
+            .iter()
+            .all(|c| c.facts.name == "evil.sigil")
+    );
+    // And it cannot reach the victim's entries.
+    assert!(matches!(
+        chain.one(mallory.tx(revoke(1, RevocationReason::KeyCompromise))),
+        Err(TxError::NotCertAuthority { .. })
+    ));
+    assert_eq!(
+        chain.standing("example.sigil", &Hash([1; 32])),
+        LedgerStanding::Active
     );
 }
 

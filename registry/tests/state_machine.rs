@@ -11,7 +11,7 @@ use sigil_registry::mempool::MempoolError;
 use sigil_registry::node::Node;
 use sigil_registry::read::NameReader;
 use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, keys};
+use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, dry_run, keys};
 use sigil_registry::store::{MemStore, SledStore, Store};
 use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
 use sigil_registry::types::{Hash, Keypair, decode};
@@ -177,8 +177,17 @@ fn a_reveal_too_late_fails() {
     let salt = Hash([1; 32]);
     chain.block(vec![alice.commit("late.sigil", salt)]);
     chain.wait(REVEAL_MAX);
-    let err = failed(chain.block(vec![alice.reveal("late.sigil", salt, &[])]));
-    assert!(matches!(err, TxError::RevealTooLate { .. }), "{err}");
+    // Admission for the next block still sees the commitment, and says why the reveal fails.
+    let late = alice.reveal("late.sigil", salt, &[]);
+    let next = chain.height() + 1;
+    let verdict = dry_run(&chain.ledger.latest(), chain.ledger.params(), next, &late).unwrap();
+    assert!(
+        matches!(verdict, Err(TxError::RevealTooLate { .. })),
+        "{verdict:?}"
+    );
+    // The block prunes the commitment as it starts: the reveal finds none.
+    let err = failed(chain.block(vec![late]));
+    assert!(matches!(err, TxError::NoCommit { .. }), "{err}");
 }
 
 #[test]
@@ -203,6 +212,52 @@ fn front_running_fails() {
         chain.entry("prize.sigil").unwrap().owner,
         alice.key.public()
     );
+}
+
+/// Mallory copies Alice's commitment (from the mempool, or from a block) and lands it first
+/// under her own key: Alice's commit and reveal still register the name, in a later block or
+/// in the same one, and Mallory's copy reveals nothing.
+#[test]
+fn a_copied_commitment_neither_blocks_its_owner_nor_serves_the_copier() {
+    let chain = Chain::new();
+    let (mut alice, mut mallory) = (User::new(), User::new());
+    let salt = Hash([11; 32]);
+    let commitment = name_commitment("prize.sigil", &salt, &alice.key.public());
+    // Front-run: the copy is final a block before Alice's own commit.
+    let copy = mallory.tx(Op::NameCommit { commitment });
+    assert_eq!(chain.block(vec![copy]), vec![Ok(())]);
+    assert_eq!(
+        chain.block(vec![alice.commit("prize.sigil", salt)]),
+        vec![Ok(())]
+    );
+    chain.wait(REVEAL_MIN - 1);
+    // Knowing the name and salt, Mallory's copy still matches no reveal of hers.
+    let err = failed(chain.block(vec![mallory.reveal("prize.sigil", salt, &[])]));
+    assert!(matches!(err, TxError::NoCommit { .. }), "{err}");
+    assert_eq!(
+        chain.block(vec![alice.reveal("prize.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert_eq!(
+        chain.entry("prize.sigil").unwrap().owner,
+        alice.key.public()
+    );
+
+    // The copy ahead of the original in the same block.
+    let (mut bob, mut eve) = (User::new(), User::new());
+    let salt = Hash([12; 32]);
+    let commitment = name_commitment("second.sigil", &salt, &bob.key.public());
+    let copy = eve.tx(Op::NameCommit { commitment });
+    assert_eq!(
+        chain.block(vec![copy, bob.commit("second.sigil", salt)]),
+        vec![Ok(()), Ok(())]
+    );
+    chain.wait(REVEAL_MIN - 1);
+    assert_eq!(
+        chain.block(vec![bob.reveal("second.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert_eq!(chain.entry("second.sigil").unwrap().owner, bob.key.public());
 }
 
 #[test]
@@ -295,6 +350,98 @@ fn renewal_extends_and_only_the_owner_renews() {
         name: "kept.sigil".into(),
     })]));
     assert!(matches!(err, TxError::NameExpired { .. }), "{err}");
+}
+
+#[test]
+fn a_name_is_renewed_at_most_one_lifetime_ahead() {
+    let chain = Chain::new();
+    let mut alice = User::new();
+    register(&chain, &mut alice, "far.sigil");
+    let renew = |alice: &mut User| {
+        chain.block(vec![alice.tx(Op::NameRenew {
+            name: "far.sigil".into(),
+        })])
+    };
+    let first_expiry = chain.entry("far.sigil").unwrap().expires_at;
+    assert_eq!(renew(&mut alice), vec![Ok(())]);
+    let expires = chain.entry("far.sigil").unwrap().expires_at;
+    assert_eq!(expires, first_expiry + TTL);
+    // Already about two lifetimes ahead: another renewal now would carry it further.
+    let err = failed(renew(&mut alice));
+    assert!(
+        matches!(err, TxError::RenewTooEarly { expires_at, renewable_from, max_terms: 2, .. }
+            if expires_at == expires && renewable_from == expires - TTL),
+        "{err}"
+    );
+    assert_eq!(chain.entry("far.sigil").unwrap().expires_at, expires);
+    // From one lifetime before its expiry on, it renews again.
+    chain.wait(expires - TTL - chain.height() - 1);
+    assert_eq!(renew(&mut alice), vec![Ok(())]);
+    assert_eq!(chain.entry("far.sigil").unwrap().expires_at, expires + TTL);
+}
+
+#[test]
+fn commitments_leave_the_state_once_their_reveal_window_ends() {
+    let chain = Chain::new();
+    let (mut alice, mut bob) = (User::new(), User::new());
+    let salt = Hash([21; 32]);
+    let abandoned = keys::commit(
+        &alice.key.public(),
+        &name_commitment("never.sigil", &salt, &alice.key.public()),
+    );
+    let revealed = keys::commit(
+        &bob.key.public(),
+        &name_commitment("kept.sigil", &salt, &bob.key.public()),
+    );
+    assert_eq!(
+        chain.block(vec![
+            alice.commit("never.sigil", salt),
+            bob.commit("kept.sigil", salt)
+        ]),
+        vec![Ok(()), Ok(())]
+    );
+    let last_reveal = chain.height() + REVEAL_MAX;
+    let present = |key: &[u8]| chain.ledger.prove(key).unwrap().value.is_some();
+    let listed = [
+        keys::commits_ending(last_reveal),
+        keys::commit_ending(last_reveal, 0),
+        keys::commit_ending(last_reveal, 1),
+    ];
+    assert!(present(&abandoned) && present(&revealed));
+    assert!(listed.iter().all(|key| present(key)));
+    chain.wait(REVEAL_MIN - 1);
+    assert_eq!(
+        chain.block(vec![bob.reveal("kept.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
+    assert!(!present(&revealed), "a reveal uses its commitment up");
+    // Bob commits the same again: a new commitment with a later window.
+    assert_eq!(
+        chain.block(vec![bob.commit("kept.sigil", salt)]),
+        vec![Ok(())]
+    );
+    let bobs_last_reveal = chain.height() + REVEAL_MAX;
+    // Up to the last height of its window, Alice's commitment waits for its reveal.
+    chain.wait(last_reveal - chain.height());
+    assert!(present(&abandoned));
+    // The next block prunes it, with the list it was filed in; Bob's new one stays.
+    chain.block(vec![]);
+    assert!(!present(&abandoned));
+    assert!(listed.iter().all(|key| !present(key)));
+    assert!(present(&revealed));
+    chain.wait(bobs_last_reveal + 1 - chain.height());
+    assert!(!present(&revealed));
+    assert!(!present(&keys::commits_ending(bobs_last_reveal)));
+    // After its window, a commitment can be made again, afresh.
+    assert_eq!(
+        chain.block(vec![alice.commit("never.sigil", salt)]),
+        vec![Ok(())]
+    );
+    chain.wait(REVEAL_MIN - 1);
+    assert_eq!(
+        chain.block(vec![alice.reveal("never.sigil", salt, &[])]),
+        vec![Ok(())]
+    );
 }
 
 #[test]
@@ -421,7 +568,7 @@ fn the_node_refuses_bad_transactions_at_submission() {
         .submit(bob.reveal("sub.sigil", Hash([1; 32]), &[]))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("no earlier commit"), "{err}");
+    assert!(err.contains("no commitment of this key"), "{err}");
 }
 
 #[test]

@@ -421,7 +421,9 @@ impl<'r> Zone<'r> {
         let mut out = Vec::new();
         for cert in self.reader.active_certs(&entry.name)? {
             let facts = &cert.facts;
-            let speaks = cert.standing(Some(entry), self.tip) == LedgerStanding::Active
+            // Only the name's own entries: another name's entry for the same hash says nothing here.
+            let speaks = facts.name == entry.name
+                && cert.standing(Some(entry), self.tip) == LedgerStanding::Active
                 && facts.sans.iter().any(|s| san::matches(s, &full))
                 && facts.not_before <= self.now_secs
                 && self.now_secs <= facts.not_after;
@@ -677,9 +679,12 @@ mod tests {
         earlier_owner.owner = PublicKey([8; 32]);
         let mut expired = cert(0xd0, &["example.sigil"]);
         expired.facts.not_after = 1200;
+        // An entry of another name, as a reader that mixed names up would hand over.
+        let mut foreign = cert(0xe0, &["example.sigil"]);
+        foreign.facts.name = "other.sigil".into();
         let certs = [(
             "example.sigil".to_string(),
-            vec![active, revoked, earlier_owner, expired],
+            vec![active, revoked, earlier_owner, expired, foreign],
         )]
         .into_iter()
         .collect();
@@ -722,7 +727,7 @@ mod tests {
             .map(|r| r.data.to_string().to_uppercase())
             .collect();
         // Only the active certificate, by its SPKI and by the whole certificate; not the
-        // revoked one, the one of an earlier owner, or the expired one.
+        // revoked one, the one of an earlier owner, the expired one, or another name's.
         assert_eq!(data, [tlsa(0xa0, 1), tlsa(0xa1, 0)]);
 
         // At a subname covered by the wildcard, beside the owner's own TLSA record.

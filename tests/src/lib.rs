@@ -13,6 +13,7 @@ use std::time::Duration;
 pub mod dns;
 pub mod links;
 pub mod network;
+pub mod txs;
 
 /// How long a node may take to print its ready line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -12,10 +12,13 @@ use hickory_proto::rr::RecordType;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
-use sigil_registry::state::CertEntry;
-use sigil_registry::types::{decode, encode};
+use sigil_registry::state::{CertEntry, CertFacts};
+use sigil_registry::tx::Op;
+use sigil_registry::types::{Hash, Keypair, decode, encode};
 use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::txs::submit_final;
 use sigil_tests::{Node, api_get, ok, ok_json, sigil};
+use sigil_tools::devchain::{validator_pem, write_private};
 
 struct Issued {
     cert: rcgen::Certificate,
@@ -81,9 +84,14 @@ fn path(p: &Path) -> &str {
 }
 
 fn tlsa(dns: SocketAddr, transport: Transport) -> Vec<String> {
+    tlsa_of(dns, "example.sigil", transport)
+}
+
+/// The TLSA records of port 443 of `name`, sorted, lowercase.
+fn tlsa_of(dns: SocketAddr, name: &str, transport: Transport) -> Vec<String> {
     let mut found = answers(&query(
         dns,
-        "_443._tcp.example.sigil.",
+        &format!("_443._tcp.{name}."),
         RecordType::TLSA,
         transport,
     ));
@@ -204,10 +212,16 @@ fn register_verify_revoke_list_and_tlsa_over_the_binaries() {
             "unknown",
             "is not on the ledger",
         ),
+        // Not registered under the name the host lies under (it is under another name).
         (
             vec![path(&good_pem), "--name", "other.sigil"],
-            "name_mismatch",
-            "name mismatch",
+            "unknown",
+            "is not on the ledger for `other.sigil`",
+        ),
+        (
+            vec![path(&good_pem), "--name", "example.com"],
+            "outside_chain",
+            "under none of the chain's top-level domains",
         ),
         (
             vec![path(&good_pem), "--name", "a.b.example.sigil"],
@@ -400,7 +414,10 @@ fn fetch_checks_a_live_server_against_the_ledger() {
     let (code, json) = fetch("other.sigil:443");
     assert_eq!(code, Some(1), "{json}");
     assert!(
-        json["message"].as_str().unwrap().contains("name mismatch"),
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on the ledger for `other.sigil`"),
         "{json}"
     );
 
@@ -425,12 +442,12 @@ fn fetch_checks_a_live_server_against_the_ledger() {
 }
 
 /// A node that lies: relays every GET to the real node, but rewrites the proof of certificate
-/// `forge` so that its entry reads "not revoked". Returns its URL.
+/// `forge` of `example.sigil` so that its entry reads "not revoked". Returns its URL.
 fn lying_node(real: &str, forge: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let real = real.to_string();
-    let target = format!("/v1/certs/{forge}/proof");
+    let target = format!("/v1/names/example.sigil/certs/{forge}/proof");
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -627,4 +644,146 @@ fn an_authorized_issuer_registers_a_batch_and_revokes() {
         &[path(&files[0]), "--name", "example.sigil"],
     );
     assert_eq!(code, 0);
+}
+
+/// A certificate squatter: another name's owner learns the victim's certificate from the
+/// victim's TLS server before the victim registers it, registers its hash under the squatter's
+/// own name and revokes it for key compromise. The victim's certificate is untouched: the
+/// victim registers it, `cert verify` and a TLS handshake through the ledger verifier accept
+/// it, and the victim's TLSA records come from its own entries alone.
+#[test]
+fn a_certificate_hash_squatted_under_another_name_leaves_the_victims_certificate_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "victim"]));
+    ok(node.sigil(&keys, &["name", "register", "victim.sigil"]));
+    // The squatter: its own key and name.
+    let mallory = Keypair::generate();
+    let mallory_pem = dir.path().join("mallory.pem");
+    write_private(&mallory_pem, validator_pem(&mallory).unwrap().as_bytes()).unwrap();
+    let as_mallory = |args: &[&str]| {
+        let mut all = vec!["--key", path(&mallory_pem)];
+        all.extend(args);
+        node.sigil(&keys, &all)
+    };
+    ok(as_mallory(&["name", "register", "evil.sigil"]));
+
+    // The victim's server is up before its certificate is on the ledger.
+    let root = ca();
+    let server = leaf(&["victim.sigil", "*.victim.sigil"], &root, 2024, 2100);
+    let pem = write(dir.path(), "victim.pem", server.cert.pem());
+    let addr = tls_server(&server, &root).to_string();
+    let fetch = |args: Vec<&str>| {
+        let out = node.sigil(&keys, &args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), json)
+    };
+
+    // The squatter reads the certificate's hash from a handshake with the victim's server ...
+    let (code, seen) = fetch(vec![
+        "--key",
+        path(&mallory_pem),
+        "--json",
+        "cert",
+        "fetch",
+        "victim.sigil:443",
+        "--connect",
+        &addr,
+    ]);
+    assert_eq!(code, Some(1), "not on the ledger yet: {seen}");
+    let sha_hex = seen["cert_sha256"]
+        .as_str()
+        .expect("the presented certificate");
+    assert_eq!(sha_hex, sha256_hex(server.cert.der()));
+    let sha: Hash = sha_hex.parse().unwrap();
+    // ... registers it under its own name (the ledger checks the names, never the hash) ...
+    let squatted = CertFacts {
+        name: "evil.sigil".into(),
+        cert_sha256: sha,
+        spki_sha256: sha,
+        not_before: 1_700_000_000,
+        not_after: 4_000_000_000,
+        sans: vec!["evil.sigil".into()],
+    };
+    submit_final(
+        &node.api,
+        &node.chain_id,
+        &mallory,
+        Op::CertRegister { cert: squatted },
+    );
+    // ... and revokes it for key compromise.
+    ok(as_mallory(&[
+        "cert",
+        "revoke",
+        "evil.sigil",
+        "--sha256",
+        sha_hex,
+        "--reason",
+        "key-compromise",
+    ]));
+
+    // The victim registers its certificate and every check says valid.
+    ok(node.sigil(
+        &keys,
+        &["cert", "register", "victim.sigil", "--cert", path(&pem)],
+    ));
+    let expected = {
+        let parsed = sigil_ca_bridge::parse_der(server.cert.der()).unwrap();
+        let mut e = vec![
+            format!("3 1 1 {}", parsed.spki_sha256),
+            format!("3 0 1 {}", parsed.cert_sha256),
+        ];
+        e.sort();
+        e
+    };
+    let victim_sees = |when: &str| {
+        for name in ["victim.sigil", "www.victim.sigil"] {
+            let (code, json) = verify(&node.api, &keys, &[path(&pem), "--name", name]);
+            assert_eq!(code, 0, "{when}, {name}: {json}");
+            assert_eq!(json["valid"], true, "{when}: {json}");
+        }
+        let (code, json) = fetch(vec![
+            "--json",
+            "cert",
+            "fetch",
+            "victim.sigil:443",
+            "--connect",
+            &addr,
+        ]);
+        assert_eq!(code, Some(0), "{when}: {json}");
+        assert_eq!(json["valid"], true, "{when}: {json}");
+        for transport in [Transport::Udp, Transport::Tcp] {
+            assert_eq!(
+                tlsa_of(node.dns, "victim.sigil", transport),
+                expected,
+                "{when}"
+            );
+            assert!(
+                tlsa_of(node.dns, "evil.sigil", transport).is_empty(),
+                "{when}: the squatter's revoked entry publishes nothing"
+            );
+        }
+    };
+    victim_sees("after the squat");
+
+    // The squatter cannot reach the victim's entry either.
+    let out = as_mallory(&[
+        "cert",
+        "revoke",
+        "victim.sigil",
+        "--sha256",
+        sha_hex,
+        "--reason",
+        "key-compromise",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    victim_sees("after the squatter's revocation attempt");
 }

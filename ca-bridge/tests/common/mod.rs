@@ -97,7 +97,7 @@ impl Chain {
         let ledger = self.ledger.clone();
         let trusted = ledger.validators().unwrap();
         Arc::new(ProofSource::new(
-            move |hash: &Hash| ledger.prove_cert(hash).map_err(|e| e.to_string()),
+            move |name: &str, hash: &Hash| ledger.prove_cert(name, hash).map_err(|e| e.to_string()),
             CHAIN,
             trusted,
             vec!["sigil".into()],

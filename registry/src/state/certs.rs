@@ -122,7 +122,7 @@ pub struct Revocation {
     pub by: PublicKey,
 }
 
-/// A certificate on the ledger, under `cert/<sha256>`.
+/// A certificate of a name on the ledger, under `cert/<name>/<sha256>`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct CertEntry {
     #[serde(flatten)]
@@ -341,11 +341,13 @@ fn register_one<S: StateRead>(
             not_after: facts.not_after,
         }));
     }
-    let key = keys::cert(&facts.cert_sha256);
-    if let Some(existing) = state.get_decoded::<CertEntry>(&key)? {
+    // Keyed by name and hash: the same hash under another name (a squatter's, say) is another
+    // entry that never touches this one.
+    let key = keys::cert(&entry.name, &facts.cert_sha256);
+    if state.get(&key)?.is_some() {
         return Ok(Err(TxError::CertExists {
             cert_sha256: facts.cert_sha256,
-            name: existing.facts.name,
+            name: entry.name,
         }));
     }
     let mut active = active_certs(state, &entry.name)?;
@@ -375,18 +377,21 @@ fn register_one<S: StateRead>(
     Ok(Ok(event))
 }
 
-/// Revokes a certificate for good (the name's owner, or an authorized issuer, even after the
-/// name expired).
+/// Revokes a certificate of `name` for good (the name's owner, or an authorized issuer, even
+/// after the name expired).
 pub(super) fn revoke<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
+    name: &str,
     cert_sha256: &Hash,
     reason: RevocationReason,
 ) -> Result<Verdict> {
-    let key = keys::cert(cert_sha256);
+    let name = check!(name::registrable(name, &context.params.tlds));
+    let key = keys::cert(&name, cert_sha256);
     let Some(mut cert) = state.get_decoded::<CertEntry>(&key)? else {
         reject!(TxError::CertNotFound {
-            cert_sha256: *cert_sha256
+            cert_sha256: *cert_sha256,
+            name
         });
     };
     if let Some(revocation) = &cert.revoked {
@@ -395,8 +400,7 @@ pub(super) fn revoke<S: StateRead>(
             height: revocation.height
         });
     }
-    check!(authority(state, context, &cert.facts.name, false)?);
-    let name = cert.facts.name.clone();
+    check!(authority(state, context, &name, false)?);
     let mut active = active_certs(state, &name)?;
     active.retain(|h| h != cert_sha256);
     if active.is_empty() {

@@ -51,7 +51,7 @@ use crate::types::{Hash, Height, PublicKey, decode, encode};
 
 /// Keys of the state tree, domain-separated by prefix.
 pub mod keys {
-    use crate::types::{Hash, PublicKey};
+    use crate::types::{Hash, Height, PublicKey};
 
     pub const PARAMS: &[u8] = b"params";
     /// The validator set that decides the next block.
@@ -62,15 +62,33 @@ pub mod keys {
     pub fn name(name: &str) -> Vec<u8> {
         [b"name/".as_slice(), name.as_bytes()].concat()
     }
-    pub fn commit(commitment: &Hash) -> Vec<u8> {
-        [b"commit/".as_slice(), &commitment.0].concat()
+    /// A pending name commitment, by the key that committed and the commitment: a copy of
+    /// someone else's commitment is a separate entry, and counts only for a reveal by its copier.
+    pub fn commit(committer: &PublicKey, commitment: &Hash) -> Vec<u8> {
+        [b"commit/".as_slice(), &committer.0, &commitment.0].concat()
+    }
+    /// How many commitments have their reveal window end at height `last_reveal` (a `u32`).
+    pub fn commits_ending(last_reveal: Height) -> Vec<u8> {
+        [b"commit-end/".as_slice(), &last_reveal.to_be_bytes()].concat()
+    }
+    /// The `slot`-th commitment whose reveal window ends at `last_reveal`: its committer and
+    /// commitment, so that the block after that height can prune it.
+    pub fn commit_ending(last_reveal: Height, slot: u32) -> Vec<u8> {
+        [
+            b"commit-end/".as_slice(),
+            &last_reveal.to_be_bytes(),
+            &slot.to_be_bytes(),
+        ]
+        .concat()
     }
     pub fn nonce(signer: &PublicKey) -> Vec<u8> {
         [b"nonce/".as_slice(), &signer.0].concat()
     }
-    /// A certificate, by the SHA-256 of its DER.
-    pub fn cert(cert_sha256: &Hash) -> Vec<u8> {
-        [b"cert/".as_slice(), &cert_sha256.0].concat()
+    /// A certificate of a registered name, by the name and the SHA-256 of its DER: the same
+    /// certificate hash under another name is another entry, which never touches this one.
+    /// Names hold no `/`, so these keys cannot collide.
+    pub fn cert(name: &str, cert_sha256: &Hash) -> Vec<u8> {
+        [b"cert/".as_slice(), name.as_bytes(), b"/", &cert_sha256.0].concat()
     }
     /// The registered, unrevoked certificates of a name (a list of hashes).
     pub fn certs_of(name: &str) -> Vec<u8> {
@@ -292,6 +310,7 @@ pub fn execute_block(
     txs: &[SignedTx],
 ) -> Result<BlockExecution> {
     let mut block = Overlay::new(state);
+    names::prune_commits(&mut block, params, height)?;
     let mut outcomes = Vec::with_capacity(txs.len());
     let mut index_entries = Vec::new();
     for (index, stx) in txs.iter().enumerate() {
@@ -369,9 +388,10 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
         Op::CertRegister { cert } => certs::register(state, context, cert),
         Op::CertRegisterBatch { certs } => certs::register_batch(state, context, certs),
         Op::CertRevoke {
+            name,
             cert_sha256,
             reason,
-        } => certs::revoke(state, context, cert_sha256, *reason),
+        } => certs::revoke(state, context, name, cert_sha256, *reason),
         Op::IdentityRegister {
             id,
             online_key,

@@ -1,10 +1,12 @@
-//! Names: commit-reveal registration, update, transfer, renewal, expiry and grace.
+//! Names: commit-reveal registration (with pruning of commitments never revealed), update,
+//! transfer, renewal, expiry and grace.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use super::{IndexEntry, Overlay, StateRead, TxContext, Verdict, index, keys};
-use crate::error::{Result, TxError};
+use super::{ChainParams, IndexEntry, Overlay, StateRead, TxContext, Verdict, index, keys};
+use crate::error::{Error, Result, TxError};
+use crate::limits::MAX_NAME_TERMS_AHEAD;
 use crate::name;
 use crate::records::{Record, validate_set};
 use crate::tx::name_commitment;
@@ -28,11 +30,18 @@ impl NameEntry {
     }
 }
 
-/// A pending registration commitment.
+/// A pending registration commitment, under `commit/<committer><commitment>`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct CommitEntry {
     pub owner: PublicKey,
     pub height: Height,
+}
+
+impl CommitEntry {
+    /// The last height at which this commitment can be revealed.
+    fn last_reveal(&self, params: &ChainParams) -> Height {
+        self.height.saturating_add(params.reveal_max_blocks)
+    }
 }
 
 /// A change to a name, kept in its history.
@@ -63,28 +72,75 @@ pub fn history_prefix(name: &str) -> Vec<u8> {
     [index::NAME_HISTORY, name.as_bytes(), &[0]].concat()
 }
 
-/// Step one of registration: records the commitment and who made it.
+/// Step one of registration: records the commitment under the key that made it, and files it
+/// under the height where its reveal window ends, for pruning.
 pub(super) fn commit<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
     commitment: &Hash,
 ) -> Result<Verdict> {
-    let key = keys::commit(commitment);
+    let committer = context.signer();
+    let key = keys::commit(&committer, commitment);
     if let Some(existing) = state.get_decoded::<CommitEntry>(&key)?
-        && context.height <= existing.height + context.params.reveal_max_blocks
+        && context.height <= existing.last_reveal(context.params)
     {
         reject!(TxError::DuplicateCommit {
             commitment: commitment.to_string()
         });
     }
+    let entry = CommitEntry {
+        owner: committer,
+        height: context.height,
+    };
+    let last_reveal = entry.last_reveal(context.params);
+    state.put(key, &entry);
+    // One commitment per transaction, so one height's list holds at most a block's worth.
+    let count_key = keys::commits_ending(last_reveal);
+    let slot = state.get_decoded::<u32>(&count_key)?.unwrap_or(0);
     state.put(
-        key,
-        &CommitEntry {
-            owner: context.signer(),
-            height: context.height,
-        },
+        keys::commit_ending(last_reveal, slot),
+        &(committer, *commitment),
     );
+    state.put(count_key, &(slot + 1));
     Ok(Ok(Vec::new()))
+}
+
+/// Deletes, at the start of the block at `height`, every commitment whose reveal window ended
+/// at the height before, with its place in the list. The work is bounded by the commitments of
+/// one earlier block (at most [`MAX_TXS_PER_BLOCK`](crate::limits::MAX_TXS_PER_BLOCK)), and it
+/// depends on the state alone, so the state root stays a function of the blocks.
+pub(super) fn prune_commits<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    params: &ChainParams,
+    height: Height,
+) -> Result<()> {
+    let Some(ended) = height.checked_sub(1) else {
+        return Ok(());
+    };
+    let count_key = keys::commits_ending(ended);
+    let Some(count) = state.get_decoded::<u32>(&count_key)? else {
+        return Ok(());
+    };
+    for slot in 0..count {
+        let slot_key = keys::commit_ending(ended, slot);
+        let Some((committer, commitment)) = state.get_decoded::<(PublicKey, Hash)>(&slot_key)?
+        else {
+            return Err(Error::corrupt(
+                "commitment list",
+                format!("slot {slot} of {count} ending at height {ended} is missing"),
+            ));
+        };
+        let key = keys::commit(&committer, &commitment);
+        // Revealed commitments are gone already; one made again since has a later window.
+        if let Some(entry) = state.get_decoded::<CommitEntry>(&key)?
+            && entry.last_reveal(params) <= ended
+        {
+            state.delete(key);
+        }
+        state.delete(slot_key);
+    }
+    state.delete(count_key);
+    Ok(())
 }
 
 /// Step two: the reveal of an earlier commitment by the same key, inside its window.
@@ -99,15 +155,13 @@ pub(super) fn register<S: StateRead>(
     let signer = context.signer();
     let name = check!(name::registrable(name, &params.tlds));
     check!(validate_set(records));
-    let commit_key = keys::commit(&name_commitment(&name, salt, &signer));
+    // Only the signer's own commitment counts: a copy of it under another key is another entry.
+    let commit_key = keys::commit(&signer, &name_commitment(&name, salt, &signer));
     let Some(commit) = state.get_decoded::<CommitEntry>(&commit_key)? else {
         reject!(TxError::NoCommit { name });
     };
-    if commit.owner != signer {
-        reject!(TxError::NoCommit { name });
-    }
-    let earliest = commit.height + params.reveal_min_blocks;
-    let latest = commit.height + params.reveal_max_blocks;
+    let earliest = commit.height.saturating_add(params.reveal_min_blocks);
+    let latest = commit.last_reveal(params);
     if height < earliest {
         reject!(TxError::RevealTooEarly {
             name,
@@ -176,21 +230,37 @@ pub(super) fn transfer<S: StateRead>(
     Ok(Ok(save(state, context, entry, "transfer")))
 }
 
-/// Extends a name by the chain's name lifetime, until its grace period ends (owner only).
+/// Extends a name by the chain's name lifetime, until its grace period ends (owner only), but
+/// never to more than [`MAX_NAME_TERMS_AHEAD`] lifetimes past the current height.
 pub(super) fn renew<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
     name: &str,
 ) -> Result<Verdict> {
     let mut entry = check!(owned(state, context, name)?);
-    let grace_until = entry.expires_at + context.params.grace_blocks;
+    let ttl = context.params.name_ttl_blocks;
+    let grace_until = entry.expires_at.saturating_add(context.params.grace_blocks);
     if context.height >= grace_until {
         reject!(TxError::NameExpired {
             name: entry.name,
             expired_at: entry.expires_at
         });
     }
-    entry.expires_at = entry.expires_at.max(context.height) + context.params.name_ttl_blocks;
+    let renewed = entry.expires_at.max(context.height).saturating_add(ttl);
+    let furthest = context
+        .height
+        .saturating_add(ttl.saturating_mul(MAX_NAME_TERMS_AHEAD));
+    if renewed > furthest {
+        reject!(TxError::RenewTooEarly {
+            name: entry.name,
+            expires_at: entry.expires_at,
+            renewable_from: entry
+                .expires_at
+                .saturating_sub(ttl.saturating_mul(MAX_NAME_TERMS_AHEAD - 1)),
+            max_terms: MAX_NAME_TERMS_AHEAD,
+        });
+    }
+    entry.expires_at = renewed;
     Ok(Ok(save(state, context, entry, "renew")))
 }
 

@@ -312,7 +312,8 @@ pub struct CertVerifyArgs {
     /// The certificate's SHA-256 fingerprint instead of its file.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
-    /// The name the certificate must be valid for, e.g. `example.sigil` or `www.example.sigil`.
+    /// The name the certificate must be valid for, e.g. `example.sigil` or `www.example.sigil`;
+    /// only the certificate's entry under the registered name it lies under counts.
     #[arg(long, value_name = "NAME")]
     pub name: String,
     /// Refuse a proof of a block older than this (a node replaying old proofs could hide a

@@ -116,10 +116,13 @@ impl Client {
         self.get(&format!("/v1/names/{name}/proof")).await
     }
 
-    /// A certificate's entry, or `None` if it is not on the ledger.
-    pub async fn cert(&self, sha256: &Hash) -> anyhow::Result<Option<CertInfo>> {
-        self.get_optional(&format!("/v1/certs/{sha256}"), "cert_not_found")
-            .await
+    /// The entry of a name's certificate, or `None` if it is not registered for the name.
+    pub async fn cert(&self, name: &str, sha256: &Hash) -> anyhow::Result<Option<CertInfo>> {
+        self.get_optional(
+            &format!("/v1/names/{name}/certs/{sha256}"),
+            "cert_not_found",
+        )
+        .await
     }
 
     /// An identity with its history, or `None` if there is none.
@@ -197,9 +200,10 @@ impl Client {
         }
     }
 
-    /// The proof of a certificate (present or absent) and of its name.
-    pub async fn cert_proof(&self, sha256: &Hash) -> anyhow::Result<CertProof> {
-        self.get(&format!("/v1/certs/{sha256}/proof")).await
+    /// The proof of a name's certificate (present or absent) and of the name.
+    pub async fn cert_proof(&self, name: &str, sha256: &Hash) -> anyhow::Result<CertProof> {
+        self.get(&format!("/v1/names/{name}/certs/{sha256}/proof"))
+            .await
     }
 
     /// Every certificate ever bound to a name, and its certificate history.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sigil_ca_bridge::judge::show_time;
 use sigil_ca_bridge::{
     LedgerVerifier, ParsedCert, ProofSource, Proven, check_fresh, handshake_error, judge,
-    parse_chain, parse_fingerprint, verify_cert_proof,
+    parse_chain, parse_fingerprint, registered_name, verify_cert_proof,
 };
 use sigil_registry::api::CertInfo;
 use sigil_registry::limits::MAX_CERTS_PER_BATCH;
@@ -188,9 +188,9 @@ struct Verified {
     cert_sha256: Hash,
     /// Whether the certificate speaks for the name now.
     valid: bool,
-    /// Why not: unknown, revoked, not_yet_valid, expired, name_mismatch, wrong_owner,
-    /// name_gone, stale (the proof is of an old block), or unproven (the node's answer did
-    /// not verify).
+    /// Why not: unknown (not registered for the name the host lies under), outside_chain,
+    /// revoked, not_yet_valid, expired, name_mismatch, wrong_owner, name_gone, stale (the proof
+    /// is of an old block), from_the_future, or unproven (the node's answer did not verify).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
     message: String,
@@ -221,11 +221,26 @@ pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
         block_hash: None,
         entry: None,
     };
+    // Only the entries of the name the host lies under speak for it.
+    let name = match registered_name(&host, &status.params.tlds) {
+        Ok(name) => name,
+        Err(refusal) => {
+            result.reason = Some(refusal.code());
+            result.message = refusal.to_string();
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "NOT VALID: certificate {} for {}: {}",
+                    r.cert_sha256, r.name, r.message
+                )
+            });
+            return Ok(Exit::Negative);
+        }
+    };
     let proven = match super::trusted(ctx, &status)? {
         Err(reason) => Err(reason),
         Ok(validators) => {
-            let answer = client.cert_proof(&cert_sha256).await?;
-            verify_cert_proof(&answer, &cert_sha256, &status.chain_id, &validators)
+            let answer = client.cert_proof(&name, &cert_sha256).await?;
+            verify_cert_proof(&answer, &name, &cert_sha256, &status.chain_id, &validators)
                 .map_err(|e| e.to_string())
         }
     };
@@ -306,17 +321,11 @@ pub async fn revoke(
     let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
-    let Some(info) = client.cert(&cert_sha256).await? else {
+    let Some(info) = client.cert(&name, &cert_sha256).await? else {
         anyhow::bail!(
-            "certificate {cert_sha256} is not on the ledger; `sigil cert list {name}` shows the certificates of `{name}`"
+            "certificate {cert_sha256} is not registered for `{name}`; `sigil cert list {name}` shows the certificates of `{name}`"
         );
     };
-    if info.entry.facts.name != name {
-        anyhow::bail!(
-            "certificate {cert_sha256} is bound to `{}`, not `{name}`",
-            info.entry.facts.name
-        );
-    }
     if let Some(r) = &info.entry.revoked {
         anyhow::bail!(
             "certificate {cert_sha256} was already revoked at height {} ({})",
@@ -325,6 +334,7 @@ pub async fn revoke(
         );
     }
     let op = Op::CertRevoke {
+        name: name.clone(),
         cert_sha256,
         reason,
     };
@@ -538,9 +548,9 @@ pub async fn fetch(
     let runtime = tokio::runtime::Handle::current();
     let fetcher = client.clone();
     let source = ProofSource::new(
-        move |hash: &Hash| {
+        move |name: &str, hash: &Hash| {
             runtime
-                .block_on(fetcher.cert_proof(hash))
+                .block_on(fetcher.cert_proof(name, hash))
                 .map_err(|e| format!("{e:#}"))
         },
         &status.chain_id,

@@ -133,7 +133,8 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
                 let tip = client.status().await?.tip.height;
                 wait_height(&client, tip + 1, |_| {}).await?;
             }
-            Err(e) if node_code(&e) == Some("reveal_too_late") => {
+            // Past its window the commitment is pruned: the node finds none.
+            Err(e) if matches!(node_code(&e), Some("reveal_too_late" | "no_commit")) => {
                 pending::remove(&ctx.keystore, &name)?;
                 return Err(e.context(format!(
                     "run `sigil name register {name}` again to commit anew"
