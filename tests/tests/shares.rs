@@ -575,7 +575,15 @@ fn stolen_online_keys_unconsented_bindings_and_sold_names_over_the_binaries() {
     ok(node.sigil(&buyer_ks, &["key", "new", "buyer-on"]));
     ok(node.sigil(&buyer_ks, &["key", "new", "buyer-off"]));
     let buyer = public(&buyer_ks, "buyer");
-    ok(owner(&["name", "transfer", "acme.sigil", "--to", &buyer]));
+    ok(owner(&[
+        "--key",
+        "owner",
+        "name",
+        "transfer",
+        "acme.sigil",
+        "--to",
+        &buyer,
+    ]));
     let out = owner(&[
         "shares",
         "issue",

@@ -509,6 +509,8 @@ fn describe(event: &CompanyEvent) -> String {
             from,
             amount,
         } => format!("redeemed {amount} {class} from {from}"),
+        Change::AdminReplaced { admin } => format!("admin replaced by {admin}"),
+        Change::Moved { name, owner } => format!("listed under {name} by its owner {owner}"),
     }
 }
 
