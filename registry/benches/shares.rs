@@ -13,7 +13,7 @@ use sigil_registry::block::{Block, Commit, Genesis};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::{SledStore, Store};
-use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
 use sigil_registry::types::{Hash, Keypair};
 
 const COMPANY: &str = "acme.sigil";
@@ -117,9 +117,19 @@ fn main() {
         &owner,
         2,
         Op::CompanyRegister {
+            id: "acme".into(),
             name: COMPANY.into(),
             admin: "admin".into(),
             classes: vec!["common".into()],
+            consent: Consent::sign(
+                &online,
+                "bench",
+                "company-register",
+                "admin",
+                &["acme", COMPANY],
+                &owner.public(),
+                100,
+            ),
         },
     )]);
     let holders: Vec<Keypair> = (0..per_block).map(|_| Keypair::generate()).collect();

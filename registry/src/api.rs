@@ -27,7 +27,7 @@ use crate::read::NameReader;
 use crate::state::{
     CertEntry, CertEvent, ChainParams, CompanyEntry, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, PendingChange, ValidatorSet, balance, check_id, keys,
-    next_nonce, pending,
+    next_nonce, pending_at,
 };
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, PublicKey};
@@ -205,7 +205,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         params: ledger.params().clone(),
         validators: ledger.validators()?,
         validator_changes: ledger.handoffs()?,
-        pending_validator_changes: pending(&ledger.latest())?,
+        pending_validator_changes: pending_at(&ledger.latest(), ledger.tip().height + 1)?,
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
     }))
@@ -540,11 +540,14 @@ async fn identity_proof(
     prove(&node, keys::identity(&id)).await
 }
 
+/// The company `input` names: its id, or a name whose current owner lists it.
 fn company_of(node: &Node, input: &str) -> Result<CompanyEntry, ApiError> {
-    let name = parse_name(node, input)?;
-    node.ledger()
-        .company(&name)?
-        .ok_or_else(|| TxError::CompanyNotFound { name }.into())
+    node.ledger().company(input)?.ok_or_else(|| {
+        TxError::CompanyNotFound {
+            name: input.to_string(),
+        }
+        .into()
+    })
 }
 
 async fn company(
@@ -587,7 +590,7 @@ async fn cap_table(
         ));
     }
     let ledger = node.ledger().clone();
-    let name = company.name.clone();
+    let name = company.id.clone();
     let table: Option<CapTable> = tokio::task::spawn_blocking(move || ledger.cap_table(&name, at))
         .await
         .map_err(|e| {
@@ -598,7 +601,7 @@ async fn cap_table(
             "company_not_found",
             format!(
                 "`{}` was not a company yet at height {at}; it was created at height {}",
-                company.name, company.created_at
+                company.id, company.created_at
             ),
         ));
     };
@@ -636,9 +639,9 @@ async fn holder(
     parse_id("holder", &holder)?;
     let ledger = node.ledger();
     let height = ledger.tip().height;
-    let Some(entry) = ledger.holder(&company.name, &holder)? else {
+    let Some(entry) = ledger.holder(&company.id, &holder)? else {
         return Err(TxError::HolderNotFound {
-            company: company.name,
+            company: company.id,
             holder,
         }
         .into());
@@ -650,7 +653,7 @@ async fn holder(
         .map(|c| {
             Ok(ClassBalance {
                 class: c.name.clone(),
-                balance: balance(&state, &company.name, &c.name, &holder)?,
+                balance: balance(&state, &company.id, &c.name, &holder)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -667,15 +670,15 @@ async fn holder_history(
 ) -> ApiResult<Vec<HolderEvent>> {
     let company = company_of(&node, &input)?;
     parse_id("holder", &holder)?;
-    if node.ledger().holder(&company.name, &holder)?.is_none() {
+    if node.ledger().holder(&company.id, &holder)?.is_none() {
         return Err(TxError::HolderNotFound {
-            company: company.name,
+            company: company.id,
             holder,
         }
         .into());
     }
     Ok(Json(node.ledger().holder_history(
-        &company.name,
+        &company.id,
         &holder,
         MAX_HISTORY,
     )?))
@@ -691,9 +694,9 @@ async fn balance_proof(
         return Err(TxError::UnknownClass {
             class,
             classes: company.class_names(),
-            company: company.name,
+            company: company.id,
         }
         .into());
     }
-    prove(&node, keys::balance(&company.name, &class, &holder)).await
+    prove(&node, keys::balance(&company.id, &class, &holder)).await
 }

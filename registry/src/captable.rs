@@ -77,7 +77,8 @@ impl CapTable {
             let Some(t) = table.as_mut() else { continue };
             let class_index = |class: &str| t.classes.iter().position(|c| c.class == class);
             match &event.change {
-                Change::Created { .. } => {}
+                Change::Created { .. } | Change::Moved { .. } => {}
+                Change::AdminReplaced { admin } => t.admin = admin.clone(),
                 Change::HolderIssued {
                     holder,
                     key,

@@ -358,6 +358,42 @@ pub enum TxError {
     },
     #[error("a transfer needs two different holders (got `{holder}` twice)")]
     SameHolder { holder: String },
+    #[error(
+        "identity `{id}` was suspended at height {suspended_at}: its online key signs nothing; its offline key lifts the suspension with `sigil identity rotate {id}` or `recover`"
+    )]
+    IdentitySuspended { id: String, suspended_at: Height },
+    #[error(
+        "identity `{id}` did not consent to {purpose}: {reason}; its online key must sign the consent (the CLI does when the key is in its keystore)"
+    )]
+    NoConsent {
+        id: String,
+        purpose: String,
+        reason: String,
+    },
+    #[error("company id `{id}` is taken; choose another (`--id`)")]
+    CompanyIdTaken { id: String },
+    #[error(
+        "a company id is 1 to {max} bytes of a-z, 0-9, `-` or `_`, starting with a letter or digit (no `.`, so it is never a name); got `{id}`"
+    )]
+    InvalidCompanyId { id: String, max: usize },
+    #[error(
+        "`{name}` already lists company `{company}` under its owner; move that company first (`sigil company move {company} OTHER-NAME`)"
+    )]
+    NameHasCompany { name: String, company: String },
+    #[error("{signer} may not replace the admin of company `{company}`: {reason}")]
+    NotCompanyAuthority {
+        company: String,
+        signer: PublicKey,
+        reason: String,
+    },
+    #[error(
+        "{signer} already has {max} pending validator changes it voted for; wait until one passes or its vote expires at height {expires_at}"
+    )]
+    TooManyVotes {
+        signer: PublicKey,
+        max: usize,
+        expires_at: Height,
+    },
 }
 
 impl TxError {
@@ -422,6 +458,13 @@ impl TxError {
             TxError::AmountOverflow { .. } => "amount_overflow",
             TxError::InsufficientBalance { .. } => "insufficient_balance",
             TxError::SameHolder { .. } => "same_holder",
+            TxError::IdentitySuspended { .. } => "identity_suspended",
+            TxError::NoConsent { .. } => "no_consent",
+            TxError::CompanyIdTaken { .. } => "company_id_taken",
+            TxError::InvalidCompanyId { .. } => "invalid_company_id",
+            TxError::NameHasCompany { .. } => "name_has_company",
+            TxError::NotCompanyAuthority { .. } => "not_company_authority",
+            TxError::TooManyVotes { .. } => "too_many_votes",
         }
     }
 }

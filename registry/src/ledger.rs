@@ -380,8 +380,13 @@ impl Ledger {
         self.scan_index(&identity_history_prefix(id), limit, "identity history")
     }
 
-    pub fn company(&self, name: &str) -> Result<Option<CompanyEntry>> {
-        self.latest().get_decoded(&keys::company(name))
+    /// The company `input` names: its id, or a name whose current owner lists it.
+    pub fn company(&self, input: &str) -> Result<Option<CompanyEntry>> {
+        let latest = self.latest();
+        match crate::state::company_id(&latest, &self.tlds, input)? {
+            Some(id) => latest.get_decoded(&keys::company(&id)),
+            None => Ok(None),
+        }
     }
 
     pub fn holder(&self, company: &str, holder: &str) -> Result<Option<HolderEntry>> {

@@ -30,8 +30,15 @@ pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
 /// Validators a set may hold.
 pub const MAX_VALIDATORS: usize = 100;
-/// Validator changes that may be pending (voted for by some, not yet enough) at once.
-pub const MAX_PENDING_VALIDATOR_CHANGES: usize = 64;
+/// Pending validator changes (voted for by some, not yet enough) one validator may have a live
+/// vote in: a validator that votes for many changes blocks only its own further votes. All
+/// pending changes together stay under `MAX_VALIDATORS * MAX_PENDING_VOTES_PER_VALIDATOR`.
+pub const MAX_PENDING_VOTES_PER_VALIDATOR: usize = 8;
+/// Blocks a validator's vote counts for; then it expires (about 14 hours at one block a second).
+pub const VALIDATOR_VOTE_TTL_BLOCKS: u64 = 50_000;
+/// How far ahead of the current height an identity's consent (to a binding, to be a
+/// company's admin) may stay valid.
+pub const MAX_CONSENT_BLOCKS: u64 = 10_000;
 /// Largest voting power of one validator (sums of powers stay far from overflow).
 pub const MAX_VALIDATOR_POWER: u64 = 1 << 32;
 /// How many name lifetimes (`name_ttl_blocks`) ahead of the current height a renewal may carry

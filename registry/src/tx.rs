@@ -8,7 +8,7 @@ use crate::error::TxError;
 use crate::limits::MAX_TX_BYTES;
 use crate::records::Record;
 use crate::state::{CertFacts, RevocationReason};
-use crate::types::{Hash, Keypair, PublicKey, Signature, decode, encode};
+use crate::types::{Hash, Height, Keypair, PublicKey, Signature, decode, encode};
 
 /// Domain separator of transaction signatures, so they can never be mistaken for another message.
 const TX_SIGNING_DOMAIN: &[u8] = b"sigil/tx/v1";
@@ -49,15 +49,25 @@ pub enum Op {
         new_online_key: PublicKey,
         new_offline_key: PublicKey,
     },
-    /// Revokes an identity for good (signed by either key).
+    /// Revokes an identity for good (signed by its offline key only: the online key may only
+    /// suspend, see `IdentitySuspend`).
     IdentityRevoke { id: String },
-    /// Binds an identity to a name: `_sigil-key.<name>` serves its online key (name owner only).
-    IdentityBind { id: String, name: String },
-    /// Makes a registered name a company with an admin identity and share classes (name owner only).
+    /// Binds an identity to a name: `_sigil-key.<name>` serves its online key. Signed by the
+    /// name's owner, with the identity's consent (its online key's signature).
+    IdentityBind {
+        id: String,
+        name: String,
+        consent: Consent,
+    },
+    /// Creates company `id` (its register's id, for good; no `.`) listed under a registered
+    /// name, with an admin identity and share classes. Signed by the name's owner, with the
+    /// admin identity's consent.
     CompanyRegister {
+        id: String,
         name: String,
         admin: String,
         classes: Vec<String>,
+        consent: Consent,
     },
     /// Adds a verified shareholder with its key and an optional hash of its off-ledger data
     /// (company admin only).
@@ -121,6 +131,74 @@ pub enum Op {
     /// block where validators with more than two thirds of the voting power have voted for it,
     /// and the new set decides the blocks after that one.
     ValidatorVote { change: ValidatorChange },
+    /// Suspends an identity (signed by either key): its online key signs nothing from this
+    /// height on, until the offline key rotates or recovers it.
+    IdentitySuspend { id: String },
+    /// Replaces a company's admin identity (`company`: its id or the name it is listed under).
+    /// Signed by the current admin identity's offline key or, once that identity is revoked for
+    /// good, by the key that listed the company; with the new admin's consent.
+    CompanyAdmin {
+        company: String,
+        admin: String,
+        consent: Consent,
+    },
+    /// Lists a company under another name (its register moves with it; the old name's listing
+    /// ends). Signed by the new name's owner, with the company admin's consent.
+    CompanyMove {
+        company: String,
+        name: String,
+        consent: Consent,
+    },
+}
+
+/// An identity's consent to be named in another key's transaction: its online key's signature
+/// over [`consent_message`], valid until a height.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Consent {
+    /// The last height the consent may be used at.
+    pub until: Height,
+    pub signature: Signature,
+}
+
+/// Domain separator of consent signatures.
+const CONSENT_DOMAIN: &[u8] = b"sigil/consent/v1";
+
+/// What an identity signs to consent: the chain, the purpose (`bind`, `company-admin`,
+/// `company-move`), the identity, the subject (name, company), the key that will send the
+/// transaction, and the last height it may be used at. Nothing of it can be replayed for
+/// another purpose, subject, sender or chain.
+pub fn consent_message(
+    chain_id: &str,
+    purpose: &str,
+    identity: &str,
+    subject: &[&str],
+    sender: &PublicKey,
+    until: Height,
+) -> Vec<u8> {
+    let mut bytes = CONSENT_DOMAIN.to_vec();
+    bytes.extend(encode(&(
+        chain_id, purpose, identity, subject, sender, until,
+    )));
+    bytes
+}
+
+impl Consent {
+    /// Signs a consent with the identity's online key.
+    pub fn sign(
+        key: &Keypair,
+        chain_id: &str,
+        purpose: &str,
+        identity: &str,
+        subject: &[&str],
+        sender: &PublicKey,
+        until: Height,
+    ) -> Consent {
+        let message = consent_message(chain_id, purpose, identity, subject, sender, until);
+        Consent {
+            until,
+            signature: key.sign(&message),
+        }
+    }
 }
 
 /// A change of the validator set, as validators vote for it.
@@ -194,6 +272,9 @@ impl Op {
             Op::SharesIssue { .. } => "shares-issue",
             Op::SharesTransfer { .. } => "shares-transfer",
             Op::SharesRedeem { .. } => "shares-redeem",
+            Op::IdentitySuspend { .. } => "identity-suspend",
+            Op::CompanyAdmin { .. } => "company-admin",
+            Op::CompanyMove { .. } => "company-move",
         }
     }
 
@@ -206,7 +287,8 @@ impl Op {
             | Op::IdentityRegister { .. }
             | Op::IdentityRotate { .. }
             | Op::IdentityRecover { .. }
-            | Op::IdentityRevoke { .. } => None,
+            | Op::IdentityRevoke { .. }
+            | Op::IdentitySuspend { .. } => None,
             Op::NameRegister { name, .. }
             | Op::NameUpdate { name, .. }
             | Op::NameTransfer { name, .. }
@@ -215,13 +297,15 @@ impl Op {
             | Op::CompanyRegister { name, .. }
             | Op::CertIssuerAuthorize { name, .. }
             | Op::CertIssuerRevoke { name, .. }
-            | Op::CertRevoke { name, .. } => Some(name),
+            | Op::CertRevoke { name, .. }
+            | Op::CompanyMove { name, .. } => Some(name),
             Op::HolderIssue { company, .. }
             | Op::HolderRevoke { company, .. }
             | Op::HolderRotate { company, .. }
             | Op::SharesIssue { company, .. }
             | Op::SharesTransfer { company, .. }
-            | Op::SharesRedeem { company, .. } => Some(company),
+            | Op::SharesRedeem { company, .. }
+            | Op::CompanyAdmin { company, .. } => Some(company),
             Op::CertRegister { cert } => Some(&cert.name),
         }
     }

@@ -10,10 +10,14 @@ use sigil_registry::block::{
 };
 use sigil_registry::error::TxError;
 use sigil_registry::ledger::Ledger;
+use sigil_registry::limits::{MAX_PENDING_VOTES_PER_VALIDATOR, VALIDATOR_VOTE_TTL_BLOCKS};
 use sigil_registry::node::Node;
-use sigil_registry::state::{ChainParams, ValidatorSet, keys, pending};
+use sigil_registry::state::{
+    ChainParams, PendingChange, ValidatorSet, execute_block, keys, pending, pending_at,
+};
 use sigil_registry::store::{SledStore, Store};
 use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange};
+use sigil_registry::types::decode;
 use sigil_registry::types::{Keypair, PublicKey};
 
 const CHAIN: &str = "gov-chain";
@@ -157,7 +161,8 @@ fn a_change_waits_for_two_thirds_then_the_new_set_decides_the_next_blocks() {
     assert_eq!(header.next_validators_hash, four.hash());
     let waiting = pending(&chain.ledger.latest()).unwrap();
     assert_eq!(waiting.len(), 1);
-    assert_eq!(waiting[0].votes, vec![chain.public(0), chain.public(1)]);
+    let voters: Vec<PublicKey> = waiting[0].votes.iter().map(|v| v.validator).collect();
+    assert_eq!(voters, vec![chain.public(0), chain.public(1)]);
 
     // The third vote passes two thirds: the set changes in this very block.
     let vote = chain.vote(2, &add_fifth);
@@ -356,4 +361,110 @@ fn a_ledger_reopened_after_a_change_checks_its_tip_against_the_set_that_decided_
     let proof = ledger.prove(keys::VALIDATORS).unwrap();
     assert_eq!(proof.validators.validators.len(), 4);
     proof.verify(CHAIN, &proof.validators.clone()).unwrap();
+}
+
+#[test]
+fn one_validator_flooding_votes_cannot_block_another_validators_vote() {
+    let mut chain = Chain::new(mem(), keys(4));
+    // Validator 0 votes for 64 distinct changes, as fast as one block takes them.
+    let flood: Vec<SignedTx> = (0..64)
+        .map(|_| {
+            let change = ValidatorChange::Add {
+                key: Keypair::generate().public(),
+                power: 1,
+            };
+            chain.vote(0, &change)
+        })
+        .collect();
+    let (_, outcomes) = chain.block(flood);
+    let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(accepted, MAX_PENDING_VOTES_PER_VALIDATOR, "{outcomes:?}");
+    assert!(
+        outcomes[MAX_PENDING_VOTES_PER_VALIDATOR..]
+            .iter()
+            .all(|o| matches!(o, Err(TxError::TooManyVotes { .. }))),
+        "{outcomes:?}"
+    );
+    // The others still vote, here for the flooder's own removal, and it passes.
+    let remove = ValidatorChange::Remove {
+        key: chain.public(0),
+    };
+    let votes = (1..4).map(|i| chain.vote(i, &remove)).collect();
+    let (_, outcomes) = chain.block(votes);
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let set = chain.ledger.validators().unwrap();
+    assert_eq!(set.validators.len(), 3);
+    assert!(set.power_of(&chain.public(0)).is_none());
+}
+
+#[test]
+fn votes_expire_after_their_lifetime_and_free_the_voters_cap() {
+    let mut chain = Chain::new(mem(), keys(4));
+    let outsider = Keypair::generate();
+    let add = ValidatorChange::Add {
+        key: outsider.public(),
+        power: 1,
+    };
+    let votes = vec![chain.vote(0, &add), chain.vote(1, &add)];
+    let (header, outcomes) = chain.block(votes);
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let voted_at = header.height;
+    let params = chain.ledger.params().clone();
+    // The third vote, executed at a chosen height (the state machine is a function of the
+    // height): just before the first two expire it passes, from their expiry on it does not.
+    let third = chain.vote(2, &add);
+    let latest = chain.ledger.latest();
+    let before = voted_at + VALIDATOR_VOTE_TTL_BLOCKS - 1;
+    let run = execute_block(&latest, &params, before, std::slice::from_ref(&third)).unwrap();
+    assert_eq!(run.outcomes, vec![Ok(())]);
+    let set: ValidatorSet = decode(run.writes[keys::VALIDATORS].as_ref().unwrap()).unwrap();
+    assert!(set.power_of(&outsider.public()).is_some());
+    let expired = voted_at + VALIDATOR_VOTE_TTL_BLOCKS;
+    let run = execute_block(&latest, &params, expired, std::slice::from_ref(&third)).unwrap();
+    assert_eq!(run.outcomes, vec![Ok(())]);
+    assert!(!run.writes.contains_key(keys::VALIDATORS));
+    let waiting: Vec<PendingChange> =
+        decode(run.writes[keys::VALIDATOR_VOTES].as_ref().unwrap()).unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].votes.len(), 1);
+    assert_eq!(waiting[0].votes[0].validator, chain.public(2));
+    // What the status shows: only live votes.
+    assert_eq!(pending(&latest).unwrap()[0].votes.len(), 2);
+    assert!(pending_at(&latest, expired).unwrap().is_empty());
+    drop(latest);
+
+    // A validator at its cap votes again once its votes expire.
+    let mut chain = Chain::new(mem(), keys(4));
+    let fill: Vec<SignedTx> = (0..MAX_PENDING_VOTES_PER_VALIDATOR)
+        .map(|_| {
+            let change = ValidatorChange::Add {
+                key: Keypair::generate().public(),
+                power: 1,
+            };
+            chain.vote(0, &change)
+        })
+        .collect();
+    let (header, outcomes) = chain.block(fill);
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let another = chain.vote(0, &add);
+    let latest = chain.ledger.latest();
+    let run = execute_block(
+        &latest,
+        &params,
+        header.height + 1,
+        std::slice::from_ref(&another),
+    )
+    .unwrap();
+    assert!(
+        matches!(&run.outcomes[0], Err(TxError::TooManyVotes { expires_at, .. })
+            if *expires_at == header.height + VALIDATOR_VOTE_TTL_BLOCKS),
+        "{:?}",
+        run.outcomes
+    );
+    let later = header.height + VALIDATOR_VOTE_TTL_BLOCKS;
+    let run = execute_block(&latest, &params, later, std::slice::from_ref(&another)).unwrap();
+    assert_eq!(run.outcomes, vec![Ok(())]);
+    let waiting: Vec<PendingChange> =
+        decode(run.writes[keys::VALIDATOR_VOTES].as_ref().unwrap()).unwrap();
+    assert_eq!(waiting.len(), 1, "the expired changes are dropped");
 }

@@ -9,25 +9,30 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use sigil_registry::error::{Error, TxError};
+use sigil_registry::read::NameReader;
 use sigil_registry::state::{Change, CompanyEntry, balance, keys};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Keypair, decode};
-use support::{Chain, Identity, company, issue_holder_op, issue_op, transfer_op};
+use support::{Chain, Identity, company, company_op, issue_holder_op, issue_op, transfer_op};
 
 const ACME: &str = "acme.sigil";
+/// The id of the company listed under `ACME`, under which its register is kept.
+const ACME_ID: &str = "acme";
 
 /// A company with an admin and holders h-1.. with their keys; h-1 holds `initial` common.
 struct Fixture {
     chain: Chain,
     admin: Identity,
     holders: Vec<Keypair>,
+    /// The owner of `ACME`, who listed the company.
+    company_owner: Keypair,
 }
 
 impl Fixture {
     fn new(holders: usize, initial: u64) -> Fixture {
         let mut chain = Chain::new();
         let admin = Identity::new("acme-admin");
-        company(&mut chain, ACME, &admin, &["common", "preferred-a"]);
+        let company_owner = company(&mut chain, ACME, &admin, &["common", "preferred-a"]);
         let keys: Vec<Keypair> = (0..holders).map(|_| Keypair::generate()).collect();
         for (i, key) in keys.iter().enumerate() {
             chain.ok(&admin.online, issue_holder_op(ACME, &holder(i), key));
@@ -39,11 +44,12 @@ impl Fixture {
             chain,
             admin,
             holders: keys,
+            company_owner,
         }
     }
 
     fn balance(&self, class: &str, holder: &str) -> u64 {
-        balance(&self.chain.ledger.latest(), ACME, class, holder).unwrap()
+        balance(&self.chain.ledger.latest(), ACME_ID, class, holder).unwrap()
     }
 
     fn admin_run(&mut self, op: Op) -> Result<(), TxError> {
@@ -73,44 +79,43 @@ fn only_the_name_owner_creates_a_company_with_valid_classes() {
     let owner = Keypair::generate();
     chain.register_name(&owner, ACME);
     let admin = Identity::new("acme-admin");
-    let create = |admin: &str, classes: &[&str]| Op::CompanyRegister {
-        name: ACME.into(),
-        admin: admin.into(),
-        classes: classes.iter().map(|c| c.to_string()).collect(),
+    let create = |chain: &Chain, sender: &Keypair, classes: &[&str]| {
+        company_op(chain, "acme", ACME, sender, &admin, classes)
     };
-    let err = chain
-        .run(&owner, create("acme-admin", &["common"]))
-        .unwrap_err();
+    let op = create(&chain, &owner, &["common"]);
+    let err = chain.run(&owner, op).unwrap_err();
     assert!(matches!(err, TxError::IdentityNotFound { .. }), "{err}");
     chain.ok(&admin.offline, admin.register_op());
-    let err = chain
-        .run(&admin.online, create("acme-admin", &["common"]))
-        .unwrap_err();
+    let op = create(&chain, &admin.online, &["common"]);
+    let err = chain.run(&admin.online, op).unwrap_err();
     assert!(matches!(err, TxError::NotOwner { .. }), "{err}");
     for classes in [&[][..], &["common", "common"], &["Common"]] {
-        let err = chain
-            .run(&owner, create("acme-admin", classes))
-            .unwrap_err();
+        let op = create(&chain, &owner, classes);
+        let err = chain.run(&owner, op).unwrap_err();
         assert!(
             matches!(err, TxError::BadClasses { .. } | TxError::InvalidId { .. }),
             "{classes:?}: {err}"
         );
     }
     let many: Vec<String> = (0..17).map(|i| format!("c{i}")).collect();
-    let op = Op::CompanyRegister {
-        name: ACME.into(),
-        admin: "acme-admin".into(),
-        classes: many,
-    };
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let op = create(&chain, &owner, &many);
     assert!(matches!(
         chain.run(&owner, op),
         Err(TxError::BadClasses { .. })
     ));
-    chain.ok(&owner, create("acme-admin", &["common", "preferred-a"]));
-    let err = chain
-        .run(&owner, create("acme-admin", &["common"]))
-        .unwrap_err();
-    assert!(matches!(err, TxError::CompanyExists { .. }), "{err}");
+    // A company id is never a name.
+    let op = company_op(&chain, "acme.sigil", ACME, &owner, &admin, &["common"]);
+    let err = chain.run(&owner, op).unwrap_err();
+    assert!(matches!(err, TxError::InvalidCompanyId { .. }), "{err}");
+    let op = create(&chain, &owner, &["common", "preferred-a"]);
+    chain.ok(&owner, op);
+    let op = create(&chain, &owner, &["common"]);
+    let err = chain.run(&owner, op).unwrap_err();
+    assert!(matches!(err, TxError::CompanyIdTaken { .. }), "{err}");
+    let op = company_op(&chain, "acme-2", ACME, &owner, &admin, &["common"]);
+    let err = chain.run(&owner, op).unwrap_err();
+    assert!(matches!(err, TxError::NameHasCompany { .. }), "{err}");
     let entry: CompanyEntry = chain.ledger.company(ACME).unwrap().unwrap();
     assert_eq!(entry.admin, "acme-admin");
     assert_eq!(entry.class_names(), "common, preferred-a");
@@ -174,9 +179,9 @@ fn only_the_admin_issues_revokes_rotates_and_issues_shares() {
         .unwrap_err();
     assert!(matches!(err, TxError::BadReason { .. }), "{err}");
     // A revoked admin identity signs nothing.
-    let admin_online = f.admin.online.insecure_clone();
+    let admin_offline = f.admin.offline.insecure_clone();
     f.chain.ok(
-        &admin_online,
+        &admin_offline,
         Op::IdentityRevoke {
             id: "acme-admin".into(),
         },
@@ -312,7 +317,7 @@ fn a_revoked_holder_neither_signs_nor_receives() {
     assert!(matches!(err, TxError::HolderRevoked { .. }), "{err}");
     let err = f.admin_run(issue_op(ACME, "common", "h-2", 1)).unwrap_err();
     assert!(matches!(err, TxError::HolderRevoked { .. }), "{err}");
-    let holder = f.chain.ledger.holder(ACME, "h-2").unwrap().unwrap();
+    let holder = f.chain.ledger.holder(ACME_ID, "h-2").unwrap().unwrap();
     assert!(!holder.is_active());
     assert_eq!(holder.keys[0].until, Some(revoked));
     assert_eq!(f.balance("common", "h-2"), 40);
@@ -486,19 +491,29 @@ fn the_register_at_any_height_histories_and_csv() {
     .unwrap();
     let tip = f.chain.height();
 
-    let before = f.chain.ledger.cap_table(ACME, issued_at).unwrap().unwrap();
+    let before = f
+        .chain
+        .ledger
+        .cap_table(ACME_ID, issued_at)
+        .unwrap()
+        .unwrap();
     assert_eq!(before.holders[0].balances, [1_000_000, 0]);
     assert_eq!(before.holders[1].balances, [0, 0]);
     let after = f
         .chain
         .ledger
-        .cap_table(ACME, transferred_at)
+        .cap_table(ACME_ID, transferred_at)
         .unwrap()
         .unwrap();
     assert_eq!(after.holders[0].balances, [997_500, 0]);
     assert_eq!(after.holders[1].balances, [2500, 0]);
     assert!(after.holders[0].active);
-    let now = f.chain.ledger.cap_table(ACME, u64::MAX).unwrap().unwrap();
+    let now = f
+        .chain
+        .ledger
+        .cap_table(ACME_ID, u64::MAX)
+        .unwrap()
+        .unwrap();
     assert_eq!(now.height, tip);
     assert!(!now.holders[0].active);
     assert_eq!(now.holders[1].balances, [2000, 0]);
@@ -509,7 +524,7 @@ fn the_register_at_any_height_histories_and_csv() {
     for row in &now.holders {
         assert_eq!(row.balances[0], f.balance("common", &row.holder));
     }
-    assert!(f.chain.ledger.cap_table(ACME, 1).unwrap().is_none());
+    assert!(f.chain.ledger.cap_table(ACME_ID, 1).unwrap().is_none());
     assert!(
         f.chain
             .ledger
@@ -530,7 +545,7 @@ fn the_register_at_any_height_histories_and_csv() {
         format!("h-2,{},active,,2000,0", f.holders[1].public())
     );
 
-    let history = f.chain.ledger.holder_history(ACME, "h-2", 100).unwrap();
+    let history = f.chain.ledger.holder_history(ACME_ID, "h-2", 100).unwrap();
     let summary: Vec<(&str, Option<u64>)> = history
         .iter()
         .map(|e| {
@@ -560,7 +575,7 @@ fn a_balance_is_proven_against_the_signed_header() {
     let proof = f
         .chain
         .ledger
-        .prove(&keys::balance(ACME, "common", "h-1"))
+        .prove(&keys::balance(ACME_ID, "common", "h-1"))
         .unwrap();
     let value = proof.verify(support::CHAIN, &trusted).unwrap().unwrap();
     assert_eq!(decode::<u64>(value).unwrap(), 777);
@@ -568,7 +583,7 @@ fn a_balance_is_proven_against_the_signed_header() {
     let absent = f
         .chain
         .ledger
-        .prove(&keys::balance(ACME, "common", "h-2"))
+        .prove(&keys::balance(ACME_ID, "common", "h-2"))
         .unwrap();
     assert_eq!(absent.verify(support::CHAIN, &trusted).unwrap(), None);
     let mut forged = proof.clone();
@@ -588,9 +603,14 @@ fn a_holder_carries_the_hash_of_its_off_ledger_data() {
         attr_hash: Some(attr),
     })
     .unwrap();
-    let entry = f.chain.ledger.holder(ACME, "jane").unwrap().unwrap();
+    let entry = f.chain.ledger.holder(ACME_ID, "jane").unwrap().unwrap();
     assert_eq!(entry.attr_hash, Some(attr));
-    let table = f.chain.ledger.cap_table(ACME, u64::MAX).unwrap().unwrap();
+    let table = f
+        .chain
+        .ledger
+        .cap_table(ACME_ID, u64::MAX)
+        .unwrap()
+        .unwrap();
     assert_eq!(table.holders[0].attr_hash, Some(attr));
 }
 
@@ -782,7 +802,7 @@ proptest! {
                 }
             }
             let company = f.chain.ledger.company(ACME).unwrap().unwrap();
-            let table = f.chain.ledger.cap_table(ACME, u64::MAX).unwrap().unwrap();
+            let table = f.chain.ledger.cap_table(ACME_ID, u64::MAX).unwrap().unwrap();
             for (class, totals) in company.classes.iter().enumerate() {
                 let in_state: u128 = (0..HOLDERS).map(|h| f.balance(CLASSES[class], &holder(h)) as u128).sum();
                 let in_table: u128 = table.holders.iter().map(|r| r.balances[class] as u128).sum();
@@ -804,4 +824,183 @@ proptest! {
             transfers
         );
     }
+}
+
+#[test]
+fn after_a_name_changes_hands_the_old_admin_speaks_no_more_for_it_and_the_register_survives() {
+    let mut f = Fixture::new(2, 1000);
+    let owner = f.chain.ledger.name_entry(ACME).unwrap().unwrap().owner;
+    let listed = f.chain.ledger.company(ACME).unwrap().unwrap();
+    assert_eq!(listed.id, ACME_ID);
+    assert_eq!(listed.listed_by, owner);
+    // The name is sold: the listing counts under the old owner only.
+    let new_owner = Keypair::generate();
+    let old_owner_key = f.company_owner.insecure_clone();
+    f.chain.ok(
+        &old_owner_key,
+        Op::NameTransfer {
+            name: ACME.into(),
+            new_owner: new_owner.public(),
+        },
+    );
+    assert!(f.chain.ledger.company(ACME).unwrap().is_none());
+    // The old admin can no longer act under the name...
+    let err = f.admin_run(issue_op(ACME, "common", "h-1", 1)).unwrap_err();
+    assert!(matches!(err, TxError::CompanyNotFound { .. }), "{err}");
+    // ... but the register stays its holders', under the company's id.
+    let detached = f.chain.ledger.company(ACME_ID).unwrap().unwrap();
+    let name_now = f.chain.ledger.name_entry(ACME).unwrap();
+    assert!(!detached.is_listed(name_now.as_ref()));
+    assert_eq!(f.balance("common", "h-1"), 1000);
+    let h1 = f.holders[0].insecure_clone();
+    f.chain
+        .ok(&h1, transfer_op(ACME_ID, "common", "h-1", "h-2", 10));
+    f.admin_run(issue_op(ACME_ID, "common", "h-2", 5)).unwrap();
+    // The new owner starts its own company under the name, with a register of its own.
+    let new_admin = Identity::new("new-admin");
+    f.chain.ok(&new_admin.offline, new_admin.register_op());
+    let op = company_op(&f.chain, "acme", ACME, &new_owner, &new_admin, &["common"]);
+    let err = f.chain.run(&new_owner, op).unwrap_err();
+    assert!(matches!(err, TxError::CompanyIdTaken { .. }), "{err}");
+    let op = company_op(
+        &f.chain,
+        "acme-two",
+        ACME,
+        &new_owner,
+        &new_admin,
+        &["common"],
+    );
+    f.chain.ok(&new_owner, op);
+    let now = f.chain.ledger.company(ACME).unwrap().unwrap();
+    assert_eq!(now.id, "acme-two");
+    // The old admin is not the new company's admin.
+    let stranger = Keypair::generate();
+    let err = f
+        .admin_run(issue_holder_op(ACME, "h-1", &stranger))
+        .unwrap_err();
+    assert!(matches!(err, TxError::WrongSigner { .. }), "{err}");
+    assert!(f.chain.ledger.holder("acme-two", "h-1").unwrap().is_none());
+    // The old company moves to a name its side holds, with its admin's consent; the register
+    // moves with it, intact.
+    f.chain.register_name(&old_owner_key, "acme-holdings.sigil");
+    let name = "acme-holdings.sigil";
+    let forged = f.chain.consent(
+        &stranger,
+        "company-move",
+        "acme-admin",
+        &[ACME_ID, name],
+        &old_owner_key,
+    );
+    let moved = |consent| Op::CompanyMove {
+        company: ACME_ID.into(),
+        name: name.into(),
+        consent,
+    };
+    let err = f.chain.run(&old_owner_key, moved(forged)).unwrap_err();
+    assert!(matches!(err, TxError::NoConsent { .. }), "{err}");
+    let consent = f.chain.consent(
+        &f.admin.online,
+        "company-move",
+        "acme-admin",
+        &[ACME_ID, name],
+        &old_owner_key,
+    );
+    f.chain.ok(&old_owner_key, moved(consent));
+    let relisted = f.chain.ledger.company(name).unwrap().unwrap();
+    assert_eq!(relisted.id, ACME_ID);
+    assert_eq!(relisted.name, name);
+    assert_eq!(f.balance("common", "h-1"), 990);
+    assert_eq!(f.balance("common", "h-2"), 15);
+    f.admin_run(issue_op(name, "common", "h-2", 1)).unwrap();
+    let table = f
+        .chain
+        .ledger
+        .cap_table(ACME_ID, u64::MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(table.holders[1].balances[0], 16);
+    // The new owner's company under the old name is untouched.
+    assert_eq!(
+        f.chain.ledger.company(ACME).unwrap().unwrap().id,
+        "acme-two"
+    );
+}
+
+#[test]
+fn a_company_admin_is_replaced_by_its_offline_key_or_after_revocation_by_the_lister() {
+    let mut f = Fixture::new(1, 0);
+    let second = Identity::new("second-admin");
+    f.chain.ok(&second.offline, second.register_op());
+    let replace = |chain: &Chain, sender: &Keypair, admin: &Identity| Op::CompanyAdmin {
+        company: ACME.into(),
+        admin: admin.id.clone(),
+        consent: chain.consent(
+            &admin.online,
+            "company-admin",
+            &admin.id,
+            &[ACME_ID],
+            sender,
+        ),
+    };
+    // The admin's online key (perhaps stolen) cannot hand the company to someone else.
+    let online = f.admin.online.insecure_clone();
+    let op = replace(&f.chain, &online, &second);
+    let err = f.chain.run(&online, op).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TxError::WrongSigner {
+                needed: "offline",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Nor can the name's owner while the admin identity lives.
+    let lister = f.company_owner.insecure_clone();
+    let op = replace(&f.chain, &lister, &second);
+    let err = f.chain.run(&lister, op).unwrap_err();
+    assert!(matches!(err, TxError::WrongSigner { .. }), "{err}");
+    // The admin's offline key replaces it, even while the identity is suspended.
+    f.chain.ok(
+        &online,
+        Op::IdentitySuspend {
+            id: "acme-admin".into(),
+        },
+    );
+    let offline = f.admin.offline.insecure_clone();
+    let op = replace(&f.chain, &offline, &second);
+    f.chain.ok(&offline, op);
+    assert_eq!(
+        f.chain.ledger.company(ACME).unwrap().unwrap().admin,
+        "second-admin"
+    );
+    f.chain
+        .ok(&second.online, issue_op(ACME, "common", "h-1", 7));
+    let table = f
+        .chain
+        .ledger
+        .cap_table(ACME_ID, u64::MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(table.admin, "second-admin");
+    // Once the admin identity is revoked for good, the key that listed the company appoints
+    // the next one (a stranger cannot); the company is never frozen.
+    f.chain.ok(
+        &second.offline,
+        Op::IdentityRevoke {
+            id: "second-admin".into(),
+        },
+    );
+    let third = Identity::new("third-admin");
+    f.chain.ok(&third.offline, third.register_op());
+    let stranger = Keypair::generate();
+    let op = replace(&f.chain, &stranger, &third);
+    let err = f.chain.run(&stranger, op).unwrap_err();
+    assert!(matches!(err, TxError::NotCompanyAuthority { .. }), "{err}");
+    let op = replace(&f.chain, &lister, &third);
+    f.chain.ok(&lister, op);
+    f.chain
+        .ok(&third.online, issue_op(ACME, "common", "h-1", 3));
+    assert_eq!(f.balance("common", "h-1"), 10);
 }

@@ -598,6 +598,7 @@ mod tests {
             registered_at: 1,
             updated_at: 1,
             revoked_at,
+            suspended_at: None,
             keys: vec![],
         }
     }

@@ -1,16 +1,20 @@
-//! Companies and shareholders: a company is a registered name with an admin identity and share
-//! classes; the admin issues, revokes and re-keys holders (the company's allowlist: only a hash
-//! of personal data is on the ledger) and issues or redeems shares; a holder's key signs its
-//! transfers. Every change goes to the company's register log and to each holder's history,
+//! Companies and shareholders: a company is a register with an id of its own, listed under a
+//! registered name by the name's owner, with an admin identity and share classes; the admin
+//! issues, revokes and re-keys holders (the company's allowlist: only a hash of personal data is
+//! on the ledger) and issues or redeems shares; a holder's key signs its transfers. A listing
+//! counts only under the owner who made it: when the name changes hands the company keeps its
+//! register under its id and can move to another name; the admin identity can be replaced
+//! (ADR 0007). Every change goes to the company's register log and to each holder's history,
 //! from which the register at any height is rebuilt.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use super::identities::{self, KeyHistory, KeyPeriod, KeyRole, check_id};
-use super::{IndexEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
+use super::identities::{self, KeyHistory, KeyPeriod, KeyRole, check_consent, check_id};
+use super::{IndexEntry, NameEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
 use crate::error::{Result, TxError};
-use crate::limits::{MAX_KEY_HISTORY, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
+use crate::limits::{MAX_ID_BYTES, MAX_KEY_HISTORY, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
+use crate::tx::Consent;
 use crate::types::{Hash, Height, PublicKey, encode};
 
 /// One class of shares and its totals.
@@ -28,10 +32,16 @@ impl ShareClass {
     }
 }
 
-/// A company: a name, its admin identity and its share classes.
+/// A company: its register's id, the name it is listed under, its admin identity and its share
+/// classes.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct CompanyEntry {
+    /// The register's id, for good: holders and balances are kept under it.
+    pub id: String,
+    /// The name the company was last listed under.
     pub name: String,
+    /// The owner of `name` who listed it: the listing counts only while that key owns the name.
+    pub listed_by: PublicKey,
     /// Id of the identity whose online key signs the admin's operations.
     pub admin: String,
     pub classes: Vec<ShareClass>,
@@ -39,6 +49,12 @@ pub struct CompanyEntry {
 }
 
 impl CompanyEntry {
+    /// Whether the company speaks for its name: `name_entry` (the name's entry now) is still
+    /// owned by the key that listed it.
+    pub fn is_listed(&self, name_entry: Option<&NameEntry>) -> bool {
+        name_entry.is_some_and(|n| n.name == self.name && n.owner == self.listed_by)
+    }
+
     pub fn class_names(&self) -> String {
         self.classes
             .iter()
@@ -130,6 +146,15 @@ pub enum Change {
         class: String,
         from: String,
         amount: u64,
+    },
+    /// The admin identity was replaced.
+    AdminReplaced {
+        admin: String,
+    },
+    /// The company was listed under another name (by that name's owner `owner`).
+    Moved {
+        name: String,
+        owner: PublicKey,
     },
 }
 
@@ -223,15 +248,68 @@ impl<'c> Recorder<'c> {
     }
 }
 
+/// Checks a company id: an id (see [`check_id`]) without `.`, so that it is never a name.
+pub fn check_company_id(id: &str) -> std::result::Result<(), TxError> {
+    if check_id("company", id).is_err() || id.contains('.') {
+        return Err(TxError::InvalidCompanyId {
+            id: id.to_string(),
+            max: MAX_ID_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// The id of the company `input` names: a company id, or a name (with a `.`) whose current
+/// owner lists a company under it. `None` if there is none.
+pub fn company_id(state: &impl StateRead, tlds: &[String], input: &str) -> Result<Option<String>> {
+    if !input.contains('.') {
+        if check_company_id(input).is_err() {
+            return Ok(None);
+        }
+        let exists = state.get(&keys::company(input))?.is_some();
+        return Ok(exists.then(|| input.to_string()));
+    }
+    let Ok(name) = crate::name::registrable(input, tlds) else {
+        return Ok(None);
+    };
+    let Some(entry) = state.get_decoded::<NameEntry>(&keys::name(&name))? else {
+        return Ok(None);
+    };
+    state.get_decoded::<String>(&keys::company_listing(&name, &entry.owner))
+}
+
+/// Writes the listing of `company` under `name_entry` (owned by the transaction's signer),
+/// after checking that the owner lists no other company there.
+fn list<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    company: &mut CompanyEntry,
+    name_entry: &NameEntry,
+) -> Result<std::result::Result<(), TxError>> {
+    let link = keys::company_listing(&name_entry.name, &name_entry.owner);
+    if let Some(other) = state.get_decoded::<String>(&link)? {
+        return Ok(Err(TxError::NameHasCompany {
+            name: name_entry.name.clone(),
+            company: other,
+        }));
+    }
+    state.put(link, &company.id);
+    company.name = name_entry.name.clone();
+    company.listed_by = name_entry.owner;
+    Ok(Ok(()))
+}
+
 pub(super) fn register<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
+    id: &str,
     name: &str,
     admin: &str,
     classes: &[String],
+    consent: &Consent,
 ) -> Result<Verdict> {
+    check!(check_company_id(id));
     let name_entry = check!(names::owned_active(state, context, name)?);
-    let name = name_entry.name;
+    let name = name_entry.name.clone();
     let bad_classes = || TxError::BadClasses {
         count: classes.len(),
         max: MAX_SHARE_CLASSES,
@@ -247,20 +325,20 @@ pub(super) fn register<S: StateRead>(
         }
     }
     let admin_entry = check!(identities::existing(state, admin)?);
-    if let Some(revoked_at) = admin_entry.revoked_at {
-        reject!(TxError::IdentityRevoked {
-            id: admin.to_string(),
-            revoked_at
-        });
+    check!(check_consent(
+        &admin_entry,
+        context,
+        "company-register",
+        &[id, &name],
+        consent
+    ));
+    if state.get(&keys::company(id))?.is_some() {
+        reject!(TxError::CompanyIdTaken { id: id.to_string() });
     }
-    if state
-        .get_decoded::<CompanyEntry>(&keys::company(&name))?
-        .is_some()
-    {
-        reject!(TxError::CompanyExists { name });
-    }
-    let entry = CompanyEntry {
+    let mut entry = CompanyEntry {
+        id: id.to_string(),
         name: name.clone(),
+        listed_by: name_entry.owner,
         admin: admin.to_string(),
         classes: classes
             .iter()
@@ -272,12 +350,89 @@ pub(super) fn register<S: StateRead>(
             .collect(),
         created_at: context.height,
     };
-    state.put(keys::company(&name), &entry);
+    check!(list(state, &mut entry, &name_entry)?);
+    state.put(keys::company(id), &entry);
     let change = Change::Created {
         admin: admin.to_string(),
         classes: classes.to_vec(),
     };
-    Ok(Ok(Recorder::new(context).record(&name, change, &[])))
+    Ok(Ok(Recorder::new(context).record(id, change, &[])))
+}
+
+/// Replaces the admin identity, with the new admin's consent. Signed by the current admin
+/// identity's offline key (its root, which also works while the identity is suspended); once
+/// that identity is revoked for good, by the key that listed the company, which appointed it.
+pub(super) fn replace_admin<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    company: &str,
+    admin: &str,
+    consent: &Consent,
+) -> Result<Verdict> {
+    let mut company = check!(existing_company(state, context, company)?);
+    let signer = context.signer();
+    let current = check!(identities::existing(state, &company.admin)?);
+    if current.revoked_at.is_some() {
+        if signer != company.listed_by {
+            reject!(TxError::NotCompanyAuthority {
+                company: company.id,
+                signer,
+                reason: format!(
+                    "its admin `{}` is revoked for good, so only {}, the owner of `{}` who listed the company, may appoint another",
+                    current.id, company.listed_by, company.name
+                ),
+            });
+        }
+    } else {
+        check!(current.authorize(&signer, &[KeyRole::Offline]));
+    }
+    let new_admin = check!(identities::existing(state, admin)?);
+    check!(check_consent(
+        &new_admin,
+        context,
+        "company-admin",
+        &[&company.id],
+        consent
+    ));
+    company.admin = admin.to_string();
+    state.put(keys::company(&company.id), &company);
+    let change = Change::AdminReplaced {
+        admin: admin.to_string(),
+    };
+    Ok(Ok(Recorder::new(context).record(&company.id, change, &[])))
+}
+
+/// Lists a company under another name, signed by that name's owner with the company admin's
+/// consent: the register keeps its id, the old name's listing is removed.
+pub(super) fn relist<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    company: &str,
+    name: &str,
+    consent: &Consent,
+) -> Result<Verdict> {
+    let mut company = check!(existing_company(state, context, company)?);
+    let name_entry = check!(names::owned_active(state, context, name)?);
+    let admin = check!(identities::existing(state, &company.admin)?);
+    check!(check_consent(
+        &admin,
+        context,
+        "company-move",
+        &[&company.id, &name_entry.name],
+        consent
+    ));
+    let old = keys::company_listing(&company.name, &company.listed_by);
+    let old_target = state.get_decoded::<String>(&old)?;
+    check!(list(state, &mut company, &name_entry)?);
+    if old_target.as_deref() == Some(company.id.as_str()) {
+        state.delete(old);
+    }
+    state.put(keys::company(&company.id), &company);
+    let change = Change::Moved {
+        name: name_entry.name.clone(),
+        owner: name_entry.owner,
+    };
+    Ok(Ok(Recorder::new(context).record(&company.id, change, &[])))
 }
 
 pub(super) fn issue_holder<S: StateRead>(
@@ -290,15 +445,15 @@ pub(super) fn issue_holder<S: StateRead>(
 ) -> Result<Verdict> {
     let company = check!(admin_of(state, context, company)?);
     check!(check_id("holder", holder));
-    let holder_key = keys::holder(&company.name, holder);
+    let holder_key = keys::holder(&company.id, holder);
     if state.get_decoded::<HolderEntry>(&holder_key)?.is_some() {
         reject!(TxError::HolderExists {
-            company: company.name,
+            company: company.id,
             holder: holder.to_string()
         });
     }
     let entry = HolderEntry {
-        company: company.name.clone(),
+        company: company.id.clone(),
         holder: holder.to_string(),
         key: *key,
         attr_hash: *attr_hash,
@@ -318,7 +473,7 @@ pub(super) fn issue_holder<S: StateRead>(
         attr_hash: *attr_hash,
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(holder, None)],
     )))
@@ -347,13 +502,13 @@ pub(super) fn revoke_holder<S: StateRead>(
         height: context.height,
         reason: reason.to_string(),
     });
-    state.put(keys::holder(&company.name, holder), &entry);
+    state.put(keys::holder(&company.id, holder), &entry);
     let change = Change::HolderRevoked {
         holder: holder.to_string(),
         reason: reason.to_string(),
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(holder, None)],
     )))
@@ -369,7 +524,7 @@ pub(super) fn rotate_holder<S: StateRead>(
 ) -> Result<Verdict> {
     let company = check!(admin_of(state, context, company)?);
     let mut entry = check!(existing_holder(state, &company, holder)?);
-    let owner = format!("{holder} of {}", company.name);
+    let owner = format!("{holder} of {}", company.id);
     if entry.keys.iter().any(|p| p.key == *new_key) {
         reject!(TxError::KeyReused {
             owner,
@@ -393,13 +548,13 @@ pub(super) fn rotate_holder<S: StateRead>(
     });
     entry.key = *new_key;
     entry.revoked = None;
-    state.put(keys::holder(&company.name, holder), &entry);
+    state.put(keys::holder(&company.id, holder), &entry);
     let change = Change::HolderRotated {
         holder: holder.to_string(),
         key: *new_key,
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(holder, None)],
     )))
@@ -423,7 +578,7 @@ pub(super) fn issue_shares<S: StateRead>(
     let totals = &mut company.classes[class_index];
     let Some(issued) = totals.issued.checked_add(amount) else {
         reject!(TxError::AmountOverflow {
-            company: company.name,
+            company: company.id,
             class: class.to_string(),
             amount,
             total: totals.issued
@@ -431,16 +586,16 @@ pub(super) fn issue_shares<S: StateRead>(
     };
     totals.issued = issued;
     // Balances sum to at most the issued total, which fits: no holder's balance can overflow.
-    let after = balance(state, &company.name, class, to)? + amount;
-    state.put(keys::balance(&company.name, class, to), &after);
-    state.put(keys::company(&company.name), &company);
+    let after = balance(state, &company.id, class, to)? + amount;
+    state.put(keys::balance(&company.id, class, to), &after);
+    state.put(keys::company(&company.id), &company);
     let change = Change::Issued {
         class: class.to_string(),
         to: to.to_string(),
         amount,
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(to, Some(after))],
     )))
@@ -458,7 +613,7 @@ pub(super) fn transfer<S: StateRead>(
     if amount == 0 {
         reject!(TxError::AmountZero);
     }
-    let company = check!(existing_company(state, company)?);
+    let company = check!(existing_company(state, context, company)?);
     check!(class_of(&company, class));
     let sender = check!(existing_holder(state, &company, from)?);
     check!(sender.revoked_error());
@@ -470,28 +625,28 @@ pub(super) fn transfer<S: StateRead>(
             holder: from.to_string()
         });
     }
-    let from_balance = balance(state, &company.name, class, from)?;
+    let from_balance = balance(state, &company.id, class, from)?;
     if from_balance < amount {
         reject!(TxError::InsufficientBalance {
-            company: company.name,
+            company: company.id,
             holder: from.to_string(),
             class: class.to_string(),
             balance: from_balance,
             amount
         });
     }
-    let to_balance = balance(state, &company.name, class, to)?;
+    let to_balance = balance(state, &company.id, class, to)?;
     let Some(to_after) = to_balance.checked_add(amount) else {
         reject!(TxError::AmountOverflow {
-            company: company.name,
+            company: company.id,
             class: class.to_string(),
             amount,
             total: to_balance
         });
     };
     let from_after = from_balance - amount;
-    put_balance(state, &company.name, class, from, from_after);
-    put_balance(state, &company.name, class, to, to_after);
+    put_balance(state, &company.id, class, from, from_after);
+    put_balance(state, &company.id, class, to, to_after);
     let change = Change::Transferred {
         class: class.to_string(),
         from: from.to_string(),
@@ -499,7 +654,7 @@ pub(super) fn transfer<S: StateRead>(
         amount,
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(from, Some(from_after)), (to, Some(to_after))],
     )))
@@ -519,10 +674,10 @@ pub(super) fn redeem<S: StateRead>(
     let mut company = check!(admin_of(state, context, company)?);
     let class_index = check!(class_of(&company, class));
     check!(existing_holder(state, &company, from)?);
-    let from_balance = balance(state, &company.name, class, from)?;
+    let from_balance = balance(state, &company.id, class, from)?;
     if from_balance < amount {
         reject!(TxError::InsufficientBalance {
-            company: company.name,
+            company: company.id,
             holder: from.to_string(),
             class: class.to_string(),
             balance: from_balance,
@@ -532,15 +687,15 @@ pub(super) fn redeem<S: StateRead>(
     // Redeemed never exceeds issued: it only grows by shares some holder had.
     company.classes[class_index].redeemed += amount;
     let after = from_balance - amount;
-    put_balance(state, &company.name, class, from, after);
-    state.put(keys::company(&company.name), &company);
+    put_balance(state, &company.id, class, from, after);
+    state.put(keys::company(&company.id), &company);
     let change = Change::Redeemed {
         class: class.to_string(),
         from: from.to_string(),
         amount,
     };
     Ok(Ok(Recorder::new(context).record(
-        &company.name,
+        &company.id,
         change,
         &[(from, Some(after))],
     )))
@@ -562,15 +717,21 @@ fn put_balance<S: StateRead>(
     }
 }
 
+/// The company `input` names (its id, or a name its current owner lists it under).
 fn existing_company(
     state: &impl StateRead,
-    name: &str,
+    context: &TxContext<'_>,
+    input: &str,
 ) -> Result<std::result::Result<CompanyEntry, TxError>> {
+    let not_found = || TxError::CompanyNotFound {
+        name: input.to_string(),
+    };
+    let Some(id) = company_id(state, &context.params.tlds, input)? else {
+        return Ok(Err(not_found()));
+    };
     Ok(state
-        .get_decoded::<CompanyEntry>(&keys::company(name))?
-        .ok_or(TxError::CompanyNotFound {
-            name: name.to_string(),
-        }))
+        .get_decoded::<CompanyEntry>(&keys::company(&id))?
+        .ok_or_else(not_found))
 }
 
 /// The company, if the signer is its admin identity's online key now.
@@ -579,7 +740,7 @@ fn admin_of(
     context: &TxContext<'_>,
     name: &str,
 ) -> Result<std::result::Result<CompanyEntry, TxError>> {
-    let company = match existing_company(state, name)? {
+    let company = match existing_company(state, context, name)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -598,7 +759,7 @@ fn class_of(company: &CompanyEntry, class: &str) -> std::result::Result<usize, T
         .iter()
         .position(|c| c.name == class)
         .ok_or_else(|| TxError::UnknownClass {
-            company: company.name.clone(),
+            company: company.id.clone(),
             class: class.to_string(),
             classes: company.class_names(),
         })
@@ -613,9 +774,9 @@ fn existing_holder(
         return Ok(Err(e));
     }
     Ok(state
-        .get_decoded::<HolderEntry>(&keys::holder(&company.name, holder))?
+        .get_decoded::<HolderEntry>(&keys::holder(&company.id, holder))?
         .ok_or(TxError::HolderNotFound {
-            company: company.name.clone(),
+            company: company.id.clone(),
             holder: holder.to_string(),
         }))
 }

@@ -1,14 +1,17 @@
-//! Identities (Certcoin): an online key that signs day to day and an offline key kept cold;
-//! registration, rotation of the online key and recovery of both (offline key), revocation
-//! (either key), binding to a name, and the validity interval of every key the identity ever
-//! had, so that a signature is judged by the key valid at its height.
+//! Identities (Certcoin): an online key that signs day to day and an offline key kept cold, the
+//! root. Registration; suspension (either key: the online key signs nothing more); rotation of
+//! the online key and recovery of both (offline key, lifting a suspension); revocation for good
+//! (offline key only); consent to be named by another key (binding to a name, company admin);
+//! and the validity interval of every key the identity ever had, so that a signature is judged
+//! by the key valid at its height.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::{IndexEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
 use crate::error::{Result, TxError};
-use crate::limits::{MAX_ID_BYTES, MAX_KEY_HISTORY};
+use crate::limits::{MAX_CONSENT_BLOCKS, MAX_ID_BYTES, MAX_KEY_HISTORY};
+use crate::tx::{Consent, consent_message};
 use crate::types::{Hash, Height, PublicKey, encode};
 
 /// What a key was for.
@@ -91,6 +94,9 @@ pub struct IdentityEntry {
     pub updated_at: Height,
     /// Set once revoked: no key of the identity signs anything from this height on.
     pub revoked_at: Option<Height>,
+    /// Set while suspended: the online key signs nothing from this height on; the offline key
+    /// lifts the suspension by rotating or recovering.
+    pub suspended_at: Option<Height>,
     /// Every key the identity has had, with its role and validity.
     pub keys: Vec<KeyPeriod>,
 }
@@ -102,8 +108,9 @@ impl KeyHistory for IdentityEntry {
 }
 
 impl IdentityEntry {
+    /// Neither revoked nor suspended: its online key signs for it.
     pub fn is_active(&self) -> bool {
-        self.revoked_at.is_none()
+        self.revoked_at.is_none() && self.suspended_at.is_none()
     }
 
     /// Checks that `signer` may act for this identity now with a key of one of `roles`.
@@ -117,6 +124,15 @@ impl IdentityEntry {
                 id: self.id.clone(),
                 revoked_at,
             });
+        }
+        if let Some(suspended_at) = self.suspended_at {
+            let offline_may = roles.contains(&KeyRole::Offline) && *signer == self.offline_key;
+            if roles.contains(&KeyRole::Online) && !offline_may {
+                return Err(TxError::IdentitySuspended {
+                    id: self.id.clone(),
+                    suspended_at,
+                });
+            }
         }
         let current = |role| match role {
             KeyRole::Offline => self.offline_key,
@@ -239,6 +255,7 @@ pub(super) fn register<S: StateRead>(
         registered_at: height,
         updated_at: height,
         revoked_at: None,
+        suspended_at: None,
         keys: vec![
             period(*online_key, KeyRole::Online),
             period(*offline_key, KeyRole::Offline),
@@ -262,6 +279,7 @@ pub(super) fn rotate<S: StateRead>(
         context.height
     ));
     entry.online_key = *new_online_key;
+    entry.suspended_at = None;
     Ok(Ok(save(state, context, entry, "rotate", None)))
 }
 
@@ -292,16 +310,44 @@ pub(super) fn recover<S: StateRead>(
     ));
     entry.online_key = *new_online_key;
     entry.offline_key = *new_offline_key;
+    entry.suspended_at = None;
     Ok(Ok(save(state, context, entry, "recover", None)))
 }
 
+/// Suspends an identity (either key): its online key's period ends at this height. A thief
+/// holding only the online key can do no more than this; the offline key recovers.
+pub(super) fn suspend<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    id: &str,
+) -> Result<Verdict> {
+    let mut entry = check!(existing(state, id)?);
+    check!(entry.authorize(&context.signer(), &[KeyRole::Online, KeyRole::Offline]));
+    if let Some(suspended_at) = entry.suspended_at {
+        reject!(TxError::IdentitySuspended {
+            id: entry.id,
+            suspended_at
+        });
+    }
+    for period in entry
+        .keys
+        .iter_mut()
+        .filter(|p| p.role == KeyRole::Online && p.until.is_none())
+    {
+        period.until = Some(context.height);
+    }
+    entry.suspended_at = Some(context.height);
+    Ok(Ok(save(state, context, entry, "suspend", None)))
+}
+
+/// Revokes an identity for good: only its offline key, the root, may.
 pub(super) fn revoke<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
     id: &str,
 ) -> Result<Verdict> {
     let mut entry = check!(existing(state, id)?);
-    check!(entry.authorize(&context.signer(), &[KeyRole::Offline, KeyRole::Online]));
+    check!(entry.authorize(&context.signer(), &[KeyRole::Offline]));
     for period in entry.keys.iter_mut().filter(|p| p.until.is_none()) {
         period.until = Some(context.height);
     }
@@ -309,14 +355,72 @@ pub(super) fn revoke<S: StateRead>(
     Ok(Ok(save(state, context, entry, "revoke", None)))
 }
 
+/// Checks that identity `entry` consented, with its current online key, to `purpose` about
+/// `subject` in a transaction of this signer, at this height.
+pub(super) fn check_consent(
+    entry: &IdentityEntry,
+    context: &TxContext<'_>,
+    purpose: &str,
+    subject: &[&str],
+    consent: &Consent,
+) -> std::result::Result<(), TxError> {
+    let refuse = |reason: String| TxError::NoConsent {
+        id: entry.id.clone(),
+        purpose: purpose.to_string(),
+        reason,
+    };
+    if let Some(revoked_at) = entry.revoked_at {
+        return Err(TxError::IdentityRevoked {
+            id: entry.id.clone(),
+            revoked_at,
+        });
+    }
+    if let Some(suspended_at) = entry.suspended_at {
+        return Err(TxError::IdentitySuspended {
+            id: entry.id.clone(),
+            suspended_at,
+        });
+    }
+    let height = context.height;
+    if consent.until < height {
+        return Err(refuse(format!(
+            "the consent was valid until height {}, this is height {height}",
+            consent.until
+        )));
+    }
+    if consent.until - height > MAX_CONSENT_BLOCKS {
+        return Err(refuse(format!(
+            "the consent is valid until height {}, more than {MAX_CONSENT_BLOCKS} blocks ahead",
+            consent.until
+        )));
+    }
+    let message = consent_message(
+        &context.params.chain_id,
+        purpose,
+        &entry.id,
+        subject,
+        &context.signer(),
+        consent.until,
+    );
+    if !entry.online_key.verify(&message, &consent.signature) {
+        return Err(refuse(format!(
+            "the signature is not by its online key {} over this {purpose} by {}",
+            entry.online_key,
+            context.signer()
+        )));
+    }
+    Ok(())
+}
+
 /// Binds identity `id` to `name` (a registered name or a host below it, e.g.
-/// `alice.example.sigil`), signed by the owner of the registered name: the resolver then
-/// serves the identity's online key at `_sigil-key.<name>`.
+/// `alice.example.sigil`), signed by the owner of the registered name and consented to by the
+/// identity: the resolver then serves the identity's online key at `_sigil-key.<name>`.
 pub(super) fn bind<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
     id: &str,
     name: &str,
+    consent: &Consent,
 ) -> Result<Verdict> {
     let full = check!(crate::name::normalize(name, false));
     let registered = match crate::name::place(&full, &context.params.tlds) {
@@ -329,12 +433,7 @@ pub(super) fn bind<S: StateRead>(
     };
     let owned = check!(names::owned_active(state, context, &registered)?);
     let entry = check!(existing(state, id)?);
-    if let Some(revoked_at) = entry.revoked_at {
-        reject!(TxError::IdentityRevoked {
-            id: id.to_string(),
-            revoked_at
-        });
-    }
+    check!(check_consent(&entry, context, "bind", &[&full], consent));
     state.put(keys::identity_binding(&full, &owned.owner), &entry.id);
     Ok(Ok(event(context, &entry, "bind", Some(full))))
 }

@@ -33,13 +33,13 @@ pub use certs::{
 };
 pub use companies::{
     Change, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, HolderRevocation, ShareClass,
-    balance, holder_history_prefix, register_log_prefix,
+    balance, check_company_id, company_id, holder_history_prefix, register_log_prefix,
 };
 pub use identities::{
     IdentityEntry, IdentityEvent, KeyHistory, KeyPeriod, KeyRole, check_id, identity_history_prefix,
 };
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
-pub use validators::{PendingChange, ValidatorSetChange, pending};
+pub use validators::{PendingChange, PendingVote, ValidatorSetChange, pending, pending_at};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -114,10 +114,16 @@ pub mod keys {
     pub fn identity_binding(name: &str, owner: &PublicKey) -> Vec<u8> {
         [b"identity-of/".as_slice(), name.as_bytes(), b"/", &owner.0].concat()
     }
-    pub fn company(name: &str) -> Vec<u8> {
-        [b"company/".as_slice(), name.as_bytes()].concat()
+    /// A company, by its id (its register's, for good).
+    pub fn company(id: &str) -> Vec<u8> {
+        [b"company/".as_slice(), id.as_bytes()].concat()
     }
-    /// Holder ids, class names and names hold no `/`, so these keys cannot collide.
+    /// The company (its id) listed under a name by the name's owner `owner`: under another
+    /// owner (after a transfer, or a new registration after expiry) the listing counts no more.
+    pub fn company_listing(name: &str, owner: &PublicKey) -> Vec<u8> {
+        [b"company-of/".as_slice(), name.as_bytes(), b"/", &owner.0].concat()
+    }
+    /// Holder ids, class names and company ids hold no `/`, so these keys cannot collide.
     pub fn holder(company: &str, holder: &str) -> Vec<u8> {
         [b"holder/", company.as_bytes(), b"/", holder.as_bytes()].concat()
     }
@@ -406,12 +412,16 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
             new_offline_key,
         } => identities::recover(state, context, id, new_online_key, new_offline_key),
         Op::IdentityRevoke { id } => identities::revoke(state, context, id),
-        Op::IdentityBind { id, name } => identities::bind(state, context, id, name),
+        Op::IdentityBind { id, name, consent } => {
+            identities::bind(state, context, id, name, consent)
+        }
         Op::CompanyRegister {
+            id,
             name,
             admin,
             classes,
-        } => companies::register(state, context, name, admin, classes),
+            consent,
+        } => companies::register(state, context, id, name, admin, classes, consent),
         Op::HolderIssue {
             company,
             holder,
@@ -447,5 +457,16 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
             from,
             amount,
         } => companies::redeem(state, context, company, class, from, *amount),
+        Op::IdentitySuspend { id } => identities::suspend(state, context, id),
+        Op::CompanyAdmin {
+            company,
+            admin,
+            consent,
+        } => companies::replace_admin(state, context, company, admin, consent),
+        Op::CompanyMove {
+            company,
+            name,
+            consent,
+        } => companies::relist(state, context, company, name, consent),
     }
 }

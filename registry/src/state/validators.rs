@@ -1,13 +1,18 @@
 //! Governance of the validator set: validators vote for a change (add a key, remove a key); the
-//! change takes effect in the block where the votes pass two thirds of the current voting power,
-//! and the new set decides every block after that one.
+//! change takes effect in the block where the live votes pass two thirds of the current voting
+//! power, and the new set decides every block after that one. A vote counts for
+//! `VALIDATOR_VOTE_TTL_BLOCKS` blocks, and each validator has live votes in at most
+//! `MAX_PENDING_VOTES_PER_VALIDATOR` pending changes: no validator can crowd out another's
+//! votes. Expired votes are dropped when the next vote is cast (no work in blocks without one).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::{IndexEntry, Overlay, StateRead, TxContext, ValidatorSet, Verdict, index, keys};
 use crate::error::{Error, Result, TxError};
-use crate::limits::{MAX_PENDING_VALIDATOR_CHANGES, MAX_VALIDATOR_POWER, MAX_VALIDATORS};
+use crate::limits::{
+    MAX_PENDING_VOTES_PER_VALIDATOR, MAX_VALIDATOR_POWER, MAX_VALIDATORS, VALIDATOR_VOTE_TTL_BLOCKS,
+};
 use crate::tx::ValidatorChange;
 use crate::types::{Height, PublicKey, encode};
 
@@ -15,8 +20,24 @@ use crate::types::{Height, PublicKey, encode};
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct PendingChange {
     pub change: ValidatorChange,
-    /// The validators that voted for it, in the order of their votes.
-    pub votes: Vec<PublicKey>,
+    /// The votes for it, in the order they were cast.
+    pub votes: Vec<PendingVote>,
+}
+
+/// One validator's vote for a pending change.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct PendingVote {
+    pub validator: PublicKey,
+    /// The height of the block that holds the vote.
+    pub height: Height,
+    /// The vote counts while the chain's height is below this.
+    pub expires_at: Height,
+}
+
+impl PendingVote {
+    pub fn is_live_at(&self, height: Height) -> bool {
+        height < self.expires_at
+    }
 }
 
 /// A change that took effect: the set in force from the block after `height`.
@@ -67,11 +88,25 @@ impl ValidatorSet {
     }
 }
 
-/// The pending changes, oldest first.
+/// The pending changes as stored, oldest first (expired votes may linger until the next vote).
 pub fn pending(state: &impl StateRead) -> Result<Vec<PendingChange>> {
     Ok(state
         .get_decoded(keys::VALIDATOR_VOTES)?
         .unwrap_or_default())
+}
+
+/// The pending changes with the votes that still count at `height`, oldest first.
+pub fn pending_at(state: &impl StateRead, height: Height) -> Result<Vec<PendingChange>> {
+    let mut changes = pending(state)?;
+    drop_expired(&mut changes, height);
+    Ok(changes)
+}
+
+fn drop_expired(changes: &mut Vec<PendingChange>, height: Height) {
+    for change in changes.iter_mut() {
+        change.votes.retain(|v| v.is_live_at(height));
+    }
+    changes.retain(|c| !c.votes.is_empty());
 }
 
 /// Records the signer's vote for `change`, and applies the change once the votes pass two
@@ -94,12 +129,23 @@ pub(super) fn vote<S: StateRead>(
         reason,
     };
     let next = check!(set.with(change).map_err(refuse));
-    let mut pending = pending(state)?;
+    let height = context.height;
+    let mut pending = pending_at(state, height)?;
+    let mine: Vec<&PendingVote> = pending
+        .iter()
+        .flat_map(|p| p.votes.iter())
+        .filter(|v| v.validator == signer)
+        .collect();
+    if mine.len() >= MAX_PENDING_VOTES_PER_VALIDATOR {
+        let expires_at = mine.iter().map(|v| v.expires_at).min().unwrap_or(height);
+        reject!(TxError::TooManyVotes {
+            signer,
+            max: MAX_PENDING_VOTES_PER_VALIDATOR,
+            expires_at
+        });
+    }
     let position = match pending.iter().position(|p| p.change == *change) {
         Some(position) => position,
-        None if pending.len() >= MAX_PENDING_VALIDATOR_CHANGES => reject!(refuse(format!(
-            "{MAX_PENDING_VALIDATOR_CHANGES} changes are already pending; vote for one of them or wait until they pass"
-        ))),
         None => {
             pending.push(PendingChange {
                 change: change.clone(),
@@ -109,17 +155,21 @@ pub(super) fn vote<S: StateRead>(
         }
     };
     let entry = &mut pending[position];
-    if entry.votes.contains(&signer) {
+    if entry.votes.iter().any(|v| v.validator == signer) {
         reject!(TxError::AlreadyVoted {
             signer,
             change: change.to_string(),
         });
     }
-    entry.votes.push(signer);
+    entry.votes.push(PendingVote {
+        validator: signer,
+        height,
+        expires_at: height + VALIDATOR_VOTE_TTL_BLOCKS,
+    });
     let voted: u128 = entry
         .votes
         .iter()
-        .filter_map(|key| set.power_of(key))
+        .filter_map(|v| set.power_of(&v.validator))
         .map(u128::from)
         .sum();
     if voted * 3 <= u128::from(set.total_power()) * 2 {

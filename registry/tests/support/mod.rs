@@ -12,7 +12,7 @@ use sigil_registry::ledger::Ledger;
 use sigil_registry::records::Record;
 use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
 use sigil_registry::types::{Hash, Keypair, PublicKey};
 
 pub const CHAIN: &str = "test-chain";
@@ -139,19 +139,63 @@ impl Identity {
     }
 }
 
-/// A company `name` owned by a fresh key with admin identity `admin` and `classes`.
+impl Chain {
+    /// `identity`'s consent, by its online key `key`, to `purpose` about `subject` in a
+    /// transaction of `sender`, valid for the next 100 blocks.
+    pub fn consent(
+        &self,
+        key: &Keypair,
+        purpose: &str,
+        identity: &str,
+        subject: &[&str],
+        sender: &Keypair,
+    ) -> Consent {
+        let until = self.height() + 100;
+        Consent::sign(
+            key,
+            CHAIN,
+            purpose,
+            identity,
+            subject,
+            &sender.public(),
+            until,
+        )
+    }
+}
+
+/// The operation creating company `id` under `name`, sent by `owner`, with `admin`'s consent.
+pub fn company_op(
+    chain: &Chain,
+    id: &str,
+    name: &str,
+    owner: &Keypair,
+    admin: &Identity,
+    classes: &[&str],
+) -> Op {
+    Op::CompanyRegister {
+        id: id.into(),
+        name: name.into(),
+        admin: admin.id.clone(),
+        classes: classes.iter().map(|c| c.to_string()).collect(),
+        consent: chain.consent(
+            &admin.online,
+            "company-register",
+            &admin.id,
+            &[id, name],
+            owner,
+        ),
+    }
+}
+
+/// A company `name` (its id is the first label of the name) owned by a fresh key with admin
+/// identity `admin` and `classes`.
 pub fn company(chain: &mut Chain, name: &str, admin: &Identity, classes: &[&str]) -> Keypair {
     let owner = Keypair::generate();
     chain.register_name(&owner, name);
     chain.ok(&admin.offline, admin.register_op());
-    chain.ok(
-        &owner,
-        Op::CompanyRegister {
-            name: name.into(),
-            admin: admin.id.clone(),
-            classes: classes.iter().map(|c| c.to_string()).collect(),
-        },
-    );
+    let id = name.split('.').next().unwrap();
+    let op = company_op(chain, id, name, &owner, admin, classes);
+    chain.ok(&owner, op);
     owner
 }
 

@@ -355,14 +355,17 @@ pub enum IdentityCommand {
         #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
         offline: String,
     },
-    /// Replace the online key (signed by the offline key).
+    /// Suspend the identity (signed by either key): its online key signs nothing from now on,
+    /// until the offline key rotates or recovers it. What to do when the online key is stolen.
+    Suspend { id: String },
+    /// Replace the online key (signed by the offline key); lifts a suspension.
     Rotate {
         id: String,
         /// The new online key: a public key in hex or a key of the keystore.
         #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
         online: String,
     },
-    /// Replace both keys (signed by the current offline key).
+    /// Replace both keys (signed by the current offline key); lifts a suspension.
     Recover {
         id: String,
         #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
@@ -370,9 +373,10 @@ pub enum IdentityCommand {
         #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
         offline: String,
     },
-    /// Revoke the identity for good (signed by either key).
+    /// Revoke the identity for good (signed by its offline key only).
     Revoke { id: String },
-    /// Bind the identity to a name or a host below it (signed by the name's owner); DNS then
+    /// Bind the identity to a name or a host below it (signed by the name's owner, with the
+    /// identity's consent signed by its online key: both keys must be in the keystore); DNS then
     /// serves its key as TXT at `_sigil-key.NAME`.
     Bind {
         id: String,
@@ -385,9 +389,10 @@ pub enum IdentityCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CompanyCommand {
-    /// Make a registered name a company (signed by the name's owner).
+    /// Create a company listed under a registered name (signed by the name's owner, with the
+    /// admin identity's consent signed by its online key).
     Create {
-        /// The company's name, e.g. `acme.sigil`.
+        /// The name to list it under, e.g. `acme.sigil`.
         name: String,
         /// Id of the identity whose online key administers the company.
         #[arg(long, value_name = "ID")]
@@ -395,9 +400,34 @@ pub enum CompanyCommand {
         /// A share class, e.g. `common` (repeatable).
         #[arg(long = "class", value_name = "CLASS", required = true)]
         classes: Vec<String>,
+        /// The register's id, for good (a-z, 0-9, `-`, `_`) [default: the name's first label].
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
     },
-    /// Show a company's admin and share classes with their totals.
-    Show { name: String },
+    /// Replace the company's admin identity (signed by the current admin's offline key, or,
+    /// once that identity is revoked for good, by the key that listed the company; with the new
+    /// admin's consent).
+    Admin {
+        /// The company: its id or the name it is listed under.
+        company: String,
+        /// Id of the new admin identity.
+        #[arg(long, value_name = "ID")]
+        admin: String,
+    },
+    /// List the company under another name (signed by that name's owner, with the admin's
+    /// consent); its register moves with it.
+    Move {
+        /// The company: its id or the name it is listed under.
+        company: String,
+        /// The name to list it under.
+        name: String,
+    },
+    /// Show a company: its id, the name it is listed under (and whether the listing still
+    /// counts), its admin and its share classes with their totals.
+    Show {
+        /// The company's id or the name it is listed under.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

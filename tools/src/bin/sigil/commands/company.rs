@@ -9,7 +9,7 @@ use sigil_registry::state::{Change, CompanyEntry, CompanyEvent, keys};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey, decode};
 
-use super::identity::{public_key, signer};
+use super::identity::{consent, public_key, signer};
 use super::name::send_and_wait;
 use super::{Ctx, registrable};
 use crate::args::{CaptableArgs, CompanyCommand, HolderCommand, SharesCommand};
@@ -49,17 +49,39 @@ async fn send(
     Ok(Exit::Ok)
 }
 
+/// The company `input` names: its id, or a name its current owner lists a company under.
 async fn company_of(
     client: &Client,
     status: &ChainStatus,
     input: &str,
 ) -> anyhow::Result<CompanyEntry> {
-    let name = registrable(input, status)?;
-    client.company(&name).await?.ok_or_else(|| {
+    let input = if input.contains('.') {
+        registrable(input, status)?
+    } else {
+        input.to_string()
+    };
+    client.company(&input).await?.ok_or_else(|| {
         anyhow::anyhow!(
-            "`{name}` is not a company; create it with `sigil company create {name} --admin ID --class CLASS`"
+            "`{input}` is neither a company id nor a name a company is listed under by its owner; \
+             create one with `sigil company create NAME --admin ID --class CLASS`"
         )
     })
+}
+
+/// A company as `sigil company show` prints it: whether its listing still counts.
+#[derive(Serialize)]
+struct CompanyView {
+    #[serde(flatten)]
+    company: CompanyEntry,
+    /// Whether the company speaks for `name`: the name is still owned by the key that listed it.
+    listed: bool,
+    /// The name's owner now, if it is registered.
+    name_owner: Option<PublicKey>,
+}
+
+/// The default id of a company listed under `name`: its first label.
+fn default_id(name: &str) -> String {
+    name.split('.').next().unwrap_or(name).to_string()
 }
 
 /// The admin identity's online key. `use_key_flag`: `--key` names the signer (it does not when
@@ -74,12 +96,12 @@ async fn admin_key(
         anyhow::bail!(
             "the admin identity `{}` of `{}` does not exist",
             company.admin,
-            company.name
+            company.id
         );
     };
     let who = format!(
         "the online key of `{}`, the admin of `{}`",
-        company.admin, company.name
+        company.admin, company.id
     );
     if use_key_flag {
         return signer(ctx, &admin.entry.online_key, &who);
@@ -101,6 +123,7 @@ pub async fn company(ctx: &Ctx, cmd: CompanyCommand) -> anyhow::Result<Exit> {
             name,
             admin,
             classes,
+            id,
         } => {
             let name = registrable(&name, &status)?;
             let Some(info) = client.name(&name).await? else {
@@ -108,26 +131,116 @@ pub async fn company(ctx: &Ctx, cmd: CompanyCommand) -> anyhow::Result<Exit> {
                     "`{name}` is not registered; register it first with `sigil name register {name}`"
                 );
             };
-            if client.identity(&admin).await?.is_none() {
+            let Some(identity) = client.identity(&admin).await? else {
                 anyhow::bail!(
                     "identity `{admin}` does not exist; register it with `sigil identity register {admin} --online KEY --offline KEY`"
                 );
-            }
+            };
+            let id = id.unwrap_or_else(|| default_id(&name));
             let key = signer(ctx, &info.entry.owner, &format!("the owner of `{name}`"))?;
+            let consent = consent(
+                ctx,
+                &status,
+                &identity,
+                "company-register",
+                &[&id, &name],
+                &key.public(),
+            )?;
             let summary = format!(
-                "company {name} created, admin {admin}, classes {}",
+                "company {id} created under {name}, admin {admin}, classes {}",
                 classes.join(", ")
             );
             let op = Op::CompanyRegister {
-                name: name.clone(),
+                id: id.clone(),
+                name,
                 admin,
                 classes,
+                consent,
             };
-            send(ctx, &client, &status, name, &key, op, summary).await
+            send(ctx, &client, &status, id, &key, op, summary).await
+        }
+        CompanyCommand::Admin { company, admin } => {
+            let company = company_of(&client, &status, &company).await?;
+            let Some(current) = client.identity(&company.admin).await? else {
+                anyhow::bail!("the admin identity `{}` does not exist", company.admin);
+            };
+            let Some(identity) = client.identity(&admin).await? else {
+                anyhow::bail!(
+                    "identity `{admin}` does not exist; register it with `sigil identity register {admin} --online KEY --offline KEY`"
+                );
+            };
+            let key = match current.entry.revoked_at {
+                None => signer(
+                    ctx,
+                    &current.entry.offline_key,
+                    &format!(
+                        "the offline key of `{}`, the admin of `{}`",
+                        company.admin, company.id
+                    ),
+                )?,
+                Some(_) => signer(
+                    ctx,
+                    &company.listed_by,
+                    &format!(
+                        "the key that listed `{}` under `{}` (its admin `{}` is revoked for good)",
+                        company.id, company.name, company.admin
+                    ),
+                )?,
+            };
+            let consent = consent(
+                ctx,
+                &status,
+                &identity,
+                "company-admin",
+                &[&company.id],
+                &key.public(),
+            )?;
+            let summary = format!("company {} now has admin {admin}", company.id);
+            let op = Op::CompanyAdmin {
+                company: company.id.clone(),
+                admin,
+                consent,
+            };
+            send(ctx, &client, &status, company.id, &key, op, summary).await
+        }
+        CompanyCommand::Move { company, name } => {
+            let company = company_of(&client, &status, &company).await?;
+            let name = registrable(&name, &status)?;
+            let Some(info) = client.name(&name).await? else {
+                anyhow::bail!(
+                    "`{name}` is not registered; register it first with `sigil name register {name}`"
+                );
+            };
+            let Some(admin) = client.identity(&company.admin).await? else {
+                anyhow::bail!("the admin identity `{}` does not exist", company.admin);
+            };
+            let key = signer(ctx, &info.entry.owner, &format!("the owner of `{name}`"))?;
+            let consent = consent(
+                ctx,
+                &status,
+                &admin,
+                "company-move",
+                &[&company.id, &name],
+                &key.public(),
+            )?;
+            let summary = format!("company {} now listed under {name}", company.id);
+            let op = Op::CompanyMove {
+                company: company.id.clone(),
+                name,
+                consent,
+            };
+            send(ctx, &client, &status, company.id, &key, op, summary).await
         }
         CompanyCommand::Show { name } => {
             let company = company_of(&client, &status, &name).await?;
-            ctx.out.emit(&company, |c| {
+            let name_owner = client.name(&company.name).await?.map(|n| n.entry.owner);
+            let view = CompanyView {
+                listed: name_owner == Some(company.listed_by),
+                name_owner,
+                company,
+            };
+            ctx.out.emit(&view, |v| {
+                let c = &v.company;
                 let mut rows = vec![vec![
                     "CLASS".to_string(),
                     "ISSUED".into(),
@@ -142,9 +255,19 @@ pub async fn company(ctx: &Ctx, cmd: CompanyCommand) -> anyhow::Result<Exit> {
                         class.outstanding().to_string(),
                     ]);
                 }
+                let listing = if v.listed {
+                    format!("listed under {} (by its owner {})", c.name, c.listed_by)
+                } else {
+                    format!(
+                        "NOT listed: {} was listed under {} by {}, which no longer owns it; the company \
+                         does not speak for that name, its register is kept under id {}; move it with \
+                         `sigil company move {} NAME`",
+                        c.id, c.name, c.listed_by, c.id, c.id
+                    )
+                };
                 format!(
-                    "company {}\n  admin: {}\n  created at height {}\n{}",
-                    c.name,
+                    "company {}\n  {listing}\n  admin: {}\n  created at height {}\n{}",
+                    c.id,
                     c.admin,
                     c.created_at,
                     table(&rows, "  ")
@@ -176,15 +299,15 @@ pub async fn holder(ctx: &Ctx, cmd: HolderCommand) -> anyhow::Result<Exit> {
             let admin = admin_key(ctx, &client, &company, false).await?;
             let summary = format!(
                 "holder {holder} of {} issued with key {holder_key}",
-                company.name
+                company.id
             );
             let op = Op::HolderIssue {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 holder,
                 key: holder_key,
                 attr_hash,
             };
-            send(ctx, &client, &status, company.name, &admin, op, summary).await
+            send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
         HolderCommand::Revoke {
             company,
@@ -193,13 +316,13 @@ pub async fn holder(ctx: &Ctx, cmd: HolderCommand) -> anyhow::Result<Exit> {
         } => {
             let company = company_of(&client, &status, &company).await?;
             let admin = admin_key(ctx, &client, &company, true).await?;
-            let summary = format!("holder {holder} of {} revoked ({reason})", company.name);
+            let summary = format!("holder {holder} of {} revoked ({reason})", company.id);
             let op = Op::HolderRevoke {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 holder,
                 reason,
             };
-            send(ctx, &client, &status, company.name, &admin, op, summary).await
+            send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
         HolderCommand::Rotate {
             company,
@@ -209,18 +332,18 @@ pub async fn holder(ctx: &Ctx, cmd: HolderCommand) -> anyhow::Result<Exit> {
             let company = company_of(&client, &status, &company).await?;
             let new_key = public_key(ctx, "--key", &key)?;
             let admin = admin_key(ctx, &client, &company, false).await?;
-            let summary = format!("holder {holder} of {} now has key {new_key}", company.name);
+            let summary = format!("holder {holder} of {} now has key {new_key}", company.id);
             let op = Op::HolderRotate {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 holder,
                 new_key,
             };
-            send(ctx, &client, &status, company.name, &admin, op, summary).await
+            send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
         HolderCommand::Show { company, holder } => {
             let company = company_of(&client, &status, &company).await?;
-            let Some(info) = client.holder(&company.name, &holder).await? else {
-                anyhow::bail!("`{}` has no holder `{holder}`", company.name);
+            let Some(info) = client.holder(&company.id, &holder).await? else {
+                anyhow::bail!("`{}` has no holder `{holder}`", company.id);
             };
             ctx.out.emit(&info, |i| {
                 let e = &i.entry;
@@ -274,14 +397,14 @@ pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
         } => {
             let company = company_of(&client, &status, &company).await?;
             let admin = admin_key(ctx, &client, &company, true).await?;
-            let summary = format!("issued {amount} {class} shares of {} to {to}", company.name);
+            let summary = format!("issued {amount} {class} shares of {} to {to}", company.id);
             let op = Op::SharesIssue {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 class,
                 to,
                 amount,
             };
-            send(ctx, &client, &status, company.name, &admin, op, summary).await
+            send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
         SharesCommand::Transfer {
             company,
@@ -291,30 +414,30 @@ pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
             amount,
         } => {
             let company = company_of(&client, &status, &company).await?;
-            let Some(sender) = client.holder(&company.name, &from).await? else {
+            let Some(sender) = client.holder(&company.id, &from).await? else {
                 anyhow::bail!(
                     "`{}` has no holder `{from}`; check --from with `sigil captable {}`",
-                    company.name,
-                    company.name
+                    company.id,
+                    company.id
                 );
             };
             let key = signer(
                 ctx,
                 &sender.entry.key,
-                &format!("the key of holder `{from}` of `{}`", company.name),
+                &format!("the key of holder `{from}` of `{}`", company.id),
             )?;
             let summary = format!(
                 "transferred {amount} {class} shares of {} from {from} to {to}",
-                company.name
+                company.id
             );
             let op = Op::SharesTransfer {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 class,
                 from,
                 to,
                 amount,
             };
-            send(ctx, &client, &status, company.name, &key, op, summary).await
+            send(ctx, &client, &status, company.id, &key, op, summary).await
         }
         SharesCommand::Redeem {
             company,
@@ -326,19 +449,19 @@ pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
             let admin = admin_key(ctx, &client, &company, true).await?;
             let summary = format!(
                 "redeemed {amount} {class} shares of {} from {from}",
-                company.name
+                company.id
             );
             let op = Op::SharesRedeem {
-                company: company.name.clone(),
+                company: company.id.clone(),
                 class,
                 from,
                 amount,
             };
-            send(ctx, &client, &status, company.name, &admin, op, summary).await
+            send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
         SharesCommand::History { company, holder } => {
             let company = company_of(&client, &status, &company).await?;
-            let history = client.holder_history(&company.name, &holder).await?;
+            let history = client.holder_history(&company.id, &holder).await?;
             ctx.out.emit(&history, |events| {
                 let mut rows = vec![vec![
                     "HEIGHT".to_string(),
@@ -356,7 +479,7 @@ pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
                 }
                 format!(
                     "history of holder {holder} of {}\n{}",
-                    company.name,
+                    company.id,
                     table(&rows, "  ")
                 )
             });
@@ -386,6 +509,8 @@ fn describe(event: &CompanyEvent) -> String {
             from,
             amount,
         } => format!("redeemed {amount} {class} from {from}"),
+        Change::AdminReplaced { admin } => format!("admin replaced by {admin}"),
+        Change::Moved { name, owner } => format!("listed under {name} by its owner {owner}"),
     }
 }
 
@@ -394,11 +519,11 @@ pub async fn captable(ctx: &Ctx, args: CaptableArgs) -> anyhow::Result<Exit> {
     let status = client.status().await?;
     let company = company_of(&client, &status, &args.company).await?;
     if args.csv {
-        let csv = client.cap_table_csv(&company.name, args.at).await?;
+        let csv = client.cap_table_csv(&company.id, args.at).await?;
         print!("{csv}");
         return Ok(Exit::Ok);
     }
-    let cap: CapTable = client.cap_table(&company.name, args.at).await?;
+    let cap: CapTable = client.cap_table(&company.id, args.at).await?;
     ctx.out.emit(&cap, |t| {
         let mut header = vec!["HOLDER".to_string(), "STATUS".into()];
         header.extend(t.classes.iter().map(|c| c.class.to_uppercase()));
@@ -450,7 +575,8 @@ pub async fn proof_balance(
 ) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
-    let company = registrable(company, &status)?;
+    // The node maps a name to its company's id; the balance itself is proven.
+    let company = company_of(&client, &status, company).await?.id;
     let mut result = ProvenBalance {
         company: company.clone(),
         class: class.to_string(),

@@ -1,9 +1,10 @@
-//! `sigil identity register|rotate|recover|revoke|bind|show`: Certcoin identities, each signed
-//! by the key the ledger asks for, found in the keystore by its public key.
+//! `sigil identity register|suspend|rotate|recover|revoke|bind|show`: Certcoin identities, each
+//! signed by the key the ledger asks for, found in the keystore by its public key; an identity's
+//! consent to be named by another key is signed by its online key, also from the keystore.
 
 use serde::Serialize;
-use sigil_registry::api::IdentityInfo;
-use sigil_registry::tx::Op;
+use sigil_registry::api::{ChainStatus, IdentityInfo};
+use sigil_registry::tx::{Consent, Op};
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
 
 use super::name::send_and_wait;
@@ -86,7 +87,7 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
             };
             (id, "recovered", key, op)
         }
-        IdentityCommand::Revoke { id } => {
+        IdentityCommand::Suspend { id } => {
             let info = existing(ctx, &id).await?;
             let key = match &ctx.key {
                 Some(_) => ctx.signing_key()?.1,
@@ -94,11 +95,22 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
                     .or_else(|_| key_of(ctx, &info.entry.offline_key))
                     .map_err(|_| {
                         anyhow::anyhow!(
-                            "neither key of `{id}` is in the keystore {}; either may revoke it (--key NAME)",
+                            "neither key of `{id}` is in the keystore {}; either may suspend it (--key NAME)",
                             ctx.keystore.dir().display()
                         )
                     })?,
             };
+            (id.clone(), "suspended", key, Op::IdentitySuspend { id })
+        }
+        IdentityCommand::Revoke { id } => {
+            let info = existing(ctx, &id).await?;
+            let key = signer(
+                ctx,
+                &info.entry.offline_key,
+                &format!(
+                    "the offline key of `{id}` (only it revokes for good; the online key may suspend)"
+                ),
+            )?;
             (id.clone(), "revoked", key, Op::IdentityRevoke { id })
         }
         IdentityCommand::Bind { id, name } => {
@@ -120,7 +132,14 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
                 &owner.entry.owner,
                 &format!("the owner of `{registered}`"),
             )?;
-            (id.clone(), "bound", key, Op::IdentityBind { id, name })
+            let identity = existing(ctx, &id).await?;
+            let consent = consent(ctx, &status, &identity, "bind", &[&name], &key.public())?;
+            (
+                id.clone(),
+                "bound",
+                key,
+                Op::IdentityBind { id, name, consent },
+            )
         }
     };
     let what = format!("the {} of identity `{id}`", op.kind());
@@ -136,6 +155,41 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
         format!("identity {} {} at height {}", d.id, d.action, d.height)
     });
     Ok(Exit::Ok)
+}
+
+/// Blocks ahead of the tip an identity's consent stays valid for (below the chain's limit).
+const CONSENT_BLOCKS: u64 = 1_000;
+
+/// The identity's consent to `purpose` about `subject` in a transaction of `sender`, signed by
+/// its online key from the keystore.
+pub fn consent(
+    ctx: &Ctx,
+    status: &ChainStatus,
+    identity: &IdentityInfo,
+    purpose: &str,
+    subject: &[&str],
+    sender: &PublicKey,
+) -> anyhow::Result<Consent> {
+    let e = &identity.entry;
+    let online = key_of(ctx, &e.online_key).map_err(|_| {
+        anyhow::anyhow!(
+            "identity `{}` must consent with its online key {}, and no key of the keystore {} is that key; \
+             point --keystore at the folder that holds it",
+            e.id,
+            e.online_key,
+            ctx.keystore.dir().display()
+        )
+    })?;
+    let until = status.tip.height + CONSENT_BLOCKS;
+    Ok(Consent::sign(
+        &online,
+        &status.chain_id,
+        purpose,
+        &e.id,
+        subject,
+        sender,
+        until,
+    ))
 }
 
 async fn existing(ctx: &Ctx, id: &str) -> anyhow::Result<IdentityInfo> {
@@ -157,9 +211,13 @@ async fn show(ctx: &Ctx, id: &str) -> anyhow::Result<Exit> {
     };
     ctx.out.emit(&info, |i| {
         let e = &i.entry;
-        let status = match e.revoked_at {
-            Some(h) => format!("revoked at height {h}"),
-            None => "active".to_string(),
+        let status = match (e.revoked_at, e.suspended_at) {
+            (Some(h), _) => format!("revoked at height {h}"),
+            (None, Some(h)) => format!(
+                "suspended at height {h} (the offline key lifts it: `sigil identity rotate {}`)",
+                e.id
+            ),
+            (None, None) => "active".to_string(),
         };
         let facts = vec![
             vec!["online key".to_string(), e.online_key.to_string()],

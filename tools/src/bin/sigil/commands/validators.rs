@@ -23,8 +23,10 @@ struct Voted {
     height: Height,
     /// Whether the change was made (enough votes), or the vote is waiting for others.
     applied: bool,
-    /// Validators that have voted for the change so far (all of them once it is applied).
+    /// Validators whose votes for the change still count (empty once it is applied).
     votes: Vec<PublicKey>,
+    /// The height from which this vote no longer counts, if the change is still pending.
+    expires_at: Option<Height>,
     /// Voting power of those votes, and of the whole set they were cast in.
     voted_power: u64,
     total_power: u64,
@@ -73,10 +75,16 @@ pub async fn propose(ctx: &Ctx, proposal: Proposal) -> anyhow::Result<Exit> {
         .find(|p| p.change == change);
     let member = after.validators.power_of(&change.key()).is_some();
     let applied = matches!(change, ValidatorChange::Add { .. }) == member;
-    let votes = match pending {
-        Some(p) => p.votes.clone(),
+    let votes: Vec<PublicKey> = match pending {
+        Some(p) => p.votes.iter().map(|v| v.validator).collect(),
         None => Vec::new(),
     };
+    let expires_at = pending.and_then(|p| {
+        p.votes
+            .iter()
+            .find(|v| v.validator == key.public())
+            .map(|v| v.expires_at)
+    });
     let voted = Voted {
         voted_power: votes.iter().filter_map(|v| set.power_of(v)).sum(),
         total_power: set.total_power(),
@@ -85,6 +93,7 @@ pub async fn propose(ctx: &Ctx, proposal: Proposal) -> anyhow::Result<Exit> {
         height,
         applied,
         votes,
+        expires_at,
         validators_hash: after.validators.hash(),
     };
     ctx.out.emit(&voted, |v| {
@@ -96,8 +105,12 @@ pub async fn propose(ctx: &Ctx, proposal: Proposal) -> anyhow::Result<Exit> {
         } else {
             format!(
                 "vote to {} recorded at height {}: {} of {} voting power so far; more than two thirds is needed, \
-                 so the other validators run the same command with their keys",
-                v.change, v.height, v.voted_power, v.total_power
+                 so the other validators run the same command with their keys before the vote expires at height {}",
+                v.change,
+                v.height,
+                v.voted_power,
+                v.total_power,
+                v.expires_at.map_or("?".to_string(), |h| h.to_string())
             )
         }
     });
@@ -169,7 +182,14 @@ impl<'a> Listing<'a> {
             let rows: Vec<Vec<String>> = self
                 .pending
                 .iter()
-                .map(|p| vec![p.change.to_string(), format!("{} vote(s)", p.votes.len())])
+                .map(|p| {
+                    let expiry = p.votes.iter().map(|v| v.expires_at).min().unwrap_or(0);
+                    vec![
+                        p.change.to_string(),
+                        format!("{} vote(s)", p.votes.len()),
+                        format!("first expires at height {expiry}"),
+                    ]
+                })
                 .collect();
             text.push_str(&table(&rows, "  "));
         }
