@@ -12,10 +12,10 @@ use sigil_registry::ledger::Ledger;
 use sigil_registry::records::Record;
 use sigil_registry::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
+use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, ValidatorChange, name_commitment};
 use sigil_registry::types::{Hash, Keypair, PublicKey};
 
-const GOLDEN_ROOT: &str = "fbf1f6a00e46d41529e98f25a5fcf6ff2c5ef19726f2d799c71c9e481f553e15";
+const GOLDEN_ROOT: &str = "a7acc0cdeb6b1fec3f723d229fcb6b931dbaa106ec7859e2a564ca2fdf1f0c29";
 const CHAIN: &str = "golden";
 
 /// A key derived from a fixed seed: the same on every machine and every run.
@@ -49,7 +49,10 @@ fn kind_is_covered(op: &Op) -> &'static str {
         | Op::CertRegister { .. }
         | Op::CertRegisterBatch { .. }
         | Op::CertRevoke { .. }
-        | Op::ValidatorVote { .. } => op.kind(),
+        | Op::ValidatorVote { .. }
+        | Op::IdentitySuspend { .. }
+        | Op::CompanyAdmin { .. }
+        | Op::CompanyMove { .. } => op.kind(),
     }
 }
 
@@ -133,6 +136,11 @@ impl Golden {
     }
 }
 
+/// An identity's consent (by its online key) to `purpose` about `subject`, sent by `sender`.
+fn consent(key: &Keypair, purpose: &str, id: &str, subject: &[&str], sender: &Keypair) -> Consent {
+    Consent::sign(key, CHAIN, purpose, id, subject, &sender.public(), 1_000)
+}
+
 fn cert(name: &str, seed: u8) -> CertFacts {
     CertFacts {
         name: name.into(),
@@ -157,7 +165,12 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
 
     // Names: commit, reveal, update, renew, transfer; a reveal without commit fails.
     let salt = Hash([5; 32]);
-    let names = ["acme.sigil", "alice.sigil", "bücher.sigil"];
+    let names = [
+        "acme.sigil",
+        "alice.sigil",
+        "bücher.sigil",
+        "acme-holdings.sigil",
+    ];
     g.ok(names
         .iter()
         .map(|n| {
@@ -253,6 +266,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         (
             &ca,
             Op::CertRevoke {
+                name: "acme.sigil".into(),
                 cert_sha256: Hash([110; 32]),
                 reason: RevocationReason::KeyCompromise,
             },
@@ -299,6 +313,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
             Op::IdentityBind {
                 id: "acme-admin".into(),
                 name: "acme.sigil".into(),
+                consent: consent(&admin_on, "bind", "acme-admin", &["acme.sigil"], &alice),
             },
         ),
     ]);
@@ -308,6 +323,12 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
             id: "someone".into(),
             new_online_key: ident_on3.public(),
             new_offline_key: ident_off3.public(),
+        },
+    )]);
+    g.ok(vec![(
+        &ident_on3,
+        Op::IdentitySuspend {
+            id: "someone".into(),
         },
     )]);
     g.ok(vec![(
@@ -321,9 +342,17 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
     g.ok(vec![(
         &alice,
         Op::CompanyRegister {
+            id: "acme".into(),
             name: "acme.sigil".into(),
             admin: "acme-admin".into(),
             classes: vec!["common".into(), "preferred".into()],
+            consent: consent(
+                &admin_on,
+                "company-register",
+                "acme-admin",
+                &["acme", "acme.sigil"],
+                &alice,
+            ),
         },
     )]);
     let holder = |h: &str, k: &Keypair| Op::HolderIssue {
@@ -384,6 +413,46 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         },
     )]);
 
+    // The company gets a new admin (by the old admin's offline key, with the new one's
+    // consent) and moves to another name of its lister.
+    let (admin2_on, admin2_off) = (key(27), key(28));
+    g.ok(vec![(
+        &admin2_off,
+        Op::IdentityRegister {
+            id: "acme-admin-2".into(),
+            online_key: admin2_on.public(),
+            offline_key: admin2_off.public(),
+        },
+    )]);
+    g.ok(vec![(
+        &admin_off,
+        Op::CompanyAdmin {
+            company: "acme".into(),
+            admin: "acme-admin-2".into(),
+            consent: consent(
+                &admin2_on,
+                "company-admin",
+                "acme-admin-2",
+                &["acme"],
+                &admin_off,
+            ),
+        },
+    )]);
+    g.ok(vec![(
+        &alice,
+        Op::CompanyMove {
+            company: "acme".into(),
+            name: "acme-holdings.sigil".into(),
+            consent: consent(
+                &admin2_on,
+                "company-move",
+                "acme-admin-2",
+                &["acme", "acme-holdings.sigil"],
+                &alice,
+            ),
+        },
+    )]);
+
     // Governance: the single validator votes a second one in.
     let validator = key(1);
     g.ok(vec![(
@@ -413,6 +482,9 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         "identity-recover",
         "identity-revoke",
         "identity-bind",
+        "identity-suspend",
+        "company-admin",
+        "company-move",
         "company-register",
         "holder-issue",
         "holder-revoke",
