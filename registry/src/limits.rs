@@ -107,8 +107,26 @@ pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 64;
 /// Block bytes after which a block-sync response takes no more blocks (it always carries at
 /// least one); below the engine's 10 MiB response limit.
 pub const SYNC_RESPONSE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
-/// Proposal streams a validator reassembles at once.
-pub const MAX_PROPOSAL_STREAMS: usize = 64;
+/// Proposal streams one publisher (the gossip source) may have open at once; a new one
+/// expires its oldest. An honest proposer has one or two in flight.
+pub const MAX_PROPOSAL_STREAMS_PER_PEER: usize = 4;
+/// Streams whose signed `Init` has not arrived yet (parts out of order), all peers together;
+/// the oldest expires first, so they can never crowd out a stream whose `Init` checked.
+pub const MAX_UNCHECKED_PROPOSAL_STREAMS: usize = 64;
+/// Bytes a stream may hold before its `Init` arrives and checks.
+pub const MAX_UNCHECKED_STREAM_BYTES: usize = 2 * PROPOSAL_PART_BYTES;
+/// Streams with a checked `Init` naming one validator as proposer, at once; beyond it the
+/// stream for the furthest height is dropped, so one validator only ever crowds out itself.
+pub const MAX_PROPOSAL_STREAMS_PER_PROPOSER: usize = 4;
+/// Heights ahead of the next one for which proposals are reassembled and kept (a validator a
+/// little behind keeps what it will need); parts and stored proposals beyond are dropped.
+pub const MAX_PROPOSAL_HEIGHTS_AHEAD: u64 = 8;
+/// Rounds ahead of the current round (of the next height; of round 0 for later heights) for
+/// which proposals are reassembled.
+pub const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 8;
+/// Different proposals kept per (height, round, proposer): the honest one, and a second to
+/// show a double-signer's equivocation.
+pub const MAX_PROPOSALS_PER_ROUND_PROPOSER: usize = 2;
 /// How far ahead of a validator's clock a proposed block's time may be. Block times only move
 /// forward, so one far-future time would stamp every later block; clients judge a proof's
 /// freshness by it.

@@ -155,6 +155,11 @@ impl Node {
         }
     }
 
+    /// The process id of the running node.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the node at once, as a crash would (SIGKILL).
     pub fn kill(mut self) {
         self.child.kill().expect("kill sigild");

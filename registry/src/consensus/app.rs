@@ -11,7 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::ProposedValue;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
-use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+use malachitebft_app_channel::app::streaming::StreamMessage;
 use malachitebft_app_channel::app::types::MisbehaviorEvidence;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, Context as _, ExtendedCommitCertificate, ExtendedCommitSignature,
@@ -24,24 +24,31 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use super::codec::bounded_range;
 use super::context::{BlockValue, Height, ProposalPart, SigilContext};
 use super::crash::{CrashHook, CrashPoint};
-use super::signing::parts_signing_bytes;
+use super::signing::{init_signing_bytes, parts_signing_bytes};
+use super::stream::{Claim, Streams, parts_digest, proposal_parts, stream_messages};
 use crate::block::{Block, Commit, CommitSig, tx_root};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::limits::{
-    MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_STREAMS, MAX_SYNC_BLOCKS_PER_RESPONSE,
-    MAX_TXS_PER_BLOCK, PROPOSAL_PART_BYTES, SYNC_RESPONSE_BUDGET_BYTES,
+    MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
+    MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
+    SYNC_RESPONSE_BUDGET_BYTES,
 };
 use crate::node::{Node, now_ms};
-use crate::store::{Batch, prefix_end};
+use crate::store::{Batch, Store, prefix_end};
 use crate::types::{Hash, Keypair, PublicKey, decode, encode};
 
 /// Store prefix of proposals seen for heights not yet final (kept across a crash so
 /// `StartedRound` can hand them back to the engine).
 const UNDECIDED_PREFIX: &[u8] = b"uP";
-/// Domain of the digest the proposer signs in a stream's `Fin`.
-const PARTS_DIGEST_DOMAIN: &[u8] = b"sigil/proposal-parts-digest/v1";
+
+/// How many proposals for heights not yet final `store` holds (what a restart reloads).
+pub(super) fn stored_proposals(store: &dyn Store) -> Result<usize> {
+    Ok(store
+        .scan(UNDECIDED_PREFIX, &prefix_end(UNDECIDED_PREFIX), usize::MAX)?
+        .len())
+}
 
 /// A proposal for a height not yet final, with its block.
 #[derive(Clone, BorshSerialize, BorshDeserialize)]
@@ -88,24 +95,14 @@ fn undecided_key(height: u64, round: u32, id: &Hash) -> Vec<u8> {
     .concat()
 }
 
-/// The parts of one proposal stream as they arrive, in any order.
-#[derive(Default)]
-struct PartStream {
-    parts: BTreeMap<u64, ProposalPart>,
-    fin_sequence: Option<u64>,
-    data_bytes: usize,
-    height: Option<u64>,
-}
-
-/// Parts one stream may have: Init, the block's chunks and Fin.
-const MAX_PARTS_PER_STREAM: u64 = (MAX_BLOCK_BYTES / PROPOSAL_PART_BYTES) as u64 + 2;
-
 /// The application side of consensus.
 pub(crate) struct App {
     node: Arc<Node>,
     ledger: Arc<Ledger>,
     /// The validator key; `None` on a full node, which never proposes.
     key: Option<Arc<Keypair>>,
+    /// Our consensus peer id (bytes), which our proposal streams' `Init` is bound to.
+    author: Vec<u8>,
     chain_id: String,
     timeouts: LinearTimeouts,
     /// Least time between two blocks (the genesis's `block_interval_ms`); `None` (0) decides
@@ -117,7 +114,10 @@ pub(crate) struct App {
     validity: HashMap<Hash, Validity>,
     /// Executions on the current tip, reused when the block is decided.
     prepared: HashMap<Hash, Prepared>,
-    streams: HashMap<(PeerId, StreamId), PartStream>,
+    /// Proposal streams being reassembled.
+    streams: Streams,
+    /// The height and round the engine last started (bounds the rounds we reassemble for).
+    round: (u64, u32),
     /// Whether the last decided block was committed (answers `Finalized`).
     last_commit_ok: bool,
     /// Where tests asked this node to crash, if they did.
@@ -128,6 +128,7 @@ impl App {
     pub(crate) fn new(
         node: Arc<Node>,
         key: Option<Arc<Keypair>>,
+        author: Vec<u8>,
         timeouts: LinearTimeouts,
         crash: Option<CrashHook>,
     ) -> App {
@@ -139,13 +140,15 @@ impl App {
             node,
             ledger,
             key,
+            author,
             chain_id,
             timeouts,
             target_time,
             undecided: BTreeMap::new(),
             validity: HashMap::new(),
             prepared: HashMap::new(),
-            streams: HashMap::new(),
+            streams: Streams::default(),
+            round: (0, 0),
             last_commit_ok: true,
             crash,
         }
@@ -197,6 +200,7 @@ impl App {
                 reply_value,
             } => {
                 tracing::debug!(%height, %round, %proposer, ?role, "round started");
+                self.round = (height.0, round_u32(round));
                 let held: Vec<Undecided> = self
                     .undecided
                     .range(
@@ -208,7 +212,7 @@ impl App {
                 let mut values = Vec::new();
                 if height.0 == self.next_height() {
                     for u in held {
-                        let validity = self.validate(&u)?;
+                        let validity = self.validate(&u, false)?;
                         values.push(u.proposed(validity));
                     }
                 }
@@ -304,7 +308,11 @@ impl App {
                 let _ = reply.send(outcome);
             }
 
-            // Only the original proposer can re-sign the stream's `Fin`.
+            // The engine asks the round's proposer to stream again a value it proposes anew:
+            // a re-proposal of the value locked in `valid_round` (possibly built by another
+            // validator, whose name stays in the header), or its own proposal once it locked
+            // on it. We sign as this round's proposer; a value another validator proposed in
+            // its own round is its to restream (our signature cannot stand for its).
             AppMsg::RestreamProposal {
                 height,
                 round,
@@ -323,7 +331,11 @@ impl App {
                 if let Some(mut u) = found {
                     u.round = round;
                     u.valid_round = valid_round;
+                    u.proposer = key.public();
+                    self.keep(u.clone())?;
                     self.stream(&key, &u, channels).await;
+                } else {
+                    tracing::warn!(%height, %round, %value_id, "asked to restream a value we do not hold");
                 }
             }
 
@@ -396,27 +408,16 @@ impl App {
 
     /// Publishes a proposal as a stream: Init, the block in chunks, Fin with our signature.
     async fn stream(&self, key: &Keypair, proposal: &Undecided, channels: &Channels<SigilContext>) {
-        let parts = sign_parts(&self.chain_id, key, proposal);
-        let stream_id = StreamId::new(Bytes::from(
-            [
-                proposal.height.to_be_bytes().as_slice(),
-                &round_u32(proposal.round).to_be_bytes(),
-            ]
-            .concat(),
-        ));
-        let count = parts.len() as u64;
-        let messages = parts
-            .into_iter()
-            .enumerate()
-            .map(|(i, part)| {
-                StreamMessage::new(stream_id.clone(), i as u64, StreamContent::Data(part))
-            })
-            .chain(std::iter::once(StreamMessage::new(
-                stream_id.clone(),
-                count,
-                StreamContent::Fin,
-            )));
-        for message in messages {
+        let parts = proposal_parts(
+            &self.chain_id,
+            key,
+            &self.author,
+            proposal.height,
+            proposal.round,
+            proposal.valid_round,
+            &proposal.block,
+        );
+        for message in stream_messages(proposal.height, proposal.round, parts) {
             if channels
                 .network
                 .send(NetworkMsg::PublishProposalPart(message))
@@ -429,71 +430,36 @@ impl App {
         }
     }
 
-    /// Takes one part; returns the proposed value when it completes a stream for the next height.
+    /// Takes one part from the gossip source `author`; returns the proposed value when it
+    /// completes a stream for the next height. Nothing is kept before the proposer's `Fin`
+    /// signature checks.
     fn receive_part(
         &mut self,
-        peer: PeerId,
+        author: PeerId,
         message: StreamMessage<ProposalPart>,
     ) -> Result<Option<ProposedValue<SigilContext>>> {
-        let key = (peer, message.stream_id.clone());
-        if !self.streams.contains_key(&key) && self.streams.len() >= MAX_PROPOSAL_STREAMS {
-            let next = self.next_height();
-            self.streams
-                .retain(|_, s| s.height.is_none_or(|h| h >= next));
-            if self.streams.len() >= MAX_PROPOSAL_STREAMS {
-                tracing::warn!(%peer, "too many proposal streams at once; dropping a part");
-                return Ok(None);
-            }
-        }
-        if message.sequence > MAX_PARTS_PER_STREAM {
-            self.streams.remove(&key);
-            return Ok(None);
-        }
-        let stream = self.streams.entry(key.clone()).or_default();
-        match message.content {
-            StreamContent::Fin => stream.fin_sequence = Some(message.sequence),
-            StreamContent::Data(part) => {
-                match &part {
-                    ProposalPart::Init { height, .. } => stream.height = Some(height.0),
-                    ProposalPart::Data(chunk) => stream.data_bytes += chunk.len(),
-                    ProposalPart::Fin { .. } => {}
-                }
-                stream.parts.insert(message.sequence, part);
-            }
-        }
-        if stream.data_bytes > MAX_BLOCK_BYTES {
-            tracing::warn!(%peer, "proposal stream exceeds the block size bound; dropped");
-            self.streams.remove(&key);
-            return Ok(None);
-        }
-        // Complete when parts 0..fin all arrived (and nothing beyond the end).
-        let complete = stream.fin_sequence.is_some_and(|fin| {
-            stream.parts.len() as u64 == fin
-                && stream
-                    .parts
-                    .keys()
-                    .next_back()
-                    .is_some_and(|&last| last + 1 == fin)
+        let next = self.next_height();
+        let current_round = if self.round.0 == next {
+            self.round.1
+        } else {
+            0
+        };
+        let (ledger, chain_id) = (&self.ledger, &self.chain_id);
+        let parts = self.streams.receive(author, message, |init, author| {
+            judge_init(ledger, chain_id, next, current_round, init, author)
         });
-        if !complete {
-            return Ok(None);
-        }
-        let stream = self.streams.remove(&key).expect("stream present");
-        let parts: Vec<ProposalPart> = stream.parts.into_values().collect();
-        let Some(proposal) = self.assemble(&parts) else {
-            tracing::warn!(%peer, "dropping a malformed or wrongly signed proposal stream");
+        let Some(parts) = parts else {
             return Ok(None);
         };
-        let next = self.next_height();
-        if proposal.height < next {
+        let Some(proposal) = self.assemble(&parts) else {
+            tracing::warn!(peer = %author, "dropping a malformed or wrongly signed proposal stream");
             return Ok(None);
-        }
-        self.keep(proposal.clone())?;
-        if proposal.height > next {
+        };
+        if !self.keep(proposal.clone())? || proposal.height > next {
             // Validated when consensus reaches that height (`StartedRound`).
             return Ok(None);
         }
-        let validity = self.validate(&proposal)?;
+        let validity = self.validate(&proposal, false)?;
         Ok(Some(proposal.proposed(validity)))
     }
 
@@ -505,6 +471,7 @@ impl App {
                 round,
                 proposer,
                 pol_round,
+                ..
             }),
             Some(ProposalPart::Fin { signature }),
         ) = (parts.first(), parts.last())
@@ -528,7 +495,19 @@ impl App {
             return None;
         }
         let block: Block = decode(&bytes).ok()?;
-        if block.header.height != height.0 || block.header.proposer != *proposer {
+        // A fresh proposal is built by the proposer streaming it; a re-proposal (`pol_round`
+        // set) carries the value locked in that round, built by whichever validator proposed
+        // it there.
+        let builder_ok = if pol_round.is_defined() {
+            self.ledger
+                .validators()
+                .ok()?
+                .power_of(&block.header.proposer)
+                .is_some()
+        } else {
+            block.header.proposer == *proposer
+        };
+        if block.header.height != height.0 || !builder_ok {
             return None;
         }
         Some(Undecided {
@@ -542,12 +521,14 @@ impl App {
 
     /// Whether a proposal is a valid next block: it extends our tip, names the right proposer
     /// and validators, and executing its transactions gives the state root it claims.
-    fn validate(&mut self, proposal: &Undecided) -> Result<Validity> {
+    /// `decided`: the block comes with a commit certificate (sync), so the round it was
+    /// decided in may be a re-proposal's, whose proposer did not build it.
+    fn validate(&mut self, proposal: &Undecided, decided: bool) -> Result<Validity> {
         let id = proposal.id();
         if let Some(validity) = self.validity.get(&id) {
             return Ok(*validity);
         }
-        let verdict = self.check(proposal)?;
+        let verdict = self.check(proposal, decided)?;
         let validity = match verdict {
             Ok(prepared) => {
                 self.prepared.insert(id, prepared);
@@ -562,7 +543,11 @@ impl App {
         Ok(validity)
     }
 
-    fn check(&self, proposal: &Undecided) -> Result<std::result::Result<Prepared, String>> {
+    fn check(
+        &self,
+        proposal: &Undecided,
+        decided: bool,
+    ) -> Result<std::result::Result<Prepared, String>> {
         let tip = self.ledger.tip();
         let validators = self.ledger.validators()?;
         let header = &proposal.block.header;
@@ -574,9 +559,23 @@ impl App {
             Some(format!("it is for chain `{}`", header.chain_id))
         } else if header.height != tip.height + 1 || header.prev_hash != tip.hash {
             Some("it does not extend our tip".to_string())
-        } else if proposal.proposer != expected_proposer || header.proposer != expected_proposer {
+        } else if proposal.proposer != expected_proposer {
             Some(format!(
                 "{} is not the proposer of this round",
+                proposal.proposer
+            ))
+        } else if proposal.valid_round.is_nil() && !decided && header.proposer != expected_proposer
+        {
+            // A fresh proposal is built by the round's proposer; a re-proposal carries the
+            // value locked in an earlier round, built by that round's proposer (the engine
+            // accepts it only with a polka for it in `valid_round`).
+            Some(format!(
+                "its header names {} as proposer, not the round's proposer",
+                header.proposer
+            ))
+        } else if validators.power_of(&header.proposer).is_none() {
+            Some(format!(
+                "its header names {}, not a validator",
                 header.proposer
             ))
         } else if header.validators_hash != validators.hash() {
@@ -728,8 +727,7 @@ impl App {
         self.undecided = self.undecided.split_off(&(height + 1, 0, Hash::ZERO));
         self.validity.clear();
         self.prepared.clear();
-        self.streams
-            .retain(|_, s| s.height.is_none_or(|h| h > height));
+        self.streams.forget_through(height);
         let store = self.ledger.store();
         let stale = store.scan(
             UNDECIDED_PREFIX,
@@ -746,28 +744,86 @@ impl App {
         Ok(())
     }
 
-    /// Keeps a proposal in memory and in the store (flushed), so a restart can replay it.
-    fn keep(&mut self, proposal: Undecided) -> Result<()> {
+    /// Keeps a proposal in memory and in the store (flushed), so a restart can replay it, if
+    /// it is one we may need (see [`App::admissible`]); returns whether it is kept.
+    fn keep(&mut self, proposal: Undecided) -> Result<bool> {
         let (height, round, id) = proposal.key();
         if self.undecided.contains_key(&(height, round, id)) {
-            return Ok(());
+            return Ok(true);
+        }
+        if !self.admissible(&proposal) {
+            tracing::debug!(height, round, proposer = %proposal.proposer, "proposal not kept: out of the height window, or its proposer's share of the round is full");
+            return Ok(false);
         }
         let mut batch = Batch::default();
         batch.put(undecided_key(height, round, &id), encode(&proposal));
         self.ledger.store().apply(batch)?;
         self.ledger.store().flush()?;
         self.undecided.insert((height, round, id), proposal);
-        Ok(())
+        Ok(true)
     }
 
+    /// Whether a proposal not held yet may be kept: its height is the next one or at most
+    /// [`MAX_PROPOSAL_HEIGHTS_AHEAD`] beyond, and its proposer has fewer than
+    /// [`MAX_PROPOSALS_PER_ROUND_PROPOSER`] proposals held for its height and round.
+    fn admissible(&self, proposal: &Undecided) -> bool {
+        let next = self.next_height();
+        if proposal.height < next || proposal.height - next > MAX_PROPOSAL_HEIGHTS_AHEAD {
+            return false;
+        }
+        let round = round_u32(proposal.round);
+        let held = self
+            .undecided
+            .range(
+                (proposal.height, round, Hash::ZERO)..=(proposal.height, round, Hash([0xff; 32])),
+            )
+            .filter(|(_, u)| u.proposer == proposal.proposer)
+            .count();
+        held < MAX_PROPOSALS_PER_ROUND_PROPOSER
+    }
+
+    /// Brings back the proposals kept before a restart: only those [`App::admissible`] now;
+    /// the rest are deleted from the store unread.
     fn load_undecided(&mut self) -> Result<()> {
         let tip = self.ledger.tip().height;
         self.forget_through(tip)?;
-        let store = self.ledger.store();
-        for (_, bytes) in store.scan(UNDECIDED_PREFIX, &prefix_end(UNDECIDED_PREFIX), usize::MAX)? {
+        let ledger = self.ledger.clone();
+        let store = ledger.store();
+        let window_end = undecided_key(
+            tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD),
+            0,
+            &Hash::ZERO,
+        );
+        let mut dropped = 0usize;
+        loop {
+            let beyond = store.scan(&window_end, &prefix_end(UNDECIDED_PREFIX), 1024)?;
+            if beyond.is_empty() {
+                break;
+            }
+            let mut batch = Batch::default();
+            for (key, _) in beyond {
+                batch.delete(key);
+                dropped += 1;
+            }
+            store.apply(batch)?;
+        }
+        let mut batch = Batch::default();
+        for (key, bytes) in store.scan(UNDECIDED_PREFIX, &window_end, usize::MAX)? {
             let proposal: Undecided =
                 decode(&bytes).map_err(|e| Error::corrupt("undecided proposal", e))?;
-            self.undecided.insert(proposal.key(), proposal);
+            if self.admissible(&proposal) {
+                self.undecided.insert(proposal.key(), proposal);
+            } else {
+                batch.delete(key);
+                dropped += 1;
+            }
+        }
+        if !batch.is_empty() {
+            store.apply(batch)?;
+        }
+        if dropped > 0 {
+            store.flush()?;
+            tracing::info!(dropped, "stored proposals out of the height window deleted");
         }
         if !self.undecided.is_empty() {
             tracing::info!(
@@ -839,7 +895,7 @@ impl App {
         };
         let outcome = self
             .keep(proposal.clone())
-            .and_then(|()| self.validate(&proposal));
+            .and_then(|_| self.validate(&proposal, true));
         match outcome {
             Ok(validity) => SyncedValueOutcome::Verdict(proposal.proposed(validity)),
             Err(e) => {
@@ -850,38 +906,57 @@ impl App {
     }
 }
 
-/// The parts of a proposal with the proposer's signature in `Fin`.
-fn sign_parts(chain_id: &str, key: &Keypair, proposal: &Undecided) -> Vec<ProposalPart> {
-    let mut parts = vec![ProposalPart::Init {
-        height: Height(proposal.height),
-        round: proposal.round,
-        proposer: key.public(),
-        pol_round: proposal.valid_round,
-    }];
-    parts.extend(
-        encode(&proposal.block)
-            .chunks(PROPOSAL_PART_BYTES)
-            .map(|chunk| ProposalPart::Data(chunk.to_vec())),
-    );
-    let digest = parts_digest(&parts);
-    let signature = key.sign(&parts_signing_bytes(
-        chain_id,
-        Height(proposal.height),
-        proposal.round,
-        &digest,
-    ));
-    parts.push(ProposalPart::Fin { signature });
-    parts
-}
-
-/// blake3 over the encoding of every part before `Fin`.
-fn parts_digest(parts: &[ProposalPart]) -> Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(PARTS_DIGEST_DOMAIN);
-    for part in parts {
-        hasher.update(&encode(part));
+/// Whose proposal a stream's `Init` is, if it can be one we will need: for the next height or
+/// one a little ahead, in a round not far ahead of ours, by that round's proposer, signed by
+/// it for the peer that published the stream.
+fn judge_init(
+    ledger: &Ledger,
+    chain_id: &str,
+    next: u64,
+    current_round: u32,
+    init: &ProposalPart,
+    author: &PeerId,
+) -> Option<Claim> {
+    let ProposalPart::Init {
+        height,
+        round,
+        proposer,
+        pol_round,
+        signature,
+    } = init
+    else {
+        return None;
+    };
+    let r = round.as_u32()?;
+    if height.0 < next || height.0 - next > MAX_PROPOSAL_HEIGHTS_AHEAD {
+        return None;
     }
-    Hash(*hasher.finalize().as_bytes())
+    let from_round = if height.0 == next { current_round } else { 0 };
+    if r > from_round.saturating_add(MAX_PROPOSAL_ROUNDS_AHEAD) {
+        return None;
+    }
+    // Heights ahead are judged by today's validators: a set that changes within the window
+    // costs a validator that is behind at most a round there.
+    let validators = ledger.validators().ok()?;
+    if SigilContext
+        .select_proposer(&validators, *height, *round)
+        .key
+        != *proposer
+    {
+        return None;
+    }
+    let bytes = init_signing_bytes(
+        chain_id,
+        *height,
+        *round,
+        *pol_round,
+        proposer,
+        &author.to_bytes(),
+    );
+    proposer.verify(&bytes, signature).then_some(Claim {
+        height: height.0,
+        proposer: *proposer,
+    })
 }
 
 /// Runs store and execution work off the async workers when the runtime allows it.
@@ -889,5 +964,249 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::Genesis;
+    use crate::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;
+    use crate::state::{ChainParams, ValidatorSet};
+    use crate::store::MemStore;
+    use malachitebft_app_channel::app::streaming::{StreamContent, StreamId};
+
+    const CHAIN: &str = "app-test";
+
+    fn copy(key: &Keypair) -> Keypair {
+        Keypair::from_signing_key(key.signing_key().clone())
+    }
+
+    /// A fresh consensus peer id.
+    fn peer() -> PeerId {
+        let key = malachitebft_app_channel::app::types::Keypair::ed25519_from_bytes(
+            Keypair::generate().signing_key().to_bytes(),
+        )
+        .unwrap();
+        PeerId::from_bytes(&key.public().to_peer_id().to_bytes()).unwrap()
+    }
+
+    /// Four validators' keys, and an app at height 1 run by the validator at `me`.
+    fn app(me: usize) -> (Vec<Keypair>, App) {
+        let keys: Vec<Keypair> = (0..4).map(|_| Keypair::generate()).collect();
+        let genesis = Genesis {
+            genesis_time_ms: 0,
+            params: ChainParams {
+                chain_id: CHAIN.into(),
+                tlds: vec!["sigil".into()],
+                reveal_min_blocks: 1,
+                reveal_max_blocks: 100,
+                name_ttl_blocks: 1000,
+                grace_blocks: 10,
+                block_interval_ms: 0,
+            },
+            validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
+        };
+        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::default()), genesis, 1000).unwrap());
+        let node = Node::for_consensus(ledger);
+        let key = Arc::new(copy(&keys[me]));
+        let app = App::new(
+            node,
+            Some(key),
+            peer().to_bytes(),
+            super::super::context::default_timeouts(),
+            None,
+        );
+        (keys, app)
+    }
+
+    /// The key of the proposer of (`height`, `round`).
+    fn proposer(app: &App, keys: &[Keypair], height: u64, round: u32) -> Keypair {
+        let validators = app.ledger.validators().unwrap();
+        let chosen = SigilContext
+            .select_proposer(&validators, Height(height), Round::new(round))
+            .key;
+        copy(keys.iter().find(|k| k.public() == chosen).unwrap())
+    }
+
+    /// The next block as `builder` would build it.
+    fn next_block(app: &App, builder: &Keypair) -> Block {
+        let prepared = app.ledger.prepare(&[]).unwrap();
+        let header = app
+            .ledger
+            .header(&prepared, builder.public(), now_ms())
+            .unwrap();
+        Block {
+            header,
+            txs: Vec::new(),
+        }
+    }
+
+    /// Feeds a stream by `author` to the app; returns what its last message completed.
+    fn feed(
+        app: &mut App,
+        author: PeerId,
+        messages: Vec<StreamMessage<ProposalPart>>,
+    ) -> Option<ProposedValue<SigilContext>> {
+        let mut last = None;
+        for message in messages {
+            last = app.receive_part(author, message).unwrap();
+        }
+        last
+    }
+
+    /// A stream of `block` for (`height`, `round`) signed by `key`, published by `author`.
+    fn signed_stream(
+        key: &Keypair,
+        author: PeerId,
+        height: u64,
+        round: u32,
+        pol_round: Round,
+        block: &Block,
+    ) -> Vec<StreamMessage<ProposalPart>> {
+        let parts = proposal_parts(
+            CHAIN,
+            key,
+            &author.to_bytes(),
+            height,
+            Round::new(round),
+            pol_round,
+            block,
+        );
+        stream_messages(height, Round::new(round), parts)
+    }
+
+    #[test]
+    fn junk_streams_from_many_peers_do_not_crowd_out_the_proposers_stream() {
+        let (keys, mut app) = app(0);
+        let p = proposer(&app, &keys, 1, 0);
+        let p_peer = peer();
+        let messages = signed_stream(&p, p_peer, 1, 0, Round::Nil, &next_block(&app, &p));
+        // The proposer's Init arrives, then a flood: one-part streams from one peer and from
+        // many, forged Inits naming the proposer, and far-future Inits.
+        let (first, rest) = messages.split_first().unwrap();
+        assert!(feed(&mut app, p_peer, vec![first.clone()]).is_none());
+        let rogue = peer();
+        for n in 0..10_000u64 {
+            let id = StreamId::new(Bytes::from(n.to_be_bytes().to_vec()));
+            let part = StreamContent::Data(ProposalPart::Data(vec![1; 64]));
+            let sybil = peer();
+            app.receive_part(rogue, StreamMessage::new(id.clone(), 1, part.clone()))
+                .unwrap();
+            app.receive_part(sybil, StreamMessage::new(id, 1, part))
+                .unwrap();
+        }
+        // A stranger's Init naming the proposer, and a replay of the proposer's own Init under
+        // another peer id, are dropped on arrival.
+        let stranger = Keypair::generate();
+        let forged = signed_stream(&stranger, rogue, 1, 0, Round::Nil, &next_block(&app, &p));
+        assert!(feed(&mut app, rogue, forged).is_none());
+        let mut replay = signed_stream(&p, rogue, 1, 0, Round::Nil, &next_block(&app, &p));
+        replay[0].content = first.content.clone();
+        assert!(feed(&mut app, rogue, replay).is_none());
+        let bound = MAX_UNCHECKED_PROPOSAL_STREAMS + 1;
+        assert!(app.streams.len() <= bound, "{} streams", app.streams.len());
+        let value = feed(&mut app, p_peer, rest.to_vec()).expect("the proposal completes");
+        assert_eq!(value.validity, Validity::Valid);
+        assert_eq!(app.undecided.len(), 1);
+    }
+
+    #[test]
+    fn a_validators_proposals_are_kept_only_within_the_height_window() {
+        let (keys, mut app) = app(0);
+        let author = peer();
+        let mut kept_heights = Vec::new();
+        for height in 2..(2 + 3 * MAX_PROPOSAL_HEIGHTS_AHEAD) {
+            for round in 0..4 {
+                let p = proposer(&app, &keys, height, round);
+                let mut block = next_block(&app, &p);
+                block.header.height = height;
+                feed(
+                    &mut app,
+                    author,
+                    signed_stream(&p, author, height, round, Round::Nil, &block),
+                );
+            }
+        }
+        for u in app.undecided.values() {
+            kept_heights.push(u.height);
+        }
+        assert!(!kept_heights.is_empty());
+        assert!(
+            kept_heights
+                .iter()
+                .all(|&h| h <= 1 + MAX_PROPOSAL_HEIGHTS_AHEAD),
+            "{kept_heights:?}"
+        );
+        assert_eq!(
+            stored_proposals(app.ledger.store()).unwrap(),
+            app.undecided.len()
+        );
+    }
+
+    #[test]
+    fn a_restart_reloads_only_proposals_within_the_window() {
+        let (keys, mut app) = app(0);
+        let p = &keys[1];
+        // As a store written before the window existed: proposals for many heights ahead, and
+        // many for one round.
+        let mut batch = Batch::default();
+        for height in 1..500u64 {
+            for n in 0..3u64 {
+                let mut block = next_block(&app, p);
+                block.header.height = height;
+                block.header.time_ms = n;
+                let u = Undecided {
+                    height,
+                    round: Round::new(0),
+                    valid_round: Round::Nil,
+                    proposer: p.public(),
+                    block,
+                };
+                let (h, r, id) = u.key();
+                batch.put(undecided_key(h, r, &id), encode(&u));
+            }
+        }
+        app.ledger.store().apply(batch).unwrap();
+        app.load_undecided().unwrap();
+        let bound = (MAX_PROPOSAL_HEIGHTS_AHEAD as usize + 1) * MAX_PROPOSALS_PER_ROUND_PROPOSER;
+        assert_eq!(app.undecided.len(), bound);
+        assert_eq!(stored_proposals(app.ledger.store()).unwrap(), bound);
+    }
+
+    #[test]
+    fn the_next_rounds_proposer_can_re_propose_a_value_another_validator_built() {
+        let (keys, mut app) = app(0);
+        let p = proposer(&app, &keys, 1, 0);
+        let q = proposer(&app, &keys, 1, 1);
+        assert_ne!(p.public(), q.public());
+        let block = next_block(&app, &p);
+        let q_peer = peer();
+        // Round 1's proposer re-proposes the value locked in round 0: P built it.
+        let value = feed(
+            &mut app,
+            q_peer,
+            signed_stream(&q, q_peer, 1, 1, Round::new(0), &block),
+        )
+        .expect("the re-proposal is accepted");
+        assert_eq!(value.validity, Validity::Valid);
+        assert_eq!(value.value.id(), block.header.hash());
+        assert_eq!(value.proposer, q.public());
+        assert_eq!(value.valid_round, Round::new(0));
+
+        // The same block as a fresh proposal of round 1 is not Q's to propose.
+        let (keys, mut app) = self::app(0);
+        let p = proposer(&app, &keys, 1, 0);
+        let q = proposer(&app, &keys, 1, 1);
+        let block = next_block(&app, &p);
+        let fresh = feed(
+            &mut app,
+            q_peer,
+            signed_stream(&q, q_peer, 1, 1, Round::Nil, &block),
+        );
+        assert!(
+            fresh.is_none(),
+            "a fresh proposal built by another validator"
+        );
     }
 }

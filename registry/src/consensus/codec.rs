@@ -318,6 +318,7 @@ mod tests {
             round: Round::new(1),
             proposer: key().public(),
             pol_round: Round::Nil,
+            signature: signature(),
         });
         round_trips(ProposalPart::Data(vec![1, 2, 3]));
         round_trips(ProposalPart::Fin {

@@ -148,7 +148,9 @@ impl mc::Proposal<SigilContext> for Proposal {
 }
 
 /// One message of a streamed proposal: `Init`, then the borsh-encoded block in `Data` chunks,
-/// then `Fin` with the proposer's signature over the digest of everything before it.
+/// then `Fin` with the proposer's signature over the digest of everything before it. `Init` is
+/// signed by the proposer it names and bound to the peer that publishes the stream, so it
+/// checks on arrival (`signing::init_signing_bytes`).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ProposalPart {
     Init {
@@ -156,6 +158,7 @@ pub enum ProposalPart {
         round: Round,
         proposer: Address,
         pol_round: Round,
+        signature: Signature,
     },
     Data(Vec<u8>),
     Fin {

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod context;
 pub mod crash;
 pub mod signing;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -152,7 +153,7 @@ pub async fn start(
     check_wal(&config.wal_path)?;
     let chain_id = node.ledger().params().chain_id.clone();
     let key = key.map(Arc::new);
-    let (identity, consensus_context) = match &key {
+    let (identity, consensus_context, author) = match &key {
         Some(key) => {
             let address = key.public();
             let network_key = network_keypair(config.identity.as_deref().unwrap_or(key))?;
@@ -160,9 +161,10 @@ pub async fn start(
             // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
             let peer_id = network_key.public().to_peer_id().to_bytes();
             let proof = signer
-                .sign_validator_proof(address.0.to_vec(), peer_id)
+                .sign_validator_proof(address.0.to_vec(), peer_id.clone())
                 .await
                 .map_err(|e| Error::Invalid(format!("signing the validator proof failed: {e}")))?;
+            let author = peer_id;
             let proof_bytes = SigilCodec
                 .encode(&proof)
                 .map_err(|e| Error::Invalid(format!("encoding the validator proof failed: {e}")))?;
@@ -178,6 +180,7 @@ pub async fn start(
                     Box::new(SigilVerifier::new(chain_id.clone())),
                     Box::new(signer),
                 ),
+                author,
             )
         }
         None => {
@@ -187,16 +190,15 @@ pub async fn start(
                 .identity
                 .clone()
                 .unwrap_or_else(|| Arc::new(Keypair::generate()));
+            let network_key = network_keypair(&identity_key)?;
+            let author = network_key.public().to_peer_id().to_bytes();
             (
-                NetworkIdentity::new(
-                    config.moniker.clone(),
-                    network_keypair(&identity_key)?,
-                    None,
-                ),
+                NetworkIdentity::new(config.moniker.clone(), network_key, None),
                 ConsensusContext::new_full_node(
                     identity_key.public(),
                     Box::new(SigilVerifier::new(chain_id.clone())),
                 ),
+                author,
             )
         }
     };
@@ -229,9 +231,15 @@ pub async fn start(
     .await
     .map_err(|e| Error::Invalid(format!("starting the consensus engine failed: {e:#}")))?;
 
-    let app = App::new(node, key, config.timeouts, crash);
+    let app = App::new(node, key, author, config.timeouts, crash);
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusHandle { engine, app })
+}
+
+/// How many proposals for heights not yet final a node's store holds (what a restart
+/// reloads); bounded by the height window and per-round limits in `limits`.
+pub fn stored_proposals(store: &dyn crate::store::Store) -> Result<usize> {
+    app::stored_proposals(store)
 }
 
 fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {

@@ -19,6 +19,7 @@ const PREVOTE_DOMAIN: &[u8] = b"sigil/prevote/v1";
 const NIL_PRECOMMIT_DOMAIN: &[u8] = b"sigil/precommit-nil/v1";
 const PROPOSAL_DOMAIN: &[u8] = b"sigil/proposal/v1";
 const PARTS_DOMAIN: &[u8] = b"sigil/proposal-parts/v1";
+const INIT_DOMAIN: &[u8] = b"sigil/proposal-init/v1";
 const EXTENSION_DOMAIN: &[u8] = b"sigil/vote-extension/v1";
 const VALIDATOR_PROOF_DOMAIN: &[u8] = b"sigil/validator-proof/v1";
 
@@ -63,6 +64,28 @@ pub fn parts_signing_bytes(chain_id: &str, height: Height, round: Round, digest:
         &encode(&(chain_id, height.0, round.as_i64(), digest)),
     ]
     .concat()
+}
+
+/// The bytes the proposer signs in a stream's `Init`: whose proposal for which height and
+/// round, published by which consensus peer (`author`, its peer id bytes), so a stranger can
+/// neither forge an `Init` nor replay one under its own peer id.
+pub fn init_signing_bytes(
+    chain_id: &str,
+    height: Height,
+    round: Round,
+    pol_round: Round,
+    proposer: &PublicKey,
+    author: &[u8],
+) -> Vec<u8> {
+    let fields = (
+        chain_id,
+        height.0,
+        round.as_i64(),
+        pol_round.as_i64(),
+        proposer,
+        author,
+    );
+    [INIT_DOMAIN, &encode(&fields)].concat()
 }
 
 fn extension_signing_bytes(chain_id: &str, scope: &VoteExtensionScope<SigilContext>) -> Vec<u8> {
