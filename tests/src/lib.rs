@@ -11,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod dns;
+pub mod flood;
 pub mod links;
 pub mod network;
 
@@ -152,6 +153,11 @@ impl Node {
             data: data.to_path_buf(),
             child,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops the node at once, as a crash would (SIGKILL).
