@@ -169,7 +169,8 @@ impl Mempool {
             .tx
             .required_bits(&params.work)
             .saturating_add(pressure_bits(fill));
-        let full = inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES;
+        let full =
+            inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES;
         let least = inner.by_work.first().map(|(w, _)| *w).unwrap_or(0);
         let required = if full {
             required.max(least + 1)
@@ -297,10 +298,7 @@ impl Mempool {
             return Vec::new();
         };
         let seqs: Vec<u64> = inner.signers[signer].seqs.iter().copied().collect();
-        let txs = seqs
-            .iter()
-            .map(|s| inner.entries[s].stx.clone())
-            .collect();
+        let txs = seqs.iter().map(|s| inner.entries[s].stx.clone()).collect();
         inner.evict_from(signer, first);
         txs
     }
@@ -420,7 +418,11 @@ mod tests {
         tx.sign(key)
     }
 
-    fn add(pool: &Mempool, state: &Memory, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
+    fn add(
+        pool: &Mempool,
+        state: &Memory,
+        stx: SignedTx,
+    ) -> std::result::Result<Hash, MempoolError> {
         pool.add(stx, state, &params(), 1).unwrap()
     }
 
@@ -506,14 +508,25 @@ mod tests {
             weak.tx.stamp += 1;
         }
         let refused = add(&pool, &state, weak.tx.sign(&honest)).unwrap_err();
-        let required = refused.required_bits().expect("the refusal names the work asked");
+        let required = refused
+            .required_bits()
+            .expect("the refusal names the work asked");
         assert!(required >= pressure_bits(1000), "{refused}");
-        assert!(refused.to_string().contains(&format!("{required} leading zero bits")));
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("{required} leading zero bits"))
+        );
         let id = add(&pool, &state, tx(&honest, 0, 7, required)).unwrap();
         assert!(pool.contains(&id));
         assert_eq!(pool.len(), MAX_MEMPOOL_TXS);
         // The newest of the least work went first.
-        assert!(!pool.lock().entries.contains_key(&(MAX_MEMPOOL_TXS as u64 - 1)));
+        assert!(
+            !pool
+                .lock()
+                .entries
+                .contains_key(&(MAX_MEMPOOL_TXS as u64 - 1))
+        );
         assert!(pool.lock().entries.contains_key(&0));
     }
 

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::block::{Block, Commit};
+use crate::error::TxError;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Prepared, Tip};
 use crate::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
 use crate::mempool::{Mempool, MempoolError};
-use crate::error::TxError;
 use crate::net::{GossipVerdict, InboundTx, NetHandle};
 use crate::tx::{Op, SignedTx};
 use crate::types::{Hash, Height, Keypair};

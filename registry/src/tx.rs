@@ -22,7 +22,16 @@ pub const MAX_WORK_BITS: u32 = 64;
 /// The work a chain asks of a transaction, in leading zero bits of its stamp hash (each bit
 /// doubles the expected number of hashes). Fixed at genesis; zero asks for nothing.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct WorkParams {
     /// Bits of a transaction that creates state entries: a signer's first transaction (its
@@ -314,7 +323,12 @@ impl Transaction {
     fn stamp_prefix(&self) -> blake3::Hasher {
         let mut h = blake3::Hasher::new();
         h.update(STAMP_DOMAIN);
-        h.update(&encode(&(&self.chain_id, &self.signer, self.nonce, &self.op)));
+        h.update(&encode(&(
+            &self.chain_id,
+            &self.signer,
+            self.nonce,
+            &self.op,
+        )));
         h
     }
 
@@ -534,14 +548,19 @@ mod tests {
         // The stamp is bound to the content: another nonce needs its own.
         let mut other = tx.clone();
         other.nonce = 7;
-        other.op = Op::NameRenew { name: "a.sigil".into() };
+        other.op = Op::NameRenew {
+            name: "a.sigil".into(),
+        };
         assert_eq!(other.required_bits(&work), 4);
         // A search can be stopped.
         let mut hard = sample(&key, "sigil-dev").tx;
         assert!(!hard.find_stamp(60, |tried| tried < (1 << 17)));
         assert_eq!(hard.stamp, 0);
         // Zero bits ask nothing.
-        assert_eq!(sample(&key, "c").tx.check_work(&WorkParams::default()), Ok(()));
+        assert_eq!(
+            sample(&key, "c").tx.check_work(&WorkParams::default()),
+            Ok(())
+        );
         assert_eq!(leading_zero_bits(&[0; 32]), 256);
         let mut h = [0u8; 32];
         h[1] = 0x10;

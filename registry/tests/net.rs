@@ -235,7 +235,11 @@ async fn a_gossiped_transaction_is_forwarded_only_if_admitted() {
         c.publish(first.clone()).await.unwrap();
         let at_a = next(&mut a_rx).await;
         assert!(admit(at_a).await.unwrap().is_ok());
-        assert_eq!(next(&mut b_rx).await.tx, first, "B heard a refused transaction");
+        assert_eq!(
+            next(&mut b_rx).await.tx,
+            first,
+            "B heard a refused transaction"
+        );
         let copycat = Keypair::generate();
         let mut same = Transaction {
             signer: copycat.public(),
@@ -252,7 +256,11 @@ async fn a_gossiped_transaction_is_forwarded_only_if_admitted() {
         c.publish(second.clone()).await.unwrap();
         let at_a = next(&mut a_rx).await;
         assert!(admit(at_a).await.unwrap().is_ok());
-        assert_eq!(next(&mut b_rx).await.tx, second, "B heard a refused transaction");
+        assert_eq!(
+            next(&mut b_rx).await.tx,
+            second,
+            "B heard a refused transaction"
+        );
         // A stayed connected to C: refusals that may come from another view of the chain are
         // no reason to ban.
         assert!(a.peers().contains(&c.local_peer_id()));

@@ -45,7 +45,13 @@ pub struct Flood {
 
 impl Flood {
     /// Starts `threads` threads submitting for `keys` fresh keys in all to the API at `api`.
-    pub fn start(api: &str, chain_id: &str, work: WorkParams, keys: usize, threads: usize) -> Flood {
+    pub fn start(
+        api: &str,
+        chain_id: &str,
+        work: WorkParams,
+        keys: usize,
+        threads: usize,
+    ) -> Flood {
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
         let threads = (0..threads)
@@ -140,10 +146,7 @@ impl Worker {
                 };
                 let bits = tx.required_bits(&self.work).max(self.asked);
                 tx.find_stamp(bits, |_| !self.stop.load(Ordering::Relaxed));
-                let body = format!(
-                    "{{\"tx\":\"{}\"}}",
-                    hex::encode(tx.sign(key).to_bytes())
-                );
+                let body = format!("{{\"tx\":\"{}\"}}", hex::encode(tx.sign(key).to_bytes()));
                 let http = match conn.as_mut() {
                     Some(http) => http,
                     None => match Http::connect(&self.api) {
@@ -161,7 +164,7 @@ impl Worker {
     }
 
     fn answer(&mut self, i: usize, status: u16, answer: &str, http: &mut Http) {
-        if status == 200 {
+        if (200..300).contains(&status) {
             self.keys[i].1 += 1;
             self.counters.accepted.fetch_add(1, Ordering::Relaxed);
             self.successes += 1;
@@ -184,8 +187,7 @@ impl Worker {
         if error["code"] == "bad_nonce" {
             let path = format!("/v1/accounts/{}", self.keys[i].0.public());
             if let Some((200, account)) = http.request("GET", &path, "") {
-                let account: serde_json::Value =
-                    serde_json::from_str(&account).unwrap_or_default();
+                let account: serde_json::Value = serde_json::from_str(&account).unwrap_or_default();
                 if let Some(next) = account["next_nonce"].as_u64() {
                     self.keys[i].1 = next;
                 }
@@ -204,7 +206,9 @@ struct Http {
 impl Http {
     fn connect(host: &str) -> Option<Http> {
         let stream = TcpStream::connect(host).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
         stream.set_nodelay(true).ok()?;
         Some(Http {
             host: host.to_string(),

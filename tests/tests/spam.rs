@@ -64,7 +64,10 @@ fn an_honest_registration_goes_final_under_a_flood_and_memory_stays_bounded() {
     );
     assert!(status.contains("400"), "{status}: {answer}");
     assert_eq!(answer["error"]["code"], "insufficient_work", "{answer}");
-    assert_eq!(answer["error"]["required_bits"], WORK.create_bits, "{answer}");
+    assert_eq!(
+        answer["error"]["required_bits"], WORK.create_bits,
+        "{answer}"
+    );
 
     let report = honest_under_flood(
         &node,
