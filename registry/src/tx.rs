@@ -339,12 +339,15 @@ impl Transaction {
     }
 
     /// The bits the chain asks of this transaction: `create_bits` (plus `ceil(log2 n)` for
-    /// `n` new entries) if it creates state entries, a signer's first transaction included
+    /// `n` new entries, unless `create_bits` is 0) if it creates state entries, a signer's first transaction included
     /// (it creates the signer's nonce entry); `update_bits` otherwise.
     pub fn required_bits(&self, work: &WorkParams) -> u32 {
         let created = self.op.created_entries();
         let bits = if created == 0 && self.nonce > 0 {
             work.update_bits
+        } else if work.create_bits == 0 {
+            // A chain that asks nothing asks nothing of batches either.
+            0
         } else {
             let extra = u64::BITS - created.max(1).saturating_sub(1).leading_zeros();
             work.create_bits.saturating_add(extra)
