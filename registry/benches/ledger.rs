@@ -137,6 +137,7 @@ fn txs(blocks: usize, per_block: usize) {
             name_ttl_blocks: 1_000_000,
             grace_blocks: 10,
             block_interval_ms: 500,
+            work: Default::default(),
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     };

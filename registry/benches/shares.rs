@@ -78,6 +78,7 @@ fn main() {
             name_ttl_blocks: 1_000_000,
             grace_blocks: 10,
             block_interval_ms: 500,
+            work: Default::default(),
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     };

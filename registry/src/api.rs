@@ -75,12 +75,14 @@ pub fn router(node: Arc<Node>) -> Router {
         .with_state(node)
 }
 
-/// An error answer: `{"error": {"code": ..., "message": ...}}` with a fitting status.
+/// An error answer: `{"error": {"code": ..., "message": ...}}` with a fitting status, and
+/// `"required_bits"` when a transaction needs a bigger work stamp.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    required_bits: Option<u32>,
 }
 
 impl ApiError {
@@ -89,17 +91,18 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            required_bits: None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
-        )
-            .into_response()
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(bits) = self.required_bits {
+            error["required_bits"] = bits.into();
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
     }
 }
 
@@ -116,6 +119,7 @@ impl From<TxError> for ApiError {
             TxError::WrongChain { .. }
             | TxError::BadSignature { .. }
             | TxError::BadNonce { .. }
+            | TxError::InsufficientWork { .. }
             | TxError::Malformed(_) => StatusCode::BAD_REQUEST,
             TxError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             TxError::NameTaken { .. }
@@ -152,12 +156,16 @@ impl From<TxError> for ApiError {
 
 impl From<MempoolError> for ApiError {
     fn from(e: MempoolError) -> ApiError {
-        match e {
+        let required_bits = e.required_bits();
+        let mut answer = match e {
             MempoolError::Invalid(tx) => tx.into(),
             MempoolError::Duplicate(_) => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate", e.to_string())
             }
-            MempoolError::Full(_) | MempoolError::TooManyPending { .. } => {
+            MempoolError::MoreWork { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "more_work", e.to_string())
+            }
+            MempoolError::TooManyPending { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             }
             MempoolError::DevChainValidators => {
@@ -166,7 +174,9 @@ impl From<MempoolError> for ApiError {
             MempoolError::Internal(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
-        }
+        };
+        answer.required_bits = required_bits;
+        answer
     }
 }
 

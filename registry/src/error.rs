@@ -137,6 +137,10 @@ pub enum TxError {
         expected: u64,
         got: u64,
     },
+    #[error(
+        "the transaction's work stamp has {got} leading zero bits, but it needs {required}; compute the stamp for {required} bits and sign again (sigil does this itself)"
+    )]
+    InsufficientWork { required: u32, got: u32 },
     #[error("transaction of {bytes} bytes is larger than the limit of {max}")]
     TooLarge { bytes: usize, max: usize },
     #[error("transaction could not be decoded: {0}")]
@@ -403,6 +407,7 @@ impl TxError {
             TxError::WrongChain { .. } => "wrong_chain",
             TxError::BadSignature { .. } => "bad_signature",
             TxError::BadNonce { .. } => "bad_nonce",
+            TxError::InsufficientWork { .. } => "insufficient_work",
             TxError::TooLarge { .. } => "too_large",
             TxError::Malformed(_) => "malformed",
             TxError::InvalidName(_) => "invalid_name",

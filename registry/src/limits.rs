@@ -20,10 +20,18 @@ pub const MAX_CERTS_PER_BATCH: usize = 64;
 pub const MAX_TX_BYTES: usize = 16 * 1024;
 /// Transactions one block may hold.
 pub const MAX_TXS_PER_BLOCK: usize = 5_000;
-/// Transactions the mempool holds before it refuses new ones.
-pub const MAX_MEMPOOL_TXS: usize = 50_000;
+/// Transactions the mempool holds; when full, only more work than the least pending gets in.
+pub const MAX_MEMPOOL_TXS: usize = 20_000;
+/// Bytes of transactions the mempool holds (the pending state they write comes on top).
+pub const MAX_MEMPOOL_BYTES: usize = 32 * 1024 * 1024;
 /// Transactions one signer may have pending at once.
-pub const MAX_PENDING_PER_SIGNER: usize = 10_000;
+pub const MAX_PENDING_PER_SIGNER: usize = 1_000;
+/// Bytes of transactions one signer may have pending at once.
+pub const MAX_PENDING_BYTES_PER_SIGNER: usize = 2 * 1024 * 1024;
+/// Fill (of count or bytes, in thousandths) above which the mempool asks more work than the
+/// chain does: one more stamp bit at the threshold, and one more per step above it.
+pub const MEMPOOL_PRESSURE_PERMILLE: usize = 500;
+pub const MEMPOOL_PRESSURE_STEP_PERMILLE: usize = 62;
 /// Largest HTTP request body the API reads.
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Longest chain id.

@@ -1,13 +1,20 @@
-//! Transactions waiting for a block: bounded, first in first out, at most one per (signer,
-//! nonce) and with each signer's nonces consecutive, so every block built from the front is valid.
+//! Transactions waiting for a block: bounded by count and bytes, overall and per signer; each
+//! checked against the pending state (the final state after every pending transaction, in
+//! order); under load only transactions with more work are admitted, and when full the least
+//! work is evicted first. Blocks are built from the oldest.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
-use crate::error::TxError;
-use crate::limits::{MAX_MEMPOOL_TXS, MAX_PENDING_PER_SIGNER};
+use crate::error::{Result, TxError};
+use crate::limits::{
+    MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS, MAX_PENDING_BYTES_PER_SIGNER, MAX_PENDING_PER_SIGNER,
+    MEMPOOL_PRESSURE_PERMILLE, MEMPOOL_PRESSURE_STEP_PERMILLE,
+};
+use crate::state::{ChainParams, Overlay, StateRead, apply_pending};
 use crate::tx::SignedTx;
-use crate::types::{Hash, PublicKey};
+use crate::types::{Hash, Height, PublicKey};
 
 /// Why the mempool refused a transaction that is otherwise valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,10 +23,22 @@ pub enum MempoolError {
     Invalid(#[from] TxError),
     #[error("transaction {0} is already pending")]
     Duplicate(Hash),
-    #[error("the node's mempool is full ({0} transactions); retry in a few seconds")]
-    Full(usize),
-    #[error("{signer} already has {count} pending transactions; wait for them to be final")]
-    TooManyPending { signer: PublicKey, count: usize },
+    #[error(
+        "this node is under load ({fill_percent}% full) and now admits only transactions whose work stamp has at least {required} leading zero bits (this one has {got}); compute a stamp for {required} bits and submit again (sigil does this itself)"
+    )]
+    MoreWork {
+        required: u32,
+        got: u32,
+        fill_percent: u32,
+    },
+    #[error(
+        "{signer} already has {count} pending transactions ({bytes} bytes); wait for them to be final"
+    )]
+    TooManyPending {
+        signer: PublicKey,
+        count: usize,
+        bytes: usize,
+    },
     #[error(
         "this node is a development chain's only block producer (`sigild --dev`), which cannot hand blocks over to other validators; change validators on a network (`sigil localnet up`)"
     )]
@@ -28,12 +47,47 @@ pub enum MempoolError {
     Internal(String),
 }
 
+impl MempoolError {
+    /// The stamp bits the node would admit the transaction with, when more work is the answer.
+    pub fn required_bits(&self) -> Option<u32> {
+        match self {
+            MempoolError::MoreWork { required, .. }
+            | MempoolError::Invalid(TxError::InsufficientWork { required, .. }) => Some(*required),
+            _ => None,
+        }
+    }
+}
+
+/// One pending transaction.
+struct Entry {
+    stx: SignedTx,
+    id: Hash,
+    bytes: usize,
+    /// The work its stamp proves, in bits.
+    work: u32,
+}
+
+/// One signer's pending transactions, in nonce order (admission order keys).
+#[derive(Default)]
+struct SignerQueue {
+    seqs: VecDeque<u64>,
+    bytes: usize,
+}
+
 #[derive(Default)]
 struct Inner {
-    queue: VecDeque<SignedTx>,
-    ids: HashSet<Hash>,
-    /// Per signer: the nonce its next transaction must carry, and how many it has pending.
-    pending: HashMap<PublicKey, (u64, usize)>,
+    /// Pending transactions by admission order.
+    entries: BTreeMap<u64, Entry>,
+    ids: HashMap<Hash, u64>,
+    signers: HashMap<PublicKey, SignerQueue>,
+    /// (work, newest first): the first is the next to evict.
+    by_work: BTreeSet<(u32, Reverse<u64>)>,
+    bytes: usize,
+    next_seq: u64,
+    /// The pending state: every change of the pending transactions over the final state.
+    /// After an eviction it may still hold the evicted transactions' changes (their signer's
+    /// nonce is restored at once) until the next block rebuilds it.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -44,94 +98,209 @@ pub struct Mempool {
 impl Mempool {
     /// The nonce `signer`'s next transaction must carry, if it has transactions pending.
     pub fn pending_nonce(&self, signer: &PublicKey) -> Option<u64> {
-        self.lock().pending.get(signer).map(|(next, _)| *next)
+        let inner = self.lock();
+        let queue = inner.signers.get(signer)?;
+        let last = queue.seqs.back()?;
+        Some(inner.entries[last].stx.tx.nonce + 1)
     }
 
     /// Whether the signer has transactions pending.
     pub fn has_pending(&self, signer: &PublicKey) -> bool {
-        self.lock().pending.contains_key(signer)
+        self.lock().signers.contains_key(signer)
     }
 
     pub fn contains(&self, id: &Hash) -> bool {
-        self.lock().ids.contains(id)
+        self.lock().ids.contains_key(id)
     }
 
     pub fn len(&self) -> usize {
-        self.lock().queue.len()
+        self.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Adds a transaction whose signature and operation were already checked. `state_nonce` is
-    /// the signer's nonce in the final state.
-    pub fn add(&self, stx: SignedTx, state_nonce: u64) -> Result<Hash, MempoolError> {
+    /// Bytes of the pending transactions.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// The stamp bits this node now asks of a transaction beyond what the chain asks: none
+    /// below the pressure threshold, then one more for each step of fill (local policy, never
+    /// consensus).
+    pub fn pressure_bits(&self) -> u32 {
+        pressure_bits(self.lock().fill_permille())
+    }
+
+    /// Admits a transaction whose signature and stamp were checked against the chain's rules:
+    /// its nonce must follow on the signer's pending ones and its operation must apply to the
+    /// pending state (over `state`, the final state, as in the block at `height`). Under load
+    /// its stamp must carry the extra bits of [`Mempool::pressure_bits`]; when full it must
+    /// carry more work than the least-work pending transaction, which is evicted with its
+    /// signer's later ones.
+    pub fn add<S: StateRead>(
+        &self,
+        stx: SignedTx,
+        state: &S,
+        params: &ChainParams,
+        height: Height,
+    ) -> Result<std::result::Result<Hash, MempoolError>> {
         let mut inner = self.lock();
         let id = stx.id();
-        if inner.ids.contains(&id) {
-            return Err(MempoolError::Duplicate(id));
+        if inner.ids.contains_key(&id) {
+            return Ok(Err(MempoolError::Duplicate(id)));
         }
-        if inner.queue.len() >= MAX_MEMPOOL_TXS {
-            return Err(MempoolError::Full(MAX_MEMPOOL_TXS));
-        }
+        let bytes = stx.to_bytes().len();
         let signer = stx.tx.signer;
-        let (expected, count) = inner
-            .pending
-            .get(&signer)
-            .copied()
-            .unwrap_or((state_nonce, 0));
-        if stx.tx.nonce != expected {
-            return Err(TxError::BadNonce {
+        if let Some(queue) = inner.signers.get(&signer)
+            && (queue.seqs.len() >= MAX_PENDING_PER_SIGNER
+                || queue.bytes + bytes > MAX_PENDING_BYTES_PER_SIGNER)
+        {
+            return Ok(Err(MempoolError::TooManyPending {
                 signer,
-                expected,
-                got: stx.tx.nonce,
-            }
-            .into());
+                count: queue.seqs.len(),
+                bytes: queue.bytes,
+            }));
         }
-        if count >= MAX_PENDING_PER_SIGNER {
-            return Err(MempoolError::TooManyPending { signer, count });
+        let work = stx.tx.work_bits();
+        let fill = inner.fill_permille();
+        let required = stx
+            .tx
+            .required_bits(&params.work)
+            .saturating_add(pressure_bits(fill));
+        let full =
+            inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES;
+        let least = inner.by_work.first().map(|(w, _)| *w).unwrap_or(0);
+        let required = if full {
+            required.max(least + 1)
+        } else {
+            required
+        };
+        if work < required {
+            return Ok(Err(MempoolError::MoreWork {
+                required,
+                got: work,
+                fill_percent: (fill / 10) as u32,
+            }));
         }
-        inner.pending.insert(signer, (expected + 1, count + 1));
-        inner.ids.insert(id);
-        inner.queue.push_back(stx);
-        Ok(id)
+        // The operation must apply to the pending state before anything is evicted for it.
+        let pending = Overlay::with_writes(state, std::mem::take(&mut inner.writes));
+        let mut scratch = Overlay::new(&pending);
+        let verdict = apply_pending(&mut scratch, params, height, &stx);
+        let changes = scratch.into_writes();
+        inner.writes = pending.into_writes();
+        if let Err(e) = verdict? {
+            return Ok(Err(e.into()));
+        }
+        while inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES {
+            // The least work of another signer (evicting one of this signer's own would
+            // break its nonce sequence).
+            let victim = inner
+                .by_work
+                .iter()
+                .find(|(_, Reverse(seq))| inner.entries[seq].stx.tx.signer != signer)
+                .map(|&(least, Reverse(seq))| (least, seq));
+            let Some((least, seq)) = victim.filter(|(least, _)| *least < work) else {
+                return Ok(Err(MempoolError::MoreWork {
+                    required: least.max(victim.map_or(0, |v| v.0)) + 1,
+                    got: work,
+                    fill_percent: (fill / 10) as u32,
+                }));
+            };
+            let victim = inner.entries[&seq].stx.tx.signer;
+            let evicted = inner.evict_from(&victim, seq);
+            tracing::debug!(%victim, evicted, work, least, "evicted least-work pending transactions");
+        }
+        inner.writes.extend(changes);
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        inner.insert(
+            seq,
+            Entry {
+                stx,
+                id,
+                bytes,
+                work,
+            },
+        );
+        Ok(Ok(id))
     }
 
-    /// The oldest `max` transactions, left in place until `remove` is called for them.
-    pub fn peek(&self, max: usize) -> Vec<SignedTx> {
-        self.lock().queue.iter().take(max).cloned().collect()
+    /// The oldest transactions, at most `max_txs` of them and `max_bytes` in all, left in place
+    /// until a block commits them.
+    pub fn peek(&self, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
+        let inner = self.lock();
+        let mut budget = max_bytes;
+        inner
+            .entries
+            .values()
+            .take(max_txs)
+            .take_while(|e| {
+                let fits = e.bytes <= budget;
+                budget = budget.saturating_sub(e.bytes);
+                fits
+            })
+            .map(|e| e.stx.clone())
+            .collect()
     }
 
-    /// Removes transactions that are final (or were dropped). The removed ones must be the
-    /// oldest of their signers.
-    pub fn remove(&self, txs: &[SignedTx]) {
+    /// After a block: forgets its transactions, then rebuilds the pending state over the new
+    /// final `state` by applying the rest in order as in the block at `height`; a transaction
+    /// that no longer applies (its nonce was used by another block, its name was taken, its
+    /// reveal window passed) is dropped with its signer's later ones. Returns how many were
+    /// dropped that way.
+    pub fn rebuild<S: StateRead>(
+        &self,
+        included: &[SignedTx],
+        state: &S,
+        params: &ChainParams,
+        height: Height,
+    ) -> Result<usize> {
         let mut inner = self.lock();
-        let gone: HashSet<Hash> = txs.iter().map(SignedTx::id).collect();
-        inner.queue.retain(|t| !gone.contains(&t.id()));
-        for stx in txs {
-            inner.ids.remove(&stx.id());
-            if let Some((_, count)) = inner.pending.get_mut(&stx.tx.signer) {
-                *count -= 1;
-                if *count == 0 {
-                    inner.pending.remove(&stx.tx.signer);
-                }
+        for stx in included {
+            if let Some(seq) = inner.ids.get(&stx.id()).copied() {
+                inner.remove(seq);
             }
         }
+        let mut pending = Overlay::new(state);
+        let mut doomed: Vec<(PublicKey, u64)> = Vec::new();
+        let mut failed: HashSet<PublicKey> = HashSet::new();
+        for (seq, entry) in &inner.entries {
+            let signer = entry.stx.tx.signer;
+            if failed.contains(&signer) {
+                continue;
+            }
+            if let Err(e) = apply_pending(&mut pending, params, height, &entry.stx)? {
+                tracing::debug!(tx = %entry.id, %signer, error = %e, "dropping a pending transaction that no longer applies");
+                failed.insert(signer);
+                doomed.push((signer, *seq));
+            }
+        }
+        let writes = pending.into_writes();
+        let mut dropped = 0;
+        for (signer, seq) in doomed {
+            dropped += inner.evict_from(&signer, seq);
+        }
+        inner.writes = writes;
+        Ok(dropped)
     }
 
     /// Drops every pending transaction of `signer` (after one of them turned out invalid, the
     /// rest cannot apply either). Returns what was dropped.
     pub fn drop_signer(&self, signer: &PublicKey) -> Vec<SignedTx> {
         let mut inner = self.lock();
-        let (dropped, kept): (Vec<_>, Vec<_>) =
-            inner.queue.drain(..).partition(|t| t.tx.signer == *signer);
-        inner.queue = kept.into();
-        for t in &dropped {
-            inner.ids.remove(&t.id());
-        }
-        inner.pending.remove(signer);
-        dropped
+        let Some(first) = inner
+            .signers
+            .get(signer)
+            .and_then(|q| q.seqs.front().copied())
+        else {
+            return Vec::new();
+        };
+        let seqs: Vec<u64> = inner.signers[signer].seqs.iter().copied().collect();
+        let txs = seqs.iter().map(|s| inner.entries[s].stx.clone()).collect();
+        inner.evict_from(signer, first);
+        txs
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -139,50 +308,244 @@ impl Mempool {
     }
 }
 
+impl Inner {
+    /// How full the pool is, by count or by bytes, whichever is fuller, in thousandths.
+    fn fill_permille(&self) -> usize {
+        let by_count = self.entries.len() * 1000 / MAX_MEMPOOL_TXS;
+        let by_bytes = self.bytes * 1000 / MAX_MEMPOOL_BYTES;
+        by_count.max(by_bytes)
+    }
+
+    fn insert(&mut self, seq: u64, entry: Entry) {
+        let queue = self.signers.entry(entry.stx.tx.signer).or_default();
+        queue.seqs.push_back(seq);
+        queue.bytes += entry.bytes;
+        self.bytes += entry.bytes;
+        self.ids.insert(entry.id, seq);
+        self.by_work.insert((entry.work, Reverse(seq)));
+        self.entries.insert(seq, entry);
+    }
+
+    /// Removes one transaction (the oldest of its signer, or one being evicted from the end).
+    fn remove(&mut self, seq: u64) -> Option<Entry> {
+        let entry = self.entries.remove(&seq)?;
+        self.ids.remove(&entry.id);
+        self.by_work.remove(&(entry.work, Reverse(seq)));
+        self.bytes -= entry.bytes;
+        let signer = entry.stx.tx.signer;
+        if let Some(queue) = self.signers.get_mut(&signer) {
+            queue.seqs.retain(|s| *s != seq);
+            queue.bytes -= entry.bytes;
+            if queue.seqs.is_empty() {
+                self.signers.remove(&signer);
+            }
+        }
+        Some(entry)
+    }
+
+    /// Removes `signer`'s transaction `seq` and its later ones (their nonces cannot apply
+    /// without it) and restores the signer's nonce in the pending state. Returns how many.
+    fn evict_from(&mut self, signer: &PublicKey, seq: u64) -> usize {
+        let Some(queue) = self.signers.get(signer) else {
+            return 0;
+        };
+        let Some(at) = queue.seqs.iter().position(|s| *s == seq) else {
+            return 0;
+        };
+        let doomed: Vec<u64> = queue.seqs.iter().skip(at).copied().collect();
+        let first_nonce = self.entries[&seq].stx.tx.nonce;
+        for s in &doomed {
+            self.remove(*s);
+        }
+        self.writes.insert(
+            crate::state::keys::nonce(signer),
+            Some(crate::types::encode(&first_nonce)),
+        );
+        doomed.len()
+    }
+}
+
+/// Extra stamp bits asked at a fill of `permille`: none below the pressure threshold, then one
+/// more per step.
+fn pressure_bits(permille: usize) -> u32 {
+    if permille < MEMPOOL_PRESSURE_PERMILLE {
+        return 0;
+    }
+    1 + ((permille - MEMPOOL_PRESSURE_PERMILLE) / MEMPOOL_PRESSURE_STEP_PERMILLE) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{Op, Transaction};
-    use crate::types::Keypair;
+    use crate::state::keys;
+    use crate::tx::{Op, Transaction, WorkParams};
+    use crate::types::{Keypair, encode};
 
-    fn tx(key: &Keypair, nonce: u64) -> SignedTx {
-        Transaction {
+    /// A final state held in memory.
+    #[derive(Default)]
+    struct Memory(BTreeMap<Vec<u8>, Vec<u8>>);
+
+    impl StateRead for Memory {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            Ok(self.0.get(key).cloned())
+        }
+    }
+
+    fn params() -> ChainParams {
+        ChainParams {
+            chain_id: "c".into(),
+            tlds: vec!["sigil".into()],
+            reveal_min_blocks: 1,
+            reveal_max_blocks: 10,
+            name_ttl_blocks: 100,
+            grace_blocks: 10,
+            block_interval_ms: 10,
+            work: WorkParams::default(),
+        }
+    }
+
+    fn tx(key: &Keypair, nonce: u64, tag: u64, bits: u32) -> SignedTx {
+        let mut tx = Transaction {
             chain_id: "c".into(),
             signer: key.public(),
             nonce,
             stamp: 0,
             op: Op::NameCommit {
-                commitment: Hash([nonce as u8; 32]),
+                commitment: Hash::of(&tag.to_le_bytes()),
             },
-        }
-        .sign(key)
+        };
+        assert!(tx.find_stamp(bits, |_| true));
+        tx.sign(key)
+    }
+
+    fn add(
+        pool: &Mempool,
+        state: &Memory,
+        stx: SignedTx,
+    ) -> std::result::Result<Hash, MempoolError> {
+        pool.add(stx, state, &params(), 1).unwrap()
     }
 
     #[test]
-    fn nonces_must_follow_on() {
+    fn nonces_follow_on_and_operations_apply_to_the_pending_state() {
         let pool = Mempool::default();
+        let state = Memory::default();
         let key = Keypair::generate();
-        assert!(pool.add(tx(&key, 0), 0).is_ok());
+        assert!(add(&pool, &state, tx(&key, 0, 1, 0)).is_ok());
         assert!(matches!(
-            pool.add(tx(&key, 0), 0),
+            add(&pool, &state, tx(&key, 0, 1, 0)),
             Err(MempoolError::Duplicate(_))
         ));
         assert!(matches!(
-            pool.add(tx(&key, 2), 0),
+            add(&pool, &state, tx(&key, 2, 2, 0)),
             Err(MempoolError::Invalid(TxError::BadNonce { expected: 1, .. }))
         ));
-        assert!(pool.add(tx(&key, 1), 0).is_ok());
+        // The second transaction is dry-run on the state after the first: the same commitment
+        // (from another key too) is refused.
+        assert!(matches!(
+            add(&pool, &state, tx(&key, 1, 1, 0)),
+            Err(MempoolError::Invalid(TxError::DuplicateCommit { .. }))
+        ));
+        let other = Keypair::generate();
+        assert!(matches!(
+            add(&pool, &state, tx(&other, 0, 1, 0)),
+            Err(MempoolError::Invalid(TxError::DuplicateCommit { .. }))
+        ));
+        assert!(add(&pool, &state, tx(&key, 1, 2, 0)).is_ok());
         assert_eq!(pool.pending_nonce(&key.public()), Some(2));
-        let front = pool.peek(1);
-        pool.remove(&front);
+
+        // A block with the first: the rest stays and still applies.
+        let first = pool.peek(1, usize::MAX);
+        let mut state = state;
+        state.0.insert(keys::nonce(&key.public()), encode(&1u64));
+        assert_eq!(pool.rebuild(&first, &state, &params(), 2).unwrap(), 0);
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.pending_nonce(&key.public()), Some(2));
-        pool.remove(&pool.peek(10));
+        // Another block used the key's next nonce: its pending transaction is dropped.
+        state.0.insert(keys::nonce(&key.public()), encode(&2u64));
+        assert_eq!(pool.rebuild(&[], &state, &params(), 3).unwrap(), 1);
+        assert!(pool.is_empty());
         assert_eq!(pool.pending_nonce(&key.public()), None);
         // A replay of a final nonce is refused against the state nonce.
         assert!(matches!(
-            pool.add(tx(&key, 1), 2),
+            add(&pool, &state, tx(&key, 1, 9, 0)),
             Err(MempoolError::Invalid(TxError::BadNonce { .. }))
         ));
+    }
+
+    #[test]
+    fn under_load_more_work_is_asked_and_the_least_work_evicted() {
+        assert_eq!(pressure_bits(0), 0);
+        assert_eq!(pressure_bits(MEMPOOL_PRESSURE_PERMILLE - 1), 0);
+        assert_eq!(pressure_bits(MEMPOOL_PRESSURE_PERMILLE), 1);
+        assert!(pressure_bits(1000) > pressure_bits(MEMPOOL_PRESSURE_PERMILLE));
+
+        let pool = Mempool::default();
+        let state = Memory::default();
+        // Fill the pool past the threshold by hand, with the least work.
+        let filler = Keypair::generate();
+        {
+            let mut inner = pool.lock();
+            for seq in 0..MAX_MEMPOOL_TXS as u64 {
+                let stx = tx(&filler, seq, 0, 0);
+                let entry = Entry {
+                    id: Hash::of(&seq.to_le_bytes()),
+                    bytes: 100,
+                    work: 0,
+                    stx,
+                };
+                let signer = Keypair::generate().public();
+                let mut entry = entry;
+                entry.stx.tx.signer = signer;
+                inner.insert(seq, entry);
+            }
+            inner.next_seq = MAX_MEMPOOL_TXS as u64;
+        }
+        let honest = Keypair::generate();
+        // A stamp with no work at all.
+        let mut weak = tx(&honest, 0, 7, 0);
+        while weak.tx.work_bits() > 0 {
+            weak.tx.stamp += 1;
+        }
+        let refused = add(&pool, &state, weak.tx.sign(&honest)).unwrap_err();
+        let required = refused
+            .required_bits()
+            .expect("the refusal names the work asked");
+        assert!(required >= pressure_bits(1000), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("{required} leading zero bits"))
+        );
+        let id = add(&pool, &state, tx(&honest, 0, 7, required)).unwrap();
+        assert!(pool.contains(&id));
+        assert_eq!(pool.len(), MAX_MEMPOOL_TXS);
+        // The newest of the least work went first.
+        assert!(
+            !pool
+                .lock()
+                .entries
+                .contains_key(&(MAX_MEMPOOL_TXS as u64 - 1))
+        );
+        assert!(pool.lock().entries.contains_key(&0));
+    }
+
+    #[test]
+    fn a_signer_is_bounded() {
+        let pool = Mempool::default();
+        let state = Memory::default();
+        let key = Keypair::generate();
+        let mut last = Ok(Hash::ZERO);
+        for nonce in 0..=MAX_PENDING_PER_SIGNER as u64 {
+            last = add(&pool, &state, tx(&key, nonce, nonce, 0));
+            if last.is_err() {
+                break;
+            }
+        }
+        assert!(
+            matches!(last, Err(MempoolError::TooManyPending { .. })),
+            "{last:?}"
+        );
+        assert_eq!(pool.len(), MAX_PENDING_PER_SIGNER);
     }
 }

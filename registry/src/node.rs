@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::block::{Block, Commit};
+use crate::error::TxError;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Prepared, Tip};
-use crate::limits::MAX_TXS_PER_BLOCK;
+use crate::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
 use crate::mempool::{Mempool, MempoolError};
-use crate::net::NetHandle;
-use crate::state::{dry_run, next_nonce};
+use crate::net::{GossipVerdict, InboundTx, NetHandle};
 use crate::tx::{Op, SignedTx};
 use crate::types::{Hash, Height, Keypair};
 
@@ -159,24 +159,46 @@ impl Node {
     }
 
     /// Checks a transaction and queues it. Refuses, with the reason, anything that could not
-    /// apply: bad signature, wrong chain, wrong nonce, or an operation that fails on the
-    /// current state (checked when the signer has nothing else pending). Gossiped
-    /// transactions come in here, and are not relayed again (gossip forwards them).
+    /// apply: too little work in its stamp (for the chain, or for this node under load), bad
+    /// signature, wrong chain, a nonce that does not follow the signer's pending ones, or an
+    /// operation that fails on the pending state. Gossiped transactions come in here, and
+    /// are forwarded only if admitted.
     pub fn admit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
         let params = self.ledger.params();
+        // The stamp first: one hash, cheaper than the signature, so unpaid junk costs little.
+        stx.tx.check_work(&params.work)?;
         stx.check_stateless(&params.chain_id)?;
         // A lone producer signs every block itself: a second validator would stall the chain.
         if self.producer.is_some() && matches!(stx.tx.op, Op::ValidatorVote { .. }) {
             return Err(MempoolError::DevChainValidators);
         }
         let _guard = self.admission.lock().expect("admission lock poisoned");
-        let latest = self.ledger.latest();
-        let state_nonce = next_nonce(&latest, &stx.tx.signer).map_err(internal)?;
-        if !self.mempool.has_pending(&stx.tx.signer) && stx.tx.nonce == state_nonce {
-            let height = self.ledger.tip().height + 1;
-            dry_run(&latest, params, height, &stx).map_err(internal)??;
-        }
-        self.mempool.add(stx, state_nonce)
+        let height = self.ledger.tip().height + 1;
+        self.mempool
+            .add(stx, &self.ledger.latest(), params, height)
+            .map_err(internal)?
+    }
+
+    /// Admits a transaction a peer gossiped and tells the network what became of it: gossip
+    /// forwards only what this node admitted. A stamp below the chain's minimum is something
+    /// no node admits, so no honest peer forwards it: that peer is banned. Other refusals
+    /// (nonce out of sequence, operation failing on the pending state, this node's load) may
+    /// come from a different view of the chain and only drop the transaction.
+    pub fn admit_gossiped(
+        &self,
+        inbound: &InboundTx,
+        net: &NetHandle,
+    ) -> std::result::Result<Hash, MempoolError> {
+        let result = self.admit(inbound.tx.clone());
+        let verdict = match &result {
+            Ok(_) => GossipVerdict::Accept,
+            Err(MempoolError::Invalid(e @ TxError::InsufficientWork { .. })) => {
+                GossipVerdict::Reject(format!("gossiped transaction {}: {e}", inbound.id))
+            }
+            Err(_) => GossipVerdict::Ignore,
+        };
+        net.report(inbound, verdict);
+        result
     }
 
     pub fn tx_status(&self, id: &Hash) -> Result<TxStatus> {
@@ -201,7 +223,10 @@ impl Node {
     /// Executes the next block from the mempool on the tip: at most `max_txs` transactions,
     /// dropping the pending transactions of any signer whose transaction no longer applies.
     pub fn prepare_from_mempool(&self, max_txs: usize) -> Result<(Prepared, Vec<SignedTx>)> {
-        let mut txs = self.mempool.peek(max_txs);
+        // Room for the block's header and encoding.
+        let mut txs = self
+            .mempool
+            .peek(max_txs, MAX_BLOCK_BYTES.saturating_sub(4096));
         let prepared = loop {
             match self.ledger.prepare(&txs) {
                 Ok(prepared) => break prepared,
@@ -233,13 +258,27 @@ impl Node {
     }
 
     /// Commits a final block with its commit certificate (one atomic, flushed batch), drops
-    /// its transactions from the mempool and announces the new tip.
+    /// its transactions from the mempool, re-checks the rest on the new state and announces
+    /// the new tip.
     pub fn commit_block(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<Tip> {
         let included = block.txs.clone();
         {
             let _guard = self.admission.lock().expect("admission lock poisoned");
             self.ledger.commit(prepared, block, commit)?;
-            self.mempool.remove(&included);
+            let height = self.ledger.tip().height + 1;
+            match self.mempool.rebuild(
+                &included,
+                &self.ledger.latest(),
+                self.ledger.params(),
+                height,
+            ) {
+                Ok(0) => {}
+                Ok(dropped) => {
+                    tracing::debug!(dropped, "pending transactions that no longer apply dropped")
+                }
+                // The block is final; the next one re-checks what it takes from the mempool.
+                Err(e) => tracing::error!(error = %e, "cannot re-check the pending transactions"),
+            }
         }
         Ok(self.ledger.tip())
     }

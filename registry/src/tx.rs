@@ -12,6 +12,39 @@ use crate::types::{Hash, Height, Keypair, PublicKey, Signature, decode, encode};
 
 /// Domain separator of transaction signatures, so they can never be mistaken for another message.
 const TX_SIGNING_DOMAIN: &[u8] = b"sigil/tx/v1";
+/// Domain separator of work stamps, so work done for anything else never counts here.
+const STAMP_DOMAIN: &[u8] = b"sigil/stamp/v1";
+/// Stamps tried between two progress reports of [`Transaction::find_stamp`].
+const STAMP_REPORT_EVERY: u64 = 1 << 16;
+/// Most leading zero bits a stamp can be asked for (a blake3 hash has 256).
+pub const MAX_WORK_BITS: u32 = 64;
+
+/// The work a chain asks of a transaction, in leading zero bits of its stamp hash (each bit
+/// doubles the expected number of hashes). Fixed at genesis; zero asks for nothing.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct WorkParams {
+    /// Bits of a transaction that creates state entries: a signer's first transaction (its
+    /// nonce entry), a name commitment, a registration of anything. A transaction creating
+    /// `n` entries (a certificate batch) adds `ceil(log2 n)` bits, so it costs about `n` times
+    /// as much.
+    #[serde(default)]
+    pub create_bits: u32,
+    /// Bits of a transaction that only changes entries that exist (an update, a transfer, a
+    /// renewal, a revocation, a rotation).
+    #[serde(default)]
+    pub update_bits: u32,
+}
 
 /// What a transaction does.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -278,6 +311,36 @@ impl Op {
         }
     }
 
+    /// How many state entries the operation may create (0 for one that only changes entries
+    /// that exist). Prices its work stamp; see [`WorkParams`].
+    pub fn created_entries(&self) -> u64 {
+        match self {
+            Op::NameCommit { .. }
+            | Op::NameRegister { .. }
+            | Op::IdentityRegister { .. }
+            | Op::IdentityBind { .. }
+            | Op::CompanyRegister { .. }
+            | Op::HolderIssue { .. }
+            | Op::SharesIssue { .. }
+            | Op::SharesTransfer { .. }
+            | Op::CertIssuerAuthorize { .. }
+            | Op::CertRegister { .. }
+            | Op::ValidatorVote { .. } => 1,
+            Op::CertRegisterBatch { certs } => certs.len().max(1) as u64,
+            Op::NameUpdate { .. }
+            | Op::NameTransfer { .. }
+            | Op::NameRenew { .. }
+            | Op::IdentityRotate { .. }
+            | Op::IdentityRecover { .. }
+            | Op::IdentityRevoke { .. }
+            | Op::HolderRevoke { .. }
+            | Op::HolderRotate { .. }
+            | Op::SharesRedeem { .. }
+            | Op::CertIssuerRevoke { .. }
+            | Op::CertRevoke { .. } => 0,
+        }
+    }
+
     /// The name this operation touches, if it names one (a company is a name).
     pub fn name(&self) -> Option<&str> {
         match self {
@@ -340,6 +403,78 @@ impl Transaction {
         bytes
     }
 
+    /// The stamp hasher primed with everything the stamp covers but the stamp itself: the
+    /// domain tag and the canonical encoding of (chain id, signer, nonce, operation). A
+    /// transaction's encoding ends with its stamp, so these are its bytes without it.
+    fn stamp_prefix(&self) -> blake3::Hasher {
+        let mut h = blake3::Hasher::new();
+        h.update(STAMP_DOMAIN);
+        h.update(&encode(&(
+            &self.chain_id,
+            &self.signer,
+            self.nonce,
+            &self.op,
+        )));
+        h
+    }
+
+    /// The work the stamp proves: leading zero bits of
+    /// `blake3("sigil/stamp/v1" ‖ encode(chain_id, signer, nonce, op) ‖ stamp as u64 LE)`.
+    pub fn work_bits(&self) -> u32 {
+        stamp_bits(&self.stamp_prefix(), self.stamp)
+    }
+
+    /// The bits the chain asks of this transaction: `create_bits` (plus `ceil(log2 n)` for
+    /// `n` new entries, unless `create_bits` is 0) if it creates state entries, a signer's first transaction included
+    /// (it creates the signer's nonce entry); `update_bits` otherwise.
+    pub fn required_bits(&self, work: &WorkParams) -> u32 {
+        let created = self.op.created_entries();
+        let bits = if created == 0 && self.nonce > 0 {
+            work.update_bits
+        } else if work.create_bits == 0 {
+            // A chain that asks nothing asks nothing of batches either.
+            0
+        } else {
+            let extra = u64::BITS - created.max(1).saturating_sub(1).leading_zeros();
+            work.create_bits.saturating_add(extra)
+        };
+        bits.min(MAX_WORK_BITS)
+    }
+
+    /// Checks the stamp against what the chain asks ([`Transaction::required_bits`]).
+    pub fn check_work(&self, work: &WorkParams) -> Result<(), TxError> {
+        let required = self.required_bits(work);
+        if required == 0 {
+            return Ok(());
+        }
+        let got = self.work_bits();
+        if got < required {
+            return Err(TxError::InsufficientWork { required, got });
+        }
+        Ok(())
+    }
+
+    /// Searches the stamp that gives at least `bits` bits of work and sets it. `progress`
+    /// hears the number of stamps tried every so often and stops the search by returning
+    /// `false`; then the stamp is left as it was and `false` is returned. The search starts at
+    /// the current stamp, so a stamp that already suffices is kept. Expected cost: `2^bits`
+    /// hashes.
+    pub fn find_stamp(&mut self, bits: u32, mut progress: impl FnMut(u64) -> bool) -> bool {
+        let bits = bits.min(MAX_WORK_BITS);
+        let prefix = self.stamp_prefix();
+        let mut stamp = self.stamp;
+        let mut tried = 0u64;
+        while stamp_bits(&prefix, stamp) < bits {
+            stamp = stamp.wrapping_add(1);
+            tried += 1;
+            if tried % STAMP_REPORT_EVERY == 0 && !progress(tried) {
+                return false;
+            }
+        }
+        self.stamp = stamp;
+        true
+    }
+
     pub fn sign(self, key: &Keypair) -> SignedTx {
         assert_eq!(
             self.signer,
@@ -352,6 +487,25 @@ impl Transaction {
             signature,
         }
     }
+}
+
+/// Leading zero bits of the stamp hash of `stamp` after `prefix`.
+fn stamp_bits(prefix: &blake3::Hasher, stamp: u64) -> u32 {
+    let mut h = prefix.clone();
+    h.update(&stamp.to_le_bytes());
+    leading_zero_bits(h.finalize().as_bytes())
+}
+
+/// Leading zero bits of a hash, read as a big-endian number.
+pub fn leading_zero_bits(hash: &[u8; 32]) -> u32 {
+    let mut bits = 0;
+    for byte in hash {
+        bits += byte.leading_zeros();
+        if *byte != 0 {
+            break;
+        }
+    }
+    bits
 }
 
 /// A transaction and its signature, as submitted and as stored in blocks.
@@ -450,6 +604,56 @@ mod tests {
         ));
         assert_eq!(SignedTx::from_bytes(&tx.to_bytes()).unwrap(), tx);
         assert!(SignedTx::from_bytes(&tx.to_bytes()[1..]).is_err());
+    }
+
+    #[test]
+    fn stamp_covers_the_transaction_and_is_found_before_signing() {
+        let key = Keypair::generate();
+        let work = WorkParams {
+            create_bits: 10,
+            update_bits: 4,
+        };
+        let mut tx = sample(&key, "sigil-dev").tx;
+        assert_eq!(tx.required_bits(&work), 10);
+        if tx.work_bits() < 10 {
+            assert!(matches!(
+                tx.check_work(&work),
+                Err(TxError::InsufficientWork { required: 10, .. })
+            ));
+        }
+        let mut reports = 0;
+        assert!(tx.find_stamp(10, |_| {
+            reports += 1;
+            true
+        }));
+        assert!(tx.work_bits() >= 10);
+        assert_eq!(tx.check_work(&work), Ok(()));
+        // The signature covers the stamp: it cannot be swapped after signing.
+        let signed = tx.clone().sign(&key);
+        assert_eq!(signed.check_stateless("sigil-dev"), Ok(()));
+        let mut swapped = signed.clone();
+        swapped.tx.stamp ^= 1;
+        assert!(swapped.check_stateless("sigil-dev").is_err());
+        // The stamp is bound to the content: another nonce needs its own.
+        let mut other = tx.clone();
+        other.nonce = 7;
+        other.op = Op::NameRenew {
+            name: "a.sigil".into(),
+        };
+        assert_eq!(other.required_bits(&work), 4);
+        // A search can be stopped.
+        let mut hard = sample(&key, "sigil-dev").tx;
+        assert!(!hard.find_stamp(60, |tried| tried < (1 << 17)));
+        assert_eq!(hard.stamp, 0);
+        // Zero bits ask nothing.
+        assert_eq!(
+            sample(&key, "c").tx.check_work(&WorkParams::default()),
+            Ok(())
+        );
+        assert_eq!(leading_zero_bits(&[0; 32]), 256);
+        let mut h = [0u8; 32];
+        h[1] = 0x10;
+        assert_eq!(leading_zero_bits(&h), 11);
     }
 
     #[test]

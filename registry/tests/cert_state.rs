@@ -41,6 +41,7 @@ impl Chain {
                 name_ttl_blocks: TTL,
                 grace_blocks: GRACE,
                 block_interval_ms: 10,
+                work: Default::default(),
             },
             validators: ValidatorSet::equal_power([validator.public()]),
         };

@@ -44,6 +44,7 @@ fn genesis(keys: &[Keypair]) -> Genesis {
             name_ttl_blocks: 1000,
             grace_blocks: 10,
             block_interval_ms: 200,
+            work: Default::default(),
         },
         validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     }

@@ -41,6 +41,7 @@ impl Chain {
                 name_ttl_blocks: 100,
                 grace_blocks: 10,
                 block_interval_ms: 10,
+                work: Default::default(),
             },
             validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
         };

@@ -1,6 +1,7 @@
 //! The registry's network over real swarms on 127.0.0.1: transaction gossip reaches every node
-//! once, client requests return headers and proofs that verify, and a peer gossiping garbage or
-//! invalid transactions is disconnected, kept off, and its messages go nowhere.
+//! once, and only once the node admitted it; client requests return headers and proofs that
+//! verify, and a peer gossiping garbage or invalid transactions is disconnected, kept off, and
+//! its messages go nowhere.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +16,9 @@ use tokio::time::timeout;
 use sigil_registry::block::{Block, Commit, Genesis};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::net::{
-    ClientRequests, Error, InboundTx, NetConfig, NetHandle, NetStatus, Network,
+    ClientRequests, Error, GossipVerdict, InboundTx, NetConfig, NetHandle, NetStatus, Network,
 };
+use sigil_registry::node::Node;
 use sigil_registry::records::Record;
 use sigil_registry::state::{ChainParams, NameEntry, ValidatorSet};
 use sigil_registry::store::MemStore;
@@ -39,6 +41,7 @@ fn genesis(validator: &Keypair) -> Genesis {
             name_ttl_blocks: 100,
             grace_blocks: 10,
             block_interval_ms: 10,
+            work: Default::default(),
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     }
@@ -171,6 +174,7 @@ async fn a_transaction_published_on_one_node_reaches_every_other_node_once() {
         let first = tx(&key, CHAIN, 0);
         c.publish(first.clone()).await.unwrap();
         let at_a = next(&mut a_rx).await;
+        a.report(&at_a, GossipVerdict::Accept);
         assert_eq!(
             (at_a.tx, at_a.id, at_a.from),
             (first.clone(), first.id(), c.local_peer_id())
@@ -185,7 +189,9 @@ async fn a_transaction_published_on_one_node_reaches_every_other_node_once() {
         // Exactly once: the next thing each node receives is the second transaction.
         let second = tx(&key, CHAIN, 1);
         c.publish(second.clone()).await.unwrap();
-        assert_eq!(next(&mut a_rx).await.tx, second);
+        let at_a = next(&mut a_rx).await;
+        a.report(&at_a, GossipVerdict::Accept);
+        assert_eq!(at_a.tx, second);
         assert_eq!(next(&mut b_rx).await.tx, second);
         // The publisher never receives its own transactions.
         assert!(c_rx.try_recv().is_err());
@@ -195,6 +201,69 @@ async fn a_transaction_published_on_one_node_reaches_every_other_node_once() {
             c.publish(foreign).await,
             Err(Error::InvalidTx { .. })
         ));
+        for handle in [a, b, c] {
+            handle.stop().await;
+        }
+    })
+    .await
+    .expect("test finishes in time");
+}
+
+/// A validly signed transaction that A's admission refuses (its nonce is out of sequence,
+/// or its operation fails on the pending state) is not forwarded: B first hears of the valid
+/// transaction sent after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gossiped_transaction_is_forwarded_only_if_admitted() {
+    timeout(TEST_TIMEOUT, async {
+        let chain = Chain::new();
+        let node = Node::for_consensus(chain.ledger.clone());
+        let [(a, mut a_rx), (b, mut b_rx), (c, _)] = three_nodes(chain.ledger.clone()).await;
+        let key = Keypair::generate();
+        let admit = |inbound: InboundTx| {
+            let node = node.clone();
+            let a = a.clone();
+            tokio::task::spawn_blocking(move || node.admit_gossiped(&inbound, &a))
+        };
+        // Out of sequence: the key has sent nothing yet.
+        let skipping = tx(&key, CHAIN, 5);
+        c.publish(skipping.clone()).await.unwrap();
+        let at_a = next(&mut a_rx).await;
+        assert_eq!(at_a.tx, skipping);
+        assert!(admit(at_a).await.unwrap().is_err());
+        // Fails on the pending state: a commitment already pending (from another key).
+        let first = tx(&key, CHAIN, 0);
+        c.publish(first.clone()).await.unwrap();
+        let at_a = next(&mut a_rx).await;
+        assert!(admit(at_a).await.unwrap().is_ok());
+        assert_eq!(
+            next(&mut b_rx).await.tx,
+            first,
+            "B heard a refused transaction"
+        );
+        let copycat = Keypair::generate();
+        let mut same = Transaction {
+            signer: copycat.public(),
+            ..first.tx.clone()
+        };
+        same.nonce = 0;
+        let same = same.sign(&copycat);
+        c.publish(same.clone()).await.unwrap();
+        let at_a = next(&mut a_rx).await;
+        assert_eq!(at_a.tx, same);
+        assert!(admit(at_a).await.unwrap().is_err());
+        // The next admitted one is the next thing B hears.
+        let second = tx(&key, CHAIN, 1);
+        c.publish(second.clone()).await.unwrap();
+        let at_a = next(&mut a_rx).await;
+        assert!(admit(at_a).await.unwrap().is_ok());
+        assert_eq!(
+            next(&mut b_rx).await.tx,
+            second,
+            "B heard a refused transaction"
+        );
+        // A stayed connected to C: refusals that may come from another view of the chain are
+        // no reason to ban.
+        assert!(a.peers().contains(&c.local_peer_id()));
         for handle in [a, b, c] {
             handle.stop().await;
         }
@@ -430,11 +499,9 @@ async fn gossiping_is_punished(payload: Vec<u8>) {
 
         let sentinel = tx(&Keypair::generate(), CHAIN, 0);
         c.publish(sentinel.clone()).await.unwrap();
-        assert_eq!(
-            next(&mut a_rx).await.tx,
-            sentinel,
-            "A received mallory's message"
-        );
+        let at_a = next(&mut a_rx).await;
+        a.report(&at_a, GossipVerdict::Accept);
+        assert_eq!(at_a.tx, sentinel, "A received mallory's message");
         assert_eq!(
             next(&mut b_rx).await.tx,
             sentinel,

@@ -32,6 +32,7 @@ fn genesis(validator: &Keypair) -> Genesis {
             name_ttl_blocks: TTL,
             grace_blocks: GRACE,
             block_interval_ms: 10,
+            work: Default::default(),
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     }

@@ -11,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod dns;
+pub mod flood;
 pub mod links;
 pub mod network;
 pub mod txs;

@@ -31,6 +31,8 @@ pub fn dev_params(chain_id: String) -> ChainParams {
         name_ttl_blocks: 365 * BLOCKS_PER_DAY,
         grace_blocks: 30 * BLOCKS_PER_DAY,
         block_interval_ms: 500,
+        // No work stamps: a development chain stays fast.
+        work: Default::default(),
     }
 }
 

@@ -8,9 +8,7 @@ use anyhow::Context;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use sigil_registry::consensus::{self, ConsensusHandle};
-use sigil_registry::net::{
-    InboundTx, Keypair as NetKeypair, Multiaddr, NetConfig, NetHandle, Network,
-};
+use sigil_registry::net::{Keypair as NetKeypair, Multiaddr, NetConfig, NetHandle, Network};
 use sigil_registry::node::Node;
 use sigil_registry::types::Keypair;
 use tokio::sync::mpsc;
@@ -54,11 +52,15 @@ pub async fn start_p2p(
         .await
         .context("cannot start the p2p network")?;
 
+    // Admitted gossip is forwarded; the rest goes no further than this node.
     let receiver = node.clone();
+    let reports = net.clone();
     tokio::spawn(async move {
-        while let Some(InboundTx { tx, id, from }) = inbound.recv().await {
+        while let Some(gossiped) = inbound.recv().await {
             let node = receiver.clone();
-            match tokio::task::spawn_blocking(move || node.admit(tx)).await {
+            let net = reports.clone();
+            let (id, from) = (gossiped.id, gossiped.from);
+            match tokio::task::spawn_blocking(move || node.admit_gossiped(&gossiped, &net)).await {
                 Ok(Ok(_)) => tracing::debug!(tx = %id, %from, "gossiped transaction admitted"),
                 Ok(Err(e)) => {
                     tracing::debug!(tx = %id, %from, error = %e, "gossiped transaction not admitted")

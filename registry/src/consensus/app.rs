@@ -379,7 +379,7 @@ impl App {
         let fitting = self
             .node
             .mempool()
-            .peek(MAX_TXS_PER_BLOCK)
+            .peek(MAX_TXS_PER_BLOCK, MAX_BLOCK_BYTES)
             .iter()
             .take_while(|tx| {
                 let len = encode(*tx).len();

@@ -21,7 +21,7 @@ use crate::tx::SignedTx;
 use crate::types::{Hash, Height};
 
 pub use codec::{CommittedHeader, Request, Response};
-pub use service::{NetHandle, NetStatus, Network};
+pub use service::{GossipVerdict, NetHandle, NetStatus, Network};
 
 /// How the node joins the network.
 #[derive(Debug, Clone)]
@@ -54,13 +54,16 @@ impl NetConfig {
     }
 }
 
-/// A transaction received by gossip that passed the stateless checks.
+/// A transaction received by gossip that passed the stateless checks. It is forwarded only
+/// after [`NetHandle::report`] says the node admitted it.
 #[derive(Debug, Clone)]
 pub struct InboundTx {
     pub tx: SignedTx,
     pub id: Hash,
     /// The peer that forwarded it (not necessarily its author).
     pub from: PeerId,
+    /// Gossip's id of the message, for the report.
+    pub message_id: libp2p::gossipsub::MessageId,
 }
 
 /// What can go wrong in the network layer.

@@ -55,6 +55,25 @@ enum Command {
     Stop {
         done: oneshot::Sender<()>,
     },
+    /// What the node made of a gossiped transaction.
+    Validated {
+        message_id: gossipsub::MessageId,
+        peer: PeerId,
+        verdict: GossipVerdict,
+    },
+}
+
+/// What the node's admission made of a gossiped transaction, reported back with
+/// [`NetHandle::report`]: gossip forwards only accepted transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GossipVerdict {
+    /// Admitted: forward it.
+    Accept,
+    /// Not admitted here (nonce out of sequence, operation fails on the pending state, not
+    /// enough work for this node's load, already pending): drop it, the peer did no wrong.
+    Ignore,
+    /// Something no honest node forwards: drop it and ban the peer for the reason.
+    Reject(String),
 }
 
 /// A cheap, cloneable handle to the running network task.
@@ -143,6 +162,20 @@ impl NetHandle {
                 peer,
                 timeout_ms: wait.as_millis(),
             }),
+        }
+    }
+
+    /// Reports what admission made of a gossiped transaction: it is forwarded only if
+    /// accepted. Until reported (or dropped from gossip's cache) it is not forwarded. If the
+    /// network task is too busy to take the report, the transaction is not forwarded.
+    pub fn report(&self, inbound: &InboundTx, verdict: GossipVerdict) {
+        let command = Command::Validated {
+            message_id: inbound.message_id.clone(),
+            peer: inbound.from,
+            verdict,
+        };
+        if self.commands.try_send(command).is_err() {
+            tracing::debug!(tx = %inbound.id, "network busy; a gossiped transaction is not forwarded");
         }
     }
 
@@ -359,6 +392,24 @@ impl Driver {
                 self.pending.insert(id, reply);
             }
             Command::Stop { .. } => {}
+            Command::Validated {
+                message_id,
+                peer,
+                verdict,
+            } => {
+                let acceptance = match &verdict {
+                    GossipVerdict::Accept => MessageAcceptance::Accept,
+                    GossipVerdict::Ignore => MessageAcceptance::Ignore,
+                    GossipVerdict::Reject(_) => MessageAcceptance::Reject,
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(&message_id, &peer, acceptance);
+                if let GossipVerdict::Reject(reason) = verdict {
+                    self.ban(peer, &reason);
+                }
+            }
         }
     }
 
@@ -501,13 +552,14 @@ impl Driver {
             return;
         };
         let verdict = match self.budget(peer).gossip(Instant::now()) {
-            Charge::Allowed => self.check_gossip(peer, &message),
+            Charge::Allowed => self.check_gossip(peer, message_id.clone(), &message),
             Charge::Dropped => Verdict::Drop,
             Charge::Abusive => Verdict::Ban("too many gossip messages".into()),
         };
         let (acceptance, ban) = match verdict {
+            // Forwarded only once the node's admission accepts it (`NetHandle::report`).
             Verdict::Deliver(inbound) => match self.inbound.try_send(*inbound) {
-                Ok(()) => (MessageAcceptance::Accept, None),
+                Ok(()) => return,
                 Err(_) => {
                     tracing::debug!(
                         "inbound transaction queue full; ignoring a gossiped transaction"
@@ -527,7 +579,12 @@ impl Driver {
         }
     }
 
-    fn check_gossip(&self, peer: PeerId, message: &gossipsub::Message) -> Verdict {
+    fn check_gossip(
+        &self,
+        peer: PeerId,
+        message_id: gossipsub::MessageId,
+        message: &gossipsub::Message,
+    ) -> Verdict {
         if message.topic != self.topic.hash() {
             return Verdict::Ban(format!("gossip on unknown topic {}", message.topic));
         }
@@ -545,7 +602,12 @@ impl Driver {
         if let Err(e) = tx.check_stateless(&self.chain_id) {
             return Verdict::Ban(format!("gossiped transaction {id} is invalid: {e}"));
         }
-        Verdict::Deliver(Box::new(InboundTx { tx, id, from: peer }))
+        Verdict::Deliver(Box::new(InboundTx {
+            tx,
+            id,
+            from: peer,
+            message_id,
+        }))
     }
 
     fn on_client(&mut self, event: request_response::Event<Request, Response>) {

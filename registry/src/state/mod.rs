@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result, TxError};
-use crate::tx::{Op, SignedTx};
+use crate::tx::{Op, SignedTx, WorkParams};
 use crate::types::{Hash, Height, PublicKey, decode, encode};
 
 /// Keys of the state tree, domain-separated by prefix.
@@ -156,6 +156,10 @@ pub struct ChainParams {
     pub grace_blocks: u64,
     /// Target time between blocks.
     pub block_interval_ms: u64,
+    /// The work stamp each kind of transaction must carry (none when absent from a
+    /// `genesis.json`).
+    #[serde(default)]
+    pub work: WorkParams,
 }
 
 /// One validator and its voting power.
@@ -234,6 +238,11 @@ impl<'a, S: StateRead> Overlay<'a, S> {
         self.writes.insert(key, None);
     }
 
+    /// An overlay that already holds `writes` over `base` (a mempool's pending changes).
+    pub fn with_writes(base: &'a S, writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Self {
+        Overlay { base, writes }
+    }
+
     pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         self.writes
     }
@@ -306,8 +315,8 @@ pub fn next_nonce(state: &impl StateRead, signer: &PublicKey) -> Result<u64> {
 
 /// Executes the transactions of the block at `height` on `state`.
 ///
-/// A transaction with a bad signature, chain id or nonce makes the whole block invalid (a
-/// proposer must never include one). A transaction whose operation fails (name taken, not the
+/// A transaction with a bad signature, chain id, nonce or too little work in its stamp makes
+/// the whole block invalid (a proposer must never include one). A transaction whose operation fails (name taken, not the
 /// owner, ...) is kept in the block as failed: its nonce is used, its operation has no effect.
 pub fn execute_block(
     state: &impl StateRead,
@@ -322,6 +331,7 @@ pub fn execute_block(
     for (index, stx) in txs.iter().enumerate() {
         let invalid = |error: TxError| Error::InvalidTx { index, error };
         stx.check_stateless(&params.chain_id).map_err(invalid)?;
+        stx.tx.check_work(&params.work).map_err(invalid)?;
         let expected = next_nonce(&block, &stx.tx.signer)?;
         if stx.tx.nonce != expected {
             return Err(invalid(TxError::BadNonce {
@@ -369,6 +379,41 @@ pub fn dry_run(
         stx,
     };
     Ok(apply_op(&mut overlay, &context)?.map(|_| ()))
+}
+
+/// Applies a transaction to a mempool's pending state as if it were in the block at `height`:
+/// its nonce must follow on and its operation must apply; then its changes and its nonce are
+/// kept in `pending`. A refused transaction changes nothing (unlike in a block, where a failed
+/// operation still uses its nonce).
+pub fn apply_pending<S: StateRead>(
+    pending: &mut Overlay<'_, S>,
+    params: &ChainParams,
+    height: Height,
+    stx: &SignedTx,
+) -> Result<std::result::Result<(), TxError>> {
+    let expected = next_nonce(pending, &stx.tx.signer)?;
+    if stx.tx.nonce != expected {
+        return Ok(Err(TxError::BadNonce {
+            signer: stx.tx.signer,
+            expected,
+            got: stx.tx.nonce,
+        }));
+    }
+    let mut tx_overlay = Overlay::new(&*pending);
+    let context = TxContext {
+        params,
+        height,
+        index: 0,
+        stx,
+    };
+    let verdict = apply_op(&mut tx_overlay, &context)?;
+    let writes = tx_overlay.into_writes();
+    if let Err(e) = verdict {
+        return Ok(Err(e));
+    }
+    pending.writes.extend(writes);
+    pending.put(keys::nonce(&stx.tx.signer), &(expected + 1));
+    Ok(Ok(()))
 }
 
 /// Applies one operation. The outer `Result` is a storage failure; the inner one the

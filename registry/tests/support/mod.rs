@@ -39,6 +39,7 @@ impl Chain {
                 name_ttl_blocks: 100_000,
                 grace_blocks: 10,
                 block_interval_ms: 10,
+                work: Default::default(),
             },
             validators: ValidatorSet::equal_power([validator.public()]),
         };

@@ -24,6 +24,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeError {
     pub code: String,
     pub message: String,
+    /// The work stamp bits the node asks for, when it refused for too little work.
+    pub required_bits: Option<u32>,
 }
 
 impl std::fmt::Display for NodeError {
@@ -37,6 +39,11 @@ impl std::error::Error for NodeError {}
 /// The node's error code of `e`, if `e` is an error answer of the node.
 pub fn node_code(e: &anyhow::Error) -> Option<&str> {
     e.downcast_ref::<NodeError>().map(|n| n.code.as_str())
+}
+
+/// The stamp bits the node asked for, if it refused a transaction for too little work.
+pub fn required_bits(e: &anyhow::Error) -> Option<u32> {
+    e.downcast_ref::<NodeError>().and_then(|n| n.required_bits)
 }
 
 pub struct Client {
@@ -246,11 +253,14 @@ impl Client {
         struct Inner {
             code: String,
             message: String,
+            #[serde(default)]
+            required_bits: Option<u32>,
         }
         match serde_json::from_slice::<Envelope>(&body) {
             Ok(envelope) => Err(NodeError {
                 code: envelope.error.code,
                 message: envelope.error.message,
+                required_bits: envelope.error.required_bits,
             }
             .into()),
             Err(_) => anyhow::bail!(

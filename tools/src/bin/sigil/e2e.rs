@@ -36,6 +36,7 @@ impl TestNode {
                 name_ttl_blocks: 10_000,
                 grace_blocks: 100,
                 block_interval_ms: 50,
+                work: Default::default(),
             },
             validators: ValidatorSet {
                 validators: vec![Validator {

@@ -47,6 +47,11 @@ impl Progress {
         self.0.set_message(message.into());
     }
 
+    /// The step shown now.
+    pub fn current_step(&self) -> String {
+        self.0.message()
+    }
+
     pub fn inc(&self, n: u64) {
         self.0.inc(n);
     }

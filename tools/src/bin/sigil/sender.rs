@@ -1,14 +1,16 @@
-//! Sending transactions: sign with the next nonce, submit (retrying while the node is busy),
-//! and wait for a transaction to be final or for the chain to reach a height.
+//! Sending transactions: stamp with the work the chain (or a node under load) asks, sign with
+//! the next nonce, submit (retrying while the node is busy or asks more work), and wait for a
+//! transaction to be final or for the chain to reach a height.
 
 use std::time::{Duration, Instant};
 
 use sigil_registry::api::ChainStatus;
 use sigil_registry::node::TxStatus;
-use sigil_registry::tx::{Op, SignedTx, Transaction};
+use sigil_registry::tx::{Op, SignedTx, Transaction, WorkParams};
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
 
-use crate::client::{Client, node_code};
+use crate::client::{Client, node_code, required_bits};
+use crate::progress::Progress;
 
 /// How long one long-poll of a transaction's status may wait at the node.
 const LONG_POLL_MS: u64 = 30_000;
@@ -17,6 +19,13 @@ const LONG_POLL_MS: u64 = 30_000;
 const MAX_WAIT: Duration = Duration::from_secs(600);
 /// Times a submission is retried while the node says it is busy.
 const BUSY_RETRIES: u32 = 60;
+/// Times a submission is stamped anew because the node asked for more work.
+const WORK_RETRIES: u32 = 16;
+/// Most stamp bits sigil computes: 2^32 hashes take minutes on one core. A node asking more
+/// is refused with the reason; try another node or later.
+const MAX_STAMP_BITS: u32 = 32;
+/// A stamp search shows its progress once it takes longer than this.
+const QUIET_WORK: Duration = Duration::from_millis(300);
 /// Times an `unknown` status is re-asked before the transaction is taken as lost; covers the
 /// instant between a block's commit and the mempool's cleanup.
 const UNKNOWN_RETRIES: u32 = 3;
@@ -28,14 +37,22 @@ pub struct Sender<'a> {
     chain_id: String,
     nonce: u64,
     block_interval: Duration,
+    /// The work the chain asks of each kind of transaction.
+    work: WorkParams,
+    /// The stamp bits the node last asked for under load (0 until it does).
+    asked_bits: u32,
+    /// Where a long stamp search shows how far it got.
+    progress: &'a Progress,
 }
 
 impl<'a> Sender<'a> {
     /// A sender for `key` on the chain `status` describes, starting at the key's next nonce.
+    /// A long stamp search reports on `progress`.
     pub async fn new(
         client: &'a Client,
         key: &'a Keypair,
         status: &ChainStatus,
+        progress: &'a Progress,
     ) -> anyhow::Result<Sender<'a>> {
         let account = client.account(&key.public()).await?;
         Ok(Sender {
@@ -44,6 +61,9 @@ impl<'a> Sender<'a> {
             chain_id: status.chain_id.clone(),
             nonce: account.next_nonce,
             block_interval: block_interval(status),
+            work: status.params.work,
+            asked_bits: 0,
+            progress,
         })
     }
 
@@ -51,16 +71,42 @@ impl<'a> Sender<'a> {
         self.key.public()
     }
 
-    /// Signs `op` with the next nonce.
-    pub fn sign(&self, op: Op) -> SignedTx {
-        Transaction {
+    /// Stamps `op` with the work asked (the chain's for its kind, or more if the node asked
+    /// more) and signs it with the next nonce.
+    pub fn sign(&self, op: Op) -> anyhow::Result<SignedTx> {
+        let mut tx = Transaction {
             chain_id: self.chain_id.clone(),
             signer: self.key.public(),
             nonce: self.nonce,
             stamp: 0,
             op,
+        };
+        let bits = tx.required_bits(&self.work).max(self.asked_bits);
+        if bits > MAX_STAMP_BITS {
+            anyhow::bail!(
+                "the node at {} asks a work stamp of {bits} bits, more than the {MAX_STAMP_BITS} \
+                 sigil computes (2^{bits} hashes); it is under heavy load: try again later or \
+                 send to another node with --node",
+                self.client.base()
+            );
         }
-        .sign(self.key)
+        let started = Instant::now();
+        let before = self.progress.current_step();
+        let mut shown = false;
+        tx.find_stamp(bits, |tried| {
+            if started.elapsed() >= QUIET_WORK {
+                shown = true;
+                self.progress.step(format!(
+                    "computing a work stamp of {bits} bits: {tried} of about {} hashes tried",
+                    1u64 << bits
+                ));
+            }
+            true
+        });
+        if shown {
+            self.progress.step(before);
+        }
+        Ok(tx.sign(self.key))
     }
 
     /// Signs and submits `op`; `before` sees each signed transaction just before it is sent
@@ -71,14 +117,21 @@ impl<'a> Sender<'a> {
         mut before: impl FnMut(&SignedTx) -> anyhow::Result<()>,
     ) -> anyhow::Result<SignedTx> {
         let mut busy = 0;
+        let mut more_work = 0;
         let mut renonced = false;
         loop {
-            let stx = self.sign(op.clone());
+            let stx = self.sign(op.clone())?;
             before(&stx)?;
             match self.client.submit(&stx).await {
                 Ok(_) => {
                     self.nonce += 1;
                     return Ok(stx);
+                }
+                // The node is under load (or the chain asks more than we knew): stamp anew.
+                Err(e) if required_bits(&e).is_some() && more_work < WORK_RETRIES => {
+                    more_work += 1;
+                    let asked = required_bits(&e).unwrap_or(0);
+                    self.asked_bits = asked.max(self.asked_bits + 1);
                 }
                 Err(e) if node_code(&e) == Some("busy") && busy < BUSY_RETRIES => {
                     busy += 1;

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<Exit> {
 
     let progress = Progress::bar(&ctx.out, report.names as u64, "names");
     progress.inc(report.failed.len() as u64);
-    let mut sender = Sender::new(&client, &key, &status).await?;
+    let mut sender = Sender::new(&client, &key, &status, &progress).await?;
     let batch = usize::try_from(args.batch).unwrap_or(usize::MAX);
     for chunk in names.chunks(batch) {
         import_batch(&client, &mut sender, &status, chunk, &mut report, &progress)

@@ -224,7 +224,7 @@ pub(super) async fn send_and_wait(
 ) -> anyhow::Result<(Height, Hash)> {
     let progress = Progress::spinner(&ctx.out);
     progress.step(format!("sending {what}"));
-    let mut sender = Sender::new(client, key, status).await?;
+    let mut sender = Sender::new(client, key, status, &progress).await?;
     let stx = sender.send(op).await?;
     progress.step(format!("waiting for {what} to be final"));
     let height = wait_final(client, &stx.id(), what).await?;

@@ -95,7 +95,7 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let mut sender = Sender::new(&client, &key, &status).await?;
+    let mut sender = Sender::new(&client, &key, &status, &progress).await?;
     let resumed = match saved {
         Some(saved) => resume(ctx, &client, &mut sender, &status, saved, &progress).await?,
         None => None,

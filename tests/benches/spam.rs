@@ -1,0 +1,49 @@
+//! Spam benchmark with real processes: an honest `sigil name register` on an idle
+//! `sigild --dev` node, then again while fresh keys flood the node over HTTP as fast as they
+//! can (the flood of the `spam` test).
+//!
+//! `cargo bench -p sigil-tests --bench spam -- [KEYS] [THREADS] [CREATE_BITS] [UPDATE_BITS] [BLOCK_INTERVAL_MS]`
+//!
+//! Prints the registration's blocks and seconds idle and under the flood, what the flood got
+//! (admitted, asked for more work, refused) and the node's peak resident memory.
+
+use std::time::Duration;
+
+use sigil_registry::tx::WorkParams;
+use sigil_tests::flood::{chain, honest_under_flood};
+use sigil_tests::{Node, ok};
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let keys = *args.first().unwrap_or(&1_000) as usize;
+    let threads = *args.get(1).unwrap_or(&3) as usize;
+    let work = WorkParams {
+        create_bits: *args.get(2).unwrap_or(&8) as u32,
+        update_bits: *args.get(3).unwrap_or(&4) as u32,
+    };
+    let interval_ms = *args.get(4).unwrap_or(&1_000);
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path().join("node");
+    chain(&data, work, interval_ms);
+    let node = Node::start(&data, &[]);
+    let keystore = dir.path().join("keys");
+    ok(node.sigil(&keystore, &["key", "new", "honest"]));
+    let report = honest_under_flood(
+        &node,
+        &keystore,
+        work,
+        keys,
+        threads,
+        3_000,
+        Duration::from_secs(600),
+    );
+    println!(
+        "{keys} flooding keys on {threads} threads, create_bits {}, update_bits {}, blocks every {interval_ms} ms",
+        work.create_bits, work.update_bits
+    );
+    println!("{report}");
+}

@@ -1,0 +1,393 @@
+//! A spam flood for tests and benchmarks: fresh keys submit transactions to a node's API over
+//! kept-alive HTTP connections as fast as they can, each stamped with the work the chain asks
+//! and restamped when the node asks more. Every other transaction of a key is junk: 15 KB that
+//! fails on the state, the kind of transaction a node admitted unchecked behind a signer's
+//! first pending one.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sigil_registry::tx::{Op, Transaction, WorkParams};
+use sigil_registry::types::{Hash, Keypair};
+use sigil_tools::devchain;
+
+use crate::{Node, api_get, ok_json};
+
+/// Bytes of the junk name (whatever its length, it fails on the state).
+const JUNK_NAME_BYTES: usize = 15_000;
+/// Successes after which a thread tries one stamp bit less than the node last asked.
+const PROBE_AFTER: u32 = 50;
+
+/// What the flood got so far.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Transactions the node admitted.
+    pub accepted: AtomicU64,
+    /// Refusals asking more work (the node under load).
+    pub more_work: AtomicU64,
+    /// Other refusals (junk refused on the pending state, nonces, per-signer bounds).
+    pub refused: AtomicU64,
+    /// Most stamp bits the node asked.
+    pub max_bits: AtomicU64,
+}
+
+/// A running flood; stops when dropped.
+pub struct Flood {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    pub counters: Arc<Counters>,
+}
+
+impl Flood {
+    /// Starts `threads` threads submitting for `keys` fresh keys in all to the API at `api`.
+    pub fn start(
+        api: &str,
+        chain_id: &str,
+        work: WorkParams,
+        keys: usize,
+        threads: usize,
+    ) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let threads = (0..threads)
+            .map(|t| {
+                let mine = keys / threads + usize::from(t < keys % threads);
+                let worker = Worker {
+                    api: api.trim_start_matches("http://").to_string(),
+                    chain_id: chain_id.to_string(),
+                    work,
+                    keys: (0..mine).map(|_| (Keypair::generate(), 0)).collect(),
+                    asked: 0,
+                    successes: 0,
+                    counter: (t as u64) << 48,
+                    stop: stop.clone(),
+                    counters: counters.clone(),
+                };
+                std::thread::spawn(move || worker.run())
+            })
+            .collect();
+        Flood {
+            stop,
+            threads,
+            counters,
+        }
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.counters.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Stops the flood and waits for its threads.
+    pub fn stop(mut self) -> Arc<Counters> {
+        self.halt();
+        self.counters.clone()
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+struct Worker {
+    api: String,
+    chain_id: String,
+    work: WorkParams,
+    /// Each key and its next nonce.
+    keys: Vec<(Keypair, u64)>,
+    /// The stamp bits the node last asked.
+    asked: u32,
+    successes: u32,
+    counter: u64,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut conn: Option<Http> = None;
+        let mut junk = false;
+        while !self.stop.load(Ordering::Relaxed) {
+            junk = !junk;
+            for i in 0..self.keys.len() {
+                if self.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                self.counter += 1;
+                let op = if junk {
+                    Op::NameRenew {
+                        name: "x".repeat(JUNK_NAME_BYTES),
+                    }
+                } else {
+                    Op::NameCommit {
+                        commitment: Hash::of(&self.counter.to_le_bytes()),
+                    }
+                };
+                let (key, nonce) = &self.keys[i];
+                let mut tx = Transaction {
+                    chain_id: self.chain_id.clone(),
+                    signer: key.public(),
+                    nonce: *nonce,
+                    stamp: 0,
+                    op,
+                };
+                let bits = tx.required_bits(&self.work).max(self.asked);
+                tx.find_stamp(bits, |_| !self.stop.load(Ordering::Relaxed));
+                let body = format!("{{\"tx\":\"{}\"}}", hex::encode(tx.sign(key).to_bytes()));
+                let http = match conn.as_mut() {
+                    Some(http) => http,
+                    None => match Http::connect(&self.api) {
+                        Some(http) => conn.insert(http),
+                        None => continue,
+                    },
+                };
+                let Some((status, answer)) = http.request("POST", "/v1/txs", &body) else {
+                    conn = None;
+                    continue;
+                };
+                self.answer(i, status, &answer, http);
+            }
+        }
+    }
+
+    fn answer(&mut self, i: usize, status: u16, answer: &str, http: &mut Http) {
+        if (200..300).contains(&status) {
+            self.keys[i].1 += 1;
+            self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            self.successes += 1;
+            if self.successes >= PROBE_AFTER {
+                self.successes = 0;
+                self.asked = self.asked.saturating_sub(1);
+            }
+            return;
+        }
+        let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+        let error = &json["error"];
+        if let Some(bits) = error["required_bits"].as_u64() {
+            self.asked = bits as u32;
+            self.successes = 0;
+            self.counters.more_work.fetch_add(1, Ordering::Relaxed);
+            self.counters.max_bits.fetch_max(bits, Ordering::Relaxed);
+            return;
+        }
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        if error["code"] == "bad_nonce" {
+            let path = format!("/v1/accounts/{}", self.keys[i].0.public());
+            if let Some((200, account)) = http.request("GET", &path, "") {
+                let account: serde_json::Value = serde_json::from_str(&account).unwrap_or_default();
+                if let Some(next) = account["next_nonce"].as_u64() {
+                    self.keys[i].1 = next;
+                }
+            }
+        }
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection.
+struct Http {
+    host: String,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Http {
+    fn connect(host: &str) -> Option<Http> {
+        let stream = TcpStream::connect(host).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
+        stream.set_nodelay(true).ok()?;
+        Some(Http {
+            host: host.to_string(),
+            reader: BufReader::new(stream.try_clone().ok()?),
+            writer: stream,
+        })
+    }
+
+    /// Sends one request; the status and body of the answer, or `None` if the connection broke.
+    fn request(&mut self, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        );
+        self.writer.write_all(head.as_bytes()).ok()?;
+        self.writer.write_all(body.as_bytes()).ok()?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).ok()?;
+        let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().ok()?;
+            }
+        }
+        let mut answer = vec![0; length];
+        self.reader.read_exact(&mut answer).ok()?;
+        Some((status, String::from_utf8_lossy(&answer).into_owned()))
+    }
+}
+
+/// The resident memory of process `pid` in bytes, from `/proc/<pid>/status`.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Creates a development chain in `data` asking `work`, with blocks `block_interval_ms` apart.
+pub fn chain(data: &Path, work: WorkParams, block_interval_ms: u64) {
+    let files = devchain::create(data).expect("create a dev chain");
+    let mut genesis = files.genesis;
+    genesis.params.work = work;
+    genesis.params.block_interval_ms = block_interval_ms;
+    devchain::write_genesis(data, &genesis).expect("write genesis");
+}
+
+/// The node's tip height.
+pub fn height(node: &Node) -> u64 {
+    api_get(&node.api, "/v1/status")["tip"]["height"]
+        .as_u64()
+        .expect("tip height")
+}
+
+/// Registers `name` with `sigil name register`; the blocks and the time it took.
+pub fn register(node: &Node, keys: &Path, name: &str) -> (u64, Duration) {
+    let start = height(node);
+    let started = Instant::now();
+    let out = ok_json(node.sigil(
+        keys,
+        &["--json", "name", "register", name, "--a", "192.0.2.1"],
+    ));
+    let elapsed = started.elapsed();
+    let final_height = out["height"].as_u64().expect("final height");
+    (final_height - start, elapsed)
+}
+
+/// Samples a process's resident memory until stopped, keeping the peak.
+pub struct Monitor {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: JoinHandle<()>,
+}
+
+impl Monitor {
+    pub fn start(pid: u32) -> Monitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (s, p) = (stop.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(rss) = rss_bytes(pid) {
+                    p.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        Monitor { stop, peak, thread }
+    }
+
+    /// Stops sampling; the peak in bytes.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("memory monitor");
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// What one run of "register on an idle node, then again under a flood" measured.
+#[derive(Debug)]
+pub struct Report {
+    pub idle_blocks: u64,
+    pub idle_time: Duration,
+    pub flood_blocks: u64,
+    pub flood_time: Duration,
+    pub admitted: u64,
+    pub more_work: u64,
+    pub max_bits: u64,
+    pub refused: u64,
+    pub peak_rss: u64,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "idle registration: {} blocks, {:.1} s; under the flood: {} blocks, {:.1} s; flood: {} admitted, \
+             {} asked for more work (up to {} bits), {} refused; node peak RSS {} MiB",
+            self.idle_blocks,
+            self.idle_time.as_secs_f64(),
+            self.flood_blocks,
+            self.flood_time.as_secs_f64(),
+            self.admitted,
+            self.more_work,
+            self.max_bits,
+            self.refused,
+            self.peak_rss / (1024 * 1024)
+        )
+    }
+}
+
+/// Registers `idle.sigil` on the idle node, then floods it from `keys` fresh keys on
+/// `threads` threads and, once `before` flood transactions are in (within `timeout`),
+/// registers `honest.sigil`. `keystore` must hold one key.
+pub fn honest_under_flood(
+    node: &Node,
+    keystore: &Path,
+    work: WorkParams,
+    keys: usize,
+    threads: usize,
+    before: u64,
+    timeout: Duration,
+) -> Report {
+    let (idle_blocks, idle_time) = register(node, keystore, "idle.sigil");
+    let monitor = Monitor::start(node.pid());
+    let flood = Flood::start(&node.api, &node.chain_id, work, keys, threads);
+    let deadline = Instant::now() + timeout;
+    while flood.accepted() < before {
+        assert!(
+            Instant::now() < deadline,
+            "the flood got only {} transactions in within {timeout:?}",
+            flood.accepted()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (flood_blocks, flood_time) = register(node, keystore, "honest.sigil");
+    let counters = flood.stop();
+    let peak_rss = monitor.stop();
+    Report {
+        idle_blocks,
+        idle_time,
+        flood_blocks,
+        flood_time,
+        admitted: counters.accepted.load(Ordering::Relaxed),
+        more_work: counters.more_work.load(Ordering::Relaxed),
+        max_bits: counters.max_bits.load(Ordering::Relaxed),
+        refused: counters.refused.load(Ordering::Relaxed),
+        peak_rss,
+    }
+}
