@@ -325,6 +325,7 @@ impl Op {
             | Op::SharesTransfer { .. }
             | Op::CertIssuerAuthorize { .. }
             | Op::CertRegister { .. }
+            | Op::CompanyMove { .. }
             | Op::ValidatorVote { .. } => 1,
             Op::CertRegisterBatch { certs } => certs.len().max(1) as u64,
             Op::NameUpdate { .. }
@@ -337,7 +338,9 @@ impl Op {
             | Op::HolderRotate { .. }
             | Op::SharesRedeem { .. }
             | Op::CertIssuerRevoke { .. }
-            | Op::CertRevoke { .. } => 0,
+            | Op::CertRevoke { .. }
+            | Op::IdentitySuspend { .. }
+            | Op::CompanyAdmin { .. } => 0,
         }
     }
 

@@ -12,11 +12,18 @@ use sigil_registry::ledger::Ledger;
 use sigil_registry::records::Record;
 use sigil_registry::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, ValidatorChange, name_commitment};
+use sigil_registry::tx::{
+    Consent, Op, SignedTx, Transaction, ValidatorChange, WorkParams, name_commitment,
+};
 use sigil_registry::types::{Hash, Keypair, PublicKey};
 
-const GOLDEN_ROOT: &str = "a7acc0cdeb6b1fec3f723d229fcb6b931dbaa106ec7859e2a564ca2fdf1f0c29";
+const GOLDEN_ROOT: &str = "f0777f6b67a4f2740ad868badad900343f2c0794cbd179dc71dd5227991c7490";
 const CHAIN: &str = "golden";
+/// Small but nonzero, so the stamp check is part of what the golden root vouches for.
+const WORK: WorkParams = WorkParams {
+    create_bits: 6,
+    update_bits: 3,
+};
 
 /// A key derived from a fixed seed: the same on every machine and every run.
 fn key(seed: u8) -> Keypair {
@@ -76,6 +83,7 @@ impl Golden {
                 name_ttl_blocks: 1_000,
                 grace_blocks: 10,
                 block_interval_ms: 500,
+                work: WORK,
             },
             validators: ValidatorSet::equal_power([validator.public()]),
         };
@@ -90,7 +98,7 @@ impl Golden {
     fn tx(&mut self, signer: &Keypair, op: Op) -> SignedTx {
         self.kinds.insert(kind_is_covered(&op));
         let nonce = self.nonces.entry(signer.public()).or_insert(0);
-        let tx = Transaction {
+        let mut tx = Transaction {
             chain_id: CHAIN.into(),
             signer: signer.public(),
             nonce: *nonce,
@@ -98,6 +106,7 @@ impl Golden {
             op,
         };
         *nonce += 1;
+        assert!(tx.find_stamp(tx.required_bits(&WORK), |_| true));
         tx.sign(signer)
     }
 

@@ -1004,6 +1004,7 @@ mod tests {
                 name_ttl_blocks: 1000,
                 grace_blocks: 10,
                 block_interval_ms: 0,
+                work: Default::default(),
             },
             validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
         };
