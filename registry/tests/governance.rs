@@ -432,7 +432,6 @@ fn votes_expire_after_their_lifetime_and_free_the_voters_cap() {
     // What the status shows: only live votes.
     assert_eq!(pending(&latest).unwrap()[0].votes.len(), 2);
     assert!(pending_at(&latest, expired).unwrap().is_empty());
-    drop(latest);
 
     // A validator at its cap votes again once its votes expire.
     let mut chain = Chain::new(mem(), keys(4));
