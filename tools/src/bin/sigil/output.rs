@@ -185,3 +185,10 @@ mod tests {
         );
     }
 }
+
+/// Says on standard error that a listing stopped at its `--limit` before the history's end.
+pub fn note_more(shown: usize) {
+    eprintln!(
+        "note: showing the first {shown} changes; there are more (raise --limit, or leave it out to list them all)"
+    );
+}
