@@ -161,6 +161,13 @@ fn quoted(bytes: &[u8]) -> String {
     out
 }
 
+/// Says on standard error that a listing stopped at its `--limit` before the history's end.
+pub fn note_more(shown: usize) {
+    eprintln!(
+        "note: showing the first {shown} changes; there are more (raise --limit, or leave it out to list them all)"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,11 +191,4 @@ mod tests {
             "x.sigil.      60   IN  TXT  \"hello world\" \"say \\\"hi\\\"\"\nwww.x.sigil.  300  IN  A    192.0.2.1\n"
         );
     }
-}
-
-/// Says on standard error that a listing stopped at its `--limit` before the history's end.
-pub fn note_more(shown: usize) {
-    eprintln!(
-        "note: showing the first {shown} changes; there are more (raise --limit, or leave it out to list them all)"
-    );
 }
