@@ -166,11 +166,7 @@ pub enum Refusal {
     },
 }
 
-/// The proof age clients accept unless told otherwise: a few minutes, many block intervals.
-pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
-
-/// How far a proof's block time may run ahead of the client's clock (clocks differ a little).
-pub const MAX_FUTURE_SKEW_SECS: u64 = 60;
+pub use sigil_registry::proof::{DEFAULT_MAX_PROOF_AGE_SECS, MAX_FUTURE_SKEW_SECS};
 
 impl Refusal {
     /// A stable code for JSON output.
@@ -252,25 +248,25 @@ impl fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 /// Refuses a proof whose block is more than `max_age_secs` older than `now_ms` (unix
-/// milliseconds, the client's clock): the chain makes a block every interval, so an old proof
-/// means a node that withholds the chain's newer state.
+/// milliseconds, the client's clock), or from the future: the rule of
+/// [`sigil_registry::proof::check_fresh`], as a refusal.
 pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
-    let ahead_secs = proven.block_time_ms.saturating_sub(now_ms) / 1000;
-    if ahead_secs > MAX_FUTURE_SKEW_SECS {
-        return Err(Refusal::FromTheFuture {
-            height: proven.height,
-            ahead_secs,
-        });
-    }
-    let age_secs = now_ms.saturating_sub(proven.block_time_ms) / 1000;
-    if age_secs > max_age_secs {
-        return Err(Refusal::Stale {
-            height: proven.height,
-            age_secs,
-            max_age_secs,
-        });
-    }
-    Ok(())
+    use sigil_registry::proof::Unfresh;
+    sigil_registry::proof::check_fresh(proven.height, proven.block_time_ms, now_ms, max_age_secs)
+        .map_err(|unfresh| match unfresh {
+            Unfresh::Stale {
+                height,
+                age_secs,
+                max_age_secs,
+            } => Refusal::Stale {
+                height,
+                age_secs,
+                max_age_secs,
+            },
+            Unfresh::FromTheFuture { height, ahead_secs } => {
+                Refusal::FromTheFuture { height, ahead_secs }
+            }
+        })
 }
 
 /// Whether the proven certificate speaks for `host` (normalized, no trailing dot) at unix time

@@ -1,12 +1,14 @@
 //! The HTTP JSON API under `/v1`: submit signed transactions, follow their status, read names,
-//! identities, companies (cap tables at any height, as JSON or CSV, holders, histories) and
-//! their proofs, blocks and the chain's status. Keys never reach the node.
+//! identities, companies (cap tables at any height, as JSON or CSV, holders, histories in
+//! pages) and their proofs, blocks and the chain's status. Keys never reach the node. Serve it
+//! with [`crate::http::serve`], which bounds what each client may cost.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,17 +19,19 @@ use crate::block::Handoff;
 use crate::captable::CapTable;
 use crate::error::{Error, TxError};
 use crate::evidence::{self, Equivocation};
+use crate::http::{HttpLimits, RateLimiter, guard, limit_rate};
 use crate::ledger::{StoredBlock, Tip};
 use crate::limits::MAX_API_BODY_BYTES;
 use crate::mempool::MempoolError;
 use crate::name;
 use crate::node::{NetworkStatus, Node, TxStatus};
+use crate::paging::{Order, Page, PageRequest};
 use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
-    CertEntry, CertEvent, ChainParams, CompanyEntry, HolderEntry, HolderEvent, IdentityEntry,
-    IdentityEvent, NameEntry, NameEvent, PendingChange, ValidatorSet, balance, check_id, keys,
-    next_nonce, pending_at,
+    CertEntry, CertEvent, ChainParams, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent,
+    IdentityEntry, IdentityEvent, NameEntry, NameEvent, PendingChange, ValidatorSet, balance,
+    check_id, keys, next_nonce, pending_at,
 };
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, PublicKey};
@@ -35,34 +39,71 @@ use crate::types::{Hash, Height, PublicKey};
 /// Longest a client may ask `GET /v1/txs/{id}` to wait for finality.
 const MAX_WAIT_MS: u64 = 60_000;
 
+/// The API with the default limits.
 pub fn router(node: Arc<Node>) -> Router {
+    router_with(node, &HttpLimits::default())
+}
+
+/// The API with its request deadlines and its per-client rate on expensive endpoints.
+pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
+    let costly = from_fn_with_state(
+        RateLimiter::new(limits.expensive_per_sec, limits.expensive_burst),
+        limit_rate,
+    );
     Router::new()
-        .route("/v1/status", get(status))
+        .route("/v1/status", get(status).layer(costly.clone()))
         .route("/v1/txs", post(submit))
         .route("/v1/txs/{id}", get(tx_status))
         .route("/v1/accounts/{key}", get(account))
         .route("/v1/names/{name}", get(name_entry))
-        .route("/v1/names/{name}/history", get(name_history))
-        .route("/v1/names/{name}/proof", get(name_proof))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/evidence", get(evidence_list))
+        .route(
+            "/v1/names/{name}/history",
+            get(name_history).layer(costly.clone()),
+        )
+        .route(
+            "/v1/names/{name}/cert-history",
+            get(name_cert_history).layer(costly.clone()),
+        )
+        .route(
+            "/v1/names/{name}/proof",
+            get(name_proof).layer(costly.clone()),
+        )
+        .route("/v1/blocks/{height}", get(block).layer(costly.clone()))
+        .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
         .route("/v1/certs/{sha256}", get(cert_moved))
         .route("/v1/certs/{sha256}/proof", get(cert_moved))
-        .route("/v1/names/{name}/certs", get(name_certs))
+        .route("/v1/names/{name}/certs", get(name_certs).layer(costly.clone()))
         .route("/v1/names/{name}/certs/{sha256}", get(cert_entry))
-        .route("/v1/names/{name}/certs/{sha256}/proof", get(cert_proof))
-        .route("/v1/identities/{id}", get(identity))
-        .route("/v1/identities/{id}/proof", get(identity_proof))
+        .route(
+            "/v1/names/{name}/certs/{sha256}/proof",
+            get(cert_proof).layer(costly.clone()),
+        )
+        .route("/v1/identities/{id}", get(identity).layer(costly.clone()))
+        .route(
+            "/v1/identities/{id}/history",
+            get(identity_history).layer(costly.clone()),
+        )
+        .route(
+            "/v1/identities/{id}/proof",
+            get(identity_proof).layer(costly.clone()),
+        )
         .route("/v1/companies/{name}", get(company))
-        .route("/v1/companies/{name}/captable", get(cap_table))
+        .route(
+            "/v1/companies/{name}/captable",
+            get(cap_table).layer(costly.clone()),
+        )
+        .route(
+            "/v1/companies/{name}/register",
+            get(register_log).layer(costly.clone()),
+        )
         .route("/v1/companies/{name}/holders/{holder}", get(holder))
         .route(
             "/v1/companies/{name}/holders/{holder}/history",
-            get(holder_history),
+            get(holder_history).layer(costly.clone()),
         )
         .route(
             "/v1/companies/{name}/holders/{holder}/balances/{class}/proof",
-            get(balance_proof),
+            get(balance_proof).layer(costly),
         )
         .fallback(|| async {
             ApiError::new(
@@ -72,6 +113,7 @@ pub fn router(node: Arc<Node>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .layer(from_fn_with_state(Arc::new(limits.clone()), guard))
         .with_state(node)
 }
 
@@ -86,7 +128,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -333,12 +379,62 @@ async fn name_entry(
     }
 }
 
+/// `?limit=N&cursor=C&order=asc|desc` of a history request.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+    order: Option<String>,
+}
+
+impl PageQuery {
+    fn request(&self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest {
+            limit: self.limit,
+            order: match &self.order {
+                Some(order) => order.parse().map_err(bad_request)?,
+                None => Order::Asc,
+            },
+            cursor: self
+                .cursor
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(bad_request)?,
+        })
+    }
+}
+
+/// Runs a history read on a blocking thread.
+async fn read_page<T: Send + 'static>(
+    read: impl FnOnce() -> crate::Result<Page<T>> + Send + 'static,
+) -> ApiResult<Page<T>> {
+    let page = tokio::task::spawn_blocking(read).await.map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    })??;
+    Ok(Json(page))
+}
+
 async fn name_history(
     State(node): State<Arc<Node>>,
     Path(input): Path<String>,
-) -> ApiResult<Vec<NameEvent>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<NameEvent>> {
     let name = parse_name(&node, &input)?;
-    Ok(Json(node.ledger().name_history(&name, 10_000)?))
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.name_history_page(&name, &request)).await
+}
+
+async fn name_cert_history(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<CertEvent>> {
+    let name = parse_name(&node, &input)?;
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.cert_history_page(&name, &request)).await
 }
 
 async fn name_proof(
@@ -497,7 +593,7 @@ async fn name_certs(
 ) -> ApiResult<NameCerts> {
     let name = parse_name(&node, &input)?;
     let height = node.ledger().tip().height;
-    let history = node.ledger().cert_history(&name, 10_000)?;
+    let history = node.ledger().cert_history(&name, MAX_HISTORY)?;
     let mut certs = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for event in &history {
@@ -520,7 +616,11 @@ async fn name_certs(
 pub struct IdentityInfo {
     #[serde(flatten)]
     pub entry: IdentityEntry,
+    /// The first page of the identity's history, oldest first.
     pub history: Vec<IdentityEvent>,
+    /// Where `GET /v1/identities/{id}/history` continues; `None` if `history` is all of it.
+    #[serde(default)]
+    pub history_next_cursor: Option<String>,
     pub height: Height,
 }
 
@@ -534,12 +634,27 @@ async fn identity(
     let Some(entry) = ledger.identity(&id)? else {
         return Err(TxError::IdentityNotFound { id }.into());
     };
-    let history = ledger.identity_history(&id, MAX_HISTORY)?;
+    let history = ledger.identity_history_page(&id, &PageRequest::all_first())?;
     Ok(Json(IdentityInfo {
         entry,
-        history,
+        history: history.items,
+        history_next_cursor: history.next_cursor,
         height,
     }))
+}
+
+async fn identity_history(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<IdentityEvent>> {
+    parse_id("identity", &id)?;
+    let request = q.request()?;
+    if node.ledger().identity(&id)?.is_none() {
+        return Err(TxError::IdentityNotFound { id }.into());
+    }
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.identity_history_page(&id, &request)).await
 }
 
 async fn identity_proof(
@@ -677,9 +792,11 @@ async fn holder(
 async fn holder_history(
     State(node): State<Arc<Node>>,
     Path((input, holder)): Path<(String, String)>,
-) -> ApiResult<Vec<HolderEvent>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<HolderEvent>> {
     let company = company_of(&node, &input)?;
     parse_id("holder", &holder)?;
+    let request = q.request()?;
     if node.ledger().holder(&company.id, &holder)?.is_none() {
         return Err(TxError::HolderNotFound {
             company: company.id,
@@ -687,17 +804,34 @@ async fn holder_history(
         }
         .into());
     }
-    Ok(Json(node.ledger().holder_history(
-        &company.id,
-        &holder,
-        MAX_HISTORY,
-    )?))
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.holder_history_page(&company.id, &holder, &request)).await
+}
+
+async fn register_log(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<CompanyEvent>> {
+    let company = company_of(&node, &input)?;
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.register_log_page(&company.id, &request)).await
+}
+
+/// A holder's balance of a class with the proof of the holder's entry at the same block: a
+/// balance absent from the state is 0 for a holder, and nothing at all for a holder that does
+/// not exist, which the holder's proof shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BalanceProof {
+    pub holder: StateProof,
+    pub balance: StateProof,
 }
 
 async fn balance_proof(
     State(node): State<Arc<Node>>,
     Path((input, holder, class)): Path<(String, String, String)>,
-) -> ApiResult<StateProof> {
+) -> ApiResult<BalanceProof> {
     let company = company_of(&node, &input)?;
     parse_id("holder", &holder)?;
     if !company.classes.iter().any(|c| c.name == class) {
@@ -708,5 +842,17 @@ async fn balance_proof(
         }
         .into());
     }
-    prove(&node, keys::balance(&company.id, &class, &holder)).await
+    let holder_key = keys::holder(&company.id, &holder);
+    let balance_key = keys::balance(&company.id, &class, &holder);
+    node.wait_past_handoff(HANDOFF_WAIT).await?;
+    let ledger = node.ledger().clone();
+    let mut proofs =
+        tokio::task::spawn_blocking(move || ledger.prove_keys(&[&holder_key, &balance_key]))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })??;
+    let balance = proofs.pop().expect("two proofs for two keys");
+    let holder = proofs.pop().expect("two proofs for two keys");
+    Ok(Json(BalanceProof { holder, balance }))
 }

@@ -1,18 +1,21 @@
-//! The register of shareholders (cap table) of a company at a height, rebuilt by replaying the
-//! company's register log up to that height, and its CSV export.
+//! The register of shareholders (cap table) of a company at a height, rebuilt from the latest
+//! snapshot of the register at or before that height and the company's register log after it,
+//! and its CSV export.
 //!
-//! The log is kept beside the tree and never pruned, so any height back to the company's
-//! creation can be rebuilt, unlike the versioned tree, which keeps only `prune_window_blocks`.
+//! The log and the snapshots are kept beside the tree and never pruned, so any height back to
+//! the company's creation can be rebuilt, unlike the versioned tree, which keeps only
+//! `prune_window_blocks`.
 
 use std::collections::BTreeMap;
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{Change, CompanyEvent};
 use crate::types::{Hash, Height, PublicKey};
 
 /// Totals of one share class at the table's height.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ClassTotals {
     pub class: String,
     pub issued: u64,
@@ -22,7 +25,7 @@ pub struct ClassTotals {
 }
 
 /// One shareholder at the table's height.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct HolderRow {
     pub holder: String,
     pub key: PublicKey,
@@ -43,6 +46,120 @@ pub struct CapTable {
     pub holders: Vec<HolderRow>,
 }
 
+/// A company's register as it stands after some of its log: what a snapshot stores and what a
+/// replay builds. Holders are kept by id, so applying an event costs one lookup.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Register {
+    pub company: String,
+    pub admin: String,
+    pub classes: Vec<ClassTotals>,
+    pub holders: BTreeMap<String, HolderRow>,
+}
+
+impl Register {
+    /// Applies one event of the company's log to `register` (`None` before its creation).
+    /// Events that name an unknown holder or class change nothing: the state machine never
+    /// logs one, and a replay must not fail on its own store.
+    pub fn apply(register: &mut Option<Register>, event: &CompanyEvent) {
+        if let Change::Created { admin, classes } = &event.change {
+            *register = Some(Register {
+                company: event.company.clone(),
+                admin: admin.clone(),
+                classes: classes
+                    .iter()
+                    .map(|class| ClassTotals {
+                        class: class.clone(),
+                        issued: 0,
+                        redeemed: 0,
+                        outstanding: 0,
+                    })
+                    .collect(),
+                holders: BTreeMap::new(),
+            });
+            return;
+        }
+        let Some(t) = register.as_mut() else { return };
+        let class = match &event.change {
+            Change::Issued { class, .. }
+            | Change::Transferred { class, .. }
+            | Change::Redeemed { class, .. } => Some(class.as_str()),
+            _ => None,
+        };
+        let class_index = class.and_then(|class| t.classes.iter().position(|c| c.class == class));
+        let holders = &mut t.holders;
+        match &event.change {
+            Change::Created { .. } | Change::Moved { .. } => {}
+            Change::AdminReplaced { admin } => t.admin = admin.clone(),
+            Change::HolderIssued {
+                holder,
+                key,
+                attr_hash,
+            } => {
+                holders.insert(
+                    holder.clone(),
+                    HolderRow {
+                        holder: holder.clone(),
+                        key: *key,
+                        attr_hash: *attr_hash,
+                        active: true,
+                        balances: vec![0; t.classes.len()],
+                    },
+                );
+            }
+            Change::HolderRevoked { holder, .. } => {
+                if let Some(row) = holders.get_mut(holder) {
+                    row.active = false;
+                }
+            }
+            Change::HolderRotated { holder, key } => {
+                if let Some(row) = holders.get_mut(holder) {
+                    row.key = *key;
+                    row.active = true;
+                }
+            }
+            Change::Issued { to, amount, .. } => {
+                if let (Some(c), Some(row)) = (class_index, holders.get_mut(to)) {
+                    row.balances[c] = row.balances[c].saturating_add(*amount);
+                    let totals = &mut t.classes[c];
+                    totals.issued = totals.issued.saturating_add(*amount);
+                    totals.outstanding = totals.outstanding.saturating_add(*amount);
+                }
+            }
+            Change::Transferred {
+                from, to, amount, ..
+            } => {
+                if let Some(c) = class_index {
+                    if let Some(row) = holders.get_mut(from) {
+                        row.balances[c] = row.balances[c].saturating_sub(*amount);
+                    }
+                    if let Some(row) = holders.get_mut(to) {
+                        row.balances[c] = row.balances[c].saturating_add(*amount);
+                    }
+                }
+            }
+            Change::Redeemed { from, amount, .. } => {
+                if let (Some(c), Some(row)) = (class_index, holders.get_mut(from)) {
+                    row.balances[c] = row.balances[c].saturating_sub(*amount);
+                    let totals = &mut t.classes[c];
+                    totals.redeemed = totals.redeemed.saturating_add(*amount);
+                    totals.outstanding = totals.outstanding.saturating_sub(*amount);
+                }
+            }
+        }
+    }
+
+    /// The register as a cap table at `height`.
+    pub fn table(&self, height: Height) -> CapTable {
+        CapTable {
+            company: self.company.clone(),
+            height,
+            admin: self.admin.clone(),
+            classes: self.classes.clone(),
+            holders: self.holders.values().cloned().collect(),
+        }
+    }
+}
+
 impl CapTable {
     /// Replays `events` (the company's register log, oldest first) up to and including
     /// `height`. `None` if the company did not exist at that height.
@@ -50,100 +167,14 @@ impl CapTable {
         events: impl IntoIterator<Item = &'a CompanyEvent>,
         height: Height,
     ) -> Option<CapTable> {
-        let mut table: Option<CapTable> = None;
-        let mut holders: BTreeMap<String, HolderRow> = BTreeMap::new();
+        let mut register = None;
         for event in events {
             if event.height > height {
                 break;
             }
-            if let Change::Created { admin, classes } = &event.change {
-                table = Some(CapTable {
-                    company: event.company.clone(),
-                    height,
-                    admin: admin.clone(),
-                    classes: classes
-                        .iter()
-                        .map(|class| ClassTotals {
-                            class: class.clone(),
-                            issued: 0,
-                            redeemed: 0,
-                            outstanding: 0,
-                        })
-                        .collect(),
-                    holders: Vec::new(),
-                });
-                continue;
-            }
-            let Some(t) = table.as_mut() else { continue };
-            let class_index = |class: &str| t.classes.iter().position(|c| c.class == class);
-            match &event.change {
-                Change::Created { .. } | Change::Moved { .. } => {}
-                Change::AdminReplaced { admin } => t.admin = admin.clone(),
-                Change::HolderIssued {
-                    holder,
-                    key,
-                    attr_hash,
-                } => {
-                    holders.insert(
-                        holder.clone(),
-                        HolderRow {
-                            holder: holder.clone(),
-                            key: *key,
-                            attr_hash: *attr_hash,
-                            active: true,
-                            balances: vec![0; t.classes.len()],
-                        },
-                    );
-                }
-                Change::HolderRevoked { holder, .. } => {
-                    if let Some(row) = holders.get_mut(holder) {
-                        row.active = false;
-                    }
-                }
-                Change::HolderRotated { holder, key } => {
-                    if let Some(row) = holders.get_mut(holder) {
-                        row.key = *key;
-                        row.active = true;
-                    }
-                }
-                Change::Issued { class, to, amount } => {
-                    if let (Some(c), Some(row)) = (class_index(class), holders.get_mut(to)) {
-                        row.balances[c] += amount;
-                        t.classes[c].issued += amount;
-                        t.classes[c].outstanding += amount;
-                    }
-                }
-                Change::Transferred {
-                    class,
-                    from,
-                    to,
-                    amount,
-                } => {
-                    if let Some(c) = class_index(class) {
-                        if let Some(row) = holders.get_mut(from) {
-                            row.balances[c] -= amount;
-                        }
-                        if let Some(row) = holders.get_mut(to) {
-                            row.balances[c] += amount;
-                        }
-                    }
-                }
-                Change::Redeemed {
-                    class,
-                    from,
-                    amount,
-                } => {
-                    if let (Some(c), Some(row)) = (class_index(class), holders.get_mut(from)) {
-                        row.balances[c] -= amount;
-                        t.classes[c].redeemed += amount;
-                        t.classes[c].outstanding -= amount;
-                    }
-                }
-            }
+            Register::apply(&mut register, event);
         }
-        let mut table = table?;
-        table.holders = holders.into_values().collect();
-        Some(table)
+        register.map(|r| r.table(height))
     }
 
     /// The table as CSV: a header `holder,key,status,attr_hash,<class>...`, then one row per

@@ -1,7 +1,9 @@
-//! The ledger on disk: genesis, blocks, receipts and name histories beside the state tree, all
-//! in one store. Every block is committed as one atomic batch (block, tree nodes, stale index,
-//! values, receipts, histories, new tip) and flushed before it is reported final. On open, the
-//! tip block's hash, commit and state root are checked against what the tree holds.
+//! The ledger on disk: genesis, blocks, their headers, receipts, histories and register
+//! snapshots beside the state tree, all in one store. Every block is committed as one atomic
+//! batch (block, header, tree nodes, stale index, values, receipts, histories, snapshots, new
+//! tip) and flushed before it is reported final. On open, the tip block's hash, commit and
+//! state root are checked against what the tree holds, and a store written by an older version
+//! is brought to the current format.
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use tokio::sync::watch;
 use crate::block::{Block, Commit, Genesis, Handoff, Header, tx_root};
 use crate::captable::CapTable;
 use crate::error::{Error, Result};
-use crate::limits::MAX_REGISTER_EVENTS;
+use crate::paging::{Page, PageRequest, read_page};
 use crate::proof::{CertProof, StateProof};
 use crate::read::NameReader;
 use crate::state::{
@@ -29,10 +31,19 @@ use crate::types::{Hash, Height, PublicKey, decode, encode};
 /// Store key prefixes of the ledger (the tree's own start with `t`).
 mod prefix {
     pub const BLOCK: &[u8] = b"cB";
+    /// A block's header with its commit, by height: what a header or a proof reads.
+    pub const HEADER: &[u8] = b"cD";
     pub const RECEIPT: &[u8] = b"cR";
     pub const TIP: &[u8] = b"mTip";
     pub const GENESIS: &[u8] = b"mGenesis";
+    /// The store's format version (absent: version 1, before headers and snapshots).
+    pub const FORMAT: &[u8] = b"mFormat";
 }
+
+/// The store format this version writes: 2 adds a header per height and register snapshots.
+const STORE_FORMAT: u32 = 2;
+/// Headers written per migration batch.
+const MIGRATION_HEADERS_PER_BATCH: u64 = 1_000;
 
 /// Tree entries pruned at most per block, so a commit batch stays small.
 const PRUNE_ENTRIES_PER_BLOCK: usize = 10_000;
@@ -55,6 +66,14 @@ impl Prepared {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct StoredBlock {
     pub block: Block,
+    pub commit: Option<Commit>,
+}
+
+/// A block's header with the commit that made it final (none for genesis), stored apart from
+/// the block so that reading a header never reads the block's transactions.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct StoredHeader {
+    pub header: Header,
     pub commit: Option<Commit>,
 }
 
@@ -127,7 +146,9 @@ impl Ledger {
                         genesis.hash()
                     )));
                 }
-                check_tip(store.as_ref(), &genesis)?
+                let tip = check_tip(store.as_ref(), &genesis)?;
+                migrate(store.as_ref(), tip.height)?;
+                tip
             }
         };
         let tlds = genesis.params.tlds.clone();
@@ -199,14 +220,14 @@ impl Ledger {
         self.validator_changes()?
             .into_iter()
             .map(|change| {
-                let stored = self.block(change.height)?.ok_or_else(|| {
-                    Error::corrupt("block", format!("block {} missing", change.height))
+                let stored = self.header_at(change.height)?.ok_or_else(|| {
+                    Error::corrupt("header", format!("header {} missing", change.height))
                 })?;
                 let commit = stored.commit.ok_or_else(|| {
-                    Error::corrupt("block", format!("block {} has no commit", change.height))
+                    Error::corrupt("header", format!("block {} has no commit", change.height))
                 })?;
                 Ok(Handoff {
-                    header: stored.block.header,
+                    header: stored.header,
                     commit,
                     validators: change.validators,
                 })
@@ -291,6 +312,7 @@ impl Ledger {
             };
             batch.put([prefix::RECEIPT, &stx.id().0].concat(), encode(&receipt));
         }
+        crate::snapshots::index_block(self.store.as_ref(), height, &execution.index, &mut batch)?;
         for (key, value) in execution.index {
             batch.put(key, value);
         }
@@ -302,6 +324,13 @@ impl Ledger {
             )?;
         }
         let new_tip = Tip::of(header);
+        batch.put(
+            header_key(height),
+            encode(&StoredHeader {
+                header: header.clone(),
+                commit: Some(commit.clone()),
+            }),
+        );
         batch.put(
             block_key(height),
             encode(&StoredBlock {
@@ -318,6 +347,16 @@ impl Ledger {
 
     pub fn block(&self, height: Height) -> Result<Option<StoredBlock>> {
         read_block(self.store.as_ref(), height)
+    }
+
+    /// The header at `height` with its commit, without reading the block's transactions.
+    pub fn header_at(&self, height: Height) -> Result<Option<StoredHeader>> {
+        match self.store.get(&header_key(height))? {
+            Some(bytes) => Ok(Some(
+                decode(&bytes).map_err(|e| Error::corrupt("header", e))?,
+            )),
+            None => Ok(None),
+        }
     }
 
     pub fn receipt(&self, tx: &Hash) -> Result<Option<Receipt>> {
@@ -338,6 +377,64 @@ impl Ledger {
             .into_iter()
             .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("name history", e)))
             .collect()
+    }
+
+    /// One page of the changes to `name`.
+    pub fn name_history_page(&self, name: &str, page: &PageRequest) -> Result<Page<NameEvent>> {
+        read_page(self.store(), &history_prefix(name), page, "name history")
+    }
+
+    /// One page of the changes to the certificates of `name`.
+    pub fn cert_history_page(&self, name: &str, page: &PageRequest) -> Result<Page<CertEvent>> {
+        read_page(
+            self.store(),
+            &cert_history_prefix(name),
+            page,
+            "certificate history",
+        )
+    }
+
+    /// One page of the changes to identity `id`.
+    pub fn identity_history_page(
+        &self,
+        id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<IdentityEvent>> {
+        read_page(
+            self.store(),
+            &identity_history_prefix(id),
+            page,
+            "identity history",
+        )
+    }
+
+    /// One page of the changes concerning `holder` of `company`.
+    pub fn holder_history_page(
+        &self,
+        company: &str,
+        holder: &str,
+        page: &PageRequest,
+    ) -> Result<Page<HolderEvent>> {
+        read_page(
+            self.store(),
+            &holder_history_prefix(company, holder),
+            page,
+            "holder history",
+        )
+    }
+
+    /// One page of the changes of `company`'s register.
+    pub fn register_log_page(
+        &self,
+        company: &str,
+        page: &PageRequest,
+    ) -> Result<Page<CompanyEvent>> {
+        read_page(
+            self.store(),
+            &register_log_prefix(company),
+            page,
+            "register log",
+        )
     }
 
     /// Every change to the certificates of `name` (registrations, revocations, issuers),
@@ -407,20 +504,11 @@ impl Ledger {
         )
     }
 
-    /// Every change of `company`'s register, oldest first.
-    pub fn register_log(&self, company: &str) -> Result<Vec<CompanyEvent>> {
-        self.scan_index(
-            &register_log_prefix(company),
-            MAX_REGISTER_EVENTS,
-            "register log",
-        )
-    }
-
-    /// The register of `company` at `height` (at most the tip), rebuilt from its log; `None`
-    /// if the company did not exist then.
+    /// The register of `company` at `height` (at most the tip), from its latest snapshot at
+    /// or before that height and the log after it; `None` if the company did not exist then.
     pub fn cap_table(&self, company: &str, height: Height) -> Result<Option<CapTable>> {
         let height = height.min(self.tip().height);
-        Ok(CapTable::replay(&self.register_log(company)?, height))
+        crate::snapshots::cap_table(self.store(), company, height)
     }
 
     /// The value of a state key at the tip with everything needed to check it without trusting
@@ -443,9 +531,9 @@ impl Ledger {
     /// each other, such as a certificate and its name, are read at one height).
     pub fn prove_keys(&self, keys: &[&[u8]]) -> Result<Vec<StateProof>> {
         let tip = self.tip();
-        let stored = self
-            .block(tip.height)?
-            .ok_or_else(|| Error::corrupt("block", format!("tip block {} missing", tip.height)))?;
+        let stored = self.header_at(tip.height)?.ok_or_else(|| {
+            Error::corrupt("header", format!("tip header {} missing", tip.height))
+        })?;
         let commit = stored.commit.ok_or_else(|| {
             Error::Invalid("the chain has no final block yet; wait for height 1".into())
         })?;
@@ -458,7 +546,7 @@ impl Ledger {
                     key: key.to_vec(),
                     value,
                     proof: encode(&proof),
-                    header: stored.block.header.clone(),
+                    header: stored.header.clone(),
                     commit: commit.clone(),
                     validators: validators.clone(),
                 })
@@ -469,6 +557,59 @@ impl Ledger {
 
 fn block_key(height: Height) -> Vec<u8> {
     [prefix::BLOCK, &height.to_be_bytes()].concat()
+}
+
+fn header_key(height: Height) -> Vec<u8> {
+    [prefix::HEADER, &height.to_be_bytes()].concat()
+}
+
+/// Brings a store written by an older version to [`STORE_FORMAT`]: a header per height, then
+/// the register snapshots. Every step overwrites what it writes, so an interrupted migration
+/// runs again from the start; the format version is written last.
+fn migrate(store: &dyn Store, tip: Height) -> Result<()> {
+    let format = match store.get(prefix::FORMAT)? {
+        Some(bytes) => u32::from_be_bytes(
+            bytes
+                .try_into()
+                .map_err(|_| Error::corrupt("store format", "not 4 bytes"))?,
+        ),
+        None => 1,
+    };
+    if format > STORE_FORMAT {
+        return Err(Error::Invalid(format!(
+            "the data folder was written by a newer sigild (store format {format}, this one knows {STORE_FORMAT}); run that version"
+        )));
+    }
+    if format == STORE_FORMAT {
+        return Ok(());
+    }
+    tracing::info!(
+        from = format,
+        to = STORE_FORMAT,
+        blocks = tip + 1,
+        "migrating the store: headers and register snapshots"
+    );
+    let mut batch = Batch::default();
+    for height in 0..=tip {
+        let stored = read_block(store, height)?
+            .ok_or_else(|| Error::corrupt("block", format!("block {height} missing")))?;
+        batch.put(
+            header_key(height),
+            encode(&StoredHeader {
+                header: stored.block.header,
+                commit: stored.commit,
+            }),
+        );
+        if (height + 1) % MIGRATION_HEADERS_PER_BATCH == 0 {
+            store.apply(std::mem::take(&mut batch))?;
+        }
+    }
+    store.apply(batch)?;
+    crate::snapshots::rebuild_all(store)?;
+    let mut batch = Batch::default();
+    batch.put(prefix::FORMAT.to_vec(), STORE_FORMAT.to_be_bytes().to_vec());
+    store.apply(batch)?;
+    store.flush()
 }
 
 fn read_block(store: &dyn Store, height: Height) -> Result<Option<StoredBlock>> {
@@ -509,6 +650,13 @@ fn write_genesis(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
     };
     let tip = Tip::of(&header);
     batch.put(
+        header_key(0),
+        encode(&StoredHeader {
+            header: header.clone(),
+            commit: None,
+        }),
+    );
+    batch.put(
         block_key(0),
         encode(&StoredBlock {
             block: Block {
@@ -519,6 +667,7 @@ fn write_genesis(store: &dyn Store, genesis: &Genesis) -> Result<Tip> {
         }),
     );
     batch.put(prefix::GENESIS.to_vec(), encode(genesis));
+    batch.put(prefix::FORMAT.to_vec(), STORE_FORMAT.to_be_bytes().to_vec());
     batch.put(prefix::TIP.to_vec(), 0u64.to_be_bytes().to_vec());
     store.apply(batch)?;
     store.flush()?;

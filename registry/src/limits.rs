@@ -63,8 +63,36 @@ pub const MAX_SHARE_CLASSES: usize = 16;
 pub const MAX_KEY_HISTORY: usize = 256;
 /// Longest reason given for a holder's revocation.
 pub const MAX_REASON_BYTES: usize = 256;
-/// Changes of a company's register read back at most to build its cap table or a history.
-pub const MAX_REGISTER_EVENTS: usize = 1_000_000;
+/// Register changes after which a company's register is snapshotted again (or more, when the
+/// register has more holders than this): a cap table at any height replays fewer changes than
+/// this or than its holders, whatever the length of the company's history.
+pub const REGISTER_SNAPSHOT_EVENTS: u64 = 1_000;
+/// Entries of a history one API page holds by default, and at most.
+pub const DEFAULT_PAGE_ITEMS: usize = 100;
+pub const MAX_PAGE_ITEMS: usize = 1_000;
+/// Longest history cursor (a store key suffix) a client may pass back.
+pub const MAX_CURSOR_BYTES: usize = 512;
+
+// HTTP API (`api`, `http`).
+
+/// Connections the API serves at once, and from one client address (an IPv6 client is its
+/// /64 network).
+pub const MAX_API_CONNECTIONS: usize = 1_024;
+pub const MAX_API_CONNECTIONS_PER_CLIENT: usize = 64;
+/// How long a client has to send a request's head (the request line and headers), and its
+/// body; an idle kept-alive connection is closed after the head timeout too.
+pub const API_HEAD_TIMEOUT_MS: u64 = 10_000;
+pub const API_BODY_TIMEOUT_MS: u64 = 10_000;
+/// How long one request may take in the node, long polls (at most 60 s) included.
+pub const API_REQUEST_TIMEOUT_MS: u64 = 75_000;
+/// How long a write to a client may make no progress before the connection is closed.
+pub const API_WRITE_STALL_MS: u64 = 30_000;
+/// Expensive requests (status, blocks, cap tables, histories, proofs) one client address may
+/// make per second, and the burst it may save up.
+pub const API_EXPENSIVE_PER_SEC: u32 = 20;
+pub const API_EXPENSIVE_BURST: u32 = 100;
+/// Client addresses whose request rate is tracked at once.
+pub const MAX_API_RATE_CLIENTS: usize = 16_384;
 
 // Peer-to-peer network (`net`).
 

@@ -91,3 +91,53 @@ mod hex_opt {
             .transpose()
     }
 }
+
+/// The proof age clients accept unless told otherwise: a few minutes, many block intervals.
+pub const DEFAULT_MAX_PROOF_AGE_SECS: u64 = 300;
+
+/// How far a proof's block time may run ahead of the client's clock (clocks differ a little).
+pub const MAX_FUTURE_SKEW_SECS: u64 = 60;
+
+/// Why a proof's block cannot vouch for the present: too old, or claiming a time ahead of the
+/// client's clock (with such a time it would look fresh for as long as it claims).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unfresh {
+    #[error(
+        "stale: the proof is of block {height}, {age_secs} s old (more than {max_age_secs} s); the node may be hiding newer blocks; ask another node"
+    )]
+    Stale {
+        height: u64,
+        age_secs: u64,
+        max_age_secs: u64,
+    },
+    #[error(
+        "from the future: block {height} claims a time {ahead_secs} s ahead of this machine's clock, so the proof's age cannot be judged; check this clock, or ask another node"
+    )]
+    FromTheFuture { height: u64, ahead_secs: u64 },
+}
+
+/// The one freshness rule of every client: refuses block `height`, stamped `block_time_ms`,
+/// when it is more than `max_age_secs` older than
+/// `now_ms` (unix milliseconds, the client's clock), or more than [`MAX_FUTURE_SKEW_SECS`]
+/// ahead of it. The chain makes a block every interval, so an old proof means a node that
+/// withholds the chain's newer state.
+pub fn check_fresh(
+    height: u64,
+    block_time_ms: u64,
+    now_ms: u64,
+    max_age_secs: u64,
+) -> Result<(), Unfresh> {
+    let ahead_secs = block_time_ms.saturating_sub(now_ms) / 1000;
+    if ahead_secs > MAX_FUTURE_SKEW_SECS {
+        return Err(Unfresh::FromTheFuture { height, ahead_secs });
+    }
+    let age_secs = now_ms.saturating_sub(block_time_ms) / 1000;
+    if age_secs > max_age_secs {
+        return Err(Unfresh::Stale {
+            height,
+            age_secs,
+            max_age_secs,
+        });
+    }
+    Ok(())
+}

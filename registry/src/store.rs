@@ -39,6 +39,19 @@ pub trait Store: Send + Sync + 'static {
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// The entry with the greatest key in `start <= key < end`.
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Entries with `start <= key < end`, in reverse key order, at most `limit` of them.
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut entries = Vec::new();
+        let mut end = end.to_vec();
+        while entries.len() < limit {
+            let Some((key, value)) = self.last_in(start, &end)? else {
+                break;
+            };
+            end.clone_from(&key);
+            entries.push((key, value));
+        }
+        Ok(entries)
+    }
     /// Applies every write of `batch` atomically.
     fn apply(&self, batch: Batch) -> Result<()>;
     /// Makes every applied batch durable before returning.
@@ -106,6 +119,18 @@ impl Store for SledStore {
             .map(|(k, v)| (k.to_vec(), v.to_vec())))
     }
 
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree
+            .range(start..end)
+            .rev()
+            .take(limit)
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(Into::into)
+            })
+            .collect()
+    }
+
     fn apply(&self, batch: Batch) -> Result<()> {
         let mut sled_batch = sled::Batch::default();
         for (key, value) in batch.ops {
@@ -161,6 +186,16 @@ impl Store for MemStore {
             .map(|(k, v)| (k.clone(), v.clone())))
     }
 
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let map = self.map.read().expect("store lock poisoned");
+        Ok(map
+            .range(start.to_vec()..end.to_vec())
+            .rev()
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     fn apply(&self, batch: Batch) -> Result<()> {
         let mut map = self.map.write().expect("store lock poisoned");
         for (key, value) in batch.ops {
@@ -205,6 +240,14 @@ mod tests {
         store.apply(batch).unwrap();
         assert_eq!(store.get(b"a2").unwrap(), Some(b"y".to_vec()));
         assert_eq!(store.scan(b"a", &prefix_end(b"a"), 10).unwrap().len(), 2);
+        let newest: Vec<Vec<u8>> = store
+            .scan_rev(b"a", &prefix_end(b"a"), 10)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(newest, vec![b"a2".to_vec(), b"a1".to_vec()]);
+        assert_eq!(store.scan_rev(b"a", b"a2", 10).unwrap().len(), 1);
         assert_eq!(
             store.last_in(b"a", &prefix_end(b"a")).unwrap().unwrap().0,
             b"a2".to_vec()

@@ -301,6 +301,21 @@ fn company_holders_shares_cap_table_over_the_binaries() {
     ]));
     assert_eq!(proven["verified"], true);
     assert_eq!(proven["balance"], 3000);
+    // A holder that does not exist is proven absent, not "0 shares" (exit 1).
+    let absent = sigil(&[
+        "--json",
+        "proof",
+        "balance",
+        "acme.sigil",
+        "--class",
+        "common",
+        "--holder",
+        "h-9999",
+    ]);
+    assert_eq!(absent.status.code(), Some(1));
+    let absent: serde_json::Value = serde_json::from_slice(&absent.stdout).unwrap();
+    assert_eq!(absent["holder_exists"], false);
+    assert!(absent.get("balance").is_none(), "{absent}");
 
     // A bound identity's key over DNS, following a rotation.
     ok(sigil(&["identity", "bind", "acme-admin", "acme.sigil"]));

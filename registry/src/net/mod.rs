@@ -21,6 +21,7 @@ use crate::tx::SignedTx;
 use crate::types::{Hash, Height};
 
 pub use codec::{CommittedHeader, Request, Response};
+pub(crate) use rate::TokenBucket;
 pub use service::{GossipVerdict, NetHandle, NetStatus, Network};
 
 /// How the node joins the network.
@@ -103,8 +104,9 @@ pub trait ClientRequests: Send + Sync + 'static {
 
 impl ClientRequests for Ledger {
     fn header(&self, height: Height) -> crate::Result<Option<CommittedHeader>> {
-        Ok(self.block(height)?.map(|stored| CommittedHeader {
-            header: stored.block.header,
+        // The header's own entry: a header request never reads the block's transactions.
+        Ok(self.header_at(height)?.map(|stored| CommittedHeader {
+            header: stored.header,
             commit: stored.commit,
         }))
     }

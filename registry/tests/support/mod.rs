@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sigil_registry::block::{Block, Commit, Genesis};
 use sigil_registry::error::{Error, TxError};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::records::Record;
 use sigil_registry::state::{ChainParams, ValidatorSet};
-use sigil_registry::store::MemStore;
+use sigil_registry::store::{Batch, MemStore, Store};
 use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
 use sigil_registry::types::{Hash, Keypair, PublicKey};
 
@@ -28,6 +29,11 @@ pub struct Chain {
 
 impl Chain {
     pub fn new() -> Chain {
+        Chain::with_store(Arc::new(MemStore::default()))
+    }
+
+    /// A chain over `store`.
+    pub fn with_store(store: Arc<dyn Store>) -> Chain {
         let validator = Keypair::generate();
         let genesis = Genesis {
             genesis_time_ms: 0,
@@ -43,7 +49,7 @@ impl Chain {
             },
             validators: ValidatorSet::equal_power([validator.public()]),
         };
-        let ledger = Ledger::open(Arc::new(MemStore::default()), genesis, 1000).unwrap();
+        let ledger = Ledger::open(store, genesis, 1000).unwrap();
         Chain {
             ledger,
             validator,
@@ -225,5 +231,80 @@ pub fn transfer_op(company: &str, class: &str, from: &str, to: &str, amount: u64
         from: from.into(),
         to: to.into(),
         amount,
+    }
+}
+
+/// A memory store that counts what it is asked to read: entries and bytes (keys and values)
+/// returned by every read.
+#[derive(Default)]
+pub struct CountingStore {
+    inner: MemStore,
+    entries: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl CountingStore {
+    /// Entries and bytes read since the last call.
+    pub fn take_reads(&self) -> (u64, u64) {
+        (
+            self.entries.swap(0, Ordering::SeqCst),
+            self.bytes.swap(0, Ordering::SeqCst),
+        )
+    }
+
+    fn count<'a>(&self, read: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) {
+        for (key, value) in read {
+            self.entries.fetch_add(1, Ordering::SeqCst);
+            self.bytes
+                .fetch_add((key.len() + value.len()) as u64, Ordering::SeqCst);
+        }
+    }
+}
+
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+impl Store for CountingStore {
+    fn get(&self, key: &[u8]) -> sigil_registry::Result<Option<Vec<u8>>> {
+        let value = self.inner.get(key)?;
+        if let Some(v) = &value {
+            self.count([(key, v.as_slice())]);
+        }
+        Ok(value)
+    }
+
+    fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> sigil_registry::Result<Entries> {
+        let entries = self.inner.scan(start, end, limit)?;
+        self.count(entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+        Ok(entries)
+    }
+
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> sigil_registry::Result<Entries> {
+        let entries = self.inner.scan_rev(start, end, limit)?;
+        self.count(entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+        Ok(entries)
+    }
+
+    fn last_in(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> sigil_registry::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let entry = self.inner.last_in(start, end)?;
+        if let Some((k, v)) = &entry {
+            self.count([(k.as_slice(), v.as_slice())]);
+        }
+        Ok(entry)
+    }
+
+    fn apply(&self, batch: Batch) -> sigil_registry::Result<()> {
+        self.inner.apply(batch)
+    }
+
+    fn flush(&self) -> sigil_registry::Result<()> {
+        self.inner.flush()
+    }
+
+    fn size_on_disk(&self) -> sigil_registry::Result<u64> {
+        Ok(0)
     }
 }

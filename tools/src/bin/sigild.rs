@@ -162,11 +162,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut api_stop = stop_rx.clone();
     let api_task = tokio::spawn(async move {
-        axum::serve(api, sigil_registry::api::router(node))
-            .with_graceful_shutdown(async move {
-                let _ = api_stop.wait_for(|stop| *stop).await;
-            })
-            .await
+        // Bounded connections, request deadlines and per-client rates: see `http`.
+        let limits = sigil_registry::http::HttpLimits::default();
+        let router = sigil_registry::api::router_with(node, &limits);
+        sigil_registry::http::serve(api, router, limits, async move {
+            let _ = api_stop.wait_for(|stop| *stop).await;
+        })
+        .await;
+        Ok::<(), std::io::Error>(())
     });
 
     let mut ready = format!(

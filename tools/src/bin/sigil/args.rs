@@ -151,6 +151,8 @@ pub enum NameCommand {
     History {
         /// The name, e.g. `example.sigil`.
         name: String,
+        #[command(flatten)]
+        listing: ListingArgs,
     },
     /// Register every name of a DNS zone file, in batches.
     Import(ImportArgs),
@@ -326,12 +328,17 @@ pub struct CertVerifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ProofCommand {
-    /// Fetch and verify the proof of a name (exit 1 if it does not verify).
+    /// Fetch and verify the proof of a name (exit 1 if it does not verify or is too old).
     Name {
         /// The name, e.g. `example.sigil`.
         name: String,
+        /// Refuse a proof of a block older than this (a node replaying old proofs could hide
+        /// a newer owner or records).
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        max_age: u64,
     },
-    /// Fetch and verify the proof of a holder's balance of a class (exit 1 if it does not verify).
+    /// Fetch and verify the proof of a holder's balance of a class (exit 1 if it does not
+    /// verify, is too old, or the holder does not exist).
     Balance {
         /// The company, e.g. `acme.sigil`.
         company: String,
@@ -339,6 +346,10 @@ pub enum ProofCommand {
         class: String,
         #[arg(long, value_name = "ID")]
         holder: String,
+        /// Refuse a proof of a block older than this (a node replaying old proofs could hide
+        /// later transfers).
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        max_age: u64,
     },
 }
 
@@ -508,7 +519,20 @@ pub enum SharesCommand {
         company: String,
         #[arg(long, value_name = "ID")]
         holder: String,
+        #[command(flatten)]
+        listing: ListingArgs,
     },
+}
+
+/// How much of a history to list (all of it, oldest first, by default).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ListingArgs {
+    /// List at most this many changes (a note says when there are more).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Newest changes first.
+    #[arg(long)]
+    pub newest_first: bool,
 }
 
 #[derive(Debug, Args)]

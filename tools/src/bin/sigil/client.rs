@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_registry::api::{
-    AccountInfo, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts, NameInfo,
-    SubmitResponse,
+    AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
+    NameInfo, SubmitResponse,
 };
 use sigil_registry::captable::CapTable;
+use sigil_registry::limits::MAX_PAGE_ITEMS;
+use sigil_registry::paging::Page;
 use sigil_registry::proof::{CertProof, StateProof};
 use sigil_registry::state::NameEvent;
 use sigil_registry::state::{CompanyEntry, HolderEvent};
@@ -18,6 +20,31 @@ use sigil_registry::types::{Hash, PublicKey};
 /// Longest a single request may take; above the node's longest long-poll (60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which part of a history to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listing {
+    pub newest_first: bool,
+    /// Entries at most; `None`: the whole history.
+    pub limit: Option<usize>,
+}
+
+impl From<crate::args::ListingArgs> for Listing {
+    fn from(args: crate::args::ListingArgs) -> Listing {
+        Listing {
+            newest_first: args.newest_first,
+            limit: args.limit,
+        }
+    }
+}
+
+/// Entries of a history, read page by page.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// The history goes on past the listing's limit.
+    pub more: bool,
+}
 
 /// An error answer of the node: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone)]
@@ -115,8 +142,40 @@ impl Client {
         }
     }
 
-    pub async fn history(&self, name: &str) -> anyhow::Result<Vec<NameEvent>> {
-        self.get(&format!("/v1/names/{name}/history")).await
+    pub async fn history(&self, name: &str, listing: Listing) -> anyhow::Result<Listed<NameEvent>> {
+        self.pages(&format!("/v1/names/{name}/history"), listing)
+            .await
+    }
+
+    /// Reads a paged history (`path` takes `?limit&order&cursor`) page by page, up to the
+    /// listing's limit.
+    pub async fn pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        listing: Listing,
+    ) -> anyhow::Result<Listed<T>> {
+        let order = if listing.newest_first { "desc" } else { "asc" };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let wanted = listing
+                .limit
+                .map_or(MAX_PAGE_ITEMS, |l| l.saturating_sub(items.len()))
+                .min(MAX_PAGE_ITEMS);
+            if wanted == 0 {
+                return Ok(Listed { items, more: true });
+            }
+            let mut url = format!("{path}?limit={wanted}&order={order}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Page<T> = self.get(&url).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(Listed { items, more: false }),
+            }
+        }
     }
 
     pub async fn proof(&self, name: &str) -> anyhow::Result<StateProof> {
@@ -132,10 +191,25 @@ impl Client {
         .await
     }
 
-    /// An identity with its history, or `None` if there is none.
+    /// An identity with its whole history, or `None` if there is none.
     pub async fn identity(&self, id: &str) -> anyhow::Result<Option<IdentityInfo>> {
-        self.get_optional(&format!("/v1/identities/{id}"), "identity_not_found")
-            .await
+        let info: Option<IdentityInfo> = self
+            .get_optional(&format!("/v1/identities/{id}"), "identity_not_found")
+            .await?;
+        let Some(mut info) = info else {
+            return Ok(None);
+        };
+        // The answer carries the first page; read on where it stops.
+        while let Some(cursor) = info.history_next_cursor.take() {
+            let page: Page<sigil_registry::state::IdentityEvent> = self
+                .get(&format!(
+                    "/v1/identities/{id}/history?limit={MAX_PAGE_ITEMS}&cursor={cursor}"
+                ))
+                .await?;
+            info.history.extend(page.items);
+            info.history_next_cursor = page.next_cursor;
+        }
+        Ok(Some(info))
     }
 
     /// A company, or `None` if the name is not one.
@@ -157,9 +231,13 @@ impl Client {
         &self,
         company: &str,
         holder: &str,
-    ) -> anyhow::Result<Vec<HolderEvent>> {
-        self.get(&format!("/v1/companies/{company}/holders/{holder}/history"))
-            .await
+        listing: Listing,
+    ) -> anyhow::Result<Listed<HolderEvent>> {
+        self.pages(
+            &format!("/v1/companies/{company}/holders/{holder}/history"),
+            listing,
+        )
+        .await
     }
 
     /// The register of `company` at `at` (the tip if `None`).
@@ -187,7 +265,7 @@ impl Client {
         company: &str,
         holder: &str,
         class: &str,
-    ) -> anyhow::Result<StateProof> {
+    ) -> anyhow::Result<BalanceProof> {
         self.get(&format!(
             "/v1/companies/{company}/holders/{holder}/balances/{class}/proof"
         ))

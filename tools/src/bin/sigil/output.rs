@@ -161,6 +161,13 @@ fn quoted(bytes: &[u8]) -> String {
     out
 }
 
+/// Says on standard error that a listing stopped at its `--limit` before the history's end.
+pub fn note_more(shown: usize) {
+    eprintln!(
+        "note: showing the first {shown} changes; there are more (raise --limit, or leave it out to list them all)"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -459,9 +459,19 @@ pub async fn shares(ctx: &Ctx, cmd: SharesCommand) -> anyhow::Result<Exit> {
             };
             send(ctx, &client, &status, company.id, &admin, op, summary).await
         }
-        SharesCommand::History { company, holder } => {
+        SharesCommand::History {
+            company,
+            holder,
+            listing,
+        } => {
             let company = company_of(&client, &status, &company).await?;
-            let history = client.holder_history(&company.id, &holder).await?;
+            let listed = client
+                .holder_history(&company.id, &holder, listing.into())
+                .await?;
+            if listed.more {
+                crate::output::note_more(listed.items.len());
+            }
+            let history = listed.items;
             ctx.out.emit(&history, |events| {
                 let mut rows = vec![vec![
                     "HEIGHT".to_string(),
@@ -556,6 +566,9 @@ struct ProvenBalance {
     class: String,
     holder: String,
     verified: bool,
+    /// Whether the holder exists at the proven block (false: proven absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder_exists: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -566,12 +579,15 @@ struct ProvenBalance {
     block_hash: Option<Hash>,
 }
 
-/// `sigil proof balance`: a holder's balance, checked against the pinned validators.
+/// `sigil proof balance`: a holder's balance, checked against the pinned validators, with the
+/// holder's own entry proven at the same block (an absent balance is 0 only for a holder that
+/// exists), and fresh.
 pub async fn proof_balance(
     ctx: &Ctx,
     company: &str,
     class: &str,
     holder: &str,
+    max_age_secs: u64,
 ) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
@@ -582,6 +598,7 @@ pub async fn proof_balance(
         class: class.to_string(),
         holder: holder.to_string(),
         verified: false,
+        holder_exists: None,
         error: None,
         balance: None,
         height: None,
@@ -591,22 +608,54 @@ pub async fn proof_balance(
         Ok(validators) => validators,
         Err(reason) => return Ok(not_verified(ctx, result, reason)),
     };
-    let proof = client.balance_proof(&company, holder, class).await?;
+    let answer = client.balance_proof(&company, holder, class).await?;
     let checked = (|| {
-        if proof.key != keys::balance(&company, class, holder) {
+        let (holder_proof, proof) = (&answer.holder, &answer.balance);
+        if proof.key != keys::balance(&company, class, holder)
+            || holder_proof.key != keys::holder(&company, holder)
+        {
             return Err("the node sent a proof of another key".to_string());
         }
-        match proof.verify(&status.chain_id, &trusted)? {
-            None => Ok(0),
-            Some(bytes) => {
-                decode::<u64>(bytes).map_err(|e| format!("the proven value is not a balance: {e}"))
-            }
+        if holder_proof.header != proof.header {
+            return Err(
+                "the node proved the holder and the balance at different blocks".to_string(),
+            );
+        }
+        let holder_entry = holder_proof.verify(&status.chain_id, &trusted)?;
+        let balance = match proof.verify(&status.chain_id, &trusted)? {
+            None => 0,
+            Some(bytes) => decode::<u64>(bytes)
+                .map_err(|e| format!("the proven value is not a balance: {e}"))?,
+        };
+        super::proof::fresh(&proof.header, max_age_secs)?;
+        match holder_entry {
+            None if balance == 0 => Ok(None),
+            None => Err("the node proved a balance for a holder that does not exist".to_string()),
+            Some(_) => Ok(Some(balance)),
         }
     })();
+    let proof = &answer.balance;
     match checked {
         Err(reason) => Ok(not_verified(ctx, result, reason)),
-        Ok(balance) => {
+        Ok(None) => {
             result.verified = true;
+            result.holder_exists = Some(false);
+            result.height = Some(proof.header.height);
+            result.block_hash = Some(proof.header.hash());
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "verified: {} has no holder `{}` at height {} (proven absent; block {}, signed by the trusted validators)",
+                    r.company,
+                    r.holder,
+                    proof.header.height,
+                    proof.header.hash()
+                )
+            });
+            Ok(Exit::Negative)
+        }
+        Ok(Some(balance)) => {
+            result.verified = true;
+            result.holder_exists = Some(true);
             result.balance = Some(balance);
             result.height = Some(proof.header.height);
             result.block_hash = Some(proof.header.hash());

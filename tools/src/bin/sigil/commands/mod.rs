@@ -62,7 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             NameCommand::Transfer { name, to } => name::transfer(&ctx, &name, &to).await,
             NameCommand::Renew { name } => name::renew(&ctx, &name).await,
             NameCommand::Show { name } => show::show(&ctx, &name).await,
-            NameCommand::History { name } => show::history(&ctx, &name).await,
+            NameCommand::History { name, listing } => show::history(&ctx, &name, listing).await,
             NameCommand::Import(args) => import::run(&ctx, args).await,
         },
         Command::Cert(cmd) => match cmd {
@@ -87,12 +87,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 max_age,
             } => cert::fetch(&ctx, &target, connect.as_deref(), max_age).await,
         },
-        Command::Proof(ProofCommand::Name { name }) => proof::name(&ctx, &name).await,
+        Command::Proof(ProofCommand::Name { name, max_age }) => {
+            proof::name(&ctx, &name, max_age).await
+        }
         Command::Proof(ProofCommand::Balance {
             company,
             class,
             holder,
-        }) => company::proof_balance(&ctx, &company, &class, &holder).await,
+            max_age,
+        }) => company::proof_balance(&ctx, &company, &class, &holder, max_age).await,
         Command::Identity(cmd) => identity::run(&ctx, cmd).await,
         Command::Company(cmd) => company::company(&ctx, cmd).await,
         Command::Holder(cmd) => company::holder(&ctx, cmd).await,

@@ -1,8 +1,12 @@
 //! `sigil proof name`: fetch a name's state proof and check it against the pinned validators,
-//! so the answer holds even if the node lies.
+//! so the answer holds even if the node lies, and that its block is recent (a node replaying an
+//! old proof could hide a newer state).
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use sigil_registry::proof::StateProof;
+use sigil_registry::block::Header;
+use sigil_registry::proof::{StateProof, check_fresh};
 use sigil_registry::state::{NameEntry, keys};
 use sigil_registry::types::{Hash, Height, decode};
 
@@ -38,7 +42,17 @@ struct ProvenAt {
     signatures: usize,
 }
 
-pub async fn name(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
+/// Refuses a proof whose block is older than `max_age_secs` or from the future, by this
+/// machine's clock (the rule every client applies, [`check_fresh`]).
+pub(super) fn fresh(header: &Header, max_age_secs: u64) -> Result<(), String> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    check_fresh(header.height, header.time_ms, now_ms, max_age_secs).map_err(|e| e.to_string())
+}
+
+pub async fn name(ctx: &Ctx, input: &str, max_age_secs: u64) -> anyhow::Result<Exit> {
     let name = normalize(input)?;
     let client = ctx.client()?;
     let status = client.status().await?;
@@ -57,7 +71,9 @@ pub async fn name(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         Err(reason) => return Ok(failed(ctx, result, reason)),
     };
     let proof = client.proof(&name).await?;
-    match check(&proof, &name, &status.chain_id, &trusted) {
+    let checked = check(&proof, &name, &status.chain_id, &trusted)
+        .and_then(|entry| fresh(&proof.header, max_age_secs).map(|()| entry));
+    match checked {
         Err(reason) => Ok(failed(ctx, result, reason)),
         Ok(entry) => {
             result.verified = true;

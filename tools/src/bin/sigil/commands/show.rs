@@ -6,6 +6,8 @@ use sigil_registry::state::NameEvent;
 use sigil_registry::types::Height;
 
 use super::{Ctx, normalize};
+use crate::args::ListingArgs;
+use crate::client::Listing;
 use crate::output::{Exit, short_key, table, zone_lines};
 
 #[derive(Serialize)]
@@ -44,7 +46,7 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Negative);
     };
-    let history = client.history(&name).await?;
+    let history = client.history(&name, Listing::default()).await?.items;
     let shown = Shown {
         registered: true,
         owner_key: ctx.keystore.name_of(&info.entry.owner),
@@ -105,10 +107,14 @@ fn human(shown: &Shown) -> String {
     text
 }
 
-pub async fn history(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
+pub async fn history(ctx: &Ctx, input: &str, listing: ListingArgs) -> anyhow::Result<Exit> {
     let name = normalize(input)?;
     let client = ctx.client()?;
-    let events = client.history(&name).await?;
+    let listed = client.history(&name, listing.into()).await?;
+    if listed.more {
+        crate::output::note_more(listed.items.len());
+    }
+    let events = listed.items;
     if events.is_empty() {
         ctx.out.emit(&events, |_| {
             format!("{name} has no history: it was never registered")

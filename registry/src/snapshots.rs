@@ -1,0 +1,265 @@
+//! Snapshots of each company's register beside its log, written with the block that makes them
+//! due, so a cap table at any height costs one snapshot and a replay of fewer events than
+//! `max(REGISTER_SNAPSHOT_EVENTS, holders)`, whatever the length of the company's history.
+//!
+//! A company's snapshot is due at the end of a block once its log has grown since the last
+//! one by at least [`REGISTER_SNAPSHOT_EVENTS`] and by at least the number of holders that
+//! snapshot held: the work of writing snapshots stays proportional to the log, and the replay
+//! behind any height stays proportional to the register.
+
+use std::collections::BTreeMap;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::captable::{CapTable, Register};
+use crate::error::{Error, Result};
+use crate::limits::REGISTER_SNAPSHOT_EVENTS;
+use crate::state::{CompanyEvent, IndexEntry, index, register_log_prefix};
+use crate::store::{Batch, Store, prefix_end};
+use crate::types::{Height, decode, encode};
+
+/// Snapshots: `cP`, company, 0, height (8 bytes, big-endian) → [`Snapshot`].
+const SNAPSHOT: &[u8] = b"cP";
+/// Per company: `cQ`, company → [`Progress`] since its last snapshot.
+const PROGRESS: &[u8] = b"cQ";
+
+/// Writes per migration batch.
+const MIGRATION_BATCH: usize = 10_000;
+/// Log entries read at once while migrating.
+const MIGRATION_SCAN: usize = 4_096;
+
+/// A company's register at the end of a block.
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+struct Snapshot {
+    height: Height,
+    register: Option<Register>,
+}
+
+/// How far a company's log has grown since its last snapshot.
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
+struct Progress {
+    last_snapshot: Option<Height>,
+    events_since: u64,
+    holders_at_snapshot: u64,
+}
+
+impl Progress {
+    fn due(&self) -> bool {
+        self.events_since >= REGISTER_SNAPSHOT_EVENTS.max(self.holders_at_snapshot)
+    }
+
+    fn snapshot_taken(&mut self, height: Height, register: &Option<Register>) {
+        *self = Progress {
+            last_snapshot: Some(height),
+            events_since: 0,
+            holders_at_snapshot: register.as_ref().map_or(0, |r| r.holders.len() as u64),
+        };
+    }
+}
+
+fn snapshot_prefix(company: &str) -> Vec<u8> {
+    [SNAPSHOT, company.as_bytes(), &[0]].concat()
+}
+
+fn snapshot_key(company: &str, height: Height) -> Vec<u8> {
+    [snapshot_prefix(company), height.to_be_bytes().to_vec()].concat()
+}
+
+fn progress_key(company: &str) -> Vec<u8> {
+    [PROGRESS, company.as_bytes()].concat()
+}
+
+/// The first key under `prefix` (followed by a big-endian height) past every height `<= h`.
+fn past_height(prefix: &[u8], h: Height) -> Vec<u8> {
+    match h.checked_add(1) {
+        Some(next) => [prefix, &next.to_be_bytes()].concat(),
+        None => prefix_end(prefix),
+    }
+}
+
+/// The events of `company`'s log with `after < height <= to` (`after` `None`: from the start).
+fn events_between(
+    store: &dyn Store,
+    company: &str,
+    after: Option<Height>,
+    to: Height,
+) -> Result<Vec<CompanyEvent>> {
+    let prefix = register_log_prefix(company);
+    let start = match after {
+        Some(h) => past_height(&prefix, h),
+        None => prefix.clone(),
+    };
+    let end = past_height(&prefix, to);
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    store
+        .scan(&start, &end, usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("register log", e)))
+        .collect()
+}
+
+fn read_snapshot(store: &dyn Store, key: &[u8]) -> Result<Option<Register>> {
+    match store.get(key)? {
+        Some(bytes) => {
+            let snapshot: Snapshot =
+                decode(&bytes).map_err(|e| Error::corrupt("register snapshot", e))?;
+            Ok(snapshot.register)
+        }
+        None => Err(Error::corrupt(
+            "register snapshot",
+            "listed as taken but missing",
+        )),
+    }
+}
+
+/// The register of `company` at the end of block `height`: the latest snapshot at or before
+/// it, then the log after it. `None` if the company did not exist then.
+pub fn cap_table(store: &dyn Store, company: &str, height: Height) -> Result<Option<CapTable>> {
+    let prefix = snapshot_prefix(company);
+    let latest = store.last_in(&prefix, &past_height(&prefix, height))?;
+    let (mut register, after) = match latest {
+        Some((_, bytes)) => {
+            let snapshot: Snapshot =
+                decode(&bytes).map_err(|e| Error::corrupt("register snapshot", e))?;
+            (snapshot.register, Some(snapshot.height))
+        }
+        None => (None, None),
+    };
+    for event in events_between(store, company, after, height)? {
+        Register::apply(&mut register, &event);
+    }
+    Ok(register.map(|r| r.table(height)))
+}
+
+/// Adds to `batch` the snapshots and progress of every company whose register block `height`
+/// changes (its register log entries are among `entries`, the block's index entries, which
+/// are not in the store yet).
+pub fn index_block(
+    store: &dyn Store,
+    height: Height,
+    entries: &[IndexEntry],
+    batch: &mut Batch,
+) -> Result<()> {
+    let mut by_company: BTreeMap<String, Vec<CompanyEvent>> = BTreeMap::new();
+    for (key, value) in entries {
+        if key.starts_with(index::REGISTER_LOG) {
+            let event: CompanyEvent =
+                decode(value).map_err(|e| Error::corrupt("register log", e))?;
+            by_company
+                .entry(event.company.clone())
+                .or_default()
+                .push(event);
+        }
+    }
+    for (company, events) in by_company {
+        let mut progress: Progress = match store.get(&progress_key(&company))? {
+            Some(bytes) => decode(&bytes).map_err(|e| Error::corrupt("register progress", e))?,
+            None => Progress::default(),
+        };
+        progress.events_since += events.len() as u64;
+        if progress.due() {
+            let mut register = match progress.last_snapshot {
+                Some(h) => read_snapshot(store, &snapshot_key(&company, h))?,
+                None => None,
+            };
+            let stored = events_between(
+                store,
+                &company,
+                progress.last_snapshot,
+                height.saturating_sub(1),
+            )?;
+            for event in stored.iter().chain(&events) {
+                Register::apply(&mut register, event);
+            }
+            batch.put(
+                snapshot_key(&company, height),
+                encode(&Snapshot {
+                    height,
+                    register: register.clone(),
+                }),
+            );
+            progress.snapshot_taken(height, &register);
+        }
+        batch.put(progress_key(&company), encode(&progress));
+    }
+    Ok(())
+}
+
+/// One company's log read in order during a migration.
+struct Rebuild {
+    company: String,
+    register: Option<Register>,
+    progress: Progress,
+    height: Height,
+    in_block: u64,
+}
+
+impl Rebuild {
+    /// Ends the block being read: a snapshot if one is due.
+    fn end_block(&mut self, batch: &mut Batch) {
+        if self.in_block == 0 {
+            return;
+        }
+        self.progress.events_since += self.in_block;
+        self.in_block = 0;
+        if self.progress.due() {
+            batch.put(
+                snapshot_key(&self.company, self.height),
+                encode(&Snapshot {
+                    height: self.height,
+                    register: self.register.clone(),
+                }),
+            );
+            self.progress.snapshot_taken(self.height, &self.register);
+        }
+    }
+
+    fn finish(mut self, batch: &mut Batch) {
+        self.end_block(batch);
+        batch.put(progress_key(&self.company), encode(&self.progress));
+    }
+}
+
+/// Writes the snapshots and progress of every company from its whole log, as the commits
+/// would have (for stores written before snapshots existed). Overwrites what it writes, so
+/// an interrupted migration can run again.
+pub fn rebuild_all(store: &dyn Store) -> Result<()> {
+    let end = prefix_end(index::REGISTER_LOG);
+    let mut start = index::REGISTER_LOG.to_vec();
+    let mut batch = Batch::default();
+    let mut current: Option<Rebuild> = None;
+    loop {
+        let chunk = store.scan(&start, &end, MIGRATION_SCAN)?;
+        let Some((last, _)) = chunk.last() else { break };
+        start = [last.as_slice(), &[0]].concat();
+        for (_, value) in chunk {
+            let event: CompanyEvent =
+                decode(&value).map_err(|e| Error::corrupt("register log", e))?;
+            if current.as_ref().is_some_and(|r| r.company != event.company) {
+                current.take().expect("checked").finish(&mut batch);
+            }
+            let rebuild = current.get_or_insert_with(|| Rebuild {
+                company: event.company.clone(),
+                register: None,
+                progress: Progress::default(),
+                height: event.height,
+                in_block: 0,
+            });
+            if rebuild.height != event.height {
+                rebuild.end_block(&mut batch);
+                rebuild.height = event.height;
+            }
+            Register::apply(&mut rebuild.register, &event);
+            rebuild.in_block += 1;
+            if batch.len() >= MIGRATION_BATCH {
+                store.apply(std::mem::take(&mut batch))?;
+            }
+        }
+    }
+    if let Some(rebuild) = current {
+        rebuild.finish(&mut batch);
+    }
+    store.apply(batch)
+}

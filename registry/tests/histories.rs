@@ -1,0 +1,191 @@
+//! Histories are served whole, page by page, and a cap table at any height costs a snapshot and
+//! a bounded replay: with more than 10,000 changes (the old silent cut of every history), every
+//! change is listed oldest or newest first, the register log rebuilds the same cap table as the
+//! snapshots at every height, and reading a cap table at the tip reads far fewer log entries
+//! than the history holds.
+
+mod support;
+
+use std::sync::Arc;
+
+use sigil_registry::captable::CapTable;
+use sigil_registry::limits::{MAX_PAGE_ITEMS, REGISTER_SNAPSHOT_EVENTS};
+use sigil_registry::paging::{Order, Page, PageRequest};
+use sigil_registry::state::CompanyEvent;
+use sigil_registry::types::Keypair;
+use support::{Chain, CountingStore, Identity, company, issue_holder_op, issue_op, transfer_op};
+
+const ACME: &str = "acme.sigil";
+/// More than the 10,000 entries histories used to stop at.
+const TRANSFERS: usize = 10_050;
+const PER_BLOCK: usize = 2_000;
+
+/// Every entry of a paged history, following the cursors.
+fn walk<T>(order: Order, mut read: impl FnMut(&PageRequest) -> Page<T>) -> Vec<T> {
+    let mut all = Vec::new();
+    let mut request = PageRequest {
+        limit: Some(MAX_PAGE_ITEMS),
+        order,
+        cursor: None,
+    };
+    loop {
+        let page = read(&request);
+        assert!(page.items.len() <= MAX_PAGE_ITEMS);
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => request.cursor = Some(cursor.parse().unwrap()),
+            None => return all,
+        }
+    }
+}
+
+#[test]
+fn long_histories_are_paged_whole_and_cap_tables_come_from_snapshots() {
+    let store = Arc::new(CountingStore::default());
+    let mut chain = Chain::with_store(store.clone());
+    let admin = Identity::new("acme-admin");
+    company(&mut chain, ACME, &admin, &["common"]);
+    let (h1, h2) = (Keypair::generate(), Keypair::generate());
+    chain.ok(&admin.online, issue_holder_op(ACME, "h-1", &h1));
+    chain.ok(&admin.online, issue_holder_op(ACME, "h-2", &h2));
+    chain.ok(&admin.online, issue_op(ACME, "common", "h-1", 1_000_000));
+    let mut sent = 0;
+    while sent < TRANSFERS {
+        let n = PER_BLOCK.min(TRANSFERS - sent);
+        let txs = (0..n)
+            .map(|_| chain.tx(&h1, transfer_op(ACME, "common", "h-1", "h-2", 1)))
+            .collect();
+        assert!(chain.block(txs).iter().all(Result::is_ok));
+        sent += n;
+    }
+    let ledger = &chain.ledger;
+    let tip = ledger.tip().height;
+
+    // The holder's whole history, oldest first and newest first.
+    let asc = walk(Order::Asc, |r| {
+        ledger.holder_history_page(ACME, "h-2", r).unwrap()
+    });
+    assert_eq!(asc.len(), 1 + TRANSFERS, "issued, then every transfer");
+    assert_eq!(asc.last().unwrap().balance_after, Some(TRANSFERS as u64));
+    let mut desc = walk(Order::Desc, |r| {
+        ledger.holder_history_page(ACME, "h-2", r).unwrap()
+    });
+    desc.reverse();
+    assert_eq!(desc, asc);
+
+    // The register log, whole, and the cap table from snapshots at every height agrees with a
+    // replay of the whole log.
+    let log: Vec<CompanyEvent> = walk(Order::Asc, |r| ledger.register_log_page(ACME, r).unwrap());
+    assert_eq!(log.len(), 1 + 2 + 1 + TRANSFERS);
+    let first = log[0].height;
+    for height in (first.saturating_sub(1)..=tip).chain([tip + 5]) {
+        let expected = CapTable::replay(&log, height.min(tip));
+        assert_eq!(
+            ledger.cap_table(ACME, height).unwrap(),
+            expected,
+            "cap table at height {height}"
+        );
+    }
+    let table = ledger.cap_table(ACME, tip).unwrap().unwrap();
+    let balances: Vec<u64> = table.holders.iter().map(|h| h.balances[0]).collect();
+    assert_eq!(balances, [1_000_000 - TRANSFERS as u64, TRANSFERS as u64]);
+
+    // Its cost: a snapshot and fewer log entries than a snapshot interval, not the history.
+    store.take_reads();
+    ledger.cap_table(ACME, tip).unwrap().unwrap();
+    let (entries, _) = store.take_reads();
+    assert!(
+        entries <= REGISTER_SNAPSHOT_EVENTS + 2,
+        "a cap table read {entries} store entries for a log of {} changes",
+        log.len()
+    );
+}
+
+#[test]
+fn a_cursor_continues_where_the_page_stopped_and_the_last_page_has_none() {
+    let mut chain = Chain::new();
+    let admin = Identity::new("acme-admin");
+    company(&mut chain, ACME, &admin, &["common"]);
+    let h1 = Keypair::generate();
+    chain.ok(&admin.online, issue_holder_op(ACME, "h-1", &h1));
+    for _ in 0..5 {
+        chain.ok(&admin.online, issue_op(ACME, "common", "h-1", 10));
+    }
+    let ledger = &chain.ledger;
+    let page = |order, limit, cursor: Option<&str>| {
+        ledger
+            .holder_history_page(
+                ACME,
+                "h-1",
+                &PageRequest {
+                    limit: Some(limit),
+                    order,
+                    cursor: cursor.map(|c| c.parse().unwrap()),
+                },
+            )
+            .unwrap()
+    };
+    let first = page(Order::Desc, 2, None);
+    let balances = |p: &Page<sigil_registry::state::HolderEvent>| -> Vec<Option<u64>> {
+        p.items.iter().map(|e| e.balance_after).collect()
+    };
+    assert_eq!(balances(&first), [Some(50), Some(40)]);
+    let second = page(Order::Desc, 2, first.next_cursor.as_deref());
+    assert_eq!(balances(&second), [Some(30), Some(20)]);
+    let third = page(Order::Desc, 2, second.next_cursor.as_deref());
+    assert_eq!(balances(&third), [Some(10), None]);
+    assert_eq!(third.next_cursor, None);
+    let all = page(Order::Asc, 6, None);
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(all.next_cursor, None, "no cursor when nothing is left");
+}
+
+#[test]
+fn a_store_from_before_headers_and_snapshots_is_migrated_on_open() {
+    use sigil_registry::ledger::Ledger;
+    use sigil_registry::store::{Batch, MemStore, Store, prefix_end};
+
+    let store = Arc::new(MemStore::default());
+    let mut chain = Chain::with_store(store.clone());
+    let admin = Identity::new("acme-admin");
+    company(&mut chain, ACME, &admin, &["common"]);
+    let (h1, h2) = (Keypair::generate(), Keypair::generate());
+    chain.ok(&admin.online, issue_holder_op(ACME, "h-1", &h1));
+    chain.ok(&admin.online, issue_holder_op(ACME, "h-2", &h2));
+    chain.ok(&admin.online, issue_op(ACME, "common", "h-1", 1_000_000));
+    let txs = (0..2 * REGISTER_SNAPSHOT_EVENTS + 7)
+        .map(|_| chain.tx(&h1, transfer_op(ACME, "common", "h-1", "h-2", 1)))
+        .collect();
+    chain.block(txs);
+    let tip = chain.ledger.tip().height;
+    let tables: Vec<_> = (0..=tip)
+        .map(|h| chain.ledger.cap_table(ACME, h).unwrap())
+        .collect();
+    let genesis = chain.ledger.genesis().clone();
+    drop(chain);
+
+    // What an older version wrote: no format, no headers, no snapshots or their progress.
+    let mut batch = Batch::default();
+    for prefix in [&b"cD"[..], b"cP", b"cQ"] {
+        for (key, _) in store.scan(prefix, &prefix_end(prefix), usize::MAX).unwrap() {
+            batch.delete(key);
+        }
+    }
+    batch.delete(b"mFormat".to_vec());
+    store.apply(batch).unwrap();
+
+    let ledger = Ledger::open(store, genesis, 1000).unwrap();
+    for height in 0..=tip {
+        let header = ledger.header_at(height).unwrap().expect("migrated header");
+        let block = ledger.block(height).unwrap().unwrap();
+        assert_eq!(
+            (header.header, header.commit),
+            (block.block.header, block.commit)
+        );
+        assert_eq!(
+            ledger.cap_table(ACME, height).unwrap(),
+            tables[height as usize],
+            "cap table at {height}"
+        );
+    }
+}
