@@ -470,7 +470,7 @@ impl Transaction {
         while stamp_bits(&prefix, stamp) < bits {
             stamp = stamp.wrapping_add(1);
             tried += 1;
-            if tried % STAMP_REPORT_EVERY == 0 && !progress(tried) {
+            if tried.is_multiple_of(STAMP_REPORT_EVERY) && !progress(tried) {
                 return false;
             }
         }
