@@ -72,7 +72,10 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
         .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
         .route("/v1/certs/{sha256}", get(cert_moved))
         .route("/v1/certs/{sha256}/proof", get(cert_moved))
-        .route("/v1/names/{name}/certs", get(name_certs).layer(costly.clone()))
+        .route(
+            "/v1/names/{name}/certs",
+            get(name_certs).layer(costly.clone()),
+        )
         .route("/v1/names/{name}/certs/{sha256}", get(cert_entry))
         .route(
             "/v1/names/{name}/certs/{sha256}/proof",
@@ -551,9 +554,6 @@ async fn cert_moved() -> ApiError {
     )
 }
 
-/// Longest history the API returns at once.
-const MAX_HISTORY: usize = 10_000;
-
 fn not_found(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, code, message)
 }
@@ -583,8 +583,12 @@ async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
 pub struct NameCerts {
     pub name: String,
     pub height: Height,
+    /// The certificates named in `history`.
     pub certs: Vec<CertInfo>,
+    /// The first page of the name's certificate history, oldest first.
     pub history: Vec<CertEvent>,
+    /// Where `/v1/names/{name}/cert-history` goes on; `None` when `history` is all of it.
+    pub history_next_cursor: Option<String>,
 }
 
 async fn name_certs(
@@ -593,7 +597,10 @@ async fn name_certs(
 ) -> ApiResult<NameCerts> {
     let name = parse_name(&node, &input)?;
     let height = node.ledger().tip().height;
-    let history = node.ledger().cert_history(&name, MAX_HISTORY)?;
+    let page = node
+        .ledger()
+        .cert_history_page(&name, &PageRequest::all_first())?;
+    let history = page.items;
     let mut certs = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for event in &history {
@@ -609,6 +616,7 @@ async fn name_certs(
         height,
         certs,
         history,
+        history_next_cursor: page.next_cursor,
     }))
 }
 

@@ -16,6 +16,8 @@ use sigil_registry::types::Keypair;
 use support::{Chain, CountingStore, Identity, company, issue_holder_op, issue_op, transfer_op};
 
 const ACME: &str = "acme.sigil";
+/// The company's register id (the ledger's queries take it; operations take the name too).
+const ACME_ID: &str = "acme";
 /// More than the 10,000 entries histories used to stop at.
 const TRANSFERS: usize = 10_050;
 const PER_BLOCK: usize = 2_000;
@@ -63,36 +65,38 @@ fn long_histories_are_paged_whole_and_cap_tables_come_from_snapshots() {
 
     // The holder's whole history, oldest first and newest first.
     let asc = walk(Order::Asc, |r| {
-        ledger.holder_history_page(ACME, "h-2", r).unwrap()
+        ledger.holder_history_page(ACME_ID, "h-2", r).unwrap()
     });
     assert_eq!(asc.len(), 1 + TRANSFERS, "issued, then every transfer");
     assert_eq!(asc.last().unwrap().balance_after, Some(TRANSFERS as u64));
     let mut desc = walk(Order::Desc, |r| {
-        ledger.holder_history_page(ACME, "h-2", r).unwrap()
+        ledger.holder_history_page(ACME_ID, "h-2", r).unwrap()
     });
     desc.reverse();
     assert_eq!(desc, asc);
 
     // The register log, whole, and the cap table from snapshots at every height agrees with a
     // replay of the whole log.
-    let log: Vec<CompanyEvent> = walk(Order::Asc, |r| ledger.register_log_page(ACME, r).unwrap());
+    let log: Vec<CompanyEvent> = walk(Order::Asc, |r| {
+        ledger.register_log_page(ACME_ID, r).unwrap()
+    });
     assert_eq!(log.len(), 1 + 2 + 1 + TRANSFERS);
     let first = log[0].height;
     for height in (first.saturating_sub(1)..=tip).chain([tip + 5]) {
         let expected = CapTable::replay(&log, height.min(tip));
         assert_eq!(
-            ledger.cap_table(ACME, height).unwrap(),
+            ledger.cap_table(ACME_ID, height).unwrap(),
             expected,
             "cap table at height {height}"
         );
     }
-    let table = ledger.cap_table(ACME, tip).unwrap().unwrap();
+    let table = ledger.cap_table(ACME_ID, tip).unwrap().unwrap();
     let balances: Vec<u64> = table.holders.iter().map(|h| h.balances[0]).collect();
     assert_eq!(balances, [1_000_000 - TRANSFERS as u64, TRANSFERS as u64]);
 
     // Its cost: a snapshot and fewer log entries than a snapshot interval, not the history.
     store.take_reads();
-    ledger.cap_table(ACME, tip).unwrap().unwrap();
+    ledger.cap_table(ACME_ID, tip).unwrap().unwrap();
     let (entries, _) = store.take_reads();
     assert!(
         entries <= REGISTER_SNAPSHOT_EVENTS + 2,
@@ -115,7 +119,7 @@ fn a_cursor_continues_where_the_page_stopped_and_the_last_page_has_none() {
     let page = |order, limit, cursor: Option<&str>| {
         ledger
             .holder_history_page(
-                ACME,
+                ACME_ID,
                 "h-1",
                 &PageRequest {
                     limit: Some(limit),
@@ -159,7 +163,7 @@ fn a_store_from_before_headers_and_snapshots_is_migrated_on_open() {
     chain.block(txs);
     let tip = chain.ledger.tip().height;
     let tables: Vec<_> = (0..=tip)
-        .map(|h| chain.ledger.cap_table(ACME, h).unwrap())
+        .map(|h| chain.ledger.cap_table(ACME_ID, h).unwrap())
         .collect();
     let genesis = chain.ledger.genesis().clone();
     drop(chain);
@@ -183,7 +187,7 @@ fn a_store_from_before_headers_and_snapshots_is_migrated_on_open() {
             (block.block.header, block.commit)
         );
         assert_eq!(
-            ledger.cap_table(ACME, height).unwrap(),
+            ledger.cap_table(ACME_ID, height).unwrap(),
             tables[height as usize],
             "cap table at {height}"
         );

@@ -40,6 +40,11 @@ fn a_node_away_for_ten_thousand_blocks_syncs_every_one_verified_then_follows() {
     ));
     net.wait_block(0, left + AWAY_BLOCKS, LONG);
 
+    // This test reads every block back through the API, far above a client's default rate.
+    let config = net.manifest.nodes[full].dir.join("sigil.toml");
+    let mut text = std::fs::read_to_string(&config).expect("the full node's sigil.toml");
+    text.insert_str(0, "api_expensive_per_sec = 100000\n");
+    std::fs::write(&config, text).expect("write sigil.toml");
     net.restart(full);
     let missed = net.height(0) - net.node(full).start_height;
     assert!(missed >= AWAY_BLOCKS, "away for only {missed} blocks");

@@ -24,6 +24,9 @@ pub struct FileConfig {
     pub prune_window_blocks: Option<u64>,
     /// sled page cache, in MiB.
     pub cache_mb: Option<u64>,
+    /// Requests per second one client address may make to the API's expensive endpoints
+    /// (status, blocks, proofs, cap tables, histories); it may save up five seconds' worth.
+    pub api_expensive_per_sec: Option<u32>,
     /// Our libp2p swarm: transaction gossip, headers and proofs.
     pub p2p: Option<P2pConfig>,
     /// The consensus engine's libp2p swarm (validators and full nodes).

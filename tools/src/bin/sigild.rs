@@ -161,9 +161,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => Some(tokio::spawn(node.clone().run(stop_rx.clone()))),
     };
     let mut api_stop = stop_rx.clone();
+    let api_expensive_per_sec = file.api_expensive_per_sec;
     let api_task = tokio::spawn(async move {
         // Bounded connections, request deadlines and per-client rates: see `http`.
-        let limits = sigil_registry::http::HttpLimits::default();
+        let mut limits = sigil_registry::http::HttpLimits::default();
+        if let Some(rate) = api_expensive_per_sec {
+            limits.expensive_per_sec = rate;
+            limits.expensive_burst = limits.expensive_burst.max(rate.saturating_mul(5));
+        }
         let router = sigil_registry::api::router_with(node, &limits);
         sigil_registry::http::serve(api, router, limits, async move {
             let _ = api_stop.wait_for(|stop| *stop).await;

@@ -27,6 +27,7 @@ use sigil_registry::types::{Hash, Height, PublicKey};
 use super::name::send_and_wait;
 use super::{Ctx, normalize, registrable};
 use crate::args::{CertChoice, CertVerifyArgs};
+use crate::client::Listing;
 use crate::output::{Exit, short_key, table};
 
 /// Longest a TLS connection and handshake of `cert fetch` may take.
@@ -391,7 +392,24 @@ pub async fn list(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
-    let answer = client.name_certs(&name).await?;
+    let mut answer = client.name_certs(&name).await?;
+    if answer.history_next_cursor.is_some() {
+        // A long history: read it whole, and the entries it names beyond the first page.
+        let path = format!("/v1/names/{name}/cert-history");
+        answer.history = client.pages(&path, Listing::default()).await?.items;
+        let mut seen: std::collections::BTreeSet<Hash> = answer
+            .certs
+            .iter()
+            .map(|c| c.entry.facts.cert_sha256)
+            .collect();
+        for hash in answer.history.iter().filter_map(|e| e.cert_sha256) {
+            if seen.insert(hash)
+                && let Some(info) = client.cert(&name, &hash).await?
+            {
+                answer.certs.push(info);
+            }
+        }
+    }
     let now = now_secs();
     let listed = Listed {
         name: answer.name,
