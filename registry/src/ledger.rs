@@ -440,13 +440,7 @@ impl Ledger {
     /// Every change to the certificates of `name` (registrations, revocations, issuers),
     /// oldest first, at most `limit`.
     pub fn cert_history(&self, name: &str, limit: usize) -> Result<Vec<CertEvent>> {
-        let start = cert_history_prefix(name);
-        let end = prefix_end(&start);
-        self.store
-            .scan(&start, &end, limit)?
-            .into_iter()
-            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("certificate history", e)))
-            .collect()
+        self.scan_index(&cert_history_prefix(name), limit, "certificate history")
     }
 
     /// The certificate of `name` with this SHA-256 at the tip, revoked or not.
