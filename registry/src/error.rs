@@ -8,10 +8,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// A failure of the node's own machinery (storage, encoding, a damaged database).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    // Causes are said in the message and not chained as `source()` as well, so that a
+    // report walking the chain (`{:#}`) says each of them once.
     #[error("storage error: {0}")]
-    Store(#[from] sled::Error),
+    Store(sled::Error),
     #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error(
         "stored data is corrupt ({what}): {detail}; the data folder is damaged, restore it from a backup or resync"
     )]
@@ -22,6 +24,18 @@ pub enum Error {
     Invalid(String),
     #[error("transaction {index} of the block is invalid: {error}")]
     InvalidTx { index: usize, error: TxError },
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
 }
 
 impl Error {
@@ -71,16 +85,29 @@ pub enum RecordError {
         "record type `{rtype}` is not supported; use one of A, AAAA, CNAME, TXT, MX, SRV, NS, CAA, TLSA"
     )]
     UnsupportedType { rtype: String },
+    #[error("TTL `{ttl}` is invalid: a TTL is a whole number of seconds from 0 to {max}")]
+    BadTtl { ttl: String, max: u32 },
+    /// `data` is the input as `shown` cuts it.
     #[error("bad {rtype} data `{data}`: {detail}")]
     BadData {
         rtype: String,
         data: String,
         detail: String,
     },
-    #[error("bad record host `{host}`: {source}")]
-    BadHost { host: String, source: NameError },
-    #[error("record data of {bytes} bytes is larger than the limit of {max}")]
-    TooLarge { bytes: usize, max: usize },
+    #[error("bad record host `{host}`: {cause}")]
+    BadHost { host: String, cause: NameError },
+    #[error(
+        "host `{host}` is outside `{name}`: a record of `{name}` sits at the name or below it; write the host relative to the name (`www`), or absolute with a trailing dot (`www.{name}.`)"
+    )]
+    HostOutside { host: String, name: String },
+    #[error(
+        "{rtype} record data of {bytes} bytes is larger than the limit of {max} bytes per record"
+    )]
+    TooLarge {
+        rtype: String,
+        bytes: usize,
+        max: usize,
+    },
     #[error("{count} records is more than the limit of {max} per name")]
     TooMany { count: usize, max: usize },
     #[error("the records take {bytes} bytes, more than the limit of {max} per name")]
@@ -122,6 +149,18 @@ pub enum SanError {
     NotCovered { name: String, sans: String },
 }
 
+/// Input echoed in a message: whole when short, else its first characters and its length, so
+/// that a 70 KB value does not flood the terminal.
+pub fn shown(input: &str) -> String {
+    /// Characters of the input kept.
+    const SHOWN_CHARS: usize = 60;
+    if input.chars().count() <= SHOWN_CHARS {
+        return input.to_string();
+    }
+    let prefix: String = input.chars().take(SHOWN_CHARS).collect();
+    format!("{prefix}… ({} bytes)", input.len())
+}
+
 /// Why a transaction was rejected. Each message says what was wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
@@ -146,9 +185,9 @@ pub enum TxError {
     #[error("transaction could not be decoded: {0}")]
     Malformed(String),
     #[error("invalid name: {0}")]
-    InvalidName(#[from] NameError),
+    InvalidName(NameError),
     #[error("invalid record: {0}")]
-    InvalidRecord(#[from] RecordError),
+    InvalidRecord(RecordError),
     #[error(
         "name `{name}` is already registered (owner {owner}, expires at height {expires_at}); choose another name"
     )]
@@ -217,7 +256,7 @@ pub enum TxError {
     #[error("cannot {change}: {reason}")]
     BadValidatorChange { change: String, reason: String },
     #[error("invalid certificate: {0}")]
-    InvalidSan(#[from] SanError),
+    InvalidSan(SanError),
     #[error("the certificate has {count} names, more than the limit of {max}")]
     TooManySans { count: usize, max: usize },
     #[error(
@@ -398,6 +437,25 @@ pub enum TxError {
         max: usize,
         expires_at: Height,
     },
+}
+
+// Causes are said in the message, not chained again as `source()` (see `Error`).
+impl From<NameError> for TxError {
+    fn from(e: NameError) -> Self {
+        TxError::InvalidName(e)
+    }
+}
+
+impl From<RecordError> for TxError {
+    fn from(e: RecordError) -> Self {
+        TxError::InvalidRecord(e)
+    }
+}
+
+impl From<SanError> for TxError {
+    fn from(e: SanError) -> Self {
+        TxError::InvalidSan(e)
+    }
 }
 
 impl TxError {

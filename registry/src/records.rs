@@ -3,14 +3,15 @@
 //! hickory-proto so the CLI, zone import and the resolver share one reading of record syntax.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::rdata::{CNAME, MX, NS, SRV, TXT};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{
     BinDecoder, BinEncodable, BinEncoder, NameEncoding, Restrict,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::error::RecordError;
+use crate::error::{RecordError, shown};
 use crate::limits::{
     MAX_RDATA_BYTES, MAX_RECORDS_BYTES_PER_NAME, MAX_RECORDS_PER_NAME, MAX_TTL_SECS,
 };
@@ -33,6 +34,19 @@ pub const SUPPORTED_TYPES: [RecordType; 10] = [
     RecordType::TLSA,
 ];
 
+/// Longest character-string of a TXT record (DNS wire format); longer text is split.
+pub const TXT_STRING_BYTES: usize = 255;
+
+/// Where record text is read, as in a zone file whose origin is the registered name: relative
+/// hosts and target names hang from `name`; a host or target with a trailing dot is absolute,
+/// and so is a host ending in one of the chain's `tlds`.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The registered name, normalized (`example.sigil`).
+    pub name: &'a str,
+    pub tlds: &'a [String],
+}
+
 /// One DNS record of a registered name.
 #[derive(Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Record {
@@ -48,9 +62,9 @@ pub struct Record {
 impl Record {
     /// Builds a record from parsed RDATA, canonicalizing it and checking type, size and TTL.
     pub fn new(host: &str, ttl: u32, rdata: &RData) -> Result<Record, RecordError> {
-        let host = name::host(host).map_err(|source| RecordError::BadHost {
-            host: host.to_string(),
-            source,
+        let host = name::host(host).map_err(|cause| RecordError::BadHost {
+            host: shown(host),
+            cause,
         })?;
         let rtype = rdata.record_type();
         if !SUPPORTED_TYPES.contains(&rtype) {
@@ -64,16 +78,28 @@ impl Record {
                 max: MAX_TTL_SECS,
             });
         }
+        // Long text is refused for its size before the encoder refuses it for its buffer.
+        if let RData::TXT(txt) = rdata {
+            let bytes = txt.txt_data.iter().map(|s| s.len() + 1).sum::<usize>();
+            if bytes > MAX_RDATA_BYTES {
+                return Err(RecordError::TooLarge {
+                    rtype: rtype.to_string(),
+                    bytes,
+                    max: MAX_RDATA_BYTES,
+                });
+            }
+        }
         let mut bytes = Vec::new();
         let mut encoder = BinEncoder::new(&mut bytes);
         encoder.set_name_encoding(NameEncoding::UncompressedLowercase);
         rdata.emit(&mut encoder).map_err(|e| RecordError::BadData {
             rtype: rtype.to_string(),
-            data: rdata.to_string(),
+            data: shown(&rdata.to_string()),
             detail: e.to_string(),
         })?;
         if bytes.len() > MAX_RDATA_BYTES {
             return Err(RecordError::TooLarge {
+                rtype: rtype.to_string(),
                 bytes: bytes.len(),
                 max: MAX_RDATA_BYTES,
             });
@@ -86,17 +112,26 @@ impl Record {
         })
     }
 
-    /// Parses `HOST [TTL] TYPE DATA`, e.g. `www A 192.0.2.8`, `@ 600 MX 10 mail.example.sigil`,
-    /// `_443._tcp TLSA 3 1 1 ab12...`. Names in DATA are absolute (a trailing dot is optional).
+    /// Parses `HOST [TTL] TYPE DATA`, e.g. `www A 192.0.2.8`, `@ 600 MX 10 mail.example.sigil.`,
+    /// `_443._tcp TLSA 3 1 1 ab12...`, as records travel (in JSON): HOST is relative to the
+    /// registered name and names in DATA are absolute (a trailing dot is optional).
     pub fn parse(text: &str) -> Result<Record, RecordError> {
-        let syntax = || RecordError::Syntax {
-            text: text.to_string(),
-        };
+        Record::parse_in(text, None)
+    }
+
+    /// Parses `HOST [TTL] TYPE DATA` as a user writes it for the name `origin` (`--set`):
+    /// relative hosts and target names are relative to the name, as in a zone file.
+    pub fn parse_at(text: &str, origin: Origin<'_>) -> Result<Record, RecordError> {
+        Record::parse_in(text, Some(origin))
+    }
+
+    fn parse_in(text: &str, origin: Option<Origin<'_>>) -> Result<Record, RecordError> {
+        let syntax = || RecordError::Syntax { text: shown(text) };
         let tokens: Vec<&str> = text.split_whitespace().take(3).collect();
+        // A TTL is a number; a type never starts with a digit or a sign.
         let (host, ttl, type_token, skip) = match tokens[..] {
-            [host, ttl, rtype] if ttl.parse::<u32>().is_ok() => {
-                (host, ttl.parse().unwrap_or(0), rtype, 3)
-            }
+            [host, ttl, rtype] if looks_like_ttl(ttl) => (host, parse_ttl(ttl)?, rtype, 3),
+            [_, ttl] if looks_like_ttl(ttl) => return Err(syntax()),
             [host, rtype, ..] => (host, DEFAULT_TTL_SECS, rtype, 2),
             _ => return Err(syntax()),
         };
@@ -104,27 +139,76 @@ impl Record {
         let data = after_tokens(text, skip)
             .filter(|d| !d.is_empty())
             .ok_or_else(syntax)?;
-        Record::from_text(host, ttl, rtype, data)
+        Record::from_text_in(host, ttl, rtype, data, origin)
     }
 
-    /// Builds a record from a host, TTL, type and DATA in zone-file syntax.
+    /// Builds a record from a host, TTL, type and DATA in zone-file syntax, names in DATA
+    /// absolute.
     pub fn from_text(
         host: &str,
         ttl: u32,
         rtype: RecordType,
         data: &str,
     ) -> Result<Record, RecordError> {
+        Record::from_text_in(host, ttl, rtype, data, None)
+    }
+
+    /// `from_text` for the name `origin`: relative host and target names hang from it.
+    pub fn from_text_at(
+        host: &str,
+        ttl: u32,
+        rtype: RecordType,
+        data: &str,
+        origin: Origin<'_>,
+    ) -> Result<Record, RecordError> {
+        Record::from_text_in(host, ttl, rtype, data, Some(origin))
+    }
+
+    fn from_text_in(
+        host: &str,
+        ttl: u32,
+        rtype: RecordType,
+        data: &str,
+        origin: Option<Origin<'_>>,
+    ) -> Result<Record, RecordError> {
         if !SUPPORTED_TYPES.contains(&rtype) {
             return Err(RecordError::UnsupportedType {
-                rtype: rtype.to_string(),
+                rtype: shown(&rtype.to_string()),
             });
         }
-        let rdata = RData::try_from_str(rtype, data).map_err(|e| RecordError::BadData {
+        let bad_data = |detail: String| RecordError::BadData {
             rtype: rtype.to_string(),
-            data: data.to_string(),
-            detail: e.to_string(),
-        })?;
-        Record::new(host, ttl, &rdata)
+            data: shown(data),
+            detail,
+        };
+        let mut data = data.to_string();
+        if let Some((count, what)) = arity(rtype) {
+            let tokens: Vec<&str> = data.split_whitespace().collect();
+            if tokens.len() != count {
+                return Err(bad_data(format!(
+                    "{rtype} data is {what}, but this has {} value(s)",
+                    tokens.len()
+                )));
+            }
+            if let Some(origin) = origin {
+                // `@` stands for the name itself, as in a zone file.
+                let at = format!("{}.", origin.name);
+                data = tokens
+                    .iter()
+                    .map(|t| if *t == "@" { at.as_str() } else { t })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
+        }
+        let rdata = RData::try_from_str(rtype, &data).map_err(|e| bad_data(e.to_string()))?;
+        let rdata = split_txt_rdata(rdata);
+        match origin {
+            None => Record::new(host, ttl, &rdata),
+            Some(origin) => {
+                let rdata = anchor(rdata, origin.name)?;
+                Record::new(&host_at(host, origin)?, ttl, &rdata)
+            }
+        }
     }
 
     pub fn record_type(&self) -> RecordType {
@@ -162,6 +246,132 @@ impl Record {
     }
 }
 
+/// How many whitespace-separated values the DATA of a type has, and what they are, for the
+/// types with a fixed count (others, such as TXT or TLSA, may spread over several).
+fn arity(rtype: RecordType) -> Option<(usize, &'static str)> {
+    Some(match rtype {
+        RecordType::A => (1, "one IPv4 address"),
+        RecordType::AAAA => (1, "one IPv6 address"),
+        RecordType::CNAME => (1, "one target name"),
+        RecordType::NS => (1, "one name server"),
+        RecordType::MX => (2, "a preference and a mail host (`10 mail`)"),
+        RecordType::SRV => (4, "priority, weight, port and target (`10 60 5060 sip`)"),
+        _ => return None,
+    })
+}
+
+/// Whether a token stands where a TTL may be: record types never start with a digit or sign.
+fn looks_like_ttl(token: &str) -> bool {
+    token.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+}
+
+/// A TTL as written: whole seconds from 0 to the ledger's limit.
+fn parse_ttl(token: &str) -> Result<u32, RecordError> {
+    match token.parse::<u32>() {
+        Ok(ttl) if ttl <= MAX_TTL_SECS && !token.starts_with('+') => Ok(ttl),
+        _ => Err(RecordError::BadTtl {
+            ttl: shown(token),
+            max: MAX_TTL_SECS,
+        }),
+    }
+}
+
+/// A record's host as a user writes it for the name `origin`: `@` or empty is the name,
+/// a relative host lies below it, and an absolute one (trailing dot, or ending in one of the
+/// chain's TLDs) must be the name or below it; returned relative to the name.
+pub fn host_at(input: &str, origin: Origin<'_>) -> Result<String, RecordError> {
+    let trimmed = input.trim();
+    let full = name::host(trimmed).map_err(|cause| RecordError::BadHost {
+        host: shown(trimmed),
+        cause,
+    })?;
+    let in_tld = origin.tlds.iter().any(|t| {
+        full == *t
+            || full
+                .strip_suffix(t.as_str())
+                .is_some_and(|r| r.ends_with('.'))
+    });
+    if !(trimmed.ends_with('.') || in_tld) {
+        return Ok(full);
+    }
+    if full == origin.name {
+        return Ok(String::new());
+    }
+    match full
+        .strip_suffix(origin.name)
+        .and_then(|r| r.strip_suffix('.'))
+    {
+        Some(host) if !host.is_empty() => Ok(host.to_string()),
+        _ => Err(RecordError::HostOutside {
+            host: shown(trimmed),
+            name: origin.name.to_string(),
+        }),
+    }
+}
+
+/// Makes the relative names of CNAME, NS, MX and SRV data absolute under `origin`.
+fn anchor(rdata: RData, origin: &str) -> Result<RData, RecordError> {
+    let rtype = rdata.record_type();
+    let under = |name: Name| -> Result<Name, RecordError> {
+        if name.is_fqdn() {
+            return Ok(name);
+        }
+        let text = name.to_string();
+        Name::from_ascii(format!("{origin}."))
+            .and_then(|o| name.append_domain(&o))
+            .map_err(|e| RecordError::BadData {
+                rtype: rtype.to_string(),
+                data: shown(&text),
+                detail: format!("`{text}` under `{origin}` is not a valid name: {e}"),
+            })
+    };
+    Ok(match rdata {
+        RData::CNAME(CNAME(n)) => RData::CNAME(CNAME(under(n)?)),
+        RData::NS(NS(n)) => RData::NS(NS(under(n)?)),
+        RData::MX(mx) => RData::MX(MX::new(mx.preference, under(mx.exchange)?)),
+        RData::SRV(srv) => RData::SRV(SRV::new(
+            srv.priority,
+            srv.weight,
+            srv.port,
+            under(srv.target)?,
+        )),
+        other => other,
+    })
+}
+
+/// Splits text into TXT character-strings of at most 255 bytes, on character boundaries.
+pub fn split_txt(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        if current.len() + c.len_utf8() > TXT_STRING_BYTES {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    parts.push(current);
+    parts
+}
+
+/// TXT data with every string longer than a character-string can hold split into several,
+/// as `--txt` does; the record's size limit still applies to the whole.
+fn split_txt_rdata(rdata: RData) -> RData {
+    let RData::TXT(txt) = &rdata else {
+        return rdata;
+    };
+    if txt.txt_data.iter().all(|s| s.len() <= TXT_STRING_BYTES) {
+        return rdata;
+    }
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for s in txt.txt_data.iter() {
+        match std::str::from_utf8(s) {
+            Ok(text) => parts.extend(split_txt(text).into_iter().map(String::into_bytes)),
+            Err(_) => parts.extend(s.chunks(TXT_STRING_BYTES).map(<[u8]>::to_vec)),
+        }
+    }
+    RData::TXT(TXT::from_bytes(parts.iter().map(Vec::as_slice).collect()))
+}
+
 /// The text after the first `n` whitespace-separated tokens.
 fn after_tokens(text: &str, n: usize) -> Option<&str> {
     let mut rest = text.trim();
@@ -174,18 +384,15 @@ fn after_tokens(text: &str, n: usize) -> Option<&str> {
 
 /// Parses a record type mnemonic, refusing types the ledger does not carry.
 pub fn parse_type(text: &str) -> Result<RecordType, RecordError> {
-    let rtype: RecordType =
-        text.to_ascii_uppercase()
-            .parse()
-            .map_err(|_| RecordError::UnsupportedType {
-                rtype: text.to_string(),
-            })?;
+    let unsupported = || RecordError::UnsupportedType { rtype: shown(text) };
+    let rtype: RecordType = text
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| unsupported())?;
     if SUPPORTED_TYPES.contains(&rtype) {
         Ok(rtype)
     } else {
-        Err(RecordError::UnsupportedType {
-            rtype: text.to_string(),
-        })
+        Err(unsupported())
     }
 }
 
@@ -208,6 +415,7 @@ pub fn validate_set(records: &[Record]) -> Result<(), RecordError> {
     for r in records {
         if r.rdata.len() > MAX_RDATA_BYTES {
             return Err(RecordError::TooLarge {
+                rtype: r.record_type().to_string(),
                 bytes: r.rdata.len(),
                 max: MAX_RDATA_BYTES,
             });
@@ -363,7 +571,7 @@ mod tests {
         ));
         assert!(matches!(
             Record::parse("www 9999999 A 1.2.3.4"),
-            Err(RecordError::TtlTooLarge { .. })
+            Err(RecordError::BadTtl { .. })
         ));
         let big = format!(
             "@ TXT {}",
@@ -391,5 +599,141 @@ mod tests {
         let mut upper = a;
         upper.host = "WWW".into();
         assert!(validate_set(&[upper]).is_err());
+    }
+
+    fn origin() -> (String, Vec<String>) {
+        ("example.sigil".into(), vec!["sigil".into(), "test".into()])
+    }
+
+    fn at(text: &str) -> Result<Record, RecordError> {
+        let (name, tlds) = origin();
+        Record::parse_at(
+            text,
+            Origin {
+                name: &name,
+                tlds: &tlds,
+            },
+        )
+    }
+
+    #[test]
+    fn targets_are_relative_to_the_name() {
+        for (text, stored) in [
+            ("alias CNAME www", "alias 300 CNAME www.example.sigil."),
+            (
+                "alias CNAME www.other.net.",
+                "alias 300 CNAME www.other.net.",
+            ),
+            ("alias CNAME @", "alias 300 CNAME example.sigil."),
+            ("@ MX 10 mail", "@ 300 MX 10 mail.example.sigil."),
+            (
+                "@ MX 10 mail.example.sigil.",
+                "@ 300 MX 10 mail.example.sigil.",
+            ),
+            ("sub NS ns1", "sub 300 NS ns1.example.sigil."),
+            (
+                "_sip._tcp SRV 10 60 5060 sip",
+                "_sip._tcp 300 SRV 10 60 5060 sip.example.sigil.",
+            ),
+        ] {
+            assert_eq!(at(text).unwrap().to_string(), stored, "{text}");
+        }
+        // Records as they travel keep absolute names.
+        assert_eq!(
+            Record::parse("alias CNAME www").unwrap().to_string(),
+            "alias 300 CNAME www."
+        );
+    }
+
+    #[test]
+    fn absolute_hosts_must_be_the_name_or_below() {
+        assert_eq!(at("www.example.sigil A 192.0.2.1").unwrap().host, "www");
+        assert_eq!(
+            at("a.www.example.sigil. A 192.0.2.1").unwrap().host,
+            "a.www"
+        );
+        assert_eq!(at("Example.Sigil A 192.0.2.1").unwrap().host, "");
+        assert_eq!(at("www.sub A 192.0.2.1").unwrap().host, "www.sub");
+        for text in [
+            "www.other.sigil A 192.0.2.1",
+            "www. A 192.0.2.1",
+            "sigil A 192.0.2.1",
+            "x.example.test A 192.0.2.1",
+            "xexample.sigil A 192.0.2.1",
+        ] {
+            let err = at(text).unwrap_err();
+            assert!(
+                matches!(err, RecordError::HostOutside { .. }),
+                "{text}: {err}"
+            );
+            assert!(err.to_string().contains("outside `example.sigil`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn extra_values_are_refused() {
+        for text in [
+            "@ CNAME x y",
+            "@ A 192.0.2.1 192.0.2.2",
+            "@ MX 10 mail extra",
+            "@ MX mail",
+            "@ NS a b",
+            "_s._tcp SRV 1 2 3 t u",
+        ] {
+            let err = at(text).unwrap_err();
+            assert!(
+                matches!(err, RecordError::BadData { .. }) && err.to_string().contains("value(s)"),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_ttls_say_so() {
+        for text in [
+            "www -5 A 1.2.3.4",
+            "www 1h A 1.2.3.4",
+            "www 4294967296 A 1.2.3.4",
+            "www 604801 A 1.2.3.4",
+        ] {
+            let err = Record::parse(text).unwrap_err();
+            assert!(matches!(err, RecordError::BadTtl { .. }), "{text}: {err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("from 0 to {MAX_TTL_SECS}")),
+                "{err}"
+            );
+        }
+        assert_eq!(Record::parse("www 0 A 1.2.3.4").unwrap().ttl, 0);
+    }
+
+    #[test]
+    fn long_txt_strings_are_split_and_the_limit_is_per_record() {
+        let long = "x".repeat(600);
+        let r = at(&format!("@ TXT \"{long}\"")).unwrap();
+        let RData::TXT(txt) = r.rdata().unwrap() else {
+            panic!()
+        };
+        assert_eq!(txt.txt_data.len(), 3);
+        assert_eq!(txt.txt_data.concat(), long.as_bytes());
+        let huge = "y".repeat(70_000);
+        let err = at(&format!("@ TXT \"{huge}\"")).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, RecordError::TooLarge { .. }), "{message}");
+        assert!(
+            message.contains(&format!("limit of {MAX_RDATA_BYTES} bytes per record")),
+            "{message}"
+        );
+        let err = Record::parse(&format!("www A {huge}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 400 && err.contains("(70000 bytes)"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_host_says_its_cause_once() {
+        let err = Record::parse("a.b..c A 192.0.2.1").unwrap_err();
+        assert_eq!(std::error::Error::source(&err).map(|s| s.to_string()), None);
+        assert_eq!(err.to_string().matches("empty label").count(), 1, "{err}");
     }
 }

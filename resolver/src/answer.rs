@@ -203,9 +203,9 @@ fn dns_name(spelling: &str) -> Result<Name> {
 }
 
 fn decode(name: &str, record: &LedgerRecord) -> Result<RData> {
-    record.rdata().map_err(|source| Error::Record {
+    record.rdata().map_err(|cause| Error::Record {
         name: name.to_string(),
-        source,
+        cause,
     })
 }
 

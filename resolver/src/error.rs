@@ -14,19 +14,32 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("DNS address {addr} is in use; pass --dns-listen ADDR")]
     AddrInUse { addr: SocketAddr },
-    #[error("cannot listen for DNS on {addr}: {source}; pass --dns-listen ADDR")]
+    // Causes are said in the messages, not chained again as `source()`.
+    #[error("cannot listen for DNS on {addr}: {cause}; pass --dns-listen ADDR")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
     Upstream { upstream: String, detail: String },
     #[error("reading the ledger failed: {0}")]
-    Ledger(#[from] sigil_registry::Error),
-    #[error("record of `{name}` in the ledger cannot be decoded: {source}")]
-    Record { name: String, source: RecordError },
+    Ledger(sigil_registry::Error),
+    #[error("record of `{name}` in the ledger cannot be decoded: {cause}")]
+    Record { name: String, cause: RecordError },
     #[error("`{name}` from the ledger is not a valid DNS name: {detail}")]
     BadName { name: String, detail: String },
     #[error("the DNS server stopped: {0}")]
-    Server(#[from] NetError),
+    Server(NetError),
+}
+
+impl From<sigil_registry::Error> for Error {
+    fn from(e: sigil_registry::Error) -> Self {
+        Error::Ledger(e)
+    }
+}
+
+impl From<NetError> for Error {
+    fn from(e: NetError) -> Self {
+        Error::Server(e)
+    }
 }

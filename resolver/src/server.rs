@@ -48,9 +48,9 @@ pub struct DnsServer {
 pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<DnsServer> {
     let handler = Handler::new(reader, &config.upstream)?;
     let (udp, tcp) = bind(config.listen).await?;
-    let bind_error = |source| Error::Bind {
+    let bind_error = |cause| Error::Bind {
         addr: config.listen,
-        source,
+        cause,
     };
     let udp_addr = udp.local_addr().map_err(bind_error)?;
     let tcp_addr = tcp.local_addr().map_err(bind_error)?;
@@ -70,7 +70,10 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
 async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
     let bind_error = |source: io::Error| match source.kind() {
         io::ErrorKind::AddrInUse => Error::AddrInUse { addr },
-        _ => Error::Bind { addr, source },
+        _ => Error::Bind {
+            addr,
+            cause: source,
+        },
     };
     let attempts = if addr.port() == 0 { BIND_ATTEMPTS } else { 1 };
     let mut last = None;

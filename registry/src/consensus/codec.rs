@@ -26,7 +26,14 @@ pub enum CodecError {
     #[error("message of {len} bytes exceeds the {max}-byte bound")]
     TooLarge { len: usize, max: usize },
     #[error("malformed message: {0}")]
-    Malformed(#[from] std::io::Error),
+    Malformed(std::io::Error),
+}
+
+// The cause is said in the message, not chained again as `source()`.
+impl From<std::io::Error> for CodecError {
+    fn from(e: std::io::Error) -> Self {
+        CodecError::Malformed(e)
+    }
 }
 
 /// Borsh for every message the engine stores or sends.
