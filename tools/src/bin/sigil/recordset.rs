@@ -4,16 +4,16 @@
 use anyhow::Context;
 use hickory_proto::rr::rdata::{A, AAAA, TXT};
 use hickory_proto::rr::{RData, RecordType};
-use sigil_registry::name;
-use sigil_registry::records::{DEFAULT_TTL_SECS, Record, parse_type, validate_set};
+use sigil_registry::error::shown;
+use sigil_registry::records::{
+    DEFAULT_TTL_SECS, Origin, Record, host_at, parse_type, split_txt, validate_set,
+};
 
 use crate::args::RecordFlags;
 
-/// Longest character-string of a TXT record; longer text is split.
-const TXT_STRING_BYTES: usize = 255;
-
-/// The records a registration starts with: the shortcut flags at the name itself, then `--set`.
-pub fn from_flags(flags: &RecordFlags) -> anyhow::Result<Vec<Record>> {
+/// The records a registration of `origin.name` starts with: the shortcut flags at the name
+/// itself, then `--set`. Relative hosts and targets are relative to the name.
+pub fn from_flags(flags: &RecordFlags, origin: Origin<'_>) -> anyhow::Result<Vec<Record>> {
     let mut records = Vec::new();
     for ip in &flags.a {
         records.push(apex(&RData::A(A(*ip)))?);
@@ -25,15 +25,15 @@ pub fn from_flags(flags: &RecordFlags) -> anyhow::Result<Vec<Record>> {
         records.push(apex(&RData::TXT(TXT::new(split_txt(text))))?);
     }
     if let Some(target) = &flags.cname {
-        records.push(apex_text(RecordType::CNAME, target, "--cname")?);
+        records.push(apex_text(RecordType::CNAME, target, "--cname", origin)?);
     }
     for mx in &flags.mx {
-        records.push(apex_text(RecordType::MX, mx, "--mx")?);
+        records.push(apex_text(RecordType::MX, mx, "--mx", origin)?);
     }
     for ns in &flags.ns {
-        records.push(apex_text(RecordType::NS, ns, "--ns")?);
+        records.push(apex_text(RecordType::NS, ns, "--ns", origin)?);
     }
-    records.extend(parse_sets(&flags.set)?);
+    records.extend(parse_sets(&flags.set, origin)?);
     let records = dedup(records);
     check(&records)?;
     Ok(records)
@@ -49,7 +49,12 @@ pub struct Edits {
 }
 
 impl Edits {
-    pub fn parse(set: &[String], delete: &[String], clear: bool) -> anyhow::Result<Edits> {
+    pub fn parse(
+        set: &[String],
+        delete: &[String],
+        clear: bool,
+        origin: Origin<'_>,
+    ) -> anyhow::Result<Edits> {
         if set.is_empty() && delete.is_empty() && !clear {
             anyhow::bail!(
                 "nothing to change; give --set \"HOST [TTL] TYPE DATA\", --delete \"HOST TYPE\" or --clear"
@@ -59,9 +64,9 @@ impl Edits {
             clear,
             delete: delete
                 .iter()
-                .map(|d| parse_delete(d))
+                .map(|d| parse_delete(d, origin))
                 .collect::<anyhow::Result<_>>()?,
-            set: parse_sets(set)?,
+            set: parse_sets(set, origin)?,
         })
     }
 
@@ -101,28 +106,29 @@ impl Edits {
     }
 }
 
-/// Parses `--set` values, naming the one that is wrong.
-pub fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<Record>> {
+/// Parses `--set` values for the name `origin`, naming the one that is wrong.
+pub fn parse_sets(sets: &[String], origin: Origin<'_>) -> anyhow::Result<Vec<Record>> {
     sets.iter()
-        .map(|text| Record::parse(text).with_context(|| format!("--set \"{text}\"")))
+        .map(|text| {
+            Record::parse_at(text, origin).with_context(|| format!("--set \"{}\"", shown(text)))
+        })
         .collect()
 }
 
 /// Parses a `--delete` value: `HOST TYPE` or `HOST`.
-fn parse_delete(text: &str) -> anyhow::Result<(String, Option<RecordType>)> {
+fn parse_delete(text: &str, origin: Origin<'_>) -> anyhow::Result<(String, Option<RecordType>)> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     let (host, rtype) = match tokens[..] {
         [host] => (host, None),
         [host, rtype] => (host, Some(rtype)),
         _ => anyhow::bail!(
-            "--delete \"{text}\" is not of the form \"HOST TYPE\" or \"HOST\" (e.g. \"www A\", \"@ MX\")"
+            "--delete \"{}\" is not of the form \"HOST TYPE\" or \"HOST\" (e.g. \"www A\", \"@ MX\")",
+            shown(text)
         ),
     };
-    let host = name::host(host).with_context(|| format!("--delete \"{text}\": bad host"))?;
-    let rtype = rtype
-        .map(parse_type)
-        .transpose()
-        .with_context(|| format!("--delete \"{text}\""))?;
+    let context = || format!("--delete \"{}\"", shown(text));
+    let host = host_at(host, origin).with_context(context)?;
+    let rtype = rtype.map(parse_type).transpose().with_context(context)?;
     Ok((host, rtype))
 }
 
@@ -130,23 +136,14 @@ fn apex(rdata: &RData) -> anyhow::Result<Record> {
     Ok(Record::new("", DEFAULT_TTL_SECS, rdata)?)
 }
 
-fn apex_text(rtype: RecordType, data: &str, flag: &str) -> anyhow::Result<Record> {
-    Record::from_text("", DEFAULT_TTL_SECS, rtype, data)
-        .with_context(|| format!("{flag} \"{data}\""))
-}
-
-/// Splits text into TXT character-strings of at most 255 bytes, on character boundaries.
-fn split_txt(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        if current.len() + c.len_utf8() > TXT_STRING_BYTES {
-            parts.push(std::mem::take(&mut current));
-        }
-        current.push(c);
-    }
-    parts.push(current);
-    parts
+fn apex_text(
+    rtype: RecordType,
+    data: &str,
+    flag: &str,
+    origin: Origin<'_>,
+) -> anyhow::Result<Record> {
+    Record::from_text_at("", DEFAULT_TTL_SECS, rtype, data, origin)
+        .with_context(|| format!("{flag} \"{}\"", shown(data)))
 }
 
 /// Drops repeated records (same host, type, TTL and data), keeping the first.
@@ -173,6 +170,12 @@ fn host_text(host: &str) -> &str {
 mod tests {
     use super::*;
 
+    const NAME: &str = "x.sigil";
+
+    fn tlds() -> Vec<String> {
+        vec!["sigil".into()]
+    }
+
     fn texts(records: &[Record]) -> Vec<String> {
         records.iter().map(Record::to_string).collect()
     }
@@ -183,12 +186,19 @@ mod tests {
             a: vec!["192.0.2.8".parse().unwrap()],
             aaaa: vec!["2001:db8::8".parse().unwrap()],
             txt: vec!["hello world".into(), "x".repeat(300)],
-            mx: vec!["10 mail.example.sigil".into()],
-            ns: vec!["ns1.other.net".into()],
+            mx: vec!["10 mail".into()],
+            ns: vec!["ns1.other.net.".into()],
             set: vec!["www 600 A 192.0.2.9".into(), "www 600 A 192.0.2.9".into()],
             ..RecordFlags::default()
         };
-        let records = from_flags(&flags).unwrap();
+        let records = from_flags(
+            &flags,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
+        .unwrap();
         let t = texts(&records);
         assert_eq!(t[0], "@ 300 A 192.0.2.8");
         assert_eq!(t[1], "@ 300 AAAA 2001:db8::8");
@@ -201,7 +211,7 @@ mod tests {
             2,
             "300 bytes are split into two strings"
         );
-        assert_eq!(t[4], "@ 300 MX 10 mail.example.sigil.");
+        assert_eq!(t[4], "@ 300 MX 10 mail.x.sigil.");
         assert_eq!(t[5], "@ 300 NS ns1.other.net.");
         assert_eq!(t[6], "www 600 A 192.0.2.9");
         assert_eq!(records.len(), 7, "the repeated --set is kept once");
@@ -214,37 +224,106 @@ mod tests {
             ..RecordFlags::default()
         };
         assert!(
-            format!("{:#}", from_flags(&flags).unwrap_err())
-                .contains("--mx \"mail.example.sigil\"")
+            format!(
+                "{:#}",
+                from_flags(
+                    &flags,
+                    Origin {
+                        name: NAME,
+                        tlds: &tlds()
+                    }
+                )
+                .unwrap_err()
+            )
+            .contains("--mx \"mail.example.sigil\"")
         );
         let flags = RecordFlags {
             set: vec!["www A 300.1.1.1".into()],
             ..RecordFlags::default()
         };
         assert!(
-            format!("{:#}", from_flags(&flags).unwrap_err()).contains("--set \"www A 300.1.1.1\"")
+            format!(
+                "{:#}",
+                from_flags(
+                    &flags,
+                    Origin {
+                        name: NAME,
+                        tlds: &tlds()
+                    }
+                )
+                .unwrap_err()
+            )
+            .contains("--set \"www A 300.1.1.1\"")
         );
         let flags = RecordFlags {
             cname: Some("other.sigil".into()),
             a: vec!["192.0.2.1".parse().unwrap()],
             ..RecordFlags::default()
         };
-        assert!(format!("{:#}", from_flags(&flags).unwrap_err()).contains("CNAME"));
+        assert!(
+            format!(
+                "{:#}",
+                from_flags(
+                    &flags,
+                    Origin {
+                        name: NAME,
+                        tlds: &tlds()
+                    }
+                )
+                .unwrap_err()
+            )
+            .contains("CNAME")
+        );
+    }
+
+    #[test]
+    fn single_values_refuse_extra_words_and_absolute_hosts_stay_inside() {
+        let origin = Origin {
+            name: NAME,
+            tlds: &tlds(),
+        };
+        let flags = RecordFlags {
+            cname: Some("x y".into()),
+            ..RecordFlags::default()
+        };
+        let err = format!("{:#}", from_flags(&flags, origin).unwrap_err());
+        assert!(
+            err.contains("--cname \"x y\"") && err.contains("2 value(s)"),
+            "{err}"
+        );
+        let flags = RecordFlags {
+            set: vec!["www.other.sigil A 192.0.2.1".into()],
+            ..RecordFlags::default()
+        };
+        let err = format!("{:#}", from_flags(&flags, origin).unwrap_err());
+        assert!(err.contains("outside `x.sigil`"), "{err}");
+        let edits = Edits::parse(&[], &["www.x.sigil A".into()], false, origin).unwrap();
+        assert_eq!(edits.delete[0].0, "www");
     }
 
     #[test]
     fn set_replaces_a_host_and_type_and_accumulates() {
-        let current = parse_sets(&[
-            "@ A 192.0.2.1".into(),
-            "@ A 192.0.2.2".into(),
-            "www A 192.0.2.3".into(),
-            "@ TXT old".into(),
-        ])
+        let current = parse_sets(
+            &[
+                "@ A 192.0.2.1".into(),
+                "@ A 192.0.2.2".into(),
+                "www A 192.0.2.3".into(),
+                "@ TXT old".into(),
+            ],
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
         .unwrap();
         let edits = Edits::parse(
             &["@ A 198.51.100.1".into(), "@ 60 A 198.51.100.2".into()],
             &[],
             false,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
         )
         .unwrap();
         let t = texts(&edits.apply("x.sigil", &current).unwrap());
@@ -261,42 +340,117 @@ mod tests {
 
     #[test]
     fn delete_and_clear() {
-        let current = parse_sets(&[
-            "@ A 192.0.2.1".into(),
-            "www A 192.0.2.3".into(),
-            "www AAAA 2001:db8::1".into(),
-        ])
+        let current = parse_sets(
+            &[
+                "@ A 192.0.2.1".into(),
+                "www A 192.0.2.3".into(),
+                "www AAAA 2001:db8::1".into(),
+            ],
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
         .unwrap();
-        let edits = Edits::parse(&[], &["www A".into()], false).unwrap();
+        let edits = Edits::parse(
+            &[],
+            &["www A".into()],
+            false,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
+        .unwrap();
         assert_eq!(
             texts(&edits.apply("x.sigil", &current).unwrap()),
             ["@ 300 A 192.0.2.1", "www 300 AAAA 2001:db8::1"]
         );
-        let edits = Edits::parse(&[], &["WWW".into()], false).unwrap();
+        let edits = Edits::parse(
+            &[],
+            &["WWW".into()],
+            false,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
+        .unwrap();
         assert_eq!(
             texts(&edits.apply("x.sigil", &current).unwrap()),
             ["@ 300 A 192.0.2.1"]
         );
-        let edits = Edits::parse(&[], &["mail MX".into()], false).unwrap();
+        let edits = Edits::parse(
+            &[],
+            &["mail MX".into()],
+            false,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
+        .unwrap();
         let err = edits.apply("x.sigil", &current).unwrap_err().to_string();
         assert!(
             err.contains("matches no record") && err.contains("sigil name show x.sigil"),
             "{err}"
         );
-        let edits = Edits::parse(&["@ TXT fresh".into()], &[], true).unwrap();
+        let edits = Edits::parse(
+            &["@ TXT fresh".into()],
+            &[],
+            true,
+            Origin {
+                name: NAME,
+                tlds: &tlds(),
+            },
+        )
+        .unwrap();
         assert_eq!(
             texts(&edits.apply("x.sigil", &current).unwrap()),
             ["@ 300 TXT \"fresh\""]
         );
-        assert!(Edits::parse(&[], &[], false).is_err());
-        assert!(Edits::parse(&[], &["www A extra".into()], false).is_err());
-        assert!(Edits::parse(&[], &["www SOA".into()], false).is_err());
+        assert!(
+            Edits::parse(
+                &[],
+                &[],
+                false,
+                Origin {
+                    name: NAME,
+                    tlds: &tlds()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            Edits::parse(
+                &[],
+                &["www A extra".into()],
+                false,
+                Origin {
+                    name: NAME,
+                    tlds: &tlds()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            Edits::parse(
+                &[],
+                &["www SOA".into()],
+                false,
+                Origin {
+                    name: NAME,
+                    tlds: &tlds()
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn txt_splits_on_character_boundaries() {
         let parts = split_txt(&"é".repeat(200));
-        assert!(parts.iter().all(|p| p.len() <= TXT_STRING_BYTES));
+        assert!(parts.iter().all(|p| p.len() <= 255));
         assert_eq!(parts.concat(), "é".repeat(200));
     }
 }

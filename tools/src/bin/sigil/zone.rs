@@ -189,6 +189,30 @@ mod tests {
     }
 
     #[test]
+    fn relative_targets_hang_from_the_origin() {
+        let zone = parse(
+            "$ORIGIN shop.sigil.\n@ A 192.0.2.1\nalias CNAME www\n@ MX 10 mail\nwww A 192.0.2.2\n\
+             _sip._tcp SRV 10 60 5060 sip\nfar CNAME other.net.\n",
+        );
+        let mut records: Vec<String> = zone.names["shop.sigil"]
+            .iter()
+            .map(Record::to_string)
+            .collect();
+        records.sort();
+        assert_eq!(
+            records,
+            [
+                "@ 300 A 192.0.2.1",
+                "@ 300 MX 10 mail.shop.sigil.",
+                "_sip._tcp 300 SRV 10 60 5060 sip.shop.sigil.",
+                "alias 300 CNAME www.shop.sigil.",
+                "far 300 CNAME other.net.",
+                "www 300 A 192.0.2.2",
+            ]
+        );
+    }
+
+    #[test]
     fn a_broken_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("z.zone");

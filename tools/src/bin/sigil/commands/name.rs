@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use sigil_registry::api::{ChainStatus, NameInfo};
-use sigil_registry::records::Record;
+use sigil_registry::records::{Origin, Record};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
 
@@ -24,11 +24,15 @@ struct Updated {
 }
 
 pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
-    let edits = Edits::parse(&args.set, &args.delete, args.clear)?;
     let client = ctx.client()?;
     let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
+    let origin = Origin {
+        name: &name,
+        tlds: &status.params.tlds,
+    };
+    let edits = Edits::parse(&args.set, &args.delete, args.clear, origin)?;
     let current = owned(&client, &name, &key, &key_name, false)
         .await?
         .entry

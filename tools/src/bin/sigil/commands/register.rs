@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sigil_registry::api::ChainStatus;
 use sigil_registry::node::TxStatus;
-use sigil_registry::records::Record;
+use sigil_registry::records::{Origin, Record};
 use sigil_registry::tx::{Op, name_commitment};
 use sigil_registry::types::{Hash, Height};
 
@@ -33,11 +33,15 @@ struct Registered {
 }
 
 pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
-    let records = recordset::from_flags(&args.records)?;
     let client = ctx.client()?;
     let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
+    let origin = Origin {
+        name: &name,
+        tlds: &status.params.tlds,
+    };
+    let records = recordset::from_flags(&args.records, origin)?;
     let progress = Progress::spinner(&ctx.out);
     progress.step(format!("checking {name}"));
 
