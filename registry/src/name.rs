@@ -32,6 +32,18 @@ pub fn normalize(input: &str, allow_underscore: bool) -> Result<String, NameErro
     Ok(ascii)
 }
 
+/// The Unicode form of a normalized name that has internationalized labels (`xn--bcher-kva.sigil`
+/// gives `bücher.sigil`); `None` for a plain ASCII name or labels that do not decode.
+pub fn unicode(ascii: &str) -> Option<String> {
+    if !ascii.split('.').any(|l| l.starts_with("xn--")) {
+        return None;
+    }
+    match idna::domain_to_unicode(ascii) {
+        (unicode, Ok(())) if unicode != ascii => Some(unicode),
+        _ => None,
+    }
+}
+
 fn check_label(name: &str, label: &str, allow_underscore: bool) -> Result<(), NameError> {
     if label.is_empty() {
         return Err(NameError::EmptyLabel {
@@ -140,6 +152,16 @@ mod tests {
             registrable("bücher.sigil", &tlds()).unwrap(),
             "xn--bcher-kva.sigil"
         );
+    }
+
+    #[test]
+    fn a_labels_read_back_as_unicode() {
+        assert_eq!(
+            unicode("xn--bcher-kva.sigil").as_deref(),
+            Some("bücher.sigil")
+        );
+        assert_eq!(unicode("example.sigil"), None);
+        assert_eq!(unicode("xn--zz.sigil"), None);
     }
 
     #[test]

@@ -166,8 +166,19 @@ pub struct RegisterArgs {
     pub records: RecordFlags,
 }
 
+/// How record hosts and targets are read, said under the help of the commands that take them.
+const RELATIVE_NAMES: &str = "Hosts and target names are relative to the name, as in a zone file: on example.sigil, \
+                  `--cname www` points at www.example.sigil, `--mx \"10 mail\"` at mail.example.sigil, \
+                  and `--set \"alias CNAME www\"` does the same for alias.example.sigil. End a name with a dot \
+                  to make it absolute (`--cname other.net.`). A HOST ending in the chain's top-level domain \
+                  (`www.example.sigil`) or with a dot is absolute too, and must be the name or below it.";
+
 /// Shortcut flags for the records of the name itself, plus `--set` for anything else.
+/// Hosts and target names are read as in a zone file whose origin is the name: `www` is
+/// `www.NAME`, `@` is the name itself, and a trailing dot makes a name absolute
+/// (`mail.other.net.`).
 #[derive(Debug, Default, Clone, Args)]
+#[command(after_help = RELATIVE_NAMES)]
 pub struct RecordFlags {
     /// An IPv4 address of the name (repeatable).
     #[arg(long = "a", value_name = "IP")]
@@ -178,27 +189,33 @@ pub struct RecordFlags {
     /// A TXT string of the name (repeatable).
     #[arg(long = "txt", value_name = "TEXT")]
     pub txt: Vec<String>,
-    /// Make the name an alias of TARGET (no other records may sit at the name then).
+    /// Make the name an alias of TARGET (no other records may sit at the name then); TARGET is
+    /// relative to the name unless it ends with a dot.
     #[arg(long = "cname", value_name = "TARGET")]
     pub cname: Option<String>,
-    /// A mail exchanger as "PREFERENCE HOST", e.g. "10 mail.example.sigil" (repeatable).
+    /// A mail exchanger as "PREFERENCE HOST", e.g. "10 mail" (mail.NAME) or "10 mx.other.net."
+    /// (repeatable).
     #[arg(long = "mx", value_name = "PREF HOST")]
     pub mx: Vec<String>,
-    /// A name server that serves the name (repeatable).
+    /// A name server that serves the name: relative to the name unless it ends with a dot
+    /// (repeatable).
     #[arg(long = "ns", value_name = "HOST")]
     pub ns: Vec<String>,
-    /// Any record as "HOST [TTL] TYPE DATA", e.g. "www A 192.0.2.8" or "@ 600 MX 10 mail.example.sigil";
-    /// HOST is relative to the name, `@` for the name itself (repeatable).
+    /// Any record as "HOST [TTL] TYPE DATA", e.g. "www A 192.0.2.8" or "@ 600 MX 10 mail";
+    /// HOST and names in DATA are relative to the name (`@` for the name itself) unless they end
+    /// with a dot; TTL is in seconds [default: 300] (repeatable).
     #[arg(long = "set", value_name = "RECORD")]
     pub set: Vec<String>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = RELATIVE_NAMES)]
 pub struct UpdateArgs {
     /// The name to change, e.g. `example.sigil`.
     pub name: String,
     /// A record as "HOST [TTL] TYPE DATA"; replaces every record of that host and type
-    /// (several --set of one host and type make up its new set) (repeatable).
+    /// (several --set of one host and type make up its new set); HOST and names in DATA are
+    /// relative to the name unless they end with a dot (repeatable).
     #[arg(long = "set", value_name = "RECORD")]
     pub set: Vec<String>,
     /// Delete the records of "HOST TYPE" (or every record of "HOST") (repeatable).
@@ -231,6 +248,9 @@ pub enum CertCommand {
         /// The certificate: PEM or DER, alone or followed by its issuers.
         #[arg(long, value_name = "FILE")]
         cert: PathBuf,
+        /// Register it even if it has expired or is not valid yet (refused otherwise).
+        #[arg(long)]
+        force: bool,
     },
     /// Bind many certificates at once (an issuer's batch); each goes to the registered name
     /// its DNS names lie under.
@@ -238,6 +258,9 @@ pub enum CertCommand {
         /// Certificate files (PEM or DER), one certificate or chain each.
         #[arg(required = true, value_name = "FILE")]
         certs: Vec<PathBuf>,
+        /// Register them even if some have expired or are not valid yet (refused otherwise).
+        #[arg(long)]
+        force: bool,
     },
     /// Check a certificate against the ledger, with a proof checked against the validators:
     /// exit 0 if it is registered, active, valid now and for the name; exit 1 with the reason.
@@ -275,9 +298,12 @@ pub enum CertCommand {
         issuer: String,
     },
     /// Connect with TLS and check the certificate the server presents against the ledger
-    /// (exit 1 if the handshake fails, with the reason).
+    /// (exit 1 if the server's certificate is refused, with the reason; exit 2 if no
+    /// connection could be made).
     Fetch {
-        /// The server's name and port, e.g. `example.sigil:443`.
+        /// The server's name and port, e.g. `example.sigil:443`. A name under the chain's
+        /// top-level domains is resolved by the node (its A and AAAA records on the ledger);
+        /// other names by the system's resolver.
         target: String,
         /// Connect to this address instead of resolving the name, e.g. `127.0.0.1:8443`.
         #[arg(long, value_name = "ADDR")]

@@ -85,10 +85,20 @@ impl Client {
                 "--node `{node}` is not a URL ({e}); give one such as http://127.0.0.1:8645"
             )
         })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            anyhow::bail!(
+        match url.scheme() {
+            "http" => {}
+            "https" => anyhow::bail!(
+                "--node `{node}`: sigild serves its API over plain HTTP, not HTTPS; use http://{}",
+                url.host_str()
+                    .map(|h| match url.port() {
+                        Some(p) => format!("{h}:{p}"),
+                        None => h.to_string(),
+                    })
+                    .unwrap_or_else(|| "127.0.0.1:8645".into())
+            ),
+            _ => anyhow::bail!(
                 "--node `{node}` is not an http:// URL; give one such as http://127.0.0.1:8645"
-            );
+            ),
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)

@@ -73,6 +73,15 @@ impl Output {
     }
 }
 
+/// A name as the ledger spells it and, when it has internationalized labels, as it reads:
+/// `xn--bcher-kva.sigil (bücher.sigil)`.
+pub fn name_forms(ascii: &str) -> String {
+    match sigil_registry::name::unicode(ascii) {
+        Some(unicode) => format!("{ascii} ({unicode})"),
+        None => ascii.to_string(),
+    }
+}
+
 /// A public key shortened for tables: the first 16 hex digits.
 pub fn short_key(key: &impl std::fmt::Display) -> String {
     let full = key.to_string();

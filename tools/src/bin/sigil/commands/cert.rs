@@ -3,12 +3,13 @@
 //! validators, so that a lying node cannot make a revoked certificate look active.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use hickory_proto::rr::RData;
 use rustls::pki_types::ServerName;
 use serde::Serialize;
 use sigil_ca_bridge::judge::show_time;
@@ -28,7 +29,7 @@ use super::name::send_and_wait;
 use super::{Ctx, normalize, registrable};
 use crate::args::{CertChoice, CertVerifyArgs};
 use crate::client::Listing;
-use crate::output::{Exit, short_key, table};
+use crate::output::{Exit, name_forms, short_key, table};
 
 /// Longest a TLS connection and handshake of `cert fetch` may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -37,6 +38,36 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 fn read_chain(path: &Path) -> anyhow::Result<Vec<ParsedCert>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse_chain(&bytes).with_context(|| format!("{} cannot be used", path.display()))
+}
+
+/// Refuses a certificate outside its validity window unless `force`: registered, it would
+/// speak for nothing (expired) or not yet.
+fn check_window(ctx: &Ctx, cert: &ParsedCert, file: &Path, force: bool) -> anyhow::Result<()> {
+    let now = now_secs();
+    let problem = if now > cert.not_after {
+        format!(
+            "expired at {}: verifiers refuse it",
+            show_time(cert.not_after)
+        )
+    } else if now < cert.not_before {
+        format!(
+            "is not valid before {}: verifiers refuse it until then",
+            show_time(cert.not_before)
+        )
+    } else {
+        return Ok(());
+    };
+    if force {
+        ctx.out.note(format!(
+            "certificate {} {problem}; registering it anyway (--force)",
+            file.display()
+        ));
+        return Ok(());
+    }
+    anyhow::bail!(
+        "certificate {} {problem}; register a certificate that is valid now, or give --force to register this one anyway",
+        file.display()
+    )
 }
 
 fn now_ms() -> u64 {
@@ -53,6 +84,9 @@ fn now_secs() -> i64 {
 #[derive(Serialize)]
 struct Registered {
     name: String,
+    /// The name's Unicode form, when it has internationalized labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     cert_sha256: Hash,
     spki_sha256: Hash,
     sans: Vec<String>,
@@ -62,8 +96,9 @@ struct Registered {
     tx: Hash,
 }
 
-pub async fn register(ctx: &Ctx, name: &str, file: &Path) -> anyhow::Result<Exit> {
+pub async fn register(ctx: &Ctx, name: &str, file: &Path, force: bool) -> anyhow::Result<Exit> {
     let chain = read_chain(file)?;
+    check_window(ctx, &chain[0], file, force)?;
     let client = ctx.client()?;
     let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
@@ -77,6 +112,7 @@ pub async fn register(ctx: &Ctx, name: &str, file: &Path) -> anyhow::Result<Exit
     let what = format!("the registration of certificate {}", cert.cert_sha256);
     let (height, tx) = send_and_wait(ctx, &client, &key, &status, op, &what).await?;
     let done = Registered {
+        unicode: sigil_registry::name::unicode(&name),
         name,
         cert_sha256: cert.cert_sha256,
         spki_sha256: cert.spki_sha256,
@@ -90,7 +126,7 @@ pub async fn register(ctx: &Ctx, name: &str, file: &Path) -> anyhow::Result<Exit
         format!(
             "registered certificate {} for {} at height {}\n{}",
             r.cert_sha256,
-            r.name,
+            name_forms(&r.name),
             r.height,
             table(
                 &[
@@ -119,7 +155,7 @@ struct BatchedCert {
     cert_sha256: Hash,
 }
 
-pub async fn batch(ctx: &Ctx, files: &[PathBuf]) -> anyhow::Result<Exit> {
+pub async fn batch(ctx: &Ctx, files: &[PathBuf], force: bool) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
@@ -128,6 +164,7 @@ pub async fn batch(ctx: &Ctx, files: &[PathBuf]) -> anyhow::Result<Exit> {
     let mut facts = Vec::new();
     for file in files {
         let cert = read_chain(file)?.remove(0);
+        check_window(ctx, &cert, file, force)?;
         let name = cert
             .sans
             .iter()
@@ -554,11 +591,16 @@ pub async fn fetch(
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .with_context(|| format!("`{target}` is not NAME:PORT, e.g. example.sigil:443"))?;
     let host = normalize(host)?;
-    let address = connect
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{host}:{port}"));
     let client = Arc::new(ctx.client()?);
     let status = client.status().await?;
+    let address = match connect {
+        Some(address) => address.to_string(),
+        None => match place(&host, &status.params.tlds) {
+            // The system's resolver does not know the chain's names: the node does.
+            Placement::Under { .. } => ledger_address(&client, &host, port, &status).await?,
+            _ => format!("{host}:{port}"),
+        },
+    };
     let validators = match super::trusted(ctx, &status)? {
         Ok(v) => v,
         Err(reason) => anyhow::bail!("the node's chain cannot be trusted: {reason}"),
@@ -591,7 +633,7 @@ pub async fn fetch(
     let addr = address.clone();
     let outcome = tokio::task::spawn_blocking(move || handshake(Arc::new(config), &server, &addr))
         .await
-        .context("the TLS task failed")?;
+        .context("the TLS task failed")??;
     let proven = verifier.last_proven();
     let mut result = Fetched {
         server: format!("{host}:{port}"),
@@ -627,33 +669,98 @@ pub async fn fetch(
     })
 }
 
-/// Connects and completes a TLS handshake; the reason it failed, if it did.
-fn handshake(config: Arc<rustls::ClientConfig>, host: &str, address: &str) -> Result<(), String> {
-    let name =
-        ServerName::try_from(host.to_string()).map_err(|e| format!("bad server name: {e}"))?;
+/// The address of `host` (under the chain's TLDs) by its A or AAAA records on the ledger,
+/// following CNAMEs within the chain.
+async fn ledger_address(
+    client: &crate::client::Client,
+    host: &str,
+    port: u16,
+    status: &sigil_registry::api::ChainStatus,
+) -> anyhow::Result<String> {
+    /// CNAMEs followed before giving up.
+    const MAX_ALIASES: usize = 8;
+    let tlds = &status.params.tlds;
+    let mut current = host.to_string();
+    for _ in 0..=MAX_ALIASES {
+        let Placement::Under {
+            name, host: below, ..
+        } = place(&current, tlds)
+        else {
+            // An alias out of the chain: the system's resolver answers for it.
+            return Ok(format!("{current}:{port}"));
+        };
+        let no_address = || {
+            anyhow::anyhow!(
+                "`{current}` has no A or AAAA record on the ledger, so there is no address to connect to; \
+                 add one (`sigil name update {name} --set \"{} A IP\"`) or give --connect ADDR",
+                if below.is_empty() { "@" } else { below }
+            )
+        };
+        let info = match client.name(name).await? {
+            Some(info) if info.active => info,
+            Some(_) => anyhow::bail!(
+                "`{name}` has expired, so `{current}` has no address; give --connect ADDR"
+            ),
+            None => anyhow::bail!(
+                "`{name}` is not registered, so `{current}` has no address; give --connect ADDR"
+            ),
+        };
+        let at_host = info.entry.records.iter().filter(|r| r.host == below);
+        let mut alias = None;
+        for record in at_host {
+            match record.rdata() {
+                Ok(RData::A(a)) => return Ok(SocketAddr::from((a.0, port)).to_string()),
+                Ok(RData::AAAA(a)) => return Ok(SocketAddr::from((a.0, port)).to_string()),
+                Ok(RData::CNAME(target)) => {
+                    alias = Some(
+                        target
+                            .0
+                            .to_ascii()
+                            .trim_end_matches('.')
+                            .to_ascii_lowercase(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        current = alias.ok_or_else(no_address)?;
+    }
+    anyhow::bail!("`{host}` is an alias more than {MAX_ALIASES} times over; give --connect ADDR")
+}
+
+/// Connects and completes a TLS handshake: `Err` if no connection could be made, `Ok(Err)`
+/// with the reason if the handshake was refused.
+fn handshake(
+    config: Arc<rustls::ClientConfig>,
+    host: &str,
+    address: &str,
+) -> anyhow::Result<Result<(), String>> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| anyhow::anyhow!("`{host}` is not a server name: {e}"))?;
     let addr = address
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {address}: {e}"))?
+        .map_err(|e| anyhow::anyhow!("cannot resolve {address}: {e}; give --connect ADDR"))?
         .next()
-        .ok_or_else(|| format!("{address} resolves to no address"))?;
+        .ok_or_else(|| anyhow::anyhow!("{address} resolves to no address; give --connect ADDR"))?;
     let mut stream = TcpStream::connect_timeout(&addr, FETCH_TIMEOUT)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}; is the server running?"))?;
     stream
         .set_read_timeout(Some(FETCH_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(FETCH_TIMEOUT)))
-        .map_err(|e| format!("cannot set up the connection: {e}"))?;
-    let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+        .map_err(|e| anyhow::anyhow!("cannot set up the connection to {addr}: {e}"))?;
+    let mut conn = rustls::ClientConnection::new(config, name)
+        .map_err(|e| anyhow::anyhow!("cannot start TLS: {e}"))?;
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut stream) {
-            return Err(
-                match e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
-                    Some(tls) => format!("handshake refused: {}", handshake_error(tls)),
-                    None => format!("the connection failed during the handshake: {e}"),
-                },
-            );
+            return match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls) => Ok(Err(format!("handshake refused: {}", handshake_error(tls)))),
+                None => Err(anyhow::anyhow!(
+                    "the connection to {addr} failed during the TLS handshake: {e}"
+                )),
+            };
         }
     }
     // Close politely; a failure here does not change the verdict.
@@ -661,5 +768,5 @@ fn handshake(config: Arc<rustls::ClientConfig>, host: &str, address: &str) -> Re
     let _ = conn.complete_io(&mut stream);
     let _ = stream.flush();
     let _ = stream.read(&mut [0u8; 1]);
-    Ok(())
+    Ok(Ok(()))
 }

@@ -66,8 +66,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             NameCommand::Import(args) => import::run(&ctx, args).await,
         },
         Command::Cert(cmd) => match cmd {
-            CertCommand::Register { name, cert } => cert::register(&ctx, &name, &cert).await,
-            CertCommand::Batch { certs } => cert::batch(&ctx, &certs).await,
+            CertCommand::Register { name, cert, force } => {
+                cert::register(&ctx, &name, &cert, force).await
+            }
+            CertCommand::Batch { certs, force } => cert::batch(&ctx, &certs, force).await,
             CertCommand::Verify(args) => cert::verify(&ctx, args).await,
             CertCommand::Revoke {
                 name,

@@ -9,7 +9,7 @@ use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
 use super::{Ctx, registrable};
 use crate::args::UpdateArgs;
 use crate::client::Client;
-use crate::output::{Exit, zone_lines};
+use crate::output::{Exit, name_forms, zone_lines};
 use crate::progress::Progress;
 use crate::recordset::Edits;
 use crate::sender::{Sender, wait_final};
@@ -17,6 +17,9 @@ use crate::sender::{Sender, wait_final};
 #[derive(Serialize)]
 struct Updated {
     name: String,
+    /// The name's Unicode form, when it has internationalized labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     changed: bool,
     height: Option<Height>,
     tx: Option<Hash>,
@@ -43,6 +46,7 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
             "the records of `{name}` already are as asked; nothing sent"
         ));
         let same = Updated {
+            unicode: sigil_registry::name::unicode(&name),
             name,
             changed: false,
             height: None,
@@ -52,7 +56,7 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
         ctx.out.emit(&same, |u| {
             format!(
                 "{} unchanged\n{}",
-                u.name,
+                name_forms(&u.name),
                 zone_lines(&u.name, &u.records, "  ")
             )
         });
@@ -72,6 +76,7 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
     )
     .await?;
     let done = Updated {
+        unicode: sigil_registry::name::unicode(&name),
         name,
         changed: true,
         height: Some(height),
@@ -79,7 +84,7 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
         records,
     };
     ctx.out.emit(&done, |u| {
-        let mut text = format!("updated {} at height {}\n", u.name, height);
+        let mut text = format!("updated {} at height {}\n", name_forms(&u.name), height);
         if u.records.is_empty() {
             text.push_str("it has no records now\n");
         } else {
@@ -94,6 +99,9 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
 #[derive(Serialize)]
 struct Transferred {
     name: String,
+    /// The name's Unicode form, when it has internationalized labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     from: PublicKey,
     to: PublicKey,
     height: Height,
@@ -126,6 +134,7 @@ pub async fn transfer(ctx: &Ctx, name: &str, to: &str) -> anyhow::Result<Exit> {
     )
     .await?;
     let done = Transferred {
+        unicode: sigil_registry::name::unicode(&name),
         name,
         from: key.public(),
         to: new_owner,
@@ -133,7 +142,12 @@ pub async fn transfer(ctx: &Ctx, name: &str, to: &str) -> anyhow::Result<Exit> {
         tx,
     };
     ctx.out.emit(&done, |t| {
-        format!("transferred {} to {} at height {}", t.name, t.to, t.height)
+        format!(
+            "transferred {} to {} at height {}",
+            name_forms(&t.name),
+            t.to,
+            t.height
+        )
     });
     Ok(Exit::Ok)
 }

@@ -11,7 +11,7 @@ use sigil_registry::types::{Hash, Height};
 use super::{Ctx, registrable};
 use crate::args::RegisterArgs;
 use crate::client::{Client, node_code};
-use crate::output::{Exit, zone_lines};
+use crate::output::{Exit, name_forms, zone_lines};
 use crate::pending::{self, Pending};
 use crate::progress::Progress;
 use crate::recordset;
@@ -23,6 +23,9 @@ const EARLY_REVEAL_RETRIES: u32 = 10;
 #[derive(Serialize)]
 struct Registered {
     name: String,
+    /// The name's Unicode form, when it has internationalized labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     owner: String,
     key: String,
     commit_height: Option<Height>,
@@ -55,6 +58,7 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
             pending::remove(&ctx.keystore, &name)?;
             progress.finish();
             let done = Registered {
+                unicode: sigil_registry::name::unicode(&name),
                 name,
                 owner: entry.owner.to_string(),
                 key: key_name,
@@ -157,6 +161,7 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
     pending::remove(&ctx.keystore, &name)?;
     progress.finish();
     let done = Registered {
+        unicode: sigil_registry::name::unicode(&name),
         name,
         owner: key.public().to_string(),
         key: key_name,
@@ -254,7 +259,11 @@ fn emit(ctx: &Ctx, done: &Registered) {
     ctx.out.emit(done, |d| {
         let mut text = format!(
             "registered {} at height {} to key `{}` ({})\nexpires at height {} unless renewed\n",
-            d.name, d.height, d.key, d.owner, d.expires_at
+            name_forms(&d.name),
+            d.height,
+            d.key,
+            d.owner,
+            d.expires_at
         );
         if d.records.is_empty() {
             text.push_str(&format!(

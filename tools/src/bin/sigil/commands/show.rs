@@ -8,11 +8,14 @@ use sigil_registry::types::Height;
 use super::{Ctx, normalize};
 use crate::args::ListingArgs;
 use crate::client::Listing;
-use crate::output::{Exit, short_key, table, zone_lines};
+use crate::output::{Exit, name_forms, short_key, table, zone_lines};
 
 #[derive(Serialize)]
 struct Shown {
     registered: bool,
+    /// The name's Unicode form, when it has internationalized labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     #[serde(flatten)]
     info: NameInfo,
     /// The keystore's name of the owner's key, if it is one of ours.
@@ -30,17 +33,21 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         #[derive(Serialize)]
         struct Absent<'a> {
             name: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            unicode: Option<String>,
             registered: bool,
         }
         ctx.out.emit(
             &Absent {
                 name: &name,
+                unicode: sigil_registry::name::unicode(&name),
                 registered: false,
             },
             |a| {
                 format!(
                     "{} is not registered; register it with `sigil name register {}`",
-                    a.name, a.name
+                    name_forms(a.name),
+                    a.name
                 )
             },
         );
@@ -49,6 +56,7 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
     let history = client.history(&name, Listing::default()).await?.items;
     let shown = Shown {
         registered: true,
+        unicode: sigil_registry::name::unicode(&name),
         owner_key: ctx.keystore.name_of(&info.entry.owner),
         grace_until: info.entry.expires_at + status.params.grace_blocks,
         info,
@@ -95,7 +103,7 @@ fn human(shown: &Shown) -> String {
         ],
         vec!["tip".into(), format!("height {}", info.height)],
     ];
-    let mut text = format!("{}\n{}", entry.name, table(&facts, "  "));
+    let mut text = format!("{}\n{}", name_forms(&entry.name), table(&facts, "  "));
     text.push_str("\nrecords\n");
     if entry.records.is_empty() {
         text.push_str("  (none)\n");
