@@ -205,7 +205,7 @@ impl Record {
         match origin {
             None => Record::new(host, ttl, &rdata),
             Some(origin) => {
-                let rdata = anchor(rdata, origin.name)?;
+                let rdata = anchor(rdata, origin)?;
                 Record::new(&host_at(host, origin)?, ttl, &rdata)
             }
         }
@@ -309,14 +309,22 @@ pub fn host_at(input: &str, origin: Origin<'_>) -> Result<String, RecordError> {
     }
 }
 
-/// Makes the relative names of CNAME, NS, MX and SRV data absolute under `origin`.
-fn anchor(rdata: RData, origin: &str) -> Result<RData, RecordError> {
+/// Makes the relative names of CNAME, NS, MX and SRV data absolute under the name `origin`;
+/// a name ending in one of the chain's TLDs is already absolute (`mail.example.sigil`, never
+/// `mail.example.sigil.example.sigil`).
+fn anchor(rdata: RData, origin: Origin<'_>) -> Result<RData, RecordError> {
     let rtype = rdata.record_type();
-    let under = |name: Name| -> Result<Name, RecordError> {
+    let Origin { name: origin, tlds } = origin;
+    let under = |mut name: Name| -> Result<Name, RecordError> {
         if name.is_fqdn() {
             return Ok(name);
         }
         let text = name.to_string();
+        let last = text.rsplit('.').next().unwrap_or_default();
+        if tlds.iter().any(|t| t.eq_ignore_ascii_case(last)) {
+            name.set_fqdn(true);
+            return Ok(name);
+        }
         Name::from_ascii(format!("{origin}."))
             .and_then(|o| name.append_domain(&o))
             .map_err(|e| RecordError::BadData {
@@ -626,6 +634,15 @@ mod tests {
             ),
             ("alias CNAME @", "alias 300 CNAME example.sigil."),
             ("@ MX 10 mail", "@ 300 MX 10 mail.example.sigil."),
+            (
+                "@ MX 10 mail.example.sigil",
+                "@ 300 MX 10 mail.example.sigil.",
+            ),
+            ("alias CNAME other.test", "alias 300 CNAME other.test."),
+            (
+                "alias CNAME www.other.net",
+                "alias 300 CNAME www.other.net.example.sigil.",
+            ),
             (
                 "@ MX 10 mail.example.sigil.",
                 "@ 300 MX 10 mail.example.sigil.",

@@ -177,10 +177,28 @@ fn register_verify_revoke_list_and_tlsa_over_the_binaries() {
         assert!(stderr.contains(message), "{}: `{stderr}`", file.display());
     }
 
-    for file in [&good_pem, &expired, &future] {
+    ok(node.sigil(
+        &keys,
+        &[
+            "cert",
+            "register",
+            "example.sigil",
+            "--cert",
+            path(&good_pem),
+        ],
+    ));
+    // Outside their window they are refused without --force (tests/tests/cli_records.rs).
+    for file in [&expired, &future] {
         ok(node.sigil(
             &keys,
-            &["cert", "register", "example.sigil", "--cert", path(file)],
+            &[
+                "cert",
+                "register",
+                "example.sigil",
+                "--cert",
+                path(file),
+                "--force",
+            ],
         ));
     }
 

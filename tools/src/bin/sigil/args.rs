@@ -169,9 +169,10 @@ pub struct RegisterArgs {
 /// How record hosts and targets are read, said under the help of the commands that take them.
 const RELATIVE_NAMES: &str = "Hosts and target names are relative to the name, as in a zone file: on example.sigil, \
                   `--cname www` points at www.example.sigil, `--mx \"10 mail\"` at mail.example.sigil, \
-                  and `--set \"alias CNAME www\"` does the same for alias.example.sigil. End a name with a dot \
-                  to make it absolute (`--cname other.net.`). A HOST ending in the chain's top-level domain \
-                  (`www.example.sigil`) or with a dot is absolute too, and must be the name or below it.";
+                  and `--set \"alias CNAME www\"` does the same for alias.example.sigil. A name with a trailing \
+                  dot (`--cname www.other.net.`) or ending in the chain's top-level domain (`other.sigil`) is \
+                  absolute; without the dot, `www.other.net` would be www.other.net.example.sigil. An absolute \
+                  HOST (`www.example.sigil`) must be the name or below it.";
 
 /// Shortcut flags for the records of the name itself, plus `--set` for anything else.
 /// Hosts and target names are read as in a zone file whose origin is the name: `www` is
