@@ -531,3 +531,19 @@ impl TxError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_input_is_cut_with_its_length() {
+        assert_eq!(shown("www A 192.0.2.1"), "www A 192.0.2.1");
+        let long = "é".repeat(1000);
+        let cut = shown(&long);
+        assert!(
+            cut.starts_with(&"é".repeat(60)) && cut.ends_with("… (2000 bytes)"),
+            "{cut}"
+        );
+    }
+}

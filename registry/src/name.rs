@@ -1,7 +1,7 @@
 //! Name normalization: lowercase IDNA A-labels within DNS length limits, and the split of a
 //! query name into its registered name and the host below it.
 
-use crate::error::NameError;
+use crate::error::{NameError, shown};
 use crate::limits::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
 
 /// Normalizes a domain name: trailing dot removed, lowercased, Unicode labels turned into
@@ -16,13 +16,13 @@ pub fn normalize(input: &str, allow_underscore: bool) -> Result<String, NameErro
         trimmed.to_ascii_lowercase()
     } else {
         idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna {
-            name: trimmed.to_string(),
+            name: shown(trimmed),
             detail: e.to_string(),
         })?
     };
     if ascii.len() > MAX_NAME_BYTES {
         return Err(NameError::TooLong {
-            name: ascii,
+            name: shown(&ascii),
             max: MAX_NAME_BYTES,
         });
     }
@@ -46,13 +46,11 @@ pub fn unicode(ascii: &str) -> Option<String> {
 
 fn check_label(name: &str, label: &str, allow_underscore: bool) -> Result<(), NameError> {
     if label.is_empty() {
-        return Err(NameError::EmptyLabel {
-            name: name.to_string(),
-        });
+        return Err(NameError::EmptyLabel { name: shown(name) });
     }
     if label.len() > MAX_LABEL_BYTES {
         return Err(NameError::LabelTooLong {
-            name: name.to_string(),
+            name: shown(name),
             label: label.to_string(),
         });
     }
@@ -61,7 +59,7 @@ fn check_label(name: &str, label: &str, allow_underscore: bool) -> Result<(), Na
     };
     if !label.bytes().all(ok_char) || label.starts_with('-') || label.ends_with('-') {
         return Err(NameError::BadLabel {
-            name: name.to_string(),
+            name: shown(name),
             label: label.to_string(),
         });
     }

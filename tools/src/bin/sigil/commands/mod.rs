@@ -127,7 +127,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
 /// A name as the ledger spells it (lowercase A-labels, no trailing dot), before the chain's
 /// TLDs are known.
 fn normalize(input: &str) -> anyhow::Result<String> {
-    names::normalize(input, false).with_context(|| format!("`{input}` is not a valid name"))
+    names::normalize(input, false).with_context(|| {
+        format!(
+            "`{}` is not a valid name",
+            sigil_registry::error::shown(input)
+        )
+    })
 }
 
 /// A name that can be registered on the chain `status` describes.
