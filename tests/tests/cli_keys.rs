@@ -113,7 +113,7 @@ fn commands_find_the_key_the_chain_names_among_several() {
     );
     assert!(shown.contains("date (UTC)"), "{shown}");
     let json = ok_json(node.sigil(&keys, &["--json", "name", "show", "example.sigil"]));
-    assert!(json["entry"]["expires_at"].is_u64(), "{json}");
+    assert!(json["expires_at"].is_u64(), "{json}");
     assert!(json["expires"]["time_ms"].is_u64(), "{json}");
     let status = ok(node.sigil(&keys, &["chain", "status"]));
     assert!(

@@ -59,6 +59,10 @@ impl Ctx {
         client: &Client,
         name: &str,
     ) -> anyhow::Result<(String, Keypair)> {
+        if self.key.is_some() {
+            // `--key` decides (and a bad key file is said before anything else).
+            return self.signer(&[]);
+        }
         let Some(info) = client.name(name).await? else {
             anyhow::bail!(
                 "`{name}` is not registered; register it with `sigil name register {name}`"
