@@ -225,12 +225,12 @@ impl StallWatch {
         )
     }
 
-    /// Why a wait that ran out of time ended: the stall if there is one.
-    fn verdict(&self) -> String {
+    /// Why a wait that ran out of time ended: the stall if there is one, else `moving`.
+    fn verdict(&self, moving: &str) -> String {
         if self.since.elapsed() >= self.after {
             self.stalled()
         } else {
-            "blocks are being made, but not with it; the node may be overloaded".to_string()
+            moving.to_string()
         }
     }
 }
@@ -250,7 +250,10 @@ pub async fn wait_landed(client: &Client, id: &Hash) -> anyhow::Result<Landed> {
                  command again later to pick it up",
                 MAX_WAIT.as_secs(),
                 client.base(),
-                watch.verdict()
+                watch.verdict(
+                    "blocks are being made, but without it; the node may be overloaded, or the \
+                     transaction was dropped (`sigil chain status` shows the mempool)"
+                )
             ),
             TxStatus::Pending => {
                 // A status refused under load only delays the hint.
@@ -306,7 +309,7 @@ pub async fn wait_height(
                  {}; run the command again later to go on",
                 client.base(),
                 MAX_WAIT.as_secs(),
-                watch.verdict()
+                watch.verdict("blocks are being made, but more slowly than the block interval")
             );
         }
         remaining(target - height);
