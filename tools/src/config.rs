@@ -1,6 +1,6 @@
 //! `sigild`'s configuration: one TOML file, each field overridable by a flag.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,9 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub dns_listen: Option<SocketAddr>,
     pub api_listen: Option<SocketAddr>,
-    /// Resolvers for names outside the chain's top-level domains.
+    /// Resolvers for names outside the chain's top-level domains: `ADDR:PORT`, or a bare
+    /// IPv4/IPv6 address for port 53.
+    #[serde(default, deserialize_with = "upstreams")]
     pub upstream: Option<Vec<SocketAddr>>,
     /// State versions kept before old tree nodes are pruned.
     pub prune_window_blocks: Option<u64>,
@@ -66,9 +68,76 @@ impl FileConfig {
     }
 }
 
+/// The port of an upstream resolver given without one.
+pub const DEFAULT_UPSTREAM_PORT: u16 = 53;
+
+/// An upstream resolver: `ADDR:PORT` (`[V6]:PORT` for IPv6), or a bare IPv4 or IPv6 address
+/// for port [`DEFAULT_UPSTREAM_PORT`].
+pub fn parse_upstream(input: &str) -> Result<SocketAddr, String> {
+    let input = input.trim();
+    if let Ok(addr) = input.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = input.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, DEFAULT_UPSTREAM_PORT))
+        .map_err(|_| {
+            format!(
+                "`{input}` is not a resolver address: give an IP address, optionally with a port \
+                 (e.g. 192.0.2.53, 192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353; port {DEFAULT_UPSTREAM_PORT} by default)"
+            )
+        })
+}
+
+fn upstreams<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<SocketAddr>>, D::Error> {
+    let Some(list) = Option::<Vec<String>>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    list.iter()
+        .map(|s| parse_upstream(s).map_err(serde::de::Error::custom))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// The default data folder: `sigil` under the user's data directory.
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("sigil")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstreams_default_to_port_53() {
+        assert_eq!(
+            parse_upstream("127.0.0.1"),
+            Ok("127.0.0.1:53".parse().unwrap())
+        );
+        assert_eq!(parse_upstream("::1"), Ok("[::1]:53".parse().unwrap()));
+        assert_eq!(parse_upstream("[::1]"), Ok("[::1]:53".parse().unwrap()));
+        assert_eq!(
+            parse_upstream("10.0.0.1:5353"),
+            Ok("10.0.0.1:5353".parse().unwrap())
+        );
+        assert!(
+            parse_upstream("dns.example")
+                .unwrap_err()
+                .contains("port 53")
+        );
+        let file: FileConfig = toml::from_str("upstream = [\"192.0.2.1\", \"[::1]:54\"]").unwrap();
+        assert_eq!(
+            file.upstream.unwrap(),
+            [
+                "192.0.2.1:53".parse().unwrap(),
+                "[::1]:54".parse::<SocketAddr>().unwrap()
+            ]
+        );
+        assert!(toml::from_str::<FileConfig>("upstream = [\"x\"]").is_err());
+        assert!(toml::from_str::<FileConfig>("").unwrap().upstream.is_none());
+    }
 }

@@ -6,3 +6,4 @@ pub mod devchain;
 pub mod localnet;
 pub mod logging;
 pub mod networking;
+pub mod pidfile;

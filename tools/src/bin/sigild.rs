@@ -13,12 +13,14 @@ use sigil_registry::node::Node;
 use sigil_registry::read::NameReader;
 use sigil_registry::store::SledStore;
 use sigil_tools::config::{self, FileConfig};
+use sigil_tools::pidfile::PidFile;
 use sigil_tools::{devchain, networking};
 use tokio::sync::watch;
 
 /// The Sigil node: ledger, block production, DNS resolver and HTTP API.
 #[derive(Debug, Parser)]
 #[command(
+    name = "sigild",
     version,
     after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI."
 )]
@@ -38,8 +40,10 @@ struct Args {
     /// Address of the HTTP API [default: 127.0.0.1:8645].
     #[arg(long, value_name = "ADDR")]
     api_listen: Option<SocketAddr>,
-    /// Resolver for names outside the chain's top-level domains (repeatable); without one, such queries are REFUSED.
-    #[arg(long, value_name = "ADDR")]
+    /// Resolver for names outside the chain's top-level domains (repeatable): an IP address,
+    /// port 53 unless given (`192.0.2.53`, `192.0.2.53:5353`, `[2001:db8::53]:53`); without
+    /// one, such queries are REFUSED.
+    #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
     upstream: Vec<SocketAddr>,
     /// State versions kept before old tree nodes are pruned [default: 100000].
     #[arg(long, value_name = "BLOCKS")]
@@ -107,6 +111,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             chain.db.display()
         )
     })?;
+    // Once this process holds the database, its pid file says which process serves `data`
+    // (`sigil localnet down` reads it); it goes when the node stops cleanly.
+    let _pid_file = PidFile::write(&data)?;
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");

@@ -34,7 +34,8 @@ pub struct Cli {
     pub keystore: Option<PathBuf>,
 
     /// Key to sign with: its name in the keystore, or the path of a PEM key file (e.g. a
-    /// validator's `validator.pem`) [default: the keystore's only key].
+    /// validator's `validator.pem`) [default: the keystore key the chain asks for (a name's
+    /// owner, an identity's key, a validator...), or for a new name the keystore's only key].
     #[arg(long, global = true, env = "SIGIL_KEY", help_heading = GLOBAL, value_name = "NAME|FILE")]
     pub key: Option<String>,
 
@@ -95,8 +96,8 @@ pub enum ValidatorsCommand {
         /// The new validator's public key (64 hex digits, as `sigild` prints it).
         #[arg(value_name = "PUBKEY")]
         validator: String,
-        /// Its voting power.
-        #[arg(long, default_value_t = 1)]
+        /// Its voting power: a positive whole number.
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = positive)]
         power: u64,
     },
     /// Vote, as a validator, to remove a validator.
@@ -120,6 +121,14 @@ pub enum KeyCommand {
     Show {
         /// Name of the key in the keystore.
         name: String,
+    },
+    /// Copy an ed25519 key from a PKCS#8 PEM file (e.g. from `openssl genpkey -algorithm
+    /// ed25519`, or a node's `validator.pem`) into the keystore.
+    Import {
+        /// Name of the key in the keystore (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// The PEM file to copy.
+        file: PathBuf,
     },
 }
 
@@ -311,7 +320,7 @@ pub enum CertCommand {
         connect: Option<String>,
         /// Refuse a proof of a block older than this (a node replaying old proofs could hide
         /// a revocation).
-        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
 }
@@ -347,7 +356,7 @@ pub struct CertVerifyArgs {
     pub name: String,
     /// Refuse a proof of a block older than this (a node replaying old proofs could hide a
     /// revocation).
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
     pub max_age: u64,
 }
 
@@ -361,7 +370,7 @@ pub enum ProofCommand {
         name: String,
         /// Refuse a proof of a block older than this (a node replaying old proofs could hide
         /// a newer owner or records).
-        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
     /// Fetch and verify the proof of a holder's balance of a class (exit 1 if it does not
@@ -375,7 +384,7 @@ pub enum ProofCommand {
         holder: String,
         /// Refuse a proof of a block older than this (a node replaying old proofs could hide
         /// later transfers).
-        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS)]
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
 }
@@ -516,7 +525,8 @@ pub enum SharesCommand {
         class: String,
         #[arg(long, value_name = "HOLDER")]
         to: String,
-        #[arg(long)]
+        /// How many shares: a positive whole number.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
         amount: u64,
     },
     /// Move shares between two holders (signed by the sending holder's key, found in the keystore).
@@ -528,7 +538,8 @@ pub enum SharesCommand {
         from: String,
         #[arg(long, value_name = "HOLDER")]
         to: String,
-        #[arg(long)]
+        /// How many shares: a positive whole number.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
         amount: u64,
     },
     /// Cancel shares a holder has (the admin): a buy-back or redemption.
@@ -538,7 +549,8 @@ pub enum SharesCommand {
         class: String,
         #[arg(long, value_name = "HOLDER")]
         from: String,
-        #[arg(long)]
+        /// How many shares: a positive whole number.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
         amount: u64,
     },
     /// Every change concerning a holder, with its balance after each movement.
@@ -555,7 +567,7 @@ pub enum SharesCommand {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ListingArgs {
     /// List at most this many changes (a note says when there are more).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub limit: Option<usize>,
     /// Newest changes first.
     #[arg(long)]
@@ -567,7 +579,7 @@ pub struct CaptableArgs {
     /// The company, e.g. `acme.sigil`.
     pub company: String,
     /// The register as it was at this height [default: the last final block].
-    #[arg(long, value_name = "HEIGHT")]
+    #[arg(long, value_name = "HEIGHT", allow_negative_numbers = true, value_parser = whole)]
     pub at: Option<u64>,
     /// Print CSV (holder, key, status, attr_hash, one column per class) instead of a table.
     #[arg(long)]
@@ -615,7 +627,7 @@ const DEFAULT_LOCALNET_DIR: &str = "localnet";
 #[derive(Debug, Args)]
 pub struct LocalnetUpArgs {
     /// Validators of a new network [default: 4]; an existing network starts as it is.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub validators: Option<usize>,
     /// The network's folder: one subfolder per node with its key, genesis, config and log.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_LOCALNET_DIR)]
@@ -625,8 +637,52 @@ pub struct LocalnetUpArgs {
     pub base_port: u16,
     /// Least time between blocks of a new network, in milliseconds; 0 decides blocks as fast
     /// as the validators agree [default: 500].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = whole)]
     pub block_interval_ms: Option<u64>,
+}
+
+/// A bad number as echoed in an error: cut to a short prefix.
+fn shown(input: &str) -> String {
+    const SHOWN_CHARS: usize = 24;
+    if input.chars().count() <= SHOWN_CHARS {
+        return input.to_string();
+    }
+    let prefix: String = input.chars().take(SHOWN_CHARS).collect();
+    format!("{prefix}… ({} bytes)", input.len())
+}
+
+/// `--amount`, `--power`: a whole number from 1 up.
+fn positive(input: &str) -> Result<u64, String> {
+    match input.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`{}` is not an amount: amounts are positive whole numbers (1 to {}), e.g. 100",
+            shown(input),
+            u64::MAX
+        )),
+    }
+}
+
+/// Heights, seconds and milliseconds: a whole number from 0 up.
+fn whole(input: &str) -> Result<u64, String> {
+    input.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "`{}` is not a whole number from 0 to {}",
+            shown(input),
+            u64::MAX
+        )
+    })
+}
+
+/// Counts (`--limit`, `--validators`): a whole number from 0 up.
+fn count(input: &str) -> Result<usize, String> {
+    input.trim().parse::<usize>().map_err(|_| {
+        format!(
+            "`{}` is not a count: a whole number from 0 to {}",
+            shown(input),
+            usize::MAX
+        )
+    })
 }
 
 #[cfg(test)]

@@ -177,6 +177,74 @@ impl Keystore {
         }
     }
 
+    /// The key that must sign: `wanted` (`--key`) if given, else the keystore key whose public
+    /// key is one of `must_sign`, tried in order (each paired with who it is, e.g. "the owner
+    /// of `x.sigil`"). Every command signed by a key the chain names finds it here. When none
+    /// is in the keystore, the error names the key(s) that must sign and how to import one.
+    pub fn signer(
+        &self,
+        wanted: Option<&str>,
+        must_sign: &[(PublicKey, String)],
+    ) -> anyhow::Result<(String, Keypair)> {
+        if wanted.is_some() {
+            return self.select(wanted);
+        }
+        let names = self.list()?;
+        for (public, _) in must_sign {
+            if let Some(name) = names
+                .iter()
+                .find(|name| self.load_quiet(name).is_some_and(|k| k.public() == *public))
+            {
+                return Ok((name.clone(), self.load(name)?));
+            }
+        }
+        let needed = must_sign
+            .iter()
+            .map(|(public, who)| format!("{who} ({public})"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let held = if names.is_empty() {
+            "it holds no keys".to_string()
+        } else {
+            format!("its keys are {}", names.join(", "))
+        };
+        bail!(
+            "this must be signed by {needed}, and no key of the keystore {} is that key ({held}); \
+             import its PEM file with `sigil key import NAME FILE`, point --keystore at the folder \
+             that holds it, or give --key NAME|FILE",
+            self.dir.display()
+        )
+    }
+
+    /// Copies the key in the PEM file `from` into the keystore as `name` (mode 0600); refuses
+    /// a key that is not ed25519, and a name or a key already there.
+    pub fn import(&self, name: &str, from: &Path) -> anyhow::Result<(Keypair, PathBuf)> {
+        check_key_name(name)?;
+        let key = Keystore::load_file(from)?;
+        if let Some(existing) = self.name_of(&key.public()) {
+            bail!(
+                "the key in {} is already in the keystore as `{existing}`",
+                from.display()
+            );
+        }
+        let path = self.key_path(name);
+        if path.exists() {
+            bail!(
+                "key `{name}` already exists at {}; choose another name (keys are never overwritten)",
+                path.display()
+            );
+        }
+        self.private_dir(None)?;
+        let pem = KeypairBytes {
+            secret_key: key.signing_key().to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("cannot encode the key as PKCS#8: {e}"))?;
+        write_private_new(&path, pem.as_bytes())?;
+        Ok((key, path))
+    }
+
     /// The name of the keystore's key with public key `public`, if there is one.
     pub fn name_of(&self, public: &PublicKey) -> Option<String> {
         self.list()
@@ -201,10 +269,41 @@ fn parse_pem(path: &Path, pem: &str) -> anyhow::Result<Keypair> {
             path.display()
         );
     }
-    let key = SigningKey::from_pkcs8_pem(pem)
-        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 ed25519 key: {e}", path.display()))?;
+    let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| not_ed25519(path, pem, &e))?;
     warn_if_readable_by_others(path);
     Ok(Keypair::from_signing_key(key))
+}
+
+/// Why the PEM text of `path` is no signing key: another algorithm (only ed25519 signs), or not
+/// a PKCS#8 key at all; either way, how to make one that signs.
+fn not_ed25519(path: &Path, pem: &str, error: &dyn std::fmt::Display) -> anyhow::Error {
+    const MAKE: &str = "only ed25519 keys sign Sigil transactions; create one with `sigil key new NAME` \
+                        or `openssl genpkey -algorithm ed25519 -out key.pem` (then `sigil key import NAME key.pem`)";
+    let error = error.to_string();
+    // The PKCS#8 algorithm OIDs (and the legacy PEM labels) of the usual other keys.
+    let algorithm = [
+        ("1.2.840.113549.1.1.1", "BEGIN RSA PRIVATE KEY", "an RSA"),
+        (
+            "1.2.840.10045.2.1",
+            "BEGIN EC PRIVATE KEY",
+            "an elliptic-curve (ECDSA)",
+        ),
+        ("1.2.840.10040.4.1", "BEGIN DSA PRIVATE KEY", "a DSA"),
+        ("1.3.101.111", "-", "an X448"),
+        ("1.3.101.110", "-", "an X25519"),
+        ("1.3.101.113", "-", "an ed448"),
+    ]
+    .into_iter()
+    .find(|(oid, label, _)| error.contains(oid) || pem.contains(label))
+    .map(|(_, _, what)| what);
+    match algorithm {
+        Some(what) => anyhow::anyhow!("{} holds {what} key; {MAKE}", path.display()),
+        None if pem.contains("-----BEGIN") && pem.contains("PRIVATE KEY") => anyhow::anyhow!(
+            "{} holds a private key sigil cannot use ({error}); {MAKE}",
+            path.display()
+        ),
+        None => anyhow::anyhow!("{} is not a PEM private key; {MAKE}", path.display()),
+    }
 }
 
 /// Key names become file names: letters, digits, `.`, `_` and `-`, not starting with `.` or `-`.

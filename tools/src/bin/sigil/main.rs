@@ -11,6 +11,7 @@ mod progress;
 mod recordset;
 mod sender;
 mod trust;
+mod when;
 mod zone;
 
 #[cfg(test)]

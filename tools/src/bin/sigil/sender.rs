@@ -26,6 +26,10 @@ const WORK_RETRIES: u32 = 16;
 const MAX_STAMP_BITS: u32 = 32;
 /// A stamp search shows its progress once it takes longer than this.
 const QUIET_WORK: Duration = Duration::from_millis(300);
+/// A wait says the chain seems stalled after this many block intervals without a block...
+const STALL_INTERVALS: u32 = 3;
+/// ...and not before this long (a slow block is no stall).
+const MIN_STALL: Duration = Duration::from_secs(10);
 /// Times an `unknown` status is re-asked before the transaction is taken as lost; covers the
 /// instant between a block's commit and the mempool's cleanup.
 const UNKNOWN_RETRIES: u32 = 3;
@@ -159,19 +163,104 @@ pub enum Landed {
     Failed { height: Height, error: String },
 }
 
-/// Waits until transaction `id` is in a final block, applied or failed.
+/// Watches the chain's tip during a wait, and says once (on stderr) when no block has come for
+/// a while, and what that usually means; and again when blocks come back.
+struct StallWatch {
+    height: Height,
+    /// When the tip reached `height`, as far as we can tell.
+    since: Instant,
+    /// How long without a block counts as stalled.
+    after: Duration,
+    said: bool,
+}
+
+impl StallWatch {
+    fn new(status: &ChainStatus) -> StallWatch {
+        let after = (block_interval(status) * STALL_INTERVALS).max(MIN_STALL);
+        // The tip's age by the local clock, trusted up to a bound (clocks differ).
+        let age = sigil_tools::devchain::now_ms().saturating_sub(status.tip.time_ms);
+        let age = Duration::from_millis(age).min(after);
+        let now = Instant::now();
+        StallWatch {
+            height: status.tip.height,
+            since: now.checked_sub(age).unwrap_or(now),
+            after,
+            said: false,
+        }
+    }
+
+    /// Looks at the tip now.
+    fn see(&mut self, status: &ChainStatus) {
+        if status.tip.height != self.height {
+            if self.said {
+                eprintln!(
+                    "sigil: blocks are coming again (height {}); still waiting",
+                    status.tip.height
+                );
+                self.said = false;
+            }
+            self.height = status.tip.height;
+            self.since = Instant::now();
+            return;
+        }
+        if !self.said && self.since.elapsed() >= self.after {
+            self.said = true;
+            eprintln!(
+                "sigil: {}; waiting on, up to {} s in all",
+                self.stalled(),
+                MAX_WAIT.as_secs()
+            );
+        }
+    }
+
+    /// What a stall looks like and usually means.
+    fn stalled(&self) -> String {
+        format!(
+            "no new block for {} (the tip is still at height {}): the chain seems stalled. This \
+             usually means validators are down or cannot reach each other, so those voting hold \
+             no more than two thirds of the voting power and no block can be decided; \
+             `sigil chain status` shows the tip, `sigil localnet status` each local node",
+            crate::when::duration(self.since.elapsed().as_secs()),
+            self.height
+        )
+    }
+
+    /// Why a wait that ran out of time ended: the stall if there is one, else `moving`.
+    fn verdict(&self, moving: &str) -> String {
+        if self.since.elapsed() >= self.after {
+            self.stalled()
+        } else {
+            moving.to_string()
+        }
+    }
+}
+
+/// Waits until transaction `id` is in a final block, applied or failed. Says on stderr when
+/// the chain seems stalled meanwhile.
 pub async fn wait_landed(client: &Client, id: &Hash) -> anyhow::Result<Landed> {
     let deadline = Instant::now() + MAX_WAIT;
+    let mut watch = StallWatch::new(&client.status().await?);
+    // Long-polls short enough to notice a stall in time.
+    let poll_ms = (watch.after.as_millis() as u64).min(LONG_POLL_MS);
     let mut unknown = 0;
     loop {
-        match client.tx_status(id, LONG_POLL_MS).await?.status {
+        match client.tx_status(id, poll_ms).await?.status {
             TxStatus::Pending if Instant::now() >= deadline => anyhow::bail!(
-                "transaction {id} is still pending after {} s; the chain at {} may be stalled \
-                 (check `sigil chain status`); run the command again later to pick it up",
+                "transaction {id} is still pending after {} s at {}: {}; it stays valid: run the \
+                 command again later to pick it up",
                 MAX_WAIT.as_secs(),
-                client.base()
+                client.base(),
+                watch.verdict(
+                    "blocks are being made, but without it; the node may be overloaded, or the \
+                     transaction was dropped (`sigil chain status` shows the mempool)"
+                )
             ),
-            TxStatus::Pending => {}
+            TxStatus::Pending => {
+                // A status refused under load only delays the hint.
+                if let Ok(status) = client.status().await {
+                    watch.see(&status);
+                }
+            }
             TxStatus::Final { height } => return Ok(Landed::Final { height }),
             TxStatus::Failed { height, error } => return Ok(Landed::Failed { height, error }),
             TxStatus::Unknown if unknown < UNKNOWN_RETRIES => {
@@ -205,18 +294,22 @@ pub async fn wait_height(
     mut remaining: impl FnMut(u64),
 ) -> anyhow::Result<Height> {
     let deadline = Instant::now() + MAX_WAIT;
+    let mut watch: Option<StallWatch> = None;
     loop {
         let status = client.status().await?;
         let height = status.tip.height;
         if height >= target {
             return Ok(height);
         }
+        let watch = watch.get_or_insert_with(|| StallWatch::new(&status));
+        watch.see(&status);
         if Instant::now() >= deadline {
             anyhow::bail!(
-                "the chain at {} is at height {height} after {} s of waiting for height {target}; \
-                 it may be stalled (check `sigil chain status`); run the command again later to go on",
+                "the chain at {} is at height {height} after {} s of waiting for height {target}: \
+                 {}; run the command again later to go on",
                 client.base(),
-                MAX_WAIT.as_secs()
+                MAX_WAIT.as_secs(),
+                watch.verdict("blocks are being made, but more slowly than the block interval")
             );
         }
         remaining(target - height);

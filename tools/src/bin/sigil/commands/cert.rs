@@ -23,12 +23,12 @@ use sigil_registry::name::{Placement, place};
 use sigil_registry::san;
 use sigil_registry::state::{CertEntry, CertEvent, RevocationReason};
 use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Height, PublicKey};
+use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
 
 use super::name::send_and_wait;
 use super::{Ctx, normalize, registrable};
 use crate::args::{CertChoice, CertVerifyArgs};
-use crate::client::Listing;
+use crate::client::{Client, Listing};
 use crate::output::{Exit, name_forms, short_key, table};
 
 /// Longest a TLS connection and handshake of `cert fetch` may take.
@@ -100,9 +100,9 @@ pub async fn register(ctx: &Ctx, name: &str, file: &Path, force: bool) -> anyhow
     let chain = read_chain(file)?;
     check_window(ctx, &chain[0], file, force)?;
     let client = ctx.client()?;
-    let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
+    let key = owner_or_issuer(ctx, &client, &name).await?;
     let cert = &chain[0];
     san::check_for_name(&cert.sans, &name, &status.params.tlds)
         .with_context(|| format!("{} cannot be bound to `{name}`", file.display()))?;
@@ -356,9 +356,9 @@ pub async fn revoke(
         (None, None) => anyhow::bail!("give --cert FILE or --sha256 HEX"),
     };
     let client = ctx.client()?;
-    let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
+    let key = owner_or_issuer(ctx, &client, &name).await?;
     let Some(info) = client.cert(&name, &cert_sha256).await? else {
         anyhow::bail!(
             "certificate {cert_sha256} is not registered for `{name}`; `sigil cert list {name}` shows the certificates of `{name}`"
@@ -513,9 +513,9 @@ pub async fn authorize(
 ) -> anyhow::Result<Exit> {
     let issuer = issuer_key(ctx, issuer)?;
     let client = ctx.client()?;
-    let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
+    let (_, key) = ctx.owner_key(&client, &name).await?;
     let op = if authorized {
         Op::CertIssuerAuthorize {
             name: name.clone(),
@@ -548,6 +548,20 @@ pub async fn authorize(
         )
     });
     Ok(Exit::Ok)
+}
+
+/// The key that registers or revokes certificates of `name`: the owner's, found in the
+/// keystore; else (an authorized issuer signs) `--key` or the keystore's only key.
+async fn owner_or_issuer(ctx: &Ctx, client: &Client, name: &str) -> anyhow::Result<Keypair> {
+    match ctx.owner_key(client, name).await {
+        Ok((_, key)) => Ok(key),
+        Err(owner) => match ctx.signing_key() {
+            Ok((_, key)) => Ok(key),
+            Err(_) => Err(owner.context(format!(
+                "an issuer authorized for `{name}` signs with --key NAME"
+            ))),
+        },
+    }
 }
 
 /// `--issuer`: a public key in hex, or the name of a key in the keystore.

@@ -103,16 +103,11 @@ async fn admin_key(
         "the online key of `{}`, the admin of `{}`",
         company.admin, company.id
     );
+    let must_sign = [(admin.entry.online_key, who)];
     if use_key_flag {
-        return signer(ctx, &admin.entry.online_key, &who);
+        return Ok(ctx.signer(&must_sign)?.1);
     }
-    let unflagged = Ctx {
-        node: ctx.node.clone(),
-        keystore: ctx.keystore.clone(),
-        key: None,
-        out: ctx.out,
-    };
-    signer(&unflagged, &admin.entry.online_key, &who)
+    Ok(ctx.keystore.signer(None, &must_sign)?.1)
 }
 
 pub async fn company(ctx: &Ctx, cmd: CompanyCommand) -> anyhow::Result<Exit> {

@@ -11,6 +11,7 @@ use super::name::send_and_wait;
 use super::{Ctx, normalize};
 use crate::args::IdentityCommand;
 use crate::output::{Exit, table};
+use crate::when::Clock;
 
 #[derive(Serialize)]
 struct Done {
@@ -33,19 +34,13 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
         } => {
             let online_key = public_key(ctx, "--online", &online)?;
             let offline_key = public_key(ctx, "--offline", &offline)?;
-            let key = match &ctx.key {
-                Some(_) => ctx.signing_key()?.1,
-                None => match key_of(ctx, &offline_key) {
-                    Ok(key) => key,
-                    Err(_) => key_of(ctx, &online_key).map_err(|_| {
-                        anyhow::anyhow!(
-                            "neither the online nor the offline key of `{id}` is in the keystore {}; \
-                             one of them must sign the registration",
-                            ctx.keystore.dir().display()
-                        )
-                    })?,
-                },
-            };
+            // Either key may register it; the offline one is preferred.
+            let key = ctx
+                .signer(&[
+                    (offline_key, format!("the offline key of `{id}`")),
+                    (online_key, format!("the online key of `{id}`")),
+                ])?
+                .1;
             let op = Op::IdentityRegister {
                 id: id.clone(),
                 online_key,
@@ -89,17 +84,12 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
         }
         IdentityCommand::Suspend { id } => {
             let info = existing(ctx, &id).await?;
-            let key = match &ctx.key {
-                Some(_) => ctx.signing_key()?.1,
-                None => key_of(ctx, &info.entry.online_key)
-                    .or_else(|_| key_of(ctx, &info.entry.offline_key))
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "neither key of `{id}` is in the keystore {}; either may suspend it (--key NAME)",
-                            ctx.keystore.dir().display()
-                        )
-                    })?,
-            };
+            let key = ctx
+                .signer(&[
+                    (info.entry.online_key, format!("the online key of `{id}`")),
+                    (info.entry.offline_key, format!("the offline key of `{id}`")),
+                ])?
+                .1;
             (id.clone(), "suspended", key, Op::IdentitySuspend { id })
         }
         IdentityCommand::Revoke { id } => {
@@ -171,15 +161,14 @@ pub fn consent(
     sender: &PublicKey,
 ) -> anyhow::Result<Consent> {
     let e = &identity.entry;
-    let online = key_of(ctx, &e.online_key).map_err(|_| {
-        anyhow::anyhow!(
-            "identity `{}` must consent with its online key {}, and no key of the keystore {} is that key; \
-             point --keystore at the folder that holds it",
-            e.id,
+    // The consent is the identity's, not the transaction's signer: `--key` does not choose it.
+    let (_, online) = ctx.keystore.signer(
+        None,
+        &[(
             e.online_key,
-            ctx.keystore.dir().display()
-        )
-    })?;
+            format!("identity `{}`'s consent, with its online key", e.id),
+        )],
+    )?;
     let until = status.tip.height + CONSENT_BLOCKS;
     Ok(Consent::sign(
         &online,
@@ -201,20 +190,24 @@ async fn existing(ctx: &Ctx, id: &str) -> anyhow::Result<IdentityInfo> {
 }
 
 async fn show(ctx: &Ctx, id: &str) -> anyhow::Result<Exit> {
-    let Some(info) = ctx.client()?.identity(id).await? else {
-        ctx.out.note(format!("identity `{id}` does not exist"));
+    let client = ctx.client()?;
+    let clock = Clock::of(&client.status().await?);
+    let Some(info) = client.identity(id).await? else {
         ctx.out.emit(
             &serde_json::json!({ "id": id, "registered": false }),
-            |_| format!("{id} is not registered"),
+            |_| format!(
+                "identity `{id}` is not registered; register it with `sigil identity register {id} --online KEY --offline KEY`"
+            ),
         );
         return Ok(Exit::Negative);
     };
     ctx.out.emit(&info, |i| {
         let e = &i.entry;
         let status = match (e.revoked_at, e.suspended_at) {
-            (Some(h), _) => format!("revoked at height {h}"),
+            (Some(h), _) => format!("revoked at {}", clock.height(h)),
             (None, Some(h)) => format!(
-                "suspended at height {h} (the offline key lifts it: `sigil identity rotate {}`)",
+                "suspended at {} (the offline key lifts it: `sigil identity rotate {}`)",
+                clock.height(h),
                 e.id
             ),
             (None, None) => "active".to_string(),
@@ -223,7 +216,7 @@ async fn show(ctx: &Ctx, id: &str) -> anyhow::Result<Exit> {
             vec!["online key".to_string(), e.online_key.to_string()],
             vec!["offline key".into(), e.offline_key.to_string()],
             vec!["status".into(), status],
-            vec!["registered".into(), format!("height {}", e.registered_at)],
+            vec!["registered".into(), clock.height(e.registered_at)],
         ];
         let mut keys = vec![vec![
             "ROLE".to_string(),
@@ -239,13 +232,23 @@ async fn show(ctx: &Ctx, id: &str) -> anyhow::Result<Exit> {
                 p.until.map_or("(current)".to_string(), |u| u.to_string()),
             ]);
         }
-        let mut history = vec![vec!["HEIGHT".to_string(), "ACTION".into(), "TX".into()]];
+        let mut history = vec![vec![
+            "HEIGHT".to_string(),
+            "DATE (UTC)".into(),
+            "ACTION".into(),
+            "TX".into(),
+        ]];
         for ev in &i.history {
             let action = match &ev.name {
                 Some(name) => format!("{} {name}", ev.action),
                 None => ev.action.clone(),
             };
-            history.push(vec![ev.height.to_string(), action, ev.tx.to_string()]);
+            history.push(vec![
+                ev.height.to_string(),
+                clock.date(ev.height),
+                action,
+                ev.tx.to_string(),
+            ]);
         }
         format!(
             "identity {}\n{}key history (valid from a height until, not including, another)\n{}history\n{}",
@@ -277,25 +280,8 @@ pub fn public_key(ctx: &Ctx, flag: &str, value: &str) -> anyhow::Result<PublicKe
     )
 }
 
-/// The keystore key whose public key is `public`.
-fn key_of(ctx: &Ctx, public: &PublicKey) -> anyhow::Result<Keypair> {
-    match ctx.keystore.name_of(public) {
-        Some(name) => ctx.keystore.load(&name),
-        None => anyhow::bail!("no key of the keystore is {public}"),
-    }
-}
-
 /// The key that must sign: `--key` if given (the ledger judges it), else the keystore key
 /// whose public key is `expected`.
 pub fn signer(ctx: &Ctx, expected: &PublicKey, who: &str) -> anyhow::Result<Keypair> {
-    if ctx.key.is_some() {
-        return Ok(ctx.signing_key()?.1);
-    }
-    key_of(ctx, expected).map_err(|_| {
-        anyhow::anyhow!(
-            "this must be signed by {who} ({expected}), and no key of the keystore {} is that key; \
-             point --keystore at the folder that holds it, or give --key NAME",
-            ctx.keystore.dir().display()
-        )
-    })
+    Ok(ctx.signer(&[(*expected, who.to_string())])?.1)
 }

@@ -1,4 +1,4 @@
-//! `sigil key new|list|show`: the keystore's signing keys.
+//! `sigil key new|list|show|import`: the keystore's signing keys.
 
 use serde::Serialize;
 
@@ -49,6 +49,20 @@ pub fn run(ctx: &Ctx, cmd: KeyCommand) -> anyhow::Result<Exit> {
                         .collect();
                     table(&rows, "")
                 }
+            });
+        }
+        KeyCommand::Import { name, file } => {
+            let (key, path) = ctx.keystore.import(&name, &file)?;
+            let info = KeyInfo {
+                name,
+                public_key: key.public().to_string(),
+                path: path.display().to_string(),
+            };
+            ctx.out.emit(&info, |i| {
+                format!(
+                    "imported key `{}` into {}\npublic key {}",
+                    i.name, i.path, i.public_key
+                )
             });
         }
         KeyCommand::Show { name } => {

@@ -3,13 +3,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
 use sigil_registry::api::ChainStatus;
 use sigil_tools::localnet::{self, Manifest, NodeEntry};
+use sigil_tools::pidfile;
 
 use super::Ctx;
 use crate::args::LocalnetUpArgs;
@@ -20,7 +21,6 @@ use crate::output::{Exit, table};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `down` waits for a node to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-const PID_FILE: &str = "sigild.pid";
 const LOG_FILE: &str = "sigild.log";
 
 #[derive(Serialize)]
@@ -70,30 +70,34 @@ pub async fn up(ctx: &Ctx, args: LocalnetUpArgs) -> anyhow::Result<Exit> {
 pub async fn add_node(ctx: &Ctx, dir: &Path, base_port: Option<u16>) -> anyhow::Result<Exit> {
     let node = localnet::add_full_node(dir, base_port)?;
     ctx.out.note(format!(
-        "added full node {} in {}; it starts by itself with `sigil localnet up`, or by hand with `sigild --config {}`",
+        "added full node {} in {}; starting it now (after `sigil localnet down`, `sigil localnet up` \
+         starts it with the others, or start it alone with `sigild --config {}`)",
         node.name,
         node.dir.display(),
         node.config_path().display()
     ));
     let manifest = Manifest::load(dir)?;
     start_all(&manifest).await?;
+    ctx.out.note(format!("{} is running", node.name));
     show(ctx, &manifest).await
 }
 
 /// Starts every node of `manifest` that does not answer yet, and waits until all answer.
 async fn start_all(manifest: &Manifest) -> anyhow::Result<()> {
     let sigild = sigild_binary()?;
+    let mut started = Vec::new();
     for node in &manifest.nodes {
         if reachable(node).await {
+            started.push(None);
             continue;
         }
-        start(&sigild, node)?;
+        started.push(Some(start(&sigild, node)?));
     }
     let deadline = Instant::now() + START_TIMEOUT;
-    for node in &manifest.nodes {
+    for (node, child) in manifest.nodes.iter().zip(&mut started) {
         while !reachable(node).await {
-            if let Some(pid) = read_pid(&node.dir)
-                && !alive(pid)
+            if let Some(child) = child
+                && child.try_wait().is_ok_and(|exited| exited.is_some())
             {
                 anyhow::bail!(
                     "{} exited at start; see {}",
@@ -124,12 +128,13 @@ pub async fn down(ctx: &Ctx, dir: &Path) -> anyhow::Result<Exit> {
     let manifest = Manifest::load(dir)?;
     let mut stopped = Vec::new();
     for node in &manifest.nodes {
-        let Some(pid) = read_pid(&node.dir).filter(|&pid| alive(pid)) else {
+        // The pid file the node wrote itself, however it was started.
+        let Some(pid) = pidfile::running(&node.dir) else {
             continue;
         };
         terminate(pid)?;
         let deadline = Instant::now() + STOP_TIMEOUT;
-        while alive(pid) {
+        while pidfile::is_live_sigild(pid) {
             if Instant::now() > deadline {
                 anyhow::bail!(
                     "{} (pid {pid}) did not stop within {STOP_TIMEOUT:?}",
@@ -138,7 +143,6 @@ pub async fn down(ctx: &Ctx, dir: &Path) -> anyhow::Result<Exit> {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let _ = fs::remove_file(node.dir.join(PID_FILE));
         stopped.push(node.name.clone());
     }
     ctx.out.emit(&stopped, |s| match s.len() {
@@ -158,7 +162,7 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
         };
         views.push(NodeView {
             node: node.clone(),
-            pid: read_pid(&node.dir).filter(|&pid| alive(pid)),
+            pid: pidfile::running(&node.dir),
             log: node.dir.join(LOG_FILE),
             error: status.as_ref().err().map(|e| format!("{e:#}")),
             status: status.ok(),
@@ -255,8 +259,8 @@ fn sigild_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Starts one node in the background, in its own process group (Ctrl-C here does not stop
-/// it), logging to its folder.
-fn start(sigild: &Path, node: &NodeEntry) -> anyhow::Result<()> {
+/// it), logging to its folder. The node writes its own pid file.
+fn start(sigild: &Path, node: &NodeEntry) -> anyhow::Result<Child> {
     let log_path = node.dir.join(LOG_FILE);
     let log = fs::OpenOptions::new()
         .create(true)
@@ -272,31 +276,9 @@ fn start(sigild: &Path, node: &NodeEntry) -> anyhow::Result<()> {
         .stderr(log);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let child = command
+    command
         .spawn()
-        .with_context(|| format!("cannot start {} for {}", sigild.display(), node.name))?;
-    fs::write(node.dir.join(PID_FILE), child.id().to_string())?;
-    Ok(())
-}
-
-fn read_pid(dir: &Path) -> Option<u32> {
-    fs::read_to_string(dir.join(PID_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Whether process `pid` exists and is not a zombie.
-fn alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .and_then(|rest| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z"),
-        Err(_) => false,
-    }
+        .with_context(|| format!("cannot start {} for {}", sigild.display(), node.name))
 }
 
 fn terminate(pid: u32) -> anyhow::Result<()> {

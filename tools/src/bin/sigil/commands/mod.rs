@@ -17,7 +17,7 @@ use anyhow::Context;
 use sigil_registry::api::ChainStatus;
 use sigil_registry::name as names;
 use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::Keypair;
+use sigil_registry::types::{Keypair, PublicKey};
 
 use crate::args::{
     CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand,
@@ -41,9 +41,34 @@ impl Ctx {
         Client::new(&self.node)
     }
 
-    /// The signing key and its name in the keystore.
+    /// The signing key and its name in the keystore, for transactions any key may sign (a new
+    /// name's commit): `--key`, or the keystore's only key.
     pub fn signing_key(&self) -> anyhow::Result<(String, Keypair)> {
         self.keystore.select(self.key.as_deref())
+    }
+
+    /// The key that must sign, with its name: `--key`, or the keystore key whose public key is
+    /// one of `must_sign` (see [`Keystore::signer`]).
+    pub fn signer(&self, must_sign: &[(PublicKey, String)]) -> anyhow::Result<(String, Keypair)> {
+        self.keystore.signer(self.key.as_deref(), must_sign)
+    }
+
+    /// The key that signs as the owner of the registered name `name`, with its name.
+    pub async fn owner_key(
+        &self,
+        client: &Client,
+        name: &str,
+    ) -> anyhow::Result<(String, Keypair)> {
+        if self.key.is_some() {
+            // `--key` decides (and a bad key file is said before anything else).
+            return self.signer(&[]);
+        }
+        let Some(info) = client.name(name).await? else {
+            anyhow::bail!(
+                "`{name}` is not registered; register it with `sigil name register {name}`"
+            );
+        };
+        self.signer(&[(info.entry.owner, format!("the owner of `{name}`"))])
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use sigil_registry::api::{ChainStatus, NameInfo};
+use sigil_registry::limits::MAX_NAME_TERMS_AHEAD;
 use sigil_registry::records::{Origin, Record};
 use sigil_registry::tx::Op;
 use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
@@ -13,6 +14,7 @@ use crate::output::{Exit, name_forms, zone_lines};
 use crate::progress::Progress;
 use crate::recordset::Edits;
 use crate::sender::{Sender, wait_final};
+use crate::when::{Clock, Dated};
 
 #[derive(Serialize)]
 struct Updated {
@@ -28,7 +30,6 @@ struct Updated {
 
 pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
-    let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
     let origin = Origin {
@@ -36,6 +37,7 @@ pub async fn update(ctx: &Ctx, args: UpdateArgs) -> anyhow::Result<Exit> {
         tlds: &status.params.tlds,
     };
     let edits = Edits::parse(&args.set, &args.delete, args.clear, origin)?;
+    let (key_name, key) = ctx.owner_key(&client, &name).await?;
     let current = owned(&client, &name, &key, &key_name, false)
         .await?
         .entry
@@ -111,9 +113,9 @@ struct Transferred {
 pub async fn transfer(ctx: &Ctx, name: &str, to: &str) -> anyhow::Result<Exit> {
     let new_owner = recipient(ctx, to)?;
     let client = ctx.client()?;
-    let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
+    let (key_name, key) = ctx.owner_key(&client, &name).await?;
     owned(&client, &name, &key, &key_name, false).await?;
     if new_owner == key.public() {
         anyhow::bail!(
@@ -157,14 +159,16 @@ struct Renewed {
     name: String,
     height: Height,
     expires_at: Height,
+    /// The date of `expires_at`, estimated.
+    expires: Dated,
     tx: Hash,
 }
 
 pub async fn renew(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
-    let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(name, &status)?;
+    let (key_name, key) = ctx.owner_key(&client, &name).await?;
     let info = owned(&client, &name, &key, &key_name, true).await?;
     let grace_until = info.entry.expires_at + status.params.grace_blocks;
     if info.height >= grace_until {
@@ -174,6 +178,7 @@ pub async fn renew(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
             info.entry.expires_at
         );
     }
+    check_renewable(&name, info.entry.expires_at, &status)?;
     let op = Op::NameRenew { name: name.clone() };
     let (height, tx) = send_and_wait(
         ctx,
@@ -188,19 +193,45 @@ pub async fn renew(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
         Some(now) => now.entry.expires_at,
         None => info.entry.expires_at.max(height) + status.params.name_ttl_blocks,
     };
+    let clock = Clock::of(&client.status().await?);
     let done = Renewed {
         name,
         height,
         expires_at,
+        expires: clock.dated(expires_at),
         tx,
     };
     ctx.out.emit(&done, |r| {
         format!(
-            "renewed {} at height {}; it now expires at height {}",
-            r.name, r.height, r.expires_at
+            "renewed {} at height {}; it now expires at {}",
+            r.name,
+            r.height,
+            clock.height(r.expires_at)
         )
     });
     Ok(Exit::Ok)
+}
+
+/// Refuses a renewal the chain would refuse as too early: one may carry a name's expiry at
+/// most [`MAX_NAME_TERMS_AHEAD`] lifetimes past the height it lands at (the next block at the
+/// earliest). Says the cap and from when the name can be renewed.
+fn check_renewable(name: &str, expires_at: Height, status: &ChainStatus) -> anyhow::Result<()> {
+    let ttl = status.params.name_ttl_blocks;
+    let next = status.tip.height + 1;
+    let renewable_from = expires_at.saturating_sub(ttl.saturating_mul(MAX_NAME_TERMS_AHEAD - 1));
+    if next >= renewable_from {
+        return Ok(());
+    }
+    let clock = Clock::of(status);
+    anyhow::bail!(
+        "`{name}` already runs until {}; a renewal may carry a name at most {MAX_NAME_TERMS_AHEAD} \
+         lifetimes ({MAX_NAME_TERMS_AHEAD} x {ttl} blocks, {}) ahead of the current height, so \
+         `{name}` can be renewed from {} on, {} from now",
+        clock.height(expires_at),
+        clock.span(ttl.saturating_mul(MAX_NAME_TERMS_AHEAD)),
+        clock.height(renewable_from),
+        clock.span(renewable_from - next + 1)
+    )
 }
 
 /// The entry of `name` if `key` owns it (and it is active, unless `expired_ok`), else an error

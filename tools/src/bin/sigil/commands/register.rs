@@ -16,6 +16,7 @@ use crate::pending::{self, Pending};
 use crate::progress::Progress;
 use crate::recordset;
 use crate::sender::{Sender, wait_final, wait_height};
+use crate::when::Clock;
 
 /// Reveals retried when the node still finds them early (the tip moved less than expected).
 const EARLY_REVEAL_RETRIES: u32 = 10;
@@ -37,7 +38,6 @@ struct Registered {
 
 pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
-    let (key_name, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
     let origin = Origin {
@@ -45,6 +45,16 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
         tlds: &status.params.tlds,
     };
     let records = recordset::from_flags(&args.records, origin)?;
+    // A registration under way goes on with the key that committed it; a new one takes
+    // `--key` or the keystore's only key.
+    let under_way = pending::load(&ctx.keystore, &name)?
+        .filter(|p| p.chain_id == status.chain_id && ctx.key.is_none());
+    let (key_name, key) = match under_way {
+        Some(p) => ctx
+            .signer(&[(p.owner, format!("the key that committed `{name}`"))])
+            .or_else(|_| ctx.signing_key())?,
+        None => ctx.signing_key()?,
+    };
     let progress = Progress::spinner(&ctx.out);
     progress.step(format!("checking {name}"));
 
@@ -68,7 +78,7 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
                 tx: None,
                 records: entry.records.clone(),
             };
-            emit(ctx, &done);
+            emit(ctx, &status, &done);
             return Ok(Exit::Ok);
         }
         if info.active && ours {
@@ -171,7 +181,7 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
         tx: Some(reveal.id()),
         records,
     };
-    emit(ctx, &done);
+    emit(ctx, &status, &done);
     Ok(Exit::Ok)
 }
 
@@ -255,15 +265,16 @@ pub(super) fn random_salt() -> anyhow::Result<Hash> {
     Ok(Hash(salt))
 }
 
-fn emit(ctx: &Ctx, done: &Registered) {
+fn emit(ctx: &Ctx, status: &ChainStatus, done: &Registered) {
+    let clock = Clock::of(status);
     ctx.out.emit(done, |d| {
         let mut text = format!(
-            "registered {} at height {} to key `{}` ({})\nexpires at height {} unless renewed\n",
+            "registered {} at {} to key `{}` ({})\nexpires at {} unless renewed\n",
             name_forms(&d.name),
-            d.height,
+            clock.height(d.height),
             d.key,
             d.owner,
-            d.expires_at
+            clock.height(d.expires_at)
         );
         if d.records.is_empty() {
             text.push_str(&format!(

@@ -9,6 +9,7 @@ use super::{Ctx, normalize};
 use crate::args::ListingArgs;
 use crate::client::Listing;
 use crate::output::{Exit, name_forms, short_key, table, zone_lines};
+use crate::when::{Clock, Dated};
 
 #[derive(Serialize)]
 struct Shown {
@@ -22,6 +23,8 @@ struct Shown {
     owner_key: Option<String>,
     /// The last height at which only the owner may renew an expired name.
     grace_until: Height,
+    /// The date of `expires_at`, estimated from the chain's block interval.
+    expires: Dated,
     history: Vec<NameEvent>,
 }
 
@@ -54,19 +57,21 @@ pub async fn show(ctx: &Ctx, input: &str) -> anyhow::Result<Exit> {
         return Ok(Exit::Negative);
     };
     let history = client.history(&name, Listing::default()).await?.items;
+    let clock = Clock::of(&status);
     let shown = Shown {
         registered: true,
         unicode: sigil_registry::name::unicode(&name),
         owner_key: ctx.keystore.name_of(&info.entry.owner),
         grace_until: info.entry.expires_at + status.params.grace_blocks,
+        expires: clock.dated(info.entry.expires_at),
         info,
         history,
     };
-    ctx.out.emit(&shown, human);
+    ctx.out.emit(&shown, |s| human(s, &clock));
     Ok(Exit::Ok)
 }
 
-fn human(shown: &Shown) -> String {
+fn human(shown: &Shown, clock: &Clock) -> String {
     let info = &shown.info;
     let entry = &info.entry;
     let grace_until = shown.grace_until;
@@ -76,19 +81,20 @@ fn human(shown: &Shown) -> String {
     };
     let state = if info.active {
         format!(
-            "active, expires at height {} (in {} blocks)",
-            entry.expires_at,
+            "active, expires at {} (in {} blocks)",
+            clock.height(entry.expires_at),
             entry.expires_at.saturating_sub(info.height)
         )
     } else if info.height < grace_until {
         format!(
-            "expired at height {}; only the owner can renew it until height {grace_until}",
-            entry.expires_at
+            "expired at {}; only the owner can renew it until {}",
+            clock.height(entry.expires_at),
+            clock.height(grace_until)
         )
     } else {
         format!(
-            "expired at height {}; anyone may register it again",
-            entry.expires_at
+            "expired at {}; anyone may register it again",
+            clock.height(entry.expires_at)
         )
     };
     let facts = vec![
@@ -97,11 +103,12 @@ fn human(shown: &Shown) -> String {
         vec![
             "registered".into(),
             format!(
-                "at height {}, last changed at height {}",
-                entry.registered_at, entry.updated_at
+                "at {}, last changed at {}",
+                clock.height(entry.registered_at),
+                clock.height(entry.updated_at)
             ),
         ],
-        vec!["tip".into(), format!("height {}", info.height)],
+        vec!["tip".into(), clock.height(info.height)],
     ];
     let mut text = format!("{}\n{}", name_forms(&entry.name), table(&facts, "  "));
     text.push_str("\nrecords\n");
@@ -111,7 +118,7 @@ fn human(shown: &Shown) -> String {
         text.push_str(&zone_lines(&entry.name, &entry.records, "  "));
     }
     text.push_str("\nhistory\n");
-    text.push_str(&history_table(&shown.history));
+    text.push_str(&history_table(&shown.history, clock));
     text
 }
 
@@ -119,6 +126,7 @@ pub async fn history(ctx: &Ctx, input: &str, listing: ListingArgs) -> anyhow::Re
     let name = normalize(input)?;
     let client = ctx.client()?;
     let listed = client.history(&name, listing.into()).await?;
+    let clock = Clock::of(&client.status().await?);
     if listed.more {
         crate::output::note_more(listed.items.len());
     }
@@ -130,14 +138,16 @@ pub async fn history(ctx: &Ctx, input: &str, listing: ListingArgs) -> anyhow::Re
         return Ok(Exit::Negative);
     }
     ctx.out.emit(&events, |events| {
-        format!("{name}\n{}", history_table(events))
+        format!("{name}\n{}", history_table(events, &clock))
     });
     Ok(Exit::Ok)
 }
 
-fn history_table(events: &[NameEvent]) -> String {
+/// Heights with their dates (estimated: "about"), oldest first as listed.
+fn history_table(events: &[NameEvent], clock: &Clock) -> String {
     let mut rows = vec![vec![
         "height".to_string(),
+        "date (UTC)".into(),
         "action".into(),
         "owner".into(),
         "expires".into(),
@@ -146,9 +156,10 @@ fn history_table(events: &[NameEvent]) -> String {
     rows.extend(events.iter().map(|e| {
         vec![
             e.height.to_string(),
+            clock.date(e.height),
             e.action.clone(),
             short_key(&e.owner),
-            e.expires_at.to_string(),
+            clock.height(e.expires_at),
             short_key(&e.tx),
         ]
     }));

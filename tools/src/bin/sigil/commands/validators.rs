@@ -46,9 +46,14 @@ pub async fn propose(ctx: &Ctx, proposal: Proposal) -> anyhow::Result<Exit> {
         Proposal::Remove(key) => ValidatorChange::Remove { key: parse(&key)? },
     };
     let client = ctx.client()?;
-    let (_, key) = ctx.signing_key()?;
     let status = client.status().await?;
     let set = status.validators.clone();
+    let must_sign: Vec<_> = set
+        .validators
+        .iter()
+        .map(|v| (v.key, format!("a validator of chain `{}`", status.chain_id)))
+        .collect();
+    let (_, key) = ctx.signer(&must_sign)?;
     if set.power_of(&key.public()).is_none() {
         anyhow::bail!(
             "{} is not a validator of chain `{}`; vote with a validator's key: --key path/to/validator.pem",
