@@ -4,11 +4,11 @@
 
 use std::fmt;
 
-use sigil_registry::name::{Placement, place};
-use sigil_registry::proof::CertProof;
-use sigil_registry::san;
-use sigil_registry::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
-use sigil_registry::types::{Hash, Height, PublicKey, decode};
+use sigil_core::name::{Placement, place};
+use sigil_core::proof::CertProof;
+use sigil_core::san;
+use sigil_core::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
+use sigil_core::types::{Hash, Height, PublicKey, decode};
 use x509_parser::time::ASN1Time;
 
 use crate::error::{Error, Result};
@@ -166,7 +166,7 @@ pub enum Refusal {
     },
 }
 
-pub use sigil_registry::proof::{DEFAULT_MAX_PROOF_AGE_SECS, MAX_FUTURE_SKEW_SECS};
+pub use sigil_core::proof::{DEFAULT_MAX_PROOF_AGE_SECS, MAX_FUTURE_SKEW_SECS};
 
 impl Refusal {
     /// A stable code for JSON output.
@@ -249,10 +249,10 @@ impl std::error::Error for Refusal {}
 
 /// Refuses a proof whose block is more than `max_age_secs` older than `now_ms` (unix
 /// milliseconds, the client's clock), or from the future: the rule of
-/// [`sigil_registry::proof::check_fresh`], as a refusal.
+/// [`sigil_core::proof::check_fresh`], as a refusal.
 pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
-    use sigil_registry::proof::Unfresh;
-    sigil_registry::proof::check_fresh(proven.height, proven.block_time_ms, now_ms, max_age_secs)
+    use sigil_core::proof::Unfresh;
+    sigil_core::proof::check_fresh(proven.height, proven.block_time_ms, now_ms, max_age_secs)
         .map_err(|unfresh| match unfresh {
             Unfresh::Stale {
                 height,

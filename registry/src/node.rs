@@ -5,44 +5,19 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use crate::block::{Block, Commit};
-use crate::error::TxError;
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Prepared, Tip};
-use crate::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
+use crate::ledger::{Ledger, Prepared};
 use crate::mempool::{Mempool, MempoolError};
 use crate::net::{GossipVerdict, InboundTx, NetHandle};
-use crate::tx::{Op, SignedTx};
-use crate::types::{Hash, Height, Keypair};
-
-/// Where a transaction stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum TxStatus {
-    /// Waiting in the mempool.
-    Pending,
-    /// In a final block and applied.
-    Final { height: Height },
-    /// In a final block, but its operation failed (only its nonce was used).
-    Failed { height: Height, error: String },
-    /// Neither pending nor final on this node.
-    Unknown,
-}
-
-/// A node's networking, as `/v1/status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NetworkStatus {
-    /// This node's identity on our swarm.
-    pub peer_id: String,
-    pub p2p_listen: Vec<String>,
-    /// Peers connected on our swarm.
-    pub peers: Vec<String>,
-    /// Where the consensus engine's swarm listens (validators only).
-    pub consensus_listen: Option<String>,
-}
+use sigil_core::api::{NetworkStatus, TxStatus};
+use sigil_core::block::Tip;
+use sigil_core::block::{Block, Commit};
+use sigil_core::error::TxError;
+use sigil_core::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
+use sigil_core::tx::{Op, SignedTx};
+use sigil_core::types::{Hash, Keypair};
 
 pub struct Node {
     ledger: Arc<Ledger>,
@@ -64,7 +39,7 @@ impl Node {
     pub fn new(ledger: Arc<Ledger>, validator: Keypair) -> Result<Arc<Node>> {
         let validators = ledger.validators()?;
         if validators.validators.len() != 1 || validators.validators[0].key != validator.public() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "key {} is not the single validator of chain `{}`; a chain with several validators needs the consensus engine",
                 validator.public(),
                 ledger.params().chain_id
@@ -232,7 +207,7 @@ impl Node {
                 Ok(prepared) => break prepared,
                 // Admission makes this unreachable in practice; if a transaction is invalid
                 // anyway, drop its signer's pending ones and build the block without them.
-                Err(Error::InvalidTx { index, error }) => {
+                Err(Error::Core(sigil_core::Error::InvalidTx { index, error })) => {
                     let signer = txs[index].tx.signer;
                     tracing::warn!(%signer, %error, "dropping a pending transaction that can no longer apply");
                     let dropped = self.mempool.drop_signer(&signer);
@@ -247,8 +222,8 @@ impl Node {
     /// Builds, signs and commits the next block from the mempool (single-validator chains).
     pub fn produce_block(&self) -> Result<Tip> {
         let Some(producer) = &self.producer else {
-            return Err(Error::Invalid(
-                "this node's blocks come from the consensus engine".into(),
+            return Err(Error::invalid(
+                "this node's blocks come from the consensus engine",
             ));
         };
         let (prepared, txs) = self.prepare_from_mempool(MAX_TXS_PER_BLOCK)?;
@@ -296,7 +271,7 @@ impl Node {
             let node = self.clone();
             let tip = tokio::task::spawn_blocking(move || node.produce_block())
                 .await
-                .map_err(|e| Error::Invalid(format!("block production panicked: {e}")))??;
+                .map_err(|e| Error::invalid(format!("block production panicked: {e}")))??;
             tracing::debug!(height = tip.height, hash = %tip.hash, "block final");
         }
     }

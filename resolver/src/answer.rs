@@ -12,12 +12,12 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 use hickory_proto::rr::rdata::{NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use sigil_registry::name::{Placement, place};
-use sigil_registry::read::NameReader;
-use sigil_registry::records::Record as LedgerRecord;
-use sigil_registry::san;
-use sigil_registry::state::{IdentityEntry, LedgerStanding, NameEntry};
-use sigil_registry::types::Height;
+use sigil_core::name::{Placement, place};
+use sigil_core::read::NameReader;
+use sigil_core::records::Record as LedgerRecord;
+use sigil_core::san;
+use sigil_core::state::{IdentityEntry, LedgerStanding, NameEntry};
+use sigil_core::types::Height;
 use tracing::debug;
 
 use crate::error::{Error, Result};
@@ -533,8 +533,8 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use sigil_registry::state::{CertEntry, CertFacts, Revocation, RevocationReason};
-    use sigil_registry::types::{Hash, PublicKey};
+    use sigil_core::state::{CertEntry, CertFacts, Revocation, RevocationReason};
+    use sigil_core::types::{Hash, PublicKey};
 
     use super::*;
 
@@ -557,15 +557,15 @@ mod tests {
         fn tlds(&self) -> &[String] {
             &self.tlds
         }
-        fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
+        fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.entries.get(name).cloned())
         }
-        fn active_certs(&self, name: &str) -> sigil_registry::Result<Vec<CertEntry>> {
+        fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
             Ok(self.certs.get(name).cloned().unwrap_or_default())
         }
 
-        fn bound_identity(&self, name: &str) -> sigil_registry::Result<Option<IdentityEntry>> {
+        fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.bound.get(name).cloned())
         }

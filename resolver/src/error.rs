@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use hickory_server::net::NetError;
-use sigil_registry::error::RecordError;
+use sigil_core::error::RecordError;
 
 /// Result alias for the resolver.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -22,7 +22,7 @@ pub enum Error {
     #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
     Upstream { upstream: String, detail: String },
     #[error("reading the ledger failed: {0}")]
-    Ledger(#[from] sigil_registry::Error),
+    Ledger(#[from] sigil_core::Error),
     #[error("record of `{name}` in the ledger cannot be decoded: {source}")]
     Record { name: String, source: RecordError },
     #[error("`{name}` from the ledger is not a valid DNS name: {detail}")]

@@ -11,9 +11,9 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
 };
-use sigil_registry::block::Genesis;
-use sigil_registry::state::{ChainParams, ValidatorSet};
-use sigil_registry::types::Keypair;
+use sigil_core::block::Genesis;
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::types::Keypair;
 
 pub const GENESIS_FILE: &str = "genesis.json";
 pub const VALIDATOR_KEY_FILE: &str = "validator.pem";

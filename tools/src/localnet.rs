@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sigil_registry::block::Genesis;
-use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::{Keypair, PublicKey};
+use sigil_core::block::Genesis;
+use sigil_core::state::ValidatorSet;
+use sigil_core::types::{Keypair, PublicKey};
 
 use crate::config::{ConsensusConfig, FileConfig, P2pConfig};
 use crate::devchain::{self, VALIDATOR_KEY_FILE};

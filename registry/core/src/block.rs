@@ -199,6 +199,27 @@ impl Genesis {
     }
 }
 
+/// The last final block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tip {
+    pub height: Height,
+    pub hash: Hash,
+    pub state_root: Hash,
+    pub time_ms: u64,
+}
+
+impl Tip {
+    /// The tip whose last block has `header`.
+    pub fn of(header: &Header) -> Tip {
+        Tip {
+            height: header.height,
+            hash: header.hash(),
+            state_root: header.state_root,
+            time_ms: header.time_ms,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

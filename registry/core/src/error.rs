@@ -1,17 +1,18 @@
-//! The registry's error types: storage failures, invalid input, and the typed reasons a transaction is rejected.
+//! The core's error types: a failure under the state machine (a reader's storage, damaged
+//! data), invalid input, and the typed reasons a transaction is rejected.
 
 use crate::types::{Hash, Height, PublicKey};
 
-/// Result alias for registry operations that can fail in storage or decoding.
+/// Result alias for operations of the state machine and its readers.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A failure of the node's own machinery (storage, encoding, a damaged database).
+/// A failure of the state machine's inputs: the storage under a reader, damaged data, input
+/// that cannot be used. The node's own error wraps this one and adds its store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("storage error: {0}")]
-    Store(#[from] sled::Error),
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
+    /// The storage under a reader failed (the node's store), with its own message.
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "stored data is corrupt ({what}): {detail}; the data folder is damaged, restore it from a backup or resync"
     )]
@@ -25,7 +26,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
+    pub fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
         Error::Corrupt {
             what,
             detail: detail.to_string(),

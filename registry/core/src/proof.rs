@@ -3,12 +3,48 @@
 //! certificate, and the validator set that signed it.
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use jmt::{KeyHash, SimpleHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{Commit, Header};
 use crate::state::ValidatorSet;
-use crate::tree::{self, Proof};
-use crate::types::decode;
+use crate::types::{Hash, decode};
+
+/// blake3 as the tree's hash function.
+#[derive(Clone)]
+pub struct Blake3Hasher(blake3::Hasher);
+
+impl SimpleHasher for Blake3Hasher {
+    fn new() -> Self {
+        Blake3Hasher(blake3::Hasher::new())
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// A proof that a key has a value, or has none, under a state root.
+pub type Proof = jmt::proof::SparseMerkleProof<Blake3Hasher>;
+
+/// The tree's hash of a state key.
+pub fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Blake3Hasher>(key)
+}
+
+/// Checks `proof` that `key` has `value` (or, for `None`, no value) under `root`.
+pub fn verify(
+    root: &Hash,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &Proof,
+) -> std::result::Result<(), String> {
+    proof
+        .verify(jmt::RootHash(root.0), key_hash(key), value)
+        .map_err(|e| e.to_string())
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct StateProof {
@@ -54,7 +90,7 @@ impl StateProof {
         self.commit.verify(&self.header, &self.validators)?;
         let proof: Proof =
             decode(&self.proof).map_err(|e| format!("the tree proof does not decode: {e}"))?;
-        tree::verify(
+        verify(
             &self.header.state_root,
             &self.key,
             self.value.as_deref(),

@@ -22,22 +22,22 @@ use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 
 use super::codec::bounded_range;
-use super::context::{BlockValue, Height, ProposalPart, SigilContext};
+use super::context::{Address, BlockValue, Height, ProposalPart, SigilContext};
 use super::crash::{CrashHook, CrashPoint};
 use super::signing::{init_signing_bytes, parts_signing_bytes};
 use super::stream::{Claim, Streams, parts_digest, proposal_parts, stream_messages};
-use crate::block::{Block, Commit, CommitSig, tx_root};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
-use crate::limits::{
+use crate::node::{Node, now_ms};
+use crate::store::{Batch, Store, prefix_end};
+use sigil_core::block::{Block, Commit, CommitSig, tx_root};
+use sigil_core::limits::{
     MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
     MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
     SYNC_RESPONSE_BUDGET_BYTES,
 };
-use crate::node::{Node, now_ms};
-use crate::store::{Batch, Store, prefix_end};
-use crate::types::{Hash, Keypair, PublicKey, decode, encode};
+use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 
 /// Store prefix of proposals seen for heights not yet final (kept across a crash so
 /// `StartedRound` can hand them back to the engine).
@@ -74,7 +74,7 @@ impl Undecided {
             height: Height(self.height),
             round: self.round,
             valid_round: self.valid_round,
-            proposer: self.proposer,
+            proposer: Address(self.proposer),
             value: BlockValue::new(self.block.header.clone()),
             validity,
         }
@@ -227,9 +227,10 @@ impl App {
                 timeout: _,
                 reply,
             } => {
-                let key = self.key.clone().ok_or_else(|| {
-                    Error::Invalid("consensus asked a full node for a proposal".into())
-                })?;
+                let key = self
+                    .key
+                    .clone()
+                    .ok_or_else(|| Error::invalid("consensus asked a full node for a proposal"))?;
                 let proposal = self.build_proposal(&key, height, round)?;
                 self.stream(&key, &proposal, channels).await;
                 let value = BlockValue::new(proposal.block.header.clone());
@@ -304,7 +305,7 @@ impl App {
                 value_bytes,
                 reply,
             } => {
-                let outcome = self.synced_value(height, round, proposer, &value_bytes);
+                let outcome = self.synced_value(height, round, *proposer, &value_bytes);
                 let _ = reply.send(outcome);
             }
 
@@ -369,7 +370,7 @@ impl App {
             return Ok(u);
         }
         if height.0 != self.next_height() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "consensus asked for a block at height {height}, but the tip is {}",
                 self.ledger.tip().height
             )));
@@ -514,7 +515,7 @@ impl App {
             height: height.0,
             round: *round,
             valid_round: *pol_round,
-            proposer: *proposer,
+            proposer: **proposer,
             block,
         })
     }
@@ -603,7 +604,7 @@ impl App {
         let txs = proposal.block.txs.clone();
         let prepared = match blocking(move || ledger.prepare(&txs)) {
             Ok(prepared) => prepared,
-            Err(Error::InvalidTx { index, error }) => {
+            Err(Error::Core(sigil_core::Error::InvalidTx { index, error })) => {
                 return Ok(Err(format!("transaction {index} is invalid: {error}")));
             }
             Err(e) => return Err(e),
@@ -636,7 +637,12 @@ impl App {
         let mut found = Vec::new();
         for validator in self.ledger.validators_deciding(height)?.validators {
             let key = validator.key;
-            for (first, second) in evidence.proposals.get(&key).into_iter().flatten() {
+            for (first, second) in evidence
+                .proposals
+                .get(Address::of(&key))
+                .into_iter()
+                .flatten()
+            {
                 found.push(Equivocation {
                     validator: key,
                     height: first.message.height.0,
@@ -649,7 +655,7 @@ impl App {
                     signatures: [first.signature, second.signature],
                 });
             }
-            for (first, second) in evidence.votes.get(&key).into_iter().flatten() {
+            for (first, second) in evidence.votes.get(Address::of(&key)).into_iter().flatten() {
                 let value = |v: &NilOrVal<Hash>| match v {
                     NilOrVal::Val(id) => Some(*id),
                     NilOrVal::Nil => None,
@@ -690,7 +696,7 @@ impl App {
             .find(|u| u.height == height && u.id() == id)
             .map(|u| u.block.clone())
             .ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::invalid(format!(
                     "decided block {id} at height {height} is unknown here"
                 ))
             })?;
@@ -702,7 +708,7 @@ impl App {
                 .commit_signatures
                 .iter()
                 .map(|s| CommitSig {
-                    validator: s.address,
+                    validator: *s.address,
                     signature: s.signature,
                 })
                 .collect(),
@@ -859,7 +865,7 @@ impl App {
                 commit_signatures: commit
                     .signatures
                     .into_iter()
-                    .map(|s| ExtendedCommitSignature::new(s.validator, s.signature, None))
+                    .map(|s| ExtendedCommitSignature::new(Address(s.validator), s.signature, None))
                     .collect(),
             };
             values.push(RawDecidedValue::new(Bytes::from(block), certificate));
@@ -955,7 +961,7 @@ fn judge_init(
     );
     proposer.verify(&bytes, signature).then_some(Claim {
         height: height.0,
-        proposer: *proposer,
+        proposer: **proposer,
     })
 }
 
@@ -970,11 +976,11 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::Genesis;
-    use crate::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;
-    use crate::state::{ChainParams, ValidatorSet};
     use crate::store::MemStore;
     use malachitebft_app_channel::app::streaming::{StreamContent, StreamId};
+    use sigil_core::block::Genesis;
+    use sigil_core::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;
+    use sigil_core::state::{ChainParams, ValidatorSet};
 
     const CHAIN: &str = "app-test";
 

@@ -11,22 +11,23 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::block::{Block, Commit, Genesis, Handoff, Header, tx_root};
-use crate::captable::CapTable;
 use crate::error::{Error, Result};
-use crate::paging::{Page, PageRequest, read_page};
-use crate::proof::{CertProof, StateProof};
-use crate::read::NameReader;
-use crate::state::{
+use crate::paging::read_page;
+use crate::store::{Batch, Store, prefix_end};
+use crate::tree::StateTree;
+use sigil_core::block::{Block, Commit, Genesis, Handoff, Header, Tip, tx_root};
+use sigil_core::captable::CapTable;
+use sigil_core::paging::{Page, PageRequest};
+use sigil_core::proof::{CertProof, StateProof};
+use sigil_core::read::NameReader;
+use sigil_core::state::{
     BlockExecution, CertEntry, CertEvent, ChainParams, CompanyEntry, CompanyEvent, HolderEntry,
     HolderEvent, IdentityEntry, IdentityEvent, NameEntry, NameEvent, StateRead, ValidatorSet,
     ValidatorSetChange, active_certs, cert_history_prefix, execute_block, history_prefix,
     holder_history_prefix, identity_history_prefix, index, keys, register_log_prefix,
 };
-use crate::store::{Batch, Store, prefix_end};
-use crate::tree::StateTree;
-use crate::tx::SignedTx;
-use crate::types::{Hash, Height, PublicKey, decode, encode};
+use sigil_core::tx::SignedTx;
+use sigil_core::types::{Hash, Height, PublicKey, decode, encode};
 
 /// Store key prefixes of the ledger (the tree's own start with `t`).
 mod prefix {
@@ -86,26 +87,6 @@ pub struct Receipt {
     pub error: Option<String>,
 }
 
-/// The last final block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tip {
-    pub height: Height,
-    pub hash: Hash,
-    pub state_root: Hash,
-    pub time_ms: u64,
-}
-
-impl Tip {
-    fn of(header: &Header) -> Tip {
-        Tip {
-            height: header.height,
-            hash: header.hash(),
-            state_root: header.state_root,
-            time_ms: header.time_ms,
-        }
-    }
-}
-
 /// A block executed on the current tip, ready to be committed.
 pub struct Prepared {
     pub height: Height,
@@ -138,7 +119,7 @@ impl Ledger {
             Some(bytes) => {
                 let stored: Genesis = decode(&bytes).map_err(|e| Error::corrupt("genesis", e))?;
                 if stored != genesis {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::invalid(format!(
                         "the data folder holds chain `{}` (genesis {}), not `{}` (genesis {}); use another --data folder",
                         stored.chain_id(),
                         stored.hash(),
@@ -277,7 +258,7 @@ impl Ledger {
         let header = &block.header;
         let tip = self.tip();
         let mismatch = |what: &str| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "block {} does not match its execution: {what}",
                 header.height
             ))
@@ -296,7 +277,7 @@ impl Ledger {
         }
         commit
             .verify(header, &self.validators()?)
-            .map_err(Error::Invalid)?;
+            .map_err(Error::invalid)?;
 
         let Prepared {
             height,
@@ -445,7 +426,7 @@ impl Ledger {
 
     /// The certificate of `name` with this SHA-256 at the tip, revoked or not.
     pub fn cert_entry(&self, name: &str, cert_sha256: &Hash) -> Result<Option<CertEntry>> {
-        self.latest().get_decoded(&keys::cert(name, cert_sha256))
+        Ok(self.latest().get_decoded(&keys::cert(name, cert_sha256))?)
     }
 
     /// Index entries under `prefix`, decoded, oldest first, at most `limit`.
@@ -463,7 +444,7 @@ impl Ledger {
     }
 
     pub fn identity(&self, id: &str) -> Result<Option<IdentityEntry>> {
-        self.latest().get_decoded(&keys::identity(id))
+        Ok(self.latest().get_decoded(&keys::identity(id))?)
     }
 
     /// Every change to identity `id`, oldest first, at most `limit`.
@@ -474,14 +455,14 @@ impl Ledger {
     /// The company `input` names: its id, or a name whose current owner lists it.
     pub fn company(&self, input: &str) -> Result<Option<CompanyEntry>> {
         let latest = self.latest();
-        match crate::state::company_id(&latest, &self.tlds, input)? {
-            Some(id) => latest.get_decoded(&keys::company(&id)),
+        match sigil_core::state::company_id(&latest, &self.tlds, input)? {
+            Some(id) => Ok(latest.get_decoded(&keys::company(&id))?),
             None => Ok(None),
         }
     }
 
     pub fn holder(&self, company: &str, holder: &str) -> Result<Option<HolderEntry>> {
-        self.latest().get_decoded(&keys::holder(company, holder))
+        Ok(self.latest().get_decoded(&keys::holder(company, holder))?)
     }
 
     /// Every change concerning `holder` of `company`, oldest first, at most `limit`.
@@ -528,9 +509,9 @@ impl Ledger {
         let stored = self.header_at(tip.height)?.ok_or_else(|| {
             Error::corrupt("header", format!("tip header {} missing", tip.height))
         })?;
-        let commit = stored.commit.ok_or_else(|| {
-            Error::Invalid("the chain has no final block yet; wait for height 1".into())
-        })?;
+        let commit = stored
+            .commit
+            .ok_or_else(|| Error::invalid("the chain has no final block yet; wait for height 1"))?;
         let validators = self.validators_deciding(tip.height)?;
         let tree = StateTree::new(self.store.as_ref());
         keys.iter()
@@ -570,7 +551,7 @@ fn migrate(store: &dyn Store, tip: Height) -> Result<()> {
         None => 1,
     };
     if format > STORE_FORMAT {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "the data folder was written by a newer sigild (store format {format}, this one knows {STORE_FORMAT}); run that version"
         )));
     }
@@ -732,8 +713,8 @@ fn validators_deciding(
 pub struct Latest<'a>(StateTree<'a>);
 
 impl StateRead for Latest<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.0.get_latest(key)
+    fn get(&self, key: &[u8]) -> sigil_core::Result<Option<Vec<u8>>> {
+        Ok(self.0.get_latest(key)?)
     }
 }
 
@@ -746,26 +727,26 @@ impl NameReader for Ledger {
         &self.tlds
     }
 
-    fn name_entry(&self, name: &str) -> Result<Option<NameEntry>> {
-        self.latest().get_decoded(&keys::name(name))
+    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
+        Ok(self.latest().get_decoded(&keys::name(name))?)
     }
 
-    fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>> {
+    fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
         let latest = self.latest();
         active_certs(&latest, name)?
             .iter()
             .map(|hash| {
                 latest.get_decoded(&keys::cert(name, hash))?.ok_or_else(|| {
-                    Error::corrupt("certificate", format!("{hash} listed but missing"))
+                    sigil_core::Error::corrupt("certificate", format!("{hash} listed but missing"))
                 })
             })
             .collect()
     }
 
-    fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>> {
+    fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
         // The binding counts under the owner who made it, the registered name's current one.
-        let registered = match crate::name::place(name, &self.tlds) {
-            crate::name::Placement::Under { name, .. } => name,
+        let registered = match sigil_core::name::place(name, &self.tlds) {
+            sigil_core::name::Placement::Under { name, .. } => name,
             _ => return Ok(None),
         };
         let Some(entry) = self.name_entry(registered)? else {
@@ -775,7 +756,7 @@ impl NameReader for Ledger {
             .latest()
             .get_decoded::<String>(&keys::identity_binding(name, &entry.owner))?
         {
-            Some(id) => self.identity(&id),
+            Some(id) => Ok(self.identity(&id)?),
             None => Ok(None),
         }
     }

@@ -215,7 +215,7 @@ pub struct ImportArgs {
     pub zonefile: PathBuf,
     /// Names committed together before their reveals.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_IMPORT_BATCH,
-          value_parser = clap::value_parser!(u64).range(1..=sigil_registry::limits::MAX_PENDING_PER_SIGNER as u64))]
+          value_parser = clap::value_parser!(u64).range(1..=sigil_core::limits::MAX_PENDING_PER_SIGNER as u64))]
     pub batch: u64,
     /// Origin for relative names when the file has no `$ORIGIN` [default: the chain's first TLD].
     #[arg(long, value_name = "DOMAIN")]

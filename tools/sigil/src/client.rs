@@ -4,18 +4,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
-use sigil_registry::api::{
+use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
     NameInfo, SubmitResponse,
 };
-use sigil_registry::captable::CapTable;
-use sigil_registry::limits::MAX_PAGE_ITEMS;
-use sigil_registry::paging::Page;
-use sigil_registry::proof::{CertProof, StateProof};
-use sigil_registry::state::NameEvent;
-use sigil_registry::state::{CompanyEntry, HolderEvent};
-use sigil_registry::tx::SignedTx;
-use sigil_registry::types::{Hash, PublicKey};
+use sigil_core::captable::CapTable;
+use sigil_core::limits::MAX_PAGE_ITEMS;
+use sigil_core::paging::Page;
+use sigil_core::proof::{CertProof, StateProof};
+use sigil_core::state::NameEvent;
+use sigil_core::state::{CompanyEntry, HolderEvent};
+use sigil_core::tx::SignedTx;
+use sigil_core::types::{Hash, PublicKey};
 
 /// Longest a single request may take; above the node's longest long-poll (60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
@@ -201,7 +201,7 @@ impl Client {
         };
         // The answer carries the first page; read on where it stops.
         while let Some(cursor) = info.history_next_cursor.take() {
-            let page: Page<sigil_registry::state::IdentityEvent> = self
+            let page: Page<sigil_core::state::IdentityEvent> = self
                 .get(&format!(
                     "/v1/identities/{id}/history?limit={MAX_PAGE_ITEMS}&cursor={cursor}"
                 ))

@@ -4,13 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clap::Parser;
-use sigil_registry::block::Genesis;
+use sigil_core::block::Genesis;
+use sigil_core::read::NameReader;
+use sigil_core::state::{ChainParams, NameEntry, Validator, ValidatorSet};
+use sigil_core::types::Keypair;
 use sigil_registry::ledger::Ledger;
 use sigil_registry::node::Node;
-use sigil_registry::read::NameReader;
-use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::types::Keypair;
 
 use crate::args::Cli;
 use crate::output::Exit;
@@ -150,7 +150,7 @@ fn every_command_against_a_node() {
         ["@ 300 TXT \"hello world\"", "www 300 A 192.0.2.2"]
     );
     // The TXT string with a space survived the round trip through the CLI.
-    let sigil_registry::records::Record { rdata, .. } = &node.entry("a.sigil").unwrap().records[0];
+    let sigil_core::records::Record { rdata, .. } = &node.entry("a.sigil").unwrap().records[0];
     assert_eq!(rdata[0] as usize, "hello world".len());
 
     assert_eq!(run(&["proof", "name", "a.sigil"]), 0);

@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
 };
-use sigil_registry::types::{Keypair, PublicKey};
+use sigil_core::types::{Keypair, PublicKey};
 
 /// Longest key name.
 const MAX_KEY_NAME_BYTES: usize = 64;

@@ -112,7 +112,7 @@ pub fn table(rows: &[Vec<String>], indent: &str) -> String {
 }
 
 /// A name's records in zone-file syntax (`www.example.sigil. 300 IN A 192.0.2.8`), aligned.
-pub fn zone_lines(name: &str, records: &[sigil_registry::records::Record], indent: &str) -> String {
+pub fn zone_lines(name: &str, records: &[sigil_core::records::Record], indent: &str) -> String {
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
@@ -171,7 +171,7 @@ pub fn note_more(shown: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sigil_registry::records::Record;
+    use sigil_core::records::Record;
 
     #[test]
     fn zone_lines_quote_txt() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sigil_registry::types::{Hash, PublicKey};
+use sigil_core::types::{Hash, PublicKey};
 
 use crate::keystore::{Keystore, write_private_replace};
 

@@ -4,8 +4,8 @@
 use anyhow::Context;
 use hickory_proto::rr::rdata::{A, AAAA, TXT};
 use hickory_proto::rr::{RData, RecordType};
-use sigil_registry::name;
-use sigil_registry::records::{DEFAULT_TTL_SECS, Record, parse_type, validate_set};
+use sigil_core::name;
+use sigil_core::records::{DEFAULT_TTL_SECS, Record, parse_type, validate_set};
 
 use crate::args::RecordFlags;
 

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use sigil_registry::api::ChainStatus;
-use sigil_registry::node::TxStatus;
-use sigil_registry::tx::{Op, SignedTx, Transaction, WorkParams};
-use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
+use sigil_core::api::ChainStatus;
+use sigil_core::api::TxStatus;
+use sigil_core::tx::{Op, SignedTx, Transaction, WorkParams};
+use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
 use crate::client::{Client, node_code, required_bits};
 use crate::progress::Progress;

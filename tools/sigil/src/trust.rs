@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sigil_registry::api::ChainStatus;
-use sigil_registry::block::follow_handoffs;
-use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::Hash;
+use sigil_core::api::ChainStatus;
+use sigil_core::block::follow_handoffs;
+use sigil_core::state::ValidatorSet;
+use sigil_core::types::Hash;
 
 use crate::keystore::{Keystore, write_private_replace};
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::txt::Parser;
-use sigil_registry::name::{self, Placement};
-use sigil_registry::records::{DEFAULT_TTL_SECS, Record, validate_set};
+use sigil_core::name::{self, Placement};
+use sigil_core::records::{DEFAULT_TTL_SECS, Record, validate_set};
 
 /// A zone's records, ready to register.
 #[derive(Debug, Default)]

@@ -2,18 +2,21 @@
 //! with the other validators, or follows them as a full node; answers DNS for chain names from
 //! the finalized state and serves the HTTP API.
 
+mod logging;
+mod networking;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use sigil_core::read::NameReader;
 use sigil_registry::ledger::Ledger;
 use sigil_registry::node::Node;
-use sigil_registry::read::NameReader;
 use sigil_registry::store::SledStore;
 use sigil_tools::config::{self, FileConfig};
-use sigil_tools::{devchain, networking};
+use sigil_tools::devchain;
 use tokio::sync::watch;
 
 /// The Sigil node: ledger, block production, DNS resolver and HTTP API.
@@ -47,7 +50,7 @@ struct Args {
 }
 
 fn main() {
-    sigil_tools::logging::init();
+    logging::init();
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     if let Err(e) = runtime.block_on(run(args)) {

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
+use sigil_core::types::Keypair;
 use sigil_registry::consensus::{self, ConsensusHandle};
 use sigil_registry::net::{Keypair as NetKeypair, Multiaddr, NetConfig, NetHandle, Network};
 use sigil_registry::node::Node;
-use sigil_registry::types::Keypair;
 use tokio::sync::mpsc;
 
-use crate::config::{ConsensusConfig, P2pConfig};
-use crate::devchain;
+use sigil_tools::config::{ConsensusConfig, P2pConfig};
+use sigil_tools::devchain;
 
 /// The node's identity on our swarm, kept in the data folder so peers see the same id after
 /// a restart.

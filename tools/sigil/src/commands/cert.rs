@@ -16,13 +16,13 @@ use sigil_ca_bridge::{
     LedgerVerifier, ParsedCert, ProofSource, Proven, check_fresh, handshake_error, judge,
     parse_chain, parse_fingerprint, registered_name, verify_cert_proof,
 };
-use sigil_registry::api::CertInfo;
-use sigil_registry::limits::MAX_CERTS_PER_BATCH;
-use sigil_registry::name::{Placement, place};
-use sigil_registry::san;
-use sigil_registry::state::{CertEntry, CertEvent, RevocationReason};
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Height, PublicKey};
+use sigil_core::api::CertInfo;
+use sigil_core::limits::MAX_CERTS_PER_BATCH;
+use sigil_core::name::{Placement, place};
+use sigil_core::san;
+use sigil_core::state::{CertEntry, CertEvent, RevocationReason};
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Height, PublicKey};
 
 use super::name::send_and_wait;
 use super::{Ctx, normalize, registrable};

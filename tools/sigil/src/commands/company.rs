@@ -3,11 +3,11 @@
 //! owner, the admin identity's online key, the sending holder's key), found in the keystore.
 
 use serde::Serialize;
-use sigil_registry::api::ChainStatus;
-use sigil_registry::captable::CapTable;
-use sigil_registry::state::{Change, CompanyEntry, CompanyEvent, keys};
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Height, Keypair, PublicKey, decode};
+use sigil_core::api::ChainStatus;
+use sigil_core::captable::CapTable;
+use sigil_core::state::{Change, CompanyEntry, CompanyEvent, keys};
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Height, Keypair, PublicKey, decode};
 
 use super::identity::{consent, public_key, signer};
 use super::name::send_and_wait;

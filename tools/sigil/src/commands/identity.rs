@@ -3,9 +3,9 @@
 //! consent to be named by another key is signed by its online key, also from the keystore.
 
 use serde::Serialize;
-use sigil_registry::api::{ChainStatus, IdentityInfo};
-use sigil_registry::tx::{Consent, Op};
-use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
+use sigil_core::api::{ChainStatus, IdentityInfo};
+use sigil_core::tx::{Consent, Op};
+use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
 use super::name::send_and_wait;
 use super::{Ctx, normalize};
@@ -115,8 +115,8 @@ pub async fn run(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<Exit> {
         }
         IdentityCommand::Bind { id, name } => {
             let name = normalize(&name)?;
-            let registered = match sigil_registry::name::place(&name, &status.params.tlds) {
-                sigil_registry::name::Placement::Under { name, .. } => name.to_string(),
+            let registered = match sigil_core::name::place(&name, &status.params.tlds) {
+                sigil_core::name::Placement::Under { name, .. } => name.to_string(),
                 _ => anyhow::bail!(
                     "`{name}` is not below a top-level domain of this chain ({})",
                     status.params.tlds.join(", ")

@@ -3,9 +3,9 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use sigil_registry::records::Record;
-use sigil_registry::tx::{Op, name_commitment};
-use sigil_registry::types::Hash;
+use sigil_core::records::Record;
+use sigil_core::tx::{Op, name_commitment};
+use sigil_core::types::Hash;
 
 use super::Ctx;
 use super::register::random_salt;
@@ -100,7 +100,7 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<Exit> {
 async fn import_batch(
     client: &Client,
     sender: &mut Sender<'_>,
-    status: &sigil_registry::api::ChainStatus,
+    status: &sigil_core::api::ChainStatus,
     chunk: &[(String, Vec<Record>)],
     report: &mut Report,
     progress: &Progress,

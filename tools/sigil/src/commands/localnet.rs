@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use sigil_registry::api::ChainStatus;
+use sigil_core::api::ChainStatus;
 use sigil_tools::localnet::{self, Manifest, NodeEntry};
 
 use super::Ctx;

@@ -14,10 +14,10 @@ mod show;
 mod validators;
 
 use anyhow::Context;
-use sigil_registry::api::ChainStatus;
-use sigil_registry::name as names;
-use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::Keypair;
+use sigil_core::api::ChainStatus;
+use sigil_core::name as names;
+use sigil_core::state::ValidatorSet;
+use sigil_core::types::Keypair;
 
 use crate::args::{
     CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand,

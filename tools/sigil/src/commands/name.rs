@@ -1,10 +1,10 @@
 //! `sigil name update|transfer|renew`: the owner's changes to a registered name.
 
 use serde::Serialize;
-use sigil_registry::api::{ChainStatus, NameInfo};
-use sigil_registry::records::Record;
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Height, Keypair, PublicKey};
+use sigil_core::api::{ChainStatus, NameInfo};
+use sigil_core::records::Record;
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
 use super::{Ctx, registrable};
 use crate::args::UpdateArgs;

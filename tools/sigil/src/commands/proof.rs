@@ -5,10 +5,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use sigil_registry::block::Header;
-use sigil_registry::proof::{StateProof, check_fresh};
-use sigil_registry::state::{NameEntry, keys};
-use sigil_registry::types::{Hash, Height, decode};
+use sigil_core::block::Header;
+use sigil_core::proof::{StateProof, check_fresh};
+use sigil_core::state::{NameEntry, keys};
+use sigil_core::types::{Hash, Height, decode};
 
 use super::{Ctx, normalize};
 use crate::output::{Exit, table, zone_lines};
@@ -98,7 +98,7 @@ fn check(
     proof: &StateProof,
     name: &str,
     chain_id: &str,
-    trusted: &sigil_registry::state::ValidatorSet,
+    trusted: &sigil_core::state::ValidatorSet,
 ) -> Result<Option<NameEntry>, String> {
     if proof.key != keys::name(name) {
         return Err(format!(

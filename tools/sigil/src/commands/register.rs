@@ -2,11 +2,11 @@
 //! the salt is saved first so a run after a crash resumes the reveal.
 
 use serde::Serialize;
-use sigil_registry::api::ChainStatus;
-use sigil_registry::node::TxStatus;
-use sigil_registry::records::Record;
-use sigil_registry::tx::{Op, name_commitment};
-use sigil_registry::types::{Hash, Height};
+use sigil_core::api::ChainStatus;
+use sigil_core::api::TxStatus;
+use sigil_core::records::Record;
+use sigil_core::tx::{Op, name_commitment};
+use sigil_core::types::{Hash, Height};
 
 use super::{Ctx, registrable};
 use crate::args::RegisterArgs;

@@ -1,9 +1,9 @@
 //! `sigil name show|history`: a name's owner, expiry, records and changes, as the node reports them.
 
 use serde::Serialize;
-use sigil_registry::api::NameInfo;
-use sigil_registry::state::NameEvent;
-use sigil_registry::types::Height;
+use sigil_core::api::NameInfo;
+use sigil_core::state::NameEvent;
+use sigil_core::types::Height;
 
 use super::{Ctx, normalize};
 use crate::args::ListingArgs;

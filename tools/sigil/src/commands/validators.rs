@@ -2,9 +2,9 @@
 //! change it.
 
 use serde::Serialize;
-use sigil_registry::api::ChainStatus;
-use sigil_registry::tx::{Op, ValidatorChange};
-use sigil_registry::types::{Hash, Height, PublicKey};
+use sigil_core::api::ChainStatus;
+use sigil_core::tx::{Op, ValidatorChange};
+use sigil_core::types::{Hash, Height, PublicKey};
 
 use super::Ctx;
 use super::name::send_and_wait;
@@ -127,9 +127,9 @@ pub async fn list(ctx: &Ctx) -> anyhow::Result<Exit> {
 struct Listing<'a> {
     chain_id: &'a str,
     height: Height,
-    validators: &'a sigil_registry::state::ValidatorSet,
+    validators: &'a sigil_core::state::ValidatorSet,
     validators_hash: Hash,
-    pending: &'a [sigil_registry::state::PendingChange],
+    pending: &'a [sigil_core::state::PendingChange],
     changes: Vec<ChangeMade>,
 }
 
