@@ -5,10 +5,10 @@
 use std::fmt;
 
 use sigil_core::name::{Placement, place};
-use sigil_core::proof::CertProof;
+use sigil_core::proof::{CertProof, ProofError};
 use sigil_core::san;
 use sigil_core::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
-use sigil_core::types::{Hash, Height, PublicKey, decode};
+use sigil_core::types::{Hash, Height, PublicKey};
 use x509_parser::time::ASN1Time;
 
 use crate::error::{Error, Result};
@@ -53,18 +53,16 @@ pub fn verify_cert_proof(
     trusted: &ValidatorSet,
 ) -> Result<Proven> {
     let fail = Error::Proof;
-    if answer.cert.key != keys::cert(name, cert_sha256) {
-        return Err(fail(format!(
-            "the node answered with a proof of another key than certificate {cert_sha256} of `{name}`"
-        )));
-    }
+    let proof_failed = |e: ProofError| fail(e.to_string());
     let entry: Option<CertEntry> = answer
         .cert
-        .verify(chain_id, trusted)
-        .map_err(fail)?
-        .map(decode)
-        .transpose()
-        .map_err(|e| fail(format!("the proven value is not a certificate entry: {e}")))?;
+        .verify_entry(
+            &keys::cert(name, cert_sha256),
+            &format!("certificate {cert_sha256} of `{name}`"),
+            chain_id,
+            trusted,
+        )
+        .map_err(proof_failed)?;
     let header = &answer.cert.header;
     let mut name_entry = None;
     if let Some(entry) = &entry {
@@ -79,20 +77,19 @@ pub fn verify_cert_proof(
                 "the node sent no proof of `{name}`, the name the certificate is bound to"
             )));
         };
-        if name_proof.key != keys::name(name) {
-            return Err(fail(format!("the node proved another name than `{name}`")));
-        }
         if name_proof.header.hash() != header.hash() {
             return Err(fail(
                 "the proofs of the certificate and of its name are of different blocks".into(),
             ));
         }
         name_entry = name_proof
-            .verify(chain_id, trusted)
-            .map_err(fail)?
-            .map(decode::<NameEntry>)
-            .transpose()
-            .map_err(|e| fail(format!("the proven value is not a name entry: {e}")))?;
+            .verify_entry::<NameEntry>(
+                &keys::name(name),
+                &format!("the name `{name}`"),
+                chain_id,
+                trusted,
+            )
+            .map_err(proof_failed)?;
         if let Some(n) = &name_entry
             && n.name != name
         {

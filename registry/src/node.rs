@@ -3,7 +3,7 @@
 //! from the consensus engine (`consensus::start`), which calls `commit_block`.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
@@ -16,6 +16,7 @@ use sigil_core::block::Tip;
 use sigil_core::block::{Block, Commit};
 use sigil_core::error::TxError;
 use sigil_core::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
+use sigil_core::time::now_ms;
 use sigil_core::tx::{Op, SignedTx};
 use sigil_core::types::{Hash, Keypair};
 
@@ -280,11 +281,4 @@ impl Node {
 fn internal(e: Error) -> MempoolError {
     tracing::error!(error = %e, "checking a submitted transaction failed");
     MempoolError::Internal(e.to_string())
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -61,10 +61,7 @@ impl Answer {
 /// when it is outside the chain's names (the caller forwards it). Names are compared
 /// case-insensitively. An error means the ledger could not be read or holds a damaged record.
 pub fn answer(reader: &dyn NameReader, qname: &Name, qtype: RecordType) -> Result<Option<Answer>> {
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
     answer_at(reader, qname, qtype, now_secs)
 }
 

@@ -146,7 +146,7 @@ pub fn create(
         params.block_interval_ms = ms;
     }
     let genesis = Genesis {
-        genesis_time_ms: devchain::now_ms(),
+        genesis_time_ms: sigil_core::time::now_ms(),
         params,
         validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     };

@@ -4,6 +4,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::proof::ProofError;
 use crate::state::{ChainParams, ValidatorSet};
 use crate::tx::SignedTx;
 use crate::types::{Hash, Height, Keypair, PublicKey, Signature, encode};
@@ -93,50 +94,58 @@ impl Commit {
 
     /// Checks that this commit finalizes `header` under `validators`: right block, the validator
     /// set the header names, distinct known signers, valid signatures, more than 2/3 of the power.
-    pub fn verify(&self, header: &Header, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, header: &Header, validators: &ValidatorSet) -> Result<(), CommitError> {
         if self.height != header.height || self.block_hash != header.hash() {
-            return Err(format!(
-                "the commit is for block {} at height {}, not this header",
-                self.block_hash, self.height
-            ));
+            return Err(CommitError::OtherBlock {
+                block_hash: self.block_hash,
+                height: self.height,
+            });
         }
         if validators.hash() != header.validators_hash {
-            return Err(format!(
-                "the validator set {} is not the one the header names ({})",
-                validators.hash(),
-                header.validators_hash
-            ));
+            return Err(CommitError::OtherSet {
+                offered: validators.hash(),
+                named: header.validators_hash,
+            });
         }
         let message = vote_bytes(&header.chain_id, self.height, self.round, &self.block_hash);
         let mut seen = Vec::new();
         let mut power: u128 = 0;
         for sig in &self.signatures {
             let Some(p) = validators.power_of(&sig.validator) else {
-                return Err(format!(
-                    "{} signed the commit but is not a validator",
-                    sig.validator
-                ));
+                return Err(CommitError::NotAValidator(sig.validator));
             };
             if seen.contains(&sig.validator) {
-                return Err(format!("{} signed the commit twice", sig.validator));
+                return Err(CommitError::SignedTwice(sig.validator));
             }
             if !sig.validator.verify(&message, &sig.signature) {
-                return Err(format!(
-                    "the commit signature of {} is invalid",
-                    sig.validator
-                ));
+                return Err(CommitError::BadSignature(sig.validator));
             }
             seen.push(sig.validator);
             power += u128::from(p);
         }
         let total = u128::from(validators.total_power());
         if power * 3 <= total * 2 {
-            return Err(format!(
-                "the commit carries {power} of {total} voting power, not more than two thirds"
-            ));
+            return Err(CommitError::NotEnoughPower { power, total });
         }
         Ok(())
     }
+}
+
+/// Why a commit certificate does not finalize a header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    #[error("the commit is for block {block_hash} at height {height}, not this header")]
+    OtherBlock { block_hash: Hash, height: Height },
+    #[error("the validator set {offered} is not the one the header names ({named})")]
+    OtherSet { offered: Hash, named: Hash },
+    #[error("{0} signed the commit but is not a validator")]
+    NotAValidator(PublicKey),
+    #[error("{0} signed the commit twice")]
+    SignedTwice(PublicKey),
+    #[error("the commit signature of {0} is invalid")]
+    BadSignature(PublicKey),
+    #[error("the commit carries {power} of {total} voting power, not more than two thirds")]
+    NotEnoughPower { power: u128, total: u128 },
 }
 
 /// A change of the validator set as a light client checks it: the block that made it, that
@@ -155,26 +164,26 @@ pub fn follow_handoffs(
     chain_id: &str,
     trusted: &ValidatorSet,
     handoffs: &[Handoff],
-) -> Result<ValidatorSet, String> {
+) -> Result<ValidatorSet, ProofError> {
     let mut current = trusted.clone();
     for handoff in handoffs {
         let header = &handoff.header;
         if header.chain_id != chain_id || header.validators_hash != current.hash() {
             continue;
         }
-        handoff.commit.verify(header, &current).map_err(|e| {
-            format!(
-                "the validator change at height {} is not signed by the trusted set: {e}",
-                header.height
-            )
-        })?;
+        handoff
+            .commit
+            .verify(header, &current)
+            .map_err(|source| ProofError::HandoffUnsigned {
+                height: header.height,
+                source,
+            })?;
         if handoff.validators.hash() != header.next_validators_hash {
-            return Err(format!(
-                "the block at height {} hands over to set {}, not to the set {} offered with it",
-                header.height,
-                header.next_validators_hash,
-                handoff.validators.hash()
-            ));
+            return Err(ProofError::HandoffMismatch {
+                height: header.height,
+                named: header.next_validators_hash,
+                offered: handoff.validators.hash(),
+            });
         }
         current = handoff.validators.clone();
     }
@@ -251,6 +260,7 @@ mod tests {
             commit
                 .verify(&h, &set)
                 .unwrap_err()
+                .to_string()
                 .contains("not more than two thirds")
         );
         commit
@@ -272,6 +282,7 @@ mod tests {
             moved
                 .verify(&other_chain, &set)
                 .unwrap_err()
+                .to_string()
                 .contains("invalid")
         );
     }

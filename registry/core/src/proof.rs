@@ -6,9 +6,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::{KeyHash, SimpleHasher};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{Commit, Header};
+use crate::block::{Commit, CommitError, Header};
 use crate::state::ValidatorSet;
-use crate::types::{Hash, decode};
+use crate::types::{Hash, Height, decode};
 
 /// blake3 as the tree's hash function.
 #[derive(Clone)]
@@ -40,10 +40,39 @@ pub fn verify(
     key: &[u8],
     value: Option<&[u8]>,
     proof: &Proof,
-) -> std::result::Result<(), String> {
+) -> Result<(), ProofError> {
     proof
         .verify(jmt::RootHash(root.0), key_hash(key), value)
-        .map_err(|e| e.to_string())
+        .map_err(|e| ProofError::TreeMismatch(e.to_string()))
+}
+
+/// Why a proof is not believed: the step of the chain of trust that failed, said once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    #[error("the proof is for chain `{got}`, not `{expected}`")]
+    WrongChain { expected: String, got: String },
+    #[error("the proof is signed by validator set {signed_by}, not the trusted set {trusted}")]
+    UntrustedSet { signed_by: Hash, trusted: Hash },
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    #[error("the tree proof does not decode: {0}")]
+    TreeUndecodable(String),
+    #[error("the tree proof does not match the signed state root: {0}")]
+    TreeMismatch(String),
+    #[error("the node answered with a proof of another key than {what}")]
+    OtherKey { what: String },
+    #[error("the proven value of {what} does not decode: {detail}")]
+    Undecodable { what: String, detail: String },
+    #[error("the validator change at height {height} is not signed by the trusted set: {source}")]
+    HandoffUnsigned { height: Height, source: CommitError },
+    #[error(
+        "the block at height {height} hands over to set {named}, not to the set {offered} offered with it"
+    )]
+    HandoffMismatch {
+        height: Height,
+        named: Hash,
+        offered: Hash,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
@@ -73,31 +102,57 @@ impl StateProof {
     /// Checks the whole chain of trust against validators the caller already trusts: the
     /// validator set is the trusted one, its commit finalizes the header, and the tree proof
     /// shows the value (or its absence) under the header's state root. Returns the proven value.
-    pub fn verify(&self, chain_id: &str, trusted: &ValidatorSet) -> Result<Option<&[u8]>, String> {
+    pub fn verify(
+        &self,
+        chain_id: &str,
+        trusted: &ValidatorSet,
+    ) -> Result<Option<&[u8]>, ProofError> {
         if self.header.chain_id != chain_id {
-            return Err(format!(
-                "the proof is for chain `{}`, not `{chain_id}`",
-                self.header.chain_id
-            ));
+            return Err(ProofError::WrongChain {
+                expected: chain_id.to_string(),
+                got: self.header.chain_id.clone(),
+            });
         }
         if self.validators != *trusted {
-            return Err(format!(
-                "the proof is signed by validator set {}, not the trusted set {}",
-                self.validators.hash(),
-                trusted.hash()
-            ));
+            return Err(ProofError::UntrustedSet {
+                signed_by: self.validators.hash(),
+                trusted: trusted.hash(),
+            });
         }
         self.commit.verify(&self.header, &self.validators)?;
         let proof: Proof =
-            decode(&self.proof).map_err(|e| format!("the tree proof does not decode: {e}"))?;
+            decode(&self.proof).map_err(|e| ProofError::TreeUndecodable(e.to_string()))?;
         verify(
             &self.header.state_root,
             &self.key,
             self.value.as_deref(),
             &proof,
-        )
-        .map_err(|e| format!("the tree proof does not match the signed state root: {e}"))?;
+        )?;
         Ok(self.value.as_deref())
+    }
+
+    /// The one way a client reads a proven entry: the proof is of `key`, it holds against the
+    /// trusted validators ([`StateProof::verify`]), and its value decodes as `T`; `None`: the
+    /// key is proven absent. `what` names the entry in errors (e.g. "the name `example.sigil`").
+    pub fn verify_entry<T: BorshDeserialize>(
+        &self,
+        key: &[u8],
+        what: &str,
+        chain_id: &str,
+        trusted: &ValidatorSet,
+    ) -> Result<Option<T>, ProofError> {
+        if self.key != key {
+            return Err(ProofError::OtherKey {
+                what: what.to_string(),
+            });
+        }
+        self.verify(chain_id, trusted)?
+            .map(decode)
+            .transpose()
+            .map_err(|e| ProofError::Undecodable {
+                what: what.to_string(),
+                detail: e.to_string(),
+            })
     }
 }
 

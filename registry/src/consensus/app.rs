@@ -29,7 +29,7 @@ use super::stream::{Claim, Streams, parts_digest, proposal_parts, stream_message
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
-use crate::node::{Node, now_ms};
+use crate::node::Node;
 use crate::store::{Batch, Store, prefix_end};
 use sigil_core::block::{Block, Commit, CommitSig, tx_root};
 use sigil_core::limits::{
@@ -37,6 +37,7 @@ use sigil_core::limits::{
     MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
     SYNC_RESPONSE_BUDGET_BYTES,
 };
+use sigil_core::time::now_ms;
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 
 /// Store prefix of proposals seen for heights not yet final (kept across a crash so

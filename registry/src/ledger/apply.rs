@@ -90,7 +90,7 @@ impl Ledger {
         }
         commit
             .verify(header, &self.validators()?)
-            .map_err(Error::invalid)?;
+            .map_err(|e| Error::invalid(e.to_string()))?;
 
         let Prepared {
             height,

@@ -104,7 +104,7 @@ pub fn check(keystore: &Keystore, status: &ChainStatus) -> anyhow::Result<Trust>
                         "the validator changes it reports lead only to set {}",
                         set.hash()
                     ),
-                    Err(e) => e,
+                    Err(e) => e.to_string(),
                 }
             )),
         }

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use rustls::pki_types::ServerName;
@@ -21,6 +21,7 @@ use sigil_core::limits::MAX_CERTS_PER_BATCH;
 use sigil_core::name::{Placement, place};
 use sigil_core::san;
 use sigil_core::state::{CertEntry, CertEvent, RevocationReason};
+use sigil_core::time::now_ms;
 use sigil_core::tx::Op;
 use sigil_core::types::{Hash, Height, PublicKey};
 
@@ -37,13 +38,6 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 fn read_chain(path: &Path) -> anyhow::Result<Vec<ParsedCert>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse_chain(&bytes).with_context(|| format!("{} cannot be used", path.display()))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn now_secs() -> i64 {

@@ -5,9 +5,9 @@
 use serde::Serialize;
 use sigil_core::api::ChainStatus;
 use sigil_core::captable::CapTable;
-use sigil_core::state::{Change, CompanyEntry, CompanyEvent, keys};
+use sigil_core::state::{Change, CompanyEntry, CompanyEvent, HolderEntry, keys};
 use sigil_core::tx::Op;
-use sigil_core::types::{Hash, Height, Keypair, PublicKey, decode};
+use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
 use super::identity::{consent, public_key, signer};
 use super::name::send_and_wait;
@@ -611,22 +611,28 @@ pub async fn proof_balance(
     let answer = client.balance_proof(&company, holder, class).await?;
     let checked = (|| {
         let (holder_proof, proof) = (&answer.holder, &answer.balance);
-        if proof.key != keys::balance(&company, class, holder)
-            || holder_proof.key != keys::holder(&company, holder)
-        {
-            return Err("the node sent a proof of another key".to_string());
-        }
         if holder_proof.header != proof.header {
             return Err(
                 "the node proved the holder and the balance at different blocks".to_string(),
             );
         }
-        let holder_entry = holder_proof.verify(&status.chain_id, &trusted)?;
-        let balance = match proof.verify(&status.chain_id, &trusted)? {
-            None => 0,
-            Some(bytes) => decode::<u64>(bytes)
-                .map_err(|e| format!("the proven value is not a balance: {e}"))?,
-        };
+        let holder_entry: Option<HolderEntry> = holder_proof
+            .verify_entry(
+                &keys::holder(&company, holder),
+                &format!("holder `{holder}` of `{company}`"),
+                &status.chain_id,
+                &trusted,
+            )
+            .map_err(|e| e.to_string())?;
+        let balance: u64 = proof
+            .verify_entry(
+                &keys::balance(&company, class, holder),
+                &format!("the `{class}` balance of holder `{holder}` of `{company}`"),
+                &status.chain_id,
+                &trusted,
+            )
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0);
         super::proof::fresh(&proof.header, max_age_secs)?;
         match holder_entry {
             None if balance == 0 => Ok(None),

@@ -230,7 +230,7 @@ async fn show(ctx: &Ctx, manifest: &Manifest) -> anyhow::Result<Exit> {
 }
 
 fn tip_age(time_ms: u64) -> String {
-    let age_ms = sigil_tools::devchain::now_ms().saturating_sub(time_ms);
+    let age_ms = sigil_core::time::now_ms().saturating_sub(time_ms);
     format!("{:.1} s", age_ms as f64 / 1000.0)
 }
 

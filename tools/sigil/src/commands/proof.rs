@@ -2,13 +2,12 @@
 //! so the answer holds even if the node lies, and that its block is recent (a node replaying an
 //! old proof could hide a newer state).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Serialize;
 use sigil_core::block::Header;
 use sigil_core::proof::{StateProof, check_fresh};
 use sigil_core::state::{NameEntry, keys};
-use sigil_core::types::{Hash, Height, decode};
+use sigil_core::time::now_ms;
+use sigil_core::types::{Hash, Height};
 
 use super::{Ctx, normalize};
 use crate::output::{Exit, table, zone_lines};
@@ -45,11 +44,7 @@ struct ProvenAt {
 /// Refuses a proof whose block is older than `max_age_secs` or from the future, by this
 /// machine's clock (the rule every client applies, [`check_fresh`]).
 pub(super) fn fresh(header: &Header, max_age_secs: u64) -> Result<(), String> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    check_fresh(header.height, header.time_ms, now_ms, max_age_secs).map_err(|e| e.to_string())
+    check_fresh(header.height, header.time_ms, now_ms(), max_age_secs).map_err(|e| e.to_string())
 }
 
 pub async fn name(ctx: &Ctx, input: &str, max_age_secs: u64) -> anyhow::Result<Exit> {
@@ -100,24 +95,23 @@ fn check(
     chain_id: &str,
     trusted: &sigil_core::state::ValidatorSet,
 ) -> Result<Option<NameEntry>, String> {
-    if proof.key != keys::name(name) {
-        return Err(format!(
-            "the node sent a proof of key `{}`, not of `{name}`",
-            String::from_utf8_lossy(&proof.key)
-        ));
-    }
-    let Some(bytes) = proof.verify(chain_id, trusted)? else {
-        return Ok(None);
-    };
-    let entry: NameEntry =
-        decode(bytes).map_err(|e| format!("the proven value is not a name entry: {e}"))?;
-    if entry.name != name {
+    let entry: Option<NameEntry> = proof
+        .verify_entry(
+            &keys::name(name),
+            &format!("the name `{name}`"),
+            chain_id,
+            trusted,
+        )
+        .map_err(|e| e.to_string())?;
+    if let Some(entry) = &entry
+        && entry.name != name
+    {
         return Err(format!(
             "the proven entry is of `{}`, not `{name}`",
             entry.name
         ));
     }
-    Ok(Some(entry))
+    Ok(entry)
 }
 
 fn failed(ctx: &Ctx, mut result: Proven, reason: String) -> Exit {
