@@ -6,6 +6,7 @@
 pub mod api;
 pub mod block;
 pub mod captable;
+pub mod cert;
 pub mod error;
 pub mod limits;
 pub mod name;

@@ -4,10 +4,10 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::cert::{CertFacts, RevocationReason};
 use crate::error::TxError;
 use crate::limits::MAX_TX_BYTES;
 use crate::records::Record;
-use crate::state::{CertFacts, RevocationReason};
 use crate::types::{Hash, Height, Keypair, PublicKey, Signature, decode, encode};
 
 /// Domain separator of transaction signatures, so they can never be mistaken for another message.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::identities::{self, KeyHistory, KeyPeriod, KeyRole, check_consent, check_id};
 use super::{IndexEntry, NameEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
 use crate::error::{Result, TxError};
-use crate::limits::{MAX_ID_BYTES, MAX_KEY_HISTORY, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
+use crate::limits::{MAX_ID_BYTES, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
 use crate::tx::Consent;
 use crate::types::{Hash, Height, PublicKey, encode};
 
@@ -525,27 +525,13 @@ pub(super) fn rotate_holder<S: StateRead>(
     let company = check!(admin_of(state, context, company)?);
     let mut entry = check!(existing_holder(state, &company, holder)?);
     let owner = format!("{holder} of {}", company.id);
-    if entry.keys.iter().any(|p| p.key == *new_key) {
-        reject!(TxError::KeyReused {
-            owner,
-            key: *new_key
-        });
-    }
-    if entry.keys.len() >= MAX_KEY_HISTORY {
-        reject!(TxError::KeyHistoryFull {
-            owner,
-            max: MAX_KEY_HISTORY
-        });
-    }
-    for period in entry.keys.iter_mut().filter(|p| p.until.is_none()) {
-        period.until = Some(context.height);
-    }
-    entry.keys.push(KeyPeriod {
-        key: *new_key,
-        role: KeyRole::Holder,
-        from: context.height,
-        until: None,
-    });
+    check!(identities::replace_key(
+        &mut entry.keys,
+        &owner,
+        KeyRole::Holder,
+        new_key,
+        context.height
+    ));
     entry.key = *new_key;
     entry.revoked = None;
     state.put(keys::holder(&company.id, holder), &entry);

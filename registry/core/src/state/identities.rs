@@ -273,7 +273,8 @@ pub(super) fn rotate<S: StateRead>(
     let mut entry = check!(existing(state, id)?);
     check!(entry.authorize(&context.signer(), &[KeyRole::Offline]));
     check!(replace_key(
-        &mut entry,
+        &mut entry.keys,
+        &entry.id,
         KeyRole::Online,
         new_online_key,
         context.height
@@ -297,13 +298,15 @@ pub(super) fn recover<S: StateRead>(
     }
     let height = context.height;
     check!(replace_key(
-        &mut entry,
+        &mut entry.keys,
+        &entry.id,
         KeyRole::Online,
         new_online_key,
         height
     ));
     check!(replace_key(
-        &mut entry,
+        &mut entry.keys,
+        &entry.id,
         KeyRole::Offline,
         new_offline_key,
         height
@@ -438,33 +441,35 @@ pub(super) fn bind<S: StateRead>(
     Ok(Ok(event(context, &entry, "bind", Some(full))))
 }
 
-/// Ends the current key of `role` at `height` and starts `new_key`.
-fn replace_key(
-    entry: &mut IdentityEntry,
+/// Ends the current key of `role` at `height` and starts `new_key`, in the key history `keys`
+/// of `owner` (an identity, or a company's holder): a key is never reused, and the history is
+/// bounded.
+pub(super) fn replace_key(
+    keys: &mut Vec<KeyPeriod>,
+    owner: &str,
     role: KeyRole,
     new_key: &PublicKey,
     height: Height,
 ) -> std::result::Result<(), TxError> {
-    if entry.keys.iter().any(|p| p.key == *new_key) {
+    if keys.iter().any(|p| p.key == *new_key) {
         return Err(TxError::KeyReused {
-            owner: entry.id.clone(),
+            owner: owner.to_string(),
             key: *new_key,
         });
     }
-    if entry.keys.len() >= MAX_KEY_HISTORY {
+    if keys.len() >= MAX_KEY_HISTORY {
         return Err(TxError::KeyHistoryFull {
-            owner: entry.id.clone(),
+            owner: owner.to_string(),
             max: MAX_KEY_HISTORY,
         });
     }
-    for period in entry
-        .keys
+    for period in keys
         .iter_mut()
         .filter(|p| p.role == role && p.until.is_none())
     {
         period.until = Some(height);
     }
-    entry.keys.push(KeyPeriod {
+    keys.push(KeyPeriod {
         key: *new_key,
         role,
         from: height,
