@@ -6,8 +6,9 @@ use std::fmt;
 
 use sigil_core::name::{Placement, place};
 use sigil_core::proof::{CertProof, ProofError};
-use sigil_core::san;
-use sigil_core::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
+use sigil_core::state::{
+    CertEntry, NameEntry, Revocation, Silence, ValidatorSet, keys, within_validity,
+};
 use sigil_core::types::{Hash, Height, PublicKey};
 use x509_parser::time::ASN1Time;
 
@@ -283,45 +284,33 @@ pub fn judge<'p>(
         });
     };
     let facts = &entry.facts;
-    if let LedgerStanding::Revoked(r) = entry.standing(proven.name.as_ref(), proven.height) {
-        return Err(Refusal::Revoked(r));
-    }
-    let bound_here =
-        matches!(place(host, tlds), Placement::Under { name, .. } if name == facts.name);
-    if !bound_here || !facts.sans.iter().any(|s| san::matches(s, host)) {
-        return Err(Refusal::NameMismatch {
-            host: host.to_string(),
-            name: facts.name.clone(),
-            sans: facts.sans.clone(),
-        });
-    }
-    match entry.standing(proven.name.as_ref(), proven.height) {
-        LedgerStanding::Active => {}
-        LedgerStanding::Revoked(r) => return Err(Refusal::Revoked(r)),
-        LedgerStanding::WrongOwner { now } => {
-            return Err(Refusal::WrongOwner {
+    entry
+        .speaks_for(host, tlds, proven.name.as_ref(), proven.height, now_secs)
+        .map_err(|silence| match silence {
+            Silence::Revoked(r) => Refusal::Revoked(r),
+            Silence::NameMismatch => Refusal::NameMismatch {
+                host: host.to_string(),
+                name: facts.name.clone(),
+                sans: facts.sans.clone(),
+            },
+            Silence::WrongOwner { now } => Refusal::WrongOwner {
                 name: facts.name.clone(),
                 registered_under: entry.owner,
                 owner_now: now,
-            });
-        }
-        LedgerStanding::NameGone => {
-            return Err(Refusal::NameGone {
+            },
+            Silence::NameGone => Refusal::NameGone {
                 name: facts.name.clone(),
-            });
-        }
-    }
-    check_validity(facts.not_before, facts.not_after, now_secs)?;
+            },
+            Silence::NotYetValid { not_before } => Refusal::NotYetValid { not_before },
+            Silence::Expired { not_after } => Refusal::Expired { not_after },
+        })?;
     Ok(entry)
 }
 
 /// Whether unix time `now_secs` lies inside the validity window `not_before..=not_after`.
 pub fn check_validity(not_before: i64, not_after: i64, now_secs: i64) -> Result<(), Refusal> {
-    if now_secs < not_before {
-        return Err(Refusal::NotYetValid { not_before });
-    }
-    if now_secs > not_after {
-        return Err(Refusal::Expired { not_after });
-    }
-    Ok(())
+    within_validity(not_before, not_after, now_secs).map_err(|silence| match silence {
+        Silence::NotYetValid { not_before } => Refusal::NotYetValid { not_before },
+        _ => Refusal::Expired { not_after },
+    })
 }

@@ -15,8 +15,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sigil_core::name::{Placement, place};
 use sigil_core::read::NameReader;
 use sigil_core::records::Record as LedgerRecord;
-use sigil_core::san;
-use sigil_core::state::{IdentityEntry, LedgerStanding, NameEntry};
+use sigil_core::state::{IdentityEntry, NameEntry};
 use sigil_core::types::Height;
 use tracing::debug;
 
@@ -418,13 +417,16 @@ impl<'r> Zone<'r> {
         let mut out = Vec::new();
         for cert in self.reader.active_certs(&entry.name)? {
             let facts = &cert.facts;
-            // Only the name's own entries: another name's entry for the same hash says nothing here.
-            let speaks = facts.name == entry.name
-                && cert.standing(Some(entry), self.tip) == LedgerStanding::Active
-                && facts.sans.iter().any(|s| san::matches(s, &full))
-                && facts.not_before <= self.now_secs
-                && self.now_secs <= facts.not_after;
-            if !speaks {
+            // The rule TLS clients apply; it also keeps out another name's entry for the same
+            // hash, which says nothing here.
+            let speaks = cert.speaks_for(
+                &full,
+                self.reader.tlds(),
+                Some(entry),
+                self.tip,
+                self.now_secs,
+            );
+            if speaks.is_err() {
                 continue;
             }
             for (selector, hash) in [

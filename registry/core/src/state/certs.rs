@@ -68,6 +68,79 @@ impl CertEntry {
     }
 }
 
+/// Why a certificate does not speak for a host: the one rule TLS clients (`sigil-ca-bridge`)
+/// and DNS (the resolver's TLSA records) both apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Silence {
+    Revoked(Revocation),
+    /// The host is neither the certificate's registered name nor under it, or none of the
+    /// certificate's names matches the host.
+    NameMismatch,
+    /// The name now belongs to another key than the one the certificate was registered under.
+    WrongOwner {
+        now: PublicKey,
+    },
+    /// The name is no longer registered, or has expired.
+    NameGone,
+    NotYetValid {
+        not_before: i64,
+    },
+    Expired {
+        not_after: i64,
+    },
+}
+
+impl CertEntry {
+    /// Whether this certificate speaks for `host` (normalized, no trailing dot) at `height`
+    /// and unix time `now_secs`, given its registered name's entry `name` at that height: not
+    /// revoked, bound to the registered name `host` is or lies under, one of its names matching
+    /// `host`, the name active and owned by the key it was registered under, and inside its
+    /// validity window. Checked in that order; the first failure is the answer.
+    pub fn speaks_for(
+        &self,
+        host: &str,
+        tlds: &[String],
+        name: Option<&NameEntry>,
+        height: Height,
+        now_secs: i64,
+    ) -> std::result::Result<(), Silence> {
+        let standing = self.standing(name, height);
+        if let LedgerStanding::Revoked(r) = standing {
+            return Err(Silence::Revoked(r));
+        }
+        let facts = &self.facts;
+        let bound_here = matches!(
+            name::place(host, tlds),
+            name::Placement::Under { name, .. } if name == facts.name
+        );
+        if !bound_here || !facts.sans.iter().any(|s| san::matches(s, host)) {
+            return Err(Silence::NameMismatch);
+        }
+        match standing {
+            LedgerStanding::Active => {}
+            LedgerStanding::Revoked(r) => return Err(Silence::Revoked(r)),
+            LedgerStanding::WrongOwner { now } => return Err(Silence::WrongOwner { now }),
+            LedgerStanding::NameGone => return Err(Silence::NameGone),
+        }
+        within_validity(facts.not_before, facts.not_after, now_secs)
+    }
+}
+
+/// Whether unix time `now_secs` lies inside the validity window `not_before..=not_after`.
+pub fn within_validity(
+    not_before: i64,
+    not_after: i64,
+    now_secs: i64,
+) -> std::result::Result<(), Silence> {
+    if now_secs < not_before {
+        return Err(Silence::NotYetValid { not_before });
+    }
+    if now_secs > not_after {
+        return Err(Silence::Expired { not_after });
+    }
+    Ok(())
+}
+
 /// An issuer's authorization for a name, under `cert-issuer/<name>/<key>`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct IssuerEntry {

@@ -29,7 +29,7 @@ mod validators;
 
 pub use certs::{
     CertEntry, CertEvent, CertFacts, IssuerEntry, LedgerStanding, Revocation, RevocationReason,
-    active_certs, cert_history_prefix,
+    Silence, active_certs, cert_history_prefix, within_validity,
 };
 pub use companies::{
     Change, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, HolderRevocation, ShareClass,
