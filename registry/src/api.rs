@@ -206,7 +206,37 @@ impl From<TxError> for ApiError {
             TxError::InvalidId { .. } | TxError::BadClasses { .. } | TxError::BadReason { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
+            // Well-formed, but refused by the state it would apply to.
+            TxError::InvalidName(_)
+            | TxError::InvalidRecord(_)
+            | TxError::NoCommit { .. }
+            | TxError::RevealTooEarly { .. }
+            | TxError::RevealTooLate { .. }
+            | TxError::RenewTooEarly { .. }
+            | TxError::NameExpired { .. }
+            | TxError::BadValidatorChange { .. }
+            | TxError::InvalidSan(_)
+            | TxError::TooManySans { .. }
+            | TxError::CertBadWindow { .. }
+            | TxError::IssuerNotAuthorized { .. }
+            | TxError::TooManyCerts { .. }
+            | TxError::BatchSize { .. }
+            | TxError::SameKeys { .. }
+            | TxError::KeyReused { .. }
+            | TxError::KeyHistoryFull { .. }
+            | TxError::AmountZero
+            | TxError::AmountOverflow { .. }
+            | TxError::InsufficientBalance { .. }
+            | TxError::SameHolder { .. }
+            | TxError::IdentitySuspended { .. }
+            | TxError::NoConsent { .. }
+            | TxError::CompanyIdTaken { .. }
+            | TxError::InvalidCompanyId { .. }
+            | TxError::NameHasCompany { .. }
+            | TxError::NotCompanyAuthority { .. }
+            | TxError::TooManyVotes { .. }
+            // A batch is refused as a whole, whatever refused one of its certificates.
+            | TxError::InBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
     }
