@@ -14,6 +14,7 @@ pub mod mempool;
 pub mod net;
 pub mod node;
 pub mod paging;
+pub mod prefixes;
 pub mod snapshots;
 pub mod store;
 pub mod tree;

@@ -9,23 +9,10 @@ use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
 
 use crate::error::{Error, Result};
+use crate::prefixes::tree as prefix;
 use crate::store::{Batch, Store, prefix_end};
 use sigil_core::proof::{Blake3Hasher, Proof, key_hash};
 use sigil_core::types::{Hash, Height, decode, encode};
-
-/// Store key prefixes of the tree.
-mod prefix {
-    /// `N ‖ node key` → node.
-    pub const NODE: &[u8] = b"tN";
-    /// `V ‖ key hash ‖ version` → value at that version (`None`: deleted).
-    pub const VALUE: &[u8] = b"tV";
-    /// `S ‖ stale since ‖ node key` → (): nodes unneeded from that version on.
-    pub const STALE_NODE: &[u8] = b"tS";
-    /// `W ‖ stale since ‖ key hash ‖ version` → (): values overwritten at that version.
-    pub const STALE_VALUE: &[u8] = b"tW";
-    /// `L ‖ state key` → the latest value, for fast reads at the tip.
-    pub const LATEST: &[u8] = b"tL";
-}
 
 /// The state tree over a store.
 pub struct StateTree<'a> {

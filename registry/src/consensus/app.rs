@@ -40,9 +40,9 @@ use sigil_core::limits::{
 use sigil_core::time::now_ms;
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 
-/// Store prefix of proposals seen for heights not yet final (kept across a crash so
-/// `StartedRound` can hand them back to the engine).
-const UNDECIDED_PREFIX: &[u8] = b"uP";
+// Store prefix of proposals seen for heights not yet final (kept across a crash so
+// `StartedRound` can hand them back to the engine).
+use crate::prefixes::UNDECIDED as UNDECIDED_PREFIX;
 
 /// How many proposals for heights not yet final `store` holds (what a restart reloads).
 pub(super) fn stored_proposals(store: &dyn Store) -> Result<usize> {

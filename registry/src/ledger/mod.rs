@@ -16,6 +16,7 @@ mod proofs;
 mod queries;
 
 use crate::error::{Error, Result};
+use crate::prefixes::ledger as prefix;
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
 use sigil_core::block::{Block, Commit, Genesis, Header, Tip, tx_root};
@@ -23,18 +24,6 @@ use sigil_core::state::{
     BlockExecution, ChainParams, StateRead, ValidatorSet, ValidatorSetChange, index, keys,
 };
 use sigil_core::types::{Hash, Height, PublicKey, decode, encode};
-
-/// Store key prefixes of the ledger (the tree's own start with `t`).
-mod prefix {
-    pub const BLOCK: &[u8] = b"cB";
-    /// A block's header with its commit, by height: what a header or a proof reads.
-    pub const HEADER: &[u8] = b"cD";
-    pub const RECEIPT: &[u8] = b"cR";
-    pub const TIP: &[u8] = b"mTip";
-    pub const GENESIS: &[u8] = b"mGenesis";
-    /// The store's format version (absent: version 1, before headers and snapshots).
-    pub const FORMAT: &[u8] = b"mFormat";
-}
 
 /// The store format this version writes: 2 adds a header per height and register snapshots.
 const STORE_FORMAT: u32 = 2;
