@@ -20,6 +20,12 @@ use sigil_core::time::now_ms;
 use sigil_core::tx::{Op, SignedTx};
 use sigil_core::types::{Hash, Keypair};
 
+/// The node's networking as status reports show it; implemented by the swarm
+/// (`net::SwarmStatus`), so the node reports it without knowing the swarm.
+pub trait NetworkInfo: Send + Sync {
+    fn network_status(&self) -> NetworkStatus;
+}
+
 pub struct Node {
     ledger: Arc<Ledger>,
     mempool: Mempool,
@@ -27,8 +33,8 @@ pub struct Node {
     producer: Option<Keypair>,
     /// Where client transactions go to be gossiped, once the network is up.
     relay: OnceLock<mpsc::Sender<SignedTx>>,
-    /// Our swarm and the consensus engine's listen address, once they run.
-    network: OnceLock<(NetHandle, Option<String>)>,
+    /// Our networking as status reports show it, once it runs.
+    network: OnceLock<Box<dyn NetworkInfo>>,
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
     admission: Mutex<()>,
@@ -105,22 +111,15 @@ impl Node {
         let _ = self.relay.set(relay);
     }
 
-    /// Records the node's networking for status reports: our swarm, and where the consensus
-    /// engine listens (validators).
-    pub fn attach_network(&self, net: NetHandle, consensus_listen: Option<String>) {
-        let _ = self.network.set((net, consensus_listen));
+    /// Records the node's networking for status reports (`net::SwarmStatus`: our swarm, and
+    /// where the consensus engine listens).
+    pub fn attach_network(&self, network: impl NetworkInfo + 'static) {
+        let _ = self.network.set(Box::new(network));
     }
 
     /// Where the node listens and whom it is connected to, if it is networked.
     pub fn network_status(&self) -> Option<NetworkStatus> {
-        let (net, consensus_listen) = self.network.get()?;
-        let status = net.status().borrow().clone();
-        Some(NetworkStatus {
-            peer_id: net.local_peer_id().to_string(),
-            p2p_listen: status.listen_addrs.iter().map(|a| a.to_string()).collect(),
-            peers: status.peers.iter().map(|p| p.to_string()).collect(),
-            consensus_listen: consensus_listen.clone(),
-        })
+        Some(self.network.get()?.network_status())
     }
 
     /// Admits a transaction from a client and relays it to the network.

@@ -6,6 +6,7 @@ mod codec;
 mod gate;
 mod rate;
 mod service;
+mod status;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use sigil_core::types::{Hash, Height};
 pub use codec::{CommittedHeader, Request, Response};
 pub(crate) use rate::TokenBucket;
 pub use service::{GossipVerdict, NetHandle, NetStatus, Network};
+pub use status::SwarmStatus;
 
 /// How the node joins the network.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use sigil_core::read::NameReader;
 use sigil_registry::ledger::Ledger;
+use sigil_registry::net::SwarmStatus;
 use sigil_registry::node::Node;
 use sigil_registry::store::SledStore;
 use sigil_tools::config::{self, FileConfig};
@@ -136,10 +137,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(net) = &net {
-        node.attach_network(
-            net.clone(),
-            consensus.as_ref().map(|(_, listen)| listen.clone()),
-        );
+        node.attach_network(SwarmStatus {
+            net: net.clone(),
+            consensus_listen: consensus.as_ref().map(|(_, listen)| listen.clone()),
+        });
     }
 
     let api = tokio::net::TcpListener::bind(api_listen)
