@@ -211,7 +211,7 @@ impl NameReader for Ledger {
     }
 
     fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
-        Ok(self.latest().get_decoded(&keys::name(name))?)
+        self.latest().get_decoded(&keys::name(name))
     }
 
     fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
