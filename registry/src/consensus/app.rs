@@ -31,9 +31,9 @@ use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::node::Node;
 use crate::store::{Batch, Store, prefix_end};
-use sigil_core::block::{Block, Commit, CommitSig, tx_root};
+use sigil_core::block::{Block, Commit, CommitSig};
 use sigil_core::limits::{
-    MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
+    MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
     MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
     SYNC_RESPONSE_BUDGET_BYTES,
 };
@@ -545,23 +545,19 @@ impl App {
         Ok(validity)
     }
 
+    /// The round's rules (who may propose it) here, the block's rules with the ledger
+    /// ([`Ledger::block_problem`] at this validator's clock, [`Ledger::execution_problem`]).
     fn check(
         &self,
         proposal: &Undecided,
         decided: bool,
     ) -> Result<std::result::Result<Prepared, String>> {
-        let tip = self.ledger.tip();
         let validators = self.ledger.validators()?;
         let header = &proposal.block.header;
         let expected_proposer = SigilContext
             .select_proposer(&validators, Height(proposal.height), proposal.round)
             .key;
-        let now = now_ms();
-        let problem = if header.chain_id != self.chain_id {
-            Some(format!("it is for chain `{}`", header.chain_id))
-        } else if header.height != tip.height + 1 || header.prev_hash != tip.hash {
-            Some("it does not extend our tip".to_string())
-        } else if proposal.proposer != expected_proposer {
+        let problem = if proposal.proposer != expected_proposer {
             Some(format!(
                 "{} is not the proposer of this round",
                 proposal.proposer
@@ -575,28 +571,8 @@ impl App {
                 "its header names {} as proposer, not the round's proposer",
                 header.proposer
             ))
-        } else if validators.power_of(&header.proposer).is_none() {
-            Some(format!(
-                "its header names {}, not a validator",
-                header.proposer
-            ))
-        } else if header.validators_hash != validators.hash() {
-            Some("it names another validator set".to_string())
-        } else if header.time_ms < tip.time_ms {
-            Some("its time is before its parent's".to_string())
-        } else if header.time_ms > now + MAX_CLOCK_DRIFT_MS {
-            Some(format!(
-                "its time is {} ms ahead of this validator's clock (at most {MAX_CLOCK_DRIFT_MS} ms allowed)",
-                header.time_ms - now
-            ))
-        } else if proposal.block.txs.len() > MAX_TXS_PER_BLOCK
-            || encode(&proposal.block).len() > MAX_BLOCK_BYTES
-        {
-            Some("it is too large".to_string())
-        } else if header.tx_root != tx_root(&proposal.block.txs) {
-            Some("its transaction root is wrong".to_string())
         } else {
-            None
+            self.ledger.block_problem(&proposal.block, now_ms())?
         };
         if let Some(problem) = problem {
             return Ok(Err(problem));
@@ -610,20 +586,8 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        if prepared.state_root != header.state_root {
-            return Ok(Err(format!(
-                "executing it gives state root {}, not {}",
-                prepared.state_root, header.state_root
-            )));
-        }
-        let next_validators = prepared
-            .next_validators_hash()?
-            .unwrap_or(validators.hash());
-        if header.next_validators_hash != next_validators {
-            return Ok(Err(format!(
-                "it hands over to validator set {}, but executing it gives set {next_validators}",
-                header.next_validators_hash
-            )));
+        if let Some(problem) = self.ledger.execution_problem(&prepared, header)? {
+            return Ok(Err(problem));
         }
         Ok(Ok(prepared))
     }

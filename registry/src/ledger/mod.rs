@@ -14,6 +14,7 @@ use tokio::sync::watch;
 mod apply;
 mod proofs;
 mod queries;
+mod validity;
 
 use crate::error::{Error, Result};
 use crate::prefixes::ledger as prefix;
