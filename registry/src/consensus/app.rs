@@ -30,7 +30,6 @@ use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::node::Node;
-use crate::store::{Batch, Store, prefix_end};
 use sigil_core::block::{Block, Commit, CommitSig};
 use sigil_core::limits::{
     MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
@@ -39,17 +38,6 @@ use sigil_core::limits::{
 };
 use sigil_core::time::now_ms;
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
-
-// Store prefix of proposals seen for heights not yet final (kept across a crash so
-// `StartedRound` can hand them back to the engine).
-use crate::prefixes::UNDECIDED as UNDECIDED_PREFIX;
-
-/// How many proposals for heights not yet final `store` holds (what a restart reloads).
-pub(super) fn stored_proposals(store: &dyn Store) -> Result<usize> {
-    Ok(store
-        .scan(UNDECIDED_PREFIX, &prefix_end(UNDECIDED_PREFIX), usize::MAX)?
-        .len())
-}
 
 /// A proposal for a height not yet final, with its block.
 #[derive(Clone, BorshSerialize, BorshDeserialize)]
@@ -84,16 +72,6 @@ impl Undecided {
 
 fn round_u32(round: Round) -> u32 {
     round.as_u32().unwrap_or(u32::MAX)
-}
-
-fn undecided_key(height: u64, round: u32, id: &Hash) -> Vec<u8> {
-    [
-        UNDECIDED_PREFIX,
-        &height.to_be_bytes(),
-        &round.to_be_bytes(),
-        &id.0,
-    ]
-    .concat()
 }
 
 /// The application side of consensus.
@@ -699,20 +677,7 @@ impl App {
         self.validity.clear();
         self.prepared.clear();
         self.streams.forget_through(height);
-        let store = self.ledger.store();
-        let stale = store.scan(
-            UNDECIDED_PREFIX,
-            &undecided_key(height + 1, 0, &Hash::ZERO),
-            usize::MAX,
-        )?;
-        if !stale.is_empty() {
-            let mut batch = Batch::default();
-            for (key, _) in stale {
-                batch.delete(key);
-            }
-            store.apply(batch)?;
-        }
-        Ok(())
+        self.ledger.forget_proposals_through(height)
     }
 
     /// Keeps a proposal in memory and in the store (flushed), so a restart can replay it, if
@@ -726,10 +691,8 @@ impl App {
             tracing::debug!(height, round, proposer = %proposal.proposer, "proposal not kept: out of the height window, or its proposer's share of the round is full");
             return Ok(false);
         }
-        let mut batch = Batch::default();
-        batch.put(undecided_key(height, round, &id), encode(&proposal));
-        self.ledger.store().apply(batch)?;
-        self.ledger.store().flush()?;
+        self.ledger
+            .keep_proposal(height, round, &id, encode(&proposal))?;
         self.undecided.insert((height, round, id), proposal);
         Ok(true)
     }
@@ -759,41 +722,22 @@ impl App {
         let tip = self.ledger.tip().height;
         self.forget_through(tip)?;
         let ledger = self.ledger.clone();
-        let store = ledger.store();
-        let window_end = undecided_key(
-            tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD),
-            0,
-            &Hash::ZERO,
-        );
-        let mut dropped = 0usize;
-        loop {
-            let beyond = store.scan(&window_end, &prefix_end(UNDECIDED_PREFIX), 1024)?;
-            if beyond.is_empty() {
-                break;
-            }
-            let mut batch = Batch::default();
-            for (key, _) in beyond {
-                batch.delete(key);
-                dropped += 1;
-            }
-            store.apply(batch)?;
-        }
-        let mut batch = Batch::default();
-        for (key, bytes) in store.scan(UNDECIDED_PREFIX, &window_end, usize::MAX)? {
+        let window_end = tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD);
+        let mut dropped = ledger.drop_proposals_from(window_end)?;
+        let mut doomed = Vec::new();
+        for kept in ledger.kept_proposals_below(window_end)? {
             let proposal: Undecided =
-                decode(&bytes).map_err(|e| Error::corrupt("undecided proposal", e))?;
+                decode(&kept.bytes).map_err(|e| Error::corrupt("undecided proposal", e))?;
             if self.admissible(&proposal) {
                 self.undecided.insert(proposal.key(), proposal);
             } else {
-                batch.delete(key);
-                dropped += 1;
+                doomed.push(kept);
             }
         }
-        if !batch.is_empty() {
-            store.apply(batch)?;
-        }
+        dropped += doomed.len();
+        ledger.delete_proposals(doomed)?;
         if dropped > 0 {
-            store.flush()?;
+            ledger.flush_proposals()?;
             tracing::info!(dropped, "stored proposals out of the height window deleted");
         }
         if !self.undecided.is_empty() {
@@ -941,7 +885,8 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemStore;
+    use crate::ledger::{stored_proposals, undecided_key};
+    use crate::store::{Batch, MemStore};
     use malachitebft_app_channel::app::streaming::{StreamContent, StreamId};
     use sigil_core::block::Genesis;
     use sigil_core::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;

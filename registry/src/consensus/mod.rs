@@ -239,7 +239,7 @@ pub async fn start(
 /// How many proposals for heights not yet final a node's store holds (what a restart
 /// reloads); bounded by the height window and per-round limits in `limits`.
 pub fn stored_proposals(store: &dyn crate::store::Store) -> Result<usize> {
-    app::stored_proposals(store)
+    crate::ledger::stored_proposals(store)
 }
 
 fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {

@@ -14,7 +14,12 @@ use tokio::sync::watch;
 mod apply;
 mod proofs;
 mod queries;
+mod undecided;
 mod validity;
+
+#[cfg(test)]
+pub(crate) use undecided::undecided_key;
+pub use undecided::{KeptProposal, stored_proposals};
 
 use crate::error::{Error, Result};
 use crate::prefixes::ledger as prefix;
