@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::ProposedValue;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
@@ -21,58 +20,22 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 
+use super::assembly::{Undecided, assemble, judge_init, round_u32};
 use super::codec::bounded_range;
 use super::context::{Address, BlockValue, Height, ProposalPart, SigilContext};
 use super::crash::{CrashHook, CrashPoint};
-use super::signing::{init_signing_bytes, parts_signing_bytes};
-use super::stream::{Claim, Streams, parts_digest, proposal_parts, stream_messages};
+use super::stream::{Streams, proposal_parts, stream_messages};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
 use crate::node::Node;
 use sigil_core::block::{Block, Commit, CommitSig};
 use sigil_core::limits::{
-    MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
-    MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
-    SYNC_RESPONSE_BUDGET_BYTES,
+    MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSALS_PER_ROUND_PROPOSER,
+    MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK, SYNC_RESPONSE_BUDGET_BYTES,
 };
 use sigil_core::time::now_ms;
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
-
-/// A proposal for a height not yet final, with its block.
-#[derive(Clone, BorshSerialize, BorshDeserialize)]
-struct Undecided {
-    height: u64,
-    round: Round,
-    valid_round: Round,
-    proposer: PublicKey,
-    block: Block,
-}
-
-impl Undecided {
-    fn id(&self) -> Hash {
-        self.block.header.hash()
-    }
-
-    fn key(&self) -> (u64, u32, Hash) {
-        (self.height, round_u32(self.round), self.id())
-    }
-
-    fn proposed(&self, validity: Validity) -> ProposedValue<SigilContext> {
-        ProposedValue {
-            height: Height(self.height),
-            round: self.round,
-            valid_round: self.valid_round,
-            proposer: Address(self.proposer),
-            value: BlockValue::new(self.block.header.clone()),
-            validity,
-        }
-    }
-}
-
-fn round_u32(round: Round) -> u32 {
-    round.as_u32().unwrap_or(u32::MAX)
-}
 
 /// The application side of consensus.
 pub(crate) struct App {
@@ -431,7 +394,7 @@ impl App {
         let Some(parts) = parts else {
             return Ok(None);
         };
-        let Some(proposal) = self.assemble(&parts) else {
+        let Some(proposal) = assemble(&parts, &self.ledger, &self.chain_id) else {
             tracing::warn!(peer = %author, "dropping a malformed or wrongly signed proposal stream");
             return Ok(None);
         };
@@ -441,62 +404,6 @@ impl App {
         }
         let validity = self.validate(&proposal, false)?;
         Ok(Some(proposal.proposed(validity)))
-    }
-
-    /// Checks a complete stream's shape and the proposer's `Fin` signature, and decodes the block.
-    fn assemble(&self, parts: &[ProposalPart]) -> Option<Undecided> {
-        let (
-            Some(ProposalPart::Init {
-                height,
-                round,
-                proposer,
-                pol_round,
-                ..
-            }),
-            Some(ProposalPart::Fin { signature }),
-        ) = (parts.first(), parts.last())
-        else {
-            return None;
-        };
-        let body = &parts[..parts.len() - 1];
-        let mut bytes = Vec::new();
-        for part in &body[1..] {
-            let ProposalPart::Data(chunk) = part else {
-                return None;
-            };
-            bytes.extend_from_slice(chunk);
-        }
-        self.ledger.validators().ok()?.power_of(proposer)?;
-        let digest = parts_digest(body);
-        if !proposer.verify(
-            &parts_signing_bytes(&self.chain_id, *height, *round, &digest),
-            signature,
-        ) {
-            return None;
-        }
-        let block: Block = decode(&bytes).ok()?;
-        // A fresh proposal is built by the proposer streaming it; a re-proposal (`pol_round`
-        // set) carries the value locked in that round, built by whichever validator proposed
-        // it there.
-        let builder_ok = if pol_round.is_defined() {
-            self.ledger
-                .validators()
-                .ok()?
-                .power_of(&block.header.proposer)
-                .is_some()
-        } else {
-            block.header.proposer == *proposer
-        };
-        if block.header.height != height.0 || !builder_ok {
-            return None;
-        }
-        Some(Undecided {
-            height: height.0,
-            round: *round,
-            valid_round: *pol_round,
-            proposer: **proposer,
-            block,
-        })
     }
 
     /// Whether a proposal is a valid next block: it extends our tip, names the right proposer
@@ -824,55 +731,6 @@ impl App {
 /// Whose proposal a stream's `Init` is, if it can be one we will need: for the next height or
 /// one a little ahead, in a round not far ahead of ours, by that round's proposer, signed by
 /// it for the peer that published the stream.
-fn judge_init(
-    ledger: &Ledger,
-    chain_id: &str,
-    next: u64,
-    current_round: u32,
-    init: &ProposalPart,
-    author: &PeerId,
-) -> Option<Claim> {
-    let ProposalPart::Init {
-        height,
-        round,
-        proposer,
-        pol_round,
-        signature,
-    } = init
-    else {
-        return None;
-    };
-    let r = round.as_u32()?;
-    if height.0 < next || height.0 - next > MAX_PROPOSAL_HEIGHTS_AHEAD {
-        return None;
-    }
-    let from_round = if height.0 == next { current_round } else { 0 };
-    if r > from_round.saturating_add(MAX_PROPOSAL_ROUNDS_AHEAD) {
-        return None;
-    }
-    // Heights ahead are judged by today's validators: a set that changes within the window
-    // costs a validator that is behind at most a round there.
-    let validators = ledger.validators().ok()?;
-    if SigilContext
-        .select_proposer(&validators, *height, *round)
-        .key
-        != *proposer
-    {
-        return None;
-    }
-    let bytes = init_signing_bytes(
-        chain_id,
-        *height,
-        *round,
-        *pol_round,
-        proposer,
-        &author.to_bytes(),
-    );
-    proposer.verify(&bytes, signature).then_some(Claim {
-        height: height.0,
-        proposer: **proposer,
-    })
-}
 
 /// Runs store and execution work off the async workers when the runtime allows it.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {

@@ -3,6 +3,7 @@
 //! drives the ledger from the engine's messages. See `docs/adr/0004-consensus-malachite.md`.
 
 mod app;
+mod assembly;
 pub mod codec;
 pub mod context;
 pub mod crash;
