@@ -728,10 +728,6 @@ impl App {
     }
 }
 
-/// Whose proposal a stream's `Init` is, if it can be one we will need: for the next height or
-/// one a little ahead, in a round not far ahead of ours, by that round's proposer, signed by
-/// it for the peer that published the stream.
-
 /// Runs store and execution work off the async workers when the runtime allows it.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {

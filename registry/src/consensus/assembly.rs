@@ -50,6 +50,9 @@ pub(super) fn round_u32(round: Round) -> u32 {
     round.as_u32().unwrap_or(u32::MAX)
 }
 
+/// Whose proposal a stream's `Init` is, if it can be one we will need: for the next height or
+/// one a little ahead, in a round not far ahead of ours, by that round's proposer, signed by
+/// it for the peer that published the stream.
 pub(super) fn judge_init(
     ledger: &Ledger,
     chain_id: &str,
