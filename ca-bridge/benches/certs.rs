@@ -19,8 +19,8 @@ use common::{Chain, ca, connect, leaf, provider, serve};
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::{ClientConfig, RootCertStore};
 use sigil_ca_bridge::{LedgerVerifier, judge, parse_der, verify_cert_proof};
-use sigil_registry::proof::CertProof;
-use sigil_registry::tx::Op;
+use sigil_core::proof::CertProof;
+use sigil_core::tx::Op;
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -43,7 +43,7 @@ fn main() {
         let op = Op::CertRevoke {
             name: "example.sigil".into(),
             cert_sha256: f.cert_sha256,
-            reason: sigil_registry::state::RevocationReason::Superseded,
+            reason: sigil_core::state::RevocationReason::Superseded,
         };
         chain.send(Op::CertRegister { cert: f }).unwrap();
         chain.send(op).unwrap();

@@ -4,11 +4,12 @@
 
 use std::fmt;
 
-use sigil_registry::name::{Placement, place};
-use sigil_registry::proof::CertProof;
-use sigil_registry::san;
-use sigil_registry::state::{CertEntry, LedgerStanding, NameEntry, Revocation, ValidatorSet, keys};
-use sigil_registry::types::{Hash, Height, PublicKey, decode};
+use sigil_core::name::{Placement, place};
+use sigil_core::proof::{CertProof, ProofError};
+use sigil_core::state::{
+    CertEntry, NameEntry, Revocation, Silence, ValidatorSet, keys, within_validity,
+};
+use sigil_core::types::{Hash, Height, PublicKey};
 use x509_parser::time::ASN1Time;
 
 use crate::error::{Error, Result};
@@ -53,18 +54,16 @@ pub fn verify_cert_proof(
     trusted: &ValidatorSet,
 ) -> Result<Proven> {
     let fail = Error::Proof;
-    if answer.cert.key != keys::cert(name, cert_sha256) {
-        return Err(fail(format!(
-            "the node answered with a proof of another key than certificate {cert_sha256} of `{name}`"
-        )));
-    }
+    let proof_failed = |e: ProofError| fail(e.to_string());
     let entry: Option<CertEntry> = answer
         .cert
-        .verify(chain_id, trusted)
-        .map_err(fail)?
-        .map(decode)
-        .transpose()
-        .map_err(|e| fail(format!("the proven value is not a certificate entry: {e}")))?;
+        .verify_entry(
+            &keys::cert(name, cert_sha256),
+            &format!("certificate {cert_sha256} of `{name}`"),
+            chain_id,
+            trusted,
+        )
+        .map_err(proof_failed)?;
     let header = &answer.cert.header;
     let mut name_entry = None;
     if let Some(entry) = &entry {
@@ -79,20 +78,19 @@ pub fn verify_cert_proof(
                 "the node sent no proof of `{name}`, the name the certificate is bound to"
             )));
         };
-        if name_proof.key != keys::name(name) {
-            return Err(fail(format!("the node proved another name than `{name}`")));
-        }
         if name_proof.header.hash() != header.hash() {
             return Err(fail(
                 "the proofs of the certificate and of its name are of different blocks".into(),
             ));
         }
         name_entry = name_proof
-            .verify(chain_id, trusted)
-            .map_err(fail)?
-            .map(decode::<NameEntry>)
-            .transpose()
-            .map_err(|e| fail(format!("the proven value is not a name entry: {e}")))?;
+            .verify_entry::<NameEntry>(
+                &keys::name(name),
+                &format!("the name `{name}`"),
+                chain_id,
+                trusted,
+            )
+            .map_err(proof_failed)?;
         if let Some(n) = &name_entry
             && n.name != name
         {
@@ -166,7 +164,7 @@ pub enum Refusal {
     },
 }
 
-pub use sigil_registry::proof::{DEFAULT_MAX_PROOF_AGE_SECS, MAX_FUTURE_SKEW_SECS};
+pub use sigil_core::proof::{DEFAULT_MAX_PROOF_AGE_SECS, MAX_FUTURE_SKEW_SECS};
 
 impl Refusal {
     /// A stable code for JSON output.
@@ -249,10 +247,10 @@ impl std::error::Error for Refusal {}
 
 /// Refuses a proof whose block is more than `max_age_secs` older than `now_ms` (unix
 /// milliseconds, the client's clock), or from the future: the rule of
-/// [`sigil_registry::proof::check_fresh`], as a refusal.
+/// [`sigil_core::proof::check_fresh`], as a refusal.
 pub fn check_fresh(proven: &Proven, now_ms: u64, max_age_secs: u64) -> Result<(), Refusal> {
-    use sigil_registry::proof::Unfresh;
-    sigil_registry::proof::check_fresh(proven.height, proven.block_time_ms, now_ms, max_age_secs)
+    use sigil_core::proof::Unfresh;
+    sigil_core::proof::check_fresh(proven.height, proven.block_time_ms, now_ms, max_age_secs)
         .map_err(|unfresh| match unfresh {
             Unfresh::Stale {
                 height,
@@ -286,45 +284,33 @@ pub fn judge<'p>(
         });
     };
     let facts = &entry.facts;
-    if let LedgerStanding::Revoked(r) = entry.standing(proven.name.as_ref(), proven.height) {
-        return Err(Refusal::Revoked(r));
-    }
-    let bound_here =
-        matches!(place(host, tlds), Placement::Under { name, .. } if name == facts.name);
-    if !bound_here || !facts.sans.iter().any(|s| san::matches(s, host)) {
-        return Err(Refusal::NameMismatch {
-            host: host.to_string(),
-            name: facts.name.clone(),
-            sans: facts.sans.clone(),
-        });
-    }
-    match entry.standing(proven.name.as_ref(), proven.height) {
-        LedgerStanding::Active => {}
-        LedgerStanding::Revoked(r) => return Err(Refusal::Revoked(r)),
-        LedgerStanding::WrongOwner { now } => {
-            return Err(Refusal::WrongOwner {
+    entry
+        .speaks_for(host, tlds, proven.name.as_ref(), proven.height, now_secs)
+        .map_err(|silence| match silence {
+            Silence::Revoked(r) => Refusal::Revoked(r),
+            Silence::NameMismatch => Refusal::NameMismatch {
+                host: host.to_string(),
+                name: facts.name.clone(),
+                sans: facts.sans.clone(),
+            },
+            Silence::WrongOwner { now } => Refusal::WrongOwner {
                 name: facts.name.clone(),
                 registered_under: entry.owner,
                 owner_now: now,
-            });
-        }
-        LedgerStanding::NameGone => {
-            return Err(Refusal::NameGone {
+            },
+            Silence::NameGone => Refusal::NameGone {
                 name: facts.name.clone(),
-            });
-        }
-    }
-    check_validity(facts.not_before, facts.not_after, now_secs)?;
+            },
+            Silence::NotYetValid { not_before } => Refusal::NotYetValid { not_before },
+            Silence::Expired { not_after } => Refusal::Expired { not_after },
+        })?;
     Ok(entry)
 }
 
 /// Whether unix time `now_secs` lies inside the validity window `not_before..=not_after`.
 pub fn check_validity(not_before: i64, not_after: i64, now_secs: i64) -> Result<(), Refusal> {
-    if now_secs < not_before {
-        return Err(Refusal::NotYetValid { not_before });
-    }
-    if now_secs > not_after {
-        return Err(Refusal::Expired { not_after });
-    }
-    Ok(())
+    within_validity(not_before, not_after, now_secs).map_err(|silence| match silence {
+        Silence::NotYetValid { not_before } => Refusal::NotYetValid { not_before },
+        _ => Refusal::Expired { not_after },
+    })
 }

@@ -17,7 +17,7 @@ pub use parse::{ParsedCert, parse_chain, parse_der};
 pub use verifier::{CertSource, LedgerVerifier, ProofSource, handshake_error};
 
 use sha2::{Digest, Sha256};
-use sigil_registry::types::Hash;
+use sigil_core::types::Hash;
 
 /// SHA-256 of DER bytes (a whole certificate, or its SubjectPublicKeyInfo).
 pub fn sha256(der: &[u8]) -> Hash {

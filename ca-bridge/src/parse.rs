@@ -2,9 +2,9 @@
 //! the facts the ledger keeps (hashes, validity window, DNS names), with a clear error for
 //! anything else (garbage, a truncated file, a private key, a chain out of order).
 
-use sigil_registry::san;
-use sigil_registry::state::CertFacts;
-use sigil_registry::types::Hash;
+use sigil_core::san;
+use sigil_core::state::CertFacts;
+use sigil_core::types::Hash;
 use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer, X509Certificate};

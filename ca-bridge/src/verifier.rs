@@ -14,9 +14,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
-use sigil_registry::proof::CertProof;
-use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::Hash;
+use sigil_core::proof::CertProof;
+use sigil_core::state::ValidatorSet;
+use sigil_core::types::Hash;
 
 use crate::judge::{
     Proven, check_fresh, check_validity, judge, registered_name, verify_cert_proof,

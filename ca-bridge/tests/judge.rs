@@ -5,9 +5,9 @@ mod common;
 
 use common::{CHAIN, Chain, ca, leaf};
 use sigil_ca_bridge::{Error, Refusal, check_fresh, judge, parse_der, verify_cert_proof};
-use sigil_registry::state::{CertEntry, ValidatorSet};
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Keypair, decode, encode};
+use sigil_core::state::{CertEntry, ValidatorSet};
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Keypair, decode, encode};
 
 const NOW: i64 = 1_800_000_000; // 2027
 

@@ -11,8 +11,8 @@ use common::{Chain, ca, client, connect, leaf, leaf_valid, provider, serve};
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
 use sigil_ca_bridge::{DEFAULT_MAX_PROOF_AGE_SECS, LedgerVerifier, handshake_error, parse_der};
-use sigil_registry::state::RevocationReason;
-use sigil_registry::tx::Op;
+use sigil_core::state::RevocationReason;
+use sigil_core::tx::Op;
 
 fn register(chain: &mut Chain, issued: &common::Issued, name: &str) {
     let facts = parse_der(issued.cert.der()).unwrap().facts(name);

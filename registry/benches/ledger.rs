@@ -11,14 +11,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::proof::{Proof, verify};
+use sigil_core::records::Record;
+use sigil_core::state::{ChainParams, NameEntry, ValidatorSet, keys};
+use sigil_core::tx::{Op, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 use sigil_registry::ledger::Ledger;
-use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, ValidatorSet, keys};
 use sigil_registry::store::{Batch, SledStore, Store};
-use sigil_registry::tree::{Proof, StateTree, verify};
-use sigil_registry::tx::{Op, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair, PublicKey, decode, encode};
+use sigil_registry::tree::StateTree;
 
 fn main() {
     let args: Vec<String> = std::env::args()

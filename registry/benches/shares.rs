@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair};
 use sigil_registry::ledger::Ledger;
-use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::{SledStore, Store};
-use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair};
 
 const COMPANY: &str = "acme.sigil";
 

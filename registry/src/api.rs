@@ -12,29 +12,32 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
-use crate::block::Handoff;
-use crate::captable::CapTable;
-use crate::error::{Error, TxError};
+use crate::error::Error;
 use crate::evidence::{self, Equivocation};
 use crate::http::{HttpLimits, RateLimiter, guard, limit_rate};
-use crate::ledger::{StoredBlock, Tip};
-use crate::limits::MAX_API_BODY_BYTES;
+use crate::ledger::StoredBlock;
 use crate::mempool::MempoolError;
-use crate::name;
-use crate::node::{NetworkStatus, Node, TxStatus};
-use crate::paging::{Order, Page, PageRequest};
-use crate::proof::{CertProof, StateProof};
-use crate::read::NameReader;
-use crate::state::{
-    CertEntry, CertEvent, ChainParams, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent,
-    IdentityEntry, IdentityEvent, NameEntry, NameEvent, PendingChange, ValidatorSet, balance,
-    check_id, keys, next_nonce, pending_at,
+use crate::node::Node;
+use sigil_core::api::{
+    AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, HolderInfo, IdentityInfo,
+    NameCerts, NameInfo, SubmitRequest, SubmitResponse, TxStatus,
 };
-use crate::tx::SignedTx;
-use crate::types::{Hash, Height, PublicKey};
+use sigil_core::captable::CapTable;
+use sigil_core::error::TxError;
+use sigil_core::limits::MAX_API_BODY_BYTES;
+use sigil_core::name;
+use sigil_core::paging::{Order, Page, PageRequest};
+use sigil_core::proof::{CertProof, StateProof};
+use sigil_core::read::NameReader;
+use sigil_core::state::{
+    CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEvent, IdentityEvent, NameEvent,
+    balance, check_id, keys, next_nonce, pending_at,
+};
+use sigil_core::tx::SignedTx;
+use sigil_core::types::{Hash, Height, PublicKey};
 
 /// Longest a client may ask `GET /v1/txs/{id}` to wait for finality.
 const MAX_WAIT_MS: u64 = 60_000;
@@ -162,6 +165,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<sigil_core::Error> for ApiError {
+    fn from(e: sigil_core::Error) -> ApiError {
+        Error::from(e).into()
+    }
+}
+
 impl From<TxError> for ApiError {
     fn from(e: TxError) -> ApiError {
         let status = match e {
@@ -197,7 +206,37 @@ impl From<TxError> for ApiError {
             TxError::InvalidId { .. } | TxError::BadClasses { .. } | TxError::BadReason { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
+            // Well-formed, but refused by the state it would apply to.
+            TxError::InvalidName(_)
+            | TxError::InvalidRecord(_)
+            | TxError::NoCommit { .. }
+            | TxError::RevealTooEarly { .. }
+            | TxError::RevealTooLate { .. }
+            | TxError::RenewTooEarly { .. }
+            | TxError::NameExpired { .. }
+            | TxError::BadValidatorChange { .. }
+            | TxError::InvalidSan(_)
+            | TxError::TooManySans { .. }
+            | TxError::CertBadWindow { .. }
+            | TxError::IssuerNotAuthorized { .. }
+            | TxError::TooManyCerts { .. }
+            | TxError::BatchSize { .. }
+            | TxError::SameKeys { .. }
+            | TxError::KeyReused { .. }
+            | TxError::KeyHistoryFull { .. }
+            | TxError::AmountZero
+            | TxError::AmountOverflow { .. }
+            | TxError::InsufficientBalance { .. }
+            | TxError::SameHolder { .. }
+            | TxError::IdentitySuspended { .. }
+            | TxError::NoConsent { .. }
+            | TxError::CompanyIdTaken { .. }
+            | TxError::InvalidCompanyId { .. }
+            | TxError::NameHasCompany { .. }
+            | TxError::NotCompanyAuthority { .. }
+            | TxError::TooManyVotes { .. }
+            // A batch is refused as a whole, whatever refused one of its certificates.
+            | TxError::InBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
     }
@@ -235,26 +274,6 @@ fn bad_request(message: impl Into<String>) -> ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChainStatus {
-    pub chain_id: String,
-    pub genesis_hash: Hash,
-    pub tip: Tip,
-    pub params: ChainParams,
-    /// The validators that decide the next block.
-    pub validators: ValidatorSet,
-    /// Every change of the validator set since genesis, for clients that trust an older set.
-    #[serde(default)]
-    pub validator_changes: Vec<Handoff>,
-    /// Validator changes voted for by some validators, not yet by enough.
-    #[serde(default)]
-    pub pending_validator_changes: Vec<PendingChange>,
-    pub mempool_txs: usize,
-    /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<NetworkStatus>,
-}
-
 async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
     let ledger = node.ledger();
     Ok(Json(ChainStatus {
@@ -268,19 +287,6 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
     }))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SubmitRequest {
-    /// The canonical encoding of a `SignedTx`, in hex.
-    pub tx: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SubmitResponse {
-    pub id: Hash,
-    #[serde(flatten)]
-    pub status: TxStatus,
 }
 
 async fn submit(
@@ -329,15 +335,6 @@ async fn tx_status(
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AccountInfo {
-    pub key: PublicKey,
-    /// Nonce of the signer's next transaction once everything pending is final.
-    pub next_nonce: u64,
-    /// Transactions of this signer in final blocks.
-    pub final_nonce: u64,
-}
-
 async fn account(State(node): State<Arc<Node>>, Path(key): Path<String>) -> ApiResult<AccountInfo> {
     let key: PublicKey = key.parse().map_err(bad_request)?;
     let final_nonce = next_nonce(&node.ledger().latest(), &key)?;
@@ -351,15 +348,6 @@ async fn account(State(node): State<Arc<Node>>, Path(key): Path<String>) -> ApiR
 
 fn parse_name(node: &Node, input: &str) -> Result<String, ApiError> {
     name::registrable(input, node.ledger().tlds()).map_err(|e| ApiError::from(TxError::from(e)))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NameInfo {
-    #[serde(flatten)]
-    pub entry: NameEntry,
-    /// Whether the name resolves at the current height.
-    pub active: bool,
-    pub height: Height,
 }
 
 async fn name_entry(
@@ -483,22 +471,11 @@ async fn evidence_list(State(node): State<Arc<Node>>) -> ApiResult<Vec<Equivocat
     Ok(Json(evidence::list(node.ledger().store(), 1000)?))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CertInfo {
-    #[serde(flatten)]
-    pub entry: CertEntry,
-    /// Whether the ledger has it active for its name at `height`: not revoked, the name active
-    /// and still owned by the key it was registered under. The validity window is the
-    /// client's to check.
-    pub active: bool,
-    pub height: Height,
-}
-
 fn cert_info(node: &Node, entry: CertEntry) -> Result<CertInfo, ApiError> {
     let height = node.ledger().tip().height;
     let name = node.ledger().name_entry(&entry.facts.name)?;
     Ok(CertInfo {
-        active: entry.standing(name.as_ref(), height) == crate::state::LedgerStanding::Active,
+        active: entry.standing(name.as_ref(), height) == sigil_core::state::LedgerStanding::Active,
         entry,
         height,
     })
@@ -578,19 +555,6 @@ async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
     Ok(Json(proof))
 }
 
-/// Every certificate ever bound to a name, with its standing, and the name's certificate history.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NameCerts {
-    pub name: String,
-    pub height: Height,
-    /// The certificates named in `history`.
-    pub certs: Vec<CertInfo>,
-    /// The first page of the name's certificate history, oldest first.
-    pub history: Vec<CertEvent>,
-    /// Where `/v1/names/{name}/cert-history` goes on; `None` when `history` is all of it.
-    pub history_next_cursor: Option<String>,
-}
-
 async fn name_certs(
     State(node): State<Arc<Node>>,
     Path(input): Path<String>,
@@ -618,18 +582,6 @@ async fn name_certs(
         history,
         history_next_cursor: page.next_cursor,
     }))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IdentityInfo {
-    #[serde(flatten)]
-    pub entry: IdentityEntry,
-    /// The first page of the identity's history, oldest first.
-    pub history: Vec<IdentityEvent>,
-    /// Where `GET /v1/identities/{id}/history` continues; `None` if `history` is all of it.
-    #[serde(default)]
-    pub history_next_cursor: Option<String>,
-    pub height: Height,
 }
 
 async fn identity(
@@ -749,21 +701,6 @@ async fn cap_table(
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct HolderInfo {
-    #[serde(flatten)]
-    pub entry: HolderEntry,
-    /// Balance of each class of the company, in its class order.
-    pub balances: Vec<ClassBalance>,
-    pub height: Height,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ClassBalance {
-    pub class: String,
-    pub balance: u64,
-}
-
 async fn holder(
     State(node): State<Arc<Node>>,
     Path((input, holder)): Path<(String, String)>,
@@ -825,15 +762,6 @@ async fn register_log(
     let request = q.request()?;
     let ledger = node.ledger().clone();
     read_page(move || ledger.register_log_page(&company.id, &request)).await
-}
-
-/// A holder's balance of a class with the proof of the holder's entry at the same block: a
-/// balance absent from the state is 0 for a holder, and nothing at all for a holder that does
-/// not exist, which the holder's proof shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BalanceProof {
-    pub holder: StateProof,
-    pub balance: StateProof,
 }
 
 async fn balance_proof(

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::{Batch, Store, prefix_end};
-use crate::types::{Hash, Height, PublicKey, Signature, decode, encode};
+use sigil_core::types::{Hash, Height, PublicKey, Signature, decode, encode};
 
-/// Store key prefix of evidence, by height.
-const PREFIX: &[u8] = b"cE";
+// Store key prefix of evidence, by height.
+use crate::prefixes::EVIDENCE as PREFIX;
 
 /// What was signed twice.
 #[derive(

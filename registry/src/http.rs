@@ -27,12 +27,12 @@ use tokio::sync::watch;
 use tokio::time::Sleep;
 
 use crate::api::ApiError;
-use crate::limits::{
+use crate::net::TokenBucket;
+use sigil_core::limits::{
     API_BODY_TIMEOUT_MS, API_EXPENSIVE_BURST, API_EXPENSIVE_PER_SEC, API_HEAD_TIMEOUT_MS,
     API_REQUEST_TIMEOUT_MS, API_WRITE_STALL_MS, MAX_API_BODY_BYTES, MAX_API_CONNECTIONS,
     MAX_API_CONNECTIONS_PER_CLIENT, MAX_API_RATE_CLIENTS,
 };
-use crate::net::TokenBucket;
 
 /// Largest request head (request line and headers) read from a client.
 const MAX_HEAD_BYTES: usize = 16 * 1024;

@@ -7,14 +7,15 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
-use crate::error::{Result, TxError};
-use crate::limits::{
+use crate::error::Result;
+use sigil_core::error::TxError;
+use sigil_core::limits::{
     MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS, MAX_PENDING_BYTES_PER_SIGNER, MAX_PENDING_PER_SIGNER,
     MEMPOOL_PRESSURE_PERMILLE, MEMPOOL_PRESSURE_STEP_PERMILLE,
 };
-use crate::state::{ChainParams, Overlay, StateRead, apply_pending};
-use crate::tx::SignedTx;
-use crate::types::{Hash, Height, PublicKey};
+use sigil_core::state::{ChainParams, Overlay, StateRead, apply_pending};
+use sigil_core::tx::SignedTx;
+use sigil_core::types::{Hash, Height, PublicKey};
 
 /// Why the mempool refused a transaction that is otherwise valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -358,8 +359,8 @@ impl Inner {
             self.remove(*s);
         }
         self.writes.insert(
-            crate::state::keys::nonce(signer),
-            Some(crate::types::encode(&first_nonce)),
+            sigil_core::state::keys::nonce(signer),
+            Some(sigil_core::types::encode(&first_nonce)),
         );
         doomed.len()
     }
@@ -377,16 +378,16 @@ fn pressure_bits(permille: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::keys;
-    use crate::tx::{Op, Transaction, WorkParams};
-    use crate::types::{Keypair, encode};
+    use sigil_core::state::keys;
+    use sigil_core::tx::{Op, Transaction, WorkParams};
+    use sigil_core::types::{Keypair, encode};
 
     /// A final state held in memory.
     #[derive(Default)]
     struct Memory(BTreeMap<Vec<u8>, Vec<u8>>);
 
     impl StateRead for Memory {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        fn get(&self, key: &[u8]) -> sigil_core::Result<Option<Vec<u8>>> {
             Ok(self.0.get(key).cloned())
         }
     }

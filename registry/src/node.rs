@@ -3,45 +3,27 @@
 //! from the consensus engine (`consensus::start`), which calls `commit_block`.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use crate::block::{Block, Commit};
-use crate::error::TxError;
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Prepared, Tip};
-use crate::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
+use crate::ledger::{Ledger, Prepared};
 use crate::mempool::{Mempool, MempoolError};
 use crate::net::{GossipVerdict, InboundTx, NetHandle};
-use crate::tx::{Op, SignedTx};
-use crate::types::{Hash, Height, Keypair};
+use sigil_core::api::{NetworkStatus, TxStatus};
+use sigil_core::block::Tip;
+use sigil_core::block::{Block, Commit};
+use sigil_core::error::TxError;
+use sigil_core::limits::{MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK};
+use sigil_core::time::now_ms;
+use sigil_core::tx::{Op, SignedTx};
+use sigil_core::types::{Hash, Keypair};
 
-/// Where a transaction stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum TxStatus {
-    /// Waiting in the mempool.
-    Pending,
-    /// In a final block and applied.
-    Final { height: Height },
-    /// In a final block, but its operation failed (only its nonce was used).
-    Failed { height: Height, error: String },
-    /// Neither pending nor final on this node.
-    Unknown,
-}
-
-/// A node's networking, as `/v1/status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NetworkStatus {
-    /// This node's identity on our swarm.
-    pub peer_id: String,
-    pub p2p_listen: Vec<String>,
-    /// Peers connected on our swarm.
-    pub peers: Vec<String>,
-    /// Where the consensus engine's swarm listens (validators only).
-    pub consensus_listen: Option<String>,
+/// The node's networking as status reports show it; implemented by the swarm
+/// (`net::SwarmStatus`), so the node reports it without knowing the swarm.
+pub trait NetworkInfo: Send + Sync {
+    fn network_status(&self) -> NetworkStatus;
 }
 
 pub struct Node {
@@ -51,8 +33,8 @@ pub struct Node {
     producer: Option<Keypair>,
     /// Where client transactions go to be gossiped, once the network is up.
     relay: OnceLock<mpsc::Sender<SignedTx>>,
-    /// Our swarm and the consensus engine's listen address, once they run.
-    network: OnceLock<(NetHandle, Option<String>)>,
+    /// Our networking as status reports show it, once it runs.
+    network: OnceLock<Box<dyn NetworkInfo>>,
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
     admission: Mutex<()>,
@@ -64,7 +46,7 @@ impl Node {
     pub fn new(ledger: Arc<Ledger>, validator: Keypair) -> Result<Arc<Node>> {
         let validators = ledger.validators()?;
         if validators.validators.len() != 1 || validators.validators[0].key != validator.public() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "key {} is not the single validator of chain `{}`; a chain with several validators needs the consensus engine",
                 validator.public(),
                 ledger.params().chain_id
@@ -129,22 +111,15 @@ impl Node {
         let _ = self.relay.set(relay);
     }
 
-    /// Records the node's networking for status reports: our swarm, and where the consensus
-    /// engine listens (validators).
-    pub fn attach_network(&self, net: NetHandle, consensus_listen: Option<String>) {
-        let _ = self.network.set((net, consensus_listen));
+    /// Records the node's networking for status reports (`net::SwarmStatus`: our swarm, and
+    /// where the consensus engine listens).
+    pub fn attach_network(&self, network: impl NetworkInfo + 'static) {
+        let _ = self.network.set(Box::new(network));
     }
 
     /// Where the node listens and whom it is connected to, if it is networked.
     pub fn network_status(&self) -> Option<NetworkStatus> {
-        let (net, consensus_listen) = self.network.get()?;
-        let status = net.status().borrow().clone();
-        Some(NetworkStatus {
-            peer_id: net.local_peer_id().to_string(),
-            p2p_listen: status.listen_addrs.iter().map(|a| a.to_string()).collect(),
-            peers: status.peers.iter().map(|p| p.to_string()).collect(),
-            consensus_listen: consensus_listen.clone(),
-        })
+        Some(self.network.get()?.network_status())
     }
 
     /// Admits a transaction from a client and relays it to the network.
@@ -232,7 +207,7 @@ impl Node {
                 Ok(prepared) => break prepared,
                 // Admission makes this unreachable in practice; if a transaction is invalid
                 // anyway, drop its signer's pending ones and build the block without them.
-                Err(Error::InvalidTx { index, error }) => {
+                Err(Error::Core(sigil_core::Error::InvalidTx { index, error })) => {
                     let signer = txs[index].tx.signer;
                     tracing::warn!(%signer, %error, "dropping a pending transaction that can no longer apply");
                     let dropped = self.mempool.drop_signer(&signer);
@@ -247,8 +222,8 @@ impl Node {
     /// Builds, signs and commits the next block from the mempool (single-validator chains).
     pub fn produce_block(&self) -> Result<Tip> {
         let Some(producer) = &self.producer else {
-            return Err(Error::Invalid(
-                "this node's blocks come from the consensus engine".into(),
+            return Err(Error::invalid(
+                "this node's blocks come from the consensus engine",
             ));
         };
         let (prepared, txs) = self.prepare_from_mempool(MAX_TXS_PER_BLOCK)?;
@@ -296,7 +271,7 @@ impl Node {
             let node = self.clone();
             let tip = tokio::task::spawn_blocking(move || node.produce_block())
                 .await
-                .map_err(|e| Error::Invalid(format!("block production panicked: {e}")))??;
+                .map_err(|e| Error::invalid(format!("block production panicked: {e}")))??;
             tracing::debug!(height = tip.height, hash = %tip.hash, "block final");
         }
     }
@@ -305,11 +280,4 @@ impl Node {
 fn internal(e: Error) -> MempoolError {
     tracing::error!(error = %e, "checking a submitted transaction failed");
     MempoolError::Internal(e.to_string())
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -11,17 +11,16 @@ use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::captable::{CapTable, Register};
 use crate::error::{Error, Result};
-use crate::limits::REGISTER_SNAPSHOT_EVENTS;
-use crate::state::{CompanyEvent, IndexEntry, index, register_log_prefix};
 use crate::store::{Batch, Store, prefix_end};
-use crate::types::{Height, decode, encode};
+use sigil_core::captable::{CapTable, Register};
+use sigil_core::limits::REGISTER_SNAPSHOT_EVENTS;
+use sigil_core::state::{CompanyEvent, IndexEntry, index, register_log_prefix};
+use sigil_core::types::{Height, decode, encode};
 
-/// Snapshots: `cP`, company, 0, height (8 bytes, big-endian) → [`Snapshot`].
-const SNAPSHOT: &[u8] = b"cP";
-/// Per company: `cQ`, company → [`Progress`] since its last snapshot.
-const PROGRESS: &[u8] = b"cQ";
+// Snapshots: `cP`, company, 0, height (8 bytes, big-endian) → `Snapshot`; per company,
+// `cQ`, company → `Progress` since its last snapshot.
+use crate::prefixes::{SNAPSHOT, SNAPSHOT_PROGRESS as PROGRESS};
 
 /// Writes per migration batch.
 const MIGRATION_BATCH: usize = 10_000;

@@ -6,61 +6,13 @@
 use std::collections::BTreeMap;
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
 
 use crate::error::{Error, Result};
+use crate::prefixes::tree as prefix;
 use crate::store::{Batch, Store, prefix_end};
-use crate::types::{Hash, Height, decode, encode};
-
-/// blake3 as the tree's hash function.
-#[derive(Clone)]
-pub struct Blake3Hasher(blake3::Hasher);
-
-impl SimpleHasher for Blake3Hasher {
-    fn new() -> Self {
-        Blake3Hasher(blake3::Hasher::new())
-    }
-    fn update(&mut self, data: &[u8]) {
-        self.0.update(data);
-    }
-    fn finalize(self) -> [u8; 32] {
-        *self.0.finalize().as_bytes()
-    }
-}
-
-/// A proof that a key has a value, or has none, under a state root.
-pub type Proof = jmt::proof::SparseMerkleProof<Blake3Hasher>;
-
-/// Store key prefixes of the tree.
-mod prefix {
-    /// `N ‖ node key` → node.
-    pub const NODE: &[u8] = b"tN";
-    /// `V ‖ key hash ‖ version` → value at that version (`None`: deleted).
-    pub const VALUE: &[u8] = b"tV";
-    /// `S ‖ stale since ‖ node key` → (): nodes unneeded from that version on.
-    pub const STALE_NODE: &[u8] = b"tS";
-    /// `W ‖ stale since ‖ key hash ‖ version` → (): values overwritten at that version.
-    pub const STALE_VALUE: &[u8] = b"tW";
-    /// `L ‖ state key` → the latest value, for fast reads at the tip.
-    pub const LATEST: &[u8] = b"tL";
-}
-
-/// The tree's hash of a state key.
-pub fn key_hash(key: &[u8]) -> KeyHash {
-    KeyHash::with::<Blake3Hasher>(key)
-}
-
-/// Checks `proof` that `key` has `value` (or, for `None`, no value) under `root`.
-pub fn verify(
-    root: &Hash,
-    key: &[u8],
-    value: Option<&[u8]>,
-    proof: &Proof,
-) -> std::result::Result<(), String> {
-    proof
-        .verify(jmt::RootHash(root.0), key_hash(key), value)
-        .map_err(|e| e.to_string())
-}
+use sigil_core::proof::{Blake3Hasher, Proof, key_hash};
+use sigil_core::types::{Hash, Height, decode, encode};
 
 /// The state tree over a store.
 pub struct StateTree<'a> {
@@ -85,7 +37,7 @@ impl<'a> StateTree<'a> {
         let value_set = writes.iter().map(|(k, v)| (key_hash(k), v.clone()));
         let (root, update) = tree
             .put_value_set(value_set, version)
-            .map_err(|e| Error::Tree(format!("{e:#}")))?;
+            .map_err(|e| Error::tree(format!("{e:#}")))?;
         for (node_key, node) in update.node_batch.nodes() {
             batch.put([prefix::NODE, &encode(node_key)].concat(), encode(node));
         }
@@ -130,7 +82,7 @@ impl<'a> StateTree<'a> {
         let reader = Reader(self.store);
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
         tree.get_with_proof(key_hash(key), version)
-            .map_err(|e| Error::Tree(format!("{e:#}")))
+            .map_err(|e| Error::tree(format!("{e:#}")))
     }
 
     /// The root at `version`.
@@ -139,7 +91,7 @@ impl<'a> StateTree<'a> {
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
         Ok(Hash(
             tree.get_root_hash(version)
-                .map_err(|e| Error::Tree(format!("{e:#}")))?
+                .map_err(|e| Error::tree(format!("{e:#}")))?
                 .0,
         ))
     }
@@ -225,6 +177,7 @@ pub fn count_entries(store: &dyn Store) -> Result<(usize, usize)> {
 mod tests {
     use super::*;
     use crate::store::MemStore;
+    use sigil_core::proof::verify;
 
     fn commit(store: &MemStore, version: Height, writes: &[(&str, Option<&str>)]) -> Hash {
         let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = writes

@@ -5,17 +5,17 @@
 
 use std::sync::Arc;
 
-use sigil_registry::block::{Block, Commit, Genesis};
-use sigil_registry::error::{SanError, TxError};
-use sigil_registry::ledger::Ledger;
-use sigil_registry::limits::{MAX_ACTIVE_CERTS_PER_NAME, MAX_CERT_SANS, MAX_CERTS_PER_BATCH};
-use sigil_registry::read::NameReader;
-use sigil_registry::state::{
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::error::{SanError, TxError};
+use sigil_core::limits::{MAX_ACTIVE_CERTS_PER_NAME, MAX_CERT_SANS, MAX_CERTS_PER_BATCH};
+use sigil_core::read::NameReader;
+use sigil_core::state::{
     CertEntry, CertFacts, ChainParams, LedgerStanding, RevocationReason, ValidatorSet, keys,
 };
+use sigil_core::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair, decode};
+use sigil_registry::ledger::Ledger;
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair, decode};
 
 const REVEAL_MIN: u64 = 1;
 const TTL: u64 = 30;

@@ -6,14 +6,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sigil_registry::block::Genesis;
+use sigil_core::api::TxStatus;
+use sigil_core::block::Genesis;
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::tx::{Op, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair};
 use sigil_registry::consensus::{self, ConsensusConfig, ConsensusHandle, Multiaddr};
 use sigil_registry::ledger::Ledger;
-use sigil_registry::node::{Node, TxStatus};
-use sigil_registry::state::{ChainParams, ValidatorSet};
+use sigil_registry::node::Node;
 use sigil_registry::store::SledStore;
-use sigil_registry::tx::{Op, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair};
 use tempfile::TempDir;
 
 const CHAIN: &str = "consensus-test";
@@ -141,7 +142,7 @@ fn assert_same_chain(nodes: &[Arc<Node>], which: &[usize], height: u64) {
     }
 }
 
-fn name_commit(key: &Keypair, name: &str) -> sigil_registry::tx::SignedTx {
+fn name_commit(key: &Keypair, name: &str) -> sigil_core::tx::SignedTx {
     let commitment = name_commitment(name, &Hash([7; 32]), &key.public());
     Transaction {
         chain_id: CHAIN.into(),

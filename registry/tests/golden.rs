@@ -6,16 +6,16 @@
 
 use std::sync::Arc;
 
-use sigil_registry::block::{Block, Commit, Genesis};
-use sigil_registry::error::TxError;
-use sigil_registry::ledger::Ledger;
-use sigil_registry::records::Record;
-use sigil_registry::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
-use sigil_registry::store::MemStore;
-use sigil_registry::tx::{
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::error::TxError;
+use sigil_core::records::Record;
+use sigil_core::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
+use sigil_core::tx::{
     Consent, Op, SignedTx, Transaction, ValidatorChange, WorkParams, name_commitment,
 };
-use sigil_registry::types::{Hash, Keypair, PublicKey};
+use sigil_core::types::{Hash, Keypair, PublicKey};
+use sigil_registry::ledger::Ledger;
+use sigil_registry::store::MemStore;
 
 const GOLDEN_ROOT: &str = "f0777f6b67a4f2740ad868badad900343f2c0794cbd179dc71dd5227991c7490";
 const CHAIN: &str = "golden";
@@ -187,7 +187,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
                 &alice,
                 Op::NameCommit {
                     commitment: name_commitment(
-                        &sigil_registry::name::registrable(n, &["sigil".to_string()]).unwrap(),
+                        &sigil_core::name::registrable(n, &["sigil".to_string()]).unwrap(),
                         &salt,
                         &alice.public(),
                     ),
@@ -201,7 +201,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
             (
                 &alice,
                 Op::NameRegister {
-                    name: sigil_registry::name::registrable(n, &["sigil".to_string()]).unwrap(),
+                    name: sigil_core::name::registrable(n, &["sigil".to_string()]).unwrap(),
                     salt,
                     records: vec![
                         Record::parse("@ 300 A 192.0.2.1").unwrap(),

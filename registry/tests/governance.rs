@@ -5,20 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sigil_registry::block::{
-    Block, Commit, CommitSig, Genesis, Header, follow_handoffs, vote_bytes,
-};
-use sigil_registry::error::TxError;
-use sigil_registry::ledger::Ledger;
-use sigil_registry::limits::{MAX_PENDING_VOTES_PER_VALIDATOR, VALIDATOR_VOTE_TTL_BLOCKS};
-use sigil_registry::node::Node;
-use sigil_registry::state::{
+use sigil_core::block::{Block, Commit, CommitSig, Genesis, Header, follow_handoffs, vote_bytes};
+use sigil_core::error::TxError;
+use sigil_core::limits::{MAX_PENDING_VOTES_PER_VALIDATOR, VALIDATOR_VOTE_TTL_BLOCKS};
+use sigil_core::state::{
     ChainParams, PendingChange, ValidatorSet, execute_block, keys, pending, pending_at,
 };
+use sigil_core::tx::{Op, SignedTx, Transaction, ValidatorChange};
+use sigil_core::types::decode;
+use sigil_core::types::{Keypair, PublicKey};
+use sigil_registry::ledger::Ledger;
+use sigil_registry::node::Node;
 use sigil_registry::store::{SledStore, Store};
-use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange};
-use sigil_registry::types::decode;
-use sigil_registry::types::{Keypair, PublicKey};
 
 const CHAIN: &str = "gov-chain";
 

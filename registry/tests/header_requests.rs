@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use libp2p::identity;
 use libp2p::multiaddr::Protocol;
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Keypair};
 use sigil_registry::net::{ClientRequests, NetConfig, NetHandle, Network};
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Keypair};
 use support::{CHAIN, Chain, CountingStore};
 use tokio::time::timeout;
 
@@ -44,11 +44,11 @@ impl ClientRequests for NoReads {
         &self,
         _: u64,
     ) -> sigil_registry::Result<Option<sigil_registry::net::CommittedHeader>> {
-        Err(sigil_registry::Error::Invalid("serves nothing".into()))
+        Err(sigil_registry::Error::invalid("serves nothing"))
     }
 
-    fn name_proof(&self, _: &str) -> sigil_registry::Result<sigil_registry::proof::StateProof> {
-        Err(sigil_registry::Error::Invalid("serves nothing".into()))
+    fn name_proof(&self, _: &str) -> sigil_registry::Result<sigil_core::proof::StateProof> {
+        Err(sigil_registry::Error::invalid("serves nothing"))
     }
 }
 
@@ -73,7 +73,7 @@ async fn header_requests_for_heights_of_large_blocks_read_only_headers() {
         chain.block(txs);
     }
     let ledger = Arc::new(chain.ledger);
-    let block_bytes = sigil_registry::types::encode(&ledger.block(1).unwrap().unwrap()).len();
+    let block_bytes = sigil_core::types::encode(&ledger.block(1).unwrap().unwrap()).len();
     assert!(block_bytes > 100 * 1024, "blocks of {block_bytes} bytes");
 
     timeout(TEST_TIMEOUT, async {

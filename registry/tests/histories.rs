@@ -8,11 +8,11 @@ mod support;
 
 use std::sync::Arc;
 
-use sigil_registry::captable::CapTable;
-use sigil_registry::limits::{MAX_PAGE_ITEMS, REGISTER_SNAPSHOT_EVENTS};
-use sigil_registry::paging::{Order, Page, PageRequest};
-use sigil_registry::state::CompanyEvent;
-use sigil_registry::types::Keypair;
+use sigil_core::captable::CapTable;
+use sigil_core::limits::{MAX_PAGE_ITEMS, REGISTER_SNAPSHOT_EVENTS};
+use sigil_core::paging::{Order, Page, PageRequest};
+use sigil_core::state::CompanyEvent;
+use sigil_core::types::Keypair;
 use support::{Chain, CountingStore, Identity, company, issue_holder_op, issue_op, transfer_op};
 
 const ACME: &str = "acme.sigil";
@@ -130,7 +130,7 @@ fn a_cursor_continues_where_the_page_stopped_and_the_last_page_has_none() {
             .unwrap()
     };
     let first = page(Order::Desc, 2, None);
-    let balances = |p: &Page<sigil_registry::state::HolderEvent>| -> Vec<Option<u64>> {
+    let balances = |p: &Page<sigil_core::state::HolderEvent>| -> Vec<Option<u64>> {
         p.items.iter().map(|e| e.balance_after).collect()
     };
     assert_eq!(balances(&first), [Some(50), Some(40)]);

@@ -4,11 +4,11 @@
 
 mod support;
 
-use sigil_registry::error::TxError;
-use sigil_registry::read::NameReader;
-use sigil_registry::state::{KeyHistory, KeyRole};
-use sigil_registry::tx::Op;
-use sigil_registry::types::Keypair;
+use sigil_core::error::TxError;
+use sigil_core::read::NameReader;
+use sigil_core::state::{KeyHistory, KeyRole};
+use sigil_core::tx::Op;
+use sigil_core::types::Keypair;
 use support::{Chain, Identity, company, issue_holder_op};
 
 #[test]
@@ -412,7 +412,7 @@ fn a_binding_needs_the_identitys_consent() {
     assert!(matches!(err, TxError::NoConsent { .. }), "{err}");
     // Nor does one signed for another chain, for another purpose, or out of its window.
     let until = chain.height() + 10;
-    let other_chain = sigil_registry::tx::Consent::sign(
+    let other_chain = sigil_core::tx::Consent::sign(
         &victim.online,
         "other-chain",
         "bind",
@@ -437,7 +437,7 @@ fn a_binding_needs_the_identitys_consent() {
         .unwrap_err();
     assert!(matches!(err, TxError::NoConsent { .. }), "{err}");
     let sign_until = |until| {
-        sigil_registry::tx::Consent::sign(
+        sigil_core::tx::Consent::sign(
             &victim.online,
             support::CHAIN,
             "bind",
@@ -450,7 +450,7 @@ fn a_binding_needs_the_identitys_consent() {
     let stale = sign_until(chain.height());
     let err = chain.run(&good, bind("good.sigil", stale)).unwrap_err();
     assert!(matches!(err, TxError::NoConsent { .. }), "{err}");
-    let far = sign_until(chain.height() + 1 + sigil_registry::limits::MAX_CONSENT_BLOCKS + 1);
+    let far = sign_until(chain.height() + 1 + sigil_core::limits::MAX_CONSENT_BLOCKS + 1);
     let err = chain.run(&good, bind("good.sigil", far)).unwrap_err();
     assert!(matches!(err, TxError::NoConsent { .. }), "{err}");
     assert!(chain.ledger.bound_identity("evil.sigil").unwrap().is_none());

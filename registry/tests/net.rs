@@ -13,17 +13,17 @@ use libp2p::{Multiaddr, PeerId, gossipsub, identity, noise, tcp, yamux};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-use sigil_registry::block::{Block, Commit, Genesis};
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::records::Record;
+use sigil_core::state::{ChainParams, NameEntry, ValidatorSet};
+use sigil_core::tx::{Op, SignedTx, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair, decode};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::net::{
     ClientRequests, Error, GossipVerdict, InboundTx, NetConfig, NetHandle, NetStatus, Network,
 };
 use sigil_registry::node::Node;
-use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Op, SignedTx, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair, decode};
 
 const CHAIN: &str = "test-chain";
 const TOPIC: &str = "/sigil/test-chain/txs/1";
@@ -394,15 +394,13 @@ impl ClientRequests for NoReads {
         &self,
         _: u64,
     ) -> sigil_registry::Result<Option<sigil_registry::net::CommittedHeader>> {
-        Err(sigil_registry::Error::Invalid(
-            "this node serves no headers".into(),
+        Err(sigil_registry::Error::invalid(
+            "this node serves no headers",
         ))
     }
 
-    fn name_proof(&self, _: &str) -> sigil_registry::Result<sigil_registry::proof::StateProof> {
-        Err(sigil_registry::Error::Invalid(
-            "this node serves no proofs".into(),
-        ))
+    fn name_proof(&self, _: &str) -> sigil_registry::Result<sigil_core::proof::StateProof> {
+        Err(sigil_registry::Error::invalid("this node serves no proofs"))
     }
 }
 

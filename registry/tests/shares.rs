@@ -8,11 +8,11 @@ mod support;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use sigil_registry::error::{Error, TxError};
-use sigil_registry::read::NameReader;
-use sigil_registry::state::{Change, CompanyEntry, balance, keys};
-use sigil_registry::tx::Op;
-use sigil_registry::types::{Hash, Keypair, decode};
+use sigil_core::error::{Error, TxError};
+use sigil_core::read::NameReader;
+use sigil_core::state::{Change, CompanyEntry, balance, keys};
+use sigil_core::tx::Op;
+use sigil_core::types::{Hash, Keypair, decode};
 use support::{Chain, Identity, company, company_op, issue_holder_op, issue_op, transfer_op};
 
 const ACME: &str = "acme.sigil";
@@ -587,7 +587,7 @@ fn a_balance_is_proven_against_the_signed_header() {
         .unwrap();
     assert_eq!(absent.verify(support::CHAIN, &trusted).unwrap(), None);
     let mut forged = proof.clone();
-    forged.value = Some(sigil_registry::types::encode(&1_000_000u64));
+    forged.value = Some(sigil_core::types::encode(&1_000_000u64));
     assert!(forged.verify(support::CHAIN, &trusted).is_err());
 }
 

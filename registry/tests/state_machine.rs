@@ -4,17 +4,17 @@
 
 use std::sync::Arc;
 
-use sigil_registry::block::{Block, Commit, Genesis};
-use sigil_registry::error::{Error, TxError};
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::error::{Error, TxError};
+use sigil_core::read::NameReader;
+use sigil_core::records::Record;
+use sigil_core::state::{ChainParams, NameEntry, Validator, ValidatorSet, dry_run, keys};
+use sigil_core::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
+use sigil_core::types::{Hash, Keypair, decode};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::mempool::MempoolError;
 use sigil_registry::node::Node;
-use sigil_registry::read::NameReader;
-use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, NameEntry, Validator, ValidatorSet, dry_run, keys};
 use sigil_registry::store::{MemStore, SledStore, Store};
-use sigil_registry::tx::{Op, SignedTx, Transaction, ValidatorChange, name_commitment};
-use sigil_registry::types::{Hash, Keypair, decode};
 
 const REVEAL_MIN: u64 = 2;
 const REVEAL_MAX: u64 = 5;
@@ -641,7 +641,7 @@ fn proofs_of_presence_and_absence_check_out_and_tampering_fails() {
     let mut forged = proof.clone();
     let mut fake = entry.clone();
     fake.owner = User::new().key.public();
-    forged.value = Some(sigil_registry::types::encode(&fake));
+    forged.value = Some(sigil_core::types::encode(&fake));
     assert!(forged.verify("test-chain", &trusted).is_err());
     let mut hidden = proof.clone();
     hidden.value = None;

@@ -12,12 +12,11 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 use hickory_proto::rr::rdata::{NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use sigil_registry::name::{Placement, place};
-use sigil_registry::read::NameReader;
-use sigil_registry::records::Record as LedgerRecord;
-use sigil_registry::san;
-use sigil_registry::state::{IdentityEntry, LedgerStanding, NameEntry};
-use sigil_registry::types::Height;
+use sigil_core::name::{Placement, place};
+use sigil_core::read::NameReader;
+use sigil_core::records::Record as LedgerRecord;
+use sigil_core::state::{IdentityEntry, NameEntry};
+use sigil_core::types::Height;
 use tracing::debug;
 
 use crate::error::{Error, Result};
@@ -61,10 +60,7 @@ impl Answer {
 /// when it is outside the chain's names (the caller forwards it). Names are compared
 /// case-insensitively. An error means the ledger could not be read or holds a damaged record.
 pub fn answer(reader: &dyn NameReader, qname: &Name, qtype: RecordType) -> Result<Option<Answer>> {
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
     answer_at(reader, qname, qtype, now_secs)
 }
 
@@ -421,13 +417,16 @@ impl<'r> Zone<'r> {
         let mut out = Vec::new();
         for cert in self.reader.active_certs(&entry.name)? {
             let facts = &cert.facts;
-            // Only the name's own entries: another name's entry for the same hash says nothing here.
-            let speaks = facts.name == entry.name
-                && cert.standing(Some(entry), self.tip) == LedgerStanding::Active
-                && facts.sans.iter().any(|s| san::matches(s, &full))
-                && facts.not_before <= self.now_secs
-                && self.now_secs <= facts.not_after;
-            if !speaks {
+            // The rule TLS clients apply; it also keeps out another name's entry for the same
+            // hash, which says nothing here.
+            let speaks = cert.speaks_for(
+                &full,
+                self.reader.tlds(),
+                Some(entry),
+                self.tip,
+                self.now_secs,
+            );
+            if speaks.is_err() {
                 continue;
             }
             for (selector, hash) in [
@@ -533,8 +532,8 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use sigil_registry::state::{CertEntry, CertFacts, Revocation, RevocationReason};
-    use sigil_registry::types::{Hash, PublicKey};
+    use sigil_core::state::{CertEntry, CertFacts, Revocation, RevocationReason};
+    use sigil_core::types::{Hash, PublicKey};
 
     use super::*;
 
@@ -557,15 +556,15 @@ mod tests {
         fn tlds(&self) -> &[String] {
             &self.tlds
         }
-        fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
+        fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.entries.get(name).cloned())
         }
-        fn active_certs(&self, name: &str) -> sigil_registry::Result<Vec<CertEntry>> {
+        fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
             Ok(self.certs.get(name).cloned().unwrap_or_default())
         }
 
-        fn bound_identity(&self, name: &str) -> sigil_registry::Result<Option<IdentityEntry>> {
+        fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.bound.get(name).cloned())
         }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use hickory_server::net::NetError;
-use sigil_registry::error::RecordError;
+use sigil_core::error::RecordError;
 
 /// Result alias for the resolver.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -23,7 +23,7 @@ pub enum Error {
     #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
     Upstream { upstream: String, detail: String },
     #[error("reading the ledger failed: {0}")]
-    Ledger(sigil_registry::Error),
+    Ledger(sigil_core::Error),
     #[error("record of `{name}` in the ledger cannot be decoded: {cause}")]
     Record { name: String, cause: RecordError },
     #[error("`{name}` from the ledger is not a valid DNS name: {detail}")]
@@ -32,8 +32,8 @@ pub enum Error {
     Server(NetError),
 }
 
-impl From<sigil_registry::Error> for Error {
-    fn from(e: sigil_registry::Error) -> Self {
+impl From<sigil_core::Error> for Error {
+    fn from(e: sigil_core::Error) -> Self {
         Error::Ledger(e)
     }
 }

@@ -16,7 +16,7 @@ use hickory_server::net::runtime::Time;
 use hickory_server::net::{DnsError, NetError};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
-use sigil_registry::read::NameReader;
+use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
 use crate::answer::{Answer, answer};

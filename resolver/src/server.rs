@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hickory_server::Server;
-use sigil_registry::read::NameReader;
+use sigil_core::read::NameReader;
 use tokio::net::{TcpListener, UdpSocket};
 use tracing::info;
 

@@ -17,10 +17,10 @@ use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
-use sigil_registry::read::NameReader;
-use sigil_registry::records::Record as LedgerRecord;
-use sigil_registry::state::{CertEntry, NameEntry};
-use sigil_registry::types::{Height, PublicKey};
+use sigil_core::read::NameReader;
+use sigil_core::records::Record as LedgerRecord;
+use sigil_core::state::{CertEntry, NameEntry};
+use sigil_core::types::{Height, PublicKey};
 use sigil_resolver::{DnsConfig, DnsServer, Error, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -44,10 +44,10 @@ impl NameReader for Names {
     fn tlds(&self) -> &[String] {
         &self.tlds
     }
-    fn name_entry(&self, name: &str) -> sigil_registry::Result<Option<NameEntry>> {
+    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
         Ok(self.entries.get(name).cloned())
     }
-    fn active_certs(&self, _name: &str) -> sigil_registry::Result<Vec<CertEntry>> {
+    fn active_certs(&self, _name: &str) -> sigil_core::Result<Vec<CertEntry>> {
         // Certificates and their TLSA records are tested in `answer` and end to end.
         Ok(Vec::new())
     }
@@ -55,7 +55,7 @@ impl NameReader for Names {
     fn bound_identity(
         &self,
         _name: &str,
-    ) -> sigil_registry::Result<Option<sigil_registry::state::IdentityEntry>> {
+    ) -> sigil_core::Result<Option<sigil_core::state::IdentityEntry>> {
         // These tests bind no identity to any name.
         Ok(None)
     }

@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use sigil_registry::tx::{Op, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair};
+use sigil_core::tx::{Op, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair};
 use sigil_tests::api_post;
 use sigil_tests::network::Network;
 

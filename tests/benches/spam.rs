@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use sigil_registry::tx::WorkParams;
+use sigil_core::tx::WorkParams;
 use sigil_tests::flood::{chain, honest_under_flood};
 use sigil_tests::{Node, ok};
 

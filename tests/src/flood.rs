@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sigil_registry::tx::{Op, Transaction, WorkParams};
-use sigil_registry::types::{Hash, Keypair};
+use sigil_core::tx::{Op, Transaction, WorkParams};
+use sigil_core::types::{Hash, Keypair};
 use sigil_tools::devchain;
 
 use crate::{Node, api_get, ok_json};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use sigil_registry::types::Keypair;
+use sigil_core::types::Keypair;
 use sigil_tools::devchain;
 use sigil_tools::localnet::{self, Manifest};
 

@@ -1,8 +1,8 @@
 //! Transactions built, signed and submitted by hand over the HTTP API, as a rogue client that
 //! does not use the `sigil` CLI would.
 
-use sigil_registry::tx::{Op, Transaction};
-use sigil_registry::types::Keypair;
+use sigil_core::tx::{Op, Transaction};
+use sigil_core::types::Keypair;
 
 use crate::{api_get, api_post};
 

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sigil_registry::limits::{
+use sigil_core::limits::{
     API_EXPENSIVE_BURST, API_HEAD_TIMEOUT_MS, MAX_API_CONNECTIONS_PER_CLIENT,
 };
 use sigil_tests::Node;

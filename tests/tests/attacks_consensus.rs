@@ -10,10 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sigil_registry::consensus;
-use sigil_registry::limits::{
+use sigil_core::limits::{
     MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD, MAX_PROPOSALS_PER_ROUND_PROPOSER,
 };
+use sigil_registry::consensus;
 use sigil_registry::store::SledStore;
 use sigil_tests::binary;
 use sigil_tests::network::Network;

@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use sigil_core::tx::{Op, SignedTx};
+use sigil_core::types::{Hash, Keypair, PublicKey};
 use sigil_registry::ledger::StoredBlock;
-use sigil_registry::tx::{Op, SignedTx};
-use sigil_registry::types::{Hash, Keypair, PublicKey};
 use sigil_tests::txs::{submit, submit_final};
 use sigil_tests::{Node, api_get, ok_json, sigil};
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use sigil_registry::block::Genesis;
+use sigil_core::block::Genesis;
 use sigil_registry::ledger::StoredBlock;
 use sigil_tests::dns::{Transport, answers, query};
 use sigil_tests::network::Network;

@@ -301,7 +301,7 @@ fn validators_vote_a_new_validator_in_and_it_decides_blocks_with_them() {
     let mut net = Network::start(4);
     let keys = net.dir.path().join("keys");
     // A fifth node with its own validator key, following the chain as a full node for now.
-    let newcomer = sigil_registry::types::Keypair::generate();
+    let newcomer = sigil_core::types::Keypair::generate();
     let fifth = net.start_node_with_key(Some(&newcomer));
     let newcomer_hex = newcomer.public().to_string();
     let validator_pem = |i: usize| {

@@ -5,8 +5,8 @@
 //! companies over the network: a stolen online key, a binding without consent, a sold name.
 
 use hickory_proto::rr::RecordType;
-use sigil_registry::tx::{Consent, Op, Transaction};
-use sigil_registry::types::Keypair;
+use sigil_core::tx::{Consent, Op, Transaction};
+use sigil_core::types::Keypair;
 use sigil_tests::dns::{Transport, answers, query};
 use sigil_tests::{Node, api_get, api_post, ok, ok_json};
 

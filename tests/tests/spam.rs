@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use sigil_registry::limits::{MAX_MEMPOOL_TXS, MAX_TXS_PER_BLOCK};
-use sigil_registry::tx::{Op, Transaction, WorkParams};
-use sigil_registry::types::{Hash, Keypair};
+use sigil_core::limits::{MAX_MEMPOOL_TXS, MAX_TXS_PER_BLOCK};
+use sigil_core::tx::{Op, Transaction, WorkParams};
+use sigil_core::types::{Hash, Keypair};
 use sigil_tests::flood::{chain, honest_under_flood};
 use sigil_tests::{Node, api_post, ok};
 

@@ -4,16 +4,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
 };
-use sigil_registry::block::Genesis;
-use sigil_registry::state::{ChainParams, ValidatorSet};
-use sigil_registry::types::Keypair;
+use sigil_core::block::Genesis;
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::time::now_ms;
+use sigil_core::types::Keypair;
 
 pub const GENESIS_FILE: &str = "genesis.json";
 pub const VALIDATOR_KEY_FILE: &str = "validator.pem";
@@ -79,14 +79,6 @@ pub fn write_genesis(dir: &Path, genesis: &Genesis) -> anyhow::Result<()> {
     fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, dir.join(GENESIS_FILE))?;
     Ok(())
-}
-
-/// Milliseconds since the Unix epoch (for genesis files only; never inside the state machine).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Loads the chain in `dir`, with the validator key if the folder has one (a full node has none).

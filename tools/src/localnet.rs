@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sigil_registry::block::Genesis;
-use sigil_registry::state::ValidatorSet;
-use sigil_registry::types::{Keypair, PublicKey};
+use sigil_core::block::Genesis;
+use sigil_core::state::ValidatorSet;
+use sigil_core::types::{Keypair, PublicKey};
 
 use crate::config::{ConsensusConfig, FileConfig, P2pConfig};
 use crate::devchain::{self, VALIDATOR_KEY_FILE};
@@ -146,7 +146,7 @@ pub fn create(
         params.block_interval_ms = ms;
     }
     let genesis = Genesis {
-        genesis_time_ms: devchain::now_ms(),
+        genesis_time_ms: sigil_core::time::now_ms(),
         params,
         validators: ValidatorSet::equal_power(keys.iter().map(Keypair::public)),
     };

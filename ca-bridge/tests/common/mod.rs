@@ -12,13 +12,13 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 use sigil_ca_bridge::{CertSource, ProofSource};
-use sigil_registry::block::{Block, Commit, Genesis};
-use sigil_registry::error::TxError;
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::error::TxError;
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::tx::{Op, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair};
 use sigil_registry::ledger::Ledger;
-use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::MemStore;
-use sigil_registry::tx::{Op, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair};
 
 pub const CHAIN: &str = "cert-chain";
 

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::ProposedValue;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
@@ -21,79 +20,22 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 
+use super::assembly::{Undecided, assemble, judge_init, round_u32};
 use super::codec::bounded_range;
-use super::context::{BlockValue, Height, ProposalPart, SigilContext};
+use super::context::{Address, BlockValue, Height, ProposalPart, SigilContext};
 use super::crash::{CrashHook, CrashPoint};
-use super::signing::{init_signing_bytes, parts_signing_bytes};
-use super::stream::{Claim, Streams, parts_digest, proposal_parts, stream_messages};
-use crate::block::{Block, Commit, CommitSig, tx_root};
+use super::stream::{Streams, proposal_parts, stream_messages};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
 use crate::ledger::{Ledger, Prepared};
-use crate::limits::{
-    MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD,
-    MAX_PROPOSALS_PER_ROUND_PROPOSER, MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK,
-    SYNC_RESPONSE_BUDGET_BYTES,
+use crate::node::Node;
+use sigil_core::block::{Block, Commit, CommitSig};
+use sigil_core::limits::{
+    MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSALS_PER_ROUND_PROPOSER,
+    MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK, SYNC_RESPONSE_BUDGET_BYTES,
 };
-use crate::node::{Node, now_ms};
-use crate::store::{Batch, Store, prefix_end};
-use crate::types::{Hash, Keypair, PublicKey, decode, encode};
-
-/// Store prefix of proposals seen for heights not yet final (kept across a crash so
-/// `StartedRound` can hand them back to the engine).
-const UNDECIDED_PREFIX: &[u8] = b"uP";
-
-/// How many proposals for heights not yet final `store` holds (what a restart reloads).
-pub(super) fn stored_proposals(store: &dyn Store) -> Result<usize> {
-    Ok(store
-        .scan(UNDECIDED_PREFIX, &prefix_end(UNDECIDED_PREFIX), usize::MAX)?
-        .len())
-}
-
-/// A proposal for a height not yet final, with its block.
-#[derive(Clone, BorshSerialize, BorshDeserialize)]
-struct Undecided {
-    height: u64,
-    round: Round,
-    valid_round: Round,
-    proposer: PublicKey,
-    block: Block,
-}
-
-impl Undecided {
-    fn id(&self) -> Hash {
-        self.block.header.hash()
-    }
-
-    fn key(&self) -> (u64, u32, Hash) {
-        (self.height, round_u32(self.round), self.id())
-    }
-
-    fn proposed(&self, validity: Validity) -> ProposedValue<SigilContext> {
-        ProposedValue {
-            height: Height(self.height),
-            round: self.round,
-            valid_round: self.valid_round,
-            proposer: self.proposer,
-            value: BlockValue::new(self.block.header.clone()),
-            validity,
-        }
-    }
-}
-
-fn round_u32(round: Round) -> u32 {
-    round.as_u32().unwrap_or(u32::MAX)
-}
-
-fn undecided_key(height: u64, round: u32, id: &Hash) -> Vec<u8> {
-    [
-        UNDECIDED_PREFIX,
-        &height.to_be_bytes(),
-        &round.to_be_bytes(),
-        &id.0,
-    ]
-    .concat()
-}
+use sigil_core::time::now_ms;
+use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 
 /// The application side of consensus.
 pub(crate) struct App {
@@ -227,9 +169,10 @@ impl App {
                 timeout: _,
                 reply,
             } => {
-                let key = self.key.clone().ok_or_else(|| {
-                    Error::Invalid("consensus asked a full node for a proposal".into())
-                })?;
+                let key = self
+                    .key
+                    .clone()
+                    .ok_or_else(|| Error::invalid("consensus asked a full node for a proposal"))?;
                 let proposal = self.build_proposal(&key, height, round)?;
                 self.stream(&key, &proposal, channels).await;
                 let value = BlockValue::new(proposal.block.header.clone());
@@ -304,7 +247,7 @@ impl App {
                 value_bytes,
                 reply,
             } => {
-                let outcome = self.synced_value(height, round, proposer, &value_bytes);
+                let outcome = self.synced_value(height, round, *proposer, &value_bytes);
                 let _ = reply.send(outcome);
             }
 
@@ -369,7 +312,7 @@ impl App {
             return Ok(u);
         }
         if height.0 != self.next_height() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "consensus asked for a block at height {height}, but the tip is {}",
                 self.ledger.tip().height
             )));
@@ -451,7 +394,7 @@ impl App {
         let Some(parts) = parts else {
             return Ok(None);
         };
-        let Some(proposal) = self.assemble(&parts) else {
+        let Some(proposal) = assemble(&parts, &self.ledger, &self.chain_id) else {
             tracing::warn!(peer = %author, "dropping a malformed or wrongly signed proposal stream");
             return Ok(None);
         };
@@ -461,62 +404,6 @@ impl App {
         }
         let validity = self.validate(&proposal, false)?;
         Ok(Some(proposal.proposed(validity)))
-    }
-
-    /// Checks a complete stream's shape and the proposer's `Fin` signature, and decodes the block.
-    fn assemble(&self, parts: &[ProposalPart]) -> Option<Undecided> {
-        let (
-            Some(ProposalPart::Init {
-                height,
-                round,
-                proposer,
-                pol_round,
-                ..
-            }),
-            Some(ProposalPart::Fin { signature }),
-        ) = (parts.first(), parts.last())
-        else {
-            return None;
-        };
-        let body = &parts[..parts.len() - 1];
-        let mut bytes = Vec::new();
-        for part in &body[1..] {
-            let ProposalPart::Data(chunk) = part else {
-                return None;
-            };
-            bytes.extend_from_slice(chunk);
-        }
-        self.ledger.validators().ok()?.power_of(proposer)?;
-        let digest = parts_digest(body);
-        if !proposer.verify(
-            &parts_signing_bytes(&self.chain_id, *height, *round, &digest),
-            signature,
-        ) {
-            return None;
-        }
-        let block: Block = decode(&bytes).ok()?;
-        // A fresh proposal is built by the proposer streaming it; a re-proposal (`pol_round`
-        // set) carries the value locked in that round, built by whichever validator proposed
-        // it there.
-        let builder_ok = if pol_round.is_defined() {
-            self.ledger
-                .validators()
-                .ok()?
-                .power_of(&block.header.proposer)
-                .is_some()
-        } else {
-            block.header.proposer == *proposer
-        };
-        if block.header.height != height.0 || !builder_ok {
-            return None;
-        }
-        Some(Undecided {
-            height: height.0,
-            round: *round,
-            valid_round: *pol_round,
-            proposer: *proposer,
-            block,
-        })
     }
 
     /// Whether a proposal is a valid next block: it extends our tip, names the right proposer
@@ -543,23 +430,19 @@ impl App {
         Ok(validity)
     }
 
+    /// The round's rules (who may propose it) here, the block's rules with the ledger
+    /// ([`Ledger::block_problem`] at this validator's clock, [`Ledger::execution_problem`]).
     fn check(
         &self,
         proposal: &Undecided,
         decided: bool,
     ) -> Result<std::result::Result<Prepared, String>> {
-        let tip = self.ledger.tip();
         let validators = self.ledger.validators()?;
         let header = &proposal.block.header;
         let expected_proposer = SigilContext
             .select_proposer(&validators, Height(proposal.height), proposal.round)
             .key;
-        let now = now_ms();
-        let problem = if header.chain_id != self.chain_id {
-            Some(format!("it is for chain `{}`", header.chain_id))
-        } else if header.height != tip.height + 1 || header.prev_hash != tip.hash {
-            Some("it does not extend our tip".to_string())
-        } else if proposal.proposer != expected_proposer {
+        let problem = if proposal.proposer != expected_proposer {
             Some(format!(
                 "{} is not the proposer of this round",
                 proposal.proposer
@@ -573,28 +456,8 @@ impl App {
                 "its header names {} as proposer, not the round's proposer",
                 header.proposer
             ))
-        } else if validators.power_of(&header.proposer).is_none() {
-            Some(format!(
-                "its header names {}, not a validator",
-                header.proposer
-            ))
-        } else if header.validators_hash != validators.hash() {
-            Some("it names another validator set".to_string())
-        } else if header.time_ms < tip.time_ms {
-            Some("its time is before its parent's".to_string())
-        } else if header.time_ms > now + MAX_CLOCK_DRIFT_MS {
-            Some(format!(
-                "its time is {} ms ahead of this validator's clock (at most {MAX_CLOCK_DRIFT_MS} ms allowed)",
-                header.time_ms - now
-            ))
-        } else if proposal.block.txs.len() > MAX_TXS_PER_BLOCK
-            || encode(&proposal.block).len() > MAX_BLOCK_BYTES
-        {
-            Some("it is too large".to_string())
-        } else if header.tx_root != tx_root(&proposal.block.txs) {
-            Some("its transaction root is wrong".to_string())
         } else {
-            None
+            self.ledger.block_problem(&proposal.block, now_ms())?
         };
         if let Some(problem) = problem {
             return Ok(Err(problem));
@@ -603,25 +466,13 @@ impl App {
         let txs = proposal.block.txs.clone();
         let prepared = match blocking(move || ledger.prepare(&txs)) {
             Ok(prepared) => prepared,
-            Err(Error::InvalidTx { index, error }) => {
+            Err(Error::Core(sigil_core::Error::InvalidTx { index, error })) => {
                 return Ok(Err(format!("transaction {index} is invalid: {error}")));
             }
             Err(e) => return Err(e),
         };
-        if prepared.state_root != header.state_root {
-            return Ok(Err(format!(
-                "executing it gives state root {}, not {}",
-                prepared.state_root, header.state_root
-            )));
-        }
-        let next_validators = prepared
-            .next_validators_hash()?
-            .unwrap_or(validators.hash());
-        if header.next_validators_hash != next_validators {
-            return Ok(Err(format!(
-                "it hands over to validator set {}, but executing it gives set {next_validators}",
-                header.next_validators_hash
-            )));
+        if let Some(problem) = self.ledger.execution_problem(&prepared, header)? {
+            return Ok(Err(problem));
         }
         Ok(Ok(prepared))
     }
@@ -636,7 +487,12 @@ impl App {
         let mut found = Vec::new();
         for validator in self.ledger.validators_deciding(height)?.validators {
             let key = validator.key;
-            for (first, second) in evidence.proposals.get(&key).into_iter().flatten() {
+            for (first, second) in evidence
+                .proposals
+                .get(Address::of(&key))
+                .into_iter()
+                .flatten()
+            {
                 found.push(Equivocation {
                     validator: key,
                     height: first.message.height.0,
@@ -649,7 +505,7 @@ impl App {
                     signatures: [first.signature, second.signature],
                 });
             }
-            for (first, second) in evidence.votes.get(&key).into_iter().flatten() {
+            for (first, second) in evidence.votes.get(Address::of(&key)).into_iter().flatten() {
                 let value = |v: &NilOrVal<Hash>| match v {
                     NilOrVal::Val(id) => Some(*id),
                     NilOrVal::Nil => None,
@@ -690,7 +546,7 @@ impl App {
             .find(|u| u.height == height && u.id() == id)
             .map(|u| u.block.clone())
             .ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::invalid(format!(
                     "decided block {id} at height {height} is unknown here"
                 ))
             })?;
@@ -702,7 +558,7 @@ impl App {
                 .commit_signatures
                 .iter()
                 .map(|s| CommitSig {
-                    validator: s.address,
+                    validator: *s.address,
                     signature: s.signature,
                 })
                 .collect(),
@@ -728,20 +584,7 @@ impl App {
         self.validity.clear();
         self.prepared.clear();
         self.streams.forget_through(height);
-        let store = self.ledger.store();
-        let stale = store.scan(
-            UNDECIDED_PREFIX,
-            &undecided_key(height + 1, 0, &Hash::ZERO),
-            usize::MAX,
-        )?;
-        if !stale.is_empty() {
-            let mut batch = Batch::default();
-            for (key, _) in stale {
-                batch.delete(key);
-            }
-            store.apply(batch)?;
-        }
-        Ok(())
+        self.ledger.forget_proposals_through(height)
     }
 
     /// Keeps a proposal in memory and in the store (flushed), so a restart can replay it, if
@@ -755,10 +598,8 @@ impl App {
             tracing::debug!(height, round, proposer = %proposal.proposer, "proposal not kept: out of the height window, or its proposer's share of the round is full");
             return Ok(false);
         }
-        let mut batch = Batch::default();
-        batch.put(undecided_key(height, round, &id), encode(&proposal));
-        self.ledger.store().apply(batch)?;
-        self.ledger.store().flush()?;
+        self.ledger
+            .keep_proposal(height, round, &id, encode(&proposal))?;
         self.undecided.insert((height, round, id), proposal);
         Ok(true)
     }
@@ -788,41 +629,22 @@ impl App {
         let tip = self.ledger.tip().height;
         self.forget_through(tip)?;
         let ledger = self.ledger.clone();
-        let store = ledger.store();
-        let window_end = undecided_key(
-            tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD),
-            0,
-            &Hash::ZERO,
-        );
-        let mut dropped = 0usize;
-        loop {
-            let beyond = store.scan(&window_end, &prefix_end(UNDECIDED_PREFIX), 1024)?;
-            if beyond.is_empty() {
-                break;
-            }
-            let mut batch = Batch::default();
-            for (key, _) in beyond {
-                batch.delete(key);
-                dropped += 1;
-            }
-            store.apply(batch)?;
-        }
-        let mut batch = Batch::default();
-        for (key, bytes) in store.scan(UNDECIDED_PREFIX, &window_end, usize::MAX)? {
+        let window_end = tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD);
+        let mut dropped = ledger.drop_proposals_from(window_end)?;
+        let mut doomed = Vec::new();
+        for kept in ledger.kept_proposals_below(window_end)? {
             let proposal: Undecided =
-                decode(&bytes).map_err(|e| Error::corrupt("undecided proposal", e))?;
+                decode(&kept.bytes).map_err(|e| Error::corrupt("undecided proposal", e))?;
             if self.admissible(&proposal) {
                 self.undecided.insert(proposal.key(), proposal);
             } else {
-                batch.delete(key);
-                dropped += 1;
+                doomed.push(kept);
             }
         }
-        if !batch.is_empty() {
-            store.apply(batch)?;
-        }
+        dropped += doomed.len();
+        ledger.delete_proposals(doomed)?;
         if dropped > 0 {
-            store.flush()?;
+            ledger.flush_proposals()?;
             tracing::info!(dropped, "stored proposals out of the height window deleted");
         }
         if !self.undecided.is_empty() {
@@ -859,7 +681,7 @@ impl App {
                 commit_signatures: commit
                     .signatures
                     .into_iter()
-                    .map(|s| ExtendedCommitSignature::new(s.validator, s.signature, None))
+                    .map(|s| ExtendedCommitSignature::new(Address(s.validator), s.signature, None))
                     .collect(),
             };
             values.push(RawDecidedValue::new(Bytes::from(block), certificate));
@@ -906,59 +728,6 @@ impl App {
     }
 }
 
-/// Whose proposal a stream's `Init` is, if it can be one we will need: for the next height or
-/// one a little ahead, in a round not far ahead of ours, by that round's proposer, signed by
-/// it for the peer that published the stream.
-fn judge_init(
-    ledger: &Ledger,
-    chain_id: &str,
-    next: u64,
-    current_round: u32,
-    init: &ProposalPart,
-    author: &PeerId,
-) -> Option<Claim> {
-    let ProposalPart::Init {
-        height,
-        round,
-        proposer,
-        pol_round,
-        signature,
-    } = init
-    else {
-        return None;
-    };
-    let r = round.as_u32()?;
-    if height.0 < next || height.0 - next > MAX_PROPOSAL_HEIGHTS_AHEAD {
-        return None;
-    }
-    let from_round = if height.0 == next { current_round } else { 0 };
-    if r > from_round.saturating_add(MAX_PROPOSAL_ROUNDS_AHEAD) {
-        return None;
-    }
-    // Heights ahead are judged by today's validators: a set that changes within the window
-    // costs a validator that is behind at most a round there.
-    let validators = ledger.validators().ok()?;
-    if SigilContext
-        .select_proposer(&validators, *height, *round)
-        .key
-        != *proposer
-    {
-        return None;
-    }
-    let bytes = init_signing_bytes(
-        chain_id,
-        *height,
-        *round,
-        *pol_round,
-        proposer,
-        &author.to_bytes(),
-    );
-    proposer.verify(&bytes, signature).then_some(Claim {
-        height: height.0,
-        proposer: *proposer,
-    })
-}
-
 /// Runs store and execution work off the async workers when the runtime allows it.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
@@ -970,11 +739,12 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::Genesis;
-    use crate::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;
-    use crate::state::{ChainParams, ValidatorSet};
-    use crate::store::MemStore;
+    use crate::ledger::{stored_proposals, undecided_key};
+    use crate::store::{Batch, MemStore};
     use malachitebft_app_channel::app::streaming::{StreamContent, StreamId};
+    use sigil_core::block::Genesis;
+    use sigil_core::limits::MAX_UNCHECKED_PROPOSAL_STREAMS;
+    use sigil_core::state::{ChainParams, ValidatorSet};
 
     const CHAIN: &str = "app-test";
 

@@ -17,8 +17,8 @@ use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Respo
 use malachitebft_sync::ValueResponse;
 
 use super::context::{Address, Height, ProposalPart, SigilContext};
-use crate::limits::{MAX_CONSENSUS_MESSAGE_BYTES, MAX_SYNC_RESPONSE_BYTES};
-use crate::types::{Hash, Signature};
+use sigil_core::limits::{MAX_CONSENSUS_MESSAGE_BYTES, MAX_SYNC_RESPONSE_BYTES};
+use sigil_core::types::{Hash, Signature};
 
 /// Why a message could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
@@ -231,9 +231,9 @@ mod tests {
     use malachitebft_sync::ValueRequest;
 
     use super::*;
-    use crate::block::Header;
     use crate::consensus::context::{BlockValue, Proposal, Vote};
-    use crate::types::Keypair;
+    use sigil_core::block::Header;
+    use sigil_core::types::Keypair;
 
     fn key() -> Keypair {
         Keypair::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
@@ -264,7 +264,7 @@ mod tests {
                 height: Height(7),
                 round: Round::new(2),
                 value,
-                validator: key().public(),
+                validator: Address(key().public()),
             },
             signature(),
         )
@@ -288,7 +288,7 @@ mod tests {
                     round: Round::new(0),
                     value_id: header().hash(),
                     commit_signatures: vec![ExtendedCommitSignature::new(
-                        key().public(),
+                        Address(key().public()),
                         signature(),
                         None,
                     )],
@@ -323,7 +323,7 @@ mod tests {
         round_trips(ProposalPart::Init {
             height: Height(7),
             round: Round::new(1),
-            proposer: key().public(),
+            proposer: Address(key().public()),
             pol_round: Round::Nil,
             signature: signature(),
         });
@@ -346,7 +346,7 @@ mod tests {
                     round: Round::new(0),
                     value: BlockValue::new(header()),
                     pol_round: Round::Nil,
-                    proposer: key().public(),
+                    proposer: Address(key().public()),
                 },
                 signature(),
             ),
@@ -355,7 +355,7 @@ mod tests {
             height: Height(7),
             round: Round::new(1),
             value_id: id,
-            polka_signatures: vec![PolkaSignature::new(key().public(), signature())],
+            polka_signatures: vec![PolkaSignature::new(Address(key().public()), signature())],
         };
         round_trips(polka.clone());
         round_trips(LivenessMsg::<SigilContext>::PolkaCertificate(polka));
@@ -371,7 +371,7 @@ mod tests {
                 round_signatures: vec![RoundSignature {
                     vote_type: VoteType::Precommit,
                     value_id: NilOrVal::Val(id),
-                    address: key().public(),
+                    address: Address(key().public()),
                     signature: signature(),
                 }],
             },
@@ -391,7 +391,7 @@ mod tests {
             height: Height(7),
             round: Round::new(0),
             valid_round: Round::Nil,
-            proposer: key().public(),
+            proposer: Address(key().public()),
             value: BlockValue::new(header()),
             validity: Validity::Valid,
         });

@@ -10,9 +10,9 @@ use malachitebft_app_channel::app::types::core::{
     self as mc, LinearTimeouts, NilOrVal, Round, SignedExtension, VoteType, VotingPower,
 };
 
-use crate::block::Header;
-use crate::state::{Validator, ValidatorSet};
-use crate::types::{Hash, Keypair, PublicKey, Signature};
+use sigil_core::block::Header;
+use sigil_core::state::{Validator, ValidatorSet};
+use sigil_core::types::{Hash, Keypair, PublicKey, Signature};
 
 /// A consensus height: the height of the block being decided.
 #[derive(
@@ -53,10 +53,58 @@ impl mc::Height for Height {
     }
 }
 
-/// A validator's address is its ed25519 public key.
-pub type Address = PublicKey;
+/// A validator's address is its ed25519 public key. The key's type is the core's and the
+/// engine's `Address` trait is Malachite's, so the engine gets this transparent wrapper.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[repr(transparent)]
+pub struct Address(pub PublicKey);
 
-impl mc::Address for PublicKey {}
+impl Address {
+    /// The address of `key`, borrowed (the engine's validators hand out `&Address`).
+    pub fn of(key: &PublicKey) -> &Address {
+        // SAFETY: `Address` is `repr(transparent)` over `PublicKey`: same layout and alignment.
+        unsafe { &*(key as *const PublicKey as *const Address) }
+    }
+}
+
+impl std::ops::Deref for Address {
+    type Target = PublicKey;
+    fn deref(&self) -> &PublicKey {
+        &self.0
+    }
+}
+
+impl From<PublicKey> for Address {
+    fn from(key: PublicKey) -> Address {
+        Address(key)
+    }
+}
+
+impl PartialEq<PublicKey> for Address {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Address> for PublicKey {
+    fn eq(&self, other: &Address) -> bool {
+        *self == other.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl mc::Address for Address {}
 
 /// The value consensus decides on: a block header. Its id is the header hash, the same hash a
 /// `block::Commit` names; the transactions travel in the proposal parts and are kept by the app.
@@ -226,7 +274,7 @@ impl mc::Vote<SigilContext> for Vote {
 
 impl mc::Validator<SigilContext> for Validator {
     fn address(&self) -> &Address {
-        &self.key
+        Address::of(&self.key)
     }
 
     fn public_key(&self) -> &PublicKey {
@@ -248,7 +296,7 @@ impl mc::ValidatorSet<SigilContext> for ValidatorSet {
     }
 
     fn get_by_address(&self, address: &Address) -> Option<&Validator> {
-        self.validators.iter().find(|v| &v.key == address)
+        self.validators.iter().find(|v| v.key == *address)
     }
 
     fn get_by_index(&self, index: usize) -> Option<&Validator> {

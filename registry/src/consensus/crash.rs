@@ -47,7 +47,7 @@ impl CrashHook {
         match std::env::var(CRASH_AT_ENV) {
             Ok(text) => text.parse().map(Some),
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(e) => Err(Error::Invalid(format!("{CRASH_AT_ENV}: {e}"))),
+            Err(e) => Err(Error::invalid(format!("{CRASH_AT_ENV}: {e}"))),
         }
     }
 
@@ -65,7 +65,7 @@ impl FromStr for CrashHook {
 
     fn from_str(text: &str) -> Result<CrashHook> {
         let bad = || {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "{CRASH_AT_ENV}=`{text}`: write before-commit:HEIGHT or after-commit:HEIGHT"
             ))
         };

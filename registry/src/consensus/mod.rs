@@ -3,6 +3,7 @@
 //! drives the ledger from the engine's messages. See `docs/adr/0004-consensus-malachite.md`.
 
 mod app;
+mod assembly;
 pub mod codec;
 pub mod context;
 pub mod crash;
@@ -32,9 +33,9 @@ use self::context::SigilContext;
 use self::crash::CrashHook;
 use self::signing::{SigilSigner, SigilVerifier};
 use crate::error::{Error, Result};
-use crate::limits::MAX_SYNC_BLOCKS_PER_RESPONSE;
 use crate::node::Node;
-use crate::types::Keypair;
+use sigil_core::limits::MAX_SYNC_BLOCKS_PER_RESPONSE;
+use sigil_core::types::Keypair;
 
 /// How a validator or full node joins consensus.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ impl ConsensusHandle {
     pub async fn join(self) -> Result<()> {
         self.app
             .await
-            .map_err(|e| Error::Invalid(format!("the consensus driver panicked: {e}")))?
+            .map_err(|e| Error::invalid(format!("the consensus driver panicked: {e}")))?
     }
 }
 
@@ -163,11 +164,11 @@ pub async fn start(
             let proof = signer
                 .sign_validator_proof(address.0.to_vec(), peer_id.clone())
                 .await
-                .map_err(|e| Error::Invalid(format!("signing the validator proof failed: {e}")))?;
+                .map_err(|e| Error::invalid(format!("signing the validator proof failed: {e}")))?;
             let author = peer_id;
             let proof_bytes = SigilCodec
                 .encode(&proof)
-                .map_err(|e| Error::Invalid(format!("encoding the validator proof failed: {e}")))?;
+                .map_err(|e| Error::invalid(format!("encoding the validator proof failed: {e}")))?;
             (
                 NetworkIdentity::new_validator(
                     config.moniker.clone(),
@@ -176,7 +177,7 @@ pub async fn start(
                     proof_bytes,
                 ),
                 ConsensusContext::new_validator(
-                    address,
+                    context::Address(address),
                     Box::new(SigilVerifier::new(chain_id.clone())),
                     Box::new(signer),
                 ),
@@ -195,7 +196,7 @@ pub async fn start(
             (
                 NetworkIdentity::new(config.moniker.clone(), network_key, None),
                 ConsensusContext::new_full_node(
-                    identity_key.public(),
+                    context::Address(identity_key.public()),
                     Box::new(SigilVerifier::new(chain_id.clone())),
                 ),
                 author,
@@ -229,7 +230,7 @@ pub async fn start(
         RequestContext::new(100),
     )
     .await
-    .map_err(|e| Error::Invalid(format!("starting the consensus engine failed: {e:#}")))?;
+    .map_err(|e| Error::invalid(format!("starting the consensus engine failed: {e:#}")))?;
 
     let app = App::new(node, key, author, config.timeouts, crash);
     let app = tokio::spawn(app.run(channels));
@@ -239,12 +240,12 @@ pub async fn start(
 /// How many proposals for heights not yet final a node's store holds (what a restart
 /// reloads); bounded by the height window and per-round limits in `limits`.
 pub fn stored_proposals(store: &dyn crate::store::Store) -> Result<usize> {
-    app::stored_proposals(store)
+    crate::ledger::stored_proposals(store)
 }
 
 fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {
     NetworkKeypair::ed25519_from_bytes(key.signing_key().to_bytes())
-        .map_err(|e| Error::Invalid(format!("the key is not a network key: {e}")))
+        .map_err(|e| Error::invalid(format!("the key is not a network key: {e}")))
 }
 
 /// Reads and decodes the whole write-ahead log before the engine does: a truncated or corrupted
@@ -255,7 +256,7 @@ pub fn check_wal(path: &Path) -> Result<()> {
         return Ok(());
     }
     let damaged = |e: std::io::Error| {
-        Error::Invalid(format!(
+        Error::invalid(format!(
             "the consensus write-ahead log {} is damaged ({e}); move it aside and restart to rejoin consensus from the stored blocks",
             path.display()
         ))

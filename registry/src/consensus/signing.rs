@@ -12,8 +12,8 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_signing::{Error as SigningError, Signer, VerificationResult, Verifier};
 
 use super::context::{Height, Proposal, SigilContext, Vote};
-use crate::block::vote_bytes;
-use crate::types::{Hash, Keypair, PublicKey, Signature, encode};
+use sigil_core::block::vote_bytes;
+use sigil_core::types::{Hash, Keypair, PublicKey, Signature, encode};
 
 const PREVOTE_DOMAIN: &[u8] = b"sigil/prevote/v1";
 const NIL_PRECOMMIT_DOMAIN: &[u8] = b"sigil/precommit-nil/v1";

@@ -15,14 +15,14 @@ use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMe
 use malachitebft_app_channel::app::types::PeerId;
 use malachitebft_app_channel::app::types::core::Round;
 
-use super::context::{Height, ProposalPart};
+use super::context::{Address, Height, ProposalPart};
 use super::signing::{init_signing_bytes, parts_signing_bytes};
-use crate::block::Block;
-use crate::limits::{
+use sigil_core::block::Block;
+use sigil_core::limits::{
     MAX_BLOCK_BYTES, MAX_PROPOSAL_STREAMS_PER_PEER, MAX_PROPOSAL_STREAMS_PER_PROPOSER,
     MAX_UNCHECKED_PROPOSAL_STREAMS, MAX_UNCHECKED_STREAM_BYTES, PROPOSAL_PART_BYTES,
 };
-use crate::types::{Hash, Keypair, PublicKey, encode};
+use sigil_core::types::{Hash, Keypair, PublicKey, encode};
 
 /// Domain of the digest the proposer signs in a stream's `Fin`.
 const PARTS_DIGEST_DOMAIN: &[u8] = b"sigil/proposal-parts-digest/v1";
@@ -57,7 +57,7 @@ pub fn proposal_parts(
     let mut parts = vec![ProposalPart::Init {
         height: Height(height),
         round,
-        proposer,
+        proposer: Address(proposer),
         pol_round,
         signature: init_signature,
     }];

@@ -12,8 +12,8 @@ use libp2p::{
 
 use super::codec::Codec;
 use super::{Error, NetConfig, Result, gate};
-use crate::limits::{MAX_GOSSIP_FRAME_BYTES, MAX_STREAMS_PER_CONNECTION};
-use crate::types::Hash;
+use sigil_core::limits::{MAX_GOSSIP_FRAME_BYTES, MAX_STREAMS_PER_CONNECTION};
+use sigil_core::types::Hash;
 
 /// Connections with nothing to do are closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);

@@ -9,10 +9,10 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
 
-use crate::block::{Commit, Header};
-use crate::limits::{MAX_NAME_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
-use crate::proof::StateProof;
-use crate::types::{Height, decode, encode};
+use sigil_core::block::{Commit, Header};
+use sigil_core::limits::{MAX_NAME_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+use sigil_core::proof::StateProof;
+use sigil_core::types::{Height, decode, encode};
 
 /// A client request.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

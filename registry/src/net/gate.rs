@@ -14,7 +14,7 @@ use libp2p::swarm::{
     THandlerInEvent, THandlerOutEvent, ToSwarm, dummy,
 };
 
-use crate::limits::{MAX_BANNED_PEERS, MAX_CONNECTIONS};
+use sigil_core::limits::{MAX_BANNED_PEERS, MAX_CONNECTIONS};
 
 #[derive(Debug, thiserror::Error)]
 #[error("peer {0} is banned")]

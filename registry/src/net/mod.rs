@@ -6,23 +6,25 @@ mod codec;
 mod gate;
 mod rate;
 mod service;
+mod status;
 
 use std::time::Duration;
 
 pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
 
 use crate::ledger::Ledger;
-use crate::limits::{PEER_BAN_SECS, REQUEST_TIMEOUT_MS};
-use crate::name;
-use crate::proof::StateProof;
-use crate::read::NameReader;
-use crate::state::keys;
-use crate::tx::SignedTx;
-use crate::types::{Hash, Height};
+use sigil_core::limits::{PEER_BAN_SECS, REQUEST_TIMEOUT_MS};
+use sigil_core::name;
+use sigil_core::proof::StateProof;
+use sigil_core::read::NameReader;
+use sigil_core::state::keys;
+use sigil_core::tx::SignedTx;
+use sigil_core::types::{Hash, Height};
 
 pub use codec::{CommittedHeader, Request, Response};
 pub(crate) use rate::TokenBucket;
 pub use service::{GossipVerdict, NetHandle, NetStatus, Network};
+pub use status::SwarmStatus;
 
 /// How the node joins the network.
 #[derive(Debug, Clone)]
@@ -113,7 +115,7 @@ impl ClientRequests for Ledger {
 
     fn name_proof(&self, input: &str) -> crate::Result<StateProof> {
         let name = name::registrable(input, self.tlds())
-            .map_err(|e| crate::Error::Invalid(e.to_string()))?;
+            .map_err(|e| crate::Error::invalid(e.to_string()))?;
         self.prove(&keys::name(&name))
     }
 }

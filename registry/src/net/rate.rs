@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::limits::{
+use sigil_core::limits::{
     PEER_GOSSIP_BURST, PEER_GOSSIP_PER_SEC, PEER_MAX_DROPPED_PER_WINDOW, PEER_RATE_WINDOW_SECS,
     PEER_REQUEST_BURST, PEER_REQUESTS_PER_SEC,
 };

@@ -17,13 +17,13 @@ use super::behaviour::{Behaviour, BehaviourEvent, build_swarm, tx_topic};
 use super::codec::{CommittedHeader, Request, Response};
 use super::rate::{Charge, PeerBudget};
 use super::{ClientRequests, Error, InboundTx, NetConfig, Result};
-use crate::limits::{
+use sigil_core::limits::{
     INBOUND_TX_QUEUE, MAX_SERVING_REQUESTS, MAX_TX_BYTES, NET_COMMAND_QUEUE, REDIAL_MAX_MS,
     REDIAL_MIN_MS,
 };
-use crate::proof::StateProof;
-use crate::tx::SignedTx;
-use crate::types::Height;
+use sigil_core::proof::StateProof;
+use sigil_core::tx::SignedTx;
+use sigil_core::types::Height;
 
 /// How long [`Network::spawn`] waits for the listener to come up.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -712,7 +712,7 @@ fn answer(serve: &dyn ClientRequests, request: Request) -> Response {
     };
     match result {
         Ok(response) => response,
-        Err(crate::Error::Invalid(reason)) => Response::Refused(reason),
+        Err(crate::Error::Core(sigil_core::Error::Invalid(reason))) => Response::Refused(reason),
         Err(e) => {
             tracing::error!(?request, "cannot serve a client request: {e}");
             Response::Refused("internal error".into())

@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sigil_registry::block::{Block, Commit, Genesis};
-use sigil_registry::error::{Error, TxError};
+use sigil_core::block::{Block, Commit, Genesis};
+use sigil_core::error::{Error, TxError};
+use sigil_core::records::Record;
+use sigil_core::state::{ChainParams, ValidatorSet};
+use sigil_core::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
+use sigil_core::types::{Hash, Keypair, PublicKey};
 use sigil_registry::ledger::Ledger;
-use sigil_registry::records::Record;
-use sigil_registry::state::{ChainParams, ValidatorSet};
 use sigil_registry::store::{Batch, MemStore, Store};
-use sigil_registry::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
-use sigil_registry::types::{Hash, Keypair, PublicKey};
 
 pub const CHAIN: &str = "test-chain";
 pub const REVEAL_MIN: u64 = 1;

@@ -21,11 +21,11 @@ use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMe
 use malachitebft_app_channel::app::types::Keypair as NetworkKeypair;
 use malachitebft_app_channel::app::types::core::Round;
 use malachitebft_app_channel::{NetworkIdentity, app::net::Multiaddr};
-use sigil_registry::block::{Block, Header};
+use sigil_core::block::{Block, Header};
+use sigil_core::types::{Hash, Keypair};
 use sigil_registry::consensus::codec::SigilCodec;
 use sigil_registry::consensus::context::{ProposalPart, SigilContext};
 use sigil_registry::consensus::stream::{proposal_parts, stream_messages};
-use sigil_registry::types::{Hash, Keypair};
 
 /// Messages published between two progress lines.
 const BATCH: u64 = 100;

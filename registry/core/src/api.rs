@@ -1,0 +1,149 @@
+//! The HTTP API's requests and answers (`/v1`), shared by the node that serves them and the
+//! clients that read them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Handoff, Tip};
+use crate::proof::StateProof;
+use crate::state::{
+    CertEntry, CertEvent, ChainParams, HolderEntry, IdentityEntry, IdentityEvent, NameEntry,
+    PendingChange, ValidatorSet,
+};
+use crate::types::{Hash, Height, PublicKey};
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a final block and applied.
+    Final { height: Height },
+    /// In a final block, but its operation failed (only its nonce was used).
+    Failed { height: Height, error: String },
+    /// Neither pending nor final on this node.
+    Unknown,
+}
+
+/// A node's networking, as `/v1/status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkStatus {
+    /// This node's identity on our swarm.
+    pub peer_id: String,
+    pub p2p_listen: Vec<String>,
+    /// Peers connected on our swarm.
+    pub peers: Vec<String>,
+    /// Where the consensus engine's swarm listens (validators only).
+    pub consensus_listen: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub chain_id: String,
+    pub genesis_hash: Hash,
+    pub tip: Tip,
+    pub params: ChainParams,
+    /// The validators that decide the next block.
+    pub validators: ValidatorSet,
+    /// Every change of the validator set since genesis, for clients that trust an older set.
+    #[serde(default)]
+    pub validator_changes: Vec<Handoff>,
+    /// Validator changes voted for by some validators, not yet by enough.
+    #[serde(default)]
+    pub pending_validator_changes: Vec<PendingChange>,
+    pub mempool_txs: usize,
+    /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkStatus>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The canonical encoding of a `SignedTx`, in hex.
+    pub tx: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub id: Hash,
+    #[serde(flatten)]
+    pub status: TxStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub key: PublicKey,
+    /// Nonce of the signer's next transaction once everything pending is final.
+    pub next_nonce: u64,
+    /// Transactions of this signer in final blocks.
+    pub final_nonce: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NameInfo {
+    #[serde(flatten)]
+    pub entry: NameEntry,
+    /// Whether the name resolves at the current height.
+    pub active: bool,
+    pub height: Height,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CertInfo {
+    #[serde(flatten)]
+    pub entry: CertEntry,
+    /// Whether the ledger has it active for its name at `height`: not revoked, the name active
+    /// and still owned by the key it was registered under. The validity window is the
+    /// client's to check.
+    pub active: bool,
+    pub height: Height,
+}
+
+/// Every certificate ever bound to a name, with its standing, and the name's certificate history.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NameCerts {
+    pub name: String,
+    pub height: Height,
+    /// The certificates named in `history`.
+    pub certs: Vec<CertInfo>,
+    /// The first page of the name's certificate history, oldest first.
+    pub history: Vec<CertEvent>,
+    /// Where `/v1/names/{name}/cert-history` goes on; `None` when `history` is all of it.
+    pub history_next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdentityInfo {
+    #[serde(flatten)]
+    pub entry: IdentityEntry,
+    /// The first page of the identity's history, oldest first.
+    pub history: Vec<IdentityEvent>,
+    /// Where `GET /v1/identities/{id}/history` continues; `None` if `history` is all of it.
+    #[serde(default)]
+    pub history_next_cursor: Option<String>,
+    pub height: Height,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HolderInfo {
+    #[serde(flatten)]
+    pub entry: HolderEntry,
+    /// Balance of each class of the company, in its class order.
+    pub balances: Vec<ClassBalance>,
+    pub height: Height,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClassBalance {
+    pub class: String,
+    pub balance: u64,
+}
+
+/// A holder's balance of a class with the proof of the holder's entry at the same block: a
+/// balance absent from the state is 0 for a holder, and nothing at all for a holder that does
+/// not exist, which the holder's proof shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BalanceProof {
+    pub holder: StateProof,
+    pub balance: StateProof,
+}

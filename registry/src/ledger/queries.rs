@@ -1,0 +1,246 @@
+//! Reading the ledger at its tip: blocks, headers and receipts, entries, histories (whole or in
+//! pages), cap tables and validator handoffs; and the ledger as the resolver's `NameReader`.
+
+use borsh::BorshDeserialize;
+use sigil_core::block::Handoff;
+use sigil_core::captable::CapTable;
+use sigil_core::paging::{Page, PageRequest};
+use sigil_core::read::NameReader;
+use sigil_core::state::{
+    CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
+    IdentityEvent, NameEntry, NameEvent, StateRead, active_certs, cert_history_prefix,
+    history_prefix, holder_history_prefix, identity_history_prefix, keys, register_log_prefix,
+};
+use sigil_core::types::{Hash, Height, decode};
+
+use super::{Ledger, Receipt, StoredBlock, StoredHeader, header_key, prefix, read_block};
+use crate::error::{Error, Result};
+use crate::paging::read_page;
+use crate::store::prefix_end;
+
+impl Ledger {
+    /// Every change of the validator set with the block and commit that made it, for light
+    /// clients that trust an older set.
+    pub fn handoffs(&self) -> Result<Vec<Handoff>> {
+        self.validator_changes()?
+            .into_iter()
+            .map(|change| {
+                let stored = self.header_at(change.height)?.ok_or_else(|| {
+                    Error::corrupt("header", format!("header {} missing", change.height))
+                })?;
+                let commit = stored.commit.ok_or_else(|| {
+                    Error::corrupt("header", format!("block {} has no commit", change.height))
+                })?;
+                Ok(Handoff {
+                    header: stored.header,
+                    commit,
+                    validators: change.validators,
+                })
+            })
+            .collect()
+    }
+
+    pub fn block(&self, height: Height) -> Result<Option<StoredBlock>> {
+        read_block(self.store.as_ref(), height)
+    }
+
+    /// The header at `height` with its commit, without reading the block's transactions.
+    pub fn header_at(&self, height: Height) -> Result<Option<StoredHeader>> {
+        match self.store.get(&header_key(height))? {
+            Some(bytes) => Ok(Some(
+                decode(&bytes).map_err(|e| Error::corrupt("header", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub fn receipt(&self, tx: &Hash) -> Result<Option<Receipt>> {
+        match self.store.get(&[prefix::RECEIPT, &tx.0].concat())? {
+            Some(bytes) => Ok(Some(
+                decode(&bytes).map_err(|e| Error::corrupt("receipt", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Every change to `name`, oldest first, at most `limit`.
+    pub fn name_history(&self, name: &str, limit: usize) -> Result<Vec<NameEvent>> {
+        let start = history_prefix(name);
+        let end = prefix_end(&start);
+        self.store
+            .scan(&start, &end, limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt("name history", e)))
+            .collect()
+    }
+
+    /// One page of the changes to `name`.
+    pub fn name_history_page(&self, name: &str, page: &PageRequest) -> Result<Page<NameEvent>> {
+        read_page(self.store(), &history_prefix(name), page, "name history")
+    }
+
+    /// One page of the changes to the certificates of `name`.
+    pub fn cert_history_page(&self, name: &str, page: &PageRequest) -> Result<Page<CertEvent>> {
+        read_page(
+            self.store(),
+            &cert_history_prefix(name),
+            page,
+            "certificate history",
+        )
+    }
+
+    /// One page of the changes to identity `id`.
+    pub fn identity_history_page(
+        &self,
+        id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<IdentityEvent>> {
+        read_page(
+            self.store(),
+            &identity_history_prefix(id),
+            page,
+            "identity history",
+        )
+    }
+
+    /// One page of the changes concerning `holder` of `company`.
+    pub fn holder_history_page(
+        &self,
+        company: &str,
+        holder: &str,
+        page: &PageRequest,
+    ) -> Result<Page<HolderEvent>> {
+        read_page(
+            self.store(),
+            &holder_history_prefix(company, holder),
+            page,
+            "holder history",
+        )
+    }
+
+    /// One page of the changes of `company`'s register.
+    pub fn register_log_page(
+        &self,
+        company: &str,
+        page: &PageRequest,
+    ) -> Result<Page<CompanyEvent>> {
+        read_page(
+            self.store(),
+            &register_log_prefix(company),
+            page,
+            "register log",
+        )
+    }
+
+    /// Every change to the certificates of `name` (registrations, revocations, issuers),
+    /// oldest first, at most `limit`.
+    pub fn cert_history(&self, name: &str, limit: usize) -> Result<Vec<CertEvent>> {
+        self.scan_index(&cert_history_prefix(name), limit, "certificate history")
+    }
+
+    /// The certificate of `name` with this SHA-256 at the tip, revoked or not.
+    pub fn cert_entry(&self, name: &str, cert_sha256: &Hash) -> Result<Option<CertEntry>> {
+        Ok(self.latest().get_decoded(&keys::cert(name, cert_sha256))?)
+    }
+
+    /// Index entries under `prefix`, decoded, oldest first, at most `limit`.
+    fn scan_index<T: BorshDeserialize>(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>> {
+        self.store
+            .scan(prefix, &prefix_end(prefix), limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(|e| Error::corrupt(what, e)))
+            .collect()
+    }
+
+    pub fn identity(&self, id: &str) -> Result<Option<IdentityEntry>> {
+        Ok(self.latest().get_decoded(&keys::identity(id))?)
+    }
+
+    /// Every change to identity `id`, oldest first, at most `limit`.
+    pub fn identity_history(&self, id: &str, limit: usize) -> Result<Vec<IdentityEvent>> {
+        self.scan_index(&identity_history_prefix(id), limit, "identity history")
+    }
+
+    /// The company `input` names: its id, or a name whose current owner lists it.
+    pub fn company(&self, input: &str) -> Result<Option<CompanyEntry>> {
+        let latest = self.latest();
+        match sigil_core::state::company_id(&latest, &self.tlds, input)? {
+            Some(id) => Ok(latest.get_decoded(&keys::company(&id))?),
+            None => Ok(None),
+        }
+    }
+
+    pub fn holder(&self, company: &str, holder: &str) -> Result<Option<HolderEntry>> {
+        Ok(self.latest().get_decoded(&keys::holder(company, holder))?)
+    }
+
+    /// Every change concerning `holder` of `company`, oldest first, at most `limit`.
+    pub fn holder_history(
+        &self,
+        company: &str,
+        holder: &str,
+        limit: usize,
+    ) -> Result<Vec<HolderEvent>> {
+        self.scan_index(
+            &holder_history_prefix(company, holder),
+            limit,
+            "holder history",
+        )
+    }
+
+    /// The register of `company` at `height` (at most the tip), from its latest snapshot at
+    /// or before that height and the log after it; `None` if the company did not exist then.
+    pub fn cap_table(&self, company: &str, height: Height) -> Result<Option<CapTable>> {
+        let height = height.min(self.tip().height);
+        crate::snapshots::cap_table(self.store(), company, height)
+    }
+}
+
+impl NameReader for Ledger {
+    fn tip_height(&self) -> Height {
+        self.tip.borrow().height
+    }
+
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+
+    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
+        self.latest().get_decoded(&keys::name(name))
+    }
+
+    fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
+        let latest = self.latest();
+        active_certs(&latest, name)?
+            .iter()
+            .map(|hash| {
+                latest.get_decoded(&keys::cert(name, hash))?.ok_or_else(|| {
+                    sigil_core::Error::corrupt("certificate", format!("{hash} listed but missing"))
+                })
+            })
+            .collect()
+    }
+
+    fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
+        // The binding counts under the owner who made it, the registered name's current one.
+        let registered = match sigil_core::name::place(name, &self.tlds) {
+            sigil_core::name::Placement::Under { name, .. } => name,
+            _ => return Ok(None),
+        };
+        let Some(entry) = self.name_entry(registered)? else {
+            return Ok(None);
+        };
+        match self
+            .latest()
+            .get_decoded::<String>(&keys::identity_binding(name, &entry.owner))?
+        {
+            Some(id) => Ok(self.identity(&id)?),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! `sigild`: the Sigil node. Keeps the ledger, produces blocks (single validator) or decides them
+//! with the other validators, or follows them as a full node; answers DNS for chain names from
+//! the finalized state and serves the HTTP API.
+
+mod logging;
+mod networking;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use sigil_core::read::NameReader;
+use sigil_registry::ledger::Ledger;
+use sigil_registry::net::SwarmStatus;
+use sigil_registry::node::Node;
+use sigil_registry::store::SledStore;
+use sigil_tools::config::{self, FileConfig};
+use sigil_tools::devchain;
+use sigil_tools::pidfile::PidFile;
+use tokio::sync::watch;
+
+/// The Sigil node: ledger, block production, DNS resolver and HTTP API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sigild",
+    version,
+    after_help = "Start a development chain with `sigild --dev`; then use the `sigil` CLI."
+)]
+struct Args {
+    /// Create a single-validator development chain in the data folder on first start, and reuse it afterwards.
+    #[arg(long)]
+    dev: bool,
+    /// TOML configuration file; flags override its settings.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data folder [default: `sigil` under the user's data directory].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address for DNS over UDP and TCP [default: 127.0.0.1:5353].
+    #[arg(long, value_name = "ADDR")]
+    dns_listen: Option<SocketAddr>,
+    /// Address of the HTTP API [default: 127.0.0.1:8645].
+    #[arg(long, value_name = "ADDR")]
+    api_listen: Option<SocketAddr>,
+    /// Resolver for names outside the chain's top-level domains (repeatable): an IP address,
+    /// port 53 unless given (`192.0.2.53`, `192.0.2.53:5353`, `[2001:db8::53]:53`); without
+    /// one, such queries are REFUSED.
+    #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
+    upstream: Vec<SocketAddr>,
+    /// State versions kept before old tree nodes are pruned [default: 100000].
+    #[arg(long, value_name = "BLOCKS")]
+    prune_window_blocks: Option<u64>,
+}
+
+fn main() {
+    logging::init();
+    let args = Args::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("sigild: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(config::default_data_dir);
+    let dns_listen = args
+        .dns_listen
+        .or(file.dns_listen)
+        .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?);
+    let api_listen = args
+        .api_listen
+        .or(file.api_listen)
+        .unwrap_or(config::DEFAULT_API_LISTEN.parse()?);
+    let upstream = if args.upstream.is_empty() {
+        file.upstream.unwrap_or_default()
+    } else {
+        args.upstream
+    };
+    let prune_window = args
+        .prune_window_blocks
+        .or(file.prune_window_blocks)
+        .unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
+    let cache_bytes = file.cache_mb.unwrap_or(config::DEFAULT_CACHE_MB) * 1024 * 1024;
+
+    let chain = if devchain::exists(&data) {
+        devchain::load(&data)?
+    } else if args.dev {
+        let chain = devchain::create(&data)?;
+        eprintln!(
+            "sigild: created development chain `{}` in {}",
+            chain.genesis.chain_id(),
+            data.display()
+        );
+        chain
+    } else {
+        anyhow::bail!(
+            "no chain in {}; start with --dev to create a development chain there",
+            data.display()
+        );
+    };
+
+    let store = SledStore::open(&chain.db, cache_bytes).with_context(|| {
+        format!(
+            "cannot open the database in {} (is another sigild using it?)",
+            chain.db.display()
+        )
+    })?;
+    // Once this process holds the database, its pid file says which process serves `data`
+    // (`sigil localnet down` reads it); it goes when the node stops cleanly.
+    let _pid_file = PidFile::write(&data)?;
+    let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
+    let tip = ledger.tip();
+    tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
+    // With a [consensus] section the engine decides blocks with the other validators (or, on
+    // a node without a validator key, this full node follows them); without one this is the
+    // single validator of a development chain and produces them.
+    let (node, consensus_key) = match (&file.consensus, chain.validator) {
+        (Some(_), key) => (Node::for_consensus(ledger.clone()), key),
+        (None, Some(validator)) => (Node::new(ledger.clone(), validator)?, None),
+        (None, None) => anyhow::bail!(
+            "{} has no validator key ({}), so this node can only follow a network as a full node: add a [consensus] section with the validators' addresses in `peers` to the config file",
+            data.display(),
+            devchain::VALIDATOR_KEY_FILE
+        ),
+    };
+    let net = match &file.p2p {
+        Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
+        None => None,
+    };
+    let consensus = match &file.consensus {
+        Some(config) => {
+            Some(networking::start_consensus(config, &data, &node, consensus_key).await?)
+        }
+        None => None,
+    };
+    if let Some(net) = &net {
+        node.attach_network(SwarmStatus {
+            net: net.clone(),
+            consensus_listen: consensus.as_ref().map(|(_, listen)| listen.clone()),
+        });
+    }
+
+    let api = tokio::net::TcpListener::bind(api_listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen for the API on {api_listen}; pass --api-listen ADDR")
+        })?;
+    let api_addr = api.local_addr()?;
+    let reader: Arc<dyn NameReader> = ledger.clone();
+    let dns = sigil_resolver::serve(
+        sigil_resolver::DnsConfig {
+            listen: dns_listen,
+            upstream,
+        },
+        reader,
+    )
+    .await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let producer = match &consensus {
+        Some(_) => None,
+        None => Some(tokio::spawn(node.clone().run(stop_rx.clone()))),
+    };
+    let mut api_stop = stop_rx.clone();
+    let api_expensive_per_sec = file.api_expensive_per_sec;
+    let api_task = tokio::spawn(async move {
+        // Bounded connections, request deadlines and per-client rates: see `http`.
+        let mut limits = sigil_registry::http::HttpLimits::default();
+        if let Some(rate) = api_expensive_per_sec {
+            limits.expensive_per_sec = rate;
+            limits.expensive_burst = limits.expensive_burst.max(rate.saturating_mul(5));
+        }
+        let router = sigil_registry::api::router_with(node, &limits);
+        sigil_registry::http::serve(api, router, limits, async move {
+            let _ = api_stop.wait_for(|stop| *stop).await;
+        })
+        .await;
+        Ok::<(), std::io::Error>(())
+    });
+
+    let mut ready = format!(
+        "sigild ready: chain={} height={} dns={} api=http://{} data={}",
+        ledger.params().chain_id,
+        tip.height,
+        dns.local_addr(),
+        api_addr,
+        data.display()
+    );
+    if let Some(net) = &net {
+        for addr in net.listen_addrs() {
+            ready.push_str(&format!(" p2p={addr}"));
+        }
+    }
+    if let Some((_, listen)) = &consensus {
+        ready.push_str(&format!(" consensus={listen}"));
+    }
+    println!("{ready}");
+    tracing::info!(dns = %dns.local_addr(), api = %api_addr, data = %data.display(), "serving");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    stop_tx.send_replace(true);
+    if let Some(producer) = producer {
+        producer.await.context("block producer task failed")??;
+    }
+    if let Some((consensus, _)) = consensus {
+        consensus.stop();
+    }
+    if let Some(net) = &net {
+        net.stop().await;
+    }
+    api_task.await.context("API task failed")??;
+    dns.shutdown().await.context("DNS server shutdown failed")?;
+    ledger.store().flush()?;
+    tracing::info!(height = ledger.tip().height, "stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("cannot install the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
