@@ -426,7 +426,6 @@ fn partitions_stop_the_minority_never_fork_and_heal() {
 }
 
 #[test]
-#[ignore = "since proposal streams carry a signed Init (issue 9), no evidence of the twin is recorded within 40 heights in most runs; safety holds, the evidence path is under investigation"]
 fn a_validator_signing_twice_breaks_nothing_and_its_evidence_is_recorded() {
     let mut net = Network::start(4);
     // The fourth validator's key runs in a second process too (the classic double-signing
