@@ -16,6 +16,10 @@ pub enum Error {
         "stored data is corrupt ({what}): {detail}; the data folder is damaged, restore it from a backup or resync"
     )]
     Corrupt { what: &'static str, detail: String },
+    #[error(
+        "this data folder was written by an incompatible version of sigild (store format {found}, this sigild reads format {reads}): start this sigild on a new empty --data folder and let it sync the chain from the network (on a development chain, delete the folder to start a new chain), or run the version that wrote the folder"
+    )]
+    IncompatibleStore { found: u32, reads: u32 },
     #[error("state tree error: {0}")]
     Tree(String),
     #[error("{0}")]

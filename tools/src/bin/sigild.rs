@@ -52,9 +52,28 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     if let Err(e) = runtime.block_on(run(args)) {
         eprintln!("sigild: {e:#}");
-        std::process::exit(2);
+        std::process::exit(exit_code(&e));
     }
 }
+
+/// Exit code [`EXIT_INCOMPATIBLE_DATA`] for a data folder this version cannot read, 2 for
+/// any other error.
+fn exit_code(e: &anyhow::Error) -> i32 {
+    let incompatible = e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sigil_registry::error::Error>(),
+            Some(sigil_registry::error::Error::IncompatibleStore { .. })
+        )
+    });
+    if incompatible {
+        EXIT_INCOMPATIBLE_DATA
+    } else {
+        2
+    }
+}
+
+/// Exit code of `sigild` when the data folder was written by an incompatible version.
+const EXIT_INCOMPATIBLE_DATA: i32 = 3;
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let file = match &args.config {
