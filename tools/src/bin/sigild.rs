@@ -127,6 +127,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )
     })?;
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
+    let mempool_bounds = file.mempool.clone().unwrap_or_default().bounds()?;
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
     // With a [consensus] section the engine decides blocks with the other validators (or, on
@@ -141,6 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             devchain::VALIDATOR_KEY_FILE
         ),
     };
+    node.mempool().set_bounds(mempool_bounds);
     let net = match &file.p2p {
         Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
         None => None,
