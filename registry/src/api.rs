@@ -70,6 +70,10 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
         )
         .route("/v1/blocks/{height}", get(block).layer(costly.clone()))
         .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
+        .route(
+            "/v1/validators/changes",
+            get(validator_changes).layer(costly.clone()),
+        )
         .route("/v1/certs/{sha256}", get(cert_moved))
         .route("/v1/certs/{sha256}/proof", get(cert_moved))
         .route(
@@ -243,9 +247,11 @@ pub struct ChainStatus {
     pub params: ChainParams,
     /// The validators that decide the next block.
     pub validators: ValidatorSet,
-    /// Every change of the validator set since genesis, for clients that trust an older set.
+    /// The height of the block that made the latest change of the validator set (`None`:
+    /// the genesis set decides). Clients that trust an older set read every change, paged,
+    /// at `/v1/validators/changes`.
     #[serde(default)]
-    pub validator_changes: Vec<Handoff>,
+    pub last_validator_change: Option<Height>,
     /// Validator changes voted for by some validators, not yet by enough.
     #[serde(default)]
     pub pending_validator_changes: Vec<PendingChange>,
@@ -263,7 +269,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         tip: ledger.tip(),
         params: ledger.params().clone(),
         validators: ledger.validators()?,
-        validator_changes: ledger.handoffs()?,
+        last_validator_change: ledger.last_validator_change()?.map(|c| c.height),
         pending_validator_changes: pending_at(&ledger.latest(), ledger.tip().height + 1)?,
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
@@ -427,6 +433,16 @@ async fn name_history(
     let request = q.request()?;
     let ledger = node.ledger().clone();
     read_page(move || ledger.name_history_page(&name, &request)).await
+}
+
+/// The validator set's changes, each with the block and commit that made it, paged.
+async fn validator_changes(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<Handoff>> {
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.handoffs_page(&request)).await
 }
 
 async fn name_cert_history(

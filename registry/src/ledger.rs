@@ -215,10 +215,17 @@ impl Ledger {
             .transpose()
     }
 
-    /// Every change of the validator set with the block and commit that made it, for light
-    /// clients that trust an older set.
-    pub fn handoffs(&self) -> Result<Vec<Handoff>> {
-        self.validator_changes()?
+    /// One page of the validator set's changes, each with the block and commit that made it,
+    /// for light clients that trust an older set.
+    pub fn handoffs_page(&self, page: &PageRequest) -> Result<Page<Handoff>> {
+        let changes: Page<ValidatorSetChange> = read_page(
+            self.store(),
+            index::VALIDATOR_CHANGES,
+            page,
+            "validator change",
+        )?;
+        let items = changes
+            .items
             .into_iter()
             .map(|change| {
                 let stored = self.header_at(change.height)?.ok_or_else(|| {
@@ -233,7 +240,11 @@ impl Ledger {
                     validators: change.validators,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<Handoff>>>()?;
+        Ok(Page {
+            items,
+            next_cursor: changes.next_cursor,
+        })
     }
 
     /// Executes `txs` as the block after the tip and computes its state root.

@@ -12,6 +12,7 @@ use sigil_registry::error::TxError;
 use sigil_registry::ledger::Ledger;
 use sigil_registry::limits::{MAX_PENDING_VOTES_PER_VALIDATOR, VALIDATOR_VOTE_TTL_BLOCKS};
 use sigil_registry::node::Node;
+use sigil_registry::paging::{Order, PageRequest};
 use sigil_registry::state::{
     ChainParams, PendingChange, ValidatorSet, execute_block, keys, pending, pending_at,
 };
@@ -180,9 +181,44 @@ fn a_change_waits_for_two_thirds_then_the_new_set_decides_the_next_blocks() {
     assert!(short.contains("not more than two thirds"), "{short}");
     chain.block_signed_by(vec![], &[0, 1, 2, 4]).unwrap();
 
-    // Two handoffs since genesis, each checked against the set before it.
-    let handoffs = chain.ledger.handoffs().unwrap();
+    // Two handoffs since genesis, each checked against the set before it; read a page of one
+    // at a time, oldest first, then newest first.
+    let read = |order: Order| {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = chain
+                .ledger
+                .handoffs_page(&PageRequest {
+                    limit: Some(1),
+                    order,
+                    cursor,
+                })
+                .unwrap();
+            assert!(page.items.len() <= 1);
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c.parse().unwrap()),
+                None => return all,
+            }
+        }
+    };
+    let handoffs = read(Order::Asc);
     assert_eq!(handoffs.len(), 2);
+    assert!(handoffs[0].header.height < handoffs[1].header.height);
+    let newest_first: Vec<u64> = read(Order::Desc).iter().map(|h| h.header.height).collect();
+    assert_eq!(
+        newest_first,
+        [handoffs[1].header.height, handoffs[0].header.height]
+    );
+    assert_eq!(
+        chain
+            .ledger
+            .last_validator_change()
+            .unwrap()
+            .map(|c| c.height),
+        Some(handoffs[1].header.height)
+    );
     assert_eq!(
         follow_handoffs(CHAIN, &genesis_set, &handoffs).unwrap(),
         five

@@ -237,7 +237,7 @@ pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Negative);
         }
     };
-    let proven = match super::trusted(ctx, &status)? {
+    let proven = match super::trusted(ctx, &status).await? {
         Err(reason) => Err(reason),
         Ok(validators) => {
             let answer = client.cert_proof(&name, &cert_sha256).await?;
@@ -559,7 +559,7 @@ pub async fn fetch(
         .unwrap_or_else(|| format!("{host}:{port}"));
     let client = Arc::new(ctx.client()?);
     let status = client.status().await?;
-    let validators = match super::trusted(ctx, &status)? {
+    let validators = match super::trusted(ctx, &status).await? {
         Ok(v) => v,
         Err(reason) => anyhow::bail!("the node's chain cannot be trusted: {reason}"),
     };
