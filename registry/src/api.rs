@@ -25,6 +25,7 @@ use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, HolderInfo, IdentityInfo,
     NameCerts, NameInfo, SubmitRequest, SubmitResponse, TxStatus,
 };
+use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::error::TxError;
 use sigil_core::limits::MAX_API_BODY_BYTES;
@@ -73,6 +74,10 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
         )
         .route("/v1/blocks/{height}", get(block).layer(costly.clone()))
         .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
+        .route(
+            "/v1/validators/changes",
+            get(validator_changes).layer(costly.clone()),
+        )
         .route("/v1/certs/{sha256}", get(cert_moved))
         .route("/v1/certs/{sha256}/proof", get(cert_moved))
         .route(
@@ -282,7 +287,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         tip: ledger.tip(),
         params: ledger.params().clone(),
         validators: ledger.validators()?,
-        validator_changes: ledger.handoffs()?,
+        last_validator_change: ledger.last_validator_change()?.map(|c| c.height),
         pending_validator_changes: pending_at(&ledger.latest(), ledger.tip().height + 1)?,
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
@@ -415,6 +420,16 @@ async fn name_history(
     let request = q.request()?;
     let ledger = node.ledger().clone();
     read_page(move || ledger.name_history_page(&name, &request)).await
+}
+
+/// The validator set's changes, each with the block and commit that made it, paged.
+async fn validator_changes(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<Handoff>> {
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.handoffs_page(&request)).await
 }
 
 async fn name_cert_history(

@@ -15,6 +15,10 @@ pub enum Error {
     Store(sled::Error),
     #[error("i/o error: {0}")]
     Io(std::io::Error),
+    #[error(
+        "this data folder was written by an incompatible version of sigild (store format {found}, this sigild reads format {reads}): start this sigild on a new empty --data folder and let it sync the chain from the network (on a development chain, delete the folder to start a new chain), or run the version that wrote the folder"
+    )]
+    IncompatibleStore { found: u32, reads: u32 },
 }
 
 impl From<sled::Error> for Error {

@@ -59,6 +59,25 @@ impl MempoolError {
     }
 }
 
+/// How much the mempool holds, over all signers (`[mempool]` in `sigil.toml`; by default
+/// [`MAX_MEMPOOL_TXS`] and [`MAX_MEMPOOL_BYTES`]). Per-signer bounds are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolBounds {
+    /// Pending transactions at most.
+    pub max_txs: usize,
+    /// Bytes of pending transactions at most.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolBounds {
+    fn default() -> Self {
+        MempoolBounds {
+            max_txs: MAX_MEMPOOL_TXS,
+            max_bytes: MAX_MEMPOOL_BYTES,
+        }
+    }
+}
+
 /// One pending transaction.
 struct Entry {
     stx: SignedTx,
@@ -89,6 +108,7 @@ struct Inner {
     /// After an eviction it may still hold the evicted transactions' changes (their signer's
     /// nonce is restored at once) until the next block rebuilds it.
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    bounds: MempoolBounds,
 }
 
 #[derive(Default)]
@@ -97,6 +117,12 @@ pub struct Mempool {
 }
 
 impl Mempool {
+    /// Sets how much the pool holds (before the node admits anything; a smaller bound takes
+    /// effect as transactions leave).
+    pub fn set_bounds(&self, bounds: MempoolBounds) {
+        self.lock().bounds = bounds;
+    }
+
     /// The nonce `signer`'s next transaction must carry, if it has transactions pending.
     pub fn pending_nonce(&self, signer: &PublicKey) -> Option<u64> {
         let inner = self.lock();
@@ -170,8 +196,7 @@ impl Mempool {
             .tx
             .required_bits(&params.work)
             .saturating_add(pressure_bits(fill));
-        let full =
-            inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES;
+        let full = inner.full_for(bytes);
         let least = inner.by_work.first().map(|(w, _)| *w).unwrap_or(0);
         let required = if full {
             required.max(least + 1)
@@ -194,7 +219,7 @@ impl Mempool {
         if let Err(e) = verdict? {
             return Ok(Err(e.into()));
         }
-        while inner.entries.len() >= MAX_MEMPOOL_TXS || inner.bytes + bytes > MAX_MEMPOOL_BYTES {
+        while inner.full_for(bytes) {
             // The least work of another signer (evicting one of this signer's own would
             // break its nonce sequence).
             let victim = inner
@@ -312,9 +337,14 @@ impl Mempool {
 impl Inner {
     /// How full the pool is, by count or by bytes, whichever is fuller, in thousandths.
     fn fill_permille(&self) -> usize {
-        let by_count = self.entries.len() * 1000 / MAX_MEMPOOL_TXS;
-        let by_bytes = self.bytes * 1000 / MAX_MEMPOOL_BYTES;
+        let by_count = self.entries.len() * 1000 / self.bounds.max_txs.max(1);
+        let by_bytes = self.bytes * 1000 / self.bounds.max_bytes.max(1);
         by_count.max(by_bytes)
+    }
+
+    /// Whether one more transaction of `bytes` would exceed the bounds.
+    fn full_for(&self, bytes: usize) -> bool {
+        self.entries.len() >= self.bounds.max_txs || self.bytes + bytes > self.bounds.max_bytes
     }
 
     fn insert(&mut self, seq: u64, entry: Entry) {

@@ -22,11 +22,6 @@ use sigil_core::types::{Height, decode, encode};
 // `cQ`, company → `Progress` since its last snapshot.
 use crate::prefixes::{SNAPSHOT, SNAPSHOT_PROGRESS as PROGRESS};
 
-/// Writes per migration batch.
-const MIGRATION_BATCH: usize = 10_000;
-/// Log entries read at once while migrating.
-const MIGRATION_SCAN: usize = 4_096;
-
 /// A company's register at the end of a block.
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 struct Snapshot {
@@ -184,81 +179,4 @@ pub fn index_block(
         batch.put(progress_key(&company), encode(&progress));
     }
     Ok(())
-}
-
-/// One company's log read in order during a migration.
-struct Rebuild {
-    company: String,
-    register: Option<Register>,
-    progress: Progress,
-    height: Height,
-    in_block: u64,
-}
-
-impl Rebuild {
-    /// Ends the block being read: a snapshot if one is due.
-    fn end_block(&mut self, batch: &mut Batch) {
-        if self.in_block == 0 {
-            return;
-        }
-        self.progress.events_since += self.in_block;
-        self.in_block = 0;
-        if self.progress.due() {
-            batch.put(
-                snapshot_key(&self.company, self.height),
-                encode(&Snapshot {
-                    height: self.height,
-                    register: self.register.clone(),
-                }),
-            );
-            self.progress.snapshot_taken(self.height, &self.register);
-        }
-    }
-
-    fn finish(mut self, batch: &mut Batch) {
-        self.end_block(batch);
-        batch.put(progress_key(&self.company), encode(&self.progress));
-    }
-}
-
-/// Writes the snapshots and progress of every company from its whole log, as the commits
-/// would have (for stores written before snapshots existed). Overwrites what it writes, so
-/// an interrupted migration can run again.
-pub fn rebuild_all(store: &dyn Store) -> Result<()> {
-    let end = prefix_end(index::REGISTER_LOG);
-    let mut start = index::REGISTER_LOG.to_vec();
-    let mut batch = Batch::default();
-    let mut current: Option<Rebuild> = None;
-    loop {
-        let chunk = store.scan(&start, &end, MIGRATION_SCAN)?;
-        let Some((last, _)) = chunk.last() else { break };
-        start = [last.as_slice(), &[0]].concat();
-        for (_, value) in chunk {
-            let event: CompanyEvent =
-                decode(&value).map_err(|e| Error::corrupt("register log", e))?;
-            if current.as_ref().is_some_and(|r| r.company != event.company) {
-                current.take().expect("checked").finish(&mut batch);
-            }
-            let rebuild = current.get_or_insert_with(|| Rebuild {
-                company: event.company.clone(),
-                register: None,
-                progress: Progress::default(),
-                height: event.height,
-                in_block: 0,
-            });
-            if rebuild.height != event.height {
-                rebuild.end_block(&mut batch);
-                rebuild.height = event.height;
-            }
-            Register::apply(&mut rebuild.register, &event);
-            rebuild.in_block += 1;
-            if batch.len() >= MIGRATION_BATCH {
-                store.apply(std::mem::take(&mut batch))?;
-            }
-        }
-    }
-    if let Some(rebuild) = current {
-        rebuild.finish(&mut batch);
-    }
-    store.apply(batch)
 }

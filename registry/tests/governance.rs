@@ -8,6 +8,7 @@ use std::time::Duration;
 use sigil_core::block::{Block, Commit, CommitSig, Genesis, Header, follow_handoffs, vote_bytes};
 use sigil_core::error::TxError;
 use sigil_core::limits::{MAX_PENDING_VOTES_PER_VALIDATOR, VALIDATOR_VOTE_TTL_BLOCKS};
+use sigil_core::paging::{Order, PageRequest};
 use sigil_core::state::{
     ChainParams, PendingChange, ValidatorSet, execute_block, keys, pending, pending_at,
 };
@@ -178,9 +179,44 @@ fn a_change_waits_for_two_thirds_then_the_new_set_decides_the_next_blocks() {
     assert!(short.contains("not more than two thirds"), "{short}");
     chain.block_signed_by(vec![], &[0, 1, 2, 4]).unwrap();
 
-    // Two handoffs since genesis, each checked against the set before it.
-    let handoffs = chain.ledger.handoffs().unwrap();
+    // Two handoffs since genesis, each checked against the set before it; read a page of one
+    // at a time, oldest first, then newest first.
+    let read = |order: Order| {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = chain
+                .ledger
+                .handoffs_page(&PageRequest {
+                    limit: Some(1),
+                    order,
+                    cursor,
+                })
+                .unwrap();
+            assert!(page.items.len() <= 1);
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c.parse().unwrap()),
+                None => return all,
+            }
+        }
+    };
+    let handoffs = read(Order::Asc);
     assert_eq!(handoffs.len(), 2);
+    assert!(handoffs[0].header.height < handoffs[1].header.height);
+    let newest_first: Vec<u64> = read(Order::Desc).iter().map(|h| h.header.height).collect();
+    assert_eq!(
+        newest_first,
+        [handoffs[1].header.height, handoffs[0].header.height]
+    );
+    assert_eq!(
+        chain
+            .ledger
+            .last_validator_change()
+            .unwrap()
+            .map(|c| c.height),
+        Some(handoffs[1].header.height)
+    );
     assert_eq!(
         follow_handoffs(CHAIN, &genesis_set, &handoffs).unwrap(),
         five

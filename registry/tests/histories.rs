@@ -145,51 +145,38 @@ fn a_cursor_continues_where_the_page_stopped_and_the_last_page_has_none() {
 }
 
 #[test]
-fn a_store_from_before_headers_and_snapshots_is_migrated_on_open() {
-    use sigil_registry::ledger::Ledger;
-    use sigil_registry::store::{Batch, MemStore, Store, prefix_end};
+fn a_store_of_another_format_is_refused_before_anything_is_decoded() {
+    use sigil_registry::error::Error;
+    use sigil_registry::ledger::{Ledger, STORE_FORMAT};
+    use sigil_registry::store::{Batch, MemStore, Store};
 
     let store = Arc::new(MemStore::default());
-    let mut chain = Chain::with_store(store.clone());
-    let admin = Identity::new("acme-admin");
-    company(&mut chain, ACME, &admin, &["common"]);
-    let (h1, h2) = (Keypair::generate(), Keypair::generate());
-    chain.ok(&admin.online, issue_holder_op(ACME, "h-1", &h1));
-    chain.ok(&admin.online, issue_holder_op(ACME, "h-2", &h2));
-    chain.ok(&admin.online, issue_op(ACME, "common", "h-1", 1_000_000));
-    let txs = (0..2 * REGISTER_SNAPSHOT_EVENTS + 7)
-        .map(|_| chain.tx(&h1, transfer_op(ACME, "common", "h-1", "h-2", 1)))
-        .collect();
-    chain.block(txs);
-    let tip = chain.ledger.tip().height;
-    let tables: Vec<_> = (0..=tip)
-        .map(|h| chain.ledger.cap_table(ACME_ID, h).unwrap())
-        .collect();
+    let chain = Chain::with_store(store.clone());
     let genesis = chain.ledger.genesis().clone();
     drop(chain);
-
-    // What an older version wrote: no format, no headers, no snapshots or their progress.
-    let mut batch = Batch::default();
-    for prefix in [&b"cD"[..], b"cP", b"cQ"] {
-        for (key, _) in store.scan(prefix, &prefix_end(prefix), usize::MAX).unwrap() {
-            batch.delete(key);
+    // An older version's folder: no format recorded (format 1), or format 2; and a newer one.
+    // Their genesis is not this version's encoding either.
+    for (format, found) in [
+        (None, 1),
+        (Some(2u32), 2),
+        (Some(STORE_FORMAT + 1), STORE_FORMAT + 1),
+    ] {
+        let mut batch = Batch::default();
+        match format {
+            Some(f) => batch.put(b"mFormat".to_vec(), f.to_be_bytes().to_vec()),
+            None => batch.delete(b"mFormat".to_vec()),
         }
-    }
-    batch.delete(b"mFormat".to_vec());
-    store.apply(batch).unwrap();
-
-    let ledger = Ledger::open(store, genesis, 1000).unwrap();
-    for height in 0..=tip {
-        let header = ledger.header_at(height).unwrap().expect("migrated header");
-        let block = ledger.block(height).unwrap().unwrap();
-        assert_eq!(
-            (header.header, header.commit),
-            (block.block.header, block.commit)
+        batch.put(b"mGenesis".to_vec(), b"an older genesis encoding".to_vec());
+        store.apply(batch).unwrap();
+        let err = Ledger::open(store.clone(), genesis.clone(), 1000)
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err, Error::IncompatibleStore { found: f, reads } if f == found && reads == STORE_FORMAT),
+            "{err}"
         );
-        assert_eq!(
-            ledger.cap_table(ACME_ID, height).unwrap(),
-            tables[height as usize],
-            "cap table at {height}"
-        );
+        let text = err.to_string();
+        assert!(text.contains(&format!("store format {found}")), "{text}");
+        assert!(text.contains("new empty --data folder"), "{text}");
     }
 }

@@ -91,3 +91,111 @@ fn an_honest_registration_goes_final_under_a_flood_and_memory_stays_bounded() {
         MAX_RSS_BYTES / (1024 * 1024)
     );
 }
+
+/// Transactions the small mempool of [`a_full_mempool_asks_more_work_and_evicts_the_least`]
+/// holds.
+const SMALL_MEMPOOL_TXS: usize = 8;
+
+/// A commitment by `key` (at nonce 0) with a stamp of at least `bits`, and at most `most`.
+fn stamped_commit(
+    chain_id: &str,
+    key: &Keypair,
+    n: u8,
+    bits: u32,
+    most: u32,
+) -> (Transaction, String) {
+    let mut tx = Transaction {
+        chain_id: chain_id.to_string(),
+        signer: key.public(),
+        nonce: 0,
+        stamp: 0,
+        op: Op::NameCommit {
+            commitment: Hash([n; 32]),
+        },
+    };
+    while !(tx.find_stamp(bits, |_| true) && tx.work_bits() <= most) {
+        tx.stamp += 1;
+    }
+    let hex = hex::encode(tx.clone().sign(key).to_bytes());
+    (tx, hex)
+}
+
+#[test]
+fn a_full_mempool_asks_more_work_and_evicts_the_least() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    // No block during the test (one interval is ten minutes), so what is admitted stays.
+    chain(&data, WORK, 600_000);
+    let config = dir.path().join("sigil.toml");
+    std::fs::write(
+        &config,
+        format!("[mempool]\nmax_txs = {SMALL_MEMPOOL_TXS}\n"),
+    )
+    .unwrap();
+    let node = Node::start(&data, &["--config", config.to_str().unwrap()]);
+    // The first block comes at start; the next not before the test ends.
+    sigil_tests::api_get(&node.api, "/v1/blocks/1?wait_ms=30000");
+    let submit = |hex: &str| api_post(&node.api, "/v1/txs", &serde_json::json!({ "tx": hex }));
+    let status_of =
+        |id: &str| sigil_tests::api_get(&node.api, &format!("/v1/txs/{id}"))["status"].clone();
+
+    // Fill it from several keys, each with the least work the node asks at that moment: the
+    // chain's bits, then more as the pool fills (the answer says how many).
+    let mut admitted: Vec<(String, u32)> = Vec::new();
+    let mut asked_more = 0;
+    for n in 0..SMALL_MEMPOOL_TXS as u8 {
+        let key = Keypair::generate();
+        let mut bits = WORK.create_bits;
+        loop {
+            let (tx, hex) = stamped_commit(&node.chain_id, &key, n, bits, u32::MAX);
+            let (status, answer) = submit(&hex);
+            if status.contains("202") {
+                admitted.push((answer["id"].as_str().unwrap().to_string(), tx.work_bits()));
+                break;
+            }
+            assert!(status.contains("503"), "{status}: {answer}");
+            assert_eq!(answer["error"]["code"], "more_work", "{answer}");
+            let required = answer["error"]["required_bits"]
+                .as_u64()
+                .expect("required_bits") as u32;
+            assert!(required > tx.work_bits(), "{answer}");
+            bits = required;
+            asked_more += 1;
+        }
+    }
+    assert!(asked_more > 0, "the filling pool never asked more work");
+    for (id, _) in &admitted {
+        assert_eq!(status_of(id), "pending");
+    }
+
+    // Full: a transaction with no more work than the least pending is refused, with the
+    // bits that would get it in.
+    let least = admitted.iter().map(|(_, w)| *w).min().unwrap();
+    let key = Keypair::generate();
+    let (tx, hex) = stamped_commit(&node.chain_id, &key, 0xee, WORK.create_bits, least);
+    assert!(tx.work_bits() <= least);
+    let (status, answer) = submit(&hex);
+    assert!(status.contains("503"), "{status}: {answer}");
+    assert_eq!(answer["error"]["code"], "more_work", "{answer}");
+    let required = answer["error"]["required_bits"]
+        .as_u64()
+        .expect("required_bits") as u32;
+    assert!(required > least, "{answer}");
+
+    // With that much work it gets in, and the least-work transaction (the newest of those with
+    // the least) leaves the pool: its status is no longer pending, the others' still is.
+    let (tx, hex) = stamped_commit(&node.chain_id, &key, 0xee, required, u32::MAX);
+    let (status, answer) = submit(&hex);
+    assert!(status.contains("202"), "{status}: {answer}");
+    let newcomer = answer["id"].as_str().unwrap().to_string();
+    assert!(tx.work_bits() >= required);
+    let victim = admitted
+        .iter()
+        .rposition(|(_, w)| *w == least)
+        .expect("a least-work transaction");
+    for (i, (id, _)) in admitted.iter().enumerate() {
+        let expected = if i == victim { "unknown" } else { "pending" };
+        assert_eq!(status_of(id), expected, "transaction {i} of {admitted:?}");
+    }
+    assert_eq!(status_of(&newcomer), "pending");
+}

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sigil_core::limits::{MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS};
 
 pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:5353";
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8645";
@@ -29,6 +30,8 @@ pub struct FileConfig {
     /// Requests per second one client address may make to the API's expensive endpoints
     /// (status, blocks, proofs, cap tables, histories); it may save up five seconds' worth.
     pub api_expensive_per_sec: Option<u32>,
+    /// How much the mempool holds.
+    pub mempool: Option<MempoolConfig>,
     /// Our libp2p swarm: transaction gossip, headers and proofs.
     pub p2p: Option<P2pConfig>,
     /// The consensus engine's libp2p swarm (validators and full nodes).
@@ -47,6 +50,36 @@ pub struct P2pConfig {
     /// Find peers on the local network with mDNS.
     #[serde(default)]
     pub mdns: bool,
+}
+
+/// `[mempool]`: the pending transactions the node holds at most, by count and by bytes (each
+/// at least 1); under them, the node asks more work as the pool fills and evicts the least.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolConfig {
+    pub max_txs: Option<usize>,
+    pub max_bytes: Option<usize>,
+}
+
+impl MempoolConfig {
+    /// The bounds it sets over the defaults (`max_txs`, `max_bytes`); an error names a zero
+    /// bound.
+    pub fn bounds(&self) -> anyhow::Result<(usize, usize)> {
+        let mut bounds = (MAX_MEMPOOL_TXS, MAX_MEMPOOL_BYTES);
+        for (key, value, field) in [
+            ("max_txs", self.max_txs, &mut bounds.0),
+            ("max_bytes", self.max_bytes, &mut bounds.1),
+        ] {
+            match value {
+                Some(0) => anyhow::bail!(
+                    "[mempool] {key} = 0 in the config file would refuse every transaction; give at least 1 or remove it for the default ({field})"
+                ),
+                Some(v) => *field = v,
+                None => {}
+            }
+        }
+        Ok(bounds)
+    }
 }
 
 /// `[consensus]`: where the engine's swarm listens and its persistent peers.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{Handoff, Tip};
+use crate::block::Tip;
 use crate::proof::StateProof;
 use crate::state::{
     CertEntry, CertEvent, ChainParams, HolderEntry, IdentityEntry, IdentityEvent, NameEntry,
@@ -45,9 +45,11 @@ pub struct ChainStatus {
     pub params: ChainParams,
     /// The validators that decide the next block.
     pub validators: ValidatorSet,
-    /// Every change of the validator set since genesis, for clients that trust an older set.
+    /// The height of the block that made the latest change of the validator set (`None`:
+    /// the genesis set decides). Clients that trust an older set read every change, paged,
+    /// at `/v1/validators/changes`.
     #[serde(default)]
-    pub validator_changes: Vec<Handoff>,
+    pub last_validator_change: Option<Height>,
     /// Validator changes voted for by some validators, not yet by enough.
     #[serde(default)]
     pub pending_validator_changes: Vec<PendingChange>,

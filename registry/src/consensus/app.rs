@@ -104,8 +104,23 @@ impl App {
         Ok(HeightParams::new(
             self.ledger.validators()?,
             self.timeouts,
-            self.target_time,
+            self.pace(),
         ))
+    }
+
+    /// The least time the height starting now lasts: one block interval, less half of how
+    /// late this height started against one interval after the tip's block time (more, if
+    /// early), at most two intervals. The engine measures it from each node's own start of
+    /// the height, so a fixed interval would keep forever whatever lag a node had when it
+    /// joined or restarted: a validator that always starts late always finds the round's
+    /// proposal there before its own. Corrected by the tip's block time, which every node
+    /// reads alike, each node's lag halves at every height (halves, so the pace settles
+    /// instead of swinging between short and long heights).
+    fn pace(&self) -> Option<Duration> {
+        let interval_ms = self.target_time?.as_millis() as u64;
+        let since_tip = now_ms().saturating_sub(self.ledger.tip().time_ms);
+        let left = (3 * interval_ms).saturating_sub(since_tip) / 2;
+        Some(Duration::from_millis(left.min(2 * interval_ms)))
     }
 
     /// Answers the engine until it stops.

@@ -31,10 +31,11 @@ use sigil_core::state::{
 };
 use sigil_core::types::{Hash, Height, PublicKey, decode, encode};
 
-/// The store format this version writes: 2 adds a header per height and register snapshots.
-const STORE_FORMAT: u32 = 2;
-/// Headers written per migration batch.
-const MIGRATION_HEADERS_PER_BATCH: u64 = 1_000;
+/// The store format this version writes and the only one it reads. 2 added a header per
+/// height and register snapshots; 3 is the encoding of issue 9 (work stamps in transactions,
+/// commitments keyed by committer, certificate entries keyed by name), which no earlier
+/// format's blocks or state decode to.
+pub const STORE_FORMAT: u32 = 3;
 
 /// Tree entries pruned at most per block, so a commit batch stays small.
 const PRUNE_ENTRIES_PER_BLOCK: usize = 10_000;
@@ -93,6 +94,8 @@ impl Ledger {
         let tip = match store.get(prefix::GENESIS)? {
             None => write_genesis(store.as_ref(), &genesis)?,
             Some(bytes) => {
+                // The format first: nothing else in a folder of another format decodes.
+                check_format(store.as_ref())?;
                 let stored: Genesis = decode(&bytes).map_err(|e| Error::corrupt("genesis", e))?;
                 if stored != genesis {
                     return Err(Error::invalid(format!(
@@ -103,9 +106,7 @@ impl Ledger {
                         genesis.hash()
                     )));
                 }
-                let tip = check_tip(store.as_ref(), &genesis)?;
-                migrate(store.as_ref(), tip.height)?;
-                tip
+                check_tip(store.as_ref(), &genesis)?
             }
         };
         let tlds = genesis.params.tlds.clone();
@@ -180,11 +181,10 @@ fn header_key(height: Height) -> Vec<u8> {
     [prefix::HEADER, &height.to_be_bytes()].concat()
 }
 
-/// Brings a store written by an older version to [`STORE_FORMAT`]: a header per height, then
-/// the register snapshots. Every step overwrites what it writes, so an interrupted migration
-/// runs again from the start; the format version is written last.
-fn migrate(store: &dyn Store, tip: Height) -> Result<()> {
-    let format = match store.get(prefix::FORMAT)? {
+/// Refuses a store written in another format than [`STORE_FORMAT`] (no format recorded:
+/// format 1, before headers and snapshots).
+fn check_format(store: &dyn Store) -> Result<()> {
+    let found = match store.get(prefix::FORMAT)? {
         Some(bytes) => u32::from_be_bytes(
             bytes
                 .try_into()
@@ -192,41 +192,13 @@ fn migrate(store: &dyn Store, tip: Height) -> Result<()> {
         ),
         None => 1,
     };
-    if format > STORE_FORMAT {
-        return Err(Error::invalid(format!(
-            "the data folder was written by a newer sigild (store format {format}, this one knows {STORE_FORMAT}); run that version"
-        )));
+    if found != STORE_FORMAT {
+        return Err(Error::IncompatibleStore {
+            found,
+            reads: STORE_FORMAT,
+        });
     }
-    if format == STORE_FORMAT {
-        return Ok(());
-    }
-    tracing::info!(
-        from = format,
-        to = STORE_FORMAT,
-        blocks = tip + 1,
-        "migrating the store: headers and register snapshots"
-    );
-    let mut batch = Batch::default();
-    for height in 0..=tip {
-        let stored = read_block(store, height)?
-            .ok_or_else(|| Error::corrupt("block", format!("block {height} missing")))?;
-        batch.put(
-            header_key(height),
-            encode(&StoredHeader {
-                header: stored.block.header,
-                commit: stored.commit,
-            }),
-        );
-        if (height + 1) % MIGRATION_HEADERS_PER_BATCH == 0 {
-            store.apply(std::mem::take(&mut batch))?;
-        }
-    }
-    store.apply(batch)?;
-    crate::snapshots::rebuild_all(store)?;
-    let mut batch = Batch::default();
-    batch.put(prefix::FORMAT.to_vec(), STORE_FORMAT.to_be_bytes().to_vec());
-    store.apply(batch)?;
-    store.flush()
+    Ok(())
 }
 
 fn read_block(store: &dyn Store, height: Height) -> Result<Option<StoredBlock>> {

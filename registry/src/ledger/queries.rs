@@ -8,8 +8,9 @@ use sigil_core::paging::{Page, PageRequest};
 use sigil_core::read::NameReader;
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
-    IdentityEvent, NameEntry, NameEvent, StateRead, active_certs, cert_history_prefix,
-    history_prefix, holder_history_prefix, identity_history_prefix, keys, register_log_prefix,
+    IdentityEvent, NameEntry, NameEvent, StateRead, ValidatorSetChange, active_certs,
+    cert_history_prefix, history_prefix, holder_history_prefix, identity_history_prefix, index,
+    keys, register_log_prefix,
 };
 use sigil_core::types::{Hash, Height, decode};
 
@@ -19,10 +20,17 @@ use crate::paging::read_page;
 use crate::store::prefix_end;
 
 impl Ledger {
-    /// Every change of the validator set with the block and commit that made it, for light
-    /// clients that trust an older set.
-    pub fn handoffs(&self) -> Result<Vec<Handoff>> {
-        self.validator_changes()?
+    /// One page of the validator set's changes, each with the block and commit that made it,
+    /// for light clients that trust an older set.
+    pub fn handoffs_page(&self, page: &PageRequest) -> Result<Page<Handoff>> {
+        let changes: Page<ValidatorSetChange> = read_page(
+            self.store(),
+            index::VALIDATOR_CHANGES,
+            page,
+            "validator change",
+        )?;
+        let items = changes
+            .items
             .into_iter()
             .map(|change| {
                 let stored = self.header_at(change.height)?.ok_or_else(|| {
@@ -37,7 +45,11 @@ impl Ledger {
                     validators: change.validators,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<Handoff>>>()?;
+        Ok(Page {
+            items,
+            next_cursor: changes.next_cursor,
+        })
     }
 
     pub fn block(&self, height: Height) -> Result<Option<StoredBlock>> {

@@ -8,6 +8,7 @@ use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
     NameInfo, SubmitResponse,
 };
+use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::limits::MAX_PAGE_ITEMS;
 use sigil_core::paging::Page;
@@ -150,6 +151,14 @@ impl Client {
             Err(e) if node_code(&e) == Some("name_not_found") => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every change of the validator set, oldest first, read page by page.
+    pub async fn handoffs(&self) -> anyhow::Result<Vec<Handoff>> {
+        Ok(self
+            .pages("/v1/validators/changes", Listing::default())
+            .await?
+            .items)
     }
 
     pub async fn history(&self, name: &str, listing: Listing) -> anyhow::Result<Listed<NameEvent>> {

@@ -11,6 +11,7 @@ use sigil_core::block::follow_handoffs;
 use sigil_core::state::ValidatorSet;
 use sigil_core::types::Hash;
 
+use crate::client::Client;
 use crate::keystore::{Keystore, write_private_replace};
 
 /// What is remembered of a chain.
@@ -34,8 +35,14 @@ pub enum Trust {
     Mismatch { reason: String },
 }
 
-/// Checks the chain `status` describes against its pin, pinning it on first contact.
-pub fn check(keystore: &Keystore, status: &ChainStatus) -> anyhow::Result<Trust> {
+/// Checks the chain `status` describes against its pin, pinning it on first contact; when
+/// the validators differ from the pinned ones, follows the node's validator changes (read
+/// through `client`) from the pinned set.
+pub async fn check(
+    keystore: &Keystore,
+    status: &ChainStatus,
+    client: &Client,
+) -> anyhow::Result<Trust> {
     let chain_id = &status.chain_id;
     if chain_id.is_empty()
         || !chain_id
@@ -87,7 +94,8 @@ pub fn check(keystore: &Keystore, status: &ChainStatus) -> anyhow::Result<Trust>
     } else if pinned.validators != reported.validators {
         // Validators change by governance: follow the chain's handoffs from the pinned set,
         // each signed by the set before it, and pin the set they lead to.
-        match follow_handoffs(chain_id, &pinned.validators, &status.validator_changes) {
+        let handoffs = client.handoffs().await?;
+        match follow_handoffs(chain_id, &pinned.validators, &handoffs) {
             Ok(set) if set == reported.validators => {
                 let json = serde_json::to_string_pretty(&reported).expect("a pin serializes");
                 write_private_replace(&file, json.as_bytes())?;

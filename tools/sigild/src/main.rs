@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use sigil_core::read::NameReader;
 use sigil_registry::ledger::Ledger;
+use sigil_registry::mempool::MempoolBounds;
 use sigil_registry::net::SwarmStatus;
 use sigil_registry::node::Node;
 use sigil_registry::store::SledStore;
@@ -60,9 +61,28 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     if let Err(e) = runtime.block_on(run(args)) {
         eprintln!("sigild: {e:#}");
-        std::process::exit(2);
+        std::process::exit(exit_code(&e));
     }
 }
+
+/// Exit code [`EXIT_INCOMPATIBLE_DATA`] for a data folder this version cannot read, 2 for
+/// any other error.
+fn exit_code(e: &anyhow::Error) -> i32 {
+    let incompatible = e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sigil_registry::error::Error>(),
+            Some(sigil_registry::error::Error::IncompatibleStore { .. })
+        )
+    });
+    if incompatible {
+        EXIT_INCOMPATIBLE_DATA
+    } else {
+        2
+    }
+}
+
+/// Exit code of `sigild` when the data folder was written by an incompatible version.
+const EXIT_INCOMPATIBLE_DATA: i32 = 3;
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let file = match &args.config {
@@ -119,6 +139,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // (`sigil localnet down` reads it); it goes when the node stops cleanly.
     let _pid_file = PidFile::write(&data)?;
     let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
+    let (max_txs, max_bytes) = file.mempool.clone().unwrap_or_default().bounds()?;
     let tip = ledger.tip();
     tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
     // With a [consensus] section the engine decides blocks with the other validators (or, on
@@ -133,6 +154,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             devchain::VALIDATOR_KEY_FILE
         ),
     };
+    node.mempool()
+        .set_bounds(MempoolBounds { max_txs, max_bytes });
     let net = match &file.p2p {
         Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
         None => None,

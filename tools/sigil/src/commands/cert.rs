@@ -268,7 +268,7 @@ pub async fn verify(ctx: &Ctx, args: CertVerifyArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Negative);
         }
     };
-    let proven = match super::trusted(ctx, &status)? {
+    let proven = match super::trusted(ctx, &status).await? {
         Err(reason) => Err(reason),
         Ok(validators) => {
             let answer = client.cert_proof(&name, &cert_sha256).await?;
@@ -609,7 +609,7 @@ pub async fn fetch(
             _ => format!("{host}:{port}"),
         },
     };
-    let validators = match super::trusted(ctx, &status)? {
+    let validators = match super::trusted(ctx, &status).await? {
         Ok(v) => v,
         Err(reason) => anyhow::bail!("the node's chain cannot be trusted: {reason}"),
     };

@@ -599,7 +599,7 @@ pub async fn proof_balance(
         height: None,
         block_hash: None,
     };
-    let trusted = match super::trusted(ctx, &status)? {
+    let trusted = match super::trusted(ctx, &status).await? {
         Ok(validators) => validators,
         Err(reason) => return Ok(not_verified(ctx, result, reason)),
     };

@@ -162,27 +162,29 @@ fn registrable(input: &str, status: &ChainStatus) -> anyhow::Result<String> {
 }
 
 /// The validators to check proofs against, or why the node's chain cannot be believed.
-pub(super) fn trusted(
+pub(super) async fn trusted(
     ctx: &Ctx,
     status: &ChainStatus,
 ) -> anyhow::Result<Result<ValidatorSet, String>> {
-    Ok(match trust::check(&ctx.keystore, status)? {
-        Trust::Trusted {
-            validators,
-            first_contact,
-            file,
-        } => {
-            if first_contact {
-                ctx.out.note(format!(
+    Ok(
+        match trust::check(&ctx.keystore, status, &ctx.client()?).await? {
+            Trust::Trusted {
+                validators,
+                first_contact,
+                file,
+            } => {
+                if first_contact {
+                    ctx.out.note(format!(
                     "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
                     status.chain_id,
                     validators.validators.len(),
                     validators.hash(),
                     file.display()
                 ));
+                }
+                Ok(validators)
             }
-            Ok(validators)
-        }
-        Trust::Mismatch { reason } => Err(reason),
-    })
+            Trust::Mismatch { reason } => Err(reason),
+        },
+    )
 }

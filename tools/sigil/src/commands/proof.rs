@@ -61,7 +61,7 @@ pub async fn name(ctx: &Ctx, input: &str, max_age_secs: u64) -> anyhow::Result<E
         active: None,
         entry: None,
     };
-    let trusted = match super::trusted(ctx, &status)? {
+    let trusted = match super::trusted(ctx, &status).await? {
         Ok(validators) => validators,
         Err(reason) => return Ok(failed(ctx, result, reason)),
     };

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use sigil_core::api::ChainStatus;
+use sigil_core::block::Handoff;
 use sigil_core::tx::{Op, ValidatorChange};
 use sigil_core::types::{Hash, Height, PublicKey};
 
@@ -123,8 +124,11 @@ pub async fn propose(ctx: &Ctx, proposal: Proposal) -> anyhow::Result<Exit> {
 }
 
 pub async fn list(ctx: &Ctx) -> anyhow::Result<Exit> {
-    let status = ctx.client()?.status().await?;
-    ctx.out.emit(&Listing::of(&status), Listing::human);
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let handoffs = client.handoffs().await?;
+    ctx.out
+        .emit(&Listing::of(&status, &handoffs), Listing::human);
     Ok(Exit::Ok)
 }
 
@@ -146,15 +150,14 @@ struct ChangeMade {
 }
 
 impl<'a> Listing<'a> {
-    fn of(status: &'a ChainStatus) -> Listing<'a> {
+    fn of(status: &'a ChainStatus, handoffs: &[Handoff]) -> Listing<'a> {
         Listing {
             chain_id: &status.chain_id,
             height: status.tip.height,
             validators: &status.validators,
             validators_hash: status.validators.hash(),
             pending: &status.pending_validator_changes,
-            changes: status
-                .validator_changes
+            changes: handoffs
                 .iter()
                 .map(|h| ChangeMade {
                     height: h.header.height,
