@@ -9,7 +9,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use malachitebft_app_channel::app::types::core::{
     self as mc, LinearTimeouts, NilOrVal, Round, SignedExtension, VoteType, VotingPower,
 };
-
+use ref_cast::RefCast;
 use sigil_core::block::Header;
 use sigil_core::state::{Validator, ValidatorSet};
 use sigil_core::types::{Hash, Keypair, PublicKey, Signature};
@@ -55,15 +55,16 @@ impl mc::Height for Height {
 
 /// A validator's address is its ed25519 public key. The key's type is the core's and the
 /// engine's `Address` trait is Malachite's, so the engine gets this transparent wrapper.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize, RefCast,
+)]
 #[repr(transparent)]
 pub struct Address(pub PublicKey);
 
 impl Address {
     /// The address of `key`, borrowed (the engine's validators hand out `&Address`).
     pub fn of(key: &PublicKey) -> &Address {
-        // SAFETY: `Address` is `repr(transparent)` over `PublicKey`: same layout and alignment.
-        unsafe { &*(key as *const PublicKey as *const Address) }
+        Address::ref_cast(key)
     }
 }
 
