@@ -1,6 +1,8 @@
 //! The errors of `sigil-ca-bridge`: certificate files that cannot be used, and proofs that do
 //! not hold.
 
+use sigil_core::proof::ProofError;
+
 /// Result alias of the certificate bridge.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -43,5 +45,16 @@ pub enum Error {
     #[error("certificate name `{san}` cannot be used: {detail}")]
     BadSan { san: String, detail: String },
     #[error("the node's proof does not hold: {0}")]
-    Proof(String),
+    Proof(ProofError),
+    #[error("the node's proofs do not fit together: {0}")]
+    ProofMismatch(String),
+    #[error("the node could not be asked for the certificate's proofs: {0}")]
+    Fetch(String),
+}
+
+/// The cause is said in the message, not chained as `source()` too (so it is said once).
+impl From<ProofError> for Error {
+    fn from(e: ProofError) -> Self {
+        Error::Proof(e)
+    }
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use sigil_core::name::{Placement, place};
-use sigil_core::proof::{CertProof, ProofError};
+use sigil_core::proof::CertProof;
 use sigil_core::state::{
     CertEntry, NameEntry, Revocation, Silence, ValidatorSet, keys, within_validity,
 };
@@ -53,17 +53,13 @@ pub fn verify_cert_proof(
     chain_id: &str,
     trusted: &ValidatorSet,
 ) -> Result<Proven> {
-    let fail = Error::Proof;
-    let proof_failed = |e: ProofError| fail(e.to_string());
-    let entry: Option<CertEntry> = answer
-        .cert
-        .verify_entry(
-            &keys::cert(name, cert_sha256),
-            &format!("certificate {cert_sha256} of `{name}`"),
-            chain_id,
-            trusted,
-        )
-        .map_err(proof_failed)?;
+    let fail = Error::ProofMismatch;
+    let entry: Option<CertEntry> = answer.cert.verify_entry(
+        &keys::cert(name, cert_sha256),
+        &format!("certificate {cert_sha256} of `{name}`"),
+        chain_id,
+        trusted,
+    )?;
     let header = &answer.cert.header;
     let mut name_entry = None;
     if let Some(entry) = &entry {
@@ -83,14 +79,12 @@ pub fn verify_cert_proof(
                 "the proofs of the certificate and of its name are of different blocks".into(),
             ));
         }
-        name_entry = name_proof
-            .verify_entry::<NameEntry>(
-                &keys::name(name),
-                &format!("the name `{name}`"),
-                chain_id,
-                trusted,
-            )
-            .map_err(proof_failed)?;
+        name_entry = name_proof.verify_entry::<NameEntry>(
+            &keys::name(name),
+            &format!("the name `{name}`"),
+            chain_id,
+            trusted,
+        )?;
         if let Some(n) = &name_entry
             && n.name != name
         {

@@ -62,7 +62,7 @@ where
     F: Fn(&str, &Hash) -> Result<CertProof, String> + Send + Sync,
 {
     fn lookup(&self, name: &str, cert_sha256: &Hash) -> Result<Proven, Error> {
-        let answer = (self.fetch)(name, cert_sha256).map_err(Error::Proof)?;
+        let answer = (self.fetch)(name, cert_sha256).map_err(Error::Fetch)?;
         verify_cert_proof(&answer, name, cert_sha256, &self.chain_id, &self.trusted)
     }
 

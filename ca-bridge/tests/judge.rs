@@ -23,7 +23,10 @@ fn registered() -> (Chain, Hash) {
 
 fn proof_error(result: Result<sigil_ca_bridge::Proven, Error>, says: &str) {
     match result {
-        Err(Error::Proof(detail)) => assert!(detail.contains(says), "`{detail}` lacks `{says}`"),
+        Err(e @ (Error::Proof(_) | Error::ProofMismatch(_))) => {
+            let detail = e.to_string();
+            assert!(detail.contains(says), "`{detail}` lacks `{says}`")
+        }
         other => panic!("expected a proof error saying `{says}`, got {other:?}"),
     }
 }

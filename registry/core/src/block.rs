@@ -174,9 +174,9 @@ pub fn follow_handoffs(
         handoff
             .commit
             .verify(header, &current)
-            .map_err(|source| ProofError::HandoffUnsigned {
+            .map_err(|cause| ProofError::HandoffUnsigned {
                 height: header.height,
-                source,
+                cause,
             })?;
         if handoff.validators.hash() != header.next_validators_hash {
             return Err(ProofError::HandoffMismatch {

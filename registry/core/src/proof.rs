@@ -63,8 +63,8 @@ pub enum ProofError {
     OtherKey { what: String },
     #[error("the proven value of {what} does not decode: {detail}")]
     Undecodable { what: String, detail: String },
-    #[error("the validator change at height {height} is not signed by the trusted set: {source}")]
-    HandoffUnsigned { height: Height, source: CommitError },
+    #[error("the validator change at height {height} is not signed by the trusted set: {cause}")]
+    HandoffUnsigned { height: Height, cause: CommitError },
     #[error(
         "the block at height {height} hands over to set {named}, not to the set {offered} offered with it"
     )]
