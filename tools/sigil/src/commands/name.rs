@@ -157,6 +157,9 @@ pub async fn transfer(ctx: &Ctx, name: &str, to: &str) -> anyhow::Result<Exit> {
 #[derive(Serialize)]
 struct Renewed {
     name: String,
+    /// The name's Unicode form, when it is an internationalized name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unicode: Option<String>,
     height: Height,
     expires_at: Height,
     /// The date of `expires_at`, estimated.
@@ -195,6 +198,7 @@ pub async fn renew(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
     };
     let clock = Clock::of(&client.status().await?);
     let done = Renewed {
+        unicode: sigil_core::name::unicode(&name),
         name,
         height,
         expires_at,
@@ -204,7 +208,7 @@ pub async fn renew(ctx: &Ctx, name: &str) -> anyhow::Result<Exit> {
     ctx.out.emit(&done, |r| {
         format!(
             "renewed {} at height {}; it now expires at {}",
-            r.name,
+            name_forms(&r.name),
             r.height,
             clock.height(r.expires_at)
         )
