@@ -279,6 +279,11 @@ fn idn_names_certificate_windows_and_cert_fetch() {
         human.starts_with("xn--bcher-kva.sigil (bücher.sigil)\n"),
         "{human}"
     );
+    let human = ok(node.sigil(&keys, &["name", "renew", "bücher.sigil"]));
+    assert!(
+        human.contains("renewed xn--bcher-kva.sigil (bücher.sigil) at height"),
+        "{human}"
+    );
     let plain = ok_json(node.sigil(
         &keys,
         &[
