@@ -194,6 +194,7 @@ impl From<TxError> for ApiError {
             | TxError::IssuerAlreadyAuthorized { .. }
             | TxError::IdentityTaken { .. }
             | TxError::CompanyExists { .. }
+            | TxError::OfferingExists { .. }
             | TxError::HolderExists { .. } => StatusCode::CONFLICT,
             TxError::NotOwner { .. }
             | TxError::NotAValidator { .. }
@@ -201,16 +202,20 @@ impl From<TxError> for ApiError {
             | TxError::WrongSigner { .. }
             | TxError::KeyRotatedOut { .. }
             | TxError::IdentityRevoked { .. }
+            | TxError::NotOfferingAuthority { .. }
             | TxError::HolderRevoked { .. } => StatusCode::FORBIDDEN,
             TxError::NameNotFound { .. }
             | TxError::CertNotFound { .. }
             | TxError::IdentityNotFound { .. }
             | TxError::CompanyNotFound { .. }
             | TxError::HolderNotFound { .. }
+            | TxError::OfferingNotFound { .. }
+            | TxError::SubscriptionNotFound { .. }
             | TxError::UnknownClass { .. } => StatusCode::NOT_FOUND,
-            TxError::InvalidId { .. } | TxError::BadClasses { .. } | TxError::BadReason { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            TxError::InvalidId { .. }
+            | TxError::BadClasses { .. }
+            | TxError::BadReason { .. }
+            | TxError::BadOffering { .. } => StatusCode::BAD_REQUEST,
             // Well-formed, but refused by the state it would apply to.
             TxError::InvalidName(_)
             | TxError::InvalidRecord(_)
@@ -240,6 +245,16 @@ impl From<TxError> for ApiError {
             | TxError::NameHasCompany { .. }
             | TxError::NotCompanyAuthority { .. }
             | TxError::TooManyVotes { .. }
+            | TxError::OfferingStatus { .. }
+            | TxError::TermsMismatch { .. }
+            | TxError::OfferingFull { .. }
+            | TxError::TooManyInvestors { .. }
+            | TxError::OfferingSlotsFull { .. }
+            | TxError::InvestorMax { .. }
+            | TxError::SubscriptionState { .. }
+            | TxError::CloseTooEarly { .. }
+            | TxError::OfferingCloseBusy { .. }
+            | TxError::SharesLocked { .. }
             // A batch is refused as a whole, whatever refused one of its certificates.
             | TxError::InBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };

@@ -516,6 +516,13 @@ fn describe(event: &CompanyEvent) -> String {
         } => format!("redeemed {amount} {class} from {from}"),
         Change::AdminReplaced { admin } => format!("admin replaced by {admin}"),
         Change::Moved { name, owner } => format!("listed under {name} by its owner {owner}"),
+        Change::Offering { offering, step } => format!("offering {offering}: {step}"),
+        Change::OfferingIssued {
+            offering,
+            class,
+            to,
+            amount,
+        } => format!("issued {amount} {class} to {to} by offering {offering}"),
     }
 }
 
