@@ -485,7 +485,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         Op::OfferingOpen {
             company: "acme".into(),
             offering: "seed".into(),
-            terms: OfferingTerms {
+            terms: Box::new(OfferingTerms {
                 class: "common".into(),
                 terms_sha256,
                 shares_min: 100,
@@ -496,7 +496,7 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
                 lockup_blocks: 5,
                 price: Some("1.00 EUR".into()),
                 platform: Some("portal".into()),
-            },
+            }),
         },
     )]);
     g.ok(vec![(

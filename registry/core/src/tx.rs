@@ -188,7 +188,7 @@ pub enum Op {
     OfferingOpen {
         company: String,
         offering: String,
-        terms: OfferingTerms,
+        terms: Box<OfferingTerms>,
     },
     /// The platform's approval of a proposed offering, which opens it: signed by the platform
     /// identity's online key, over the terms' hash.
