@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
-    NameInfo, SubmitResponse,
+    NameInfo, OfferingInfo, SubmitResponse,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
@@ -242,6 +242,26 @@ impl Client {
         self.get_optional(
             &format!("/v1/companies/{company}/holders/{holder}"),
             "holder_not_found",
+        )
+        .await
+    }
+
+    pub async fn offering(
+        &self,
+        company: &str,
+        offering: &str,
+    ) -> anyhow::Result<Option<OfferingInfo>> {
+        self.get_optional(
+            &format!("/v1/companies/{company}/offerings/{offering}"),
+            "offering_not_found",
+        )
+        .await
+    }
+
+    pub async fn offerings(&self, company: &str) -> anyhow::Result<Listed<String>> {
+        self.pages(
+            &format!("/v1/companies/{company}/offerings"),
+            Listing::default(),
         )
         .await
     }

@@ -42,7 +42,7 @@ pub use identities::{
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
 pub use offerings::{
     Lock, OfferingEntry, OfferingStatus, OfferingStep, OfferingTerms, Subscription,
-    SubscriptionState, locked,
+    SubscriptionState, locked, offerings_prefix, subscriptions,
 };
 pub use validators::{PendingChange, PendingVote, ValidatorSetChange, pending, pending_at};
 
@@ -334,6 +334,8 @@ pub mod index {
     /// Every change of a company's register, by company, height and position: the cap table
     /// at any height is rebuilt from it.
     pub const REGISTER_LOG: &[u8] = b"cT";
+    /// A company's offerings by id (value: the offering id): `offering list` reads them.
+    pub const OFFERINGS: &[u8] = b"cO";
 }
 
 /// What an operation may know about the transaction carrying it.

@@ -11,13 +11,13 @@ use super::companies::{
     existing_holder, holder_signed, put_balance,
 };
 use super::identities::{self, KeyRole, check_id};
-use super::{Overlay, StateRead, TxContext, Verdict, keys};
+use super::{Overlay, StateRead, TxContext, Verdict, index, keys};
 use crate::error::{Result, TxError};
 use crate::limits::{
     MAX_HOLDER_LOCKS, MAX_LOCKUP_BLOCKS, MAX_OFFERING_BLOCKS, MAX_OFFERING_INVESTORS,
     MAX_OFFERING_SLOTS, MAX_PRICE_BYTES,
 };
-use crate::types::{Hash, Height, PublicKey};
+use crate::types::{Hash, Height, PublicKey, encode};
 
 /// What the issuer offers, as signed by its admin when it opens the offering.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -481,7 +481,38 @@ pub(super) fn open<S: StateRead>(
         );
     }
     state.put(key, &entry);
-    Ok(Ok(recorder.finish()))
+    let mut entries = recorder.finish();
+    let listed = [offerings_prefix(&company.id), offering.as_bytes().to_vec()].concat();
+    entries.push((listed, encode(&offering.to_string())));
+    Ok(Ok(entries))
+}
+
+/// Store key prefix of a company's list of offerings (beside the tree).
+pub fn offerings_prefix(company: &str) -> Vec<u8> {
+    [index::OFFERINGS, company.as_bytes(), &[0]].concat()
+}
+
+/// Every subscription to an offering, in subscription order (at most `MAX_OFFERING_SLOTS`).
+pub fn subscriptions(state: &impl StateRead, entry: &OfferingEntry) -> Result<Vec<Subscription>> {
+    let mut all = Vec::new();
+    for slot in 0..entry.slots {
+        let Some(holder) = state.get_decoded::<String>(&keys::offering_slot(
+            &entry.company,
+            &entry.offering,
+            slot,
+        ))?
+        else {
+            continue;
+        };
+        if let Some(s) = state.get_decoded::<Subscription>(&keys::subscription(
+            &entry.company,
+            &entry.offering,
+            &holder,
+        ))? {
+            all.push(s);
+        }
+    }
+    Ok(all)
 }
 
 fn record_step(

@@ -8,6 +8,7 @@ mod import;
 mod key;
 mod localnet;
 mod name;
+mod offering;
 mod proof;
 mod register;
 mod show;
@@ -128,6 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Holder(cmd) => company::holder(&ctx, cmd).await,
         Command::Shares(cmd) => company::shares(&ctx, cmd).await,
         Command::Captable(args) => company::captable(&ctx, args).await,
+        Command::Offering(cmd) => offering::run(&ctx, cmd).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
