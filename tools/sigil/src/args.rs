@@ -390,6 +390,18 @@ pub enum ProofCommand {
         #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
+    /// Check a holder's subscription to an offering (its shares and state) against the
+    /// validator-signed header.
+    Subscription {
+        /// The company, e.g. `acme.sigil`.
+        company: String,
+        offering: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        /// Refuse a proof of a block older than this.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
+        max_age: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

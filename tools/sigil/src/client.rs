@@ -311,6 +311,18 @@ impl Client {
         .await
     }
 
+    pub async fn subscription_proof(
+        &self,
+        company: &str,
+        offering: &str,
+        holder: &str,
+    ) -> anyhow::Result<StateProof> {
+        self.get(&format!(
+            "/v1/companies/{company}/offerings/{offering}/subscriptions/{holder}/proof"
+        ))
+        .await
+    }
+
     /// `get`, with the error answer `absent` meaning `None`.
     async fn get_optional<T: DeserializeOwned>(
         &self,

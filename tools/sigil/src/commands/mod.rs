@@ -124,6 +124,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             holder,
             max_age,
         }) => company::proof_balance(&ctx, &company, &class, &holder, max_age).await,
+        Command::Proof(ProofCommand::Subscription {
+            company,
+            offering,
+            holder,
+            max_age,
+        }) => offering::proof_subscription(&ctx, &company, &offering, &holder, max_age).await,
         Command::Identity(cmd) => identity::run(&ctx, cmd).await,
         Command::Company(cmd) => company::company(&ctx, cmd).await,
         Command::Holder(cmd) => company::holder(&ctx, cmd).await,

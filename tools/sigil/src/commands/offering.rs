@@ -2,11 +2,12 @@
 //! holder subscribes over the terms' hash with its own key, the admin or the platform confirms
 //! payments, anyone closes; `show` prints the terms hash, the totals and every subscription.
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sigil_core::api::OfferingInfo;
-use sigil_core::state::{CompanyEntry, OfferingTerms};
+use sigil_core::state::{CompanyEntry, OfferingTerms, Subscription, keys};
 use sigil_core::tx::Op;
-use sigil_core::types::{Hash, Keypair};
+use sigil_core::types::{Hash, Height, Keypair};
 
 use super::Ctx;
 use super::company::{admin_key, company_of, send};
@@ -355,4 +356,106 @@ fn show(info: &OfferingInfo) -> String {
         table(&rows, "  "),
         table(&subs, "  ")
     )
+}
+
+/// What `sigil proof subscription` found.
+#[derive(Serialize)]
+struct ProvenSubscription {
+    company: String,
+    offering: String,
+    holder: String,
+    verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// The subscription, `None` if proven absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription: Option<Subscription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Height>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_hash: Option<Hash>,
+}
+
+/// `sigil proof subscription`: a holder's subscription (shares, state, whether paid), checked
+/// against the pinned validators and fresh. Exit 1 if it is proven absent or does not verify.
+pub async fn proof_subscription(
+    ctx: &Ctx,
+    company: &str,
+    offering: &str,
+    holder: &str,
+    max_age_secs: u64,
+) -> anyhow::Result<Exit> {
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let company = company_of(&client, &status, company).await?.id;
+    let mut result = ProvenSubscription {
+        company: company.clone(),
+        offering: offering.to_string(),
+        holder: holder.to_string(),
+        verified: false,
+        error: None,
+        subscription: None,
+        height: None,
+        block_hash: None,
+    };
+    let checked = match super::trusted(ctx, &status).await? {
+        Err(reason) => Err(reason),
+        Ok(trusted) => {
+            let proof = client
+                .subscription_proof(&company, offering, holder)
+                .await?;
+            proof
+                .verify_entry::<Subscription>(
+                    &keys::subscription(&company, offering, holder),
+                    &format!("the subscription of `{holder}` to `{offering}` of `{company}`"),
+                    &status.chain_id,
+                    &trusted,
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    super::proof::fresh(&proof.header, max_age_secs)?;
+                    Ok((s, proof.header.height, proof.header.hash()))
+                })
+        }
+    };
+    match checked {
+        Err(reason) => {
+            result.error = Some(reason);
+            ctx.out.emit(&result, |r| {
+                format!(
+                    "NOT VERIFIED: the subscription proof from {} does not hold: {}",
+                    ctx.node,
+                    r.error.as_deref().unwrap_or_default()
+                )
+            });
+            Ok(Exit::Negative)
+        }
+        Ok((subscription, height, block_hash)) => {
+            result.verified = true;
+            result.height = Some(height);
+            result.block_hash = Some(block_hash);
+            let exit = if subscription.is_some() {
+                Exit::Ok
+            } else {
+                Exit::Negative
+            };
+            result.subscription = subscription;
+            ctx.out.emit(&result, |r| match &r.subscription {
+                Some(s) => format!(
+                    "verified: {} subscribed {} shares in offering {} of {}, {}{} at height {height} (block {block_hash}, signed by the trusted validators)",
+                    r.holder,
+                    s.shares,
+                    r.offering,
+                    r.company,
+                    s.state.as_str(),
+                    if s.paid { ", paid" } else { "" }
+                ),
+                None => format!(
+                    "verified: {} has no subscription to offering {} of {} at height {height} (proven absent; block {block_hash})",
+                    r.holder, r.offering, r.company
+                ),
+            });
+            Ok(exit)
+        }
+    }
 }
