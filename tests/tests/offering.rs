@@ -2,7 +2,7 @@
 //! an offering with a platform, lock-up and price, approve it, subscribe, withdraw, confirm (a
 //! holder's own confirmation refused), close early once the maximum is confirmed, and check the
 //! terms hash against the file, the subscriptions as CSV, the list, the cap table and the
-//! lock-up's transfer error.
+//! lock-up's transfer error, and a subscription proof.
 
 use sha2::{Digest, Sha256};
 use sigil_tests::{Node, ok, ok_json};
@@ -230,6 +230,29 @@ fn raise_a_round_over_the_binaries() {
         "h-0002",
     ]));
     assert!(history.contains("by offering seed-2027"), "{history}");
+    // A subscription proven against the validator-signed header; an absent one exits 1.
+    let proven = ok_json(sigil(&[
+        "--json",
+        "proof",
+        "subscription",
+        "acme.sigil",
+        "seed-2027",
+        "--holder",
+        "h-0002",
+    ]));
+    assert_eq!(proven["verified"], true, "{proven}");
+    assert_eq!(proven["subscription"]["shares"], 200);
+    assert_eq!(proven["subscription"]["state"], "issued");
+    let absent = sigil(&[
+        "--json",
+        "proof",
+        "subscription",
+        "acme.sigil",
+        "seed-2027",
+        "--holder",
+        "h-9999",
+    ]);
+    assert_eq!(absent.status.code(), Some(1));
     // The lock-up: the error says from which height the shares move.
     refused(
         &[
