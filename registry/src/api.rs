@@ -23,7 +23,7 @@ use crate::mempool::MempoolError;
 use crate::node::Node;
 use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, HolderInfo, IdentityInfo,
-    NameCerts, NameInfo, SubmitRequest, SubmitResponse, TxStatus,
+    NameCerts, NameInfo, OfferingInfo, SubmitRequest, SubmitResponse, TxStatus,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
@@ -35,7 +35,7 @@ use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::read::NameReader;
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEvent, IdentityEvent, NameEvent,
-    balance, check_id, keys, next_nonce, pending_at,
+    OfferingEntry, balance, check_id, keys, next_nonce, pending_at,
 };
 use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, Height, PublicKey};
@@ -114,7 +114,19 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
         )
         .route(
             "/v1/companies/{name}/holders/{holder}/balances/{class}/proof",
-            get(balance_proof).layer(costly),
+            get(balance_proof).layer(costly.clone()),
+        )
+        .route(
+            "/v1/companies/{name}/offerings",
+            get(offering_list).layer(costly.clone()),
+        )
+        .route(
+            "/v1/companies/{name}/offerings/{offering}",
+            get(offering).layer(costly.clone()),
+        )
+        .route(
+            "/v1/companies/{name}/offerings/{offering}/subscriptions/{holder}/proof",
+            get(subscription_proof).layer(costly),
         )
         .fallback(|| async {
             ApiError::new(
@@ -194,6 +206,7 @@ impl From<TxError> for ApiError {
             | TxError::IssuerAlreadyAuthorized { .. }
             | TxError::IdentityTaken { .. }
             | TxError::CompanyExists { .. }
+            | TxError::OfferingExists { .. }
             | TxError::HolderExists { .. } => StatusCode::CONFLICT,
             TxError::NotOwner { .. }
             | TxError::NotAValidator { .. }
@@ -201,16 +214,20 @@ impl From<TxError> for ApiError {
             | TxError::WrongSigner { .. }
             | TxError::KeyRotatedOut { .. }
             | TxError::IdentityRevoked { .. }
+            | TxError::NotOfferingAuthority { .. }
             | TxError::HolderRevoked { .. } => StatusCode::FORBIDDEN,
             TxError::NameNotFound { .. }
             | TxError::CertNotFound { .. }
             | TxError::IdentityNotFound { .. }
             | TxError::CompanyNotFound { .. }
             | TxError::HolderNotFound { .. }
+            | TxError::OfferingNotFound { .. }
+            | TxError::SubscriptionNotFound { .. }
             | TxError::UnknownClass { .. } => StatusCode::NOT_FOUND,
-            TxError::InvalidId { .. } | TxError::BadClasses { .. } | TxError::BadReason { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            TxError::InvalidId { .. }
+            | TxError::BadClasses { .. }
+            | TxError::BadReason { .. }
+            | TxError::BadOffering { .. } => StatusCode::BAD_REQUEST,
             // Well-formed, but refused by the state it would apply to.
             TxError::InvalidName(_)
             | TxError::InvalidRecord(_)
@@ -240,6 +257,16 @@ impl From<TxError> for ApiError {
             | TxError::NameHasCompany { .. }
             | TxError::NotCompanyAuthority { .. }
             | TxError::TooManyVotes { .. }
+            | TxError::OfferingStatus { .. }
+            | TxError::TermsMismatch { .. }
+            | TxError::OfferingFull { .. }
+            | TxError::TooManyInvestors { .. }
+            | TxError::OfferingSlotsFull { .. }
+            | TxError::InvestorMax { .. }
+            | TxError::SubscriptionState { .. }
+            | TxError::CloseTooEarly { .. }
+            | TxError::OfferingCloseBusy { .. }
+            | TxError::SharesLocked { .. }
             // A batch is refused as a whole, whatever refused one of its certificates.
             | TxError::InBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -806,4 +833,64 @@ async fn balance_proof(
     let balance = proofs.pop().expect("two proofs for two keys");
     let holder = proofs.pop().expect("two proofs for two keys");
     Ok(Json(BalanceProof { holder, balance }))
+}
+
+async fn offering_entry(
+    node: &Node,
+    input: &str,
+    offering: &str,
+) -> Result<(CompanyEntry, OfferingEntry), ApiError> {
+    let company = company_of(node, input)?;
+    parse_id("offering", offering)?;
+    match node.ledger().offering(&company.id, offering)? {
+        Some(entry) => Ok((company, entry)),
+        None => Err(TxError::OfferingNotFound {
+            company: company.id,
+            offering: offering.to_string(),
+        }
+        .into()),
+    }
+}
+
+/// The ids of a company's offerings, a page at a time.
+async fn offering_list(
+    State(node): State<Arc<Node>>,
+    Path(input): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<String>> {
+    let company = company_of(&node, &input)?;
+    let request = q.request()?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.offerings_page(&company.id, &request)).await
+}
+
+/// An offering with its subscriptions (at most `MAX_OFFERING_SLOTS` of them).
+async fn offering(
+    State(node): State<Arc<Node>>,
+    Path((input, offering)): Path<(String, String)>,
+) -> ApiResult<OfferingInfo> {
+    let (_, entry) = offering_entry(&node, &input, &offering).await?;
+    let ledger = node.ledger().clone();
+    let height = ledger.tip().height;
+    let (entry, subscriptions) = tokio::task::spawn_blocking(move || {
+        let subscriptions = ledger.subscriptions(&entry)?;
+        Ok::<_, Error>((entry, subscriptions))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    Ok(Json(OfferingInfo {
+        entry,
+        subscriptions,
+        height,
+    }))
+}
+
+/// The proof of a holder's subscription to an offering (or of its absence).
+async fn subscription_proof(
+    State(node): State<Arc<Node>>,
+    Path((input, offering, holder)): Path<(String, String, String)>,
+) -> ApiResult<StateProof> {
+    let (company, _) = offering_entry(&node, &input, &offering).await?;
+    parse_id("holder", &holder)?;
+    prove(&node, keys::subscription(&company.id, &offering, &holder)).await
 }

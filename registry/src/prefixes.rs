@@ -61,6 +61,7 @@ pub const ALL: &[(&str, &[u8])] = {
         ("identity history", index::IDENTITY_HISTORY),
         ("share history", index::SHARE_HISTORY),
         ("register log", index::REGISTER_LOG),
+        ("offerings", index::OFFERINGS),
         ("snapshot", SNAPSHOT),
         ("snapshot progress", SNAPSHOT_PROGRESS),
         ("evidence", EVIDENCE),

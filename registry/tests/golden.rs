@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sigil_core::block::{Block, Commit, Genesis};
 use sigil_core::error::TxError;
 use sigil_core::records::Record;
-use sigil_core::state::{CertFacts, ChainParams, RevocationReason, ValidatorSet};
+use sigil_core::state::{CertFacts, ChainParams, OfferingTerms, RevocationReason, ValidatorSet};
 use sigil_core::tx::{
     Consent, Op, SignedTx, Transaction, ValidatorChange, WorkParams, name_commitment,
 };
@@ -17,7 +17,7 @@ use sigil_core::types::{Hash, Keypair, PublicKey};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::store::MemStore;
 
-const GOLDEN_ROOT: &str = "f0777f6b67a4f2740ad868badad900343f2c0794cbd179dc71dd5227991c7490";
+const GOLDEN_ROOT: &str = "dba7830ec3a07fb5bc21d77d5e55253cb59930336575dcf24c4fc036020953e6";
 const CHAIN: &str = "golden";
 /// Small but nonzero, so the stamp check is part of what the golden root vouches for.
 const WORK: WorkParams = WorkParams {
@@ -59,7 +59,13 @@ fn kind_is_covered(op: &Op) -> &'static str {
         | Op::ValidatorVote { .. }
         | Op::IdentitySuspend { .. }
         | Op::CompanyAdmin { .. }
-        | Op::CompanyMove { .. } => op.kind(),
+        | Op::CompanyMove { .. }
+        | Op::OfferingOpen { .. }
+        | Op::OfferingApprove { .. }
+        | Op::OfferingSubscribe { .. }
+        | Op::OfferingWithdraw { .. }
+        | Op::OfferingConfirm { .. }
+        | Op::OfferingClose { .. } => op.kind(),
     }
 }
 
@@ -462,6 +468,82 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         },
     )]);
 
+    // An equity round approved by a platform: subscriptions, a withdrawal, confirmations by
+    // the platform and the admin, and a close once the maximum is confirmed.
+    let (portal_on, portal_off) = (key(33), key(34));
+    g.ok(vec![(
+        &portal_off,
+        Op::IdentityRegister {
+            id: "portal".into(),
+            online_key: portal_on.public(),
+            offline_key: portal_off.public(),
+        },
+    )]);
+    let terms_sha256 = Hash([7; 32]);
+    g.ok(vec![(
+        &admin2_on,
+        Op::OfferingOpen {
+            company: "acme".into(),
+            offering: "seed".into(),
+            terms: Box::new(OfferingTerms {
+                class: "common".into(),
+                terms_sha256,
+                shares_min: 100,
+                shares_max: 500,
+                investor_max: 400,
+                max_investors: 10,
+                closes_in_blocks: 50,
+                lockup_blocks: 5,
+                price: Some("1.00 EUR".into()),
+                platform: Some("portal".into()),
+            }),
+        },
+    )]);
+    g.ok(vec![(
+        &portal_on,
+        Op::OfferingApprove {
+            company: "acme".into(),
+            offering: "seed".into(),
+            terms_sha256,
+        },
+    )]);
+    let subscribe = |holder: &str, shares: u64| Op::OfferingSubscribe {
+        company: "acme".into(),
+        offering: "seed".into(),
+        holder: holder.into(),
+        shares,
+        terms_sha256,
+    };
+    let confirm = |holder: &str| Op::OfferingConfirm {
+        company: "acme".into(),
+        offering: "seed".into(),
+        holder: holder.into(),
+    };
+    g.ok(vec![
+        (&h1, subscribe("h-1", 300)),
+        (&h2_new, subscribe("h-2", 150)),
+        (
+            &h2_new,
+            Op::OfferingWithdraw {
+                company: "acme".into(),
+                offering: "seed".into(),
+                holder: "h-2".into(),
+            },
+        ),
+        (&h2_new, subscribe("h-2", 200)),
+    ]);
+    g.ok(vec![
+        (&portal_on, confirm("h-1")),
+        (&admin2_on, confirm("h-2")),
+    ]);
+    g.ok(vec![(
+        &alice,
+        Op::OfferingClose {
+            company: "acme".into(),
+            offering: "seed".into(),
+        },
+    )]);
+
     // Governance: the single validator votes a second one in.
     let validator = key(1);
     g.ok(vec![(
@@ -501,6 +583,12 @@ fn a_fixed_sequence_of_every_operation_ends_at_the_golden_root() {
         "shares-issue",
         "shares-transfer",
         "shares-redeem",
+        "offering-open",
+        "offering-approve",
+        "offering-subscribe",
+        "offering-withdraw",
+        "offering-confirm",
+        "offering-close",
     ]
     .into();
     assert_eq!(

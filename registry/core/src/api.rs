@@ -7,7 +7,7 @@ use crate::block::Tip;
 use crate::proof::StateProof;
 use crate::state::{
     CertEntry, CertEvent, ChainParams, HolderEntry, IdentityEntry, IdentityEvent, NameEntry,
-    PendingChange, ValidatorSet,
+    OfferingEntry, PendingChange, Subscription, ValidatorSet,
 };
 use crate::types::{Hash, Height, PublicKey};
 
@@ -148,4 +148,15 @@ pub struct ClassBalance {
 pub struct BalanceProof {
     pub holder: StateProof,
     pub balance: StateProof,
+}
+
+/// An offering with every subscription, as `GET /v1/companies/{name}/offerings/{offering}`
+/// serves it (ADR 0009).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OfferingInfo {
+    #[serde(flatten)]
+    pub entry: OfferingEntry,
+    /// Every subscription in subscription order, withdrawn ones included.
+    pub subscriptions: Vec<Subscription>,
+    pub height: Height,
 }

@@ -81,6 +81,7 @@ impl Register {
         let Some(t) = register.as_mut() else { return };
         let class = match &event.change {
             Change::Issued { class, .. }
+            | Change::OfferingIssued { class, .. }
             | Change::Transferred { class, .. }
             | Change::Redeemed { class, .. } => Some(class.as_str()),
             _ => None,
@@ -88,7 +89,7 @@ impl Register {
         let class_index = class.and_then(|class| t.classes.iter().position(|c| c.class == class));
         let holders = &mut t.holders;
         match &event.change {
-            Change::Created { .. } | Change::Moved { .. } => {}
+            Change::Created { .. } | Change::Moved { .. } | Change::Offering { .. } => {}
             Change::AdminReplaced { admin } => t.admin = admin.clone(),
             Change::HolderIssued {
                 holder,
@@ -117,7 +118,7 @@ impl Register {
                     row.active = true;
                 }
             }
-            Change::Issued { to, amount, .. } => {
+            Change::Issued { to, amount, .. } | Change::OfferingIssued { to, amount, .. } => {
                 if let (Some(c), Some(row)) = (class_index, holders.get_mut(to)) {
                     row.balances[c] = row.balances[c].saturating_add(*amount);
                     let totals = &mut t.classes[c];

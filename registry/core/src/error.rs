@@ -416,6 +416,93 @@ pub enum TxError {
         signer: PublicKey,
         reason: String,
     },
+    #[error("offering terms are invalid: {reason}")]
+    BadOffering { reason: String },
+    #[error("company `{company}` already has an offering `{offering}`; choose another id")]
+    OfferingExists { company: String, offering: String },
+    #[error(
+        "company `{company}` has no offering `{offering}`; `sigil offering list {company}` lists them"
+    )]
+    OfferingNotFound { company: String, offering: String },
+    #[error("offering `{offering}` of `{company}` is {status}: {why}")]
+    OfferingStatus {
+        company: String,
+        offering: String,
+        status: String,
+        why: String,
+    },
+    #[error(
+        "the terms hash {got} is not the one of offering `{offering}` ({expected}); check your copy of the terms with `sha256sum` and `sigil offering show`"
+    )]
+    TermsMismatch {
+        offering: String,
+        expected: Hash,
+        got: Hash,
+    },
+    #[error(
+        "offering `{offering}` has {remaining} shares left, fewer than the {asked} asked; subscribe for at most {remaining}"
+    )]
+    OfferingFull {
+        offering: String,
+        remaining: u64,
+        asked: u64,
+    },
+    #[error("offering `{offering}` already has its maximum of {max} investors")]
+    TooManyInvestors { offering: String, max: u32 },
+    #[error(
+        "offering `{offering}` has had {max} subscribers, the most one offering may enumerate at its close; no new holder may subscribe"
+    )]
+    OfferingSlotsFull { offering: String, max: u32 },
+    #[error(
+        "offering `{offering}` takes at most {max} shares per investor, fewer than the {asked} asked"
+    )]
+    InvestorMax {
+        offering: String,
+        max: u64,
+        asked: u64,
+    },
+    #[error("holder `{holder}` has no subscription to offering `{offering}`")]
+    SubscriptionNotFound { offering: String, holder: String },
+    #[error("the subscription of `{holder}` to offering `{offering}` is {state}: {why}")]
+    SubscriptionState {
+        offering: String,
+        holder: String,
+        state: String,
+        why: String,
+    },
+    #[error("{signer} may not {action} in offering `{offering}`: {needed}")]
+    NotOfferingAuthority {
+        offering: String,
+        action: &'static str,
+        signer: PublicKey,
+        needed: String,
+    },
+    #[error(
+        "offering `{offering}` takes subscriptions until height {closes_at} and has {confirmed} of its {shares_max} maximum shares confirmed; close it after height {closes_at} or once the maximum is confirmed"
+    )]
+    CloseTooEarly {
+        offering: String,
+        closes_at: Height,
+        confirmed: u64,
+        shares_max: u64,
+    },
+    #[error(
+        "an offering was already closed in block {height}; one close applies per block, send it again"
+    )]
+    OfferingCloseBusy { height: Height },
+    #[error(
+        "holder `{holder}` of `{company}` has {locked} of its {balance} `{class}` shares locked by an offering's lock-up; {transferable} may move now, the {amount} asked from height {until}"
+    )]
+    SharesLocked {
+        company: String,
+        holder: String,
+        class: String,
+        balance: u64,
+        locked: u64,
+        transferable: u64,
+        amount: u64,
+        until: Height,
+    },
     #[error(
         "{signer} already has {max} pending validator changes it voted for; wait until one passes or its vote expires at height {expires_at}"
     )]
@@ -515,6 +602,21 @@ impl TxError {
             TxError::NameHasCompany { .. } => "name_has_company",
             TxError::NotCompanyAuthority { .. } => "not_company_authority",
             TxError::TooManyVotes { .. } => "too_many_votes",
+            TxError::BadOffering { .. } => "bad_offering",
+            TxError::OfferingExists { .. } => "offering_exists",
+            TxError::OfferingNotFound { .. } => "offering_not_found",
+            TxError::OfferingStatus { .. } => "offering_status",
+            TxError::TermsMismatch { .. } => "terms_mismatch",
+            TxError::OfferingFull { .. } => "offering_full",
+            TxError::TooManyInvestors { .. } => "too_many_investors",
+            TxError::OfferingSlotsFull { .. } => "offering_slots_full",
+            TxError::InvestorMax { .. } => "investor_max",
+            TxError::SubscriptionNotFound { .. } => "subscription_not_found",
+            TxError::SubscriptionState { .. } => "subscription_state",
+            TxError::NotOfferingAuthority { .. } => "not_offering_authority",
+            TxError::CloseTooEarly { .. } => "close_too_early",
+            TxError::OfferingCloseBusy { .. } => "offering_close_busy",
+            TxError::SharesLocked { .. } => "shares_locked",
         }
     }
 }

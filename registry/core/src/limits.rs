@@ -63,6 +63,19 @@ pub const MAX_SHARE_CLASSES: usize = 16;
 pub const MAX_KEY_HISTORY: usize = 256;
 /// Longest reason given for a holder's revocation.
 pub const MAX_REASON_BYTES: usize = 256;
+/// Investors one equity offering may have (ADR 0009): a close issues to at most this many.
+pub const MAX_OFFERING_INVESTORS: u32 = 10_000;
+/// Subscription slots of one offering: each holder that ever subscribed keeps one (withdrawing
+/// and subscribing again reuses it), and a close reads them all.
+pub const MAX_OFFERING_SLOTS: u32 = 2 * MAX_OFFERING_INVESTORS;
+/// Longest subscription period of an offering, in blocks.
+pub const MAX_OFFERING_BLOCKS: u64 = 10_000_000;
+/// Longest lock-up of shares issued by an offering, in blocks.
+pub const MAX_LOCKUP_BLOCKS: u64 = 100_000_000;
+/// Longest price text of an offering (the ledger does not interpret it).
+pub const MAX_PRICE_BYTES: usize = 64;
+/// Running lock-ups one holder may have in one class; beyond, the two earliest merge.
+pub const MAX_HOLDER_LOCKS: usize = 8;
 /// Register changes after which a company's register is snapshotted again (or more, when the
 /// register has more holders than this): a cap table at any height replays fewer changes than
 /// this or than its holders, whatever the length of the company's history.

@@ -8,6 +8,7 @@ use crate::cert::{CertFacts, RevocationReason};
 use crate::error::TxError;
 use crate::limits::MAX_TX_BYTES;
 use crate::records::Record;
+use crate::state::OfferingTerms;
 use crate::types::{Hash, Height, Keypair, PublicKey, Signature, decode, encode};
 
 /// Domain separator of transaction signatures, so they can never be mistaken for another message.
@@ -182,6 +183,45 @@ pub enum Op {
         name: String,
         consent: Consent,
     },
+    /// Opens (or, if the terms name a platform, proposes) an equity offering of `company`:
+    /// signed by the admin identity's online key (ADR 0009).
+    OfferingOpen {
+        company: String,
+        offering: String,
+        terms: Box<OfferingTerms>,
+    },
+    /// The platform's approval of a proposed offering, which opens it: signed by the platform
+    /// identity's online key, over the terms' hash.
+    OfferingApprove {
+        company: String,
+        offering: String,
+        terms_sha256: Hash,
+    },
+    /// A holder's subscription (its signature of the contract, whose hash it carries): signed
+    /// by the holder's key. Replaces the amount of its pending subscription.
+    OfferingSubscribe {
+        company: String,
+        offering: String,
+        holder: String,
+        shares: u64,
+        terms_sha256: Hash,
+    },
+    /// Withdraws a subscription while the offering takes subscriptions: signed by the holder's
+    /// key (or the admin's, for a revoked holder).
+    OfferingWithdraw {
+        company: String,
+        offering: String,
+        holder: String,
+    },
+    /// Records that a subscriber's payment arrived: signed by the admin or the platform.
+    OfferingConfirm {
+        company: String,
+        offering: String,
+        holder: String,
+    },
+    /// Closes an offering once its deadline passed or its maximum is confirmed (anyone):
+    /// issues every confirmed subscription if they reach the minimum, nothing otherwise.
+    OfferingClose { company: String, offering: String },
 }
 
 /// An identity's consent to be named in another key's transaction: its online key's signature
@@ -308,6 +348,12 @@ impl Op {
             Op::IdentitySuspend { .. } => "identity-suspend",
             Op::CompanyAdmin { .. } => "company-admin",
             Op::CompanyMove { .. } => "company-move",
+            Op::OfferingOpen { .. } => "offering-open",
+            Op::OfferingApprove { .. } => "offering-approve",
+            Op::OfferingSubscribe { .. } => "offering-subscribe",
+            Op::OfferingWithdraw { .. } => "offering-withdraw",
+            Op::OfferingConfirm { .. } => "offering-confirm",
+            Op::OfferingClose { .. } => "offering-close",
         }
     }
 
@@ -326,7 +372,11 @@ impl Op {
             | Op::CertIssuerAuthorize { .. }
             | Op::CertRegister { .. }
             | Op::CompanyMove { .. }
+            | Op::OfferingOpen { .. }
             | Op::ValidatorVote { .. } => 1,
+            // A subscription, its slot, and the balance and lock its close may create: the
+            // subscriber pays for what the close writes for it (ADR 0009).
+            Op::OfferingSubscribe { .. } => 4,
             Op::CertRegisterBatch { certs } => certs.len().max(1) as u64,
             Op::NameUpdate { .. }
             | Op::NameTransfer { .. }
@@ -340,7 +390,11 @@ impl Op {
             | Op::CertIssuerRevoke { .. }
             | Op::CertRevoke { .. }
             | Op::IdentitySuspend { .. }
-            | Op::CompanyAdmin { .. } => 0,
+            | Op::CompanyAdmin { .. }
+            | Op::OfferingApprove { .. }
+            | Op::OfferingWithdraw { .. }
+            | Op::OfferingConfirm { .. }
+            | Op::OfferingClose { .. } => 0,
         }
     }
 
@@ -371,7 +425,13 @@ impl Op {
             | Op::SharesIssue { company, .. }
             | Op::SharesTransfer { company, .. }
             | Op::SharesRedeem { company, .. }
-            | Op::CompanyAdmin { company, .. } => Some(company),
+            | Op::CompanyAdmin { company, .. }
+            | Op::OfferingOpen { company, .. }
+            | Op::OfferingApprove { company, .. }
+            | Op::OfferingSubscribe { company, .. }
+            | Op::OfferingWithdraw { company, .. }
+            | Op::OfferingConfirm { company, .. }
+            | Op::OfferingClose { company, .. } => Some(company),
             Op::CertRegister { cert } => Some(&cert.name),
         }
     }

@@ -8,9 +8,9 @@ use sigil_core::paging::{Page, PageRequest};
 use sigil_core::read::NameReader;
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
-    IdentityEvent, NameEntry, NameEvent, StateRead, ValidatorSetChange, active_certs,
-    cert_history_prefix, history_prefix, holder_history_prefix, identity_history_prefix, index,
-    keys, register_log_prefix,
+    IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
+    ValidatorSetChange, active_certs, cert_history_prefix, history_prefix, holder_history_prefix,
+    identity_history_prefix, index, keys, offerings_prefix, register_log_prefix, subscriptions,
 };
 use sigil_core::types::{Hash, Height, decode};
 
@@ -127,6 +127,28 @@ impl Ledger {
             &holder_history_prefix(company, holder),
             page,
             "holder history",
+        )
+    }
+
+    /// An offering of `company` (its id) at the tip.
+    pub fn offering(&self, company: &str, offering: &str) -> Result<Option<OfferingEntry>> {
+        Ok(self
+            .latest()
+            .get_decoded(&keys::offering(company, offering))?)
+    }
+
+    /// Every subscription to an offering at the tip, in subscription order.
+    pub fn subscriptions(&self, entry: &OfferingEntry) -> Result<Vec<Subscription>> {
+        Ok(subscriptions(&self.latest(), entry)?)
+    }
+
+    /// One page of the ids of `company`'s offerings, in id order.
+    pub fn offerings_page(&self, company: &str, page: &PageRequest) -> Result<Page<String>> {
+        read_page(
+            self.store(),
+            &offerings_prefix(company),
+            page,
+            "offering list",
         )
     }
 

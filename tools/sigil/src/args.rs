@@ -78,6 +78,9 @@ pub enum Command {
     Shares(SharesCommand),
     /// The register of shareholders of a company, now or at any height, as a table or CSV.
     Captable(CaptableArgs),
+    /// Equity offerings: raise a round from the company's holders, all or nothing.
+    #[command(subcommand)]
+    Offering(OfferingCommand),
     /// Run a network of validators on this machine, one `sigild` process each.
     #[command(subcommand)]
     Localnet(LocalnetCommand),
@@ -387,6 +390,18 @@ pub enum ProofCommand {
         #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
+    /// Check a holder's subscription to an offering (its shares and state) against the
+    /// validator-signed header.
+    Subscription {
+        /// The company, e.g. `acme.sigil`.
+        company: String,
+        offering: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        /// Refuse a proof of a block older than this.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
+        max_age: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -561,6 +576,84 @@ pub enum SharesCommand {
         #[command(flatten)]
         listing: ListingArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferingCommand {
+    /// Open an offering (the company admin's online key). With `--platform` it waits for that
+    /// platform's approval before it takes subscriptions.
+    Open {
+        company: String,
+        /// The offering's id, e.g. `seed-2027`.
+        #[arg(long, value_name = "ID")]
+        id: String,
+        #[arg(long, value_name = "CLASS")]
+        class: String,
+        /// Confirmed shares the round needs; below it, nothing is issued.
+        #[arg(long, value_name = "N", value_parser = whole)]
+        shares_min: u64,
+        /// Most shares the round issues.
+        #[arg(long, value_name = "N", value_parser = whole)]
+        shares_max: u64,
+        /// Most shares one investor may subscribe.
+        #[arg(long, value_name = "N", value_parser = whole)]
+        investor_max: u64,
+        /// Most investors.
+        #[arg(long, value_name = "N")]
+        max_investors: u32,
+        /// Blocks the offering takes subscriptions for, from its opening.
+        #[arg(long, value_name = "N", value_parser = whole)]
+        closes_in_blocks: u64,
+        /// The terms (the contract): only its SHA-256 goes on the ledger.
+        #[arg(long, value_name = "FILE")]
+        terms: std::path::PathBuf,
+        /// The identity of the crowdfunding platform that must approve the offering.
+        #[arg(long, value_name = "IDENTITY")]
+        platform: Option<String>,
+        /// Blocks after the close during which the issued shares cannot be transferred.
+        #[arg(long, value_name = "N", value_parser = whole, default_value_t = 0)]
+        lockup_blocks: u64,
+        /// The price per share as the terms state it (not interpreted), e.g. "1.00 EUR".
+        #[arg(long, value_name = "TEXT")]
+        price: Option<String>,
+    },
+    /// Approve a proposed offering (the platform identity's online key): it opens.
+    Approve { company: String, offering: String },
+    /// Subscribe (the holder's key): the signature covers the terms' hash.
+    Subscribe {
+        company: String,
+        offering: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+        #[arg(long, value_name = "N", value_parser = whole)]
+        shares: u64,
+    },
+    /// Withdraw a subscription while the offering takes subscriptions (the holder's key).
+    Withdraw {
+        company: String,
+        offering: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+    },
+    /// Record that a subscriber's payment arrived (the admin's or the platform's online key).
+    Confirm {
+        company: String,
+        offering: String,
+        #[arg(long, value_name = "ID")]
+        holder: String,
+    },
+    /// Close an offering once its deadline passed or its maximum is confirmed (any key).
+    Close { company: String, offering: String },
+    /// The terms hash, status, totals and every subscription with its state.
+    Show {
+        company: String,
+        offering: String,
+        /// Print the subscriptions as CSV (holder, shares, state, paid, refund_owed).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The company's offerings.
+    List { company: String },
 }
 
 /// How much of a history to list (all of it, oldest first, by default).

@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
-    NameInfo, SubmitResponse,
+    NameInfo, OfferingInfo, SubmitResponse,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
@@ -246,6 +246,26 @@ impl Client {
         .await
     }
 
+    pub async fn offering(
+        &self,
+        company: &str,
+        offering: &str,
+    ) -> anyhow::Result<Option<OfferingInfo>> {
+        self.get_optional(
+            &format!("/v1/companies/{company}/offerings/{offering}"),
+            "offering_not_found",
+        )
+        .await
+    }
+
+    pub async fn offerings(&self, company: &str) -> anyhow::Result<Listed<String>> {
+        self.pages(
+            &format!("/v1/companies/{company}/offerings"),
+            Listing::default(),
+        )
+        .await
+    }
+
     pub async fn holder_history(
         &self,
         company: &str,
@@ -287,6 +307,18 @@ impl Client {
     ) -> anyhow::Result<BalanceProof> {
         self.get(&format!(
             "/v1/companies/{company}/holders/{holder}/balances/{class}/proof"
+        ))
+        .await
+    }
+
+    pub async fn subscription_proof(
+        &self,
+        company: &str,
+        offering: &str,
+        holder: &str,
+    ) -> anyhow::Result<StateProof> {
+        self.get(&format!(
+            "/v1/companies/{company}/offerings/{offering}/subscriptions/{holder}/proof"
         ))
         .await
     }

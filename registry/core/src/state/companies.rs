@@ -11,6 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::identities::{self, KeyHistory, KeyPeriod, KeyRole, check_consent, check_id};
+use super::offerings::{self, OfferingStep};
 use super::{IndexEntry, NameEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
 use crate::error::{Result, TxError};
 use crate::limits::{MAX_ID_BYTES, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
@@ -97,7 +98,7 @@ impl HolderEntry {
         self.revoked.is_none()
     }
 
-    fn revoked_error(&self) -> std::result::Result<(), TxError> {
+    pub(super) fn revoked_error(&self) -> std::result::Result<(), TxError> {
         match &self.revoked {
             None => Ok(()),
             Some(r) => Err(TxError::HolderRevoked {
@@ -156,6 +157,18 @@ pub enum Change {
         name: String,
         owner: PublicKey,
     },
+    /// A step of one of the company's equity offerings (ADR 0009).
+    Offering {
+        offering: String,
+        step: OfferingStep,
+    },
+    /// Shares issued to a subscriber by the close of a funded offering.
+    OfferingIssued {
+        offering: String,
+        class: String,
+        to: String,
+        amount: u64,
+    },
 }
 
 /// One entry of a company's register log.
@@ -201,32 +214,35 @@ pub fn balance(state: &impl StateRead, company: &str, class: &str, holder: &str)
         .unwrap_or(0))
 }
 
-/// Index entries of one change: the register log, and the history of each holder concerned
-/// with its balance after the change.
-struct Recorder<'c> {
+/// Index entries of the changes of one transaction: the register log, and the history of each
+/// holder concerned with its balance after the change. The first change of a transaction is
+/// keyed by (height, position); further ones (an offering's close) add a sequence number.
+pub(super) struct Recorder<'c> {
     context: &'c TxContext<'c>,
     entries: Vec<IndexEntry>,
+    changes: u32,
 }
 
 impl<'c> Recorder<'c> {
-    fn new(context: &'c TxContext<'c>) -> Self {
+    pub(super) fn new(context: &'c TxContext<'c>) -> Self {
         Recorder {
             context,
             entries: Vec::new(),
+            changes: 0,
         }
     }
 
-    fn record(
-        mut self,
-        company: &str,
-        change: Change,
-        holders: &[(&str, Option<u64>)],
-    ) -> Vec<IndexEntry> {
-        let position = [
+    /// Records one change (and keeps the recorder for more).
+    pub(super) fn add(&mut self, company: &str, change: Change, holders: &[(&str, Option<u64>)]) {
+        let mut position = [
             self.context.height.to_be_bytes().as_slice(),
             &self.context.index.to_be_bytes(),
         ]
         .concat();
+        if self.changes > 0 {
+            position.extend(self.changes.to_be_bytes());
+        }
+        self.changes += 1;
         let event = CompanyEvent {
             company: company.to_string(),
             height: self.context.height,
@@ -244,7 +260,21 @@ impl<'c> Recorder<'c> {
         }
         let key = [register_log_prefix(company), position].concat();
         self.entries.push((key, encode(&event)));
+    }
+
+    pub(super) fn finish(self) -> Vec<IndexEntry> {
         self.entries
+    }
+
+    /// Records the transaction's one change.
+    fn record(
+        mut self,
+        company: &str,
+        change: Change,
+        holders: &[(&str, Option<u64>)],
+    ) -> Vec<IndexEntry> {
+        self.add(company, change, holders);
+        self.finish()
     }
 }
 
@@ -621,6 +651,15 @@ pub(super) fn transfer<S: StateRead>(
             amount
         });
     }
+    check!(offerings::check_unlocked(
+        state,
+        context.height,
+        &company.id,
+        class,
+        from,
+        from_balance,
+        amount
+    )?);
     let to_balance = balance(state, &company.id, class, to)?;
     let Some(to_after) = to_balance.checked_add(amount) else {
         reject!(TxError::AmountOverflow {
@@ -688,7 +727,7 @@ pub(super) fn redeem<S: StateRead>(
 }
 
 /// A zero balance is no entry at all: absent and zero prove the same.
-fn put_balance<S: StateRead>(
+pub(super) fn put_balance<S: StateRead>(
     state: &mut Overlay<'_, S>,
     company: &str,
     class: &str,
@@ -704,7 +743,7 @@ fn put_balance<S: StateRead>(
 }
 
 /// The company `input` names (its id, or a name its current owner lists it under).
-fn existing_company(
+pub(super) fn existing_company(
     state: &impl StateRead,
     context: &TxContext<'_>,
     input: &str,
@@ -721,7 +760,7 @@ fn existing_company(
 }
 
 /// The company, if the signer is its admin identity's online key now.
-fn admin_of(
+pub(super) fn admin_of(
     state: &impl StateRead,
     context: &TxContext<'_>,
     name: &str,
@@ -739,7 +778,7 @@ fn admin_of(
         .map(|()| company))
 }
 
-fn class_of(company: &CompanyEntry, class: &str) -> std::result::Result<usize, TxError> {
+pub(super) fn class_of(company: &CompanyEntry, class: &str) -> std::result::Result<usize, TxError> {
     company
         .classes
         .iter()
@@ -751,7 +790,7 @@ fn class_of(company: &CompanyEntry, class: &str) -> std::result::Result<usize, T
         })
 }
 
-fn existing_holder(
+pub(super) fn existing_holder(
     state: &impl StateRead,
     company: &CompanyEntry,
     holder: &str,
@@ -768,7 +807,10 @@ fn existing_holder(
 }
 
 /// Checks that `signer` is the holder's current key.
-fn holder_signed(holder: &HolderEntry, signer: &PublicKey) -> std::result::Result<(), TxError> {
+pub(super) fn holder_signed(
+    holder: &HolderEntry,
+    signer: &PublicKey,
+) -> std::result::Result<(), TxError> {
     if holder.key == *signer {
         return Ok(());
     }

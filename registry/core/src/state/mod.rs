@@ -25,6 +25,7 @@ mod certs;
 mod companies;
 mod identities;
 mod names;
+mod offerings;
 mod validators;
 
 pub use certs::{
@@ -39,6 +40,10 @@ pub use identities::{
     IdentityEntry, IdentityEvent, KeyHistory, KeyPeriod, KeyRole, check_id, identity_history_prefix,
 };
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
+pub use offerings::{
+    Lock, OfferingEntry, OfferingStatus, OfferingStep, OfferingTerms, Subscription,
+    SubscriptionState, locked, offerings_prefix, subscriptions,
+};
 pub use validators::{PendingChange, PendingVote, ValidatorSetChange, pending, pending_at};
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -127,6 +132,48 @@ pub mod keys {
     pub fn holder(company: &str, holder: &str) -> Vec<u8> {
         [b"holder/", company.as_bytes(), b"/", holder.as_bytes()].concat()
     }
+    /// An equity offering of a company (ADR 0009).
+    pub fn offering(company: &str, offering: &str) -> Vec<u8> {
+        [b"offering/", company.as_bytes(), b"/", offering.as_bytes()].concat()
+    }
+    /// A holder's subscription to an offering.
+    pub fn subscription(company: &str, offering: &str, holder: &str) -> Vec<u8> {
+        [
+            b"subscription/",
+            company.as_bytes(),
+            b"/",
+            offering.as_bytes(),
+            b"/",
+            holder.as_bytes(),
+        ]
+        .concat()
+    }
+    /// The holder in subscription slot `slot` of an offering: its subscribers in order.
+    pub fn offering_slot(company: &str, offering: &str, slot: u32) -> Vec<u8> {
+        [
+            b"offering-slot/".as_slice(),
+            company.as_bytes(),
+            b"/",
+            offering.as_bytes(),
+            b"/",
+            &slot.to_be_bytes(),
+        ]
+        .concat()
+    }
+    /// The running lock-ups of a holder's shares of a class.
+    pub fn lock(company: &str, class: &str, holder: &str) -> Vec<u8> {
+        [
+            b"lock/",
+            company.as_bytes(),
+            b"/",
+            class.as_bytes(),
+            b"/",
+            holder.as_bytes(),
+        ]
+        .concat()
+    }
+    /// The height of the last offering close: one close per block.
+    pub const LAST_OFFERING_CLOSE: &[u8] = b"offering-close/last";
     pub fn balance(company: &str, class: &str, holder: &str) -> Vec<u8> {
         [
             b"balance/",
@@ -287,6 +334,8 @@ pub mod index {
     /// Every change of a company's register, by company, height and position: the cap table
     /// at any height is rebuilt from it.
     pub const REGISTER_LOG: &[u8] = b"cT";
+    /// A company's offerings by id (value: the offering id): `offering list` reads them.
+    pub const OFFERINGS: &[u8] = b"cO";
 }
 
 /// What an operation may know about the transaction carrying it.
@@ -513,5 +562,43 @@ fn apply_op<S: StateRead>(state: &mut Overlay<'_, S>, context: &TxContext<'_>) -
             name,
             consent,
         } => companies::relist(state, context, company, name, consent),
+        Op::OfferingOpen {
+            company,
+            offering,
+            terms,
+        } => offerings::open(state, context, company, offering, terms),
+        Op::OfferingApprove {
+            company,
+            offering,
+            terms_sha256,
+        } => offerings::approve(state, context, company, offering, terms_sha256),
+        Op::OfferingSubscribe {
+            company,
+            offering,
+            holder,
+            shares,
+            terms_sha256,
+        } => offerings::subscribe(
+            state,
+            context,
+            company,
+            offering,
+            holder,
+            *shares,
+            terms_sha256,
+        ),
+        Op::OfferingWithdraw {
+            company,
+            offering,
+            holder,
+        } => offerings::withdraw(state, context, company, offering, holder),
+        Op::OfferingConfirm {
+            company,
+            offering,
+            holder,
+        } => offerings::confirm(state, context, company, offering, holder),
+        Op::OfferingClose { company, offering } => {
+            offerings::close(state, context, company, offering)
+        }
     }
 }

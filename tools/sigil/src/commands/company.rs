@@ -26,7 +26,7 @@ struct Done {
 }
 
 /// Signs `op` with `key`, waits until final, prints `summary` and the height.
-async fn send(
+pub(super) async fn send(
     ctx: &Ctx,
     client: &Client,
     status: &ChainStatus,
@@ -50,7 +50,7 @@ async fn send(
 }
 
 /// The company `input` names: its id, or a name its current owner lists a company under.
-async fn company_of(
+pub(super) async fn company_of(
     client: &Client,
     status: &ChainStatus,
     input: &str,
@@ -86,7 +86,7 @@ fn default_id(name: &str) -> String {
 
 /// The admin identity's online key. `use_key_flag`: `--key` names the signer (it does not when
 /// the command's own `--key` is the holder's key).
-async fn admin_key(
+pub(super) async fn admin_key(
     ctx: &Ctx,
     client: &Client,
     company: &CompanyEntry,
@@ -516,6 +516,13 @@ fn describe(event: &CompanyEvent) -> String {
         } => format!("redeemed {amount} {class} from {from}"),
         Change::AdminReplaced { admin } => format!("admin replaced by {admin}"),
         Change::Moved { name, owner } => format!("listed under {name} by its owner {owner}"),
+        Change::Offering { offering, step } => format!("offering {offering}: {step}"),
+        Change::OfferingIssued {
+            offering,
+            class,
+            to,
+            amount,
+        } => format!("issued {amount} {class} to {to} by offering {offering}"),
     }
 }
 

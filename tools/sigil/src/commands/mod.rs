@@ -8,6 +8,7 @@ mod import;
 mod key;
 mod localnet;
 mod name;
+mod offering;
 mod proof;
 mod register;
 mod show;
@@ -123,11 +124,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             holder,
             max_age,
         }) => company::proof_balance(&ctx, &company, &class, &holder, max_age).await,
+        Command::Proof(ProofCommand::Subscription {
+            company,
+            offering,
+            holder,
+            max_age,
+        }) => offering::proof_subscription(&ctx, &company, &offering, &holder, max_age).await,
         Command::Identity(cmd) => identity::run(&ctx, cmd).await,
         Command::Company(cmd) => company::company(&ctx, cmd).await,
         Command::Holder(cmd) => company::holder(&ctx, cmd).await,
         Command::Shares(cmd) => company::shares(&ctx, cmd).await,
         Command::Captable(args) => company::captable(&ctx, args).await,
+        Command::Offering(cmd) => offering::run(&ctx, cmd).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
