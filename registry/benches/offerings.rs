@@ -7,57 +7,12 @@
 //! (default 5,000) to a block, then one `OfferingClose` that issues all of them in its block,
 //! through `Ledger::prepare` + `commit` on sled.
 
-use std::sync::Arc;
-use std::time::Instant;
+mod company;
 
-use sigil_core::block::{Block, Commit, Genesis};
-use sigil_core::state::{ChainParams, OfferingTerms, ValidatorSet};
-use sigil_core::tx::{Consent, Op, SignedTx, Transaction, name_commitment};
+use company::{Bench, COMPANY, company_with_holders, holder, tx};
+use sigil_core::state::OfferingTerms;
+use sigil_core::tx::{Op, SignedTx};
 use sigil_core::types::{Hash, Keypair};
-use sigil_registry::ledger::Ledger;
-use sigil_registry::store::{SledStore, Store};
-
-const COMPANY: &str = "acme.sigil";
-
-struct Bench {
-    ledger: Ledger,
-    validator: Keypair,
-}
-
-impl Bench {
-    fn block(&self, txs: Vec<SignedTx>) -> f64 {
-        let started = Instant::now();
-        let prepared = self.ledger.prepare(&txs).unwrap();
-        if let Some(e) = prepared
-            .execution
-            .outcomes
-            .iter()
-            .find_map(|o| o.clone().err())
-        {
-            panic!("a benchmark transaction failed: {e}");
-        }
-        let header = self
-            .ledger
-            .header(&prepared, self.validator.public(), 0)
-            .unwrap();
-        let commit = Commit::sign(&header, 0, &self.validator);
-        self.ledger
-            .commit(prepared, Block { header, txs }, commit)
-            .unwrap();
-        started.elapsed().as_secs_f64()
-    }
-}
-
-fn tx(key: &Keypair, nonce: u64, op: Op) -> SignedTx {
-    Transaction {
-        chain_id: "bench".into(),
-        signer: key.public(),
-        nonce,
-        stamp: 0,
-        op,
-    }
-    .sign(key)
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -67,97 +22,10 @@ fn main() {
     let subscribers = args.first().copied().unwrap_or(10_000);
     let per_block = args.get(1).copied().unwrap_or(5_000).max(1);
 
-    let dir = tempfile::tempdir().unwrap();
-    let validator = Keypair::generate();
-    let genesis = Genesis {
-        genesis_time_ms: 0,
-        params: ChainParams {
-            chain_id: "bench".into(),
-            tlds: vec!["sigil".into()],
-            reveal_min_blocks: 1,
-            reveal_max_blocks: 100,
-            name_ttl_blocks: 1_000_000,
-            grace_blocks: 10,
-            block_interval_ms: 500,
-            work: Default::default(),
-        },
-        validators: ValidatorSet::equal_power([validator.public()]),
-    };
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 64 << 20).unwrap());
-    let bench = Bench {
-        ledger: Ledger::open(store, genesis, 100_000).unwrap(),
-        validator,
-    };
-
-    // A company with one holder per transfer of a block, each holding shares.
-    let owner = Keypair::generate();
-    let (online, offline) = (Keypair::generate(), Keypair::generate());
-    let salt = Hash([1; 32]);
-    let commitment = name_commitment(COMPANY, &salt, &owner.public());
-    bench.block(vec![tx(&owner, 0, Op::NameCommit { commitment })]);
-    bench.block(vec![
-        tx(
-            &owner,
-            1,
-            Op::NameRegister {
-                name: COMPANY.into(),
-                salt,
-                records: vec![],
-            },
-        ),
-        tx(
-            &offline,
-            0,
-            Op::IdentityRegister {
-                id: "admin".into(),
-                online_key: online.public(),
-                offline_key: offline.public(),
-            },
-        ),
-    ]);
-    bench.block(vec![tx(
-        &owner,
-        2,
-        Op::CompanyRegister {
-            id: "acme".into(),
-            name: COMPANY.into(),
-            admin: "admin".into(),
-            classes: vec!["common".into()],
-            consent: Consent::sign(
-                &online,
-                "bench",
-                "company-register",
-                "admin",
-                &["acme", COMPANY],
-                &owner.public(),
-                100,
-            ),
-        },
-    )]);
-    let holders: Vec<Keypair> = (0..subscribers).map(|_| Keypair::generate()).collect();
-    let holder = |i: usize| format!("h-{i}");
-    let mut admin_nonce = 0;
-    let mut admin = |op: Op| {
-        admin_nonce += 1;
-        tx(&online, admin_nonce - 1, op)
-    };
-    let issue_holders: Vec<SignedTx> = holders
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            admin(Op::HolderIssue {
-                company: COMPANY.into(),
-                holder: holder(i),
-                key: key.public(),
-                attr_hash: None,
-            })
-        })
-        .collect();
-    for chunk in issue_holders.chunks(per_block) {
-        bench.block(chunk.to_vec());
-    }
+    let bench = Bench::start();
+    let (mut admin, holders) = company_with_holders(&bench, subscribers, per_block);
     let terms_sha256 = Hash([5; 32]);
-    bench.block(vec![admin(Op::OfferingOpen {
+    bench.block(vec![admin.sign(Op::OfferingOpen {
         company: COMPANY.into(),
         offering: "seed".into(),
         terms: Box::new(OfferingTerms {
@@ -194,7 +62,7 @@ fn main() {
     }
     let confirms: Vec<SignedTx> = (0..subscribers)
         .map(|i| {
-            admin(Op::OfferingConfirm {
+            admin.sign(Op::OfferingConfirm {
                 company: COMPANY.into(),
                 offering: "seed".into(),
                 holder: holder(i),
@@ -205,9 +73,10 @@ fn main() {
     for chunk in confirms.chunks(per_block) {
         confirm_busy += bench.block(chunk.to_vec());
     }
+    // Anyone may close an offering once it is due.
     let close = tx(
-        &owner,
-        3,
+        &Keypair::generate(),
+        0,
         Op::OfferingClose {
             company: COMPANY.into(),
             offering: "seed".into(),
