@@ -529,6 +529,26 @@ fn record_step(
     recorder.add(&entry.company, change, &holders);
 }
 
+/// Stores a subscription and its offering after a holder's step, and records the step in the
+/// company's register log.
+fn save_subscription_step<S: StateRead>(
+    state: &mut Overlay<'_, S>,
+    context: &TxContext<'_>,
+    entry: &OfferingEntry,
+    subscription: &Subscription,
+    step: OfferingStep,
+) -> Verdict {
+    let holder = subscription.holder.as_str();
+    state.put(
+        keys::subscription(&entry.company, &entry.offering, holder),
+        subscription,
+    );
+    state.put(keys::offering(&entry.company, &entry.offering), entry);
+    let mut recorder = Recorder::new(context);
+    record_step(&mut recorder, entry, step, Some(holder));
+    Ok(recorder.finish())
+}
+
 pub(super) fn approve<S: StateRead>(
     state: &mut Overlay<'_, S>,
     context: &TxContext<'_>,
@@ -650,15 +670,17 @@ pub(super) fn subscribe<S: StateRead>(
         slot,
         updated_at: context.height,
     };
-    state.put(sub_key, &subscription);
-    state.put(keys::offering(&company.id, offering), &entry);
-    let mut recorder = Recorder::new(context);
     let step = OfferingStep::Subscribed {
         holder: holder.to_string(),
         shares,
     };
-    record_step(&mut recorder, &entry, step, Some(holder));
-    Ok(Ok(recorder.finish()))
+    Ok(save_subscription_step(
+        state,
+        context,
+        &entry,
+        &subscription,
+        step,
+    ))
 }
 
 fn existing_subscription(
@@ -702,17 +724,16 @@ pub(super) fn withdraw<S: StateRead>(
     }
     subscription.state = SubscriptionState::Withdrawn;
     subscription.updated_at = context.height;
-    state.put(
-        keys::subscription(&company.id, offering, holder),
-        &subscription,
-    );
-    state.put(keys::offering(&company.id, offering), &entry);
-    let mut recorder = Recorder::new(context);
     let step = OfferingStep::Withdrawn {
         holder: holder.to_string(),
     };
-    record_step(&mut recorder, &entry, step, Some(holder));
-    Ok(Ok(recorder.finish()))
+    Ok(save_subscription_step(
+        state,
+        context,
+        &entry,
+        &subscription,
+        step,
+    ))
 }
 
 pub(super) fn confirm<S: StateRead>(
@@ -759,17 +780,16 @@ pub(super) fn confirm<S: StateRead>(
     subscription.paid = true;
     subscription.updated_at = context.height;
     entry.confirmed += subscription.shares;
-    state.put(
-        keys::subscription(&company.id, offering, holder),
-        &subscription,
-    );
-    state.put(keys::offering(&company.id, offering), &entry);
-    let mut recorder = Recorder::new(context);
     let step = OfferingStep::Confirmed {
         holder: holder.to_string(),
     };
-    record_step(&mut recorder, &entry, step, Some(holder));
-    Ok(Ok(recorder.finish()))
+    Ok(save_subscription_step(
+        state,
+        context,
+        &entry,
+        &subscription,
+        step,
+    ))
 }
 
 pub(super) fn close<S: StateRead>(
