@@ -685,12 +685,6 @@ pub async fn proof_balance(
 
 fn not_verified(ctx: &Ctx, mut result: ProvenBalance, reason: String) -> Exit {
     result.error = Some(reason);
-    ctx.out.emit(&result, |r| {
-        format!(
-            "NOT VERIFIED: the balance proof from {} does not hold: {}",
-            ctx.node,
-            r.error.as_deref().unwrap_or_default()
-        )
-    });
-    Exit::Negative
+    let reason = result.error.as_deref().unwrap_or_default();
+    super::proof::not_verified(ctx, &result, "the balance proof", reason)
 }

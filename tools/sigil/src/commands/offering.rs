@@ -421,14 +421,13 @@ pub async fn proof_subscription(
     match checked {
         Err(reason) => {
             result.error = Some(reason);
-            ctx.out.emit(&result, |r| {
-                format!(
-                    "NOT VERIFIED: the subscription proof from {} does not hold: {}",
-                    ctx.node,
-                    r.error.as_deref().unwrap_or_default()
-                )
-            });
-            Ok(Exit::Negative)
+            let reason = result.error.as_deref().unwrap_or_default();
+            Ok(super::proof::not_verified(
+                ctx,
+                &result,
+                "the subscription proof",
+                reason,
+            ))
         }
         Ok((subscription, height, block_hash)) => {
             result.verified = true;

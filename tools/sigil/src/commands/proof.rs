@@ -116,12 +116,22 @@ fn check(
 
 fn failed(ctx: &Ctx, mut result: Proven, reason: String) -> Exit {
     result.error = Some(reason);
-    ctx.out.emit(&result, |r| {
+    let what = format!("the proof of {}", result.name);
+    not_verified(
+        ctx,
+        &result,
+        &what,
+        result.error.as_deref().unwrap_or_default(),
+    )
+}
+
+/// Reports a proof that does not hold: `result` (its error already set) as JSON, or one line
+/// saying which proof (`what`) from which node, and why. Exit 1: nothing was verified.
+pub(super) fn not_verified<T: Serialize>(ctx: &Ctx, result: &T, what: &str, reason: &str) -> Exit {
+    ctx.out.emit(result, |_| {
         format!(
-            "NOT VERIFIED: the proof of {} from {} does not hold: {}",
-            r.name,
-            ctx.node,
-            r.error.as_deref().unwrap_or_default()
+            "NOT VERIFIED: {what} from {} does not hold: {reason}",
+            ctx.node
         )
     });
     Exit::Negative
