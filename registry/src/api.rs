@@ -28,14 +28,15 @@ use sigil_core::api::{
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::error::TxError;
-use sigil_core::limits::MAX_API_BODY_BYTES;
+use sigil_core::limits::{MAX_API_BODY_BYTES, MAX_PAGE_ITEMS};
 use sigil_core::name;
 use sigil_core::paging::{Order, Page, PageRequest};
 use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::read::NameReader;
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEvent, IdentityEvent, NameEvent,
-    OfferingEntry, balance, check_id, keys, next_nonce, pending_at,
+    OfferingEntry, Subscription, balance, check_id, keys, locked, next_nonce, pending_at,
+    slot_of_cursor,
 };
 use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, Height, PublicKey};
@@ -123,6 +124,10 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
         .route(
             "/v1/companies/{name}/offerings/{offering}",
             get(offering).layer(costly.clone()),
+        )
+        .route(
+            "/v1/companies/{name}/offerings/{offering}/subscriptions",
+            get(offering_subscriptions).layer(costly.clone()),
         )
         .route(
             "/v1/companies/{name}/offerings/{offering}/subscriptions/{holder}/proof",
@@ -766,6 +771,7 @@ async fn holder(
             Ok(ClassBalance {
                 class: c.name.clone(),
                 balance: balance(&state, &company.id, &c.name, &holder)?,
+                locks: locked(&state, height, &company.id, &c.name, &holder)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -852,19 +858,20 @@ async fn offering_entry(
     }
 }
 
-/// The ids of a company's offerings, a page at a time.
+/// A company's offerings (their entries, as `sigil offering list` prints them), a page at a
+/// time.
 async fn offering_list(
     State(node): State<Arc<Node>>,
     Path(input): Path<String>,
     Query(q): Query<PageQuery>,
-) -> ApiResult<Page<String>> {
+) -> ApiResult<Page<OfferingEntry>> {
     let company = company_of(&node, &input)?;
     let request = q.request()?;
     let ledger = node.ledger().clone();
     read_page(move || ledger.offerings_page(&company.id, &request)).await
 }
 
-/// An offering with its subscriptions (at most `MAX_OFFERING_SLOTS` of them).
+/// An offering with the first page of its subscriptions.
 async fn offering(
     State(node): State<Arc<Node>>,
     Path((input, offering)): Path<(String, String)>,
@@ -872,17 +879,38 @@ async fn offering(
     let (_, entry) = offering_entry(&node, &input, &offering).await?;
     let ledger = node.ledger().clone();
     let height = ledger.tip().height;
-    let (entry, subscriptions) = tokio::task::spawn_blocking(move || {
-        let subscriptions = ledger.subscriptions(&entry)?;
-        Ok::<_, Error>((entry, subscriptions))
+    let (entry, page) = tokio::task::spawn_blocking(move || {
+        let page = ledger.subscriptions_page(&entry, None, Some(MAX_PAGE_ITEMS), Order::Asc)?;
+        Ok::<_, Error>((entry, page))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     Ok(Json(OfferingInfo {
         entry,
-        subscriptions,
+        subscriptions: page.items,
+        subscriptions_next_cursor: page.next_cursor,
         height,
     }))
+}
+
+/// An offering's subscriptions in subscription order, a page at a time.
+async fn offering_subscriptions(
+    State(node): State<Arc<Node>>,
+    Path((input, offering)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<Subscription>> {
+    let request = q.request()?;
+    let after = match &request.cursor {
+        None => None,
+        Some(cursor) => Some(slot_of_cursor(cursor).ok_or_else(|| {
+            bad_request(format!(
+                "cursor `{cursor}` is not one of this list; pass back a `next_cursor` as it was given"
+            ))
+        })?),
+    };
+    let (_, entry) = offering_entry(&node, &input, &offering).await?;
+    let ledger = node.ledger().clone();
+    read_page(move || ledger.subscriptions_page(&entry, after, request.limit, request.order)).await
 }
 
 /// The proof of a holder's subscription to an offering (or of its absence).

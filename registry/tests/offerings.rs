@@ -8,9 +8,10 @@ mod support;
 use proptest::prelude::*;
 use sigil_core::error::TxError;
 use sigil_core::limits::MAX_OFFERING_INVESTORS;
+use sigil_core::paging::{Order, PageRequest};
 use sigil_core::state::{
     Change, OfferingEntry, OfferingStatus, OfferingTerms, StateRead, Subscription,
-    SubscriptionState, balance, keys,
+    SubscriptionState, balance, keys, slot_of_cursor,
 };
 use sigil_core::tx::Op;
 use sigil_core::types::{Hash, Keypair};
@@ -656,6 +657,74 @@ fn a_proposed_offering_is_withdrawn_only_by_its_admin() {
     assert!(matches!(err, TxError::NotOfferingAuthority { .. }), "{err}");
     f.admin_run(close_op(SEED)).unwrap();
     assert_eq!(f.offering(SEED).status, OfferingStatus::Failed);
+}
+
+#[test]
+fn subscriptions_and_offerings_are_read_a_page_at_a_time() {
+    let mut f = Fixture::new(5);
+    f.open(terms()).unwrap();
+    for i in 0..5 {
+        f.subscribe(i, 10 + i as u64).unwrap();
+    }
+    // h-2 withdraws and subscribes again: it keeps its slot, so it is listed once, second.
+    f.holder_run(1, withdraw_op("h-2")).unwrap();
+    f.subscribe(1, 99).unwrap();
+    f.open_named("seed-b", terms()).unwrap();
+    let entry = f.offering(SEED);
+    let ledger = &f.chain.ledger;
+    let walk = |order: Order, limit: usize| {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = ledger
+                .subscriptions_page(&entry, after, Some(limit), order)
+                .unwrap();
+            assert!(page.items.len() <= limit);
+            all.extend(page.items.into_iter().map(|s| (s.holder, s.shares)));
+            match page.next_cursor {
+                Some(c) => after = Some(slot_of_cursor(&c.parse().unwrap()).unwrap()),
+                None => return all,
+            }
+        }
+    };
+    let expected: Vec<(String, u64)> = [
+        ("h-1", 10),
+        ("h-2", 99),
+        ("h-3", 12),
+        ("h-4", 13),
+        ("h-5", 14),
+    ]
+    .into_iter()
+    .map(|(h, n)| (h.to_string(), n))
+    .collect();
+    let reversed: Vec<_> = expected.iter().rev().cloned().collect();
+    for limit in [1, 2, 5, 100] {
+        assert_eq!(walk(Order::Asc, limit), expected, "limit {limit}");
+        assert_eq!(walk(Order::Desc, limit), reversed, "limit {limit}");
+    }
+    // The list carries each offering's entry, a page at a time.
+    let first = ledger
+        .offerings_page(
+            ACME_ID,
+            &PageRequest {
+                limit: Some(1),
+                ..PageRequest::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(first.items, [entry.clone()]);
+    let rest = ledger
+        .offerings_page(
+            ACME_ID,
+            &PageRequest {
+                limit: Some(1),
+                cursor: Some(first.next_cursor.unwrap().parse().unwrap()),
+                ..PageRequest::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(rest.items, [f.offering("seed-b")]);
+    assert_eq!(rest.next_cursor, None);
 }
 
 /// One random step of the property test.

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
+pub mod company;
 pub mod dns;
 pub mod flood;
 pub mod links;

@@ -8,7 +8,7 @@ use hickory_proto::rr::RecordType;
 use sigil_core::tx::{Consent, Op, Transaction};
 use sigil_core::types::Keypair;
 use sigil_tests::dns::{Transport, answers, query};
-use sigil_tests::{Node, api_get, api_post, ok, ok_json};
+use sigil_tests::{Node, api_get, api_post, company, ok, ok_json};
 
 #[test]
 fn company_holders_shares_cap_table_over_the_binaries() {
@@ -17,57 +17,14 @@ fn company_holders_shares_cap_table_over_the_binaries() {
     let node = Node::start(&dir.path().join("data"), &[]);
     let sigil = |args: &[&str]| node.sigil(&keys, args);
     let public = |name: &str| ok(sigil(&["key", "show", name])).trim().to_string();
-    for key in [
-        "owner",
-        "admin-on",
-        "admin-off",
-        "h1",
-        "h2",
-        "h1-new",
-        "admin-on2",
-    ] {
-        ok(sigil(&["key", "new", key]));
-    }
-
-    ok(sigil(&[
-        "--key",
-        "owner",
-        "name",
-        "register",
-        "acme.sigil",
-        "--a",
-        "192.0.2.7",
-    ]));
-    ok(sigil(&[
-        "identity",
-        "register",
-        "acme-admin",
-        "--online",
-        "admin-on",
-        "--offline",
-        "admin-off",
-    ]));
-    // The name's owner key is found in the keystore; no --key needed.
-    ok(sigil(&[
-        "company",
-        "create",
-        "acme.sigil",
-        "--admin",
-        "acme-admin",
-        "--class",
-        "common",
-        "--class",
-        "preferred-a",
-    ]));
-    ok(sigil(&[
-        "holder",
-        "issue",
-        "acme.sigil",
-        "--holder",
-        "h-0001",
-        "--key",
-        "h1",
-    ]));
+    company::create(
+        sigil,
+        &company::Setup {
+            classes: &["common", "preferred-a"],
+            holders: &[("h-0001", "h1")],
+            keys: &["h2", "h1-new", "admin-on2"],
+        },
+    );
     let attr = "ab".repeat(32);
     let h2 = public("h2");
     ok(sigil(&[
@@ -403,45 +360,14 @@ fn stolen_online_keys_unconsented_bindings_and_sold_names_over_the_binaries() {
             .trim()
             .to_string()
     };
-    for key in ["owner", "admin-on", "admin-off", "admin-on2", "h1"] {
-        ok(owner(&["key", "new", key]));
-    }
-    ok(owner(&[
-        "--key",
-        "owner",
-        "name",
-        "register",
-        "acme.sigil",
-        "--a",
-        "192.0.2.7",
-    ]));
-    ok(owner(&[
-        "identity",
-        "register",
-        "acme-admin",
-        "--online",
-        "admin-on",
-        "--offline",
-        "admin-off",
-    ]));
-    ok(owner(&[
-        "company",
-        "create",
-        "acme.sigil",
-        "--admin",
-        "acme-admin",
-        "--class",
-        "common",
-    ]));
-    ok(owner(&[
-        "holder",
-        "issue",
-        "acme.sigil",
-        "--holder",
-        "h-0001",
-        "--key",
-        "h1",
-    ]));
+    company::create(
+        owner,
+        &company::Setup {
+            classes: &["common"],
+            holders: &[("h-0001", "h1")],
+            keys: &["admin-on2"],
+        },
+    );
     ok(owner(&[
         "shares",
         "issue",

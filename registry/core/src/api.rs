@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::block::Tip;
 use crate::proof::StateProof;
 use crate::state::{
-    CertEntry, CertEvent, ChainParams, HolderEntry, IdentityEntry, IdentityEvent, NameEntry,
+    CertEntry, CertEvent, ChainParams, HolderEntry, IdentityEntry, IdentityEvent, Lock, NameEntry,
     OfferingEntry, PendingChange, Subscription, ValidatorSet,
 };
 use crate::types::{Hash, Height, PublicKey};
@@ -139,6 +139,10 @@ pub struct HolderInfo {
 pub struct ClassBalance {
     pub class: String,
     pub balance: u64,
+    /// The running lock-ups of offerings on these shares, earliest first: each `amount` moves
+    /// from height `until` on (ADR 0009).
+    #[serde(default)]
+    pub locks: Vec<Lock>,
 }
 
 /// A holder's balance of a class with the proof of the holder's entry at the same block: a
@@ -150,13 +154,17 @@ pub struct BalanceProof {
     pub balance: StateProof,
 }
 
-/// An offering with every subscription, as `GET /v1/companies/{name}/offerings/{offering}`
-/// serves it (ADR 0009).
+/// An offering with the first page of its subscriptions, as
+/// `GET /v1/companies/{name}/offerings/{offering}` serves it (ADR 0009).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OfferingInfo {
     #[serde(flatten)]
     pub entry: OfferingEntry,
-    /// Every subscription in subscription order, withdrawn ones included.
+    /// The first page of its subscriptions in subscription order, withdrawn ones included.
     pub subscriptions: Vec<Subscription>,
+    /// Where `GET .../offerings/{offering}/subscriptions` continues; `None` if
+    /// `subscriptions` is all of them.
+    #[serde(default)]
+    pub subscriptions_next_cursor: Option<String>,
     pub height: Height,
 }

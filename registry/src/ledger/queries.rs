@@ -4,13 +4,15 @@
 use borsh::BorshDeserialize;
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
-use sigil_core::paging::{Page, PageRequest};
+use sigil_core::limits::DEFAULT_PAGE_ITEMS;
+use sigil_core::paging::{Order, Page, PageRequest};
 use sigil_core::read::NameReader;
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
     ValidatorSetChange, active_certs, cert_history_prefix, history_prefix, holder_history_prefix,
-    identity_history_prefix, index, keys, offerings_prefix, register_log_prefix, subscriptions,
+    identity_history_prefix, index, keys, offerings_prefix, register_log_prefix,
+    subscriptions_page,
 };
 use sigil_core::types::{Hash, Height, decode};
 
@@ -137,19 +139,50 @@ impl Ledger {
             .get_decoded(&keys::offering(company, offering))?)
     }
 
-    /// Every subscription to an offering at the tip, in subscription order.
-    pub fn subscriptions(&self, entry: &OfferingEntry) -> Result<Vec<Subscription>> {
-        Ok(subscriptions(&self.latest(), entry)?)
+    /// One page of the subscriptions to an offering at the tip, in subscription order, after
+    /// the slot `after` (see `sigil_core::state::subscriptions_page`).
+    pub fn subscriptions_page(
+        &self,
+        entry: &OfferingEntry,
+        after: Option<u32>,
+        limit: Option<usize>,
+        order: Order,
+    ) -> Result<Page<Subscription>> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_ITEMS);
+        Ok(subscriptions_page(
+            &self.latest(),
+            entry,
+            after,
+            limit,
+            order,
+        )?)
     }
 
-    /// One page of the ids of `company`'s offerings, in id order.
-    pub fn offerings_page(&self, company: &str, page: &PageRequest) -> Result<Page<String>> {
-        read_page(
+    /// One page of `company`'s offerings at the tip, in id order.
+    pub fn offerings_page(&self, company: &str, page: &PageRequest) -> Result<Page<OfferingEntry>> {
+        let ids: Page<String> = read_page(
             self.store(),
             &offerings_prefix(company),
             page,
             "offering list",
-        )
+        )?;
+        // Listed in the same batch as the offering's entry, and never removed.
+        let state = self.latest();
+        let items = ids
+            .items
+            .iter()
+            .map(|id| {
+                state
+                    .get_decoded::<OfferingEntry>(&keys::offering(company, id))?
+                    .ok_or_else(|| {
+                        Error::corrupt("offering list", format!("offering `{id}` has no entry"))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            next_cursor: ids.next_cursor,
+        })
     }
 
     /// One page of the changes of `company`'s register.

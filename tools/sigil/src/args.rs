@@ -523,7 +523,8 @@ pub enum HolderCommand {
         #[arg(long, value_name = "PUBKEY_OR_KEYNAME")]
         key: String,
     },
-    /// Show a shareholder: key, status, balances, key history.
+    /// Show a shareholder: key, status, balances with the shares an offering's lock-up holds
+    /// (and from which height they move), key history.
     Show {
         company: String,
         #[arg(long, value_name = "ID")]

@@ -14,7 +14,7 @@ use sigil_core::limits::MAX_PAGE_ITEMS;
 use sigil_core::paging::Page;
 use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::state::NameEvent;
-use sigil_core::state::{CompanyEntry, HolderEvent};
+use sigil_core::state::{CompanyEntry, HolderEvent, OfferingEntry, Subscription};
 use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, PublicKey};
 
@@ -246,6 +246,7 @@ impl Client {
         .await
     }
 
+    /// An offering with the first page of its subscriptions, or `None` if there is none.
     pub async fn offering(
         &self,
         company: &str,
@@ -258,7 +259,30 @@ impl Client {
         .await
     }
 
-    pub async fn offerings(&self, company: &str) -> anyhow::Result<Listed<String>> {
+    /// An offering with every subscription, read page by page, or `None` if there is none.
+    pub async fn offering_in_full(
+        &self,
+        company: &str,
+        offering: &str,
+    ) -> anyhow::Result<Option<OfferingInfo>> {
+        let Some(mut info) = self.offering(company, offering).await? else {
+            return Ok(None);
+        };
+        // The answer carries the first page; read on where it stops.
+        while let Some(cursor) = info.subscriptions_next_cursor.take() {
+            let page: Page<Subscription> = self
+                .get(&format!(
+                    "/v1/companies/{company}/offerings/{offering}/subscriptions?limit={MAX_PAGE_ITEMS}&cursor={cursor}"
+                ))
+                .await?;
+            info.subscriptions.extend(page.items);
+            info.subscriptions_next_cursor = page.next_cursor;
+        }
+        Ok(Some(info))
+    }
+
+    /// Every offering of a company, read page by page.
+    pub async fn offerings(&self, company: &str) -> anyhow::Result<Listed<OfferingEntry>> {
         self.pages(
             &format!("/v1/companies/{company}/offerings"),
             Listing::default(),

@@ -42,7 +42,7 @@ pub use identities::{
 pub use names::{CommitEntry, NameEntry, NameEvent, history_prefix};
 pub use offerings::{
     Lock, OfferingEntry, OfferingStatus, OfferingStep, OfferingTerms, Subscription,
-    SubscriptionState, locked, offerings_prefix, subscriptions,
+    SubscriptionState, locked, offerings_prefix, slot_of_cursor, subscriptions_page,
 };
 pub use validators::{PendingChange, PendingVote, ValidatorSetChange, pending, pending_at};
 

@@ -15,8 +15,9 @@ use super::{Overlay, StateRead, TxContext, Verdict, index, keys};
 use crate::error::{Result, TxError};
 use crate::limits::{
     MAX_HOLDER_LOCKS, MAX_LOCKUP_BLOCKS, MAX_OFFERING_BLOCKS, MAX_OFFERING_INVESTORS,
-    MAX_OFFERING_SLOTS, MAX_PRICE_BYTES,
+    MAX_OFFERING_SLOTS, MAX_PAGE_ITEMS, MAX_PRICE_BYTES,
 };
+use crate::paging::{Cursor, Order, Page};
 use crate::types::{Hash, Height, PublicKey, encode};
 
 /// What the issuer offers, as signed by its admin when it opens the offering.
@@ -492,10 +493,32 @@ pub fn offerings_prefix(company: &str) -> Vec<u8> {
     [index::OFFERINGS, company.as_bytes(), &[0]].concat()
 }
 
-/// Every subscription to an offering, in subscription order (at most `MAX_OFFERING_SLOTS`).
-pub fn subscriptions(state: &impl StateRead, entry: &OfferingEntry) -> Result<Vec<Subscription>> {
-    let mut all = Vec::new();
-    for slot in 0..entry.slots {
+/// One page of an offering's subscriptions in subscription order (`Order::Desc`: latest
+/// first), at most `limit` of them (clamped to 1..=`MAX_PAGE_ITEMS`), after the slot `after`
+/// (the last of the previous page). The page's cursor is that slot, 4 bytes big-endian: see
+/// [`slot_of_cursor`].
+pub fn subscriptions_page(
+    state: &impl StateRead,
+    entry: &OfferingEntry,
+    after: Option<u32>,
+    limit: usize,
+    order: Order,
+) -> Result<Page<Subscription>> {
+    let limit = limit.clamp(1, MAX_PAGE_ITEMS);
+    let mut slots: Vec<u32> = match order {
+        Order::Asc => {
+            let first = after.map_or(0, |s| s.saturating_add(1));
+            (first..entry.slots).take(limit + 1).collect()
+        }
+        Order::Desc => {
+            let end = after.unwrap_or(entry.slots).min(entry.slots);
+            (0..end).rev().take(limit + 1).collect()
+        }
+    };
+    let more = slots.len() > limit;
+    slots.truncate(limit);
+    let mut items = Vec::with_capacity(slots.len());
+    for &slot in &slots {
         let Some(holder) = state.get_decoded::<String>(&keys::offering_slot(
             &entry.company,
             &entry.offering,
@@ -509,10 +532,19 @@ pub fn subscriptions(state: &impl StateRead, entry: &OfferingEntry) -> Result<Ve
             &entry.offering,
             &holder,
         ))? {
-            all.push(s);
+            items.push(s);
         }
     }
-    Ok(all)
+    let next_cursor = match slots.last() {
+        Some(last) if more => Some(Cursor::new(last.to_be_bytes().to_vec()).to_string()),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// The slot a cursor of [`subscriptions_page`] stands at, `None` if it is not one.
+pub fn slot_of_cursor(cursor: &Cursor) -> Option<u32> {
+    Some(u32::from_be_bytes(cursor.as_bytes().try_into().ok()?))
 }
 
 fn record_step(

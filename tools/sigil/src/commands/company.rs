@@ -356,6 +356,15 @@ pub async fn holder(ctx: &Ctx, cmd: HolderCommand) -> anyhow::Result<Exit> {
                 ];
                 for b in &i.balances {
                     rows.push(vec![format!("{} shares", b.class), b.balance.to_string()]);
+                    for lock in &b.locks {
+                        rows.push(vec![
+                            format!("{} locked", b.class),
+                            format!(
+                                "{} by an offering's lock-up, movable from height {}",
+                                lock.amount, lock.until
+                            ),
+                        ]);
+                    }
                 }
                 for p in &e.keys {
                     rows.push(vec![

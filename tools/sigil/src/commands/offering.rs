@@ -23,21 +23,25 @@ fn terms_hash(path: &std::path::Path) -> anyhow::Result<Hash> {
     Ok(Hash(Sha256::digest(&bytes).into()))
 }
 
+/// The offering with the first page of its subscriptions; with every one if `in_full`.
 async fn offering_of(
     client: &Client,
     company: &CompanyEntry,
     offering: &str,
+    in_full: bool,
 ) -> anyhow::Result<OfferingInfo> {
-    client
-        .offering(&company.id, offering)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "`{}` has no offering `{offering}`; `sigil offering list {}` lists them",
-                company.id,
-                company.id
-            )
-        })
+    let info = if in_full {
+        client.offering_in_full(&company.id, offering).await?
+    } else {
+        client.offering(&company.id, offering).await?
+    };
+    info.ok_or_else(|| {
+        anyhow::anyhow!(
+            "`{}` has no offering `{offering}`; `sigil offering list {}` lists them",
+            company.id,
+            company.id
+        )
+    })
 }
 
 /// The key of holder `holder` of `company`, from the keystore (or `--key`).
@@ -124,7 +128,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
         }
         OfferingCommand::Approve { company, offering } => {
             let company = company_of(&client, &status, &company).await?;
-            let info = offering_of(&client, &company, &offering).await?;
+            let info = offering_of(&client, &company, &offering, false).await?;
             let Some(platform) = info.entry.terms.platform.clone() else {
                 anyhow::bail!("offering `{offering}` names no platform: it needs no approval");
             };
@@ -147,7 +151,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
             shares,
         } => {
             let company = company_of(&client, &status, &company).await?;
-            let info = offering_of(&client, &company, &offering).await?;
+            let info = offering_of(&client, &company, &offering, false).await?;
             let key = holder_key(ctx, &client, &company, &holder).await?;
             let terms_sha256 = info.entry.terms.terms_sha256;
             let summary = format!(
@@ -187,7 +191,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
             holder,
         } => {
             let company = company_of(&client, &status, &company).await?;
-            let info = offering_of(&client, &company, &offering).await?;
+            let info = offering_of(&client, &company, &offering, false).await?;
             // The admin's or the platform's online key, whichever the keystore (or --key) has.
             let mut must_sign = Vec::new();
             for (id, role) in [
@@ -224,7 +228,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
             };
             let exit = send(ctx, &client, &status, company.id.clone(), &key, op, summary).await?;
             if !ctx.out.is_json() {
-                let info = offering_of(&client, &company, &offering).await?;
+                let info = offering_of(&client, &company, &offering, false).await?;
                 eprintln!(
                     "offering {offering} is {}: {} shares issued",
                     info.entry.status.as_str(),
@@ -239,7 +243,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
             csv,
         } => {
             let company = company_of(&client, &status, &company).await?;
-            let info = offering_of(&client, &company, &offering).await?;
+            let info = offering_of(&client, &company, &offering, true).await?;
             if csv {
                 print!("{}", subscriptions_csv(&info));
                 return Ok(Exit::Ok);
@@ -257,10 +261,7 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
                 "CONFIRMED".into(),
                 "MAX".into(),
             ]];
-            let mut infos = Vec::new();
-            for id in &listed.items {
-                let info = offering_of(&client, &company, id).await?;
-                let e = &info.entry;
+            for e in &listed.items {
                 rows.push(vec![
                     e.offering.clone(),
                     e.status.as_str().into(),
@@ -268,9 +269,8 @@ pub async fn run(ctx: &Ctx, cmd: OfferingCommand) -> anyhow::Result<Exit> {
                     e.confirmed.to_string(),
                     e.terms.shares_max.to_string(),
                 ]);
-                infos.push(info.entry);
             }
-            ctx.out.emit(&infos, |_| {
+            ctx.out.emit(&listed.items, |_| {
                 format!("offerings of {}\n{}", company.id, table(&rows, "  "))
             });
             Ok(Exit::Ok)
