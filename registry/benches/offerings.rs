@@ -2,14 +2,15 @@
 //! subscribers on one node, recorded in BENCHMARKS.md:
 //!
 //! `cargo bench -p sigil-registry --bench offerings -- [SUBSCRIBERS] [PER_BLOCK]`: a company
-//! with SUBSCRIBERS holders (default 10,000, the most one offering takes), one offering, a
-//! signed `OfferingSubscribe` from every holder and an `OfferingConfirm` for each, PER_BLOCK
-//! (default 5,000) to a block, then one `OfferingClose` that issues all of them in its block,
-//! through `Ledger::prepare` + `commit` on sled.
+//! with SUBSCRIBERS holders (default and at most `MAX_OFFERING_INVESTORS`, the most one
+//! offering takes), one offering, a signed `OfferingSubscribe` from every holder and an
+//! `OfferingConfirm` for each, PER_BLOCK (default 5,000) to a block, then one `OfferingClose`
+//! that issues all of them in its block, through `Ledger::prepare` + `commit` on sled.
 
 mod company;
 
 use company::{Bench, COMPANY, company_with_holders, holder, tx};
+use sigil_core::limits::MAX_OFFERING_INVESTORS;
 use sigil_core::state::OfferingTerms;
 use sigil_core::tx::{Op, SignedTx};
 use sigil_core::types::{Hash, Keypair};
@@ -19,7 +20,10 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let subscribers = args.first().copied().unwrap_or(10_000);
+    let subscribers = args
+        .first()
+        .copied()
+        .unwrap_or(MAX_OFFERING_INVESTORS as usize);
     let per_block = args.get(1).copied().unwrap_or(5_000).max(1);
 
     let bench = Bench::start();

@@ -64,7 +64,9 @@ pub const MAX_KEY_HISTORY: usize = 256;
 /// Longest reason given for a holder's revocation.
 pub const MAX_REASON_BYTES: usize = 256;
 /// Investors one equity offering may have (ADR 0009): a close issues to at most this many.
-pub const MAX_OFFERING_INVESTORS: u32 = 10_000;
+/// A close does about the work of one share transfer per subscriber, so a maximal close costs
+/// about one full block of transfers (measured in BENCHMARKS.md).
+pub const MAX_OFFERING_INVESTORS: u32 = MAX_TXS_PER_BLOCK as u32;
 /// Subscription slots of one offering: each holder that ever subscribed keeps one (withdrawing
 /// and subscribing again reuses it), and a close reads them all.
 pub const MAX_OFFERING_SLOTS: u32 = 2 * MAX_OFFERING_INVESTORS;

@@ -599,7 +599,7 @@ pub enum OfferingCommand {
         /// Most shares one investor may subscribe.
         #[arg(long, value_name = "N", value_parser = whole)]
         investor_max: u64,
-        /// Most investors.
+        /// Most investors (at most 5,000: the close issues to all of them in one block).
         #[arg(long, value_name = "N")]
         max_investors: u32,
         /// Blocks the offering takes subscriptions for, from its opening.
