@@ -712,7 +712,7 @@ fn subscriptions_and_offerings_are_read_a_page_at_a_time() {
             },
         )
         .unwrap();
-    assert_eq!(first.items, [entry.clone()]);
+    assert_eq!(first.items, std::slice::from_ref(&entry));
     let rest = ledger
         .offerings_page(
             ACME_ID,
