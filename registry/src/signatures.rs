@@ -34,6 +34,15 @@ struct Remembered {
     order: VecDeque<Hash>,
 }
 
+impl std::fmt::Debug for SignatureCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureCache")
+            .field("remembered", &self.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
 impl Default for SignatureCache {
     fn default() -> Self {
         SignatureCache::new(SIGNATURE_CACHE_IDS)
