@@ -48,12 +48,10 @@ fn a_forged_copy_of_a_verified_transaction_fails_its_block_as_an_unseen_one_does
     let txs = commitments(&mut chain, 100);
     let mut block = txs.clone();
     block[70] = forged(&txs[70]);
-    let expected = Some((
-        70,
-        TxError::BadSignature {
-            signer: txs[70].tx.signer,
-        },
-    ));
+    let bad = TxError::BadSignature {
+        signer: txs[70].tx.signer,
+    };
+    let expected = Some((70, bad.clone()));
 
     // Nothing seen yet: the forged signature is verified and fails.
     assert!(chain.ledger.signatures().is_empty());
@@ -69,17 +67,9 @@ fn a_forged_copy_of_a_verified_transaction_fails_its_block_as_an_unseen_one_does
         .expect("the genuine signature holds");
     assert!(chain.ledger.signatures().knows(&txs[70].id()));
     assert_eq!(invalid_tx(&chain, &block), expected);
-    assert_eq!(
-        invalid_tx(&chain, &block[70..71]),
-        Some((0, expected.unwrap().1))
-    );
+    assert_eq!(invalid_tx(&chain, &block[70..71]), Some((0, bad.clone())));
     // Admission refuses the forged one too, remembered genuine copy or not.
-    assert_eq!(
-        chain.ledger.signatures().check(&block[70], CHAIN),
-        Err(TxError::BadSignature {
-            signer: txs[70].tx.signer
-        })
-    );
+    assert_eq!(chain.ledger.signatures().check(&block[70], CHAIN), Err(bad));
     // The genuine block applies.
     assert!(chain.block(txs).iter().all(Result::is_ok));
 }
