@@ -15,6 +15,7 @@ pub mod net;
 pub mod node;
 pub mod paging;
 pub mod prefixes;
+pub mod signatures;
 pub mod snapshots;
 pub mod store;
 pub mod tree;

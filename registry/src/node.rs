@@ -142,7 +142,7 @@ impl Node {
         let params = self.ledger.params();
         // The stamp first: one hash, cheaper than the signature, so unpaid junk costs little.
         stx.tx.check_work(&params.work)?;
-        stx.check_stateless(&params.chain_id)?;
+        self.ledger.signatures().check(&stx, &params.chain_id)?;
         // A lone producer signs every block itself: a second validator would stall the chain.
         if self.producer.is_some() && matches!(stx.tx.op, Op::ValidatorVote { .. }) {
             return Err(MempoolError::DevChainValidators);

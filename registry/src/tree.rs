@@ -32,12 +32,36 @@ impl<'a> StateTree<'a> {
         writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         batch: &mut Batch,
     ) -> Result<Hash> {
+        self.write(version, writes, batch, true)
+    }
+
+    /// [`StateTree::update`], with insertions in one pass down the tree when `batched`.
+    fn write(
+        &self,
+        version: Height,
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        batch: &mut Batch,
+        batched: bool,
+    ) -> Result<Hash> {
         let reader = Reader(self.store);
         let tree = JellyfishMerkleTree::<_, Blake3Hasher>::new(&reader);
-        let value_set = writes.iter().map(|(k, v)| (key_hash(k), v.clone()));
-        let (root, update) = tree
-            .put_value_set(value_set, version)
-            .map_err(|e| Error::tree(format!("{e:#}")))?;
+        // Insertions alone (the common block) go down the tree once for all its keys, each
+        // node touched rebuilt once; a set with deletions goes key by key. Both give the
+        // same tree: its root and nodes are a function of the keys and values.
+        let inserts: Option<Vec<(KeyHash, OwnedValue)>> = writes
+            .iter()
+            .map(|(k, v)| v.clone().map(|v| (key_hash(k), v)))
+            .collect();
+        let (root, update) = match inserts {
+            Some(inserts) if batched && !inserts.is_empty() => tree
+                .batch_put_value_sets(vec![inserts], None, version)
+                .map(|(mut roots, update)| (roots.remove(0), update)),
+            _ => {
+                let value_set = writes.iter().map(|(k, v)| (key_hash(k), v.clone()));
+                tree.put_value_set(value_set, version)
+            }
+        }
+        .map_err(|e| Error::tree(format!("{e:#}")))?;
         for (node_key, node) in update.node_batch.nodes() {
             batch.put([prefix::NODE, &encode(node_key)].concat(), encode(node));
         }
@@ -218,6 +242,42 @@ mod tests {
             tree.get_latest(b"a").unwrap().as_deref(),
             Some(b"3".as_slice())
         );
+    }
+
+    #[test]
+    fn insertions_in_one_pass_write_what_key_by_key_writes() {
+        let (batched, keywise) = (MemStore::default(), MemStore::default());
+        let mut next = 0u32;
+        for version in 0..6u64 {
+            // New keys, keys written before (some in the same leaf's neighbourhood), and in
+            // the fourth version a deletion, which goes key by key either way.
+            let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = (0..300)
+                .map(|_| {
+                    next += 1;
+                    let key = format!("k{}", next % 700).into_bytes();
+                    (key, Some(format!("v{version}/{next}").into_bytes()))
+                })
+                .collect();
+            if version == 3 {
+                writes.insert(b"k5".to_vec(), None);
+            }
+            let mut roots = Vec::new();
+            for (store, one_pass) in [(&batched, true), (&keywise, false)] {
+                let mut batch = Batch::default();
+                roots.push(
+                    StateTree::new(store)
+                        .write(version, &writes, &mut batch, one_pass)
+                        .unwrap(),
+                );
+                store.apply(batch).unwrap();
+            }
+            assert_eq!(roots[0], roots[1], "version {version}");
+        }
+        let everything = |store: &MemStore| store.scan(&[], &[0xff; 8], usize::MAX).unwrap();
+        assert_eq!(everything(&batched), everything(&keywise));
+        let tree = StateTree::new(&batched);
+        let (value, proof) = tree.get_with_proof(b"k9", 5).unwrap();
+        assert!(verify(&tree.root(5).unwrap(), b"k9", value.as_deref(), &proof).is_ok());
     }
 
     #[test]

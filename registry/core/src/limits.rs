@@ -22,6 +22,12 @@ pub const MAX_TX_BYTES: usize = 16 * 1024;
 pub const MAX_TXS_PER_BLOCK: usize = 5_000;
 /// Transactions the mempool holds; when full, only more work than the least pending gets in.
 pub const MAX_MEMPOOL_TXS: usize = 20_000;
+/// Ids of signed transactions whose signature a node remembers as verified (about 100 bytes
+/// each): a full default mempool and a few blocks' worth, so that admission, proposing,
+/// validating and committing check each signature once.
+pub const SIGNATURE_CACHE_IDS: usize = MAX_MEMPOOL_TXS + 4 * MAX_TXS_PER_BLOCK;
+/// Below this many signatures to check, a block's are checked on the calling thread alone.
+pub const PARALLEL_VERIFY_MIN: usize = 64;
 /// Bytes of transactions the mempool holds (the pending state they write comes on top).
 pub const MAX_MEMPOOL_BYTES: usize = 32 * 1024 * 1024;
 /// Transactions one signer may have pending at once.

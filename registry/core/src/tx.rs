@@ -601,7 +601,19 @@ impl SignedTx {
 
     /// Checks that need no state: size, chain id and signature.
     pub fn check_stateless(&self, chain_id: &str) -> Result<(), TxError> {
-        let bytes = self.to_bytes().len();
+        self.check_envelope(chain_id)?;
+        if !self.signature_holds() {
+            return Err(TxError::BadSignature {
+                signer: self.tx.signer,
+            });
+        }
+        Ok(())
+    }
+
+    /// The stateless checks but the signature: size and chain id. With a signature that
+    /// holds, this is [`SignedTx::check_stateless`].
+    pub fn check_envelope(&self, chain_id: &str) -> Result<(), TxError> {
+        let bytes = borsh::object_length(self).map_err(|e| TxError::Malformed(e.to_string()))?;
         if bytes > MAX_TX_BYTES {
             return Err(TxError::TooLarge {
                 bytes,
@@ -614,16 +626,14 @@ impl SignedTx {
                 got: self.tx.chain_id.clone(),
             });
         }
-        if !self
-            .tx
+        Ok(())
+    }
+
+    /// Whether the signature is the signer's over the transaction (`verify_strict`).
+    pub fn signature_holds(&self) -> bool {
+        self.tx
             .signer
             .verify(&self.tx.signing_bytes(), &self.signature)
-        {
-            return Err(TxError::BadSignature {
-                signer: self.tx.signer,
-            });
-        }
-        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! and commit it with its commit certificate as one atomic batch.
 
 use sigil_core::block::{Block, Commit, Header, tx_root};
-use sigil_core::state::{ValidatorSet, execute_block, keys};
+use sigil_core::state::{ValidatorSet, execute_block_checked, keys};
 use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, PublicKey, decode, encode};
 
@@ -29,11 +29,17 @@ impl Prepared {
 }
 
 impl Ledger {
-    /// Executes `txs` as the block after the tip and computes its state root.
+    /// Executes `txs` as the block after the tip and computes its state root. Signatures
+    /// verified before (at admission, in an earlier execution) are not verified again; the
+    /// others are verified on every core first.
     pub fn prepare(&self, txs: &[SignedTx]) -> Result<Prepared> {
         let tip = self.tip();
         let height = tip.height + 1;
-        let execution = execute_block(&self.latest(), self.params(), height, txs)?;
+        let signatures = self.signatures.check_block(txs);
+        let execution =
+            execute_block_checked(&self.latest(), self.params(), height, txs, |index, _| {
+                signatures.holds[index]
+            })?;
         let mut batch = Batch::default();
         let state_root =
             StateTree::new(self.store.as_ref()).update(height, &execution.writes, &mut batch)?;
@@ -44,6 +50,7 @@ impl Ledger {
             execution,
             base: tip.hash,
             batch,
+            tx_ids: signatures.ids,
         })
     }
 
@@ -96,15 +103,17 @@ impl Ledger {
             height,
             execution,
             mut batch,
+            tx_ids,
             ..
         } = prepared;
-        for (index, (stx, outcome)) in block.txs.iter().zip(&execution.outcomes).enumerate() {
+        // The ids are the block's: its transaction root is the prepared one's.
+        for (index, (id, outcome)) in tx_ids.iter().zip(&execution.outcomes).enumerate() {
             let receipt = Receipt {
                 height,
                 index: index as u32,
                 error: outcome.as_ref().err().map(|e| e.to_string()),
             };
-            batch.put([prefix::RECEIPT, &stx.id().0].concat(), encode(&receipt));
+            batch.put([prefix::RECEIPT, &id.0].concat(), encode(&receipt));
         }
         crate::snapshots::index_block(self.store.as_ref(), height, &execution.index, &mut batch)?;
         for (key, value) in execution.index {

@@ -23,6 +23,7 @@ pub use undecided::{KeptProposal, stored_proposals};
 
 use crate::error::{Error, Result};
 use crate::prefixes::ledger as prefix;
+use crate::signatures::SignatureCache;
 use crate::store::{Batch, Store, prefix_end};
 use crate::tree::StateTree;
 use sigil_core::block::{Block, Commit, Genesis, Header, Tip, tx_root};
@@ -72,6 +73,8 @@ pub struct Prepared {
     pub execution: BlockExecution,
     base: Hash,
     batch: Batch,
+    /// The transactions' ids, in block order (for their receipts).
+    tx_ids: Vec<Hash>,
 }
 
 pub struct Ledger {
@@ -81,6 +84,8 @@ pub struct Ledger {
     /// The last final block; subscribers see every new one.
     tip: watch::Sender<Tip>,
     prune_window_blocks: u64,
+    /// Signatures already verified, shared with admission and gossip.
+    signatures: Arc<SignatureCache>,
 }
 
 impl Ledger {
@@ -116,6 +121,7 @@ impl Ledger {
             tlds,
             tip: watch::Sender::new(tip),
             prune_window_blocks: prune_window_blocks.max(1),
+            signatures: Arc::new(SignatureCache::default()),
         })
     }
 
@@ -125,6 +131,12 @@ impl Ledger {
 
     pub fn params(&self) -> &ChainParams {
         &self.genesis.params
+    }
+
+    /// The signatures this node has verified: admission and gossip check through it, so a
+    /// block's execution verifies only the ones not seen before.
+    pub fn signatures(&self) -> &Arc<SignatureCache> {
+        &self.signatures
     }
 
     pub fn store(&self) -> &dyn Store {

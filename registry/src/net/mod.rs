@@ -8,11 +8,13 @@ mod rate;
 mod service;
 mod status;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
 
 use crate::ledger::Ledger;
+use crate::signatures::SignatureCache;
 use sigil_core::limits::{PEER_BAN_SECS, REQUEST_TIMEOUT_MS};
 use sigil_core::name;
 use sigil_core::proof::StateProof;
@@ -41,6 +43,9 @@ pub struct NetConfig {
     pub request_timeout: Duration,
     /// How long a misbehaving peer is kept off.
     pub ban_duration: Duration,
+    /// Where gossiped and published transactions' verified signatures are remembered: the
+    /// ledger's ([`Ledger::signatures`]), so admission does not verify them again.
+    pub signatures: Arc<SignatureCache>,
 }
 
 impl NetConfig {
@@ -53,6 +58,7 @@ impl NetConfig {
             keypair,
             request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS),
             ban_duration: Duration::from_secs(PEER_BAN_SECS),
+            signatures: Arc::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use super::behaviour::{Behaviour, BehaviourEvent, build_swarm, tx_topic};
 use super::codec::{CommittedHeader, Request, Response};
 use super::rate::{Charge, PeerBudget};
 use super::{ClientRequests, Error, InboundTx, NetConfig, Result};
+use crate::signatures::SignatureCache;
 use sigil_core::limits::{
     INBOUND_TX_QUEUE, MAX_SERVING_REQUESTS, MAX_TX_BYTES, NET_COMMAND_QUEUE, REDIAL_MAX_MS,
     REDIAL_MIN_MS,
@@ -81,6 +82,7 @@ pub enum GossipVerdict {
 pub struct NetHandle {
     local_peer_id: PeerId,
     chain_id: Arc<str>,
+    signatures: Arc<SignatureCache>,
     request_timeout: Duration,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<NetStatus>,
@@ -108,7 +110,7 @@ impl NetHandle {
 
     /// Gossips a transaction to the network after checking it as peers will.
     pub async fn publish(&self, tx: SignedTx) -> Result<()> {
-        if let Err(e) = tx.check_stateless(&self.chain_id) {
+        if let Err(e) = self.signatures.check(&tx, &self.chain_id) {
             return Err(Error::InvalidTx {
                 id: tx.id(),
                 reason: e.to_string(),
@@ -239,6 +241,7 @@ impl Network {
         let handle = NetHandle {
             local_peer_id: *swarm.local_peer_id(),
             chain_id: chain_id.into(),
+            signatures: config.signatures.clone(),
             request_timeout: config.request_timeout,
             commands: commands_tx,
             status,
@@ -246,6 +249,7 @@ impl Network {
         let mut driver = Driver {
             swarm,
             chain_id: chain_id.to_string(),
+            signatures: config.signatures.clone(),
             topic,
             ban_duration: config.ban_duration,
             serve,
@@ -304,6 +308,7 @@ type Served = (ResponseChannel<Response>, Response);
 struct Driver {
     swarm: Swarm<Behaviour>,
     chain_id: String,
+    signatures: Arc<SignatureCache>,
     topic: IdentTopic,
     ban_duration: Duration,
     serve: Arc<dyn ClientRequests>,
@@ -599,7 +604,7 @@ impl Driver {
             Err(e) => return Verdict::Ban(format!("gossiped bytes are no transaction: {e}")),
         };
         let id = tx.id();
-        if let Err(e) = tx.check_stateless(&self.chain_id) {
+        if let Err(e) = self.signatures.check(&tx, &self.chain_id) {
             return Verdict::Ban(format!("gossiped transaction {id} is invalid: {e}"));
         }
         Verdict::Deliver(Box::new(InboundTx {

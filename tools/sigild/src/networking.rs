@@ -47,6 +47,8 @@ pub async fn start_p2p(
         .map(|a| multiaddr(a, "[p2p] bootstrap"))
         .collect::<anyhow::Result<_>>()?;
     net_config.mdns = config.mdns;
+    // Signatures verified on gossip are not verified again at admission or in a block.
+    net_config.signatures = node.ledger().signatures().clone();
     let chain_id = node.ledger().params().chain_id.clone();
     let (net, mut inbound) = Network::spawn(net_config, &chain_id, node.ledger().clone())
         .await

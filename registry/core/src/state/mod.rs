@@ -373,13 +373,32 @@ pub fn execute_block(
     height: Height,
     txs: &[SignedTx],
 ) -> Result<BlockExecution> {
+    execute_block_checked(state, params, height, txs, |_, stx| stx.signature_holds())
+}
+
+/// [`execute_block`] with each transaction's signature judged by `signature_holds(index, tx)`
+/// instead of checked here: the caller's verdicts, computed beforehand (in parallel, or
+/// remembered from an earlier check of the same signed bytes). They must be what
+/// [`SignedTx::signature_holds`] answers for that transaction; then the execution is the same.
+pub fn execute_block_checked(
+    state: &impl StateRead,
+    params: &ChainParams,
+    height: Height,
+    txs: &[SignedTx],
+    signature_holds: impl Fn(usize, &SignedTx) -> bool,
+) -> Result<BlockExecution> {
     let mut block = Overlay::new(state);
     names::prune_commits(&mut block, params, height)?;
     let mut outcomes = Vec::with_capacity(txs.len());
     let mut index_entries = Vec::new();
     for (index, stx) in txs.iter().enumerate() {
         let invalid = |error: TxError| Error::InvalidTx { index, error };
-        stx.check_stateless(&params.chain_id).map_err(invalid)?;
+        stx.check_envelope(&params.chain_id).map_err(invalid)?;
+        if !signature_holds(index, stx) {
+            return Err(invalid(TxError::BadSignature {
+                signer: stx.tx.signer,
+            }));
+        }
         stx.tx.check_work(&params.work).map_err(invalid)?;
         let expected = next_nonce(&block, &stx.tx.signer)?;
         if stx.tx.nonce != expected {
