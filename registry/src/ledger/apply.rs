@@ -135,6 +135,7 @@ impl Ledger {
         batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
         self.store.apply(batch)?;
         self.store.flush()?;
+        self.recent_writes.record(height, execution.writes.keys());
         self.tip.send_replace(new_tip);
         Ok(())
     }

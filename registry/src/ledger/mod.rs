@@ -16,6 +16,7 @@ mod proofs;
 mod queries;
 mod undecided;
 mod validity;
+mod written;
 
 #[cfg(test)]
 pub(crate) use undecided::undecided_key;
@@ -81,6 +82,8 @@ pub struct Ledger {
     /// The last final block; subscribers see every new one.
     tip: watch::Sender<Tip>,
     prune_window_blocks: u64,
+    /// The keys the last blocks wrote, for the resolver's answer cache.
+    recent_writes: written::RecentWrites,
 }
 
 impl Ledger {
@@ -114,6 +117,7 @@ impl Ledger {
             store,
             genesis,
             tlds,
+            recent_writes: written::RecentWrites::new(tip.height),
             tip: watch::Sender::new(tip),
             prune_window_blocks: prune_window_blocks.max(1),
         })

@@ -5,7 +5,7 @@ use borsh::BorshDeserialize;
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::paging::{Page, PageRequest};
-use sigil_core::read::NameReader;
+use sigil_core::read::{NameReader, WrittenKeys};
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
@@ -258,6 +258,10 @@ impl NameReader for Ledger {
                 })
             })
             .collect()
+    }
+
+    fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
+        self.recent_writes.since(height)
     }
 
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
