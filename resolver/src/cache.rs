@@ -112,7 +112,7 @@ impl AnswerCache {
         tip: Height,
         now_secs: i64,
     ) -> Option<Arc<Cached>> {
-        self.sync(reader, tip);
+        self.sync(reader, tip.max(reader.written_height()));
         let entry = self.entries.get(key)?;
         if entry.until_height <= tip || entry.until_secs <= now_secs {
             return None;
@@ -157,19 +157,20 @@ impl AnswerCache {
         self.entries.insert(key.into(), Arc::new(cached));
     }
 
-    /// Reads the changes of the blocks up to `tip` that were not read yet.
-    fn sync(&self, reader: &dyn NameReader, tip: Height) {
+    /// Reads the changes of the blocks up to `newest` (the tip, or a block being stored) that
+    /// were not read yet.
+    fn sync(&self, reader: &dyn NameReader, newest: Height) {
         if self
             .changes
             .read()
             .expect("answer cache lock poisoned")
             .synced
-            >= tip
+            >= newest
         {
             return;
         }
         let mut changes = self.changes.write().expect("answer cache lock poisoned");
-        if changes.synced >= tip {
+        if changes.synced >= newest {
             return; // another thread did it
         }
         let reset = |changes: &mut Changes, to: Height| {
@@ -179,10 +180,10 @@ impl AnswerCache {
             self.entries.invalidate_all();
         };
         let Some(blocks) = reader.keys_written_since(changes.synced) else {
-            reset(&mut changes, tip);
+            reset(&mut changes, newest);
             return;
         };
-        let mut newest = tip;
+        let mut newest = newest;
         for block in blocks {
             newest = newest.max(block.height);
             for key in block.keys.iter() {

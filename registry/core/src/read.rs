@@ -20,11 +20,17 @@ pub trait NameReader: Send + Sync + 'static {
     fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>>;
     /// The identity bound to `name` (a registered name or a host below it), revoked or not.
     fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>>;
-    /// The state keys written by each final block after `height`, oldest first, for a reader
-    /// that caches answers; `None` when they are not known (then anything may have changed).
+    /// The state keys written by each block after `height`, oldest first, for a reader that
+    /// caches answers; `None` when they are not known (then anything may have changed). A
+    /// block's keys are listed before its state can be read, so possibly before it is the tip.
     fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
         let _ = height;
         None
+    }
+    /// The newest block `keys_written_since` lists (cheap; a cache reads it on every
+    /// question): at least the tip, ahead of it while a block is being stored.
+    fn written_height(&self) -> Height {
+        self.tip_height()
     }
 }
 

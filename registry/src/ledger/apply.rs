@@ -133,9 +133,10 @@ impl Ledger {
             }),
         );
         batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
+        // Before the state is visible: caches of answers drop what this block changes.
+        self.recent_writes.record(height, execution.writes.keys());
         self.store.apply(batch)?;
         self.store.flush()?;
-        self.recent_writes.record(height, execution.writes.keys());
         self.tip.send_replace(new_tip);
         Ok(())
     }

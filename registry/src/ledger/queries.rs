@@ -264,6 +264,10 @@ impl NameReader for Ledger {
         self.recent_writes.since(height)
     }
 
+    fn written_height(&self) -> Height {
+        self.recent_writes.newest()
+    }
+
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
         // The binding counts under the owner who made it, the registered name's current one.
         let registered = match sigil_core::name::place(name, &self.tlds) {

@@ -2,6 +2,7 @@
 //! they derive from state (the DNS resolver) and must drop what a block changed.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sigil_core::read::WrittenKeys;
@@ -14,6 +15,8 @@ const RECENT_WRITES_BYTES: usize = 4 * 1024 * 1024;
 /// Every block after `base` up to the newest recorded, with the keys it wrote.
 pub(super) struct RecentWrites {
     inner: Mutex<Ring>,
+    /// The newest block recorded, read without the lock.
+    newest: AtomicU64,
 }
 
 struct Ring {
@@ -31,10 +34,17 @@ impl RecentWrites {
                 blocks: VecDeque::new(),
                 bytes: 0,
             }),
+            newest: AtomicU64::new(tip),
         }
     }
 
-    /// Records the keys block `height` wrote (the block after the newest recorded).
+    /// The newest block recorded (the tip when none was).
+    pub(super) fn newest(&self) -> Height {
+        self.newest.load(Ordering::Acquire)
+    }
+
+    /// Records the keys block `height` writes (the block after the newest recorded), before
+    /// they are stored: a reader that can see the new state also sees them here.
     pub(super) fn record<'k>(&self, height: Height, keys: impl Iterator<Item = &'k Vec<u8>>) {
         let keys: Arc<[Vec<u8>]> = keys.cloned().collect();
         let size = keys.iter().map(|k| k.len() + 24).sum::<usize>();
@@ -48,6 +58,7 @@ impl RecentWrites {
             ring.bytes -= oldest.keys.iter().map(|k| k.len() + 24).sum::<usize>();
             ring.base = oldest.height;
         }
+        self.newest.fetch_max(height, Ordering::AcqRel);
     }
 
     /// The keys written by every block after `height`, oldest first; `None` when some of those
@@ -81,6 +92,7 @@ mod tests {
         );
         recent.record(11, [b"name/a.sigil".to_vec()].iter());
         recent.record(12, [b"name/b.sigil".to_vec()].iter());
+        assert_eq!(recent.newest(), 12);
         let after_10 = recent.since(10).unwrap();
         assert_eq!(
             after_10.iter().map(|b| b.height).collect::<Vec<_>>(),
