@@ -8,6 +8,7 @@
 # env:   WORK=DIR     scratch folder (default /tmp/sigil-dns-bench; emptied first)
 #        BIN=DIR      use the sigild and sigil binaries in DIR instead of building them
 #        REUSE=1      keep WORK's node and names from a previous run (same NAMES) and skip the import
+#        SIGILD_ARGS  more sigild flags, e.g. "--dns-cache-mb 256"
 #        PERF=1       also record a CPU profile of sigild during the run (WORK/perf.data; needs perf)
 #        BENCH=DIR    the shared benchmark helpers (default ../shared/bench beside the repository)
 # Needs python3, and dnsperf and nsd (dns-vs-nsd.sh installs them from Debian when missing, as root).
@@ -36,10 +37,14 @@ if nice -n -20 true 2>/dev/null; then boost=(nice -n -20); fi
 # The import polls the node far more often than the API's per-client default allows.
 echo "api_expensive_per_sec = 100000" >"$work/sigil.toml"
 setsid "${boost[@]}" taskset -c 0 "$BIN/sigild" --dev --config "$work/sigil.toml" --data "$work/node" \
-  --dns-listen "127.0.0.1:$dns_port" --api-listen "$api" >"$work/sigild.log" 2>&1 &
+  --dns-listen "127.0.0.1:$dns_port" --api-listen "$api" ${SIGILD_ARGS:-} >"$work/sigild.log" 2>&1 &
 cleanup() {
-  [ -n "${perf_pid:-}" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  if [ -n "${pid:-}" ]; then
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  fi
+  # perf stops by itself once the node it records is gone.
+  if [ -n "${perf_pid:-}" ]; then wait "$perf_pid" 2>/dev/null || true; fi
   return 0
 }
 trap cleanup EXIT
@@ -60,6 +65,7 @@ if [ "${PERF:-}" = 1 ]; then
   perf_pid=$!
 fi
 echo "load average before: $(cat /proc/loadavg)"
-"${boost[@]}" bash "$bench/dns-vs-nsd.sh" "$work/data" "$dns_port" "$pid" "$secs"
+"${boost[@]}" bash "$bench/dns-vs-nsd.sh" "$work/data" "$dns_port" "$pid" "$secs" ||
+  echo "dns-vs-nsd.sh exited with status $?"
 echo "load average after:  $(cat /proc/loadavg)"
 echo "sigild resident memory: $(awk '/VmRSS/{print $2, $3}' "/proc/$pid/status")"

@@ -75,24 +75,27 @@ impl AnswerCache {
     /// A cache holding about `max_bytes` of entries (none at all when 0), accounting for
     /// blocks after `tip`.
     pub fn new(max_bytes: u64, tip: Height) -> AnswerCache {
+        // moka hands the weigher the key as stored.
+        #[allow(clippy::borrowed_box)]
+        let weigh = |key: &Box<[u8]>, value: &Arc<Cached>| -> u32 {
+            let subjects: usize = value
+                .subjects
+                .iter()
+                .map(|s| match s {
+                    Subject::Name(n) | Subject::Identity(n) => n.len() + 24,
+                })
+                .sum();
+            (key.len()
+                + value.bytes.len()
+                + value.serials.len() * 2
+                + subjects
+                + ANSWER_CACHE_ENTRY_OVERHEAD_BYTES)
+                .try_into()
+                .unwrap_or(u32::MAX)
+        };
         let entries = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &Box<[u8]>, value: &Arc<Cached>| -> u32 {
-                let subjects: usize = value
-                    .subjects
-                    .iter()
-                    .map(|s| match s {
-                        Subject::Name(n) | Subject::Identity(n) => n.len() + 24,
-                    })
-                    .sum();
-                (key.len()
-                    + value.bytes.len()
-                    + value.serials.len() * 2
-                    + subjects
-                    + ANSWER_CACHE_ENTRY_OVERHEAD_BYTES)
-                    .try_into()
-                    .unwrap_or(u32::MAX)
-            })
+            .weigher(weigh)
             .build();
         AnswerCache {
             entries,
