@@ -56,22 +56,50 @@ impl Answer {
     }
 }
 
+/// What an answer was computed from, so that a cache knows when it no longer holds: the
+/// registered names and identities it read, and the height and time at which something it
+/// read changes on its own (a name expires, a certificate's validity window opens or closes).
+/// The tip height it was computed at also appears as the serial of any SOA in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validity {
+    /// The tip height the answer was computed at.
+    pub height: Height,
+    /// Registered names (e.g. `example.sigil`) whose entry, certificates or identity bindings
+    /// were read, present or not.
+    pub names: Vec<String>,
+    /// Identities whose entries were read.
+    pub identities: Vec<String>,
+    /// The answer holds while the tip is below this height.
+    pub until_height: Height,
+    /// ... and while unix time (seconds) is below this.
+    pub until_secs: i64,
+}
+
 /// The answer for `qname` and `qtype` when `qname` is a chain TLD or lies below one; `None`
 /// when it is outside the chain's names (the caller forwards it). Names are compared
 /// case-insensitively. An error means the ledger could not be read or holds a damaged record.
 pub fn answer(reader: &dyn NameReader, qname: &Name, qtype: RecordType) -> Result<Option<Answer>> {
+    Ok(answer_tracked(reader, qname, qtype)?.map(|(answer, _)| answer))
+}
+
+/// [`answer`] with what it was computed from.
+pub fn answer_tracked(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+) -> Result<Option<(Answer, Validity)>> {
     let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
     answer_at(reader, qname, qtype, now_secs)
 }
 
-/// [`answer`] at unix time `now_secs`, which decides which certificates are within their
-/// validity window.
+/// [`answer_tracked`] at unix time `now_secs`, which decides which certificates are within
+/// their validity window.
 pub fn answer_at(
     reader: &dyn NameReader,
     qname: &Name,
     qtype: RecordType,
     now_secs: i64,
-) -> Result<Option<Answer>> {
+) -> Result<Option<(Answer, Validity)>> {
     let mut current = Target::new(qname);
     if matches!(place(&current.spelling, reader.tlds()), Placement::Outside) {
         return Ok(None);
@@ -95,7 +123,7 @@ pub fn answer_at(
         }
         current = target;
     }
-    Ok(Some(out))
+    Ok(Some((out, zone.validity())))
 }
 
 /// A name being answered: its DNS form (lowercase, fully qualified) and its spelling as the
@@ -233,6 +261,10 @@ struct Zone<'r> {
     now_secs: i64,
     entries: HashMap<String, Option<Rc<NameEntry>>>,
     glue_names_read: usize,
+    /// Identities read, and when what was read changes on its own: see [`Validity`].
+    identities: Vec<String>,
+    until_height: Height,
+    until_secs: i64,
 }
 
 impl<'r> Zone<'r> {
@@ -243,6 +275,21 @@ impl<'r> Zone<'r> {
             now_secs,
             entries: HashMap::new(),
             glue_names_read: 0,
+            identities: Vec::new(),
+            until_height: Height::MAX,
+            until_secs: i64::MAX,
+        }
+    }
+
+    fn validity(self) -> Validity {
+        let mut names: Vec<String> = self.entries.into_keys().collect();
+        names.sort_unstable();
+        Validity {
+            height: self.tip,
+            names,
+            identities: self.identities,
+            until_height: self.until_height,
+            until_secs: self.until_secs,
         }
     }
 
@@ -260,6 +307,9 @@ impl<'r> Zone<'r> {
                 .filter(|e| e.is_active_at(self.tip))
                 .map(Rc::new)
         };
+        if let Some(entry) = &entry {
+            self.until_height = self.until_height.min(entry.expires_at);
+        }
         self.entries.insert(name.to_string(), entry.clone());
         Ok(entry)
     }
@@ -316,12 +366,14 @@ impl<'r> Zone<'r> {
             self.negative(ResponseCode::NXDomain, tld, out)?;
             return Ok(None);
         };
-        if let Some(bound) = identity_key_of(name, host)
-            && let Some(identity) = self
-                .reader
-                .bound_identity(&bound)?
-                .filter(IdentityEntry::is_active)
-        {
+        let bound_identity = match identity_key_of(name, host) {
+            Some(bound) => self.reader.bound_identity(&bound)?,
+            None => None,
+        };
+        if let Some(identity) = &bound_identity {
+            self.identities.push(identity.id.clone());
+        }
+        if let Some(identity) = bound_identity.filter(IdentityEntry::is_active) {
             if matches!(qtype, RecordType::TXT | RecordType::ANY) {
                 let txt = TXT::new(vec![identity_key_txt(&identity)]);
                 out.answers.push(Record::from_rdata(
@@ -408,7 +460,7 @@ impl<'r> Zone<'r> {
     /// TLSA `3 1 1` (SPKI) and `3 0 1` (whole certificate) of every certificate of the name
     /// that speaks for `service` (relative to the name) now: not revoked, registered under the
     /// name's current owner, one of its names matching, inside its validity window.
-    fn derived_tlsa(&self, entry: &NameEntry, service: &str) -> Result<Vec<RData>> {
+    fn derived_tlsa(&mut self, entry: &NameEntry, service: &str) -> Result<Vec<RData>> {
         let full = if service.is_empty() {
             entry.name.clone()
         } else {
@@ -417,6 +469,12 @@ impl<'r> Zone<'r> {
         let mut out = Vec::new();
         for cert in self.reader.active_certs(&entry.name)? {
             let facts = &cert.facts;
+            // The answer changes when the certificate's window opens or closes.
+            if self.now_secs < facts.not_before {
+                self.until_secs = self.until_secs.min(facts.not_before);
+            } else if self.now_secs <= facts.not_after {
+                self.until_secs = self.until_secs.min(facts.not_after.saturating_add(1));
+            }
             // The rule TLS clients apply; it also keeps out another name's entry for the same
             // hash, which says nothing here.
             let speaks = cert.speaks_for(
@@ -709,6 +767,7 @@ mod tests {
         answer_at(names, &Name::from_ascii(qname).unwrap(), qtype, now_secs)
             .unwrap()
             .expect("a chain name")
+            .0
     }
 
     #[test]

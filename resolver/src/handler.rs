@@ -9,17 +9,18 @@ use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
 use hickory_server::net::runtime::Time;
 use hickory_server::net::{DnsError, NetError};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
+use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
-use crate::answer::{Answer, answer};
+use crate::answer::{Answer, Validity, answer_tracked};
 use crate::error::{Error, Result};
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
@@ -48,23 +49,17 @@ impl Handler {
         Ok(Handler { reader, upstream })
     }
 
+    /// The ledger the handler answers from.
+    pub(crate) fn reader(&self) -> &dyn NameReader {
+        self.reader.as_ref()
+    }
+
     async fn respond<R: ResponseHandler>(
         &self,
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        // Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP
-        // response, capped where fragmentation starts; hickory truncates to it and sets TC.
-        let response_edns = request.edns.as_ref().map(|client| {
-            let mut edns = Edns::new();
-            edns.set_max_payload(
-                client
-                    .max_payload()
-                    .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
-            );
-            edns.set_version(EDNS_VERSION);
-            edns
-        });
+        let response_edns = response_edns(request);
         let reply = self.reply(request).await;
         send(
             request,
@@ -77,42 +72,145 @@ impl Handler {
     }
 
     async fn reply(&self, request: &Request) -> Answer {
+        match self.decide(request) {
+            Decision::Answered(reply, _) => reply,
+            Decision::Forward(name, qtype) => self.forward(name, qtype).await,
+        }
+    }
+
+    /// Answers `request` from the ledger when it can (no I/O but ledger reads), or says which
+    /// question to forward. A chain answer comes with what it was computed from.
+    pub(crate) fn decide(&self, request: &Request) -> Decision {
+        let done = |rcode| Decision::Answered(Answer::empty(rcode), None);
         if request
             .edns
             .as_ref()
             .is_some_and(|edns| edns.version() > EDNS_VERSION)
         {
-            return Answer::empty(ResponseCode::BADVERS);
+            return done(ResponseCode::BADVERS);
         }
         if request.metadata.message_type != MessageType::Query {
-            return Answer::empty(ResponseCode::FormErr);
+            return done(ResponseCode::FormErr);
         }
         if request.metadata.op_code != OpCode::Query {
-            return Answer::empty(ResponseCode::NotImp);
+            return done(ResponseCode::NotImp);
         }
         let Ok(info) = request.request_info() else {
-            return Answer::empty(ResponseCode::FormErr); // not exactly one question
+            return done(ResponseCode::FormErr); // not exactly one question
         };
         let query = info.query;
         let qtype = query.query_type();
         if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            return Answer::empty(ResponseCode::Refused);
+            return done(ResponseCode::Refused);
         }
         let name = Name::from(query.name());
-        match answer(self.reader.as_ref(), &name, qtype) {
-            Ok(Some(_)) if query.query_class() != DNSClass::IN => {
-                Answer::empty(ResponseCode::Refused)
-            }
-            Ok(Some(reply)) => reply,
-            Ok(None) => match &self.upstream {
-                Some(resolver) => forward(resolver, name, qtype).await,
-                None => Answer::empty(ResponseCode::Refused),
-            },
+        match answer_tracked(self.reader.as_ref(), &name, qtype) {
+            Ok(Some(_)) if query.query_class() != DNSClass::IN => done(ResponseCode::Refused),
+            Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
+            Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
+            Ok(None) => done(ResponseCode::Refused),
             Err(error) => {
                 error!(%name, %qtype, %error, "cannot answer a chain name from the ledger");
-                Answer::empty(ResponseCode::ServFail)
+                done(ResponseCode::ServFail)
             }
         }
+    }
+
+    /// Asks the upstream resolvers (REFUSED when there are none).
+    pub(crate) async fn forward(&self, name: Name, qtype: RecordType) -> Answer {
+        match &self.upstream {
+            Some(resolver) => forward(resolver, name, qtype).await,
+            None => Answer::empty(ResponseCode::Refused),
+        }
+    }
+
+    /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it:
+    /// fitted into the response EDNS size (512 bytes without EDNS), whole records dropped
+    /// and TC set when it does not fit.
+    pub(crate) fn encode_udp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
+        let response_edns = response_edns(request);
+        let metadata = response_metadata(request, reply, self.upstream.is_some());
+        let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
+            metadata,
+            reply.answers.iter(),
+            reply.authority.iter(),
+            iter::empty(),
+            reply.additionals.iter(),
+        );
+        let mut bytes = Vec::with_capacity(512);
+        let mut encoder = BinEncoder::new(&mut bytes);
+        encoder.set_max_size(
+            response_edns
+                .as_ref()
+                .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
+        );
+        if let Err(error) = response.destructive_emit(&mut encoder) {
+            error!(%error, "error encoding message");
+            return servfail(metadata.id);
+        }
+        bytes
+    }
+}
+
+/// What to do with a request: the answer (with what a chain answer was computed from), or a
+/// question for the upstream resolvers.
+pub(crate) enum Decision {
+    Answered(Answer, Option<Validity>),
+    Forward(Name, RecordType),
+}
+
+/// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,
+/// capped where fragmentation starts; the encoder truncates to it and sets TC.
+fn response_edns(request: &Request) -> Option<Edns> {
+    request.edns.as_ref().map(|client| {
+        let mut edns = Edns::new();
+        edns.set_max_payload(
+            client
+                .max_payload()
+                .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
+        );
+        edns.set_version(EDNS_VERSION);
+        edns
+    })
+}
+
+fn response_metadata(request: &Request, reply: &Answer, recursion_available: bool) -> Metadata {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.authoritative = reply.authoritative;
+    metadata.recursion_available = recursion_available;
+    metadata.response_code = reply.rcode;
+    metadata
+}
+
+/// A bare SERVFAIL header, what hickory sends when a response cannot be encoded.
+fn servfail(id: u16) -> Vec<u8> {
+    let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
+    metadata.response_code = ResponseCode::ServFail;
+    let header = Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    };
+    let mut bytes = Vec::with_capacity(12);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    match header.emit(&mut encoder) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The FORMERR response hickory's server sends to a message it cannot parse: the request's
+/// header with no question, or nothing if not even the header can be read.
+pub(crate) fn format_error(packet: &[u8]) -> Option<Vec<u8>> {
+    let header = Header::read(&mut BinDecoder::new(packet)).ok()?;
+    let queries = Queries::read(&mut BinDecoder::new(&[]), 0).ok()?;
+    let response = MessageResponseBuilder::new(&queries, None)
+        .error_msg(&header.metadata, ResponseCode::FormErr);
+    let mut bytes = Vec::with_capacity(12);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_max_size(MIN_UDP_PAYLOAD_BYTES);
+    match response.destructive_emit(&mut encoder) {
+        Ok(_) => Some(bytes),
+        Err(_) => Some(servfail(header.metadata.id)),
     }
 }
 
@@ -189,10 +287,7 @@ async fn send<R: ResponseHandler>(
     recursion_available: bool,
     mut response_handle: R,
 ) -> ResponseInfo {
-    let mut metadata = Metadata::response_from_request(&request.metadata);
-    metadata.authoritative = reply.authoritative;
-    metadata.recursion_available = recursion_available;
-    metadata.response_code = reply.rcode;
+    let mut metadata = response_metadata(request, reply, recursion_available);
     let response = MessageResponseBuilder::new(&request.queries, response_edns).build(
         metadata,
         reply.answers.iter(),
@@ -213,9 +308,12 @@ async fn send<R: ResponseHandler>(
     }
 }
 
+/// The handler as hickory's server holds it (for TCP), shared with the UDP threads.
+pub(crate) struct Shared(pub(crate) Arc<Handler>);
+
 // `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro gives
 // it, written out so the crate needs no macro dependency of its own.
-impl RequestHandler for Handler {
+impl RequestHandler for Shared {
     fn handle_request<'life0, 'life1, 'async_trait, R, T>(
         &'life0 self,
         request: &'life1 Request,
@@ -228,6 +326,6 @@ impl RequestHandler for Handler {
         'life1: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(self.respond(request, response_handle))
+        Box::pin(self.0.respond(request, response_handle))
     }
 }

@@ -2,10 +2,13 @@
 //! (through `NameReader`) and forwards every other name to upstream resolvers, with a cache.
 
 pub mod answer;
+pub mod cache;
 pub mod error;
 pub mod handler;
 pub mod limits;
 pub mod server;
+mod udp;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use server::{DnsConfig, DnsServer, serve};

@@ -48,3 +48,23 @@ pub const TLD_NS_TTL_SECS: u32 = 3600;
 /// TTL of the TLSA records derived from registered certificates: short, so that a revocation
 /// reaches caches soon after the block that makes it.
 pub const CERT_TLSA_TTL_SECS: u32 = 60;
+
+/// Default bound of the answer cache (encoded answers to chain names), in bytes.
+pub const DEFAULT_ANSWER_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bytes an answer cache entry costs beyond its key, response and subjects (the cache's own
+/// bookkeeping, allocations): what its weight adds so that the bound is in real memory.
+pub const ANSWER_CACHE_ENTRY_OVERHEAD_BYTES: usize = 160;
+
+/// Names and identities changed by recent blocks the answer cache remembers one by one; past
+/// that it starts over empty.
+pub const MAX_CHANGED_SUBJECTS: usize = 100_000;
+
+/// Threads receiving UDP queries, at most (one per core the process may run on, up to this).
+pub const MAX_UDP_THREADS: usize = 8;
+
+/// How often a UDP thread waiting for a query checks whether the server is stopping.
+pub const UDP_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Largest UDP datagram read.
+pub const MAX_UDP_REQUEST_BYTES: usize = 65_535;

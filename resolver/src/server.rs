@@ -1,5 +1,5 @@
-//! The DNS server: binds UDP and TCP on one address, runs the handler on them, and shuts down
-//! gracefully.
+//! The DNS server: binds UDP and TCP on one address, answers UDP on its own threads (with the
+//! answer cache) and TCP through hickory's server, and shuts down gracefully.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,9 +10,13 @@ use sigil_core::read::NameReader;
 use tokio::net::{TcpListener, UdpSocket};
 use tracing::info;
 
+use crate::cache::AnswerCache;
 use crate::error::{Error, Result};
-use crate::handler::Handler;
-use crate::limits::{BIND_ATTEMPTS, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE};
+use crate::handler::{Handler, Shared};
+use crate::limits::{
+    BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE,
+};
+use crate::udp::UdpThreads;
 
 /// Default DNS listen address of `sigild`.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -25,6 +29,8 @@ pub struct DnsConfig {
     pub listen: SocketAddr,
     /// Upstream resolvers for names outside the chain; none means such queries are REFUSED.
     pub upstream: Vec<SocketAddr>,
+    /// Bound of the cache of encoded answers to chain names, in bytes; 0 turns it off.
+    pub cache_bytes: u64,
 }
 
 impl Default for DnsConfig {
@@ -32,6 +38,7 @@ impl Default for DnsConfig {
         DnsConfig {
             listen: DEFAULT_LISTEN,
             upstream: Vec::new(),
+            cache_bytes: DEFAULT_ANSWER_CACHE_BYTES,
         }
     }
 }
@@ -40,13 +47,16 @@ impl Default for DnsConfig {
 pub struct DnsServer {
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
-    server: Server<Handler>,
+    server: Server<Shared>,
+    udp: UdpThreads,
 }
 
 /// Starts answering DNS on `config.listen` (UDP and TCP) from `reader`, forwarding other names
 /// to `config.upstream`.
 pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<DnsServer> {
-    let handler = Handler::new(reader, &config.upstream)?;
+    let cache = (config.cache_bytes > 0)
+        .then(|| Arc::new(AnswerCache::new(config.cache_bytes, reader.tip_height())));
+    let handler = Arc::new(Handler::new(reader, &config.upstream)?);
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
@@ -54,14 +64,23 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
     };
     let udp_addr = udp.local_addr().map_err(bind_error)?;
     let tcp_addr = tcp.local_addr().map_err(bind_error)?;
-    let mut server = Server::new(handler);
-    server.register_socket(udp);
+    let udp = udp.into_std().map_err(bind_error)?;
+    udp.set_nonblocking(false).map_err(bind_error)?;
+    let udp = UdpThreads::start(
+        udp,
+        handler.clone(),
+        cache,
+        tokio::runtime::Handle::current(),
+    )
+    .map_err(bind_error)?;
+    let mut server = Server::new(Shared(handler));
     server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE);
-    info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, "DNS server listening");
+    info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, cache_bytes = config.cache_bytes, "DNS server listening");
     Ok(DnsServer {
         udp_addr,
         tcp_addr,
         server,
+        udp,
     })
 }
 
@@ -112,9 +131,13 @@ impl DnsServer {
         Ok(self.server.block_until_done().await?)
     }
 
-    /// Stops accepting queries and connections, and waits for the server's tasks to end.
+    /// Stops accepting queries and connections, and waits for the server's tasks and threads
+    /// to end.
     pub async fn shutdown(mut self) -> Result<()> {
         self.server.shutdown_gracefully().await?;
+        let udp = self.udp;
+        // The threads notice within the poll interval.
+        let _ = tokio::task::spawn_blocking(move || udp.stop()).await;
         info!(udp_addr = %self.udp_addr, "DNS server stopped");
         Ok(())
     }

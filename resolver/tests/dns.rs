@@ -125,6 +125,26 @@ async fn udp_raw(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     buf
 }
 
+/// Sends raw bytes over TCP and returns the raw answer.
+async fn tcp_raw(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(server).await.unwrap();
+        stream
+            .write_all(&u16::try_from(bytes.len()).unwrap().to_be_bytes())
+            .await
+            .unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut len = [0; 2];
+        stream.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut buf).await.unwrap();
+        buf
+    };
+    timeout(WAIT, exchange)
+        .await
+        .expect("no TCP answer in time")
+}
+
 async fn udp_ask(server: SocketAddr, message: &Message) -> (Message, usize) {
     let bytes = udp_raw(server, &message.to_vec().unwrap()).await;
     let answer = Message::from_vec(&bytes).unwrap();
@@ -160,6 +180,7 @@ async fn start(upstream: Vec<SocketAddr>) -> DnsServer {
     let config = DnsConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         upstream,
+        ..DnsConfig::default()
     };
     timeout(WAIT, serve(config, names()))
         .await
@@ -504,6 +525,7 @@ async fn a_taken_port_is_a_clear_error_and_shutdown_frees_it() {
     let config = DnsConfig {
         listen,
         upstream: vec![],
+        ..DnsConfig::default()
     };
     let error = match timeout(WAIT, serve(config.clone(), names()))
         .await
@@ -538,4 +560,209 @@ async fn a_taken_port_is_a_clear_error_and_shutdown_frees_it() {
         .await
         .expect("shutdown in time")
         .unwrap();
+}
+
+/// The bytes of a query with a fixed ID, so that answers can be compared whole.
+fn raw_query(name: &str, rtype: RecordType, edns_payload: Option<u16>, cd: bool) -> Vec<u8> {
+    let mut message = query(name, rtype, edns_payload);
+    message.metadata.id = 0x5eed;
+    message.metadata.checking_disabled = cd;
+    message.to_vec().unwrap()
+}
+
+#[tokio::test]
+async fn cached_answers_are_byte_for_byte_the_computed_ones() {
+    let uncached = timeout(
+        WAIT,
+        serve(
+            DnsConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                cache_bytes: 0,
+                ..DnsConfig::default()
+            },
+            names(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let cached = start(vec![]).await;
+    let questions = [
+        ("www.example.sigil.", RecordType::A, None, false),
+        ("WwW.ExAmPlE.SiGiL.", RecordType::A, None, true),
+        ("example.sigil.", RecordType::A, Some(1232), false),
+        ("example.sigil.", RecordType::AAAA, Some(4096), false),
+        ("nope.sigil.", RecordType::A, None, false),
+        ("NoPe.sigil.", RecordType::TXT, Some(1232), true),
+        ("sigil.", RecordType::SOA, None, false),
+        ("big.example.sigil.", RecordType::TXT, None, false),
+        ("big.example.sigil.", RecordType::TXT, Some(1232), false),
+        ("medium.example.sigil.", RecordType::TXT, Some(700), false),
+        ("broken.sigil.", RecordType::A, None, false),
+    ];
+    for (name, rtype, payload, cd) in questions {
+        let bytes = raw_query(name, rtype, payload, cd);
+        let reference = udp_raw(uncached.udp_addr(), &bytes).await;
+        // The first is computed (and cached), the next ones come from the cache.
+        for round in 0..3 {
+            let answer = udp_raw(cached.udp_addr(), &bytes).await;
+            assert_eq!(
+                answer, reference,
+                "{name} {rtype} {payload:?}, round {round}"
+            );
+        }
+        // Over TCP hickory's server encodes the answer; untruncated, it is the same message.
+        let truncated = Message::from_vec(&reference).unwrap().metadata.truncation;
+        if !truncated {
+            assert_eq!(
+                tcp_raw(cached.tcp_addr(), &bytes).await,
+                reference,
+                "{name} over TCP"
+            );
+        }
+    }
+    // A name asked in another case is answered from the same entry, with its own question.
+    let lower = udp_raw(
+        cached.udp_addr(),
+        &raw_query("medium.example.sigil.", RecordType::TXT, Some(1232), false),
+    )
+    .await;
+    let upper_query = raw_query("MEDIUM.EXAMPLE.SIGIL.", RecordType::TXT, Some(1232), false);
+    let upper = udp_raw(cached.udp_addr(), &upper_query).await;
+    let reference = udp_raw(uncached.udp_addr(), &upper_query).await;
+    assert_eq!(upper, reference);
+    assert_ne!(upper, lower);
+    for server in [cached, uncached] {
+        timeout(WAIT, server.shutdown()).await.unwrap().unwrap();
+    }
+}
+
+/// Names that change as blocks are added, with the keys each block wrote.
+struct Changing {
+    tlds: Vec<String>,
+    tip: std::sync::Mutex<Height>,
+    entries: std::sync::Mutex<BTreeMap<String, NameEntry>>,
+    writes: std::sync::Mutex<Vec<sigil_core::read::WrittenKeys>>,
+    reads: AtomicUsize,
+}
+
+impl NameReader for Changing {
+    fn tip_height(&self) -> Height {
+        *self.tip.lock().unwrap()
+    }
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.entries.lock().unwrap().get(name).cloned())
+    }
+    fn active_certs(&self, _name: &str) -> sigil_core::Result<Vec<CertEntry>> {
+        Ok(Vec::new())
+    }
+    fn bound_identity(
+        &self,
+        _name: &str,
+    ) -> sigil_core::Result<Option<sigil_core::state::IdentityEntry>> {
+        Ok(None)
+    }
+    fn keys_written_since(&self, height: Height) -> Option<Vec<sigil_core::read::WrittenKeys>> {
+        Some(
+            self.writes
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| b.height > height)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+impl Changing {
+    /// A block that sets `name`'s records (or adds nothing when `None`).
+    fn block(&self, name: Option<(&str, &str)>) {
+        let mut tip = self.tip.lock().unwrap();
+        let height = *tip + 1;
+        let mut keys = Vec::new();
+        if let Some((name, record)) = name {
+            let entry = NameEntry {
+                name: name.to_string(),
+                owner: PublicKey([1; 32]),
+                records: vec![LedgerRecord::parse(record).unwrap()],
+                registered_at: 1,
+                updated_at: height,
+                expires_at: 1000,
+            };
+            self.entries.lock().unwrap().insert(name.to_string(), entry);
+            keys.push(sigil_core::state::keys::name(name));
+        }
+        self.writes
+            .lock()
+            .unwrap()
+            .push(sigil_core::read::WrittenKeys {
+                height,
+                keys: keys.into(),
+            });
+        *tip = height;
+    }
+}
+
+#[tokio::test]
+async fn the_cache_follows_the_blocks() {
+    let chain = Arc::new(Changing {
+        tlds: vec!["sigil".to_string()],
+        tip: std::sync::Mutex::new(10),
+        entries: Default::default(),
+        writes: Default::default(),
+        reads: AtomicUsize::new(0),
+    });
+    chain.block(Some(("a.sigil", "@ A 192.0.2.1")));
+    let server = timeout(
+        WAIT,
+        serve(
+            DnsConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..DnsConfig::default()
+            },
+            chain.clone(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = server.udp_addr();
+    let ask = |name: &str| {
+        let message = query(name, RecordType::A, None);
+        async move { udp_ask(addr, &message).await.0 }
+    };
+    let serial = |answer: &Message| match &answer.authorities[0].data {
+        RData::SOA(soa) => soa.serial,
+        other => panic!("expected an SOA, got {other:?}"),
+    };
+    assert_eq!(addresses(&ask("a.sigil.").await), ["192.0.2.1"]);
+    let missing = ask("b.sigil.").await;
+    assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(serial(&missing), 11);
+
+    // Asked again: no ledger read, and the negative answer's SOA serial follows the tip
+    // through blocks that change nothing.
+    let reads = chain.reads.load(Ordering::SeqCst);
+    chain.block(None);
+    assert_eq!(addresses(&ask("a.sigil.").await), ["192.0.2.1"]);
+    assert_eq!(serial(&ask("b.sigil.").await), 12);
+    assert_eq!(
+        chain.reads.load(Ordering::SeqCst),
+        reads,
+        "served from the cache"
+    );
+
+    // A block that changes `a` and registers `b`: both are read again and answered anew.
+    chain.block(Some(("a.sigil", "@ A 192.0.2.2")));
+    chain.block(Some(("b.sigil", "@ A 192.0.2.3")));
+    assert_eq!(addresses(&ask("a.sigil.").await), ["192.0.2.2"]);
+    let registered = ask("b.sigil.").await;
+    assert_eq!(registered.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(addresses(&registered), ["192.0.2.3"]);
+    timeout(WAIT, server.shutdown()).await.unwrap().unwrap();
 }

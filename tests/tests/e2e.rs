@@ -125,6 +125,63 @@ fn register_resolve_update_prove_over_the_binaries() {
     assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
 }
 
+#[test]
+fn cached_answers_change_with_the_block_that_changes_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let node = Node::start(&dir.path().join("data"), &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(
+        &keys,
+        &["name", "register", "cached.sigil", "--a", "192.0.2.10"],
+    ));
+    // Asked twice each, so that the answers are in the cache: a hit, NODATA and NXDOMAIN.
+    let ask = |name: &str, rtype| query(node.dns, name, rtype, Transport::Udp);
+    for _ in 0..2 {
+        assert_eq!(
+            answers(&ask("cached.sigil.", RecordType::A)),
+            ["192.0.2.10"]
+        );
+        let nodata = ask("cached.sigil.", RecordType::TXT);
+        assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
+        assert!(nodata.answers.is_empty());
+        let missing = ask("later.sigil.", RecordType::A);
+        assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+    }
+
+    // The CLI returns once the change is final; the next question sees it.
+    ok(node.sigil(
+        &keys,
+        &[
+            "name",
+            "update",
+            "cached.sigil",
+            "--set",
+            "@ A 192.0.2.11",
+            "--set",
+            "@ TXT now-here",
+        ],
+    ));
+    assert_eq!(
+        answers(&ask("cached.sigil.", RecordType::A)),
+        ["192.0.2.11"]
+    );
+    assert_eq!(
+        answers(&ask("cached.sigil.", RecordType::TXT)),
+        ["now-here"]
+    );
+
+    // A name that did not exist is answered once it is registered.
+    ok(node.sigil(
+        &keys,
+        &["name", "register", "later.sigil", "--a", "192.0.2.12"],
+    ));
+    let registered = ask("later.sigil.", RecordType::A);
+    assert_eq!(registered.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(answers(&registered), ["192.0.2.12"]);
+    assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
+}
+
 /// A DNS server standing in for the internet: answers `example.com. A 198.51.100.1`.
 fn start_upstream(stop: Arc<AtomicBool>) -> std::net::SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub prune_window_blocks: Option<u64>,
     /// sled page cache, in MiB.
     pub cache_mb: Option<u64>,
+    /// Cache of encoded DNS answers to chain names, in MiB (0 turns it off).
+    pub dns_cache_mb: Option<u64>,
     /// Requests per second one client address may make to the API's expensive endpoints
     /// (status, blocks, proofs, cap tables, histories); it may save up five seconds' worth.
     pub api_expensive_per_sec: Option<u32>,

@@ -1,6 +1,8 @@
 //! Narrow read interfaces over finalized state, for readers that must not know about storage
 //! (the resolver, certificate checks).
 
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::state::{CertEntry, IdentityEntry, NameEntry};
 use crate::types::Height;
@@ -18,4 +20,23 @@ pub trait NameReader: Send + Sync + 'static {
     fn active_certs(&self, name: &str) -> Result<Vec<CertEntry>>;
     /// The identity bound to `name` (a registered name or a host below it), revoked or not.
     fn bound_identity(&self, name: &str) -> Result<Option<IdentityEntry>>;
+    /// The state keys written by each block after `height`, oldest first, for a reader that
+    /// caches answers; `None` when they are not known (then anything may have changed). A
+    /// block's keys are listed before its state can be read, so possibly before it is the tip.
+    fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
+        let _ = height;
+        None
+    }
+    /// The newest block `keys_written_since` lists (cheap; a cache reads it on every
+    /// question): at least the tip, ahead of it while a block is being stored.
+    fn written_height(&self) -> Height {
+        self.tip_height()
+    }
+}
+
+/// The state keys one final block wrote (set or deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenKeys {
+    pub height: Height,
+    pub keys: Arc<[Vec<u8>]>,
 }

@@ -142,6 +142,8 @@ impl Ledger {
             }),
         );
         batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
+        // Before the state is visible: caches of answers drop what this block changes.
+        self.recent_writes.record(height, execution.writes.keys());
         self.store.apply(batch)?;
         self.store.flush()?;
         self.tip.send_replace(new_tip);

@@ -16,6 +16,7 @@ mod proofs;
 mod queries;
 mod undecided;
 mod validity;
+mod written;
 
 #[cfg(test)]
 pub(crate) use undecided::undecided_key;
@@ -86,6 +87,8 @@ pub struct Ledger {
     prune_window_blocks: u64,
     /// Signatures already verified, shared with admission and gossip.
     signatures: Arc<SignatureCache>,
+    /// The keys the last blocks wrote, for the resolver's answer cache.
+    recent_writes: written::RecentWrites,
 }
 
 impl Ledger {
@@ -119,6 +122,7 @@ impl Ledger {
             store,
             genesis,
             tlds,
+            recent_writes: written::RecentWrites::new(tip.height),
             tip: watch::Sender::new(tip),
             prune_window_blocks: prune_window_blocks.max(1),
             signatures: Arc::new(SignatureCache::default()),

@@ -6,7 +6,7 @@ use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::limits::DEFAULT_PAGE_ITEMS;
 use sigil_core::paging::{Order, Page, PageRequest};
-use sigil_core::read::NameReader;
+use sigil_core::read::{NameReader, WrittenKeys};
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
@@ -291,6 +291,14 @@ impl NameReader for Ledger {
                 })
             })
             .collect()
+    }
+
+    fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
+        self.recent_writes.since(height)
+    }
+
+    fn written_height(&self) -> Height {
+        self.recent_writes.newest()
     }
 
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {

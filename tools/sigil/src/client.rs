@@ -10,7 +10,7 @@ use sigil_core::api::{
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
-use sigil_core::limits::MAX_PAGE_ITEMS;
+use sigil_core::limits::{API_HEAD_TIMEOUT_MS, MAX_PAGE_ITEMS};
 use sigil_core::paging::Page;
 use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::state::NameEvent;
@@ -104,6 +104,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // The node closes a connection that sends no request for API_HEAD_TIMEOUT_MS; one
+            // kept idle that long (a long import between two requests) would fail on reuse.
+            .pool_idle_timeout(Duration::from_millis(API_HEAD_TIMEOUT_MS / 2))
             .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot set up the HTTP client")?;

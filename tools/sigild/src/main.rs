@@ -50,6 +50,9 @@ struct Args {
     /// one, such queries are REFUSED.
     #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
     upstream: Vec<SocketAddr>,
+    /// Memory for cached DNS answers to chain names, in MiB; 0 turns the cache off [default: 64].
+    #[arg(long, value_name = "MIB")]
+    dns_cache_mb: Option<u64>,
     /// State versions kept before old tree nodes are pruned [default: 100000].
     #[arg(long, value_name = "BLOCKS")]
     prune_window_blocks: Option<u64>,
@@ -111,6 +114,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .or(file.prune_window_blocks)
         .unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
     let cache_bytes = file.cache_mb.unwrap_or(config::DEFAULT_CACHE_MB) * 1024 * 1024;
+    let dns_cache_bytes = match args.dns_cache_mb.or(file.dns_cache_mb) {
+        Some(mb) => mb.saturating_mul(1024 * 1024),
+        None => sigil_resolver::DnsConfig::default().cache_bytes,
+    };
 
     let chain = if devchain::exists(&data) {
         devchain::load(&data)?
@@ -184,6 +191,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sigil_resolver::DnsConfig {
             listen: dns_listen,
             upstream,
+            cache_bytes: dns_cache_bytes,
         },
         reader,
     )

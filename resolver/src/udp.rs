@@ -1,0 +1,182 @@
+//! DNS over UDP: one thread per core receives queries on the shared socket and answers chain
+//! names there, from the answer cache or from the ledger (encoding the answer and caching it),
+//! with no task per query; only questions for the upstream resolvers go to the async runtime.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use hickory_proto::op::MessageType;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::Request;
+use tracing::{debug, warn};
+
+use crate::cache::AnswerCache;
+use crate::handler::{Decision, Handler, format_error};
+use crate::limits::{MAX_UDP_REQUEST_BYTES, MAX_UDP_THREADS, UDP_POLL_INTERVAL};
+use crate::wire::{plain_query, soa_serials};
+
+/// The running UDP threads.
+pub(crate) struct UdpThreads {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl UdpThreads {
+    /// Starts answering on `socket`: chain names on these threads, forwarded names on
+    /// `runtime`.
+    pub(crate) fn start(
+        socket: UdpSocket,
+        handler: Arc<Handler>,
+        cache: Option<Arc<AnswerCache>>,
+        runtime: tokio::runtime::Handle,
+    ) -> io::Result<UdpThreads> {
+        socket.set_read_timeout(Some(UDP_POLL_INTERVAL))?;
+        let socket = Arc::new(socket);
+        let stop = Arc::new(AtomicBool::new(false));
+        let count = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_UDP_THREADS);
+        let mut threads = Vec::with_capacity(count);
+        for i in 0..count {
+            let worker = Worker {
+                socket: socket.clone(),
+                handler: handler.clone(),
+                cache: cache.clone(),
+                runtime: runtime.clone(),
+                stop: stop.clone(),
+            };
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("dns-udp-{i}"))
+                    .spawn(move || worker.run())?,
+            );
+        }
+        Ok(UdpThreads { stop, threads })
+    }
+
+    /// Stops the threads and waits for them (each notices within the poll interval).
+    pub(crate) fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in std::mem::take(&mut self.threads) {
+            if thread.join().is_err() {
+                warn!("a DNS UDP thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for UdpThreads {
+    /// Without `stop`, the threads end on their own within the poll interval.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Worker {
+    socket: Arc<UdpSocket>,
+    handler: Arc<Handler>,
+    cache: Option<Arc<AnswerCache>>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn run(self) {
+        let mut buf = vec![0u8; MAX_UDP_REQUEST_BYTES];
+        let mut key = Vec::with_capacity(512);
+        let mut out = Vec::with_capacity(1232);
+        while !self.stop.load(Ordering::Relaxed) {
+            let (len, src) = match self.socket.recv_from(&mut buf) {
+                Ok(received) => received,
+                Err(e) => {
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionReset
+                    ) {
+                        warn!(error = %e, "error receiving a DNS query over UDP");
+                    }
+                    continue;
+                }
+            };
+            if !can_answer(src) {
+                debug!(%src, "not answering a UDP query from this address");
+                continue;
+            }
+            self.answer(&buf[..len], src, &mut key, &mut out);
+        }
+    }
+
+    /// Answers one datagram, from the cache when it can.
+    fn answer(&self, packet: &[u8], src: SocketAddr, key: &mut Vec<u8>, out: &mut Vec<u8>) {
+        let plain = plain_query(packet);
+        if let (Some(query), Some(cache)) = (&plain, &self.cache) {
+            query.key_into(key);
+            let reader = self.handler.reader();
+            let tip = reader.tip_height();
+            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
+            if let Some(entry) = cache.get(reader, key, tip, now_secs) {
+                entry.write(query.header, query.question, tip, out);
+                self.send(out, src);
+                return;
+            }
+        }
+        let request = match Request::from_bytes(packet.to_vec(), src, Protocol::Udp) {
+            Ok(request) => request,
+            Err(error) => {
+                debug!(%src, %error, "cannot parse a UDP query");
+                if let Some(reply) = format_error(packet) {
+                    self.send(&reply, src);
+                }
+                return;
+            }
+        };
+        if request.metadata.message_type == MessageType::Response {
+            return; // never answer a response: no reflection
+        }
+        match self.handler.decide(&request) {
+            Decision::Answered(reply, validity) => {
+                let bytes = self.handler.encode_udp(&request, &reply);
+                self.send(&bytes, src);
+                if let (Some(_), Some(cache), Some(validity)) = (&plain, &self.cache, validity)
+                    && let Some(serials) = soa_serials(&bytes)
+                {
+                    cache.insert(key, &bytes, serials, validity);
+                }
+            }
+            Decision::Forward(name, qtype) => {
+                let handler = self.handler.clone();
+                let socket = self.socket.clone();
+                self.runtime.spawn(async move {
+                    let reply = handler.forward(name, qtype).await;
+                    let bytes = handler.encode_udp(&request, &reply);
+                    if let Err(error) = socket.send_to(&bytes, src) {
+                        warn!(%error, %src, "cannot send a DNS response");
+                    }
+                });
+            }
+        }
+    }
+
+    fn send(&self, bytes: &[u8], dst: SocketAddr) {
+        if let Err(error) = self.socket.send_to(bytes, dst) {
+            warn!(%error, %dst, "cannot send a DNS response");
+        }
+    }
+}
+
+/// Whether a response can go to `src`: not port 0, not an unspecified or broadcast address
+/// (the checks hickory's server makes).
+fn can_answer(src: SocketAddr) -> bool {
+    src.port() != 0
+        && match src.ip() {
+            IpAddr::V4(v4) => !v4.is_unspecified() && !v4.is_broadcast(),
+            IpAddr::V6(v6) => !v6.is_unspecified(),
+        }
+}

@@ -1,0 +1,273 @@
+//! Just enough DNS wire format for the answer cache, without decoding whole messages: the
+//! question of a plain query (one question, nothing else but an EDNS record) and its cache key,
+//! and the places of the SOA serials in an encoded response.
+
+use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES};
+
+const HEADER_BYTES: usize = 12;
+const TYPE_OPT: u16 = 41;
+const TYPE_SOA: u16 = 6;
+/// EDNS options a plain query may carry (they change nothing in our answers): COOKIE and
+/// PADDING.
+const HARMLESS_OPTIONS: [u16; 2] = [10, 12];
+
+/// A query the cache can answer: opcode QUERY, one question with an uncompressed name, no
+/// answer or authority records, and at most an EDNS version 0 record with harmless options.
+/// Anything else takes the full path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlainQuery<'a> {
+    /// The first four bytes: ID and flags.
+    pub header: &'a [u8],
+    /// The question section as sent: name, type, class.
+    pub question: &'a [u8],
+    /// The UDP payload size our answer allows: 512 without EDNS, else the client's within
+    /// our bounds.
+    pub payload: u16,
+}
+
+impl PlainQuery<'_> {
+    /// The cache key: the question with the name's ASCII letters in lowercase, then the
+    /// payload size. The answer does not depend on anything else in the query but the
+    /// header bits copied into it.
+    pub fn key_into(&self, key: &mut Vec<u8>) {
+        key.clear();
+        key.extend(self.question.iter().map(u8::to_ascii_lowercase));
+        // Type and class are numbers: put them back as sent.
+        let n = self.question.len();
+        key[n - 4..n].copy_from_slice(&self.question[n - 4..]);
+        key.extend_from_slice(&self.payload.to_be_bytes());
+    }
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
+}
+
+/// Reads `packet` as a plain query, or `None` if it is anything else.
+pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
+    if packet.len() < HEADER_BYTES {
+        return None;
+    }
+    let (flags, low) = (packet[2], packet[3]);
+    // QR clear (a query), opcode 0 (QUERY), response code bits clear.
+    if flags & 0xf8 != 0 || low & 0x0f != 0 {
+        return None;
+    }
+    let counts = [
+        u16_at(packet, 4)?,
+        u16_at(packet, 6)?,
+        u16_at(packet, 8)?,
+        u16_at(packet, 10)?,
+    ];
+    if counts[..3] != [1, 0, 0] || counts[3] > 1 {
+        return None;
+    }
+    let mut at = HEADER_BYTES;
+    loop {
+        let len = usize::from(*packet.get(at)?);
+        at += 1;
+        if len == 0 {
+            break;
+        }
+        if len > 63 {
+            return None; // a compression pointer or a reserved label type
+        }
+        at += len;
+        if at - HEADER_BYTES > 255 {
+            return None;
+        }
+    }
+    let question_end = at + 4;
+    if packet.len() < question_end {
+        return None;
+    }
+    let question = &packet[HEADER_BYTES..question_end];
+    let mut payload = MIN_UDP_PAYLOAD_BYTES;
+    let mut end = question_end;
+    if counts[3] == 1 {
+        // The OPT record: root name, type, payload size, extended RCODE, version, flags,
+        // options.
+        if packet.get(end) != Some(&0) || u16_at(packet, end + 1)? != TYPE_OPT {
+            return None;
+        }
+        let client = u16_at(packet, end + 3)?;
+        let (extended_rcode, version) = (*packet.get(end + 5)?, *packet.get(end + 6)?);
+        if extended_rcode != 0 || version != 0 {
+            return None;
+        }
+        let rdlen = usize::from(u16_at(packet, end + 9)?);
+        let mut option = end + 11;
+        end = option + rdlen;
+        while option < end {
+            let code = u16_at(packet, option)?;
+            let len = usize::from(u16_at(packet, option + 2)?);
+            if !HARMLESS_OPTIONS.contains(&code) {
+                return None;
+            }
+            option += 4 + len;
+        }
+        if option != end {
+            return None;
+        }
+        payload = client.clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES);
+    }
+    if packet.len() != end {
+        return None;
+    }
+    Some(PlainQuery {
+        header: &packet[..4],
+        question,
+        payload,
+    })
+}
+
+/// Skips an encoded name (labels, ending in a root label or a compression pointer) at `at`.
+fn skip_name(bytes: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *bytes.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            1..=63 => at += 1 + usize::from(len),
+            0xc0..=0xff => return Some(at + 2),
+            _ => return None,
+        }
+    }
+}
+
+/// The offsets of the serials of the SOA records in the encoded response `bytes`; `None` if
+/// it cannot be read.
+pub fn soa_serials(bytes: &[u8]) -> Option<Vec<u16>> {
+    let questions = u16_at(bytes, 4)?;
+    let records: usize = [6, 8, 10]
+        .into_iter()
+        .map(|at| u16_at(bytes, at).map(usize::from))
+        .sum::<Option<usize>>()?;
+    let mut at = HEADER_BYTES;
+    for _ in 0..questions {
+        at = skip_name(bytes, at)? + 4;
+    }
+    let mut serials = Vec::new();
+    for _ in 0..records {
+        at = skip_name(bytes, at)?;
+        let rtype = u16_at(bytes, at)?;
+        let rdlen = usize::from(u16_at(bytes, at + 8)?);
+        let rdata = at + 10;
+        if rtype == TYPE_SOA {
+            let serial = skip_name(bytes, skip_name(bytes, rdata)?)?;
+            if serial + 4 > rdata + rdlen {
+                return None;
+            }
+            serials.push(u16::try_from(serial).ok()?);
+        }
+        at = rdata + rdlen;
+    }
+    (at == bytes.len()).then_some(serials)
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Edns, Message, OpCode, Query};
+    use hickory_proto::rr::rdata::SOA;
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    use super::*;
+
+    fn query(name: &str, edns: Option<u16>) -> Vec<u8> {
+        let mut message = Message::query();
+        message.metadata.id = 0x1234;
+        message.metadata.recursion_desired = true;
+        message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        if let Some(payload) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(payload);
+            message.set_edns(e);
+        }
+        message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn plain_queries_are_read_and_keyed_without_regard_to_case() {
+        let bytes = query("WwW.Example.sigil.", None);
+        let q = plain_query(&bytes).unwrap();
+        assert_eq!(q.payload, 512);
+        assert_eq!(&q.header[..2], &[0x12, 0x34]);
+        assert_eq!(q.question.len(), "WwW.Example.sigil.".len() + 1 + 4);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        q.key_into(&mut a);
+        plain_query(&query("www.example.SIGIL.", None))
+            .unwrap()
+            .key_into(&mut b);
+        assert_eq!(a, b);
+        // The EDNS buffer is part of the key, within our bounds.
+        let edns = query("www.example.sigil.", Some(4096));
+        let q = plain_query(&edns).unwrap();
+        assert_eq!(q.payload, 1232);
+        q.key_into(&mut b);
+        assert_ne!(a, b);
+        assert_eq!(
+            plain_query(&query("a.sigil.", Some(100))).unwrap().payload,
+            512
+        );
+    }
+
+    #[test]
+    fn anything_but_a_plain_query_is_left_to_the_full_path() {
+        let good = query("www.example.sigil.", Some(1232));
+        assert!(plain_query(&good).is_some());
+        // Short, trailing bytes, a response, another opcode.
+        assert!(plain_query(&good[..good.len() - 1]).is_none());
+        assert!(plain_query(&[good.as_slice(), &[0]].concat()).is_none());
+        let mut response = good.clone();
+        response[2] |= 0x80;
+        assert!(plain_query(&response).is_none());
+        let mut message = Message::from_vec(&good).unwrap();
+        message.metadata.op_code = OpCode::Status;
+        assert!(plain_query(&message.to_vec().unwrap()).is_none());
+        // EDNS version 1 is answered BADVERS by the full path.
+        let mut future = Message::from_vec(&good).unwrap();
+        future.edns.as_mut().unwrap().set_version(1);
+        assert!(plain_query(&future.to_vec().unwrap()).is_none());
+        // Two questions.
+        let mut two = Message::from_vec(&good).unwrap();
+        two.add_query(Query::query(
+            Name::from_ascii("a.sigil.").unwrap(),
+            RecordType::A,
+        ));
+        assert!(plain_query(&two.to_vec().unwrap()).is_none());
+        // A compression pointer in the question.
+        let mut pointer = good[..12].to_vec();
+        pointer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        pointer[11] = 0;
+        assert!(plain_query(&pointer).is_none());
+    }
+
+    #[test]
+    fn soa_serials_are_found_in_a_response() {
+        let mut message = Message::query();
+        message.add_query(Query::query(
+            Name::from_ascii("x.sigil.").unwrap(),
+            RecordType::A,
+        ));
+        let soa = SOA::new(
+            Name::from_ascii("ns1.sigil.").unwrap(),
+            Name::from_ascii("hostmaster.sigil.").unwrap(),
+            0xdead_beef,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        message.add_authority(Record::from_rdata(
+            Name::from_ascii("sigil.").unwrap(),
+            60,
+            RData::SOA(soa),
+        ));
+        message.set_edns(Edns::new());
+        let bytes = message.to_vec().unwrap();
+        let serials = soa_serials(&bytes).unwrap();
+        assert_eq!(serials.len(), 1);
+        let at = usize::from(serials[0]);
+        assert_eq!(&bytes[at..at + 4], &0xdead_beef_u32.to_be_bytes());
+        assert_eq!(soa_serials(&bytes[..bytes.len() - 1]), None);
+    }
+}
