@@ -323,6 +323,8 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         pending_validator_changes: pending_at(&ledger.latest(), ledger.tip().height + 1)?,
         mempool_txs: node.mempool().len(),
         network: node.network_status(),
+        consensus: node.activity().round(),
+        mempool_recheck: node.activity().recheck(),
     }))
 }
 

@@ -4,9 +4,11 @@
 //! requests. What clients share with it (types, transactions, the state machine, blocks, proof
 //! checks, the API's types) is `sigil-core`.
 
+pub mod activity;
 pub mod api;
 pub mod consensus;
 pub mod error;
+pub mod evicted;
 pub mod evidence;
 pub mod http;
 pub mod ledger;

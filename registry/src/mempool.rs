@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use crate::error::Result;
+use crate::evicted::{Evicted, EvictionReason};
 use sigil_core::error::TxError;
 use sigil_core::limits::{
     MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS, MAX_PENDING_BYTES_PER_SIGNER, MAX_PENDING_PER_SIGNER,
@@ -109,6 +110,8 @@ struct Inner {
     /// nonce is restored at once) until the next block rebuilds it.
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     bounds: MempoolBounds,
+    /// Transactions recently evicted for the bounds.
+    evicted: Evicted,
 }
 
 #[derive(Default)]
@@ -138,6 +141,11 @@ impl Mempool {
 
     pub fn contains(&self, id: &Hash) -> bool {
         self.lock().ids.contains_key(id)
+    }
+
+    /// Why `id` was evicted, if it was recently (and is not pending again).
+    pub fn evicted(&self, id: &Hash) -> Option<EvictionReason> {
+        self.lock().evicted.reason(id)
     }
 
     pub fn len(&self) -> usize {
@@ -236,7 +244,10 @@ impl Mempool {
             };
             let victim = inner.entries[&seq].stx.tx.signer;
             let evicted = inner.evict_from(&victim, seq);
-            tracing::debug!(%victim, evicted, work, least, "evicted least-work pending transactions");
+            tracing::debug!(%victim, evicted = evicted.len(), work, least, "evicted least-work pending transactions");
+            for id in evicted {
+                inner.evicted.record(id, EvictionReason::MempoolFull);
+            }
         }
         inner.writes.extend(changes);
         let seq = inner.next_seq;
@@ -306,7 +317,7 @@ impl Mempool {
         let writes = pending.into_writes();
         let mut dropped = 0;
         for (signer, seq) in doomed {
-            dropped += inner.evict_from(&signer, seq);
+            dropped += inner.evict_from(&signer, seq).len();
         }
         inner.writes = writes;
         Ok(dropped)
@@ -375,24 +386,26 @@ impl Inner {
     }
 
     /// Removes `signer`'s transaction `seq` and its later ones (their nonces cannot apply
-    /// without it) and restores the signer's nonce in the pending state. Returns how many.
-    fn evict_from(&mut self, signer: &PublicKey, seq: u64) -> usize {
+    /// without it) and restores the signer's nonce in the pending state. Returns their ids.
+    fn evict_from(&mut self, signer: &PublicKey, seq: u64) -> Vec<Hash> {
         let Some(queue) = self.signers.get(signer) else {
-            return 0;
+            return Vec::new();
         };
         let Some(at) = queue.seqs.iter().position(|s| *s == seq) else {
-            return 0;
+            return Vec::new();
         };
         let doomed: Vec<u64> = queue.seqs.iter().skip(at).copied().collect();
         let first_nonce = self.entries[&seq].stx.tx.nonce;
-        for s in &doomed {
-            self.remove(*s);
-        }
+        let ids = doomed
+            .iter()
+            .filter_map(|s| self.remove(*s))
+            .map(|e| e.id)
+            .collect();
         self.writes.insert(
             sigil_core::state::keys::nonce(signer),
             Some(sigil_core::types::encode(&first_nonce)),
         );
-        doomed.len()
+        ids
     }
 }
 

@@ -3,15 +3,16 @@
 //! from the consensus engine (`consensus::start`), which calls `commit_block`.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use crate::activity::Activity;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Prepared};
 use crate::mempool::{Mempool, MempoolError};
 use crate::net::{GossipVerdict, InboundTx, NetHandle};
-use sigil_core::api::{NetworkStatus, TxStatus};
+use sigil_core::api::{MempoolRecheck, NetworkStatus, TxStatus};
 use sigil_core::block::Tip;
 use sigil_core::block::{Block, Commit};
 use sigil_core::error::TxError;
@@ -38,6 +39,8 @@ pub struct Node {
     /// Held while admitting a transaction and while committing a block, so a signer's pending
     /// nonces and the final state never disagree.
     admission: Mutex<()>,
+    /// The consensus round and the mempool's last re-check, for `/v1/status`.
+    activity: Activity,
 }
 
 impl Node {
@@ -69,6 +72,7 @@ impl Node {
             relay: OnceLock::new(),
             network: OnceLock::new(),
             admission: Mutex::new(()),
+            activity: Activity::default(),
         })
     }
 
@@ -78,6 +82,10 @@ impl Node {
 
     pub fn mempool(&self) -> &Mempool {
         &self.mempool
+    }
+
+    pub fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     /// A receiver that sees every new final tip.
@@ -190,6 +198,10 @@ impl Node {
         }
         Ok(if self.mempool.contains(id) {
             TxStatus::Pending
+        } else if let Some(reason) = self.mempool.evicted(id) {
+            TxStatus::Evicted {
+                reason: reason.explain().to_string(),
+            }
         } else {
             TxStatus::Unknown
         })
@@ -241,15 +253,22 @@ impl Node {
             let _guard = self.admission.lock().expect("admission lock poisoned");
             self.ledger.commit(prepared, block, commit)?;
             let height = self.ledger.tip().height + 1;
+            let started = Instant::now();
             match self.mempool.rebuild(
                 &included,
                 &self.ledger.latest(),
                 self.ledger.params(),
                 height,
             ) {
-                Ok(0) => {}
                 Ok(dropped) => {
-                    tracing::debug!(dropped, "pending transactions that no longer apply dropped")
+                    let recheck = MempoolRecheck {
+                        height: height - 1,
+                        pending: self.mempool.len() + dropped,
+                        dropped,
+                        micros: started.elapsed().as_micros() as u64,
+                    };
+                    tracing::debug!(?recheck, "pending transactions re-checked on the new state");
+                    self.activity.rechecked(recheck);
                 }
                 // The block is final; the next one re-checks what it takes from the mempool.
                 Err(e) => tracing::error!(error = %e, "cannot re-check the pending transactions"),

@@ -319,6 +319,76 @@ impl Monitor {
     }
 }
 
+/// Reads the node's mempool re-check after each block (`mempool_recheck` in `/v1/status`)
+/// until stopped, keeping one record per block.
+pub struct RecheckSampler {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<serde_json::Value>>,
+}
+
+impl RecheckSampler {
+    pub fn start(api: &str) -> RecheckSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let host = api.trim_start_matches("http://").to_string();
+        let thread = std::thread::spawn(move || {
+            let mut seen: Vec<serde_json::Value> = Vec::new();
+            let mut conn: Option<Http> = None;
+            while !s.load(Ordering::Relaxed) {
+                if conn.is_none() {
+                    conn = Http::connect(&host);
+                }
+                let answer = conn
+                    .as_mut()
+                    .and_then(|h| h.request("GET", "/v1/status", ""));
+                match answer {
+                    Some((200, body)) => {
+                        let status: serde_json::Value =
+                            serde_json::from_str(&body).unwrap_or_default();
+                        let recheck = &status["mempool_recheck"];
+                        let new = recheck.is_object()
+                            && seen.last().is_none_or(|l| l["height"] != recheck["height"]);
+                        if new {
+                            seen.push(recheck.clone());
+                        }
+                    }
+                    Some(_) => {}
+                    None => conn = None,
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            seen
+        });
+        RecheckSampler { stop, thread }
+    }
+
+    /// Stops sampling; what it saw.
+    pub fn stop(self) -> Rechecks {
+        self.stop.store(true, Ordering::Relaxed);
+        let seen = self.thread.join().expect("recheck sampler");
+        let field = |r: &serde_json::Value, f: &str| r[f].as_u64().unwrap_or(0);
+        let busiest = seen.iter().max_by_key(|r| field(r, "micros"));
+        Rechecks {
+            blocks: seen.len() as u64,
+            mean_micros: seen.iter().map(|r| field(r, "micros")).sum::<u64>()
+                / (seen.len() as u64).max(1),
+            max_micros: busiest.map_or(0, |r| field(r, "micros")),
+            max_pending: seen.iter().map(|r| field(r, "pending")).max().unwrap_or(0),
+        }
+    }
+}
+
+/// The mempool re-checks a node made after the blocks of a run.
+#[derive(Debug, Default)]
+pub struct Rechecks {
+    /// Blocks whose re-check was sampled.
+    pub blocks: u64,
+    pub mean_micros: u64,
+    pub max_micros: u64,
+    /// Most pending transactions one re-check went through.
+    pub max_pending: u64,
+}
+
 /// What one run of "register on an idle node, then again under a flood" measured.
 #[derive(Debug)]
 pub struct Report {
@@ -331,6 +401,8 @@ pub struct Report {
     pub max_bits: u64,
     pub refused: u64,
     pub peak_rss: u64,
+    /// The mempool's re-check after each block under the flood.
+    pub rechecks: Rechecks,
 }
 
 impl std::fmt::Display for Report {
@@ -338,7 +410,8 @@ impl std::fmt::Display for Report {
         write!(
             f,
             "idle registration: {} blocks, {:.1} s; under the flood: {} blocks, {:.1} s; flood: {} admitted, \
-             {} asked for more work (up to {} bits), {} refused; node peak RSS {} MiB",
+             {} asked for more work (up to {} bits), {} refused; node peak RSS {} MiB; mempool re-check \
+             after each block ({} blocks sampled): mean {:.1} ms, max {:.1} ms, up to {} pending",
             self.idle_blocks,
             self.idle_time.as_secs_f64(),
             self.flood_blocks,
@@ -347,7 +420,11 @@ impl std::fmt::Display for Report {
             self.more_work,
             self.max_bits,
             self.refused,
-            self.peak_rss / (1024 * 1024)
+            self.peak_rss / (1024 * 1024),
+            self.rechecks.blocks,
+            self.rechecks.mean_micros as f64 / 1000.0,
+            self.rechecks.max_micros as f64 / 1000.0,
+            self.rechecks.max_pending
         )
     }
 }
@@ -366,6 +443,7 @@ pub fn honest_under_flood(
 ) -> Report {
     let (idle_blocks, idle_time) = register(node, keystore, "idle.sigil");
     let monitor = Monitor::start(node.pid());
+    let sampler = RecheckSampler::start(&node.api);
     let flood = Flood::start(&node.api, &node.chain_id, work, keys, threads);
     let deadline = Instant::now() + timeout;
     while flood.accepted() < before {
@@ -379,6 +457,7 @@ pub fn honest_under_flood(
     let (flood_blocks, flood_time) = register(node, keystore, "honest.sigil");
     let counters = flood.stop();
     let peak_rss = monitor.stop();
+    let rechecks = sampler.stop();
     Report {
         idle_blocks,
         idle_time,
@@ -389,5 +468,6 @@ pub fn honest_under_flood(
         max_bits: counters.max_bits.load(Ordering::Relaxed),
         refused: counters.refused.load(Ordering::Relaxed),
         peak_rss,
+        rechecks,
     }
 }

@@ -183,7 +183,7 @@ fn a_full_mempool_asks_more_work_and_evicts_the_least() {
     assert!(required > least, "{answer}");
 
     // With that much work it gets in, and the least-work transaction (the newest of those with
-    // the least) leaves the pool: its status is no longer pending, the others' still is.
+    // the least) leaves the pool: its status says it was evicted, the others' is still pending.
     let (tx, hex) = stamped_commit(&node.chain_id, &key, 0xee, required, u32::MAX);
     let (status, answer) = submit(&hex);
     assert!(status.contains("202"), "{status}: {answer}");
@@ -194,8 +194,30 @@ fn a_full_mempool_asks_more_work_and_evicts_the_least() {
         .rposition(|(_, w)| *w == least)
         .expect("a least-work transaction");
     for (i, (id, _)) in admitted.iter().enumerate() {
-        let expected = if i == victim { "unknown" } else { "pending" };
+        let expected = if i == victim { "evicted" } else { "pending" };
         assert_eq!(status_of(id), expected, "transaction {i} of {admitted:?}");
     }
     assert_eq!(status_of(&newcomer), "pending");
+
+    // Its sender reads why, and what to do, with `sigil tx status`; a pending one says so.
+    let keys = dir.path().join("keys");
+    let victim_id = &admitted[victim].0;
+    let human = node.sigil(&keys, &["tx", "status", victim_id]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.status.code(), Some(1), "{text}");
+    assert_eq!(
+        text.trim(),
+        format!("{victim_id}: evicted: the mempool was full; send it again")
+    );
+    let json = node.sigil(&keys, &["--json", "tx", "status", victim_id]);
+    assert_eq!(json.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(json["id"], victim_id.as_str(), "{json}");
+    assert_eq!(json["status"], "evicted", "{json}");
+    assert_eq!(
+        json["reason"], "the mempool was full; send it again",
+        "{json}"
+    );
+    let pending = ok(node.sigil(&keys, &["tx", "status", &newcomer]));
+    assert_eq!(pending.trim(), format!("{newcomer}: pending"));
 }

@@ -21,6 +21,8 @@ pub enum TxStatus {
     Final { height: Height },
     /// In a final block, but its operation failed (only its nonce was used).
     Failed { height: Height, error: String },
+    /// Left this node's mempool without reaching a block, for `reason` (which says what to do).
+    Evicted { reason: String },
     /// Neither pending nor final on this node.
     Unknown,
 }
@@ -57,6 +59,37 @@ pub struct ChainStatus {
     /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkStatus>,
+    /// The height and round this node's consensus engine last started; absent without one.
+    /// A round that keeps growing at one height is a chain that cannot agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<ConsensusRound>,
+    /// What re-checking the pending transactions on the new state cost after the last block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mempool_recheck: Option<MempoolRecheck>,
+}
+
+/// Where a node's consensus engine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsensusRound {
+    pub height: Height,
+    pub round: u32,
+    /// The block proposed in this round, once this node holds it whole and has checked it.
+    #[serde(default)]
+    pub proposal: Option<Hash>,
+}
+
+/// The mempool's re-check after a block: the pending transactions applied again in order on
+/// the new final state, those that no longer applied dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolRecheck {
+    /// The block after which it ran.
+    pub height: Height,
+    /// Pending transactions re-checked.
+    pub pending: usize,
+    /// Of those, dropped.
+    pub dropped: usize,
+    /// How long it took, in microseconds (the mempool is locked meanwhile).
+    pub micros: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

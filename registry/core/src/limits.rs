@@ -38,6 +38,9 @@ pub const MAX_PENDING_BYTES_PER_SIGNER: usize = 2 * 1024 * 1024;
 /// chain does: one more stamp bit at the threshold, and one more per step above it.
 pub const MEMPOOL_PRESSURE_PERMILLE: usize = 500;
 pub const MEMPOOL_PRESSURE_STEP_PERMILLE: usize = 62;
+/// Evicted transaction ids the mempool remembers (newest kept), so their status says why they
+/// left: about 100 bytes each in memory.
+pub const MAX_EVICTED_REMEMBERED: usize = 10_000;
 /// Largest HTTP request body the API reads.
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Longest chain id.

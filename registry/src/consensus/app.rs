@@ -158,6 +158,9 @@ impl App {
             } => {
                 tracing::debug!(%height, %round, %proposer, ?role, "round started");
                 self.round = (height.0, round_u32(round));
+                self.node
+                    .activity()
+                    .started_round(height.0, round_u32(round));
                 let held: Vec<Undecided> = self
                     .undecided
                     .range(
@@ -170,6 +173,9 @@ impl App {
                 if height.0 == self.next_height() {
                     for u in held {
                         let validity = self.validate(&u, false)?;
+                        self.node
+                            .activity()
+                            .holds_proposal(height.0, round_u32(round), u.id());
                         values.push(u.proposed(validity));
                     }
                 }
@@ -189,6 +195,9 @@ impl App {
                     .clone()
                     .ok_or_else(|| Error::invalid("consensus asked a full node for a proposal"))?;
                 let proposal = self.build_proposal(&key, height, round)?;
+                self.node
+                    .activity()
+                    .holds_proposal(height.0, round_u32(round), proposal.id());
                 self.stream(&key, &proposal, channels).await;
                 let value = BlockValue::new(proposal.block.header.clone());
                 let _ = reply.send(LocallyProposedValue::new(height, round, value));
@@ -418,6 +427,11 @@ impl App {
             return Ok(None);
         }
         let validity = self.validate(&proposal, false)?;
+        self.node.activity().holds_proposal(
+            proposal.height,
+            round_u32(proposal.round),
+            proposal.id(),
+        );
         Ok(Some(proposal.proposed(validity)))
     }
 

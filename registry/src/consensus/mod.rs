@@ -9,6 +9,7 @@ pub mod context;
 pub mod crash;
 pub mod signing;
 pub mod stream;
+pub mod withhold;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use self::codec::SigilCodec;
 use self::context::SigilContext;
 use self::crash::CrashHook;
 use self::signing::{SigilSigner, SigilVerifier};
+use self::withhold::Withhold;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use sigil_core::limits::MAX_SYNC_BLOCKS_PER_RESPONSE;
@@ -158,7 +160,11 @@ pub async fn start(
         Some(key) => {
             let address = key.public();
             let network_key = network_keypair(config.identity.as_deref().unwrap_or(key))?;
-            let signer = SigilSigner::new(chain_id.clone(), key.clone());
+            let withhold = Withhold::from_env()?;
+            if let Some(hook) = withhold {
+                tracing::warn!(%hook, "test hook set: this validator will withhold that vote and go silent");
+            }
+            let signer = SigilSigner::new(chain_id.clone(), key.clone()).withholding(withhold);
             // ADR-006: prove to peers that this libp2p identity speaks for the validator key.
             let peer_id = network_key.public().to_peer_id().to_bytes();
             let proof = signer

@@ -12,6 +12,7 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_signing::{Error as SigningError, Signer, VerificationResult, Verifier};
 
 use super::context::{Height, Proposal, SigilContext, Vote};
+use super::withhold::{WITHHOLD_ENV, Withhold};
 use sigil_core::block::vote_bytes;
 use sigil_core::types::{Hash, Keypair, PublicKey, Signature, encode};
 
@@ -113,11 +114,25 @@ fn proof_signing_bytes(chain_id: &str, public_key: &[u8], peer_id: &[u8]) -> Vec
 pub struct SigilSigner {
     chain_id: String,
     key: Arc<Keypair>,
+    /// The vote a test asked this validator never to sign (`SIGIL_WITHHOLD`).
+    withhold: Option<Withhold>,
 }
 
 impl SigilSigner {
     pub fn new(chain_id: String, key: Arc<Keypair>) -> SigilSigner {
-        SigilSigner { chain_id, key }
+        SigilSigner {
+            chain_id,
+            key,
+            withhold: None,
+        }
+    }
+
+    /// The same signer, withholding the vote `hook` names (a test hook; see [`Withhold`]).
+    pub fn withholding(self, hook: Option<Withhold>) -> SigilSigner {
+        SigilSigner {
+            withhold: hook,
+            ..self
+        }
     }
 
     pub fn public(&self) -> PublicKey {
@@ -131,6 +146,12 @@ impl Signer<SigilContext> for SigilSigner {
         &self,
         vote: Vote,
     ) -> Result<SignedMessage<SigilContext, Vote>, SigningError> {
+        if let Some(hook) = self.withhold
+            && hook.applies(vote.vote_type, vote.height.0)
+        {
+            tracing::warn!(%hook, round = %vote.round, "withholding this vote on purpose ({WITHHOLD_ENV}): this validator's consensus stops here");
+            std::future::pending::<()>().await;
+        }
         let bytes = vote_signing_bytes(&self.chain_id, &vote)
             .ok_or_else(|| SigningError::from_source("a vote without a round cannot be signed"))?;
         let signature = self.key.sign(&bytes);

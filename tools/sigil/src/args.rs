@@ -64,6 +64,9 @@ pub enum Command {
     /// Inspect the chain.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Where a transaction stands on the node.
+    #[command(subcommand)]
+    Tx(TxCommand),
     /// Identities: an online key that signs day to day and an offline key kept cold.
     #[command(subcommand)]
     Identity(IdentityCommand),
@@ -684,6 +687,17 @@ pub struct CaptableArgs {
 pub enum ChainCommand {
     /// The chain's id, tip, state root, validators and mempool.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TxCommand {
+    /// Pending, final (with its block), failed (with the reason), evicted from the mempool
+    /// (with the reason: send it again), or unknown to the node. Exit 1 unless pending or
+    /// final.
+    Status {
+        /// The transaction id (hex), as the command that sent it printed.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

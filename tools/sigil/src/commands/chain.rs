@@ -11,7 +11,7 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<Exit> {
     let clock = Clock::of(&status);
     ctx.out.emit(&status, |s| {
         let p = &s.params;
-        let facts = vec![
+        let mut facts = vec![
             vec!["chain".to_string(), s.chain_id.clone()],
             vec!["genesis".into(), s.genesis_hash.to_string()],
             vec!["height".into(), s.tip.height.to_string()],
@@ -45,6 +45,24 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<Exit> {
                 ),
             ],
         ];
+        if let Some(c) = &s.consensus {
+            facts.push(vec![
+                "consensus".into(),
+                format!("height {}, round {}", c.height, c.round),
+            ]);
+        }
+        if let Some(r) = &s.mempool_recheck {
+            facts.push(vec![
+                "mempool recheck".into(),
+                format!(
+                    "{} transaction(s) re-checked after block {} in {:.1} ms, {} dropped",
+                    r.pending,
+                    r.height,
+                    r.micros as f64 / 1000.0,
+                    r.dropped
+                ),
+            ]);
+        }
         let validators: Vec<Vec<String>> = s
             .validators
             .validators

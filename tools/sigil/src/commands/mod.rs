@@ -12,6 +12,7 @@ mod offering;
 mod proof;
 mod register;
 mod show;
+mod tx;
 mod validators;
 
 use anyhow::Context;
@@ -21,7 +22,7 @@ use sigil_core::state::ValidatorSet;
 use sigil_core::types::{Keypair, PublicKey};
 
 use crate::args::{
-    CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand,
+    CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand, TxCommand,
     ValidatorsCommand,
 };
 use crate::client::Client;
@@ -137,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Captable(args) => company::captable(&ctx, args).await,
         Command::Offering(cmd) => offering::run(&ctx, cmd).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
+        Command::Tx(TxCommand::Status { id }) => tx::status(&ctx, &id).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
             LocalnetCommand::AddNode { dir, base_port } => {

@@ -236,7 +236,7 @@ async fn resume(
             ));
             return Ok(None);
         }
-        TxStatus::Unknown => {
+        TxStatus::Unknown | TxStatus::Evicted { .. } => {
             progress.println(format!(
                 "sigil: the earlier commit of `{name}` never reached a block; sending it again"
             ));
