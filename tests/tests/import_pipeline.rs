@@ -43,7 +43,11 @@ fn a_pipelined_import_through_a_small_mempool_registers_every_name() {
     let report = ok_json(import(&["--batch", &batch, "--in-flight", &in_flight]));
     assert_eq!(report["names"], NAMES, "{report}");
     assert_eq!(report["registered"], NAMES, "{report}");
-    assert_eq!(report["failed"].as_array().map(Vec::len), Some(0), "{report}");
+    assert_eq!(
+        report["failed"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
     for n in 0..NAMES {
         let answer = query(
             node.dns,

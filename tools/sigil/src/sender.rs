@@ -49,6 +49,9 @@ pub struct Sender<'a> {
     asked_bits: u32,
     /// Where a long stamp search shows how far it got.
     progress: &'a Progress,
+    /// Whether a refusal for more work waits for a block before stamping anew (for a client
+    /// that fills the mempool itself; see [`Sender::patient`]).
+    patient: bool,
 }
 
 impl<'a> Sender<'a> {
@@ -70,7 +73,17 @@ impl<'a> Sender<'a> {
             work: status.params.work,
             asked_bits: 0,
             progress,
+            patient: false,
         })
+    }
+
+    /// Makes a refusal for more work wait for the next block before stamping anew: for a
+    /// client that sends enough to fill the node's mempool itself, whose own transactions no
+    /// stamp evicts and the next block takes (without it, the work asked would climb with
+    /// every refusal).
+    pub fn patient(mut self) -> Self {
+        self.patient = true;
+        self
     }
 
     pub fn public(&self) -> PublicKey {
@@ -125,6 +138,7 @@ impl<'a> Sender<'a> {
         let mut busy = 0;
         let mut more_work = 0;
         let mut renonced = false;
+        let mut waited = false;
         loop {
             let stx = self.sign(op.clone())?;
             before(&stx)?;
@@ -133,17 +147,22 @@ impl<'a> Sender<'a> {
                     self.nonce += 1;
                     return Ok(stx);
                 }
-                // The mempool is full of this key's own transactions: no stamp evicts them,
-                // the next block makes room.
+                // The mempool is (nearly) full: a block first, since the transactions filling
+                // it may be this key's own, which no stamp evicts and the block takes.
                 Err(e)
-                    if required_bits(&e).is_some_and(|asked| asked <= stx.tx.work_bits())
+                    if self.patient
+                        && required_bits(&e).is_some()
+                        && !waited
                         && busy < BUSY_RETRIES =>
                 {
+                    waited = true;
                     busy += 1;
-                    tokio::time::sleep(self.busy_pause()).await;
+                    tokio::time::sleep(self.block_interval).await;
                 }
-                // The node is under load (or the chain asks more than we knew): stamp anew.
+                // Still refused after a block: the node is under load (or the chain asks more
+                // than we knew): stamp anew.
                 Err(e) if required_bits(&e).is_some() && more_work < WORK_RETRIES => {
+                    waited = false;
                     more_work += 1;
                     let asked = required_bits(&e).unwrap_or(0);
                     self.asked_bits = asked.max(self.asked_bits + 1);

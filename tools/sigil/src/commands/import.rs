@@ -80,7 +80,9 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<Exit> {
 
     let progress = Progress::bar(&ctx.out, report.names as u64, "names");
     progress.inc(report.failed.len() as u64);
-    let mut sender = Sender::new(&client, &key, &status, &progress).await?;
+    let mut sender = Sender::new(&client, &key, &status, &progress)
+        .await?
+        .patient();
     let mut pipe = Pipeline {
         client: &client,
         reveal_min_blocks: status.params.reveal_min_blocks,
@@ -222,8 +224,7 @@ impl<'n> Pipeline<'_, 'n> {
                 }
             }
             // The next batch's commits, while fewer batches than allowed are in flight.
-            if self.committed.len() + self.revealed.len() < self.in_flight
-                && !self.queue.is_empty()
+            if self.committed.len() + self.revealed.len() < self.in_flight && !self.queue.is_empty()
             {
                 let take = self.batch.min(self.queue.len());
                 let entries: Vec<Entry<'n>> = self.queue.drain(..take).collect();
