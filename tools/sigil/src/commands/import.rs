@@ -163,7 +163,8 @@ impl Batch<'_> {
 /// Where a sent transaction is now.
 enum Now {
     Pending,
-    Landed(Height),
+    /// In the block at this height, applied or failed.
+    Landed(Landed),
     /// The node no longer knows it: it was dropped from the mempool (evicted by more work,
     /// or an earlier transaction of the key stopped applying, which drops the later ones).
     Lost,
@@ -200,7 +201,9 @@ impl<'n> Pipeline<'_, 'n> {
                     };
                     match now(self.client, &last).await? {
                         Now::Pending => break,
-                        Now::Landed(height) => batch.landed = Some(height),
+                        Now::Landed(Landed::Final { height } | Landed::Failed { height, .. }) => {
+                            batch.landed = Some(height)
+                        }
                         Now::Lost => {
                             let batch = self.committed.pop_front().unwrap_or(Batch {
                                 sent: Vec::new(),
@@ -383,8 +386,9 @@ impl<'n> Pipeline<'_, 'n> {
                     again.push(sent);
                     continue;
                 }
+                Now::Landed(landed) => landed,
                 // Sent again under a later nonce after a drop: wait for it.
-                Now::Pending | Now::Landed(_) => wait_landed(self.client, &sent.id).await?,
+                Now::Pending => wait_landed(self.client, &sent.id).await?,
             };
             match outcome {
                 Landed::Final { .. } => {
@@ -411,8 +415,9 @@ async fn now(client: &Client, id: &Hash) -> anyhow::Result<Now> {
     for _ in 0..UNKNOWN_RETRIES {
         match client.tx_status(id, 0).await?.status {
             TxStatus::Pending => return Ok(Now::Pending),
-            TxStatus::Final { height } | TxStatus::Failed { height, .. } => {
-                return Ok(Now::Landed(height));
+            TxStatus::Final { height } => return Ok(Now::Landed(Landed::Final { height })),
+            TxStatus::Failed { height, error } => {
+                return Ok(Now::Landed(Landed::Failed { height, error }));
             }
             TxStatus::Unknown => tokio::time::sleep(UNKNOWN_PAUSE).await,
         }
