@@ -14,6 +14,8 @@ const GLOBAL: &str = "Global options";
 
 /// Import batch size: names committed together before their reveals.
 pub const DEFAULT_IMPORT_BATCH: u64 = 1000;
+/// Import batches in flight at once: committed or revealed, not yet final.
+pub const DEFAULT_IMPORT_IN_FLIGHT: u64 = 4;
 
 /// The Sigil command-line client: keys, names, proofs and the chain.
 #[derive(Debug, Parser)]
@@ -250,6 +252,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_IMPORT_BATCH,
           value_parser = clap::value_parser!(u64).range(1..=sigil_core::limits::MAX_PENDING_PER_SIGNER as u64))]
     pub batch: u64,
+    /// Batches in flight at once: the next batch's commits are sent while earlier batches
+    /// wait for their reveal delay and finality (1: one batch after another).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_IMPORT_IN_FLIGHT,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub in_flight: u64,
     /// Origin for relative names when the file has no `$ORIGIN` [default: the chain's first TLD].
     #[arg(long, value_name = "DOMAIN")]
     pub origin: Option<String>,

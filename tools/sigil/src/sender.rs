@@ -17,8 +17,10 @@ const LONG_POLL_MS: u64 = 30_000;
 /// Longest wait for a transaction to be final or for a height, before the chain is taken as
 /// stalled. Everything sent so far stays valid: running the command again picks it up.
 const MAX_WAIT: Duration = Duration::from_secs(600);
-/// Times a submission is retried while the node says it is busy.
-const BUSY_RETRIES: u32 = 60;
+/// Times a submission is retried while the node says it is busy (about 60 block intervals)...
+const BUSY_RETRIES: u32 = 60 * BUSY_PAUSE_DIVISOR;
+/// ...a block interval divided by this apart.
+const BUSY_PAUSE_DIVISOR: u32 = 4;
 /// Times a submission is stamped anew because the node asked for more work.
 const WORK_RETRIES: u32 = 16;
 /// Most stamp bits sigil computes: 2^32 hashes take minutes on one core. A node asking more
@@ -47,6 +49,9 @@ pub struct Sender<'a> {
     asked_bits: u32,
     /// Where a long stamp search shows how far it got.
     progress: &'a Progress,
+    /// Whether a refusal for more work waits for a block before stamping anew (for a client
+    /// that fills the mempool itself; see [`Sender::patient`]).
+    patient: bool,
 }
 
 impl<'a> Sender<'a> {
@@ -68,7 +73,17 @@ impl<'a> Sender<'a> {
             work: status.params.work,
             asked_bits: 0,
             progress,
+            patient: false,
         })
+    }
+
+    /// Makes a refusal for more work wait for the next block before stamping anew: for a
+    /// client that sends enough to fill the node's mempool itself, whose own transactions no
+    /// stamp evicts and the next block takes (without it, the work asked would climb with
+    /// every refusal).
+    pub fn patient(mut self) -> Self {
+        self.patient = true;
+        self
     }
 
     pub fn public(&self) -> PublicKey {
@@ -123,6 +138,7 @@ impl<'a> Sender<'a> {
         let mut busy = 0;
         let mut more_work = 0;
         let mut renonced = false;
+        let mut waited = false;
         loop {
             let stx = self.sign(op.clone())?;
             before(&stx)?;
@@ -131,15 +147,34 @@ impl<'a> Sender<'a> {
                     self.nonce += 1;
                     return Ok(stx);
                 }
-                // The node is under load (or the chain asks more than we knew): stamp anew.
+                // The mempool is (nearly) full: a block first, since the transactions filling
+                // it may be this key's own, which no stamp evicts and the block takes.
+                Err(e)
+                    if self.patient
+                        && required_bits(&e).is_some()
+                        && !waited
+                        && busy < BUSY_RETRIES =>
+                {
+                    waited = true;
+                    busy += 1;
+                    tokio::time::sleep(self.block_interval).await;
+                }
+                // Still refused after a block: the node is under load (or the chain asks more
+                // than we knew): stamp anew.
                 Err(e) if required_bits(&e).is_some() && more_work < WORK_RETRIES => {
+                    waited = false;
                     more_work += 1;
                     let asked = required_bits(&e).unwrap_or(0);
                     self.asked_bits = asked.max(self.asked_bits + 1);
                 }
-                Err(e) if node_code(&e) == Some("busy") && busy < BUSY_RETRIES => {
+                // This key has as many pending transactions as a node holds, or this client
+                // asks too often: wait for a block to take some.
+                Err(e)
+                    if matches!(node_code(&e), Some("busy" | "rate_limited"))
+                        && busy < BUSY_RETRIES =>
+                {
                     busy += 1;
-                    tokio::time::sleep(self.block_interval).await;
+                    tokio::time::sleep(self.busy_pause()).await;
                 }
                 // Another client of this key sent something meanwhile: take the node's nonce.
                 Err(e) if node_code(&e) == Some("bad_nonce") && !renonced => {
@@ -149,6 +184,12 @@ impl<'a> Sender<'a> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// How long a refused submission waits before it is sent again: a fraction of a block,
+    /// so that the room a block makes is used soon.
+    fn busy_pause(&self) -> Duration {
+        (self.block_interval / BUSY_PAUSE_DIVISOR).max(Duration::from_millis(20))
     }
 
     pub async fn send(&mut self, op: Op) -> anyhow::Result<SignedTx> {
