@@ -419,6 +419,8 @@ async fn now(client: &Client, id: &Hash) -> anyhow::Result<Now> {
             TxStatus::Failed { height, error } => {
                 return Ok(Now::Landed(Landed::Failed { height, error }));
             }
+            // Evicted from a full mempool: lost, so sent again like a dropped one.
+            TxStatus::Evicted { .. } => return Ok(Now::Lost),
             TxStatus::Unknown => tokio::time::sleep(UNKNOWN_PAUSE).await,
         }
     }
