@@ -1,6 +1,6 @@
-//! The transactions the mempool evicted to stay within its bounds, remembered by id (the
-//! newest [`MAX_EVICTED_REMEMBERED`], in memory only) so their status says why they left
-//! instead of `unknown`.
+//! The transactions the mempool evicted (to stay within its bounds, or because they no longer
+//! apply), remembered by id (the newest [`MAX_EVICTED_REMEMBERED`], in memory only) so their
+//! status says why they left instead of `unknown`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -8,17 +8,30 @@ use sigil_core::limits::MAX_EVICTED_REMEMBERED;
 use sigil_core::types::Hash;
 
 /// Why a pending transaction was evicted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvictionReason {
     /// The pool was full and a transaction with more work took its place.
     MempoolFull,
+    /// After a block it no longer applied (another transaction took what it needed): the
+    /// error it would have failed with.
+    NoLongerApplies(String),
+    /// An earlier pending transaction of its signer no longer applied, so neither could it.
+    EarlierDropped,
 }
 
 impl EvictionReason {
     /// What the transaction's status says, with what its sender can do.
-    pub fn explain(self) -> &'static str {
+    pub fn explain(&self) -> String {
         match self {
-            EvictionReason::MempoolFull => "the mempool was full; send it again",
+            EvictionReason::MempoolFull => "the mempool was full; send it again".to_string(),
+            EvictionReason::NoLongerApplies(error) => {
+                format!("it no longer applies after the last block: {error}")
+            }
+            EvictionReason::EarlierDropped => {
+                "an earlier pending transaction of its signer no longer applies; send it again \
+                 once that is sorted out"
+                    .to_string()
+            }
         }
     }
 }
@@ -60,7 +73,7 @@ impl Evicted {
 
     /// Why `id` was evicted, if it was recently.
     pub fn reason(&self, id: &Hash) -> Option<EvictionReason> {
-        self.reasons.get(id).copied()
+        self.reasons.get(id).cloned()
     }
 }
 

@@ -301,7 +301,7 @@ impl Mempool {
             }
         }
         let mut pending = Overlay::new(state);
-        let mut doomed: Vec<(PublicKey, u64)> = Vec::new();
+        let mut doomed: Vec<(PublicKey, u64, String)> = Vec::new();
         let mut failed: HashSet<PublicKey> = HashSet::new();
         for (seq, entry) in &inner.entries {
             let signer = entry.stx.tx.signer;
@@ -311,21 +311,23 @@ impl Mempool {
             if let Err(e) = apply_pending(&mut pending, params, height, &entry.stx)? {
                 tracing::debug!(tx = %entry.id, %signer, error = %e, "dropping a pending transaction that no longer applies");
                 failed.insert(signer);
-                doomed.push((signer, *seq));
+                doomed.push((signer, *seq, e.to_string()));
             }
         }
         let writes = pending.into_writes();
         let mut dropped = 0;
-        for (signer, seq) in doomed {
-            dropped += inner.evict_from(&signer, seq).len();
+        for (signer, seq, error) in doomed {
+            let ids = inner.evict_from(&signer, seq);
+            dropped += ids.len();
+            inner.record_dropped(ids, error);
         }
         inner.writes = writes;
         Ok(dropped)
     }
 
-    /// Drops every pending transaction of `signer` (after one of them turned out invalid, the
-    /// rest cannot apply either). Returns what was dropped.
-    pub fn drop_signer(&self, signer: &PublicKey) -> Vec<SignedTx> {
+    /// Drops every pending transaction of `signer` (after the first turned out invalid with
+    /// `error`, the rest cannot apply either). Returns what was dropped.
+    pub fn drop_signer(&self, signer: &PublicKey, error: &str) -> Vec<SignedTx> {
         let mut inner = self.lock();
         let Some(first) = inner
             .signers
@@ -336,7 +338,8 @@ impl Mempool {
         };
         let seqs: Vec<u64> = inner.signers[signer].seqs.iter().copied().collect();
         let txs = seqs.iter().map(|s| inner.entries[s].stx.clone()).collect();
-        inner.evict_from(signer, first);
+        let ids = inner.evict_from(signer, first);
+        inner.record_dropped(ids, error.to_string());
         txs
     }
 
@@ -346,6 +349,18 @@ impl Mempool {
 }
 
 impl Inner {
+    /// Remembers why `ids` (one signer's, oldest first) left: the first no longer applied with
+    /// `error`, the rest followed it.
+    fn record_dropped(&mut self, ids: Vec<Hash>, error: String) {
+        let mut reason = EvictionReason::NoLongerApplies(error);
+        for id in ids {
+            self.evicted.record(
+                id,
+                std::mem::replace(&mut reason, EvictionReason::EarlierDropped),
+            );
+        }
+    }
+
     /// How full the pool is, by count or by bytes, whichever is fuller, in thousandths.
     fn fill_permille(&self) -> usize {
         let by_count = self.entries.len() * 1000 / self.bounds.max_txs.max(1);
@@ -504,9 +519,20 @@ mod tests {
         assert_eq!(pool.pending_nonce(&key.public()), Some(2));
         // Another block used the key's next nonce: its pending transaction is dropped.
         state.0.insert(keys::nonce(&key.public()), encode(&2u64));
+        let dropped = pool.peek(2, usize::MAX)[1].id();
         assert_eq!(pool.rebuild(&[], &state, &params(), 3).unwrap(), 1);
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.pending_nonce(&key.public()), None);
+        // Its status says why it left.
+        let reason = pool
+            .evicted(&dropped)
+            .expect("a dropped transaction is remembered");
+        assert!(
+            reason
+                .explain()
+                .starts_with("it no longer applies after the last block: "),
+            "{reason:?}"
+        );
         // A replay of a final nonce is refused against the state nonce.
         assert!(matches!(
             add(&pool, &state, tx(&key, 1, 9, 0)),

@@ -200,7 +200,7 @@ impl Node {
             TxStatus::Pending
         } else if let Some(reason) = self.mempool.evicted(id) {
             TxStatus::Evicted {
-                reason: reason.explain().to_string(),
+                reason: reason.explain(),
             }
         } else {
             TxStatus::Unknown
@@ -222,7 +222,7 @@ impl Node {
                 Err(Error::Core(sigil_core::Error::InvalidTx { index, error })) => {
                     let signer = txs[index].tx.signer;
                     tracing::warn!(%signer, %error, "dropping a pending transaction that can no longer apply");
-                    let dropped = self.mempool.drop_signer(&signer);
+                    let dropped = self.mempool.drop_signer(&signer, &error.to_string());
                     txs.retain(|t| !dropped.contains(t));
                 }
                 Err(e) => return Err(e),

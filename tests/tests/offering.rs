@@ -60,12 +60,6 @@ fn raise_a_round_over_the_binaries() {
         "--price",
         "1.00 EUR",
     ]));
-    let refused = |args: &[&str], needle: &str| {
-        let out = sigil(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
-    };
     let subscribe = |holder: &str, shares: &str| {
         vec![
             "offering",
@@ -98,8 +92,8 @@ fn raise_a_round_over_the_binaries() {
         "h-0002",
     ]));
     ok(run(subscribe("h-0002", "200")));
-    refused(
-        &[
+    company::refused(
+        sigil(&[
             "--key",
             "h1",
             "offering",
@@ -108,7 +102,7 @@ fn raise_a_round_over_the_binaries() {
             "seed-2027",
             "--holder",
             "h-0001",
-        ],
+        ]),
         "may not confirm a payment",
     );
     ok(sigil(&[
@@ -121,15 +115,15 @@ fn raise_a_round_over_the_binaries() {
         "--holder",
         "h-0001",
     ]));
-    refused(
-        &[
+    company::refused(
+        sigil(&[
             "--key",
             "owner",
             "offering",
             "close",
             "acme.sigil",
             "seed-2027",
-        ],
+        ]),
         "close it after height",
     );
     ok(sigil(&[
@@ -217,8 +211,8 @@ fn raise_a_round_over_the_binaries() {
     ]);
     assert_eq!(absent.status.code(), Some(1));
     // The lock-up: the error says from which height the shares move.
-    refused(
-        &[
+    company::refused(
+        sigil(&[
             "shares",
             "transfer",
             "acme.sigil",
@@ -230,7 +224,7 @@ fn raise_a_round_over_the_binaries() {
             "h-0002",
             "--amount",
             "1",
-        ],
+        ]),
         "locked by an offering's lock-up",
     );
 }

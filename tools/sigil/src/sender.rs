@@ -305,7 +305,7 @@ pub async fn wait_landed(client: &Client, id: &Hash) -> anyhow::Result<Landed> {
             TxStatus::Final { height } => return Ok(Landed::Final { height }),
             TxStatus::Failed { height, error } => return Ok(Landed::Failed { height, error }),
             TxStatus::Evicted { reason } => anyhow::bail!(
-                "transaction {id} was evicted from the mempool of the node at {}: {reason}",
+                "transaction {id} left the mempool of the node at {} without reaching a block: {reason}",
                 client.base()
             ),
             TxStatus::Unknown if unknown < UNKNOWN_RETRIES => {
