@@ -873,16 +873,36 @@ async fn offering_list(
     read_page(move || ledger.offerings_page(&company.id, &request)).await
 }
 
+/// `?subscriptions=N` of an offering request: how many subscriptions its first page holds
+/// (0: the offering alone, for a client that needs only its terms).
+#[derive(Debug, Deserialize)]
+struct FirstPageQuery {
+    subscriptions: Option<usize>,
+}
+
 /// An offering with the first page of its subscriptions.
 async fn offering(
     State(node): State<Arc<Node>>,
     Path((input, offering)): Path<(String, String)>,
+    Query(query): Query<FirstPageQuery>,
 ) -> ApiResult<OfferingInfo> {
+    let first_page = query.subscriptions.unwrap_or(MAX_PAGE_ITEMS);
+    if first_page > MAX_PAGE_ITEMS {
+        return Err(bad_request(format!(
+            "subscriptions={first_page} is more than a page holds; ask at most {MAX_PAGE_ITEMS}"
+        )));
+    }
     let (_, entry) = offering_entry(&node, &input, &offering).await?;
     let ledger = node.ledger().clone();
     let height = ledger.tip().height;
     let (entry, page) = tokio::task::spawn_blocking(move || {
-        let page = ledger.subscriptions_page(&entry, None, Some(MAX_PAGE_ITEMS), Order::Asc)?;
+        let page = match first_page {
+            0 => Page {
+                items: Vec::new(),
+                next_cursor: None,
+            },
+            n => ledger.subscriptions_page(&entry, None, Some(n), Order::Asc)?,
+        };
         Ok::<_, Error>((entry, page))
     })
     .await

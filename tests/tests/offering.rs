@@ -156,6 +156,15 @@ fn raise_a_round_over_the_binaries() {
     assert_eq!(shown["issued"], 500);
     assert_eq!(shown["terms"]["terms_sha256"], expected_hash.as_str());
     assert_eq!(shown["terms"]["price"], "1.00 EUR");
+    // The API gives the offering with as many subscriptions as asked, none for a client
+    // that needs only the terms.
+    let path = "/v1/companies/acme.sigil/offerings/seed-2027";
+    let alone = api_get(&node.api, &format!("{path}?subscriptions=0"));
+    assert_eq!(alone["subscriptions"], serde_json::json!([]), "{alone}");
+    assert_eq!(alone["issued"], 500, "{alone}");
+    let first = api_get(&node.api, &format!("{path}?subscriptions=1"));
+    assert_eq!(first["subscriptions"].as_array().map(Vec::len), Some(1));
+    assert!(first["subscriptions_next_cursor"].is_string(), "{first}");
     let human = ok(sigil(&["offering", "show", "acme.sigil", "seed-2027"]));
     assert!(human.contains(&expected_hash), "{human}");
     let csv = ok(sigil(&[

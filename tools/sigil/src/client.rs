@@ -21,6 +21,12 @@ use sigil_core::types::{Hash, PublicKey};
 /// Longest a single request may take; above the node's longest long-poll (60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Times a read refused for its rate is asked again before the refusal is reported.
+const RATE_RETRIES: u32 = 60;
+/// The pause before asking again when the node gives no `Retry-After`...
+const RATE_PAUSE: Duration = Duration::from_secs(1);
+/// ...and the longest one whatever it gives.
+const MAX_RATE_PAUSE: Duration = Duration::from_secs(10);
 
 /// Which part of a history to list.
 #[derive(Debug, Clone, Copy, Default)]
@@ -249,14 +255,15 @@ impl Client {
         .await
     }
 
-    /// An offering with the first page of its subscriptions, or `None` if there is none.
+    /// An offering (terms, status, totals) without its subscriptions, or `None` if there is
+    /// none.
     pub async fn offering(
         &self,
         company: &str,
         offering: &str,
     ) -> anyhow::Result<Option<OfferingInfo>> {
         self.get_optional(
-            &format!("/v1/companies/{company}/offerings/{offering}"),
+            &format!("/v1/companies/{company}/offerings/{offering}?subscriptions=0"),
             "offering_not_found",
         )
         .await
@@ -268,7 +275,13 @@ impl Client {
         company: &str,
         offering: &str,
     ) -> anyhow::Result<Option<OfferingInfo>> {
-        let Some(mut info) = self.offering(company, offering).await? else {
+        let Some(mut info) = self
+            .get_optional::<OfferingInfo>(
+                &format!("/v1/companies/{company}/offerings/{offering}"),
+                "offering_not_found",
+            )
+            .await?
+        else {
             return Ok(None);
         };
         // The answer carries the first page; read on where it stops.
@@ -378,14 +391,26 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
+    /// A read; a refusal for asking too often is waited out (as long as the node's
+    /// `Retry-After` says, a bounded number of times), since a read can always be asked again.
     async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        self.read(response).await
+        let mut refused = 0;
+        loop {
+            let response = self
+                .http
+                .get(self.url(path))
+                .send()
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            let wait = retry_after(&response);
+            match self.read(response).await {
+                Err(e) if node_code(&e) == Some("rate_limited") && refused < RATE_RETRIES => {
+                    refused += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// Decodes a success, or turns an error answer into a `NodeError`.
@@ -449,6 +474,17 @@ impl Client {
             )
         }
     }
+}
+
+/// How long a refused read waits: the node's `Retry-After` in seconds, bounded.
+fn retry_after(response: &reqwest::Response) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .map_or(RATE_PAUSE, |secs| {
+            Duration::from_secs(secs).min(MAX_RATE_PAUSE)
+        })
 }
 
 fn cap_table_path(company: &str, at: Option<u64>, format: &str) -> String {

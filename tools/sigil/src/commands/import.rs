@@ -33,8 +33,6 @@ const UNKNOWN_RETRIES: u32 = 3;
 const UNKNOWN_PAUSE: Duration = Duration::from_millis(300);
 /// Status queries in flight at once when reading a batch's outcomes.
 const STATUS_QUERIES: usize = 32;
-/// Times a status request refused for its rate is retried, a second apart.
-const RATE_RETRIES: u32 = 60;
 
 #[derive(Serialize)]
 struct Report {
@@ -190,7 +188,7 @@ struct Pipeline<'a, 'n> {
 impl<'n> Pipeline<'_, 'n> {
     async fn run(&mut self, sender: &mut Sender<'_>) -> anyhow::Result<()> {
         loop {
-            let tip = status(self.client).await?.tip.height;
+            let tip = self.client.status().await?.tip.height;
             let mut moved = false;
             // Reveal every committed batch whose window is open, oldest first.
             while let Some(batch) = self.committed.front_mut() {
@@ -350,7 +348,7 @@ impl<'n> Pipeline<'_, 'n> {
                             && early < EARLY_REVEAL_RETRIES =>
                     {
                         early += 1;
-                        let tip = status(self.client).await?.tip.height;
+                        let tip = self.client.status().await?.tip.height;
                         wait_height(self.client, tip + 1, |_| {}).await?;
                     }
                     // The commit was dropped before its block, or its window passed.
@@ -433,20 +431,6 @@ async fn statuses(client: &Client, sent: &[Sent<'_>]) -> anyhow::Result<Vec<Now>
         .buffered(STATUS_QUERIES)
         .try_collect()
         .await
-}
-
-/// The chain's status; a refusal for asking too often is waited out.
-async fn status(client: &Client) -> anyhow::Result<sigil_core::api::ChainStatus> {
-    let mut refused = 0;
-    loop {
-        match client.status().await {
-            Err(e) if node_code(&e) == Some("rate_limited") && refused < RATE_RETRIES => {
-                refused += 1;
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            answer => return answer,
-        }
-    }
 }
 
 /// The node's reason when it refused a transaction; any other error stops the import.

@@ -23,7 +23,7 @@ fn terms_hash(path: &std::path::Path) -> anyhow::Result<Hash> {
     Ok(Hash(Sha256::digest(&bytes).into()))
 }
 
-/// The offering with the first page of its subscriptions; with every one if `in_full`.
+/// The offering alone; with every one of its subscriptions if `in_full`.
 async fn offering_of(
     client: &Client,
     company: &CompanyEntry,
