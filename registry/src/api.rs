@@ -322,6 +322,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         last_validator_change: ledger.last_validator_change()?.map(|c| c.height),
         pending_validator_changes: pending_at(&ledger.latest(), ledger.tip().height + 1)?,
         mempool_txs: node.mempool().len(),
+        mempool_bytes: node.mempool().bytes(),
         network: node.network_status(),
         consensus: node.activity().round(),
         mempool_recheck: node.activity().recheck(),

@@ -37,6 +37,19 @@ pub fn binary(name: &str) -> PathBuf {
         let release = profile_dir.file_name().is_some_and(|p| p == "release");
         let mut cmd = Command::new(env!("CARGO"));
         cmd.args(["build", "-q", "--workspace", "--bins"]);
+        // Not the package variables `cargo test` set for this test: build scripts that watch
+        // them (ring's) would see them change and rebuild half the tree, twice a run.
+        for (var, _) in std::env::vars_os() {
+            let var = var.to_string_lossy();
+            if var.starts_with("CARGO_PKG_")
+                || var.starts_with("CARGO_MANIFEST_")
+                || var.starts_with("CARGO_BIN_EXE_")
+                || var == "CARGO_CRATE_NAME"
+                || var == "CARGO_PRIMARY_PACKAGE"
+            {
+                cmd.env_remove(&*var);
+            }
+        }
         // Under `cargo test` also name the tests, so the build matches what it just built;
         // a benchmark (release) needs only the binaries.
         cmd.arg(if release { "--release" } else { "--tests" });

@@ -56,6 +56,9 @@ pub struct ChainStatus {
     #[serde(default)]
     pub pending_validator_changes: Vec<PendingChange>,
     pub mempool_txs: usize,
+    /// Bytes of the pending transactions (the mempool is bounded by count and by bytes).
+    #[serde(default)]
+    pub mempool_bytes: usize,
     /// Listen addresses and peers; absent on a node without networking (`sigild --dev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkStatus>,

@@ -24,6 +24,7 @@ use super::assembly::{Undecided, assemble, judge_init, round_u32};
 use super::codec::bounded_range;
 use super::context::{Address, BlockValue, Height, ProposalPart, SigilContext};
 use super::crash::{CrashHook, CrashPoint};
+use super::miss::MissProposal;
 use super::stream::{Streams, proposal_parts, stream_messages};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Equivocation, EquivocationKind};
@@ -64,6 +65,8 @@ pub(crate) struct App {
     last_commit_ok: bool,
     /// Where tests asked this node to crash, if they did.
     crash: Option<CrashHook>,
+    /// Which round's proposals tests asked this node to miss, if they did.
+    miss: Option<MissProposal>,
 }
 
 impl App {
@@ -73,6 +76,7 @@ impl App {
         author: Vec<u8>,
         timeouts: LinearTimeouts,
         crash: Option<CrashHook>,
+        miss: Option<MissProposal>,
     ) -> App {
         let ledger = node.ledger().clone();
         let chain_id = ledger.params().chain_id.clone();
@@ -93,6 +97,7 @@ impl App {
             round: (0, 0),
             last_commit_ok: true,
             crash,
+            miss,
         }
     }
 
@@ -422,16 +427,19 @@ impl App {
             tracing::warn!(peer = %author, "dropping a malformed or wrongly signed proposal stream");
             return Ok(None);
         };
+        let round = round_u32(proposal.round);
+        if let Some(hook) = self.miss.filter(|m| m.applies(proposal.height, round)) {
+            tracing::warn!(%hook, "dropping this round's proposal on purpose (test hook)");
+            return Ok(None);
+        }
         if !self.keep(proposal.clone())? || proposal.height > next {
             // Validated when consensus reaches that height (`StartedRound`).
             return Ok(None);
         }
         let validity = self.validate(&proposal, false)?;
-        self.node.activity().holds_proposal(
-            proposal.height,
-            round_u32(proposal.round),
-            proposal.id(),
-        );
+        self.node
+            .activity()
+            .holds_proposal(proposal.height, round, proposal.id());
         Ok(Some(proposal.proposed(validity)))
     }
 
@@ -815,6 +823,7 @@ mod tests {
             Some(key),
             peer().to_bytes(),
             super::super::context::default_timeouts(),
+            None,
             None,
         );
         (keys, app)

@@ -7,6 +7,7 @@ mod assembly;
 pub mod codec;
 pub mod context;
 pub mod crash;
+pub mod miss;
 pub mod signing;
 pub mod stream;
 pub mod withhold;
@@ -32,6 +33,7 @@ use self::app::App;
 use self::codec::SigilCodec;
 use self::context::SigilContext;
 use self::crash::CrashHook;
+use self::miss::MissProposal;
 use self::signing::{SigilSigner, SigilVerifier};
 use self::withhold::Withhold;
 use crate::error::{Error, Result};
@@ -214,6 +216,10 @@ pub async fn start(
     if let Some(hook) = crash {
         tracing::warn!(%hook, "test hook set: this node will abort at that point");
     }
+    let miss = MissProposal::from_env()?;
+    if let Some(hook) = miss {
+        tracing::warn!(%hook, "test hook set: this node will drop the proposals of that round");
+    }
     let engine_config = EngineConfig {
         moniker: config.moniker.clone(),
         consensus: EngineConsensusConfig {
@@ -238,7 +244,7 @@ pub async fn start(
     .await
     .map_err(|e| Error::invalid(format!("starting the consensus engine failed: {e:#}")))?;
 
-    let app = App::new(node, key, author, config.timeouts, crash);
+    let app = App::new(node, key, author, config.timeouts, crash, miss);
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusHandle { engine, app })
 }
