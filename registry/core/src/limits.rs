@@ -176,7 +176,7 @@ pub const MAX_SYNC_GROUP_BYTES: usize = 32 * 1024 * 1024;
 pub const SYNC_GROUP_MAX_AGE_MS: u64 = 1_000;
 /// A sync group is flushed when no synced block followed its last one for this long, in
 /// milliseconds (the node has caught up, or waits for the next response).
-pub const SYNC_GROUP_IDLE_MS: u64 = 20;
+pub const SYNC_GROUP_IDLE_MS: u64 = 50;
 /// Proposal streams one publisher (the gossip source) may have open at once; a new one
 /// expires its oldest. An honest proposer has one or two in flight.
 pub const MAX_PROPOSAL_STREAMS_PER_PEER: usize = 4;

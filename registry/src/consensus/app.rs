@@ -669,8 +669,10 @@ impl App {
             let started = self.group.map_or(now, |g| g.started);
             self.group = Some(GroupClock { started, last: now });
             self.forget_through(height)?;
-            self.crash_at(CrashPoint::InGroup, height);
             let (blocks, bytes) = self.ledger.group_size();
+            if blocks > 1 {
+                self.crash_at(CrashPoint::InGroup, height);
+            }
             let old = now >= started + Duration::from_millis(SYNC_GROUP_MAX_AGE_MS);
             if blocks >= MAX_SYNC_GROUP_BLOCKS || bytes >= MAX_SYNC_GROUP_BYTES || old {
                 self.flush_group()?;

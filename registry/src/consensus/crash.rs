@@ -21,8 +21,9 @@ pub enum CrashPoint {
     /// block from sync on a full node); the engine has not been told, so its write-ahead log
     /// still holds the height.
     AfterCommit,
-    /// A block from sync is applied to the sync group, which is not flushed: the blocks of the
-    /// group are neither durable nor reported final.
+    /// A block from sync at the hook's height or above is applied to a sync group that holds
+    /// blocks before it, and the group is not flushed: none of its blocks is durable or was
+    /// reported final. (At or above: whether a given block opens a group depends on timing.)
     InGroup,
 }
 
@@ -61,9 +62,14 @@ impl CrashHook {
         }
     }
 
-    /// Aborts the process if this hook is for `point` at `height`.
+    /// Aborts the process if this hook is for `point` at `height` (at `height` or above, for
+    /// [`CrashPoint::InGroup`]).
     pub fn check(&self, point: CrashPoint, height: u64) {
-        if self.point == point && self.height == height {
+        let at = match point {
+            CrashPoint::InGroup => height >= self.height,
+            _ => height == self.height,
+        };
+        if self.point == point && at {
             tracing::warn!(%self, "crashing on purpose ({CRASH_AT_ENV})");
             std::process::abort();
         }
