@@ -678,8 +678,9 @@ impl App {
                 self.flush_group()?;
             }
         } else {
-            self.group = None;
+            // Flushes the sync group too, if one is pending.
             let tip = blocking(move || node.commit_block(prepared, block, commit))?;
+            self.group = None;
             tracing::info!(height = tip.height, hash = %tip.hash, "block final");
             self.forget_through(height)?;
         }
