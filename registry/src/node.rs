@@ -41,6 +41,8 @@ pub struct Node {
     admission: Mutex<()>,
     /// The consensus round and the mempool's last re-check, for `/v1/status`.
     activity: Activity,
+    /// The transactions of the blocks committed and not yet flushed (the sync group's).
+    unflushed_txs: Mutex<Vec<SignedTx>>,
 }
 
 impl Node {
@@ -73,6 +75,7 @@ impl Node {
             network: OnceLock::new(),
             admission: Mutex::new(()),
             activity: Activity::default(),
+            unflushed_txs: Mutex::new(Vec::new()),
         })
     }
 
@@ -244,35 +247,60 @@ impl Node {
         self.commit_block(prepared, Block { header, txs }, commit)
     }
 
-    /// Commits a final block with its commit certificate (one atomic, flushed batch), drops
-    /// its transactions from the mempool, re-checks the rest on the new state and announces
-    /// the new tip.
+    /// Commits a final block with its commit certificate (one atomic, flushed batch, with the
+    /// sync group if one is pending), drops its transactions from the mempool, re-checks the
+    /// rest on the new state and announces the new tip.
     pub fn commit_block(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<Tip> {
+        self.commit_unflushed(prepared, block, commit)?;
+        self.flush_blocks()
+    }
+
+    /// Commits a final block to the sync group ([`Ledger::commit_unflushed`]): nothing a client
+    /// sees changes before [`Node::flush_blocks`].
+    pub fn commit_unflushed(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<()> {
         let included = block.txs.clone();
-        {
-            let _guard = self.admission.lock().expect("admission lock poisoned");
-            self.ledger.commit(prepared, block, commit)?;
-            let height = self.ledger.tip().height + 1;
-            let started = Instant::now();
-            match self.mempool.rebuild(
-                &included,
-                &self.ledger.latest(),
-                self.ledger.params(),
-                height,
-            ) {
-                Ok(dropped) => {
-                    let recheck = MempoolRecheck {
-                        height: height - 1,
-                        pending: self.mempool.len() + dropped,
-                        dropped,
-                        micros: started.elapsed().as_micros() as u64,
-                    };
-                    tracing::debug!(?recheck, "pending transactions re-checked on the new state");
-                    self.activity.rechecked(recheck);
-                }
-                // The block is final; the next one re-checks what it takes from the mempool.
-                Err(e) => tracing::error!(error = %e, "cannot re-check the pending transactions"),
+        self.ledger.commit_unflushed(prepared, block, commit)?;
+        self.unflushed_txs
+            .lock()
+            .expect("unflushed transactions lock poisoned")
+            .extend(included);
+        Ok(())
+    }
+
+    /// Makes the blocks committed since the last flush durable and final, drops their
+    /// transactions from the mempool, re-checks the rest on the new state and announces the
+    /// new tip (the tip unchanged if nothing was pending).
+    pub fn flush_blocks(&self) -> Result<Tip> {
+        let _guard = self.admission.lock().expect("admission lock poisoned");
+        let included = std::mem::take(
+            &mut *self
+                .unflushed_txs
+                .lock()
+                .expect("unflushed transactions lock poisoned"),
+        );
+        if !self.ledger.flush_group()? {
+            return Ok(self.ledger.tip());
+        }
+        let height = self.ledger.tip().height + 1;
+        let started = Instant::now();
+        match self.mempool.rebuild(
+            &included,
+            &self.ledger.latest(),
+            self.ledger.params(),
+            height,
+        ) {
+            Ok(dropped) => {
+                let recheck = MempoolRecheck {
+                    height: height - 1,
+                    pending: self.mempool.len() + dropped,
+                    dropped,
+                    micros: started.elapsed().as_micros() as u64,
+                };
+                tracing::debug!(?recheck, "pending transactions re-checked on the new state");
+                self.activity.rechecked(recheck);
             }
+            // The blocks are final; the next one re-checks what it takes from the mempool.
+            Err(e) => tracing::error!(error = %e, "cannot re-check the pending transactions"),
         }
         Ok(self.ledger.tip())
     }

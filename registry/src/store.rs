@@ -30,6 +30,11 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// The writes, in the order they were added (`None`: a delete).
+    pub fn into_ops(self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.ops
+    }
 }
 
 /// An ordered key-value store.

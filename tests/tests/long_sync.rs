@@ -45,6 +45,7 @@ fn a_node_away_for_ten_thousand_blocks_syncs_every_one_verified_then_follows() {
     let mut text = std::fs::read_to_string(&config).expect("the full node's sigil.toml");
     text.insert_str(0, "api_expensive_per_sec = 100000\n");
     std::fs::write(&config, text).expect("write sigil.toml");
+    let back = std::time::Instant::now();
     net.restart(full);
     let missed = net.height(0) - net.node(full).start_height;
     assert!(missed >= AWAY_BLOCKS, "away for only {missed} blocks");
@@ -52,6 +53,14 @@ fn a_node_away_for_ten_thousand_blocks_syncs_every_one_verified_then_follows() {
     // decided after that.
     let caught_up = net.height(0);
     net.wait_block(full, caught_up, LONG);
+    let took = back.elapsed().as_secs_f64();
+    let synced = caught_up - net.node(full).start_height;
+    let decided = net.height(0) - caught_up;
+    println!(
+        "synced {synced} blocks in {took:.1} s = {:.0} blocks/s (start included); the validator decided {decided} meanwhile = {:.0} blocks/s",
+        synced as f64 / took,
+        decided as f64 / took
+    );
     let followed = net.height(0) + 20;
     net.wait_block(full, followed, BLOCKS);
 

@@ -167,6 +167,16 @@ pub const MAX_SYNC_BLOCKS_PER_RESPONSE: u64 = 64;
 /// Block bytes after which a block-sync response takes no more blocks (it always carries at
 /// least one); below the engine's 10 MiB response limit.
 pub const SYNC_RESPONSE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
+/// Synced blocks a node catching up applies at most before one flush makes them durable and
+/// final together (none is reported final before it).
+pub const MAX_SYNC_GROUP_BLOCKS: usize = 256;
+/// Bytes a sync group writes at most (held in memory until its flush); checked after each block.
+pub const MAX_SYNC_GROUP_BYTES: usize = 32 * 1024 * 1024;
+/// Longest a synced block waits for its group's flush, in milliseconds.
+pub const SYNC_GROUP_MAX_AGE_MS: u64 = 1_000;
+/// A sync group is flushed when no synced block followed its last one for this long, in
+/// milliseconds (the node has caught up, or waits for the next response).
+pub const SYNC_GROUP_IDLE_MS: u64 = 50;
 /// Proposal streams one publisher (the gossip source) may have open at once; a new one
 /// expires its oldest. An honest proposer has one or two in flight.
 pub const MAX_PROPOSAL_STREAMS_PER_PEER: usize = 4;

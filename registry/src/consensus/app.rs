@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::ProposedValue;
@@ -33,7 +33,8 @@ use crate::node::Node;
 use sigil_core::block::{Block, Commit, CommitSig};
 use sigil_core::limits::{
     MAX_BLOCK_BYTES, MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSALS_PER_ROUND_PROPOSER,
-    MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_TXS_PER_BLOCK, SYNC_RESPONSE_BUDGET_BYTES,
+    MAX_SYNC_BLOCKS_PER_RESPONSE, MAX_SYNC_GROUP_BLOCKS, MAX_SYNC_GROUP_BYTES, MAX_TXS_PER_BLOCK,
+    SYNC_GROUP_IDLE_MS, SYNC_GROUP_MAX_AGE_MS, SYNC_RESPONSE_BUDGET_BYTES,
 };
 use sigil_core::time::now_ms;
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
@@ -67,6 +68,26 @@ pub(crate) struct App {
     crash: Option<CrashHook>,
     /// Which round's proposals tests asked this node to miss, if they did.
     miss: Option<MissProposal>,
+    /// The last block handed by block sync (height, id), if it is not committed yet.
+    synced: Option<(u64, Hash)>,
+    /// When the sync group pending in the ledger got its first and its last block.
+    group: Option<GroupClock>,
+}
+
+/// When a sync group got its first and its last block.
+#[derive(Debug, Clone, Copy)]
+struct GroupClock {
+    started: Instant,
+    last: Instant,
+}
+
+impl GroupClock {
+    /// When the group is flushed if no block fills it first: once block sync paused, or once
+    /// its first block waited long enough.
+    fn deadline(&self) -> Instant {
+        (self.last + Duration::from_millis(SYNC_GROUP_IDLE_MS))
+            .min(self.started + Duration::from_millis(SYNC_GROUP_MAX_AGE_MS))
+    }
 }
 
 impl App {
@@ -98,16 +119,19 @@ impl App {
             last_commit_ok: true,
             crash,
             miss,
+            synced: None,
+            group: None,
         }
     }
 
+    /// The height after the last block committed (flushed or in the sync group).
     fn next_height(&self) -> u64 {
-        self.ledger.tip().height + 1
+        self.ledger.head().height + 1
     }
 
     fn height_params(&self) -> Result<HeightParams<SigilContext>> {
         Ok(HeightParams::new(
-            self.ledger.validators()?,
+            self.ledger.head_validators()?,
             self.timeouts,
             self.pace(),
         ))
@@ -123,17 +147,42 @@ impl App {
     /// instead of swinging between short and long heights).
     fn pace(&self) -> Option<Duration> {
         let interval_ms = self.target_time?.as_millis() as u64;
-        let since_tip = now_ms().saturating_sub(self.ledger.tip().time_ms);
+        let since_tip = now_ms().saturating_sub(self.ledger.head().time_ms);
         let left = (3 * interval_ms).saturating_sub(since_tip) / 2;
         Some(Duration::from_millis(left.min(2 * interval_ms)))
     }
 
-    /// Answers the engine until it stops.
+    /// Answers the engine until it stops. A sync group is flushed when block sync pauses,
+    /// even if the engine says nothing more.
     pub(crate) async fn run(mut self, mut channels: Channels<SigilContext>) -> Result<()> {
-        while let Some(msg) = channels.consensus.recv().await {
+        loop {
+            let msg = match self.group.map(|g| g.deadline()) {
+                Some(deadline) => tokio::select! {
+                    msg = channels.consensus.recv() => msg,
+                    () = tokio::time::sleep_until(deadline.into()) => {
+                        self.flush_group()?;
+                        continue;
+                    }
+                },
+                None => channels.consensus.recv().await,
+            };
+            let Some(msg) = msg else { break };
             self.handle(msg, &channels).await?;
         }
+        self.flush_group()?;
         tracing::info!("consensus engine stopped");
+        Ok(())
+    }
+
+    /// Makes the sync group durable and final, if one is pending. A store that cannot write
+    /// stops the node: the engine has moved past blocks this node no longer holds.
+    fn flush_group(&mut self) -> Result<()> {
+        if self.group.take().is_none() {
+            return Ok(());
+        }
+        let node = self.node.clone();
+        let tip = blocking(move || node.flush_blocks())?;
+        tracing::info!(height = tip.height, hash = %tip.hash, "blocks final (sync group flushed)");
         Ok(())
     }
 
@@ -219,15 +268,21 @@ impl App {
             }
 
             // Decided: the certificate becomes our `Commit` as it stands (a precommit signs
-            // exactly `block::vote_bytes`), and the block is committed in one flushed batch.
+            // exactly `block::vote_bytes`), and the block is committed in one flushed batch,
+            // with the sync group if one is pending. A full node applies blocks from sync to
+            // the group instead, flushed when the group is full, when sync pauses, or with the
+            // next block decided live (a validator never groups: it may vote on the next
+            // height, and its votes must not outlive the blocks they follow).
             AppMsg::Decided {
                 certificate,
                 extensions: _,
                 reply,
             } => {
                 let height = certificate.height.0;
+                let grouped = self.key.is_none()
+                    && self.synced.take() == Some((height, certificate.value_id));
                 self.crash_at(CrashPoint::BeforeCommit, height);
-                self.last_commit_ok = match self.commit(&certificate) {
+                self.last_commit_ok = match self.commit(&certificate, grouped) {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::error!(%height, error = %e, "committing a decided block failed");
@@ -245,12 +300,13 @@ impl App {
                 ..
             } => {
                 if !evidence.is_empty() {
+                    self.flush_group()?;
                     self.record_evidence(certificate.height.0, &evidence)?;
                 }
                 let next = Height(self.next_height());
                 let params = self.height_params()?;
                 let committed =
-                    self.last_commit_ok && self.ledger.tip().height >= certificate.height.0;
+                    self.last_commit_ok && self.ledger.head().height >= certificate.height.0;
                 let _ = reply.send(if committed {
                     Next::Start(next, params)
                 } else {
@@ -343,7 +399,7 @@ impl App {
         if height.0 != self.next_height() {
             return Err(Error::invalid(format!(
                 "consensus asked for a block at height {height}, but the tip is {}",
-                self.ledger.tip().height
+                self.ledger.head().height
             )));
         }
         // As many mempool transactions as fit in a block.
@@ -573,8 +629,13 @@ impl App {
         }
     }
 
-    /// Commits the decided block with the certificate as its `Commit`.
-    fn commit(&mut self, certificate: &CommitCertificate<SigilContext>) -> Result<()> {
+    /// Commits the decided block with the certificate as its `Commit`: flushed at once, or,
+    /// `grouped`, to the sync group, flushed once the group is full.
+    fn commit(
+        &mut self,
+        certificate: &CommitCertificate<SigilContext>,
+        grouped: bool,
+    ) -> Result<()> {
         let id = certificate.value_id;
         let height = certificate.height.0;
         let block = self
@@ -609,9 +670,28 @@ impl App {
             }
         };
         let node = self.node.clone();
-        let tip = blocking(move || node.commit_block(prepared, block, commit))?;
-        tracing::info!(height = tip.height, hash = %tip.hash, "block final");
-        self.forget_through(height)?;
+        if grouped {
+            blocking(move || node.commit_unflushed(prepared, block, commit))?;
+            tracing::debug!(height, "synced block applied to the sync group");
+            let now = Instant::now();
+            let started = self.group.map_or(now, |g| g.started);
+            self.group = Some(GroupClock { started, last: now });
+            self.forget_through(height)?;
+            let (blocks, bytes) = self.ledger.group_size();
+            if blocks > 1 {
+                self.crash_at(CrashPoint::InGroup, height);
+            }
+            let old = now >= started + Duration::from_millis(SYNC_GROUP_MAX_AGE_MS);
+            if blocks >= MAX_SYNC_GROUP_BLOCKS || bytes >= MAX_SYNC_GROUP_BYTES || old {
+                self.flush_group()?;
+            }
+        } else {
+            // Flushes the sync group too, if one is pending.
+            let tip = blocking(move || node.commit_block(prepared, block, commit))?;
+            self.group = None;
+            tracing::info!(height = tip.height, hash = %tip.hash, "block final");
+            self.forget_through(height)?;
+        }
         Ok(())
     }
 
@@ -663,7 +743,7 @@ impl App {
     /// Brings back the proposals kept before a restart: only those [`App::admissible`] now;
     /// the rest are deleted from the store unread.
     fn load_undecided(&mut self) -> Result<()> {
-        let tip = self.ledger.tip().height;
+        let tip = self.ledger.head().height;
         self.forget_through(tip)?;
         let ledger = self.ledger.clone();
         let window_end = tip.saturating_add(2 + MAX_PROPOSAL_HEIGHTS_AHEAD);
@@ -752,11 +832,14 @@ impl App {
             proposer,
             block,
         };
-        let outcome = self
-            .keep(proposal.clone())
-            .and_then(|_| self.validate(&proposal, true));
-        match outcome {
-            Ok(validity) => SyncedValueOutcome::Verdict(proposal.proposed(validity)),
+        // Held in memory only: it comes with its certificate, and after a crash it is
+        // fetched again like any block not in the store.
+        self.undecided.insert(proposal.key(), proposal.clone());
+        match self.validate(&proposal, true) {
+            Ok(validity) => {
+                self.synced = Some((height.0, proposal.id()));
+                SyncedValueOutcome::Verdict(proposal.proposed(validity))
+            }
             Err(e) => {
                 tracing::error!(%height, error = %e, "checking a synced block failed");
                 SyncedValueOutcome::LocalTransientError

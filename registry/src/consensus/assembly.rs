@@ -81,7 +81,7 @@ pub(super) fn judge_init(
     }
     // Heights ahead are judged by today's validators: a set that changes within the window
     // costs a validator that is behind at most a round there.
-    let validators = ledger.validators().ok()?;
+    let validators = ledger.head_validators().ok()?;
     if SigilContext
         .select_proposer(&validators, *height, *round)
         .key
@@ -130,7 +130,7 @@ pub(super) fn assemble(
         };
         bytes.extend_from_slice(chunk);
     }
-    ledger.validators().ok()?.power_of(proposer)?;
+    ledger.head_validators().ok()?.power_of(proposer)?;
     let digest = parts_digest(body);
     if !proposer.verify(
         &parts_signing_bytes(chain_id, *height, *round, &digest),
@@ -144,7 +144,7 @@ pub(super) fn assemble(
     // it there.
     let builder_ok = if pol_round.is_defined() {
         ledger
-            .validators()
+            .head_validators()
             .ok()?
             .power_of(&block.header.proposer)
             .is_some()

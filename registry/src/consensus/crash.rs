@@ -1,6 +1,7 @@
 //! A test hook for crash recovery: `SIGIL_CRASH_AT=<point>:<height>` makes a node abort (no
 //! destructors, no flush: as `kill -9` would stop it) at a chosen step of deciding `height`,
-//! so tests can stop a validator exactly between voting and committing. Unset, it does nothing.
+//! so tests can stop a validator exactly between voting and committing, or a syncing node in
+//! the middle of a sync group. Unset, it does nothing.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,19 +17,29 @@ pub enum CrashPoint {
     /// The engine reports the block decided: this validator's precommit is in its write-ahead
     /// log and sent, the block is not in the store yet.
     BeforeCommit,
-    /// The block and its commit are flushed to the store; the engine has not been told, so its
-    /// write-ahead log still holds the height.
+    /// The block and its commit are flushed to the store (applied to the sync group, for a
+    /// block from sync on a full node); the engine has not been told, so its write-ahead log
+    /// still holds the height.
     AfterCommit,
+    /// A block from sync at the hook's height or above is applied to a sync group that holds
+    /// blocks before it, and the group is not flushed: none of its blocks is durable or was
+    /// reported final. (At or above: whether a given block opens a group depends on timing.)
+    InGroup,
 }
 
 impl CrashPoint {
-    const ALL: [CrashPoint; 2] = [CrashPoint::BeforeCommit, CrashPoint::AfterCommit];
+    const ALL: [CrashPoint; 3] = [
+        CrashPoint::BeforeCommit,
+        CrashPoint::AfterCommit,
+        CrashPoint::InGroup,
+    ];
 
     /// How `SIGIL_CRASH_AT` spells it.
     fn name(self) -> &'static str {
         match self {
             CrashPoint::BeforeCommit => "before-commit",
             CrashPoint::AfterCommit => "after-commit",
+            CrashPoint::InGroup => "in-group",
         }
     }
 }
@@ -51,9 +62,14 @@ impl CrashHook {
         }
     }
 
-    /// Aborts the process if this hook is for `point` at `height`.
+    /// Aborts the process if this hook is for `point` at `height` (at `height` or above, for
+    /// [`CrashPoint::InGroup`]).
     pub fn check(&self, point: CrashPoint, height: u64) {
-        if self.point == point && self.height == height {
+        let at = match point {
+            CrashPoint::InGroup => height >= self.height,
+            _ => height == self.height,
+        };
+        if self.point == point && at {
             tracing::warn!(%self, "crashing on purpose ({CRASH_AT_ENV})");
             std::process::abort();
         }
@@ -66,7 +82,7 @@ impl FromStr for CrashHook {
     fn from_str(text: &str) -> Result<CrashHook> {
         let bad = || {
             Error::invalid(format!(
-                "{CRASH_AT_ENV}=`{text}`: write before-commit:HEIGHT or after-commit:HEIGHT"
+                "{CRASH_AT_ENV}=`{text}`: write before-commit:HEIGHT, after-commit:HEIGHT or in-group:HEIGHT"
             ))
         };
         let (point, height) = text.split_once(':').ok_or_else(bad)?;
@@ -91,7 +107,7 @@ mod tests {
 
     #[test]
     fn hooks_parse_and_print_alike() {
-        for text in ["before-commit:7", "after-commit:12"] {
+        for text in ["before-commit:7", "after-commit:12", "in-group:40"] {
             assert_eq!(text.parse::<CrashHook>().unwrap().to_string(), text);
         }
         for bad in [

@@ -1,5 +1,6 @@
 //! The ledger's write path: execute a block's transactions against the tip, build its header,
-//! and commit it with its commit certificate as one atomic batch.
+//! and commit it with its commit certificate as one atomic batch: flushed at once, or applied
+//! to the sync group and flushed with it.
 
 use sigil_core::block::{Block, Commit, Header, tx_root};
 use sigil_core::state::{ValidatorSet, execute_block_checked, keys};
@@ -33,16 +34,19 @@ impl Ledger {
     /// verified before (at admission, in an earlier execution) are not verified again; the
     /// others are verified on every core first.
     pub fn prepare(&self, txs: &[SignedTx]) -> Result<Prepared> {
-        let tip = self.tip();
+        let tip = self.head();
         let height = tip.height + 1;
         let signatures = self.signatures.check_block(txs);
-        let execution =
-            execute_block_checked(&self.latest(), self.params(), height, txs, |index, _| {
-                signatures.holds[index]
-            })?;
+        let execution = execute_block_checked(
+            &self.head_state(),
+            self.params(),
+            height,
+            txs,
+            |index, _| signatures.holds[index],
+        )?;
         let mut batch = Batch::default();
         let state_root =
-            StateTree::new(self.store.as_ref()).update(height, &execution.writes, &mut batch)?;
+            StateTree::new(self.work()).update(height, &execution.writes, &mut batch)?;
         Ok(Prepared {
             height,
             state_root,
@@ -56,8 +60,8 @@ impl Ledger {
 
     /// The header of a prepared block, proposed by `proposer` at `time_ms`.
     pub fn header(&self, prepared: &Prepared, proposer: PublicKey, time_ms: u64) -> Result<Header> {
-        let tip = self.tip();
-        let validators_hash = self.validators()?.hash();
+        let tip = self.head();
+        let validators_hash = self.head_validators()?.hash();
         let next_validators_hash = prepared.next_validators_hash()?.unwrap_or(validators_hash);
         Ok(Header {
             chain_id: self.params().chain_id.clone(),
@@ -72,11 +76,21 @@ impl Ledger {
         })
     }
 
-    /// Commits a prepared block with its commit certificate: one atomic batch, flushed, then the
-    /// new tip becomes visible.
+    /// Commits a prepared block with its commit certificate: one atomic batch (with the blocks
+    /// of the sync group, if any), flushed, then the new tip becomes visible.
     pub fn commit(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<()> {
+        self.commit_unflushed(prepared, block, commit)?;
+        self.flush_group()?;
+        Ok(())
+    }
+
+    /// Commits a prepared block with its commit certificate to the sync group: the next block
+    /// executes on it, but it is neither durable nor visible to clients (nor the tip) before
+    /// [`Ledger::flush_group`]. A crash before that loses it, and the blocks before it in the
+    /// group, whole.
+    pub fn commit_unflushed(&self, prepared: Prepared, block: Block, commit: Commit) -> Result<()> {
         let header = &block.header;
-        let tip = self.tip();
+        let tip = self.head();
         let mismatch = |what: &str| {
             Error::invalid(format!(
                 "block {} does not match its execution: {what}",
@@ -96,7 +110,7 @@ impl Ledger {
             return Err(mismatch("transaction root"));
         }
         commit
-            .verify(header, &self.validators()?)
+            .verify(header, &self.head_validators()?)
             .map_err(|e| Error::invalid(e.to_string()))?;
 
         let Prepared {
@@ -115,12 +129,12 @@ impl Ledger {
             };
             batch.put([prefix::RECEIPT, &id.0].concat(), encode(&receipt));
         }
-        crate::snapshots::index_block(self.store.as_ref(), height, &execution.index, &mut batch)?;
+        crate::snapshots::index_block(self.work(), height, &execution.index, &mut batch)?;
         for (key, value) in execution.index {
             batch.put(key, value);
         }
         if height > self.prune_window_blocks {
-            StateTree::new(self.store.as_ref()).prune(
+            StateTree::new(self.work()).prune(
                 height - self.prune_window_blocks,
                 PRUNE_ENTRIES_PER_BLOCK,
                 &mut batch,
@@ -142,11 +156,8 @@ impl Ledger {
             }),
         );
         batch.put(prefix::TIP.to_vec(), height.to_be_bytes().to_vec());
-        // Before the state is visible: caches of answers drop what this block changes.
-        self.recent_writes.record(height, execution.writes.keys());
-        self.store.apply(batch)?;
-        self.store.flush()?;
-        self.tip.send_replace(new_tip);
+        self.work().apply(batch)?;
+        self.group_applied(new_tip, execution.writes.into_keys().collect());
         Ok(())
     }
 }

@@ -1,9 +1,9 @@
 //! The ledger on disk: genesis, blocks, their headers, receipts, histories and register
-//! snapshots beside the state tree, all in one store. Every block is committed as one atomic
+//! snapshots beside the state tree, all in one store. Every block is committed in one atomic
 //! batch (block, header, tree nodes, stale index, values, receipts, histories, snapshots, new
-//! tip) and flushed before it is reported final. On open, the tip block's hash, commit and
-//! state root are checked against what the tree holds, and a store written by an older version
-//! is brought to the current format.
+//! tip), alone or with the other blocks of a sync group, and flushed before it is reported
+//! final. On open, the tip block's hash, commit and state root are checked against what the
+//! tree holds, and a store written by an older version is brought to the current format.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 mod apply;
+mod group;
 mod proofs;
 mod queries;
 mod undecided;
@@ -89,6 +90,8 @@ pub struct Ledger {
     signatures: Arc<SignatureCache>,
     /// The keys the last blocks wrote, for the resolver's answer cache.
     recent_writes: written::RecentWrites,
+    /// Blocks applied and not yet flushed (block sync applies several per flush).
+    group: group::GroupStore,
 }
 
 impl Ledger {
@@ -119,6 +122,7 @@ impl Ledger {
         };
         let tlds = genesis.params.tlds.clone();
         Ok(Ledger {
+            group: group::GroupStore::new(store.clone()),
             store,
             genesis,
             tlds,

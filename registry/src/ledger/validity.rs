@@ -11,11 +11,11 @@ use super::{Ledger, Prepared};
 use crate::error::Result;
 
 impl Ledger {
-    /// Why `block` cannot follow the tip, judged at `now_ms` (unix milliseconds); `None`: it
+    /// Why `block` cannot follow the head (the tip, or the sync group's last block), judged at `now_ms` (unix milliseconds); `None`: it
     /// may be executed.
     pub fn block_problem(&self, block: &Block, now_ms: u64) -> Result<Option<String>> {
-        let tip = self.tip();
-        let validators = self.validators()?;
+        let tip = self.head();
+        let validators = self.head_validators()?;
         let header = &block.header;
         let problem = if header.chain_id != self.genesis().chain_id() {
             Some(format!("it is for chain `{}`", header.chain_id))
@@ -60,7 +60,7 @@ impl Ledger {
         }
         let next_validators = match prepared.next_validators_hash()? {
             Some(hash) => hash,
-            None => self.validators()?.hash(),
+            None => self.head_validators()?.hash(),
         };
         if header.next_validators_hash != next_validators {
             return Ok(Some(format!(
