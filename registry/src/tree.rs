@@ -89,12 +89,29 @@ impl<'a> StateTree<'a> {
                 encode(&replaced),
             );
         }
-        let mut stale_nodes: BTreeMap<Version, Vec<&NodeKey>> = BTreeMap::new();
+        let mut stale_nodes: BTreeMap<Version, Vec<NodeKey>> = BTreeMap::new();
         for stale in &update.stale_node_index_batch {
             stale_nodes
                 .entry(stale.stale_since_version)
                 .or_default()
-                .push(&stale.node_key);
+                .push(stale.node_key.clone());
+        }
+        // A version that changes nothing (an empty block) gets a copy of the last root, and jmt
+        // does not mark the copied root stale: marked here, or every empty block would keep a
+        // root node for good. Versions are heights, one after another.
+        let nodes = update.node_batch.nodes();
+        if let (true, 1, Some(previous)) = (
+            update.stale_node_index_batch.is_empty(),
+            nodes.len(),
+            version.checked_sub(1),
+        ) && let Some(copy) = nodes
+            .keys()
+            .find(|k| k.version() == version && k.nibble_path().num_nibbles() == 0)
+        {
+            stale_nodes
+                .entry(version)
+                .or_default()
+                .push(NodeKey::new(previous, copy.nibble_path().clone()));
         }
         for (since, nodes) in stale_nodes {
             batch.put(stale_list_key(prefix::STALE_NODE, since), encode(&nodes));
@@ -413,5 +430,25 @@ mod tests {
             assert!(store.scan(list, &prefix_end(list), 1).unwrap().is_empty());
         }
         assert_eq!(count_entries(&store).unwrap().1, 1, "b's value alone");
+    }
+
+    #[test]
+    fn empty_versions_leave_no_root_behind_once_pruned() {
+        let store = MemStore::default();
+        let root = commit(&store, 0, &[("a", Some("1")), ("b", Some("2"))]);
+        for version in 1..=10 {
+            assert_eq!(commit(&store, version, &[]), root);
+        }
+        let nodes = |store: &MemStore| count_entries(store).unwrap().0;
+        let at_one_version = nodes(&store) - 10;
+        let mut batch = Batch::default();
+        StateTree::new(&store).prune(10, 1000, &mut batch).unwrap();
+        store.apply(batch).unwrap();
+        // The nodes of version 10 alone: its root copy and the two leaves.
+        assert_eq!(nodes(&store), at_one_version);
+        let tree = StateTree::new(&store);
+        let (value, proof) = tree.get_with_proof(b"a", 10).unwrap();
+        assert!(verify(&root, b"a", value.as_deref(), &proof).is_ok());
+        assert_eq!(tree.root(10).unwrap(), root);
     }
 }
