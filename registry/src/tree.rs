@@ -147,8 +147,9 @@ impl<'a> StateTree<'a> {
     }
 
     /// Adds to `batch` the deletion of the nodes and earlier values that no version at or after
-    /// `oldest_kept` needs, one version's list at a time, until at least `max_entries` are
-    /// scheduled (a list holds what one block replaced). Returns how many were scheduled.
+    /// `oldest_kept` needs, one version's list at a time: at least one list of each kind when
+    /// one is due, then more while fewer than `max_entries` are scheduled (a list holds what one
+    /// block replaced, so this keeps up with the blocks). Returns how many were scheduled.
     pub fn prune(
         &self,
         oldest_kept: Height,
@@ -159,7 +160,8 @@ impl<'a> StateTree<'a> {
         for list_prefix in [prefix::STALE_NODE, prefix::STALE_VALUE] {
             let end = stale_list_key(list_prefix, oldest_kept + 1);
             let mut start = list_prefix.to_vec();
-            while scheduled < max_entries {
+            let mut lists = 0;
+            while lists == 0 || scheduled < max_entries {
                 let Some((list_key, list)) = self.store.scan(&start, &end, 1)?.pop() else {
                     break;
                 };
@@ -180,6 +182,7 @@ impl<'a> StateTree<'a> {
                 }
                 batch.delete(list_key.clone());
                 start = [list_key.as_slice(), &[0]].concat();
+                lists += 1;
             }
         }
         Ok(scheduled)
@@ -450,5 +453,27 @@ mod tests {
         let (value, proof) = tree.get_with_proof(b"a", 10).unwrap();
         assert!(verify(&root, b"a", value.as_deref(), &proof).is_ok());
         assert_eq!(tree.root(10).unwrap(), root);
+    }
+
+    #[test]
+    fn pruning_takes_one_list_of_each_kind_whatever_the_budget() {
+        let store = MemStore::default();
+        commit(&store, 0, &[("a", Some("1")), ("b", Some("1"))]);
+        commit(&store, 1, &[("a", Some("2"))]);
+        commit(&store, 2, &[("b", Some("2"))]);
+        let history = || {
+            store
+                .scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(history(), 2);
+        // A budget of one entry: version 1's node list alone exceeds it, its value list still goes.
+        for left in [1, 0] {
+            let mut batch = Batch::default();
+            StateTree::new(&store).prune(2, 1, &mut batch).unwrap();
+            store.apply(batch).unwrap();
+            assert_eq!(history(), left);
+        }
     }
 }
