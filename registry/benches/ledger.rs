@@ -10,8 +10,8 @@
 //!
 //! `cargo bench -p sigil-registry --bench ledger -- disk [NAMES] [PER_BLOCK] [WINDOW]`: `NAMES` names
 //! registered as `sigil name import` does (one key; each a commit, and a reveal two blocks later,
-//! `PER_BLOCK` names a block), then as many empty blocks as the state versions kept (`WINDOW`,
-//! 0: pruning off), so pruning catches up as on a running node. Prints disk bytes per name and
+//! `PER_BLOCK` names a block), then empty blocks past the state versions kept (`WINDOW`, 0:
+//! pruning off) and the reveal window, so pruning catches up as on a running node. Prints disk bytes per name and
 //! the store's live bytes by key prefix.
 
 use std::collections::BTreeMap;
@@ -305,13 +305,14 @@ impl Store for Counting {
 fn disk(names: usize, per_block: usize, window: usize) {
     let dir = tempfile::tempdir().unwrap();
     let validator = Keypair::generate();
+    let reveal_max_blocks = 600;
     let genesis = Genesis {
         genesis_time_ms: 0,
         params: ChainParams {
             chain_id: "bench".into(),
             tlds: vec!["sigil".into()],
             reveal_min_blocks: 2,
-            reveal_max_blocks: 600,
+            reveal_max_blocks: reveal_max_blocks as u64,
             name_ttl_blocks: 1_000_000,
             grace_blocks: 10,
             block_interval_ms: 500,
@@ -389,7 +390,13 @@ fn disk(names: usize, per_block: usize, window: usize) {
     let secs = started.elapsed().as_secs_f64();
     let entries = store.entries();
     report(&*store, "after the import", names);
-    let tail = if window == 0 { 0 } else { window + 1 };
+    // Past the reveal window too, so the state has dropped the commitments' reveal-window lists
+    // and pruning has passed those deletions.
+    let tail = if window == 0 {
+        0
+    } else {
+        window + reveal_max_blocks + batches + 2
+    };
     for _ in 0..tail {
         run_block(Vec::new());
     }
