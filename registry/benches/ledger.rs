@@ -6,10 +6,17 @@
 //! `cargo bench -p sigil-registry --bench ledger -- txs [BLOCKS] [PER_BLOCK]`: signed transactions applied per
 //! second through `Ledger::prepare` + `commit` (signature checks, execution, tree update, one atomic flushed batch
 //! per block), printed beside this machine's ed25519 `verify_strict` rate from the same run (one core, and
-//! every core).
+//! every core), and the store entries each transaction writes.
+//!
+//! `cargo bench -p sigil-registry --bench ledger -- disk [NAMES] [PER_BLOCK] [WINDOW]`: `NAMES` names
+//! registered as `sigil name import` does (one key; each a commit, and a reveal two blocks later,
+//! `PER_BLOCK` names a block), then empty blocks past the state versions kept (`WINDOW`, 0:
+//! pruning off) and the reveal window, so pruning catches up as on a running node. Prints disk bytes per name and
+//! the store's live bytes by key prefix.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use sigil_core::block::{Block, Commit, Genesis};
@@ -18,8 +25,10 @@ use sigil_core::records::Record;
 use sigil_core::state::{ChainParams, NameEntry, ValidatorSet, keys};
 use sigil_core::tx::{Op, Transaction, name_commitment};
 use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
+use sigil_registry::error::Result as StoreResult;
 use sigil_registry::ledger::Ledger;
-use sigil_registry::store::{Batch, SledStore, Store};
+use sigil_registry::prefixes;
+use sigil_registry::store::{Batch, SledStore, Store, prefix_end};
 use sigil_registry::tree::StateTree;
 
 fn main() {
@@ -32,6 +41,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("tree") => tree(num(1, 1_000_000), num(2, 10_000)),
         Some("txs") => txs(num(1, 20), num(2, 5_000)),
+        Some("disk") => disk(num(1, 20_000), num(2, 200), num(3, 100)),
         _ => {
             tree(100_000, 10_000);
             txs(10, 5_000);
@@ -143,8 +153,9 @@ fn txs(blocks: usize, per_block: usize) {
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     };
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 64 << 20).unwrap());
-    let ledger = Ledger::open(store, genesis, 100_000).unwrap();
+    let store = Arc::new(Counting::new(dir.path()));
+    let ledger = Ledger::open(store.clone(), genesis, 100_000).unwrap();
+    let entries_before = store.entries();
     let signers: Vec<Keypair> = (0..per_block).map(|_| Keypair::generate()).collect();
     // Each block: one name commitment per signer (signature check, nonce, state write).
     let mut total = 0;
@@ -183,6 +194,10 @@ fn txs(blocks: usize, per_block: usize) {
     println!(
         "txs: {total} transactions in {blocks} blocks of {per_block}: {:.0} applied/s (signature checks, execution, tree, flushed batch)",
         total as f64 / busy
+    );
+    println!(
+        "txs: {:.1} store entries written per transaction",
+        (store.entries() - entries_before) as f64 / total as f64
     );
     verify_rate(per_block);
 }
@@ -233,5 +248,199 @@ fn verify_rate(count: usize) {
     let all = (rounds * count) as f64 / started.elapsed().as_secs_f64();
     println!(
         "txs: reference: ed25519 verify_strict {one:.0}/s on one core, {all:.0}/s on {cores} cores (same run)"
+    );
+}
+
+/// A sled store that counts the entries (puts and deletes) of the batches applied to it.
+struct Counting {
+    inner: SledStore,
+    entries: AtomicUsize,
+}
+
+impl Counting {
+    fn new(dir: &std::path::Path) -> Counting {
+        Counting {
+            inner: SledStore::open(dir, 64 << 20).unwrap(),
+            entries: AtomicUsize::new(0),
+        }
+    }
+
+    fn entries(&self) -> usize {
+        self.entries.load(Ordering::Relaxed)
+    }
+}
+
+impl Store for Counting {
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.scan(start, end, limit)
+    }
+    fn last_in(&self, start: &[u8], end: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        self.inner.last_in(start, end)
+    }
+    fn scan_rev(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.scan_rev(start, end, limit)
+    }
+    fn apply(&self, batch: Batch) -> StoreResult<()> {
+        self.entries.fetch_add(batch.len(), Ordering::Relaxed);
+        self.inner.apply(batch)
+    }
+    fn flush(&self) -> StoreResult<()> {
+        self.inner.flush()
+    }
+    fn size_on_disk(&self) -> StoreResult<u64> {
+        self.inner.size_on_disk()
+    }
+}
+
+/// Registers `names` names as `sigil name import` does, then runs empty blocks while pruning
+/// catches up; prints the disk per name and the live bytes by key prefix.
+fn disk(names: usize, per_block: usize, window: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let validator = Keypair::generate();
+    let reveal_max_blocks = 600;
+    let genesis = Genesis {
+        genesis_time_ms: 0,
+        params: ChainParams {
+            chain_id: "bench".into(),
+            tlds: vec!["sigil".into()],
+            reveal_min_blocks: 2,
+            reveal_max_blocks: reveal_max_blocks as u64,
+            name_ttl_blocks: 1_000_000,
+            grace_blocks: 10,
+            block_interval_ms: 500,
+            work: Default::default(),
+        },
+        validators: ValidatorSet::equal_power([validator.public()]),
+    };
+    let store = Arc::new(Counting::new(dir.path()));
+    // Pruning off: a window longer than the run.
+    let kept = if window == 0 {
+        u64::MAX / 2
+    } else {
+        window as u64
+    };
+    let ledger = Ledger::open(store.clone(), genesis, kept).unwrap();
+    let key = Keypair::generate();
+    let salt = |i: usize| Hash::of(&(i as u64).to_be_bytes());
+    let name = |i: usize| format!("n{i:08x}.sigil");
+    let mut nonce = 0u64;
+    let mut sign = |op: Op| {
+        nonce += 1;
+        Transaction {
+            chain_id: "bench".into(),
+            signer: key.public(),
+            nonce: nonce - 1,
+            stamp: 0,
+            op,
+        }
+        .sign(&key)
+    };
+    let run_block = |txs: Vec<_>| {
+        let prepared = ledger.prepare(&txs).unwrap();
+        assert!(prepared.execution.outcomes.iter().all(Result::is_ok));
+        let header = ledger.header(&prepared, validator.public(), 0).unwrap();
+        let commit = Commit::sign(&header, 0, &validator);
+        ledger
+            .commit(prepared, Block { header, txs }, commit)
+            .unwrap();
+    };
+    // Block b commits batch b and reveals batch b - 2 (the reveal delay).
+    let batches = names.div_ceil(per_block);
+    let started = Instant::now();
+    let mut txs_total = 0;
+    for b in 0..batches + 2 {
+        let mut txs = Vec::new();
+        if let Some(r) = b.checked_sub(2) {
+            for i in r * per_block..((r + 1) * per_block).min(names) {
+                let records = vec![
+                    Record::parse(&format!(
+                        "@ A 10.{}.{}.{}",
+                        i >> 16 & 255,
+                        i >> 8 & 255,
+                        i & 255
+                    ))
+                    .unwrap(),
+                    Record::parse(&format!("@ AAAA fd00::{:x}:{:x}", i >> 16, i & 0xffff)).unwrap(),
+                    Record::parse(&format!("@ TXT \"bench {i}\"")).unwrap(),
+                ];
+                txs.push(sign(Op::NameRegister {
+                    name: name(i),
+                    salt: salt(i),
+                    records,
+                }));
+            }
+        }
+        if b < batches {
+            for i in b * per_block..((b + 1) * per_block).min(names) {
+                let commitment = name_commitment(&name(i), &salt(i), &key.public());
+                txs.push(sign(Op::NameCommit { commitment }));
+            }
+        }
+        txs_total += txs.len();
+        run_block(txs);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let entries = store.entries();
+    report(&*store, "after the import", names);
+    // Past the reveal window too, so the state has dropped the commitments' reveal-window lists
+    // and pruning has passed those deletions.
+    let tail = if window == 0 {
+        0
+    } else {
+        window + reveal_max_blocks + batches + 2
+    };
+    for _ in 0..tail {
+        run_block(Vec::new());
+    }
+    println!(
+        "disk: {names} names ({txs_total} transactions) in blocks of {per_block} names, {secs:.1} s; {:.1} store entries written per transaction; pruning {}",
+        entries as f64 / txs_total as f64,
+        if window == 0 {
+            "off".to_string()
+        } else {
+            format!("on, {window} versions kept ({tail} empty blocks after the import)")
+        }
+    );
+    if tail > 0 {
+        report(&*store, "after the empty blocks", names);
+    }
+}
+
+/// Prints the store's size on disk per name and its live entries and bytes by key prefix.
+fn report(store: &dyn Store, when: &str, names: usize) {
+    store.flush().unwrap();
+    let disk = store.size_on_disk().unwrap();
+    println!(
+        "disk: {when}: {disk} bytes on disk, {} bytes per name",
+        disk / names as u64
+    );
+    let mut live = 0;
+    for (what, prefix) in prefixes::ALL {
+        let entries = store.scan(prefix, &prefix_end(prefix), usize::MAX).unwrap();
+        if entries.is_empty() {
+            continue;
+        }
+        let keys: usize = entries.iter().map(|(k, _)| k.len()).sum();
+        let values: usize = entries.iter().map(|(_, v)| v.len()).sum();
+        live += keys + values;
+        println!(
+            "disk:   {what:<22} {:>9} entries {:>11} key bytes {:>11} value bytes {:>7.1} bytes per name",
+            entries.len(),
+            keys,
+            values,
+            (keys + values) as f64 / names as f64
+        );
+    }
+    println!(
+        "disk:   live keys and values {live} bytes, {} bytes per name",
+        live / names
     );
 }

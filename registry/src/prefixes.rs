@@ -3,17 +3,19 @@
 //! consensus engine's undecided proposals. No prefix starts another, so no scan crosses into
 //! another's keys.
 
-/// The state tree (`tree`): its nodes, values by version, stale entries and latest values.
+/// The state tree (`tree`): its nodes, the values at the tip, earlier values and, per version,
+/// the lists of what it made stale.
 pub mod tree {
     /// `N ‖ node key` → node.
     pub const NODE: &[u8] = b"tN";
-    /// `V ‖ key hash ‖ version` → value at that version (`None`: deleted).
+    /// `V ‖ key hash ‖ version` → `until ‖ value`: a value written at `version` and replaced or
+    /// deleted at `until` (8 bytes, big-endian), kept for reads at older versions until pruned.
     pub const VALUE: &[u8] = b"tV";
-    /// `S ‖ stale since ‖ node key` → (): nodes unneeded from that version on.
+    /// `S ‖ version` → the node keys unneeded from that version on (one list per version).
     pub const STALE_NODE: &[u8] = b"tS";
-    /// `W ‖ stale since ‖ key hash ‖ version` → (): values overwritten at that version.
+    /// `W ‖ version` → the earlier values (key hash, version) that version replaced.
     pub const STALE_VALUE: &[u8] = b"tW";
-    /// `L ‖ state key` → the latest value, for fast reads at the tip.
+    /// `L ‖ key hash` → `version ‖ value`: the value at the tip and the version that wrote it.
     pub const LATEST: &[u8] = b"tL";
 }
 

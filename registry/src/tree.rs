@@ -65,40 +65,66 @@ impl<'a> StateTree<'a> {
         for (node_key, node) in update.node_batch.nodes() {
             batch.put([prefix::NODE, &encode(node_key)].concat(), encode(node));
         }
+        // The value each one replaces (or deletes) moves to the history, with the version up
+        // to which it held; the history's entries replaced by this version go in one list.
+        let mut replaced = Vec::new();
         for ((v, hash), value) in update.node_batch.values() {
-            let value_key = value_key(hash, *v);
-            // The value this one replaces becomes stale from this version on.
-            if let Some((old_key, _)) = self.store.last_in(&value_key_start(hash), &value_key)? {
-                let old_version = &old_key[prefix::VALUE.len() + 32..];
+            let latest_key = latest_key(hash);
+            if let Some(old) = self.store.get(&latest_key)? {
+                let (old_version, old_value) = split_versioned(&old)?;
                 batch.put(
-                    [prefix::STALE_VALUE, &v.to_be_bytes(), &hash.0, old_version].concat(),
-                    Vec::new(),
+                    history_key(hash, old_version),
+                    [&v.to_be_bytes(), old_value].concat(),
                 );
+                replaced.push((hash.0, old_version));
             }
-            batch.put(value_key, encode(value));
-        }
-        for stale in &update.stale_node_index_batch {
-            let key = [
-                prefix::STALE_NODE,
-                &stale.stale_since_version.to_be_bytes(),
-                &encode(&stale.node_key),
-            ]
-            .concat();
-            batch.put(key, Vec::new());
-        }
-        for (key, value) in writes {
-            let latest_key = [prefix::LATEST, key.as_slice()].concat();
             match value {
-                Some(v) => batch.put(latest_key, v.clone()),
+                Some(value) => batch.put(latest_key, [&v.to_be_bytes(), value.as_slice()].concat()),
                 None => batch.delete(latest_key),
             }
+        }
+        if !replaced.is_empty() {
+            batch.put(
+                stale_list_key(prefix::STALE_VALUE, version),
+                encode(&replaced),
+            );
+        }
+        let mut stale_nodes: BTreeMap<Version, Vec<NodeKey>> = BTreeMap::new();
+        for stale in &update.stale_node_index_batch {
+            stale_nodes
+                .entry(stale.stale_since_version)
+                .or_default()
+                .push(stale.node_key.clone());
+        }
+        // A version that changes nothing (an empty block) gets a copy of the last root, and jmt
+        // does not mark the copied root stale: marked here, or every empty block would keep a
+        // root node for good. Versions are heights, one after another.
+        let nodes = update.node_batch.nodes();
+        if let (true, 1, Some(previous)) = (
+            update.stale_node_index_batch.is_empty(),
+            nodes.len(),
+            version.checked_sub(1),
+        ) && let Some(copy) = nodes
+            .keys()
+            .find(|k| k.version() == version && k.nibble_path().num_nibbles() == 0)
+        {
+            stale_nodes
+                .entry(version)
+                .or_default()
+                .push(NodeKey::new(previous, copy.nibble_path().clone()));
+        }
+        for (since, nodes) in stale_nodes {
+            batch.put(stale_list_key(prefix::STALE_NODE, since), encode(&nodes));
         }
         Ok(Hash(root.0))
     }
 
     /// The latest value of `key`: one store read, no tree walk.
     pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.store.get(&[prefix::LATEST, key].concat())
+        match self.store.get(&latest_key(&key_hash(key)))? {
+            Some(bytes) => Ok(Some(split_versioned(&bytes)?.1.to_vec())),
+            None => Ok(None),
+        }
     }
 
     /// The value of `key` at `version`, with its proof.
@@ -120,42 +146,75 @@ impl<'a> StateTree<'a> {
         ))
     }
 
-    /// Adds to `batch` the deletion of at most `max_entries` nodes and values that no version at
-    /// or after `oldest_kept` needs. Returns how many were scheduled.
+    /// Adds to `batch` the deletion of the nodes and earlier values that no version at or after
+    /// `oldest_kept` needs, one version's list at a time: at least one list of each kind when
+    /// one is due, then more while fewer than `max_entries` are scheduled (a list holds what one
+    /// block replaced, so this keeps up with the blocks). Returns how many were scheduled.
     pub fn prune(
         &self,
         oldest_kept: Height,
         max_entries: usize,
         batch: &mut Batch,
     ) -> Result<usize> {
-        let end = |p: &[u8]| [p, &(oldest_kept + 1).to_be_bytes()].concat();
-        let stale_nodes =
-            self.store
-                .scan(prefix::STALE_NODE, &end(prefix::STALE_NODE), max_entries)?;
-        for (index_key, _) in &stale_nodes {
-            let node_key = &index_key[prefix::STALE_NODE.len() + 8..];
-            batch.delete([prefix::NODE, node_key].concat());
-            batch.delete(index_key.clone());
+        let mut scheduled = 0;
+        for list_prefix in [prefix::STALE_NODE, prefix::STALE_VALUE] {
+            let end = stale_list_key(list_prefix, oldest_kept + 1);
+            let mut start = list_prefix.to_vec();
+            let mut lists = 0;
+            while lists == 0 || scheduled < max_entries {
+                let Some((list_key, list)) = self.store.scan(&start, &end, 1)?.pop() else {
+                    break;
+                };
+                if list_prefix == prefix::STALE_NODE {
+                    let nodes: Vec<NodeKey> =
+                        decode(&list).map_err(|e| Error::corrupt("stale node list", e))?;
+                    for node_key in &nodes {
+                        batch.delete([prefix::NODE, &encode(node_key)].concat());
+                    }
+                    scheduled += nodes.len();
+                } else {
+                    let values: Vec<([u8; 32], Version)> =
+                        decode(&list).map_err(|e| Error::corrupt("stale value list", e))?;
+                    for (hash, version) in &values {
+                        batch.delete(history_key(&KeyHash(*hash), *version));
+                    }
+                    scheduled += values.len();
+                }
+                batch.delete(list_key.clone());
+                start = [list_key.as_slice(), &[0]].concat();
+                lists += 1;
+            }
         }
-        let room = max_entries - stale_nodes.len();
-        let stale_values = self
-            .store
-            .scan(prefix::STALE_VALUE, &end(prefix::STALE_VALUE), room)?;
-        for (index_key, _) in &stale_values {
-            let rest = &index_key[prefix::STALE_VALUE.len() + 8..];
-            batch.delete([prefix::VALUE, rest].concat());
-            batch.delete(index_key.clone());
-        }
-        Ok(stale_nodes.len() + stale_values.len())
+        Ok(scheduled)
     }
 }
 
-fn value_key_start(hash: &KeyHash) -> Vec<u8> {
+/// `L ‖ key hash`: the key's value at the tip.
+fn latest_key(hash: &KeyHash) -> Vec<u8> {
+    [prefix::LATEST, &hash.0].concat()
+}
+
+fn history_start(hash: &KeyHash) -> Vec<u8> {
     [prefix::VALUE, &hash.0].concat()
 }
 
-fn value_key(hash: &KeyHash, version: Version) -> Vec<u8> {
+/// `V ‖ key hash ‖ version`: the value the key got at `version`, once replaced.
+fn history_key(hash: &KeyHash, version: Version) -> Vec<u8> {
     [prefix::VALUE, &hash.0, &version.to_be_bytes()].concat()
+}
+
+/// `S ‖ version` or `W ‖ version`: what became stale at `version`.
+fn stale_list_key(list_prefix: &[u8], version: Version) -> Vec<u8> {
+    [list_prefix, &version.to_be_bytes()].concat()
+}
+
+/// A stored `version ‖ value` (a latest value: the version that wrote it; an earlier one: the
+/// version that replaced it).
+fn split_versioned(bytes: &[u8]) -> Result<(Version, &[u8])> {
+    let (version, value) = bytes
+        .split_first_chunk::<8>()
+        .ok_or_else(|| Error::corrupt("tree value", "shorter than its version"))?;
+    Ok((Version::from_be_bytes(*version), value))
 }
 
 /// jmt's view of the store.
@@ -169,14 +228,25 @@ impl TreeReader for Reader<'_> {
         }
     }
 
+    /// The latest value if it was written at or before `max_version`; otherwise the history's
+    /// value written last at or before it, if it still held there (not deleted since).
     fn get_value_option(
         &self,
         max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        let end = value_key(&key_hash, max_version.saturating_add(1));
-        match self.0.last_in(&value_key_start(&key_hash), &end)? {
-            Some((_, bytes)) => Ok(decode::<Option<OwnedValue>>(&bytes)?),
+        if let Some(bytes) = self.0.get(&latest_key(&key_hash))? {
+            let (version, value) = split_versioned(&bytes)?;
+            if version <= max_version {
+                return Ok(Some(value.to_vec()));
+            }
+        }
+        let end = history_key(&key_hash, max_version.saturating_add(1));
+        match self.0.last_in(&history_start(&key_hash), &end)? {
+            Some((_, bytes)) => {
+                let (until, value) = split_versioned(&bytes)?;
+                Ok((max_version < until).then(|| value.to_vec()))
+            }
             None => Ok(None),
         }
     }
@@ -186,17 +256,16 @@ impl TreeReader for Reader<'_> {
     }
 }
 
-/// Counts the tree's entries in the store by kind (nodes, values), for measurements.
+/// Counts the tree's entries in the store by kind (nodes; latest and earlier values), for
+/// measurements.
 pub fn count_entries(store: &dyn Store) -> Result<(usize, usize)> {
-    let nodes = store
-        .scan(prefix::NODE, &prefix_end(prefix::NODE), usize::MAX)?
-        .len();
-    let values = store
-        .scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)?
-        .len();
-    Ok((nodes, values))
+    let count =
+        |p: &[u8]| -> Result<usize> { Ok(store.scan(p, &prefix_end(p), usize::MAX)?.len()) };
+    Ok((
+        count(prefix::NODE)?,
+        count(prefix::LATEST)? + count(prefix::VALUE)?,
+    ))
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +383,97 @@ mod tests {
         let (value, proof) = tree.get_with_proof(b"a", 3).unwrap();
         assert!(verify(&r3, b"a", value.as_deref(), &proof).is_ok());
         assert_eq!(value.as_deref(), Some(b"3".as_slice()));
+    }
+
+    #[test]
+    fn earlier_values_read_until_pruned_and_a_deleted_key_leaves_nothing() {
+        let store = MemStore::default();
+        let mut roots = vec![commit(&store, 0, &[("a", Some("1")), ("b", Some("1"))])];
+        roots.push(commit(&store, 1, &[("a", Some("2"))]));
+        roots.push(commit(&store, 2, &[("a", None)]));
+        roots.push(commit(&store, 3, &[]));
+        roots.push(commit(&store, 4, &[("a", Some("4"))]));
+        let tree = StateTree::new(&store);
+        let expected = [Some("1"), Some("2"), None, None, Some("4")];
+        let check = |from: usize| {
+            for (version, want) in expected.iter().enumerate().skip(from) {
+                let (value, proof) = tree.get_with_proof(b"a", version as Height).unwrap();
+                assert_eq!(
+                    value.as_deref(),
+                    want.map(str::as_bytes),
+                    "version {version}"
+                );
+                assert!(verify(&roots[version], b"a", value.as_deref(), &proof).is_ok());
+            }
+            let (b, _) = tree.get_with_proof(b"b", 4).unwrap();
+            assert_eq!(b.as_deref(), Some(b"1".as_slice()));
+        };
+        check(0);
+        // Versions from 2 on need neither of a's earlier values.
+        let mut batch = Batch::default();
+        assert!(tree.prune(2, 1000, &mut batch).unwrap() > 0);
+        store.apply(batch).unwrap();
+        check(2);
+        let history = |store: &MemStore| {
+            store
+                .scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(history(&store), 0);
+        // Deleted, and pruned past: no value, earlier value or list of it is left.
+        commit(&store, 5, &[("a", None)]);
+        commit(&store, 6, &[]);
+        let mut batch = Batch::default();
+        tree.prune(6, 1000, &mut batch).unwrap();
+        store.apply(batch).unwrap();
+        assert_eq!(tree.get_latest(b"a").unwrap(), None);
+        assert_eq!(history(&store), 0);
+        for list in [prefix::STALE_NODE, prefix::STALE_VALUE] {
+            assert!(store.scan(list, &prefix_end(list), 1).unwrap().is_empty());
+        }
+        assert_eq!(count_entries(&store).unwrap().1, 1, "b's value alone");
+    }
+
+    #[test]
+    fn empty_versions_leave_no_root_behind_once_pruned() {
+        let store = MemStore::default();
+        let root = commit(&store, 0, &[("a", Some("1")), ("b", Some("2"))]);
+        for version in 1..=10 {
+            assert_eq!(commit(&store, version, &[]), root);
+        }
+        let nodes = |store: &MemStore| count_entries(store).unwrap().0;
+        let at_one_version = nodes(&store) - 10;
+        let mut batch = Batch::default();
+        StateTree::new(&store).prune(10, 1000, &mut batch).unwrap();
+        store.apply(batch).unwrap();
+        // The nodes of version 10 alone: its root copy and the two leaves.
+        assert_eq!(nodes(&store), at_one_version);
+        let tree = StateTree::new(&store);
+        let (value, proof) = tree.get_with_proof(b"a", 10).unwrap();
+        assert!(verify(&root, b"a", value.as_deref(), &proof).is_ok());
+        assert_eq!(tree.root(10).unwrap(), root);
+    }
+
+    #[test]
+    fn pruning_takes_one_list_of_each_kind_whatever_the_budget() {
+        let store = MemStore::default();
+        commit(&store, 0, &[("a", Some("1")), ("b", Some("1"))]);
+        commit(&store, 1, &[("a", Some("2"))]);
+        commit(&store, 2, &[("b", Some("2"))]);
+        let history = || {
+            store
+                .scan(prefix::VALUE, &prefix_end(prefix::VALUE), usize::MAX)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(history(), 2);
+        // A budget of one entry: version 1's node list alone exceeds it, its value list still goes.
+        for left in [1, 0] {
+            let mut batch = Batch::default();
+            StateTree::new(&store).prune(2, 1, &mut batch).unwrap();
+            store.apply(batch).unwrap();
+            assert_eq!(history(), left);
+        }
     }
 }

@@ -154,11 +154,13 @@ fn a_store_of_another_format_is_refused_before_anything_is_decoded() {
     let chain = Chain::with_store(store.clone());
     let genesis = chain.ledger.genesis().clone();
     drop(chain);
-    // An older version's folder: no format recorded (format 1), or format 2; and a newer one.
-    // Their genesis is not this version's encoding either.
+    // An older version's folder: no format recorded (format 1), format 2, or format 3 (the
+    // state tree's earlier layout); and a newer one. Their genesis is not this version's
+    // encoding either.
     for (format, found) in [
         (None, 1),
         (Some(2u32), 2),
+        (Some(3), 3),
         (Some(STORE_FORMAT + 1), STORE_FORMAT + 1),
     ] {
         let mut batch = Batch::default();

@@ -24,8 +24,9 @@ fn sigild_refuses_a_data_folder_written_in_another_store_format() {
         "--api-listen".as_ref(),
         "127.0.0.1:0".as_ref(),
     ];
-    // As an older version left it (format 2), then as a newer one would.
-    for found in [2, STORE_FORMAT + 1] {
+    // As older versions left it (format 2; format 3, the state tree's earlier layout), then as
+    // a newer one would.
+    for found in [2, 3, STORE_FORMAT + 1] {
         {
             let store = SledStore::open(&db, 1 << 20).expect("open the node's store");
             let mut batch = Batch::default();

@@ -8,7 +8,9 @@ use sigil_core::limits::{MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS};
 
 pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:5353";
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8645";
-pub const DEFAULT_PRUNE_WINDOW_BLOCKS: u64 = 100_000;
+/// The API proves values at the tip; 1,000 versions (about 8 minutes of 500 ms blocks) outlast a
+/// client's 300 s `--max-age` for a proof of a recent block.
+pub const DEFAULT_PRUNE_WINDOW_BLOCKS: u64 = 1_000;
 pub const DEFAULT_CACHE_MB: u64 = 64;
 
 /// The node's settings, as read from `sigil.toml` (every field optional there).

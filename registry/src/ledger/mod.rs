@@ -37,8 +37,10 @@ use sigil_core::types::{Hash, Height, PublicKey, decode, encode};
 /// The store format this version writes and the only one it reads. 2 added a header per
 /// height and register snapshots; 3 is the encoding of issue 9 (work stamps in transactions,
 /// commitments keyed by committer, certificate entries keyed by name), which no earlier
-/// format's blocks or state decode to.
-pub const STORE_FORMAT: u32 = 3;
+/// format's blocks or state decode to; 4 is the state tree's compact layout (values at the tip
+/// stored once, keyed by key hash, earlier values kept with the version that replaced them,
+/// one list of stale entries per version), which format 3's tree entries do not read as.
+pub const STORE_FORMAT: u32 = 4;
 
 /// Tree entries pruned at most per block, so a commit batch stays small.
 const PRUNE_ENTRIES_PER_BLOCK: usize = 10_000;

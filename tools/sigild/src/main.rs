@@ -53,7 +53,7 @@ struct Args {
     /// Memory for cached DNS answers to chain names, in MiB; 0 turns the cache off [default: 64].
     #[arg(long, value_name = "MIB")]
     dns_cache_mb: Option<u64>,
-    /// State versions kept before old tree nodes are pruned [default: 100000].
+    /// State versions kept before old tree nodes and values are pruned [default: 1000].
     #[arg(long, value_name = "BLOCKS")]
     prune_window_blocks: Option<u64>,
 }
