@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sigil_registry::ledger::STORE_FORMAT;
-use sigil_registry::store::{Batch, SledStore, Store};
+use sigil_registry::store::{self, Batch, Engine};
 use sigil_tests::{Node, run_sigild_to_exit};
 
 /// `sigild`'s exit code for a data folder written by an incompatible version.
@@ -27,7 +27,8 @@ fn sigild_refuses_a_data_folder_written_in_another_store_format() {
     // As an older version left it (format 2), then as a newer one would.
     for found in [2, STORE_FORMAT + 1] {
         {
-            let store = SledStore::open(&db, 1 << 20).expect("open the node's store");
+            let store =
+                store::open(Engine::default(), &db, 1 << 20).expect("open the node's store");
             let mut batch = Batch::default();
             batch.put(b"mFormat".to_vec(), found.to_be_bytes().to_vec());
             store.apply(batch).unwrap();

@@ -244,10 +244,10 @@ fn a_killed_node_restarts_with_every_final_transaction_and_the_same_state_root()
     a_killed_node_restarts_with_every_final_transaction(&[]);
 }
 
-/// The same on the store engine that is not the default (sled is: see `store::Engine`).
+/// The same on the store engine that is not the default (redb is: see `store::Engine`).
 #[test]
-fn a_killed_node_on_redb_restarts_with_every_final_transaction_and_the_same_state_root() {
-    a_killed_node_restarts_with_every_final_transaction(&["--store", "redb"]);
+fn a_killed_node_on_sled_restarts_with_every_final_transaction_and_the_same_state_root() {
+    a_killed_node_restarts_with_every_final_transaction(&["--store", "sled"]);
 }
 
 /// `kill -9` while transactions are being finalized: every one the CLI reported final is there

@@ -25,7 +25,7 @@ pub struct FileConfig {
     pub upstream: Option<Vec<SocketAddr>>,
     /// State versions kept before old tree nodes are pruned.
     pub prune_window_blocks: Option<u64>,
-    /// Store engine of a new database: `sled` (the default) or `redb`; a database keeps the
+    /// Store engine of a new database: `redb` (the default) or `sled`; a database keeps the
     /// engine that created it.
     pub store: Option<String>,
     /// The store's page cache, in MiB.

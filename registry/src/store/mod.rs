@@ -1,6 +1,6 @@
 //! Persistent key-value storage behind a small `Store` trait: point reads, ordered scans, one
-//! atomic batch per block and a durable flush. Two engines ([`Engine`]): sled (`SledStore`, the
-//! default) and redb (`RedbStore`); `MemStore` serves tests.
+//! atomic batch per block and a durable flush. Two engines ([`Engine`]): redb (`RedbStore`, the
+//! default) and sled (`SledStore`); `MemStore` serves tests.
 
 mod engine;
 mod mem;
@@ -166,7 +166,7 @@ mod tests {
         assert_eq!("redb".parse::<Engine>(), Ok(Engine::Redb));
         assert_eq!("sled".parse::<Engine>(), Ok(Engine::Sled));
         assert!("rocksdb".parse::<Engine>().unwrap_err().contains("sled"));
-        assert_eq!(Engine::default(), Engine::Sled);
+        assert_eq!(Engine::default(), Engine::Redb);
     }
 
     #[test]

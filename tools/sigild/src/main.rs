@@ -56,7 +56,7 @@ struct Args {
     /// State versions kept before old tree nodes are pruned [default: 100000].
     #[arg(long, value_name = "BLOCKS")]
     prune_window_blocks: Option<u64>,
-    /// Store engine, `sled` or `redb`, for a new data folder [default: sled]; a data folder
+    /// Store engine, `redb` or `sled`, for a new data folder [default: redb]; a data folder
     /// keeps the engine that created it, and starting it with the other one is refused.
     #[arg(long, value_name = "ENGINE")]
     store: Option<Engine>,
