@@ -1,18 +1,21 @@
-//! Ledger measurements, recorded in BENCHMARKS.md:
+//! Ledger measurements, recorded in BENCHMARKS.md, on each store engine (sled, then redb) in a
+//! process of its own, so that each one's memory is its own:
 //!
-//! `cargo bench -p sigil-registry --bench ledger -- tree [KEYS] [PER_BLOCK]`: state-tree inserts per second with
-//! sled persistence, proof sizes for present and absent keys, verify time, disk bytes per key.
+//! `cargo bench -p sigil-registry --bench ledger -- tree [KEYS] [PER_BLOCK]`: state-tree inserts per second,
+//! proof sizes for present and absent keys, verify time, disk bytes per key, peak memory.
 //!
 //! `cargo bench -p sigil-registry --bench ledger -- txs [BLOCKS] [PER_BLOCK]`: signed transactions applied per
 //! second through `Ledger::prepare` + `commit` (signature checks, execution, tree update, one atomic flushed batch
-//! per block), printed beside this machine's ed25519 `verify_strict` rate from the same run (one core, and
-//! every core), and the store entries each transaction writes.
+//! per block), disk bytes per transaction and per store entry, peak memory; then this machine's ed25519
+//! `verify_strict` rate from the same run (one core, and every core).
 //!
 //! `cargo bench -p sigil-registry --bench ledger -- disk [NAMES] [PER_BLOCK] [WINDOW]`: `NAMES` names
 //! registered as `sigil name import` does (one key; each a commit, and a reveal two blocks later,
 //! `PER_BLOCK` names a block), then empty blocks past the state versions kept (`WINDOW`, 0:
 //! pruning off) and the reveal window, so pruning catches up as on a running node. Prints disk bytes per name and
 //! the store's live bytes by key prefix.
+//!
+//! `--engine=sled|redb` runs one engine only, in this process.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,23 +31,99 @@ use sigil_core::types::{Hash, Keypair, PublicKey, decode, encode};
 use sigil_registry::error::Result as StoreResult;
 use sigil_registry::ledger::Ledger;
 use sigil_registry::prefixes;
-use sigil_registry::store::{Batch, SledStore, Store, prefix_end};
+use sigil_registry::store::{self, Batch, Engine, Store, prefix_end};
 use sigil_registry::tree::StateTree;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let engine: Option<Engine> = all
+        .iter()
+        .find_map(|a| a.strip_prefix("--engine="))
+        .map(|name| name.parse().unwrap());
+    let args: Vec<String> = all.into_iter().filter(|a| !a.starts_with("--")).collect();
     let num =
         |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    match args.first().map(String::as_str) {
-        Some("tree") => tree(num(1, 1_000_000), num(2, 10_000)),
-        Some("txs") => txs(num(1, 20), num(2, 5_000)),
-        Some("disk") => disk(num(1, 20_000), num(2, 200), num(3, 100)),
+    let (what, sizes) = match args.first().map(String::as_str) {
+        Some("tree") => ("tree", vec![num(1, 1_000_000), num(2, 10_000)]),
+        Some("txs") => ("txs", vec![num(1, 20), num(2, 5_000)]),
+        Some("disk") => ("disk", vec![num(1, 20_000), num(2, 200), num(3, 100)]),
         _ => {
-            tree(100_000, 10_000);
-            txs(10, 5_000);
+            for (what, sizes) in [("tree", [100_000, 10_000]), ("txs", [10, 5_000])] {
+                on_each_engine(what, &sizes);
+            }
+            verify_rate(5_000);
+            return;
+        }
+    };
+    match (engine, what) {
+        (Some(engine), "tree") => tree(engine, sizes[0], sizes[1]),
+        (Some(engine), "txs") => txs(engine, sizes[0], sizes[1]),
+        (Some(engine), _) => disk(engine, sizes[0], sizes[1], sizes[2]),
+        (None, _) => {
+            on_each_engine(what, &sizes);
+            if what == "txs" {
+                verify_rate(sizes[1]);
+            }
+        }
+    }
+}
+
+/// Runs this bench again for each engine, one process each, one after the other.
+fn on_each_engine(what: &str, sizes: &[usize]) {
+    let exe = std::env::current_exe().unwrap();
+    for engine in Engine::ALL {
+        let status = std::process::Command::new(&exe)
+            .arg(what)
+            .args(sizes.iter().map(usize::to_string))
+            .arg(format!("--engine={engine}"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "{what} on {engine}: {status}");
+    }
+}
+
+/// Bytes the files under `dir` take on disk (allocated blocks, the same count for each engine).
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                disk_bytes(&entry.path())
+            } else {
+                meta.blocks() * 512
+            }
+        })
+        .sum()
+}
+
+/// This process's peak and current resident memory, in MiB (`VmHWM`, `VmRSS`).
+fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib = |field: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (kib("VmHWM:") / 1024, kib("VmRSS:") / 1024)
+}
+
+/// The number of entries in `store`, counted in pages.
+fn entries(store: &dyn Store) -> u64 {
+    let (mut count, mut start) = (0, Vec::new());
+    loop {
+        let page = store.scan(&start, &[0xff; 64], 10_000).unwrap();
+        count += page.len() as u64;
+        match page.last() {
+            Some((key, _)) if page.len() == 10_000 => {
+                start = key.clone();
+                start.push(0);
+            }
+            _ => return count,
         }
     }
 }
@@ -70,9 +149,10 @@ fn entry_bytes(i: usize) -> Vec<u8> {
     })
 }
 
-fn tree(total: usize, per_block: usize) {
+fn tree(engine: Engine, total: usize, per_block: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), 64 << 20).unwrap();
+    let store = store::open(engine, dir.path(), 64 << 20).unwrap();
+    let store = store.as_ref();
     let started = Instant::now();
     let mut version = 0;
     let mut written = 0;
@@ -82,7 +162,7 @@ fn tree(total: usize, per_block: usize) {
             .map(|i| (keys::name(&format!("n{i}.sigil")), Some(entry_bytes(i))))
             .collect();
         let mut batch = Batch::default();
-        StateTree::new(&store)
+        StateTree::new(store)
             .update(version, &writes, &mut batch)
             .unwrap();
         store.apply(batch).unwrap();
@@ -92,7 +172,7 @@ fn tree(total: usize, per_block: usize) {
     }
     let secs = started.elapsed().as_secs_f64();
     let tip = version - 1;
-    let tree = StateTree::new(&store);
+    let tree = StateTree::new(store);
     let root = tree.root(tip).unwrap();
     let samples = 2_000;
     let (mut present_bytes, mut absent_bytes) = (0usize, 0usize);
@@ -117,26 +197,27 @@ fn tree(total: usize, per_block: usize) {
     // Round-trip one proof through its encoding, as a client receives it.
     let _: Proof = decode(&encode(&proofs[0].2)).unwrap();
     store.flush().unwrap();
-    let disk = store.size_on_disk().unwrap();
+    let (peak, now) = memory_mib();
+    let disk = disk_bytes(dir.path());
     println!(
-        "tree: {total} keys in blocks of {per_block}: {secs:.1} s, {:.0} inserts/s (sled, flushed per block)",
+        "tree [{engine}]: {total} keys in blocks of {per_block}: {secs:.1} s, {:.0} inserts/s (flushed per block)",
         total as f64 / secs
     );
     println!(
-        "tree: proof bytes, present: {} avg; absent: {} avg",
+        "tree [{engine}]: proof bytes, present: {} avg; absent: {} avg",
         present_bytes / samples,
         absent_bytes / samples
     );
-    println!("tree: verify {verify_us:.1} us per proof (present and absent mixed)");
+    println!("tree [{engine}]: verify {verify_us:.1} us per proof (present and absent mixed)");
     println!(
-        "tree: disk {} bytes, {} bytes per key (values ~{} bytes)",
+        "tree [{engine}]: disk {} bytes, {} bytes per key (values ~{} bytes); memory peak {peak} MiB, now {now} MiB",
         disk,
         disk / total as u64,
         entry_bytes(0).len()
     );
 }
 
-fn txs(blocks: usize, per_block: usize) {
+fn txs(engine: Engine, blocks: usize, per_block: usize) {
     let dir = tempfile::tempdir().unwrap();
     let validator = Keypair::generate();
     let genesis = Genesis {
@@ -153,7 +234,7 @@ fn txs(blocks: usize, per_block: usize) {
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     };
-    let store = Arc::new(Counting::new(dir.path()));
+    let store = Arc::new(Counting::new(engine, dir.path()));
     let ledger = Ledger::open(store.clone(), genesis, 100_000).unwrap();
     let entries_before = store.entries();
     let signers: Vec<Keypair> = (0..per_block).map(|_| Keypair::generate()).collect();
@@ -191,15 +272,23 @@ fn txs(blocks: usize, per_block: usize) {
         busy += started.elapsed().as_secs_f64();
         total += per_block;
     }
+    let (peak, now) = memory_mib();
+    let disk = disk_bytes(dir.path());
+    let stored = entries(store.as_ref());
+    let written = store.entries() - entries_before;
     println!(
-        "txs: {total} transactions in {blocks} blocks of {per_block}: {:.0} applied/s (signature checks, execution, tree, flushed batch)",
+        "txs [{engine}]: {total} transactions in {blocks} blocks of {per_block}: {:.0} applied/s (signature checks, execution, tree, flushed batch)",
         total as f64 / busy
     );
     println!(
-        "txs: {:.1} store entries written per transaction",
-        (store.entries() - entries_before) as f64 / total as f64
+        "txs [{engine}]: disk {disk} bytes: {} per transaction, {} per store entry ({stored} entries); memory peak {peak} MiB, now {now} MiB",
+        disk / total as u64,
+        disk / stored.max(1),
     );
-    verify_rate(per_block);
+    println!(
+        "txs [{engine}]: {:.1} store entries written per transaction",
+        written as f64 / total as f64
+    );
 }
 
 /// The reference beside the figure: `verify_strict` checks per second on this machine, one
@@ -251,16 +340,16 @@ fn verify_rate(count: usize) {
     );
 }
 
-/// A sled store that counts the entries (puts and deletes) of the batches applied to it.
+/// A store that counts the entries (puts and deletes) of the batches applied to it.
 struct Counting {
-    inner: SledStore,
+    inner: Arc<dyn Store>,
     entries: AtomicUsize,
 }
 
 impl Counting {
-    fn new(dir: &std::path::Path) -> Counting {
+    fn new(engine: Engine, dir: &std::path::Path) -> Counting {
         Counting {
-            inner: SledStore::open(dir, 64 << 20).unwrap(),
+            inner: store::open(engine, dir, 64 << 20).unwrap(),
             entries: AtomicUsize::new(0),
         }
     }
@@ -302,7 +391,7 @@ impl Store for Counting {
 
 /// Registers `names` names as `sigil name import` does, then runs empty blocks while pruning
 /// catches up; prints the disk per name and the live bytes by key prefix.
-fn disk(names: usize, per_block: usize, window: usize) {
+fn disk(engine: Engine, names: usize, per_block: usize, window: usize) {
     let dir = tempfile::tempdir().unwrap();
     let validator = Keypair::generate();
     let reveal_max_blocks = 600;
@@ -320,7 +409,7 @@ fn disk(names: usize, per_block: usize, window: usize) {
         },
         validators: ValidatorSet::equal_power([validator.public()]),
     };
-    let store = Arc::new(Counting::new(dir.path()));
+    let store = Arc::new(Counting::new(engine, dir.path()));
     // Pruning off: a window longer than the run.
     let kept = if window == 0 {
         u64::MAX / 2
@@ -401,7 +490,7 @@ fn disk(names: usize, per_block: usize, window: usize) {
         run_block(Vec::new());
     }
     println!(
-        "disk: {names} names ({txs_total} transactions) in blocks of {per_block} names, {secs:.1} s; {:.1} store entries written per transaction; pruning {}",
+        "disk [{engine}]: {names} names ({txs_total} transactions) in blocks of {per_block} names, {secs:.1} s; {:.1} store entries written per transaction; pruning {}",
         entries as f64 / txs_total as f64,
         if window == 0 {
             "off".to_string()

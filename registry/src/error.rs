@@ -1,5 +1,5 @@
 //! The node's error type: the core's errors (damaged data, invalid input, a rejected block)
-//! and the failures of the node's own machinery (its sled store, files).
+//! and the failures of the node's own machinery (its store, files).
 
 /// Result alias for node operations that can fail in storage or decoding.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -13,6 +13,16 @@ pub enum Error {
     // report walking the chain (`{:#}`) says each of them once.
     #[error("storage error: {0}")]
     Store(sled::Error),
+    #[error("storage error: {0}")]
+    Redb(redb::Error),
+    #[error(
+        "the database in {dir} was created by the {found} store engine, not {asked}: set `store = \"{found}\"` in the config file (or pass `--store {found}`), or start on a new empty --data folder and let the node sync the chain from the network"
+    )]
+    WrongEngine {
+        dir: String,
+        found: &'static str,
+        asked: &'static str,
+    },
     #[error("i/o error: {0}")]
     Io(std::io::Error),
     #[error(

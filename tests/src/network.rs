@@ -127,6 +127,15 @@ impl Network {
         self.nodes[i].take().expect("node is running").kill();
     }
 
+    /// Sets node `i`'s store engine (`store = "sled"|"redb"` in its config file), before its
+    /// first start.
+    pub fn set_store(&self, i: usize, engine: &str) {
+        let path = self.manifest.nodes[i].config_path();
+        let config = std::fs::read_to_string(&path).expect("read the node's config");
+        std::fs::write(&path, format!("store = \"{engine}\"\n{config}"))
+            .expect("write the node's config");
+    }
+
     /// Starts node `i` again from its folder.
     pub fn restart(&mut self, i: usize) {
         self.restart_env(i, &[]);

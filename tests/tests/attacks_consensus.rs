@@ -14,7 +14,7 @@ use sigil_core::limits::{
     MAX_PROPOSAL_HEIGHTS_AHEAD, MAX_PROPOSAL_ROUNDS_AHEAD, MAX_PROPOSALS_PER_ROUND_PROPOSER,
 };
 use sigil_registry::consensus;
-use sigil_registry::store::SledStore;
+use sigil_registry::store::{self, Engine};
 use sigil_tests::binary;
 use sigil_tests::network::Network;
 
@@ -212,8 +212,8 @@ fn far_future_proposal_streams_neither_stop_the_chain_nor_fill_the_disk() {
         .unwrap()
         .db;
     net.kill(0);
-    let store = SledStore::open(&db, 1 << 20).expect("open node 0's store");
-    let stored = consensus::stored_proposals(&store).unwrap();
+    let store = store::open(Engine::default(), &db, 1 << 20).expect("open node 0's store");
+    let stored = consensus::stored_proposals(store.as_ref()).unwrap();
     let bound = (MAX_PROPOSAL_HEIGHTS_AHEAD as usize + 1)
         * (MAX_PROPOSAL_ROUNDS_AHEAD as usize + 1)
         * MAX_PROPOSALS_PER_ROUND_PROPOSER;

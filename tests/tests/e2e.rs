@@ -241,10 +241,22 @@ fn names_outside_the_chain_are_forwarded_upstream() {
 
 #[test]
 fn a_killed_node_restarts_with_every_final_transaction_and_the_same_state_root() {
+    a_killed_node_restarts_with_every_final_transaction(&[]);
+}
+
+/// The same on the store engine that is not the default (redb is: see `store::Engine`).
+#[test]
+fn a_killed_node_on_sled_restarts_with_every_final_transaction_and_the_same_state_root() {
+    a_killed_node_restarts_with_every_final_transaction(&["--store", "sled"]);
+}
+
+/// `kill -9` while transactions are being finalized: every one the CLI reported final is there
+/// after the restart, at the same state root. `store` picks the engine.
+fn a_killed_node_restarts_with_every_final_transaction(store: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let keys = dir.path().join("keys");
-    let node = Node::start(&data, &[]);
+    let node = Node::start(&data, store);
     ok(node.sigil(&keys, &["key", "new", "bob"]));
     ok(node.sigil(
         &keys,
@@ -288,7 +300,7 @@ fn a_killed_node_restarts_with_every_final_transaction_and_the_same_state_root()
     // Anything reported final before the writer noticed the kill counts too.
     final_updates.extend(final_rx.try_iter());
 
-    let node = Node::start(&data, &[]);
+    let node = Node::start(&data, store);
     let height: u64 = before["tip"]["height"].as_u64().unwrap();
     assert!(
         node.start_height >= height,

@@ -27,7 +27,10 @@ pub struct FileConfig {
     pub upstream: Option<Vec<SocketAddr>>,
     /// State versions kept before old tree nodes are pruned.
     pub prune_window_blocks: Option<u64>,
-    /// sled page cache, in MiB.
+    /// Store engine of a new database: `redb` (the default) or `sled`; a database keeps the
+    /// engine that created it.
+    pub store: Option<String>,
+    /// The store's page cache, in MiB.
     pub cache_mb: Option<u64>,
     /// Cache of encoded DNS answers to chain names, in MiB (0 turns it off).
     pub dns_cache_mb: Option<u64>,

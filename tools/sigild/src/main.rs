@@ -16,7 +16,7 @@ use sigil_registry::ledger::Ledger;
 use sigil_registry::mempool::MempoolBounds;
 use sigil_registry::net::SwarmStatus;
 use sigil_registry::node::Node;
-use sigil_registry::store::SledStore;
+use sigil_registry::store::{self, Engine};
 use sigil_tools::config::{self, FileConfig};
 use sigil_tools::devchain;
 use sigil_tools::pidfile::PidFile;
@@ -56,6 +56,10 @@ struct Args {
     /// State versions kept before old tree nodes and values are pruned [default: 1000].
     #[arg(long, value_name = "BLOCKS")]
     prune_window_blocks: Option<u64>,
+    /// Store engine, `redb` or `sled`, for a new data folder [default: redb]; a data folder
+    /// keeps the engine that created it, and starting it with the other one is refused.
+    #[arg(long, value_name = "ENGINE")]
+    store: Option<Engine>,
 }
 
 fn main() {
@@ -113,6 +117,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .prune_window_blocks
         .or(file.prune_window_blocks)
         .unwrap_or(config::DEFAULT_PRUNE_WINDOW_BLOCKS);
+    let engine = match (args.store, &file.store) {
+        (Some(engine), _) => engine,
+        (None, Some(name)) => name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("store = \"{name}\" in the config file: {e}"))?,
+        (None, None) => Engine::default(),
+    };
     let cache_bytes = file.cache_mb.unwrap_or(config::DEFAULT_CACHE_MB) * 1024 * 1024;
     let dns_cache_bytes = match args.dns_cache_mb.or(file.dns_cache_mb) {
         Some(mb) => mb.saturating_mul(1024 * 1024),
@@ -136,19 +147,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     };
 
-    let store = SledStore::open(&chain.db, cache_bytes).with_context(|| {
-        format!(
-            "cannot open the database in {} (is another sigild using it?)",
+    let store = store::open(engine, &chain.db, cache_bytes).map_err(|e| match e {
+        // Says what to do itself.
+        e @ sigil_registry::error::Error::WrongEngine { .. } => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!(
+            "cannot open the {engine} database in {} (is another sigild using it?)",
             chain.db.display()
-        )
+        )),
     })?;
     // Once this process holds the database, its pid file says which process serves `data`
     // (`sigil localnet down` reads it); it goes when the node stops cleanly.
     let _pid_file = PidFile::write(&data)?;
-    let ledger = Arc::new(Ledger::open(Arc::new(store), chain.genesis, prune_window)?);
+    let ledger = Arc::new(Ledger::open(store, chain.genesis, prune_window)?);
     let (max_txs, max_bytes) = file.mempool.clone().unwrap_or_default().bounds()?;
     let tip = ledger.tip();
-    tracing::info!(chain = %ledger.params().chain_id, height = tip.height, state_root = %tip.state_root, "ledger open");
+    tracing::info!(chain = %ledger.params().chain_id, height = tip.height, store = %engine, state_root = %tip.state_root, "ledger open");
     // With a [consensus] section the engine decides blocks with the other validators (or, on
     // a node without a validator key, this full node follows them); without one this is the
     // single validator of a development chain and produces them.
