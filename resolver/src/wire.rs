@@ -353,6 +353,38 @@ mod tests {
     }
 
     #[test]
+    fn the_registered_name_a_question_falls_under_is_read_from_the_wire() {
+        let tlds = vec!["sigil".to_string(), "test".to_string()];
+        let under = |name: &str, rtype: RecordType| {
+            let mut message = Message::query();
+            message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+            let bytes = message.to_vec().unwrap();
+            let mut out = Vec::new();
+            let under = plain_query(&bytes).unwrap().under_tld(&tlds, &mut out);
+            (under, String::from_utf8(out).unwrap())
+        };
+        let name = |tld| Some(Under::Name { tld });
+        assert_eq!(
+            under("Example.SIGIL.", RecordType::A),
+            (name("sigil"), "example.sigil".into())
+        );
+        assert_eq!(
+            under("_443._tcp.www.Ex-1_a.test.", RecordType::TLSA),
+            (name("test"), "ex-1_a.test".into())
+        );
+        assert_eq!(
+            under("a\\.b.sigil.", RecordType::A).0,
+            Some(Under::Unregistrable { tld: "sigil" })
+        );
+        // The TLD itself, other names, zone transfers: not for the index.
+        assert_eq!(under("sigil.", RecordType::SOA).0, None);
+        assert_eq!(under("example.com.", RecordType::A).0, None);
+        assert_eq!(under("example.sigil.com.", RecordType::A).0, None);
+        assert_eq!(under("example.sigil.", RecordType::AXFR).0, None);
+        assert_eq!(under("example.sigil.", RecordType::IXFR).0, None);
+    }
+
+    #[test]
     fn soa_serials_are_found_in_a_response() {
         let mut message = Message::query();
         message.add_query(Query::query(
