@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::Request;
+use sigil_core::types::Height;
 use tracing::{debug, warn};
 
 use crate::batch::{Datagrams, send_one};
@@ -107,13 +108,17 @@ impl Worker {
                     continue;
                 }
             };
+            // The tip and the clock, read once for the batch.
+            let tip = self.handler.reader().tip_height();
+            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
             for i in 0..received {
                 let (packet, src, out) = datagrams.slot(i);
                 let Some(src) = src.filter(|&src| can_answer(src)) else {
                     debug!(?src, "not answering a UDP query from this address");
                     continue;
                 };
-                if self.answer(packet, src, &mut key, &mut name, out) {
+                let scratch = (&mut key, &mut name);
+                if self.answer(packet, src, (tip, now_secs), scratch, out) {
                     datagrams.queue(i, src);
                 }
             }
@@ -121,22 +126,20 @@ impl Worker {
         }
     }
 
-    /// Answers one datagram into `out`, from the cache when it can; returns whether there
-    /// is a reply to send now.
+    /// Answers one datagram into `out` at tip `tip` and unix time `now_secs`, from the cache
+    /// when it can; returns whether there is a reply to send now.
     fn answer(
         &self,
         packet: &[u8],
         src: SocketAddr,
-        key: &mut Vec<u8>,
-        name: &mut Vec<u8>,
+        (tip, now_secs): (Height, i64),
+        (key, name): (&mut Vec<u8>, &mut Vec<u8>),
         out: &mut Vec<u8>,
     ) -> bool {
         let plain = plain_query(packet);
         if let (Some(query), Some(cache)) = (&plain, &self.cache) {
             query.key_into(key);
             let reader = self.handler.reader();
-            let tip = reader.tip_height();
-            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
             let under = query.under_tld(reader.tlds(), name);
             let registered = match under {
                 Some(Under::Name { .. }) => Some(name.as_slice()),
