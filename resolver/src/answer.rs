@@ -26,9 +26,9 @@ use crate::limits::{
 };
 
 /// SOA timers of every top-level domain (seconds).
-const SOA_REFRESH_SECS: i32 = 3600;
-const SOA_RETRY_SECS: i32 = 600;
-const SOA_EXPIRE_SECS: i32 = 86400;
+pub(crate) const SOA_REFRESH_SECS: i32 = 3600;
+pub(crate) const SOA_RETRY_SECS: i32 = 600;
+pub(crate) const SOA_EXPIRE_SECS: i32 = 86400;
 
 /// A DNS answer without the header fields the client chose: what goes into each section, the
 /// response code and the AA bit.

@@ -2,18 +2,24 @@
 //! case, type, class) and the client's EDNS buffer; an entry is served until a final block
 //! writes a name or identity it was computed from, a name it read expires, or a certificate
 //! window it depends on opens or closes. Bounded in bytes; admission favours entries asked for
-//! often, so a flood of one-off names cannot push out the names people use.
+//! often, so a flood of one-off names cannot push out the names people use. Beside it, the
+//! index of registered names, kept in step with the same blocks, tells a question under a name
+//! that is not registered (NXDOMAIN) without a ledger read.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 
 use moka::sync::Cache;
 use sigil_core::name::{Placement, place};
 use sigil_core::read::NameReader;
 use sigil_core::types::Height;
+use tracing::{info, warn};
 
 use crate::answer::Validity;
-use crate::limits::{ANSWER_CACHE_ENTRY_OVERHEAD_BYTES, MAX_CHANGED_SUBJECTS};
+use crate::limits::{
+    ANSWER_CACHE_ENTRY_OVERHEAD_BYTES, MAX_CHANGED_SUBJECTS, NAME_LIST_PAGE, NAME_LISTING_ATTEMPTS,
+};
+use crate::names::{NameSet, keyed_hasher};
 
 /// What a cache entry was computed from, and a block can change: a registered name (its
 /// entry, certificates and identity bindings) or an identity.
@@ -53,6 +59,40 @@ impl Cached {
             out[at..at + 4].copy_from_slice(&serial);
         }
     }
+
+    /// Whether the entry still holds at tip `tip` and unix time `now_secs`, after `changes`.
+    fn holds(&self, changes: &Changes, tip: Height, now_secs: i64) -> bool {
+        self.until_height > tip
+            && self.until_secs > now_secs
+            && self.height >= changes.floor
+            && (changes.changed.is_empty()
+                || !self
+                    .subjects
+                    .iter()
+                    .any(|s| changes.changed.get(s).is_some_and(|&h| h > self.height)))
+    }
+}
+
+/// What the cache knows of a question.
+pub enum Lookup {
+    /// The answer, still holding.
+    Hit(Arc<Cached>),
+    /// No answer kept, and the registered name the question falls under does not exist: the
+    /// answer is NXDOMAIN.
+    Unregistered,
+    /// The answer must be computed.
+    Miss,
+}
+
+/// The registered names, in step with the blocks the cache has accounted for.
+enum NameIndex {
+    /// Being listed from the ledger (the listing numbered `epoch`): until it is done, names
+    /// that blocks write wait in `written`, and no question is answered from the index.
+    Listing {
+        epoch: u64,
+        written: Vec<Box<[u8]>>,
+    },
+    Ready(NameSet),
 }
 
 /// Which blocks the cache has accounted for, and what they changed.
@@ -63,17 +103,46 @@ struct Changes {
     floor: Height,
     /// The last height at which each subject changed (since `floor`).
     changed: HashMap<Subject, Height>,
+    names: NameIndex,
+    /// Listings of the names started so far.
+    listings: u64,
 }
 
-/// Encoded answers to chain names.
+impl Changes {
+    /// Notes that a block wrote the entry of registered `name`.
+    fn name_written(&mut self, name: &[u8]) -> bool {
+        match &mut self.names {
+            NameIndex::Ready(set) => set.insert(name),
+            NameIndex::Listing { written, .. } if written.len() < MAX_CHANGED_SUBJECTS => {
+                written.push(name.into())
+            }
+            NameIndex::Listing { .. } => return self.relist(),
+        }
+        false
+    }
+
+    /// Forgets the names: a new listing must be made. Returns true (ask for it).
+    fn relist(&mut self) -> bool {
+        self.listings += 1;
+        self.names = NameIndex::Listing {
+            epoch: self.listings,
+            written: Vec::new(),
+        };
+        true
+    }
+}
+
+/// Encoded answers to chain names, and the registered names.
 pub struct AnswerCache {
-    entries: Cache<Box<[u8]>, Arc<Cached>>,
+    entries: Cache<Box<[u8]>, Arc<Cached>, ahash::RandomState>,
     changes: RwLock<Changes>,
+    /// Asks the thread that lists the names for a new listing, once there is one.
+    relist: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl AnswerCache {
     /// A cache holding about `max_bytes` of entries (none at all when 0), accounting for
-    /// blocks after `tip`.
+    /// blocks after `tip`. The names are not known until [`AnswerCache::list_names`].
     pub fn new(max_bytes: u64, tip: Height) -> AnswerCache {
         // moka hands the weigher the key as stored.
         #[allow(clippy::borrowed_box)]
@@ -96,15 +165,52 @@ impl AnswerCache {
         let entries = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(weigh)
-            .build();
+            .build_with_hasher(keyed_hasher());
         AnswerCache {
             entries,
             changes: RwLock::new(Changes {
                 synced: tip,
                 floor: tip,
                 changed: HashMap::new(),
+                names: NameIndex::Listing {
+                    epoch: 0,
+                    written: Vec::new(),
+                },
+                listings: 0,
             }),
+            relist: Mutex::new(None),
         }
+    }
+
+    /// What the cache knows of the question keyed `key`, at tip `tip` and unix time
+    /// `now_secs`: its answer if it still holds, else whether `name` (the registered name the
+    /// question falls under, if it falls under one) is certainly not registered.
+    pub fn lookup(
+        &self,
+        reader: &dyn NameReader,
+        key: &[u8],
+        name: Option<&[u8]>,
+        tip: Height,
+        now_secs: i64,
+    ) -> Lookup {
+        let newest = tip.max(reader.written_height());
+        let mut changes = self.changes.read().expect("answer cache lock poisoned");
+        if changes.synced < newest {
+            drop(changes);
+            self.sync(reader, newest);
+            changes = self.changes.read().expect("answer cache lock poisoned");
+        }
+        if let Some(entry) = self.entries.get(key)
+            && entry.holds(&changes, tip, now_secs)
+        {
+            return Lookup::Hit(entry);
+        }
+        if let (Some(name), NameIndex::Ready(names)) = (name, &changes.names)
+            && !names.may_hold(name)
+        {
+            return Lookup::Unregistered;
+        }
+        Lookup::Miss
     }
 
     /// The entry for `key` if it still holds at tip `tip` and unix time `now_secs`.
@@ -115,24 +221,10 @@ impl AnswerCache {
         tip: Height,
         now_secs: i64,
     ) -> Option<Arc<Cached>> {
-        self.sync(reader, tip.max(reader.written_height()));
-        let entry = self.entries.get(key)?;
-        if entry.until_height <= tip || entry.until_secs <= now_secs {
-            return None;
+        match self.lookup(reader, key, None, tip, now_secs) {
+            Lookup::Hit(entry) => Some(entry),
+            Lookup::Unregistered | Lookup::Miss => None,
         }
-        let changes = self.changes.read().expect("answer cache lock poisoned");
-        if entry.height < changes.floor {
-            return None;
-        }
-        if !changes.changed.is_empty()
-            && entry
-                .subjects
-                .iter()
-                .any(|s| changes.changed.get(s).is_some_and(|&h| h > entry.height))
-        {
-            return None;
-        }
-        Some(entry)
     }
 
     /// Keeps `bytes`, the encoded response computed as `validity` says, under `key`. `serials`
@@ -160,18 +252,126 @@ impl AnswerCache {
         self.entries.insert(key.into(), Arc::new(cached));
     }
 
-    /// Reads the changes of the blocks up to `newest` (the tip, or a block being stored) that
-    /// were not read yet.
-    fn sync(&self, reader: &dyn NameReader, newest: Height) {
-        if self
+    /// Lists the registered names from `reader` into the index, if a listing is awaited;
+    /// returns how many names the index holds then. Until it is done, no question is answered
+    /// from the index; `None` if it could not be done (then none is until the next listing).
+    pub fn list_names(&self, reader: &dyn NameReader) -> Option<usize> {
+        let epoch = match &self
             .changes
             .read()
             .expect("answer cache lock poisoned")
-            .synced
-            >= newest
+            .names
         {
-            return;
+            NameIndex::Listing { epoch, .. } => *epoch,
+            NameIndex::Ready(_) => return None,
+        };
+        for _ in 0..NAME_LISTING_ATTEMPTS {
+            // Every block up to `start` is stored: its names are listed. Later ones are read
+            // from the written keys, then from `written`.
+            let start = reader.tip_height();
+            let mut names = NameSet::new();
+            let mut after = String::new();
+            loop {
+                let page = match reader.registered_names(&after, NAME_LIST_PAGE) {
+                    Ok(Some(page)) => page,
+                    Ok(None) => return None, // this reader cannot list its names
+                    Err(error) => {
+                        warn!(%error, "cannot list the registered names; NXDOMAIN answers read the ledger");
+                        return None;
+                    }
+                };
+                let full = page.len() >= NAME_LIST_PAGE;
+                for name in &page {
+                    names.insert(name.as_bytes());
+                }
+                match (full, page.into_iter().last()) {
+                    (true, Some(last)) => after = last,
+                    _ => break,
+                }
+            }
+            let Some(blocks) = reader.keys_written_since(start) else {
+                continue; // blocks went by faster than the listing: again
+            };
+            for block in &blocks {
+                for key in block.keys.iter() {
+                    if let Some(name) = key.strip_prefix(NAME_PREFIX) {
+                        names.insert(name);
+                    }
+                }
+            }
+            let mut changes = self.changes.write().expect("answer cache lock poisoned");
+            let NameIndex::Listing {
+                epoch: now,
+                written,
+            } = &mut changes.names
+            else {
+                return None;
+            };
+            if *now != epoch {
+                return None; // a newer listing is on its way
+            }
+            for name in written.drain(..) {
+                names.insert(&name);
+            }
+            let count = names.len();
+            changes.names = NameIndex::Ready(names);
+            return Some(count);
         }
+        warn!(
+            "the registered names changed faster than they could be listed; NXDOMAIN answers read the ledger until the next listing"
+        );
+        None
+    }
+
+    /// Lists the names now (see [`AnswerCache::list_names`]), and again on a thread of its own
+    /// whenever the index falls behind the blocks. The thread ends with the cache.
+    pub fn index_names(self: &Arc<Self>, reader: Arc<dyn NameReader>) -> std::io::Result<()> {
+        let report = |count: Option<usize>| {
+            if let Some(count) = count {
+                info!(
+                    names = count,
+                    "registered names indexed: NXDOMAIN answers need no ledger read"
+                );
+            }
+        };
+        report(self.list_names(reader.as_ref()));
+        let (sender, requests) = mpsc::channel::<()>();
+        *self.relist.lock().expect("answer cache lock poisoned") = Some(sender);
+        let cache = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("dns-names".into())
+            .spawn(move || {
+                while requests.recv().is_ok() {
+                    while requests.try_recv().is_ok() {}
+                    let Some(cache) = cache.upgrade() else {
+                        break;
+                    };
+                    report(cache.list_names(reader.as_ref()));
+                }
+            })?;
+        // A listing asked for before the thread was there.
+        if matches!(
+            &self
+                .changes
+                .read()
+                .expect("answer cache lock poisoned")
+                .names,
+            NameIndex::Listing { .. }
+        ) {
+            self.ask_relist();
+        }
+        Ok(())
+    }
+
+    fn ask_relist(&self) {
+        if let Some(sender) = &*self.relist.lock().expect("answer cache lock poisoned") {
+            let _ = sender.send(());
+        }
+    }
+
+    /// Reads the changes of the blocks up to `newest` (the tip, or a block being stored) that
+    /// were not read yet.
+    fn sync(&self, reader: &dyn NameReader, newest: Height) {
         let mut changes = self.changes.write().expect("answer cache lock poisoned");
         if changes.synced >= newest {
             return; // another thread did it
@@ -184,12 +384,22 @@ impl AnswerCache {
         };
         let Some(blocks) = reader.keys_written_since(changes.synced) else {
             reset(&mut changes, newest);
+            // Names may have been registered in the blocks that are not known.
+            let relist = changes.relist();
+            drop(changes);
+            if relist {
+                self.ask_relist();
+            }
             return;
         };
         let mut newest = newest;
+        let mut relist = false;
         for block in blocks {
             newest = newest.max(block.height);
             for key in block.keys.iter() {
+                if let Some(name) = key.strip_prefix(NAME_PREFIX) {
+                    relist |= changes.name_written(name);
+                }
                 if let Some(subject) = subject_of(key, reader.tlds()) {
                     changes.changed.insert(subject, block.height);
                 }
@@ -198,6 +408,10 @@ impl AnswerCache {
         changes.synced = newest;
         if changes.changed.len() > MAX_CHANGED_SUBJECTS {
             reset(&mut changes, newest);
+        }
+        drop(changes);
+        if relist {
+            self.ask_relist();
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum Error {
     BadName { name: String, detail: String },
     #[error("the DNS server stopped: {0}")]
     Server(NetError),
+    #[error("cannot start the DNS server's thread that indexes the registered names: {0}")]
+    Thread(std::io::Error),
 }
 
 impl From<sigil_core::Error> for Error {

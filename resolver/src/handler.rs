@@ -54,6 +54,11 @@ impl Handler {
         self.reader.as_ref()
     }
 
+    /// Whether names outside the chain are forwarded (the RA bit of every response).
+    pub(crate) fn recursion_available(&self) -> bool {
+        self.upstream.is_some()
+    }
+
     async fn respond<R: ResponseHandler>(
         &self,
         request: &Request,

@@ -2,10 +2,12 @@
 //! (through `NameReader`) and forwards every other name to upstream resolvers, with a cache.
 
 pub mod answer;
+mod batch;
 pub mod cache;
 pub mod error;
 pub mod handler;
 pub mod limits;
+mod names;
 pub mod server;
 mod udp;
 pub mod wire;

@@ -68,3 +68,13 @@ pub const UDP_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Largest UDP datagram read.
 pub const MAX_UDP_REQUEST_BYTES: usize = 65_535;
+
+/// Registered names read per page when the resolver lists them into its index of names
+/// (8 bytes each in the index, about 16 with the table's room).
+pub const NAME_LIST_PAGE: usize = 10_000;
+
+/// Times a listing of the registered names is tried when blocks go by faster than it.
+pub const NAME_LISTING_ATTEMPTS: usize = 3;
+
+/// Datagrams a UDP thread receives with one system call (and answers with one), at most.
+pub const UDP_BATCH: usize = 32;

@@ -56,6 +56,15 @@ pub struct DnsServer {
 pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<DnsServer> {
     let cache = (config.cache_bytes > 0)
         .then(|| Arc::new(AnswerCache::new(config.cache_bytes, reader.tip_height())));
+    if let Some(cache) = &cache {
+        // The names are listed before the first question: from then on, a question under a
+        // name that is not registered is answered without a ledger read.
+        let (cache, reader) = (cache.clone(), reader.clone());
+        tokio::task::spawn_blocking(move || cache.index_names(reader))
+            .await
+            .map_err(|e| Error::Thread(io::Error::other(e)))?
+            .map_err(Error::Thread)?;
+    }
     let handler = Arc::new(Handler::new(reader, &config.upstream)?);
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {

@@ -1,6 +1,7 @@
-//! DNS over UDP: one thread per core receives queries on the shared socket and answers chain
-//! names there, from the answer cache or from the ledger (encoding the answer and caching it),
-//! with no task per query; only questions for the upstream resolvers go to the async runtime.
+//! DNS over UDP: one thread per core receives queries on the shared socket in batches and
+//! answers chain names there, from the answer cache, the index of registered names (NXDOMAIN)
+//! or the ledger (encoding the answer and caching it), with no task per query; only questions
+//! for the upstream resolvers go to the async runtime.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -11,12 +12,14 @@ use std::thread::JoinHandle;
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::Request;
+use sigil_core::types::Height;
 use tracing::{debug, warn};
 
-use crate::cache::AnswerCache;
+use crate::batch::{Datagrams, send_one};
+use crate::cache::{AnswerCache, Lookup};
 use crate::handler::{Decision, Handler, format_error};
-use crate::limits::{MAX_UDP_REQUEST_BYTES, MAX_UDP_THREADS, UDP_POLL_INTERVAL};
-use crate::wire::{plain_query, soa_serials};
+use crate::limits::{MAX_UDP_THREADS, UDP_POLL_INTERVAL};
+use crate::wire::{Under, plain_query, soa_serials};
 
 /// The running UDP threads.
 pub(crate) struct UdpThreads {
@@ -85,11 +88,11 @@ struct Worker {
 
 impl Worker {
     fn run(self) {
-        let mut buf = vec![0u8; MAX_UDP_REQUEST_BYTES];
+        let mut datagrams = Datagrams::new();
         let mut key = Vec::with_capacity(512);
-        let mut out = Vec::with_capacity(1232);
+        let mut name = Vec::with_capacity(128);
         while !self.stop.load(Ordering::Relaxed) {
-            let (len, src) = match self.socket.recv_from(&mut buf) {
+            let received = match datagrams.receive(&self.socket) {
                 Ok(received) => received,
                 Err(e) => {
                     if !matches!(
@@ -105,50 +108,88 @@ impl Worker {
                     continue;
                 }
             };
-            if !can_answer(src) {
-                debug!(%src, "not answering a UDP query from this address");
-                continue;
+            // The tip and the clock, read once for the batch.
+            let tip = self.handler.reader().tip_height();
+            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
+            for i in 0..received {
+                let (packet, src, out) = datagrams.slot(i);
+                let Some(src) = src.filter(|&src| can_answer(src)) else {
+                    debug!(?src, "not answering a UDP query from this address");
+                    continue;
+                };
+                let scratch = (&mut key, &mut name);
+                if self.answer(packet, src, (tip, now_secs), scratch, out) {
+                    datagrams.queue(i, src);
+                }
             }
-            self.answer(&buf[..len], src, &mut key, &mut out);
+            datagrams.send(&self.socket);
         }
     }
 
-    /// Answers one datagram, from the cache when it can.
-    fn answer(&self, packet: &[u8], src: SocketAddr, key: &mut Vec<u8>, out: &mut Vec<u8>) {
+    /// Answers one datagram into `out` at tip `tip` and unix time `now_secs`, from the cache
+    /// when it can; returns whether there is a reply to send now.
+    fn answer(
+        &self,
+        packet: &[u8],
+        src: SocketAddr,
+        (tip, now_secs): (Height, i64),
+        (key, name): (&mut Vec<u8>, &mut Vec<u8>),
+        out: &mut Vec<u8>,
+    ) -> bool {
         let plain = plain_query(packet);
         if let (Some(query), Some(cache)) = (&plain, &self.cache) {
             query.key_into(key);
             let reader = self.handler.reader();
-            let tip = reader.tip_height();
-            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
-            if let Some(entry) = cache.get(reader, key, tip, now_secs) {
-                entry.write(query.header, query.question, tip, out);
-                self.send(out, src);
-                return;
+            let under = query.under_tld(reader.tlds(), name);
+            let registered = match under {
+                Some(Under::Name { .. }) => Some(name.as_slice()),
+                _ => None,
+            };
+            match cache.lookup(reader, key, registered, tip, now_secs) {
+                Lookup::Hit(entry) => {
+                    entry.write(query.header, query.question, tip, out);
+                    return true;
+                }
+                Lookup::Unregistered => {
+                    if let Some(Under::Name { tld }) = under {
+                        let ra = self.handler.recursion_available();
+                        query.write_nxdomain(tld, tip as u32, ra, out);
+                        return true;
+                    }
+                }
+                Lookup::Miss => {}
+            }
+            if let Some(Under::Unregistrable { tld }) = under {
+                let ra = self.handler.recursion_available();
+                query.write_nxdomain(tld, tip as u32, ra, out);
+                return true;
             }
         }
         let request = match Request::from_bytes(packet.to_vec(), src, Protocol::Udp) {
             Ok(request) => request,
             Err(error) => {
                 debug!(%src, %error, "cannot parse a UDP query");
-                if let Some(reply) = format_error(packet) {
-                    self.send(&reply, src);
-                }
-                return;
+                return match format_error(packet) {
+                    Some(reply) => {
+                        *out = reply;
+                        true
+                    }
+                    None => false,
+                };
             }
         };
         if request.metadata.message_type == MessageType::Response {
-            return; // never answer a response: no reflection
+            return false; // never answer a response: no reflection
         }
         match self.handler.decide(&request) {
             Decision::Answered(reply, validity) => {
-                let bytes = self.handler.encode_udp(&request, &reply);
-                self.send(&bytes, src);
+                *out = self.handler.encode_udp(&request, &reply);
                 if let (Some(_), Some(cache), Some(validity)) = (&plain, &self.cache, validity)
-                    && let Some(serials) = soa_serials(&bytes)
+                    && let Some(serials) = soa_serials(out)
                 {
-                    cache.insert(key, &bytes, serials, validity);
+                    cache.insert(key, out, serials, validity);
                 }
+                true
             }
             Decision::Forward(name, qtype) => {
                 let handler = self.handler.clone();
@@ -156,17 +197,10 @@ impl Worker {
                 self.runtime.spawn(async move {
                     let reply = handler.forward(name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
-                    if let Err(error) = socket.send_to(&bytes, src) {
-                        warn!(%error, %src, "cannot send a DNS response");
-                    }
+                    send_one(&socket, &bytes, src);
                 });
+                false
             }
-        }
-    }
-
-    fn send(&self, bytes: &[u8], dst: SocketAddr) {
-        if let Err(error) = self.socket.send_to(bytes, dst) {
-            warn!(%error, %dst, "cannot send a DNS response");
         }
     }
 }

@@ -1,12 +1,17 @@
 //! Just enough DNS wire format for the answer cache, without decoding whole messages: the
-//! question of a plain query (one question, nothing else but an EDNS record) and its cache key,
-//! and the places of the SOA serials in an encoded response.
+//! question of a plain query (one question, nothing else but an EDNS record), its cache key and
+//! the registered name it falls under, the places of the SOA serials in an encoded response,
+//! and the NXDOMAIN response to a name that is not registered.
 
-use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES};
+use crate::answer::{SOA_EXPIRE_SECS, SOA_REFRESH_SECS, SOA_RETRY_SECS};
+use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, NEGATIVE_TTL_SECS};
 
 const HEADER_BYTES: usize = 12;
 const TYPE_OPT: u16 = 41;
 const TYPE_SOA: u16 = 6;
+const TYPE_AXFR: u16 = 252;
+const TYPE_IXFR: u16 = 251;
+const CLASS_IN: u16 = 1;
 /// EDNS options a plain query may carry (they change nothing in our answers): COOKIE and
 /// PADDING.
 const HARMLESS_OPTIONS: [u16; 2] = [10, 12];
@@ -23,6 +28,8 @@ pub struct PlainQuery<'a> {
     /// The UDP payload size our answer allows: 512 without EDNS, else the client's within
     /// our bounds.
     pub payload: u16,
+    /// Whether the query carries an EDNS record (then so does the answer).
+    pub edns: bool,
 }
 
 impl PlainQuery<'_> {
@@ -37,6 +44,108 @@ impl PlainQuery<'_> {
         key[n - 4..n].copy_from_slice(&self.question[n - 4..]);
         key.extend_from_slice(&self.payload.to_be_bytes());
     }
+
+    /// The question's type and class.
+    fn type_and_class(&self) -> (u16, u16) {
+        let n = self.question.len();
+        let at = |i: usize| u16::from_be_bytes([self.question[i], self.question[i + 1]]);
+        (at(n - 4), at(n - 2))
+    }
+
+    /// Where the question's name falls under the chain's top-level domains `tlds`, when the
+    /// answer to it is NXDOMAIN unless the registered name it falls under exists: a name
+    /// below a TLD (not the TLD itself), class IN, any type but a zone transfer. The
+    /// registered name, in the ledger's spelling (`example.sigil`), is written into `name`.
+    pub fn under_tld<'t>(&self, tlds: &'t [String], name: &mut Vec<u8>) -> Option<Under<'t>> {
+        let (qtype, class) = self.type_and_class();
+        if class != CLASS_IN || matches!(qtype, TYPE_AXFR | TYPE_IXFR) {
+            return None;
+        }
+        // The last two labels: the registered name's and the TLD's.
+        let (mut before, mut last) = (None, None);
+        let mut at = 0;
+        loop {
+            let len = usize::from(self.question[at]);
+            if len == 0 {
+                break;
+            }
+            (before, last) = (last, Some(&self.question[at + 1..at + 1 + len]));
+            at += 1 + len;
+        }
+        let (label, tld_label) = (before?, last?);
+        let tld = tlds
+            .iter()
+            .find(|tld| tld_label.eq_ignore_ascii_case(tld.as_bytes()))?;
+        // The ledger spells a label with any other byte in a way no stored name has.
+        if !label
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        {
+            return Some(Under::Unregistrable { tld });
+        }
+        name.clear();
+        name.extend(label.iter().map(u8::to_ascii_lowercase));
+        name.push(b'.');
+        name.extend_from_slice(tld.as_bytes());
+        Some(Under::Name { tld })
+    }
+
+    /// The NXDOMAIN response to this query from the zone of `tld` at tip serial `serial`,
+    /// exactly as the full path encodes it: the header (ID, RD and CD echoed, AA set, RA when
+    /// names outside the chain are forwarded), the question as sent, the TLD's SOA in the
+    /// authority section, and an EDNS record when the query had one.
+    pub fn write_nxdomain(
+        &self,
+        tld: &str,
+        serial: u32,
+        recursion_available: bool,
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        out.extend_from_slice(&self.header[..2]);
+        // QR, opcode QUERY, AA, RD as asked; RA, CD as asked, RCODE 3 (NXDOMAIN).
+        out.push(0x84 | (self.header[2] & 0x01));
+        out.push(if recursion_available { 0x80 } else { 0 } | (self.header[3] & 0x10) | 3);
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 1, 0, u8::from(self.edns)]);
+        out.extend_from_slice(self.question);
+        // The SOA's owner, the TLD, written out; its two names point back to it.
+        let owner = out.len() as u16 | 0xc000;
+        out.push(tld.len() as u8);
+        out.extend_from_slice(tld.as_bytes());
+        out.push(0);
+        out.extend_from_slice(&TYPE_SOA.to_be_bytes());
+        out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        out.extend_from_slice(&NEGATIVE_TTL_SECS.to_be_bytes());
+        let rdlen_at = out.len();
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(b"\x03ns1");
+        out.extend_from_slice(&owner.to_be_bytes());
+        out.extend_from_slice(b"\x0ahostmaster");
+        out.extend_from_slice(&owner.to_be_bytes());
+        out.extend_from_slice(&serial.to_be_bytes());
+        for timer in [SOA_REFRESH_SECS, SOA_RETRY_SECS, SOA_EXPIRE_SECS] {
+            out.extend_from_slice(&timer.to_be_bytes());
+        }
+        out.extend_from_slice(&NEGATIVE_TTL_SECS.to_be_bytes());
+        let rdlen = (out.len() - rdlen_at - 2) as u16;
+        out[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+        if self.edns {
+            // Root owner, OPT, our payload size, extended RCODE 0, version 0, no flags or options.
+            out.push(0);
+            out.extend_from_slice(&TYPE_OPT.to_be_bytes());
+            out.extend_from_slice(&self.payload.to_be_bytes());
+            out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        }
+    }
+}
+
+/// Where a question's name falls, by [`PlainQuery::under_tld`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Under<'t> {
+    /// Below `tld`, under the registered name written out (which may or may not exist).
+    Name { tld: &'t str },
+    /// Below `tld`, under a label no registered name can have.
+    Unregistrable { tld: &'t str },
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
@@ -84,7 +193,8 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
     let question = &packet[HEADER_BYTES..question_end];
     let mut payload = MIN_UDP_PAYLOAD_BYTES;
     let mut end = question_end;
-    if counts[3] == 1 {
+    let edns = counts[3] == 1;
+    if edns {
         // The OPT record: root name, type, payload size, extended RCODE, version, flags,
         // options.
         if packet.get(end) != Some(&0) || u16_at(packet, end + 1)? != TYPE_OPT {
@@ -118,6 +228,7 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
         header: &packet[..4],
         question,
         payload,
+        edns,
     })
 }
 
@@ -239,6 +350,38 @@ mod tests {
         pointer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
         pointer[11] = 0;
         assert!(plain_query(&pointer).is_none());
+    }
+
+    #[test]
+    fn the_registered_name_a_question_falls_under_is_read_from_the_wire() {
+        let tlds = vec!["sigil".to_string(), "test".to_string()];
+        let under = |name: &str, rtype: RecordType| {
+            let mut message = Message::query();
+            message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+            let bytes = message.to_vec().unwrap();
+            let mut out = Vec::new();
+            let under = plain_query(&bytes).unwrap().under_tld(&tlds, &mut out);
+            (under, String::from_utf8(out).unwrap())
+        };
+        let name = |tld| Some(Under::Name { tld });
+        assert_eq!(
+            under("Example.SIGIL.", RecordType::A),
+            (name("sigil"), "example.sigil".into())
+        );
+        assert_eq!(
+            under("_443._tcp.www.Ex-1_a.test.", RecordType::TLSA),
+            (name("test"), "ex-1_a.test".into())
+        );
+        assert_eq!(
+            under("a\\.b.sigil.", RecordType::A).0,
+            Some(Under::Unregistrable { tld: "sigil" })
+        );
+        // The TLD itself, other names, zone transfers: not for the index.
+        assert_eq!(under("sigil.", RecordType::SOA).0, None);
+        assert_eq!(under("example.com.", RecordType::A).0, None);
+        assert_eq!(under("example.sigil.com.", RecordType::A).0, None);
+        assert_eq!(under("example.sigil.", RecordType::AXFR).0, None);
+        assert_eq!(under("example.sigil.", RecordType::IXFR).0, None);
     }
 
     #[test]

@@ -59,6 +59,23 @@ impl NameReader for Names {
         // These tests bind no identity to any name.
         Ok(None)
     }
+    fn registered_names(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> sigil_core::Result<Option<Vec<String>>> {
+        Ok(Some(names_after(&self.entries, after, limit)))
+    }
+}
+
+/// The names of `entries` after `after` (from the first when empty), at most `limit`.
+fn names_after(entries: &BTreeMap<String, NameEntry>, after: &str, limit: usize) -> Vec<String> {
+    entries
+        .keys()
+        .filter(|name| after.is_empty() || name.as_str() > after)
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 fn names() -> Arc<dyn NameReader> {
@@ -102,7 +119,14 @@ fn names() -> Arc<dyn NameReader> {
 fn query(name: &str, rtype: RecordType, edns_payload: Option<u16>) -> Message {
     let mut message = Message::query();
     message.metadata.recursion_desired = true;
-    message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    // A name with a space in a label is written out as its labels.
+    let name = Name::from_ascii(name).unwrap_or_else(|_| {
+        let mut labels =
+            Name::from_labels(name.trim_end_matches('.').split('.').map(str::as_bytes)).unwrap();
+        labels.set_fqdn(true);
+        labels
+    });
+    message.add_query(Query::query(name, rtype));
     if let Some(payload) = edns_payload {
         let mut edns = Edns::new();
         edns.set_max_payload(payload);
@@ -572,28 +596,43 @@ fn raw_query(name: &str, rtype: RecordType, edns_payload: Option<u16>, cd: bool)
 
 #[tokio::test]
 async fn cached_answers_are_byte_for_byte_the_computed_ones() {
-    let uncached = timeout(
-        WAIT,
-        serve(
-            DnsConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                cache_bytes: 0,
-                ..DnsConfig::default()
-            },
-            names(),
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let cached = start(vec![]).await;
+    // Without and with forwarding (which sets RA in every answer); the upstream is never
+    // asked, every question is under the chain's TLD.
+    for upstream in [vec![], vec!["127.0.0.1:9".parse().unwrap()]] {
+        compare_cached_and_computed(upstream).await;
+    }
+}
+
+async fn compare_cached_and_computed(upstream: Vec<SocketAddr>) {
+    let start_with = |cache_bytes| {
+        let config = DnsConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            upstream: upstream.clone(),
+            cache_bytes,
+        };
+        async move {
+            timeout(WAIT, serve(config, names()))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let uncached = start_with(0).await;
+    let cached = start_with(DnsConfig::default().cache_bytes).await;
     let questions = [
         ("www.example.sigil.", RecordType::A, None, false),
         ("WwW.ExAmPlE.SiGiL.", RecordType::A, None, true),
         ("example.sigil.", RecordType::A, Some(1232), false),
         ("example.sigil.", RecordType::AAAA, Some(4096), false),
+        ("nope.example.sigil.", RecordType::A, None, false),
+        // Names that are not registered: answered from the index of names.
         ("nope.sigil.", RecordType::A, None, false),
         ("NoPe.sigil.", RecordType::TXT, Some(1232), true),
+        ("x.nope.SIGIL.", RecordType::ANY, Some(4096), true),
+        ("_443._tcp.nope.sigil.", RecordType::TLSA, Some(512), false),
+        ("_sigil-key.nope.sigil.", RecordType::TXT, None, false),
+        // A label no registered name can have.
+        ("a b.sigil.", RecordType::A, None, false),
         ("sigil.", RecordType::SOA, None, false),
         ("big.example.sigil.", RecordType::TXT, None, false),
         ("big.example.sigil.", RecordType::TXT, Some(1232), false),
@@ -637,6 +676,54 @@ async fn cached_answers_are_byte_for_byte_the_computed_ones() {
     }
 }
 
+#[tokio::test]
+async fn a_burst_of_queries_from_one_socket_is_answered_whole() {
+    let server = start(vec![]).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // Sent back to back, they wait on the server's socket together and are received and
+    // answered in batches.
+    let burst: Vec<(Message, &str)> = (0..200u16)
+        .map(|i| {
+            let (name, rtype, payload, expect) = match i % 4 {
+                0 => ("www.example.sigil.", RecordType::A, None, "192.0.2.8"),
+                1 => ("nope.sigil.", RecordType::A, Some(1232), "NXDomain"),
+                2 => ("big.example.sigil.", RecordType::TXT, None, "truncated"),
+                _ => ("example.sigil.", RecordType::A, Some(4096), "192.0.2.1"),
+            };
+            let mut message = query(name, rtype, payload);
+            message.metadata.id = i;
+            (message, expect)
+        })
+        .collect();
+    for (message, _) in &burst {
+        socket
+            .send_to(&message.to_vec().unwrap(), server.udp_addr())
+            .await
+            .unwrap();
+    }
+    let mut answered = vec![false; burst.len()];
+    let mut buf = vec![0; 65535];
+    for _ in 0..burst.len() {
+        let (len, _) = timeout(WAIT, socket.recv_from(&mut buf))
+            .await
+            .expect("every query answered in time")
+            .unwrap();
+        let answer = Message::from_vec(&buf[..len]).unwrap();
+        let id = usize::from(answer.metadata.id);
+        let (asked, expect) = &burst[id];
+        assert!(!answered[id], "one answer per query");
+        answered[id] = true;
+        assert_eq!(answer.queries, asked.queries, "the answer to query {id}");
+        assert_eq!(answer.edns.is_some(), asked.edns.is_some());
+        match *expect {
+            "NXDomain" => assert_eq!(answer.metadata.response_code, ResponseCode::NXDomain),
+            "truncated" => assert!(answer.metadata.truncation && len <= 512),
+            address => assert_eq!(addresses(&answer), [address]),
+        }
+    }
+    timeout(WAIT, server.shutdown()).await.unwrap().unwrap();
+}
+
 /// Names that change as blocks are added, with the keys each block wrote.
 struct Changing {
     tlds: Vec<String>,
@@ -644,6 +731,8 @@ struct Changing {
     entries: std::sync::Mutex<BTreeMap<String, NameEntry>>,
     writes: std::sync::Mutex<Vec<sigil_core::read::WrittenKeys>>,
     reads: AtomicUsize,
+    /// Times the registered names were listed.
+    listings: AtomicUsize,
 }
 
 impl NameReader for Changing {
@@ -667,15 +756,29 @@ impl NameReader for Changing {
         Ok(None)
     }
     fn keys_written_since(&self, height: Height) -> Option<Vec<sigil_core::read::WrittenKeys>> {
+        let writes = self.writes.lock().unwrap();
+        if writes.first().is_some_and(|b| b.height > height + 1) {
+            return None; // the blocks right after `height` are forgotten
+        }
         Some(
-            self.writes
-                .lock()
-                .unwrap()
+            writes
                 .iter()
                 .filter(|b| b.height > height)
                 .cloned()
                 .collect(),
         )
+    }
+    fn registered_names(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> sigil_core::Result<Option<Vec<String>>> {
+        self.listings.fetch_add(1, Ordering::SeqCst);
+        Ok(Some(names_after(
+            &self.entries.lock().unwrap(),
+            after,
+            limit,
+        )))
     }
 }
 
@@ -706,18 +809,32 @@ impl Changing {
             });
         *tip = height;
     }
+
+    /// Forgets the keys written by every block so far, as a node does when a reader falls
+    /// too far behind.
+    fn forget_writes(&self) {
+        self.writes.lock().unwrap().clear();
+    }
+
+    fn new(names: &[(&str, &str)]) -> Arc<Changing> {
+        let chain = Arc::new(Changing {
+            tlds: vec!["sigil".to_string()],
+            tip: std::sync::Mutex::new(10),
+            entries: Default::default(),
+            writes: Default::default(),
+            reads: AtomicUsize::new(0),
+            listings: AtomicUsize::new(0),
+        });
+        for &name in names {
+            chain.block(Some(name));
+        }
+        chain
+    }
 }
 
 #[tokio::test]
 async fn the_cache_follows_the_blocks() {
-    let chain = Arc::new(Changing {
-        tlds: vec!["sigil".to_string()],
-        tip: std::sync::Mutex::new(10),
-        entries: Default::default(),
-        writes: Default::default(),
-        reads: AtomicUsize::new(0),
-    });
-    chain.block(Some(("a.sigil", "@ A 192.0.2.1")));
+    let chain = Changing::new(&[("a.sigil", "@ A 192.0.2.1")]);
     let server = timeout(
         WAIT,
         serve(
@@ -764,5 +881,105 @@ async fn the_cache_follows_the_blocks() {
     let registered = ask("b.sigil.").await;
     assert_eq!(registered.metadata.response_code, ResponseCode::NoError);
     assert_eq!(addresses(&registered), ["192.0.2.3"]);
+    timeout(WAIT, server.shutdown()).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn unregistered_names_are_answered_without_a_ledger_read_until_registered() {
+    let chain = Changing::new(&[("a.sigil", "@ A 192.0.2.1")]);
+    let server = timeout(
+        WAIT,
+        serve(
+            DnsConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..DnsConfig::default()
+            },
+            chain.clone(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = server.udp_addr();
+    let ask = |name: &str, rtype| {
+        let message = query(name, rtype, Some(1232));
+        async move { udp_ask(addr, &message).await.0 }
+    };
+    let reads = || chain.reads.load(Ordering::SeqCst);
+
+    // Never asked before (so in no cache), under names that do not exist: no ledger read.
+    let before = reads();
+    for name in [
+        "b.sigil.",
+        "x.y.B.SIGIL.",
+        "_443._tcp.c.sigil.",
+        "_sigil-key.d.sigil.",
+    ] {
+        let missing = ask(name, RecordType::A).await;
+        assert_eq!(
+            missing.metadata.response_code,
+            ResponseCode::NXDomain,
+            "{name}"
+        );
+        assert!(missing.metadata.authoritative);
+        assert!(missing.edns.is_some());
+        assert_eq!(missing.queries[0].name().to_ascii(), name);
+        match &missing.authorities[..] {
+            [soa] => match &soa.data {
+                RData::SOA(soa) => assert_eq!(soa.serial, 11),
+                other => panic!("expected an SOA, got {other:?}"),
+            },
+            other => panic!("expected one SOA, got {other:?}"),
+        }
+    }
+    assert_eq!(reads(), before, "answered without a ledger read");
+    // A registered name is read and answered.
+    assert_eq!(
+        addresses(&ask("a.sigil.", RecordType::A).await),
+        ["192.0.2.1"]
+    );
+
+    // Registered after it was answered NXDOMAIN: answered with its records at once, and a
+    // host below it that does not exist is NXDOMAIN from the ledger.
+    chain.block(Some(("b.sigil", "@ A 192.0.2.2")));
+    let registered = ask("b.sigil.", RecordType::A).await;
+    assert_eq!(registered.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(addresses(&registered), ["192.0.2.2"]);
+    let before = reads();
+    let below = ask("x.y.B.SIGIL.", RecordType::A).await;
+    assert_eq!(below.metadata.response_code, ResponseCode::NXDomain);
+    assert!(reads() > before, "b.sigil is read now");
+
+    // The node no longer has the keys written by blocks the index has not read: a name
+    // registered in them is answered at once all the same...
+    let listings = chain.listings.load(Ordering::SeqCst);
+    chain.block(Some(("c.sigil", "@ A 192.0.2.3")));
+    chain.forget_writes();
+    chain.block(None);
+    assert_eq!(
+        addresses(&ask("c.sigil.", RecordType::A).await),
+        ["192.0.2.3"]
+    );
+    // ... and once the names are listed again, the others are answered without a read again.
+    let relisted = async {
+        for i in 0.. {
+            let before = reads();
+            let name = format!("gone{i}.sigil.");
+            let missing = ask(&name, RecordType::A).await;
+            assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+            if reads() == before {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    timeout(WAIT, relisted)
+        .await
+        .expect("names listed again in time");
+    assert!(chain.listings.load(Ordering::SeqCst) > listings);
+    assert_eq!(
+        addresses(&ask("c.sigil.", RecordType::A).await),
+        ["192.0.2.3"]
+    );
     timeout(WAIT, server.shutdown()).await.unwrap().unwrap();
 }

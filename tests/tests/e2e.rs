@@ -182,6 +182,120 @@ fn cached_answers_change_with_the_block_that_changes_the_name() {
     assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
 }
 
+#[test]
+fn a_name_answered_nxdomain_is_answered_once_registered_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, data) = (dir.path().join("keys"), dir.path().join("data"));
+    let node = Node::start(&data, &[]);
+    ok(node.sigil(&keys, &["key", "new", "alice"]));
+    ok(node.sigil(
+        &keys,
+        &["name", "register", "first.sigil", "--a", "192.0.2.20"],
+    ));
+    // Names that are not registered, each asked once (none is in the answer cache): NXDOMAIN
+    // from the index of registered names, over UDP with and without EDNS, and over TCP.
+    let nxdomain = |answer: &Message| {
+        assert_eq!(answer.metadata.response_code, ResponseCode::NXDomain);
+        assert!(answer.metadata.authoritative);
+        assert_eq!(answer.authorities.len(), 1);
+        assert_eq!(answer.authorities[0].record_type(), RecordType::SOA);
+    };
+    nxdomain(&query(
+        node.dns,
+        "soon.sigil.",
+        RecordType::A,
+        Transport::Udp,
+    ));
+    nxdomain(&query(
+        node.dns,
+        "www.SOON.sigil.",
+        RecordType::AAAA,
+        Transport::Udp,
+    ));
+    let edns = query_edns(node.dns, "_443._tcp.soon.sigil.", RecordType::TLSA, 1232);
+    nxdomain(&edns);
+    assert_eq!(edns.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+    nxdomain(&query(
+        node.dns,
+        "soon.sigil.",
+        RecordType::TXT,
+        Transport::Tcp,
+    ));
+
+    // Registered: the CLI returns once it is final, and the next question sees it.
+    ok(node.sigil(
+        &keys,
+        &[
+            "name",
+            "register",
+            "soon.sigil",
+            "--a",
+            "192.0.2.21",
+            "--txt",
+            "here",
+        ],
+    ));
+    for transport in BOTH {
+        assert_eq!(
+            answers(&query(node.dns, "soon.sigil.", RecordType::A, transport)),
+            ["192.0.2.21"]
+        );
+        assert_eq!(
+            answers(&query(node.dns, "soon.sigil.", RecordType::TXT, transport)),
+            ["here"]
+        );
+    }
+    assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
+
+    // After a restart the index is listed from the ledger: both names are answered, others
+    // are not.
+    let node = Node::start(&data, &[]);
+    for (name, address) in [
+        ("first.sigil.", "192.0.2.20"),
+        ("soon.sigil.", "192.0.2.21"),
+    ] {
+        assert_eq!(
+            answers(&query(node.dns, name, RecordType::A, Transport::Udp)),
+            [address]
+        );
+    }
+    nxdomain(&query(
+        node.dns,
+        "never.sigil.",
+        RecordType::A,
+        Transport::Udp,
+    ));
+    assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
+}
+
+/// Asks `server` one question over UDP with an EDNS buffer of `payload` bytes.
+fn query_edns(
+    server: std::net::SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    payload: u16,
+) -> Message {
+    let mut message = Message::query();
+    message.metadata.id = 0x2b1d;
+    message.add_query(hickory_proto::op::Query::query(
+        hickory_proto::rr::Name::from_ascii(name).unwrap(),
+        rtype,
+    ));
+    let mut edns = hickory_proto::op::Edns::new();
+    edns.set_max_payload(payload);
+    message.set_edns(edns);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    socket.send_to(&message.to_vec().unwrap(), server).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = socket.recv_from(&mut buf).expect("no UDP answer in time");
+    let answer = Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(answer.metadata.id, message.metadata.id);
+    answer
+}
+
 /// A DNS server standing in for the internet: answers `example.com. A 198.51.100.1`.
 fn start_upstream(stop: Arc<AtomicBool>) -> std::net::SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -27,6 +27,13 @@ pub trait NameReader: Send + Sync + 'static {
         let _ = height;
         None
     }
+    /// Up to `limit` registered names (expired or not) in the order of their state keys,
+    /// starting after `after` (from the first when empty), for a reader that indexes them;
+    /// `None` when they cannot be listed.
+    fn registered_names(&self, after: &str, limit: usize) -> Result<Option<Vec<String>>> {
+        let _ = (after, limit);
+        Ok(None)
+    }
     /// The newest block `keys_written_since` lists (cheap; a cache reads it on every
     /// question): at least the tip, ahead of it while a block is being stored.
     fn written_height(&self) -> Height {

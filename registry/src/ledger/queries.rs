@@ -301,6 +301,29 @@ impl NameReader for Ledger {
         self.recent_writes.newest()
     }
 
+    fn registered_names(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> sigil_core::Result<Option<Vec<String>>> {
+        let names = [crate::prefixes::tree::LATEST, &keys::name("")].concat();
+        let start = if after.is_empty() {
+            names.clone()
+        } else {
+            // The key right after `after`'s own.
+            [names.as_slice(), after.as_bytes(), &[0]].concat()
+        };
+        self.store
+            .scan(&start, &prefix_end(&names), limit)?
+            .into_iter()
+            .map(|(key, _)| {
+                String::from_utf8(key[names.len()..].to_vec())
+                    .map_err(|_| sigil_core::Error::corrupt("name key", "not UTF-8"))
+            })
+            .collect::<sigil_core::Result<Vec<String>>>()
+            .map(Some)
+    }
+
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
         // The binding counts under the owner who made it, the registered name's current one.
         let registered = match sigil_core::name::place(name, &self.tlds) {
