@@ -27,7 +27,7 @@ pub trait NameReader: Send + Sync + 'static {
         let _ = height;
         None
     }
-    /// Up to `limit` registered names (expired or not) in the order of their state keys,
+    /// Up to `limit` names that are or ever were registered (expired or not), in name order,
     /// starting after `after` (from the first when empty), for a reader that indexes them;
     /// `None` when they cannot be listed.
     fn registered_names(&self, after: &str, limit: usize) -> Result<Option<Vec<String>>> {

@@ -306,22 +306,31 @@ impl NameReader for Ledger {
         after: &str,
         limit: usize,
     ) -> sigil_core::Result<Option<Vec<String>>> {
-        let names = [crate::prefixes::tree::LATEST, &keys::name("")].concat();
-        let start = if after.is_empty() {
-            names.clone()
+        // Every name ever registered has a history (`prefix ‖ name ‖ 0 ‖ ...`, never removed):
+        // one seek per name, each past the previous name's events.
+        let prefix = sigil_core::state::index::NAME_HISTORY;
+        let end = prefix_end(prefix);
+        let past = |name: &[u8]| [prefix, name, &[1]].concat();
+        let mut start = if after.is_empty() {
+            prefix.to_vec()
         } else {
-            // The key right after `after`'s own.
-            [names.as_slice(), after.as_bytes(), &[0]].concat()
+            past(after.as_bytes())
         };
-        self.store
-            .scan(&start, &prefix_end(&names), limit)?
-            .into_iter()
-            .map(|(key, _)| {
-                String::from_utf8(key[names.len()..].to_vec())
-                    .map_err(|_| sigil_core::Error::corrupt("name key", "not UTF-8"))
-            })
-            .collect::<sigil_core::Result<Vec<String>>>()
-            .map(Some)
+        let mut names = Vec::new();
+        while names.len() < limit {
+            let Some((key, _)) = self.store.scan(&start, &end, 1)?.pop() else {
+                break;
+            };
+            let rest = &key[prefix.len()..];
+            let name = rest
+                .iter()
+                .position(|&b| b == 0)
+                .and_then(|len| String::from_utf8(rest[..len].to_vec()).ok())
+                .ok_or_else(|| sigil_core::Error::corrupt("name history key", "no UTF-8 name"))?;
+            start = past(name.as_bytes());
+            names.push(name);
+        }
+        Ok(Some(names))
     }
 
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
