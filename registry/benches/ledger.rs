@@ -478,7 +478,7 @@ fn disk(engine: Engine, names: usize, per_block: usize, window: usize) {
     }
     let secs = started.elapsed().as_secs_f64();
     let entries = store.entries();
-    report(&*store, "after the import", names);
+    report(&*store, engine, "after the import", names);
     // Past the reveal window too, so the state has dropped the commitments' reveal-window lists
     // and pruning has passed those deletions.
     let tail = if window == 0 {
@@ -499,16 +499,16 @@ fn disk(engine: Engine, names: usize, per_block: usize, window: usize) {
         }
     );
     if tail > 0 {
-        report(&*store, "after the empty blocks", names);
+        report(&*store, engine, "after the empty blocks", names);
     }
 }
 
 /// Prints the store's size on disk per name and its live entries and bytes by key prefix.
-fn report(store: &dyn Store, when: &str, names: usize) {
+fn report(store: &dyn Store, engine: Engine, when: &str, names: usize) {
     store.flush().unwrap();
     let disk = store.size_on_disk().unwrap();
     println!(
-        "disk: {when}: {disk} bytes on disk, {} bytes per name",
+        "disk [{engine}]: {when}: {disk} bytes on disk, {} bytes per name",
         disk / names as u64
     );
     let mut live = 0;
