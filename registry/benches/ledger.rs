@@ -220,20 +220,7 @@ fn tree(engine: Engine, total: usize, per_block: usize) {
 fn txs(engine: Engine, blocks: usize, per_block: usize) {
     let dir = tempfile::tempdir().unwrap();
     let validator = Keypair::generate();
-    let genesis = Genesis {
-        genesis_time_ms: 0,
-        params: ChainParams {
-            chain_id: "bench".into(),
-            tlds: vec!["sigil".into()],
-            reveal_min_blocks: 1,
-            reveal_max_blocks: 100,
-            name_ttl_blocks: 1_000_000,
-            grace_blocks: 10,
-            block_interval_ms: 500,
-            work: Default::default(),
-        },
-        validators: ValidatorSet::equal_power([validator.public()]),
-    };
+    let genesis = bench_genesis(&validator, 1, 100);
     let store = Arc::new(Counting::new(engine, dir.path()));
     let ledger = Ledger::open(store.clone(), genesis, 100_000).unwrap();
     let entries_before = store.entries();
@@ -289,6 +276,25 @@ fn txs(engine: Engine, blocks: usize, per_block: usize) {
         "txs [{engine}]: {:.1} store entries written per transaction",
         written as f64 / total as f64
     );
+}
+
+/// The bench chain: one validator, `.sigil` names revealed between `reveal_min` and
+/// `reveal_max` blocks after their commit, no work stamps.
+fn bench_genesis(validator: &Keypair, reveal_min: u64, reveal_max: u64) -> Genesis {
+    Genesis {
+        genesis_time_ms: 0,
+        params: ChainParams {
+            chain_id: "bench".into(),
+            tlds: vec!["sigil".into()],
+            reveal_min_blocks: reveal_min,
+            reveal_max_blocks: reveal_max,
+            name_ttl_blocks: 1_000_000,
+            grace_blocks: 10,
+            block_interval_ms: 500,
+            work: Default::default(),
+        },
+        validators: ValidatorSet::equal_power([validator.public()]),
+    }
 }
 
 /// The reference beside the figure: `verify_strict` checks per second on this machine, one
@@ -395,20 +401,7 @@ fn disk(engine: Engine, names: usize, per_block: usize, window: usize) {
     let dir = tempfile::tempdir().unwrap();
     let validator = Keypair::generate();
     let reveal_max_blocks = 600;
-    let genesis = Genesis {
-        genesis_time_ms: 0,
-        params: ChainParams {
-            chain_id: "bench".into(),
-            tlds: vec!["sigil".into()],
-            reveal_min_blocks: 2,
-            reveal_max_blocks: reveal_max_blocks as u64,
-            name_ttl_blocks: 1_000_000,
-            grace_blocks: 10,
-            block_interval_ms: 500,
-            work: Default::default(),
-        },
-        validators: ValidatorSet::equal_power([validator.public()]),
-    };
+    let genesis = bench_genesis(&validator, 2, reveal_max_blocks as u64);
     let store = Arc::new(Counting::new(engine, dir.path()));
     // Pruning off: a window longer than the run.
     let kept = if window == 0 {
