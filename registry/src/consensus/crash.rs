@@ -55,11 +55,7 @@ impl CrashHook {
     /// The hook `SIGIL_CRASH_AT` asks for, if any; an unreadable value is an error rather than
     /// a test that silently never crashes.
     pub fn from_env() -> Result<Option<CrashHook>> {
-        match std::env::var(CRASH_AT_ENV) {
-            Ok(text) => text.parse().map(Some),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(e) => Err(Error::invalid(format!("{CRASH_AT_ENV}: {e}"))),
-        }
+        super::hook::from_env(CRASH_AT_ENV)
     }
 
     /// Aborts the process if this hook is for `point` at `height` (at `height` or above, for

@@ -23,11 +23,7 @@ impl MissProposal {
     /// The hook `SIGIL_MISS_PROPOSAL` asks for, if any; an unreadable value is an error rather
     /// than a test that silently never misses.
     pub fn from_env() -> Result<Option<MissProposal>> {
-        match std::env::var(MISS_PROPOSAL_ENV) {
-            Ok(text) => text.parse().map(Some),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(e) => Err(Error::invalid(format!("{MISS_PROPOSAL_ENV}: {e}"))),
-        }
+        super::hook::from_env(MISS_PROPOSAL_ENV)
     }
 
     /// Whether a proposal for `round` of `height` is one to drop.

@@ -7,6 +7,7 @@ mod assembly;
 pub mod codec;
 pub mod context;
 pub mod crash;
+mod hook;
 pub mod miss;
 pub mod signing;
 pub mod stream;

@@ -25,11 +25,7 @@ impl Withhold {
     /// The hook `SIGIL_WITHHOLD` asks for, if any; an unreadable value is an error rather than
     /// a test that silently never withholds.
     pub fn from_env() -> Result<Option<Withhold>> {
-        match std::env::var(WITHHOLD_ENV) {
-            Ok(text) => text.parse().map(Some),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(e) => Err(Error::invalid(format!("{WITHHOLD_ENV}: {e}"))),
-        }
+        super::hook::from_env(WITHHOLD_ENV)
     }
 
     /// Whether a vote of `vote` type at `height` is the one withheld.
