@@ -98,6 +98,25 @@ fn in_range<'a>(
     writes.range::<[u8], _>(range)
 }
 
+/// The base's entries of a scan with the pending writes of the same range laid over them.
+///
+/// The base scan asks `limit` plus one entry per pending write, so its first `limit` (in the
+/// scan's direction) hold even after every pending delete: a pending write beyond the base's
+/// last entry sorts after all of them and falls outside the `limit` taken.
+fn overlaid(
+    base: Vec<(Vec<u8>, Vec<u8>)>,
+    overlay: Vec<(&Vec<u8>, &Option<Vec<u8>>)>,
+) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut merged: BTreeMap<_, _> = base.into_iter().collect();
+    for (key, value) in overlay {
+        match value {
+            Some(value) => merged.insert(key.clone(), value.clone()),
+            None => merged.remove(key),
+        };
+    }
+    merged
+}
+
 impl Store for GroupStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         if let Some(value) = self.read().writes.get(key) {
@@ -112,21 +131,10 @@ impl Store for GroupStore {
         }
         let pending = self.read();
         let overlay: Vec<_> = in_range(&pending.writes, start, end).collect();
-        // Each pending key hides at most one of the base's entries.
         let base = self
             .base
             .scan(start, end, limit.saturating_add(overlay.len()))?;
-        let mut merged = BTreeMap::new();
-        for (key, value) in base {
-            merged.insert(key, value);
-        }
-        for (key, value) in overlay {
-            match value {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
-            };
-        }
-        Ok(merged.into_iter().take(limit).collect())
+        Ok(overlaid(base, overlay).into_iter().take(limit).collect())
     }
 
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
@@ -162,26 +170,11 @@ impl Store for GroupStore {
         let base = self
             .base
             .scan_rev(start, end, limit.saturating_add(overlay.len()))?;
-        // The base's scan stops at its `limit`: keys below its last one are not known to it.
-        let floor = if base.len() < limit.saturating_add(overlay.len()) {
-            None
-        } else {
-            base.last().map(|(k, _)| k.clone())
-        };
-        let mut merged = BTreeMap::new();
-        for (key, value) in base {
-            merged.insert(key, value);
-        }
-        for (key, value) in overlay {
-            if floor.as_ref().is_some_and(|floor| key < floor) {
-                continue;
-            }
-            match value {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
-            };
-        }
-        Ok(merged.into_iter().rev().take(limit).collect())
+        Ok(overlaid(base, overlay)
+            .into_iter()
+            .rev()
+            .take(limit)
+            .collect())
     }
 
     fn apply(&self, batch: Batch) -> Result<()> {
