@@ -128,15 +128,20 @@ fn entries(store: &dyn Store) -> u64 {
     }
 }
 
+/// Name `i`'s address, one of its own.
+fn address(i: usize) -> Record {
+    Record::parse(&format!(
+        "@ A 10.{}.{}.{}",
+        i >> 16 & 255,
+        i >> 8 & 255,
+        i & 255
+    ))
+    .unwrap()
+}
+
 fn entry_bytes(i: usize) -> Vec<u8> {
     let records = vec![
-        Record::parse(&format!(
-            "@ A 10.{}.{}.{}",
-            i >> 16 & 255,
-            i >> 8 & 255,
-            i & 255
-        ))
-        .unwrap(),
+        address(i),
         Record::parse(&format!("@ TXT \"bench {i}\"")).unwrap(),
     ];
     encode(&NameEntry {
@@ -443,13 +448,7 @@ fn disk(engine: Engine, names: usize, per_block: usize, window: usize) {
         if let Some(r) = b.checked_sub(2) {
             for i in r * per_block..((r + 1) * per_block).min(names) {
                 let records = vec![
-                    Record::parse(&format!(
-                        "@ A 10.{}.{}.{}",
-                        i >> 16 & 255,
-                        i >> 8 & 255,
-                        i & 255
-                    ))
-                    .unwrap(),
+                    address(i),
                     Record::parse(&format!("@ AAAA fd00::{:x}:{:x}", i >> 16, i & 0xffff)).unwrap(),
                     Record::parse(&format!("@ TXT \"bench {i}\"")).unwrap(),
                 ];

@@ -201,12 +201,17 @@ async fn tcp_ask(server: SocketAddr, message: &Message) -> Message {
 }
 
 async fn start(upstream: Vec<SocketAddr>) -> DnsServer {
+    start_over(names(), upstream).await
+}
+
+/// A server on a free loopback port answering from `chain`.
+async fn start_over(chain: Arc<dyn NameReader>, upstream: Vec<SocketAddr>) -> DnsServer {
     let config = DnsConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         upstream,
         ..DnsConfig::default()
     };
-    timeout(WAIT, serve(config, names()))
+    timeout(WAIT, serve(config, chain))
         .await
         .expect("serve in time")
         .expect("serve")
@@ -835,19 +840,7 @@ impl Changing {
 #[tokio::test]
 async fn the_cache_follows_the_blocks() {
     let chain = Changing::new(&[("a.sigil", "@ A 192.0.2.1")]);
-    let server = timeout(
-        WAIT,
-        serve(
-            DnsConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                ..DnsConfig::default()
-            },
-            chain.clone(),
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let server = start_over(chain.clone(), Vec::new()).await;
     let addr = server.udp_addr();
     let ask = |name: &str| {
         let message = query(name, RecordType::A, None);
@@ -887,19 +880,7 @@ async fn the_cache_follows_the_blocks() {
 #[tokio::test]
 async fn unregistered_names_are_answered_without_a_ledger_read_until_registered() {
     let chain = Changing::new(&[("a.sigil", "@ A 192.0.2.1")]);
-    let server = timeout(
-        WAIT,
-        serve(
-            DnsConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                ..DnsConfig::default()
-            },
-            chain.clone(),
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let server = start_over(chain.clone(), Vec::new()).await;
     let addr = server.udp_addr();
     let ask = |name: &str, rtype| {
         let message = query(name, rtype, Some(1232));
