@@ -13,6 +13,7 @@ use std::time::Duration;
 pub mod company;
 pub mod dns;
 pub mod flood;
+pub mod liar;
 pub mod links;
 pub mod network;
 pub mod txs;

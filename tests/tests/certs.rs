@@ -1,9 +1,8 @@
 //! Certificates end to end with real processes: `sigil cert register/verify/revoke/list/fetch`
 //! against `sigild --dev`, TLSA answers over UDP and TCP, a rustls server on loopback, and a
-//! lying node (a proxy that forges an "active" answer for a revoked certificate) caught by the
-//! CLI's own proof check.
+//! lying node (the `liar` proxy, forging an "active" answer for a revoked certificate) caught
+//! by the CLI's own proof check.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,8 +13,9 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use sigil_core::state::{CertEntry, CertFacts};
 use sigil_core::tx::Op;
-use sigil_core::types::{Hash, Keypair, decode, encode};
+use sigil_core::types::{Hash, Keypair, decode};
 use sigil_tests::dns::{Transport, answers, query};
+use sigil_tests::liar::{Liar, Mode};
 use sigil_tests::txs::submit_final;
 use sigil_tests::{Node, api_get, ok, ok_json, sigil};
 use sigil_tools::devchain::{validator_pem, write_private};
@@ -459,44 +459,6 @@ fn fetch_checks_a_live_server_against_the_ledger() {
     );
 }
 
-/// A node that lies: relays every GET to the real node, but rewrites the proof of certificate
-/// `forge` of `example.sigil` so that its entry reads "not revoked". Returns its URL.
-fn lying_node(real: &str, forge: &str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let real = real.to_string();
-    let target = format!("/v1/names/example.sigil/certs/{forge}/proof");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut line = String::new();
-            if BufReader::new(&stream).read_line(&mut line).is_err() {
-                continue;
-            }
-            let request_path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let mut body = api_get(&real, &request_path);
-            if request_path == target {
-                let value = body["cert"]["value"].as_str().unwrap();
-                let mut entry: CertEntry = decode(&hex::decode(value).unwrap()).unwrap();
-                assert!(entry.revoked.is_some(), "the forged certificate is revoked");
-                entry.revoked = None;
-                body["cert"]["value"] = hex::encode(encode(&entry)).into();
-            }
-            let text = body.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-            let _ = stream.flush();
-            // Drain what the client still sends, then close.
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-            let _ = stream.read(&mut [0u8; 1024]);
-        }
-    });
-    url
-}
-
 #[test]
 fn a_node_forging_an_active_answer_for_a_revoked_certificate_is_caught() {
     let dir = tempfile::tempdir().unwrap();
@@ -524,11 +486,21 @@ fn a_node_forging_an_active_answer_for_a_revoked_certificate_is_caught() {
         ],
     ));
     let sha = sha256_hex(server.cert.der());
-    let liar = lying_node(&node.api, &sha);
+    // A liar in front of the node drops the revocation from the certificate's proven entry.
+    let liar = Liar::start(&node.api, Mode::ChangedValue);
+    let proven = |api: &str| -> CertEntry {
+        let answer = api_get(api, &format!("/v1/names/example.sigil/certs/{sha}/proof"));
+        decode(&hex::decode(answer["cert"]["value"].as_str().unwrap()).unwrap()).unwrap()
+    };
+    assert!(proven(&node.api).revoked.is_some());
+    assert!(
+        proven(&liar.api).revoked.is_none(),
+        "the liar forges an active entry"
+    );
     let args = [path(&pem), "--name", "example.sigil"];
 
     // Through the liar: the forged entry does not match the signed state root.
-    let (code, json) = verify(&liar, &keys, &args);
+    let (code, json) = verify(&liar.api, &keys, &args);
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["valid"], false, "{json}");
     assert_eq!(json["reason"], "unproven", "{json}");

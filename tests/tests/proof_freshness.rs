@@ -1,46 +1,10 @@
 //! Clients refuse old proofs: a rogue node that replays a validly signed but old proof of a
 //! name (it could hide a newer owner or records) is caught by `sigil proof name --max-age`,
-//! while the real node's fresh proof verifies. The rogue node is a real HTTP server on
-//! loopback that relays the real node's status and answers proofs with the one it kept.
+//! while the real node's fresh proof verifies. The rogue node is the `liar` proxy in its
+//! replay-old mode: it serves the first proof it relayed forever.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
+use sigil_tests::liar::{Liar, Mode};
 use sigil_tests::{Node, api_get, ok, sigil};
-
-/// Serves `proof` for every proof request and the real node's answer for anything else.
-fn rogue_node(real_api: String, proof: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match stream.read(&mut byte) {
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head).to_string();
-            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let body = if path.ends_with("/proof") {
-                proof.clone()
-            } else {
-                api_get(&real_api, &path).to_string()
-            };
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    format!("http://{addr}")
-}
 
 #[test]
 fn an_old_proof_replayed_by_a_node_is_refused_and_a_fresh_one_verifies() {
@@ -52,7 +16,9 @@ fn an_old_proof_replayed_by_a_node_is_refused_and_a_fresh_one_verifies() {
         &keys,
         &["name", "register", "kept.sigil", "--a", "192.0.2.7"],
     ));
-    let proof = api_get(&node.api, "/v1/names/kept.sigil/proof");
+    // The rogue node relays the real node's proof once, and keeps it.
+    let rogue = Liar::start(&node.api, Mode::ReplayOld);
+    let proof = api_get(&rogue.api, "/v1/names/kept.sigil/proof");
     let proven_at = proof["header"]["time_ms"].as_u64().unwrap();
 
     // Wait, block by block, until the chain is more than 2 s past the kept proof.
@@ -65,9 +31,8 @@ fn an_old_proof_replayed_by_a_node_is_refused_and_a_fresh_one_verifies() {
         api_get(&node.api, &format!("/v1/blocks/{next}?wait_ms=10000"));
     }
 
-    let rogue = rogue_node(node.api.clone(), proof.to_string());
     let replayed = sigil(
-        &rogue,
+        &rogue.api,
         &keys,
         &["--json", "proof", "name", "kept.sigil", "--max-age", "1"],
     );
