@@ -16,6 +16,7 @@ pub mod flood;
 pub mod liar;
 pub mod links;
 pub mod network;
+pub mod tls;
 pub mod txs;
 
 /// How long a node may take to print its ready line.

@@ -3,13 +3,11 @@
 //! lying node (the `liar` proxy, forging an "active" answer for a revoked certificate) caught
 //! by the CLI's own proof check.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use sigil_core::state::{CertEntry, CertFacts};
 use sigil_core::tx::Op;
@@ -359,37 +357,12 @@ fn register_verify_revoke_list_and_tlsa_over_the_binaries() {
     assert_eq!(json["reason"], "wrong_owner", "{json}");
 }
 
-/// A TLS server on loopback presenting `leaf` and `issuer`; completes handshakes until the
-/// test ends.
+/// A TLS server on loopback presenting `leaf` and `issuer`.
 fn tls_server(leaf: &Issued, issuer: &Issued) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.cert.der().clone(), issuer.cert.der().clone()],
-            key,
-        )
-        .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-            while conn.is_handshaking() {
-                if conn.complete_io(&mut stream).is_err() {
-                    break;
-                }
-            }
-            conn.send_close_notify();
-            let _ = conn.complete_io(&mut stream);
-        }
-    });
-    addr
+    sigil_tests::tls::server(
+        vec![leaf.cert.der().clone(), issuer.cert.der().clone()],
+        leaf.key.serialize_der(),
+    )
 }
 
 #[test]

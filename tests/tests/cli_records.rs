@@ -6,11 +6,9 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Output;
-use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sigil_tests::dns::{Transport, answers, query};
 use sigil_tests::{Node, ok, ok_json, sigil};
 
@@ -226,36 +224,12 @@ fn leaf(san: &str, issuer: &Issued, from: i32, until: i32) -> Issued {
     Issued { cert, key }
 }
 
-/// A TLS server on loopback presenting `leaf`, answering handshakes until the test ends.
+/// A TLS server on loopback presenting `leaf` and `issuer`.
 fn tls_server(leaf: &Issued, issuer: &Issued) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.cert.der().clone(), issuer.cert.der().clone()],
-            key,
-        )
-        .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-            while conn.is_handshaking() {
-                if conn.complete_io(&mut stream).is_err() {
-                    break;
-                }
-            }
-            conn.send_close_notify();
-            let _ = conn.complete_io(&mut stream);
-        }
-    });
-    addr
+    sigil_tests::tls::server(
+        vec![leaf.cert.der().clone(), issuer.cert.der().clone()],
+        leaf.key.serialize_der(),
+    )
 }
 
 #[test]

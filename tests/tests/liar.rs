@@ -1,8 +1,10 @@
 //! Every lie of a lying peer is refused by the CLI's proof checks, with the failed step named:
 //! a dev `sigild`, the `liar` proxy in front of it in each mode, and the `sigil` commands that
-//! check proofs (`proof name`, `cert verify`, `proof balance`, `proof subscription`) run
-//! through the proxy. The honest mode, the control, verifies with the same commands.
+//! check proofs (`proof name`, `cert verify`, `cert fetch` against a TLS server on loopback,
+//! `proof balance`, `proof subscription`) run through the proxy. The honest mode, the control,
+//! verifies with the same commands.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use rcgen::{CertificateParams, DnType, KeyPair, date_time_ymd};
@@ -19,13 +21,27 @@ const OTHER: &str = "other.sigil";
 struct Check {
     what: &'static str,
     args: Vec<String>,
+    /// Its exit code when the node's validators cannot be trusted: 1 (a negative answer) for
+    /// the checks that report it as their result, 2 (an error) for `cert fetch`, which stops
+    /// before it connects.
+    untrusted_exit: i32,
+}
+
+/// What [`chain`] set up.
+struct Chain {
+    /// The fingerprint of `acme.sigil`'s certificate.
+    cert: String,
+    /// The fingerprint of `other.sigil`'s certificate.
+    other_cert: String,
+    /// A TLS server presenting `acme.sigil`'s certificate.
+    tls: SocketAddr,
 }
 
 /// Registers [`company::NAME`] (with an A record) and [`OTHER`], a certificate for each, the
 /// company with holders `h-0001` and `h-0002`, shares for both, and a subscription of each to
-/// [`OFFERING`]; all through the honest node, so the keystore pins its validators. Returns the
-/// certificate fingerprints (of `acme.sigil`, of `other.sigil`).
-fn chain(node: &Node, keys: &Path, dir: &Path) -> (String, String) {
+/// [`OFFERING`]; all through the honest node, so the keystore pins its validators. Starts a
+/// TLS server with `acme.sigil`'s certificate.
+fn chain(node: &Node, keys: &Path, dir: &Path) -> Chain {
     let sigil = |args: &[&str]| node.sigil(keys, args);
     company::create(
         sigil,
@@ -45,6 +61,7 @@ fn chain(node: &Node, keys: &Path, dir: &Path) -> (String, String) {
         "192.0.2.8",
     ]));
     let mut fingerprints = Vec::new();
+    let mut tls = None;
     for name in [company::NAME, OTHER] {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
@@ -62,6 +79,9 @@ fn chain(node: &Node, keys: &Path, dir: &Path) -> (String, String) {
             pem.to_str().unwrap(),
         ]));
         fingerprints.push(hex::encode(Sha256::digest(cert.der())));
+        tls.get_or_insert_with(|| {
+            sigil_tests::tls::server(vec![cert.der().clone()], key.serialize_der())
+        });
     }
     for holder in ["h-0001", "h-0002"] {
         ok(sigil(&[
@@ -119,8 +139,12 @@ fn chain(node: &Node, keys: &Path, dir: &Path) -> (String, String) {
             "100",
         ]));
     }
-    let other = fingerprints.pop().unwrap();
-    (fingerprints.pop().unwrap(), other)
+    let other_cert = fingerprints.pop().unwrap();
+    Chain {
+        cert: fingerprints.pop().unwrap(),
+        other_cert,
+        tls: tls.unwrap(),
+    }
 }
 
 /// Runs `check` through `node` with `--json` (and `extra` arguments); returns its exit code and
@@ -131,6 +155,7 @@ fn run(node: &str, keys: &Path, check: &Check, extra: &[&str]) -> (i32, serde_js
     args.extend(extra);
     let output = sigil(node, keys, &args);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // A failed command (exit 2) says why as `{"error": {"message"}}`.
     let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
             "{}: not JSON ({e}): {stdout}\nstderr: {}",
@@ -152,13 +177,13 @@ fn assert_verified(mode: Mode, check: &Check, code: i32, json: &serde_json::Valu
     );
 }
 
-/// The answer refuses the proof (exit 1, nothing verified) and its reason holds every one of
-/// `needles`.
+/// The answer refuses the proof (exit `code_expected`, nothing verified) and its reason holds
+/// every one of `needles`.
 fn assert_refused(
     mode: Mode,
     check: &Check,
-    code: i32,
-    json: &serde_json::Value,
+    (code, json): (i32, serde_json::Value),
+    code_expected: i32,
     needles: &[&str],
 ) {
     let context = format!(
@@ -166,11 +191,12 @@ fn assert_refused(
         check.what,
         mode.as_str()
     );
-    assert_eq!(code, 1, "{context}");
+    assert_eq!(code, code_expected, "{context}");
     assert_ne!(json["verified"], true, "{context}");
     assert_ne!(json["valid"], true, "{context}");
     let reason = json["error"]
         .as_str()
+        .or(json["error"]["message"].as_str())
         .or(json["message"].as_str())
         .unwrap_or_else(|| panic!("no reason: {context}"));
     for needle in needles {
@@ -183,18 +209,41 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     let node = Node::start(&dir.path().join("data"), &[]);
-    let (cert, other_cert) = chain(&node, &keys, dir.path());
+    let chain = chain(&node, &keys, dir.path());
     let company_id = "acme";
+    let server = format!("{}:443", company::NAME);
     let checks = [
         Check {
             what: "proof name",
             args: vec!["proof".into(), "name".into(), company::NAME.into()],
+            untrusted_exit: 1,
         },
         Check {
             what: "cert verify",
-            args: ["cert", "verify", "--sha256", &cert, "--name", company::NAME]
-                .map(String::from)
-                .to_vec(),
+            args: [
+                "cert",
+                "verify",
+                "--sha256",
+                &chain.cert,
+                "--name",
+                company::NAME,
+            ]
+            .map(String::from)
+            .to_vec(),
+            untrusted_exit: 1,
+        },
+        Check {
+            what: "cert fetch",
+            args: [
+                "cert",
+                "fetch",
+                &server,
+                "--connect",
+                &chain.tls.to_string(),
+            ]
+            .map(String::from)
+            .to_vec(),
+            untrusted_exit: 2,
         },
         Check {
             what: "proof balance",
@@ -209,6 +258,7 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             ]
             .map(String::from)
             .to_vec(),
+            untrusted_exit: 1,
         },
         Check {
             what: "proof subscription",
@@ -222,13 +272,14 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             ]
             .map(String::from)
             .to_vec(),
+            untrusted_exit: 1,
         },
     ];
     // The same questions about the other name, holder and subscription: what an other-key
     // liar serves instead.
     let learn = [
         format!("/v1/names/{OTHER}/proof"),
-        format!("/v1/names/{OTHER}/certs/{other_cert}/proof"),
+        format!("/v1/names/{OTHER}/certs/{}/proof", chain.other_cert),
         format!("/v1/companies/{company_id}/holders/h-0002/balances/common/proof"),
         format!("/v1/companies/{company_id}/offerings/{OFFERING}/subscriptions/h-0002/proof"),
     ];
@@ -263,8 +314,12 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             &[]
         };
         for check in &checks {
-            let (code, json) = run(&liar.api, &keys, check, extra);
-            assert_refused(mode, check, code, &json, refused_because);
+            let answer = run(&liar.api, &keys, check, extra);
+            let code = match mode {
+                Mode::RogueSigner => check.untrusted_exit,
+                _ => 1,
+            };
+            assert_refused(mode, check, answer, code, refused_because);
         }
     }
 }
