@@ -29,6 +29,9 @@ pub enum Mode {
     /// not a validator (a self-consistent commit of a rogue set); `/v1/status` reports the rogue
     /// set, and the validator changes end with a handoff to it, signed by the rogue key.
     RogueSigner,
+    /// As [`Mode::RogueSigner`] for the proofs, but `/v1/status` and the validator changes are
+    /// left true: only a check of the proof's set against the trusted one catches it.
+    RogueProofs,
     /// Keeps the first answer to each request that holds a proof, and `/v1/status`'s, and
     /// serves it forever: an old header replayed (and the chain's progress hidden).
     ReplayOld,
@@ -38,11 +41,12 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, the control first.
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Honest,
         Mode::ChangedValue,
         Mode::OtherKey,
         Mode::RogueSigner,
+        Mode::RogueProofs,
         Mode::ReplayOld,
         Mode::FalseAbsence,
     ];
@@ -54,6 +58,7 @@ impl Mode {
             Mode::ChangedValue => "changed-value",
             Mode::OtherKey => "other-key",
             Mode::RogueSigner => "rogue-signer",
+            Mode::RogueProofs => "rogue-proofs",
             Mode::ReplayOld => "replay-old",
             Mode::FalseAbsence => "false-absence",
         }

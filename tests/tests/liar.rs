@@ -298,6 +298,7 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             Mode::ChangedValue | Mode::FalseAbsence => &["does not match the signed state root"],
             Mode::OtherKey => &["a proof of another key than"],
             Mode::RogueSigner => &["reports validator set", "is not signed by the trusted set"],
+            Mode::RogueProofs => &["the proof is signed by validator set"],
             Mode::ReplayOld => {
                 // The first answers are the node's own, fresh; the liar keeps them.
                 for check in &checks {

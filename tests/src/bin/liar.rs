@@ -228,13 +228,13 @@ impl Liar {
                     Ok(())
                 })
             }
-            Mode::RogueSigner => {
-                if path == "/v1/status" {
+            Mode::RogueSigner | Mode::RogueProofs => {
+                if self.mode == Mode::RogueSigner && path == "/v1/status" {
                     json["validators"] =
                         serde_json::to_value(&self.rogue_set).expect("a set serializes");
                     return Ok(true);
                 }
-                if path == "/v1/validators/changes" {
+                if self.mode == Mode::RogueSigner && path == "/v1/validators/changes" {
                     return self.forge_handoff(target, json).await;
                 }
                 proofs(json, &mut |p| {
