@@ -1,7 +1,7 @@
 //! Every lie of a lying peer is refused by the CLI's proof checks, with the failed step named:
 //! a dev `sigild`, the `liar` proxy in front of it in each mode, and the `sigil` commands that
 //! check proofs (`proof name`, `cert verify`, `cert fetch` against a TLS server on loopback,
-//! `proof balance`, `proof subscription`) run through the proxy. The honest mode, the control,
+//! `proof balance`, `proof identity`, `proof subscription`) run through the proxy. The honest mode, the control,
 //! verifies with the same commands.
 
 use std::net::SocketAddr;
@@ -261,6 +261,13 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             untrusted_exit: 1,
         },
         Check {
+            what: "proof identity",
+            args: ["proof", "identity", company::ADMIN]
+                .map(String::from)
+                .to_vec(),
+            untrusted_exit: 1,
+        },
+        Check {
             what: "proof subscription",
             args: [
                 "proof",
@@ -275,10 +282,11 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             untrusted_exit: 1,
         },
     ];
-    // The same questions about the other name, holder and subscription: what an other-key
-    // liar serves instead.
+    // The same questions about the other name, identity, holder and subscription: what an
+    // other-key liar serves instead.
     let learn = [
         format!("/v1/names/{OTHER}/proof"),
+        "/v1/identities/portal/proof".to_string(),
         format!("/v1/names/{OTHER}/certs/{}/proof", chain.other_cert),
         format!("/v1/companies/{company_id}/holders/h-0002/balances/common/proof"),
         format!("/v1/companies/{company_id}/offerings/{OFFERING}/subscriptions/h-0002/proof"),

@@ -400,6 +400,16 @@ pub enum ProofCommand {
         #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
         max_age: u64,
     },
+    /// Fetch and verify the proof of an identity: its keys, whether it is suspended or revoked
+    /// (exit 1 if it does not verify, is too old, or there is no such identity).
+    Identity {
+        /// The identity's id, e.g. `acme-admin`.
+        id: String,
+        /// Refuse a proof of a block older than this (a node replaying old proofs could hide a
+        /// rotation or a revocation).
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_PROOF_AGE_SECS, allow_negative_numbers = true, value_parser = whole)]
+        max_age: u64,
+    },
     /// Check a holder's subscription to an offering (its shares and state) against the
     /// validator-signed header.
     Subscription {

@@ -351,6 +351,11 @@ impl Client {
         .await
     }
 
+    /// The proof of an identity's entry (or of its absence).
+    pub async fn identity_proof(&self, id: &str) -> anyhow::Result<StateProof> {
+        self.get(&format!("/v1/identities/{id}/proof")).await
+    }
+
     pub async fn subscription_proof(
         &self,
         company: &str,

@@ -1,9 +1,11 @@
 //! `sigil identity register|suspend|rotate|recover|revoke|bind|show`: Certcoin identities, each
 //! signed by the key the ledger asks for, found in the keystore by its public key; an identity's
-//! consent to be named by another key is signed by its online key, also from the keystore.
+//! consent to be named by another key is signed by its online key, also from the keystore; and
+//! `sigil proof identity`, an identity's keys checked against the pinned validators.
 
 use serde::Serialize;
 use sigil_core::api::{ChainStatus, IdentityInfo};
+use sigil_core::state::{IdentityEntry, check_id, keys};
 use sigil_core::tx::{Consent, Op};
 use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
@@ -284,4 +286,108 @@ pub fn public_key(ctx: &Ctx, flag: &str, value: &str) -> anyhow::Result<PublicKe
 /// whose public key is `expected`.
 pub fn signer(ctx: &Ctx, expected: &PublicKey, who: &str) -> anyhow::Result<Keypair> {
     Ok(ctx.signer(&[(*expected, who.to_string())])?.1)
+}
+
+/// What `sigil proof identity` found.
+#[derive(Serialize)]
+struct ProvenIdentity {
+    id: String,
+    chain_id: String,
+    verified: bool,
+    /// Why the proof did not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Height>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_hash: Option<Hash>,
+    /// The identity's entry; `None` when proven absent (or not verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<IdentityEntry>,
+}
+
+/// `sigil proof identity`: an identity's keys and standing, checked against the pinned
+/// validators and fresh. Exit 1 if it is proven absent or does not verify.
+pub async fn proof(ctx: &Ctx, id: &str, max_age_secs: u64) -> anyhow::Result<Exit> {
+    check_id("identity", id)?;
+    let client = ctx.client()?;
+    let status = client.status().await?;
+    let mut result = ProvenIdentity {
+        id: id.to_string(),
+        chain_id: status.chain_id.clone(),
+        verified: false,
+        error: None,
+        height: None,
+        block_hash: None,
+        identity: None,
+    };
+    let checked = match super::trusted(ctx, &status).await? {
+        Err(reason) => Err(reason),
+        Ok(trusted) => {
+            let proof = client.identity_proof(id).await?;
+            proof
+                .verify_entry::<IdentityEntry>(
+                    &keys::identity(id),
+                    &format!("identity `{id}`"),
+                    &status.chain_id,
+                    &trusted,
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|entry| match entry {
+                    Some(e) if e.id != id => Err(format!(
+                        "the proven entry is of identity `{}`, not `{id}`",
+                        e.id
+                    )),
+                    entry => Ok(entry),
+                })
+                .and_then(|entry| {
+                    super::proof::fresh(&proof.header, max_age_secs)?;
+                    Ok((entry, proof.header.height, proof.header.hash()))
+                })
+        }
+    };
+    let (entry, height, block_hash) = match checked {
+        Ok(checked) => checked,
+        Err(reason) => {
+            result.error = Some(reason);
+            let reason = result.error.as_deref().unwrap_or_default();
+            let what = format!("the proof of identity `{id}`");
+            return Ok(super::proof::not_verified(ctx, &result, &what, reason));
+        }
+    };
+    result.verified = true;
+    result.height = Some(height);
+    result.block_hash = Some(block_hash);
+    let exit = if entry.is_some() {
+        Exit::Ok
+    } else {
+        Exit::Negative
+    };
+    result.identity = entry;
+    ctx.out.emit(&result, |r| {
+        let anchor =
+            format!("at height {height} (block {block_hash}, signed by the trusted validators)");
+        let Some(e) = &r.identity else {
+            return format!(
+                "verified: there is no identity `{}` (proven absent) {anchor}",
+                r.id
+            );
+        };
+        let standing = match (e.revoked_at, e.suspended_at) {
+            (Some(h), _) => format!("revoked at height {h}"),
+            (None, Some(h)) => format!("suspended at height {h}"),
+            (None, None) => "active".to_string(),
+        };
+        let facts = vec![
+            vec!["online key".to_string(), e.online_key.to_string()],
+            vec!["offline key".into(), e.offline_key.to_string()],
+            vec!["status".into(), standing],
+        ];
+        format!(
+            "verified: identity {} {anchor}\n{}",
+            e.id,
+            table(&facts, "  ")
+        )
+    });
+    Ok(exit)
 }

@@ -125,6 +125,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             holder,
             max_age,
         }) => company::proof_balance(&ctx, &company, &class, &holder, max_age).await,
+        Command::Proof(ProofCommand::Identity { id, max_age }) => {
+            identity::proof(&ctx, &id, max_age).await
+        }
         Command::Proof(ProofCommand::Subscription {
             company,
             offering,
