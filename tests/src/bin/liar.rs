@@ -413,3 +413,150 @@ fn failure(message: String) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use sigil_core::records::Record;
+    use sigil_core::state::keys;
+
+    use super::*;
+
+    const CHAIN: &str = "sigil-test";
+
+    fn liar(mode: Mode) -> Liar {
+        let rogue = Keypair::generate();
+        Liar {
+            mode,
+            upstream: "http://127.0.0.1:9".into(),
+            http: reqwest::Client::new(),
+            rogue_set: ValidatorSet::equal_power([rogue.public()]),
+            rogue,
+            seen: Mutex::new(BTreeMap::new()),
+            kept: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// A proof of `name`'s entry (with one A record) signed by `validator`; its tree proof is
+    /// not checked here.
+    fn name_proof(name: &str, validator: &Keypair) -> Value {
+        let set = ValidatorSet::equal_power([validator.public()]);
+        let entry = NameEntry {
+            name: name.into(),
+            owner: validator.public(),
+            records: vec![Record {
+                host: String::new(),
+                ttl: 300,
+                rtype: 1,
+                rdata: vec![192, 0, 2, 7],
+            }],
+            registered_at: 1,
+            updated_at: 1,
+            expires_at: 1_000,
+        };
+        let header = Header {
+            chain_id: CHAIN.into(),
+            height: 5,
+            time_ms: 1,
+            prev_hash: Hash::ZERO,
+            tx_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            validators_hash: set.hash(),
+            next_validators_hash: set.hash(),
+            proposer: validator.public(),
+        };
+        let proof = StateProof {
+            key: keys::name(name),
+            value: Some(encode(&entry)),
+            proof: Vec::new(),
+            commit: Commit::sign(&header, 0, validator),
+            header,
+            validators: set,
+        };
+        serde_json::to_value(&proof).unwrap()
+    }
+
+    fn parse(json: &Value) -> StateProof {
+        serde_json::from_value(json.clone()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_answer_gets_each_proof_swapped_for_another_keys() {
+        let validator = Keypair::generate();
+        let (a, b) = (
+            name_proof("a.sigil", &validator),
+            name_proof("b.sigil", &validator),
+        );
+        let mut batch = serde_json::json!({ "proofs": [a, b] });
+        assert!(
+            liar(Mode::OtherKey)
+                .lie("/v1/proofs", &mut batch)
+                .await
+                .unwrap()
+        );
+        let keys: Vec<Vec<u8>> = batch["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| parse(p).key)
+            .collect();
+        assert_eq!(keys, [keys::name("b.sigil"), keys::name("a.sigil")]);
+        // Alone, with nothing else seen, there is nothing to serve instead.
+        let mut alone = name_proof("a.sigil", &validator);
+        let fresh = liar(Mode::OtherKey);
+        let refused = fresh.lie("/v1/names/a.sigil/proof", &mut alone).await;
+        assert!(refused.unwrap_err().contains("--learn"));
+    }
+
+    #[tokio::test]
+    async fn nested_proofs_are_changed_and_still_decode() {
+        let validator = Keypair::generate();
+        let mut answer = serde_json::json!({
+            "cert": name_proof("a.sigil", &validator),
+            "name": name_proof("a.sigil", &validator),
+        });
+        let liar = liar(Mode::ChangedValue);
+        assert!(liar.lie("/v1/x", &mut answer).await.unwrap());
+        for field in ["cert", "name"] {
+            let entry: NameEntry = decode(&parse(&answer[field]).value.unwrap()).unwrap();
+            assert_eq!(entry.records[0].rdata, FORGED_ADDRESS);
+        }
+        // An answer without a proof is left alone.
+        let mut status = serde_json::json!({ "tip": { "height": 3 }, "items": [] });
+        assert!(!liar.lie("/v1/status", &mut status).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_false_absence_drops_the_value() {
+        let mut answer = name_proof("a.sigil", &Keypair::generate());
+        let liar = liar(Mode::FalseAbsence);
+        assert!(
+            liar.lie("/v1/names/a.sigil/proof", &mut answer)
+                .await
+                .unwrap()
+        );
+        assert_eq!(parse(&answer).value, None);
+    }
+
+    #[tokio::test]
+    async fn rogue_proofs_are_self_consistent_and_signed_by_no_validator() {
+        let validator = Keypair::generate();
+        let honest = ValidatorSet::equal_power([validator.public()]);
+        let mut answer = name_proof("a.sigil", &validator);
+        let liar = liar(Mode::RogueProofs);
+        assert!(
+            liar.lie("/v1/names/a.sigil/proof", &mut answer)
+                .await
+                .unwrap()
+        );
+        let proof = parse(&answer);
+        proof
+            .commit
+            .verify(&proof.header, &proof.validators)
+            .unwrap();
+        assert_eq!(proof.validators, liar.rogue_set);
+        assert!(matches!(
+            proof.verify(CHAIN, &honest),
+            Err(sigil_core::proof::ProofError::UntrustedSet { .. })
+        ));
+    }
+}
