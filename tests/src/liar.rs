@@ -32,8 +32,9 @@ pub enum Mode {
     /// As [`Mode::RogueSigner`] for the proofs, but `/v1/status` and the validator changes are
     /// left true: only a check of the proof's set against the trusted one catches it.
     RogueProofs,
-    /// Keeps the first answer to each request that holds a proof, and `/v1/status`'s, and
-    /// serves it forever: an old header replayed (and the chain's progress hidden).
+    /// Keeps the first proof of each key it relays, and the first answer to `/v1/status`, and
+    /// serves them in place of every later one, whatever the route or its parameters (a
+    /// batch's `height=` too): old headers replayed, and the chain's progress hidden.
     ReplayOld,
     /// Removes each proven value, claiming the key has none.
     FalseAbsence,

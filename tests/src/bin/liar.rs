@@ -5,7 +5,9 @@
 //! prints its bound address on the first line of stdout. A state proof is any JSON object with
 //! the fields `key`, `value`, `proof`, `header`, `commit` and `validators`, wherever it appears
 //! in an answer (a certificate's answer holds two, a batch an array), so no route is special
-//! but `/v1/status` and `/v1/validators/changes`, which a rogue signer rewrites too.
+//! but `/v1/status` (a rogue signer reports its set, a replayer its first answer) and
+//! `/v1/validators/changes` (a rogue signer appends a handoff to its set). `--learn PATH` reads
+//! the node's answer to PATH at start, so that an other-key liar has other keys to serve.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -76,10 +78,10 @@ struct Liar {
     rogue: Keypair,
     /// The set of that key alone.
     rogue_set: ValidatorSet,
-    /// other-key: every proof seen, by key.
+    /// By key, other-key: the last proof seen of each key; replay-old: the first.
     seen: Mutex<BTreeMap<Vec<u8>, StateProof>>,
-    /// replay-old: the first answer to each request (path and query).
-    kept: Mutex<BTreeMap<String, Upstream>>,
+    /// replay-old: the node's first answer to `/v1/status`.
+    kept_status: Mutex<Option<Upstream>>,
 }
 
 /// An answer of the node.
@@ -101,7 +103,7 @@ async fn main() {
         rogue_set: ValidatorSet::equal_power([rogue.public()]),
         rogue,
         seen: Mutex::new(BTreeMap::new()),
-        kept: Mutex::new(BTreeMap::new()),
+        kept_status: Mutex::new(None),
     });
     for path in &args.learn {
         let answer = liar
@@ -128,9 +130,10 @@ async fn handle(State(liar): State<Arc<Liar>>, request: Request) -> Response {
         .map_or("/", |p| p.as_str())
         .to_string();
     if liar.mode == Mode::ReplayOld
-        && let Some(kept) = liar.kept.lock().expect("lock").get(&target)
+        && target == "/v1/status"
+        && let Some(kept) = liar.kept_status.lock().expect("lock").clone()
     {
-        return respond(kept.clone());
+        return respond(kept);
     }
     let answer = match liar.forward(&target, request).await {
         Ok(answer) => answer,
@@ -178,17 +181,11 @@ impl Liar {
             headers,
             body,
         };
-        if self.mode == Mode::ReplayOld && status.is_success() {
-            let worth_keeping = target == "/v1/status"
-                || serde_json::from_slice::<Value>(&answer.body)
-                    .is_ok_and(|mut json| count_proofs(&mut json) > 0);
-            if worth_keeping {
-                self.kept
-                    .lock()
-                    .expect("lock")
-                    .entry(target.to_string())
-                    .or_insert_with(|| answer.clone());
-            }
+        if self.mode == Mode::ReplayOld && target == "/v1/status" && status.is_success() {
+            self.kept_status
+                .lock()
+                .expect("lock")
+                .get_or_insert_with(|| answer.clone());
         }
         Ok(answer)
     }
@@ -204,7 +201,17 @@ impl Liar {
     async fn lie(&self, target: &str, json: &mut Value) -> Result<bool, String> {
         let path = target.split('?').next().unwrap_or_default();
         match self.mode {
-            Mode::Honest | Mode::ReplayOld => Ok(false),
+            Mode::Honest => Ok(false),
+            Mode::ReplayOld => {
+                let mut kept = self.seen.lock().expect("lock");
+                proofs(json, &mut |p| {
+                    *p = kept
+                        .entry(p.key.clone())
+                        .or_insert_with(|| p.clone())
+                        .clone();
+                    Ok(())
+                })
+            }
             Mode::ChangedValue => proofs(json, &mut |p| {
                 if let Some(value) = &p.value {
                     p.value = Some(self.changed(&p.key, value));
@@ -387,15 +394,6 @@ fn proofs(
     Ok(any)
 }
 
-fn count_proofs(json: &mut Value) -> usize {
-    let mut n = 0;
-    let _ = proofs(json, &mut |_| {
-        n += 1;
-        Ok(())
-    });
-    n
-}
-
 fn respond(answer: Upstream) -> Response {
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = answer.status;
@@ -432,7 +430,7 @@ mod tests {
             rogue_set: ValidatorSet::equal_power([rogue.public()]),
             rogue,
             seen: Mutex::new(BTreeMap::new()),
-            kept: Mutex::new(BTreeMap::new()),
+            kept_status: Mutex::new(None),
         }
     }
 
@@ -523,6 +521,33 @@ mod tests {
         // An answer without a proof is left alone.
         let mut status = serde_json::json!({ "tip": { "height": 3 }, "items": [] });
         assert!(!liar.lie("/v1/status", &mut status).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_replay_serves_the_first_proof_of_each_key_whatever_the_request() {
+        let validator = Keypair::generate();
+        let liar = liar(Mode::ReplayOld);
+        let mut first = serde_json::json!({ "proofs": [name_proof("a.sigil", &validator)] });
+        assert!(liar.lie("/v1/proofs?key=61", &mut first).await.unwrap());
+        let old = parse(&first["proofs"][0]).header;
+        let newer = |name: &str| {
+            let mut proof = parse(&name_proof(name, &validator));
+            proof.header.height = 9;
+            serde_json::to_value(&proof).unwrap()
+        };
+        let mut later = serde_json::json!({ "proofs": [newer("a.sigil"), newer("b.sigil")] });
+        assert!(
+            liar.lie("/v1/proofs?key=61&key=62&height=9", &mut later)
+                .await
+                .unwrap()
+        );
+        let heights: Vec<u64> = later["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| parse(p).header.height)
+            .collect();
+        assert_eq!(heights, [old.height, 9]);
     }
 
     #[tokio::test]
