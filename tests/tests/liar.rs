@@ -39,8 +39,9 @@ struct Chain {
 
 /// Registers [`company::NAME`] (with an A record) and [`OTHER`], a certificate for each, the
 /// company with holders `h-0001` and `h-0002`, shares for both, and a subscription of each to
-/// [`OFFERING`]; all through the honest node, so the keystore pins its validators. Starts a
-/// TLS server with `acme.sigil`'s certificate.
+/// [`OFFERING`]; an identity `portal` beside [`company::ADMIN`]; all through the honest node,
+/// whose validators the keystore then pins. Starts a TLS server with `acme.sigil`'s
+/// certificate.
 fn chain(node: &Node, keys: &Path, dir: &Path) -> Chain {
     let sigil = |args: &[&str]| node.sigil(keys, args);
     company::create(
@@ -139,6 +140,9 @@ fn chain(node: &Node, keys: &Path, dir: &Path) -> Chain {
             "100",
         ]));
     }
+    // A proof checked against the node pins its validators: the keystore trusts them from now
+    // on, whatever a liar reports later.
+    ok(sigil(&["proof", "name", company::NAME]));
     let other_cert = fingerprints.pop().unwrap();
     Chain {
         cert: fingerprints.pop().unwrap(),
@@ -208,7 +212,14 @@ fn assert_refused(
 fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    let node = Node::start(&dir.path().join("data"), &[]);
+    // The node sees the test, the CLI and the liar as one client on loopback, asking far above
+    // a client's default rate for proofs and status.
+    let config = dir.path().join("sigil.toml");
+    std::fs::write(&config, "api_expensive_per_sec = 100000\n").unwrap();
+    let node = Node::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
     let chain = chain(&node, &keys, dir.path());
     let company_id = "acme";
     let server = format!("{}:443", company::NAME);
