@@ -115,10 +115,18 @@ impl Liar {
         });
         let addr = match rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
-            Err(_) => {
+            Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("liar did not print its address within {START_TIMEOUT:?}");
+                match e {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        panic!("liar did not print its address within {START_TIMEOUT:?}")
+                    }
+                    // Its stdout closed: it exited, saying why on stderr.
+                    mpsc::RecvTimeoutError::Disconnected => {
+                        panic!("liar exited before printing its address (its stderr says why)")
+                    }
+                }
             }
         };
         Liar {
