@@ -21,12 +21,12 @@ use sigil_core::types::{Hash, Keypair, decode};
 use sigil_registry::ledger::Ledger;
 use sigil_registry::net::{
     ClientRequests, Error, GossipVerdict, InboundTx, NetConfig, NetHandle, NetStatus, Network,
+    tx_topic,
 };
 use sigil_registry::node::Node;
 use sigil_registry::store::MemStore;
 
 const CHAIN: &str = "test-chain";
-const TOPIC: &str = "/sigil/test-chain/txs/1";
 const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -411,6 +411,7 @@ async fn mallory(target: Multiaddr, target_id: PeerId, payload: Vec<u8>) -> Resu
     let key = identity::Keypair::generate_ed25519();
     let me = key.public().to_peer_id();
     let gossip_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .build()
         .map_err(|e| e.to_string())?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
@@ -421,19 +422,16 @@ async fn mallory(target: Multiaddr, target_id: PeerId, payload: Vec<u8>) -> Resu
             yamux::Config::default,
         )
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| {
+        .with_behaviour(|_| {
             let behaviour: Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> =
-                gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
-                    gossip_config,
-                )
-                .map_err(Into::into);
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)
+                    .map_err(Into::into);
             behaviour
         })
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
         .build();
-    let topic = gossipsub::IdentTopic::new(TOPIC);
+    let topic = tx_topic(CHAIN);
     swarm
         .behaviour_mut()
         .subscribe(&topic)

@@ -28,9 +28,9 @@ pub struct Behaviour {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
-/// The gossip topic of a chain's transactions.
+/// The gossip topic of a chain's transactions (version 2: messages carry no author signature).
 pub fn tx_topic(chain_id: &str) -> gossipsub::IdentTopic {
-    gossipsub::IdentTopic::new(format!("/sigil/{chain_id}/txs/1"))
+    gossipsub::IdentTopic::new(format!("/sigil/{chain_id}/txs/2"))
 }
 
 /// The client protocol of a chain, so nodes of different chains never serve each other.
@@ -46,18 +46,20 @@ fn setup(e: impl std::fmt::Display) -> Error {
 pub fn build_swarm(config: &NetConfig, chain_id: &str) -> Result<Swarm<Behaviour>> {
     let key = &config.keypair;
     let gossip_config = gossipsub::ConfigBuilder::default()
-        .validation_mode(gossipsub::ValidationMode::Strict)
+        // A message is a signed transaction, checked once per node by its own signature; a
+        // gossip author signature on top would cost a signing per publish and a verification
+        // per receipt (15% of a validator's CPU under load) and prove nothing more. Bans and
+        // rate limits go by the peer that forwarded a message, not by an author.
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
         .max_transmit_size(MAX_GOSSIP_FRAME_BYTES)
         // A transaction is the same message whoever publishes it.
         .message_id_fn(|m| gossipsub::MessageId::from(Hash::of(&m.data).0.to_vec()))
         .build()
         .map_err(setup)?;
-    let gossip = gossipsub::Behaviour::new(
-        gossipsub::MessageAuthenticity::Signed(key.clone()),
-        gossip_config,
-    )
-    .map_err(setup)?;
+    let gossip =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)
+            .map_err(setup)?;
     let client = request_response::Behaviour::with_codec(
         Codec,
         [(
