@@ -19,6 +19,7 @@ use sigil_core::state::{IdentityEntry, NameEntry};
 use sigil_core::types::Height;
 use tracing::debug;
 
+use crate::ede::Ede;
 use crate::error::{Error, Result};
 use crate::limits::{
     CERT_TLSA_TTL_SECS, IDENTITY_KEY_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS,
@@ -41,6 +42,9 @@ pub struct Answer {
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
     pub additionals: Vec<Record>,
+    /// An Extended DNS Error saying why the answer failed (RFC 8914), sent to clients that
+    /// speak EDNS.
+    pub ede: Option<Ede>,
 }
 
 impl Answer {
@@ -52,6 +56,7 @@ impl Answer {
             answers: vec![],
             authority: vec![],
             additionals: vec![],
+            ede: None,
         }
     }
 }

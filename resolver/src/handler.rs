@@ -9,23 +9,26 @@ use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
 use hickory_server::net::runtime::Time;
 use hickory_server::net::{DnsError, NetError};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use moka::sync::Cache;
 use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
 use crate::answer::{Answer, Validity, answer_tracked};
+use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
-    UPSTREAM_TIMEOUT,
+    UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
+use crate::wire;
 
 /// The EDNS version this server speaks.
 const EDNS_VERSION: u8 = 0;
@@ -34,7 +37,15 @@ const EDNS_VERSION: u8 = 0;
 pub struct Handler {
     reader: Arc<dyn NameReader>,
     /// `None` when no upstream is configured: names outside the chain are REFUSED.
-    upstream: Option<TokioResolver>,
+    upstream: Option<Upstream>,
+}
+
+/// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
+/// section 7: a failure is remembered briefly, so that a dead upstream costs one wait, not
+/// one per query).
+struct Upstream {
+    resolver: TokioResolver,
+    failures: Cache<(Name, RecordType), Option<Ede>, ahash::RandomState>,
 }
 
 impl Handler {
@@ -44,7 +55,13 @@ impl Handler {
         let upstream = if upstream.is_empty() {
             None
         } else {
-            Some(upstream_resolver(upstream)?)
+            Some(Upstream {
+                resolver: upstream_resolver(upstream)?,
+                failures: Cache::builder()
+                    .max_capacity(UPSTREAM_FAILURE_ENTRIES)
+                    .time_to_live(UPSTREAM_FAILURE_TTL)
+                    .build_with_hasher(ahash::RandomState::new()),
+            })
         };
         Ok(Handler { reader, upstream })
     }
@@ -64,8 +81,8 @@ impl Handler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        let response_edns = response_edns(request);
         let reply = self.reply(request).await;
+        let response_edns = response_edns(request, &reply);
         send(
             request,
             response_edns.as_ref(),
@@ -103,14 +120,23 @@ impl Handler {
         let Ok(info) = request.request_info() else {
             return done(ResponseCode::FormErr); // not exactly one question
         };
+        // A query carries a question and nothing else but EDNS (as NSD checks).
+        if !request.answers.is_empty() || !request.authorities.is_empty() {
+            return done(ResponseCode::FormErr);
+        }
         let query = info.query;
         let qtype = query.query_type();
         if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
             return done(ResponseCode::Refused);
         }
+        // Only Internet-class data is served, and the upstream resolvers are asked in that
+        // class alone: any other class is refused, chain name or not, as NSD refuses a
+        // class it has no zone in.
+        if query.query_class() != DNSClass::IN {
+            return done(ResponseCode::Refused);
+        }
         let name = Name::from(query.name());
         match answer_tracked(self.reader.as_ref(), &name, qtype) {
-            Ok(Some(_)) if query.query_class() != DNSClass::IN => done(ResponseCode::Refused),
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
             Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
             Ok(None) => done(ResponseCode::Refused),
@@ -121,19 +147,33 @@ impl Handler {
         }
     }
 
-    /// Asks the upstream resolvers (REFUSED when there are none).
+    /// Asks the upstream resolvers (REFUSED when there are none), within
+    /// `UPSTREAM_DEADLINE`; a failure is SERVFAIL with an Extended DNS Error, and is
+    /// remembered for `UPSTREAM_FAILURE_TTL`.
     pub(crate) async fn forward(&self, name: Name, qtype: RecordType) -> Answer {
-        match &self.upstream {
-            Some(resolver) => forward(resolver, name, qtype).await,
-            None => Answer::empty(ResponseCode::Refused),
+        let Some(upstream) = &self.upstream else {
+            return Answer::empty(ResponseCode::Refused);
+        };
+        let key = (name.to_lowercase(), qtype);
+        if let Some(ede) = upstream.failures.get(&key) {
+            return Answer {
+                ede,
+                ..Answer::empty(ResponseCode::ServFail)
+            };
         }
+        let reply = forward(&upstream.resolver, name, qtype).await;
+        if reply.rcode == ResponseCode::ServFail {
+            upstream.failures.insert(key, reply.ede);
+        }
+        reply
     }
 
-    /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it:
-    /// fitted into the response EDNS size (512 bytes without EDNS), whole records dropped
-    /// and TC set when it does not fit.
+    /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it
+    /// over TCP, then fitted into the response EDNS size (512 bytes without EDNS): whole
+    /// RRsets only, the OPT record kept, TC set when an answer or authority record is left
+    /// out.
     pub(crate) fn encode_udp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
-        let response_edns = response_edns(request);
+        let response_edns = response_edns(request, reply);
         let metadata = response_metadata(request, reply, self.upstream.is_some());
         let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
             metadata,
@@ -144,17 +184,52 @@ impl Handler {
         );
         let mut bytes = Vec::with_capacity(512);
         let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(
-            response_edns
-                .as_ref()
-                .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
-        );
         if let Err(error) = response.destructive_emit(&mut encoder) {
             error!(%error, "error encoding message");
             return servfail(metadata.id);
         }
+        let limit = usize::from(
+            response_edns
+                .as_ref()
+                .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
+        );
+        if bytes.len() > limit {
+            let (set_ends, required) = rrset_ends(reply);
+            if wire::fit(&mut bytes, limit, &set_ends, required).is_none() {
+                error!(
+                    len = bytes.len(),
+                    "cannot fit a response into a UDP datagram"
+                );
+                return servfail(metadata.id);
+            }
+        }
         bytes
     }
+}
+
+/// For each record of `reply` (answer, authority and additional sections in order), whether
+/// it is the last of its RRset; and how many records from the start a client needs (their
+/// loss sets TC): the answer and authority sections, and the glue of a referral.
+fn rrset_ends(reply: &Answer) -> (Vec<bool>, usize) {
+    let sections = [&reply.answers, &reply.authority, &reply.additionals];
+    let mut ends = Vec::with_capacity(sections.iter().map(|s| s.len()).sum());
+    for section in sections {
+        for (i, record) in section.iter().enumerate() {
+            let same_set = section.get(i + 1).is_some_and(|next| {
+                next.record_type() == record.record_type()
+                    && next.dns_class == record.dns_class
+                    && next.name == record.name
+            });
+            ends.push(!same_set);
+        }
+    }
+    let referral = reply.answers.is_empty()
+        && reply
+            .authority
+            .iter()
+            .any(|r| r.record_type() == RecordType::NS);
+    let glue = if referral { reply.additionals.len() } else { 0 };
+    (ends, reply.answers.len() + reply.authority.len() + glue)
 }
 
 /// What to do with a request: the answer (with what a chain answer was computed from), or a
@@ -165,8 +240,9 @@ pub(crate) enum Decision {
 }
 
 /// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,
-/// capped where fragmentation starts; the encoder truncates to it and sets TC.
-fn response_edns(request: &Request) -> Option<Edns> {
+/// capped where fragmentation starts; the DO bit is echoed (RFC 3225); the reply's Extended
+/// DNS Error goes in it.
+fn response_edns(request: &Request, reply: &Answer) -> Option<Edns> {
     request.edns.as_ref().map(|client| {
         let mut edns = Edns::new();
         edns.set_max_payload(
@@ -175,6 +251,10 @@ fn response_edns(request: &Request) -> Option<Edns> {
                 .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
         );
         edns.set_version(EDNS_VERSION);
+        edns.set_dnssec_ok(client.flags().dnssec_ok);
+        if let Some(error) = reply.ede {
+            ede::add(&mut edns, error.info_code, error.text);
+        }
         edns
     })
 }
@@ -200,22 +280,6 @@ fn servfail(id: u16) -> Vec<u8> {
     match header.emit(&mut encoder) {
         Ok(()) => bytes,
         Err(_) => Vec::new(),
-    }
-}
-
-/// The FORMERR response hickory's server sends to a message it cannot parse: the request's
-/// header with no question, or nothing if not even the header can be read.
-pub(crate) fn format_error(packet: &[u8]) -> Option<Vec<u8>> {
-    let header = Header::read(&mut BinDecoder::new(packet)).ok()?;
-    let queries = Queries::read(&mut BinDecoder::new(&[]), 0).ok()?;
-    let response = MessageResponseBuilder::new(&queries, None)
-        .error_msg(&header.metadata, ResponseCode::FormErr);
-    let mut bytes = Vec::with_capacity(12);
-    let mut encoder = BinEncoder::new(&mut bytes);
-    encoder.set_max_size(MIN_UDP_PAYLOAD_BYTES);
-    match response.destructive_emit(&mut encoder) {
-        Ok(_) => Some(bytes),
-        Err(_) => Some(servfail(header.metadata.id)),
     }
 }
 
@@ -253,10 +317,24 @@ fn upstream_resolver(addrs: &[SocketAddr]) -> Result<TokioResolver> {
     })
 }
 
-/// Asks the upstream resolvers (or their cache); a negative answer passes through with its SOA,
-/// any failure becomes SERVFAIL.
+/// Asks the upstream resolvers (or their cache) within `UPSTREAM_DEADLINE`; a negative
+/// answer passes through with its SOA, any failure becomes SERVFAIL with an Extended DNS
+/// Error saying why.
 async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Answer {
-    match resolver.lookup(name.clone(), qtype).await {
+    let failed = |info_code, text| Answer {
+        ede: Some(Ede { info_code, text }),
+        ..Answer::empty(ResponseCode::ServFail)
+    };
+    let Ok(result) =
+        tokio::time::timeout(UPSTREAM_DEADLINE, resolver.lookup(name.clone(), qtype)).await
+    else {
+        warn!(%name, %qtype, "no upstream resolver answered in time");
+        return failed(
+            ede::NO_REACHABLE_AUTHORITY,
+            "no upstream resolver answered in time",
+        );
+    };
+    match result {
         Ok(lookup) => Answer {
             answers: lookup.answers().to_vec(),
             ..Answer::empty(ResponseCode::NoError)
@@ -276,9 +354,16 @@ async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Ans
                 ..Answer::empty(rcode)
             }
         }
+        Err(error @ (NetError::Timeout | NetError::NoConnections)) => {
+            warn!(%name, %qtype, %error, "no upstream resolver answered");
+            failed(
+                ede::NO_REACHABLE_AUTHORITY,
+                "no upstream resolver answered in time",
+            )
+        }
         Err(error) => {
             warn!(%name, %qtype, %error, "upstream lookup failed");
-            Answer::empty(ResponseCode::ServFail)
+            failed(ede::NETWORK_ERROR, "the upstream resolver failed")
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod answer;
 mod batch;
 pub mod cache;
+pub mod ede;
 pub mod error;
 pub mod handler;
 pub mod limits;
