@@ -12,7 +12,9 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 use hickory_proto::rr::rdata::{NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use sigil_core::name::{Placement, place};
+use sigil_core::name::{
+    Placement, TLD_NAME_SERVER_LABEL, is_tld_name_server, place, tld_name_server,
+};
 use sigil_core::read::NameReader;
 use sigil_core::records::Record as LedgerRecord;
 use sigil_core::state::{IdentityEntry, NameEntry};
@@ -332,8 +334,26 @@ impl<'r> Zone<'r> {
                 self.tld_apex(tld, qtype, out)?;
                 Ok(None)
             }
+            Placement::Under { name, tld, .. } if is_tld_name_server(name, tld) => {
+                self.own_name_server(target, tld, out)?;
+                Ok(None)
+            }
             Placement::Under { name, host, tld } => self.under(target, name, host, tld, qtype, out),
         }
+    }
+
+    /// The TLD's own name server name, `ns1.<tld>`, and the names below it: answered by the
+    /// node, never from the ledger (the name is reserved; a registration made before it was
+    /// must not take over the apex NS). The name exists with no data (NODATA): the node
+    /// cannot know the address and port by which a resolver reaches it, and a resolver that
+    /// reaches it has been given them already (a stub or forward zone). Below it, NXDOMAIN.
+    fn own_name_server(&self, target: &Target, tld: &str, out: &mut Answer) -> Result<()> {
+        let rcode = if target.spelling.len() == TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
+            ResponseCode::NoError
+        } else {
+            ResponseCode::NXDomain
+        };
+        self.negative(rcode, tld, out)
     }
 
     /// A top-level domain itself: its SOA and NS, nothing else.
@@ -342,16 +362,13 @@ impl<'r> Zone<'r> {
             Ok(Record::from_rdata(
                 dns_name(tld)?,
                 TLD_NS_TTL_SECS,
-                RData::NS(NS(dns_name(&format!("ns1.{tld}"))?)),
+                RData::NS(NS(dns_name(&tld_name_server(tld))?)),
             ))
         };
         match qtype {
-            RecordType::SOA => out.answers.push(self.soa(tld)?),
+            // ANY gets one RRset (RFC 8482).
+            RecordType::SOA | RecordType::ANY => out.answers.push(self.soa(tld)?),
             RecordType::NS => out.answers.push(ns()?),
-            RecordType::ANY => {
-                out.answers.push(self.soa(tld)?);
-                out.answers.push(ns()?);
-            }
             _ => self.negative(ResponseCode::NoError, tld, out)?,
         }
         Ok(())
@@ -437,18 +454,21 @@ impl<'r> Zone<'r> {
                 .push(Record::from_rdata(target.name.clone(), cname.ttl, rdata));
             return Ok(Some(next));
         }
+        // ANY gets one RRset (RFC 8482): the first type at the name.
+        let wanted = match (qtype, at.first()) {
+            (RecordType::ANY, Some(first)) => first.record_type(),
+            (RecordType::ANY, None) => RecordType::TLSA,
+            _ => qtype,
+        };
         let before = out.answers.len();
-        for r in at
-            .iter()
-            .filter(|r| qtype == RecordType::ANY || r.record_type() == qtype)
-        {
+        for r in at.iter().filter(|r| r.record_type() == wanted) {
             out.answers.push(Record::from_rdata(
                 target.name.clone(),
                 r.ttl,
                 decode(&target.spelling, r)?,
             ));
         }
-        if matches!(qtype, RecordType::TLSA | RecordType::ANY) {
+        if wanted == RecordType::TLSA {
             for rdata in derived {
                 let record = Record::from_rdata(target.name.clone(), CERT_TLSA_TTL_SECS, rdata);
                 if !out.answers[before..].iter().any(|r| r.data == record.data) {
@@ -458,6 +478,25 @@ impl<'r> Zone<'r> {
         }
         if out.answers.len() == before {
             self.negative(ResponseCode::NoError, tld, out)?;
+        }
+        if matches!(wanted, RecordType::MX | RecordType::SRV) {
+            // The addresses of the mail exchanges and service hosts inside the chain, as
+            // NSD gives those in its zone, so that the client need not ask for them.
+            let mut targets: Vec<Target> = Vec::new();
+            for record in &out.answers[before..] {
+                let host = match &record.data {
+                    RData::MX(mx) => &mx.exchange,
+                    RData::SRV(srv) => &srv.target,
+                    _ => continue,
+                };
+                let host = Target::new(host);
+                if !targets.iter().any(|t| t.spelling == host.spelling) {
+                    targets.push(host);
+                }
+            }
+            let mut additionals = std::mem::take(&mut out.additionals);
+            self.addresses(&entry, targets, &mut additionals)?;
+            out.additionals = additionals;
         }
         Ok(None)
     }
@@ -532,11 +571,29 @@ impl<'r> Zone<'r> {
             out.authority
                 .push(Record::from_rdata(owner.clone(), r.ttl, rdata));
         }
+        let mut additionals = std::mem::take(&mut out.additionals);
+        self.addresses(entry, targets, &mut additionals)?;
+        out.additionals = additionals;
+        Ok(())
+    }
+
+    /// The A and AAAA records of `targets` inside the chain's names, into `out`: from `entry`
+    /// when they are under it, else from the ledger, reading at most `MAX_GLUE_NAMES` other
+    /// names for one answer. Targets outside the chain are the client's to resolve.
+    fn addresses(
+        &mut self,
+        entry: &Rc<NameEntry>,
+        targets: Vec<Target>,
+        out: &mut Vec<Record>,
+    ) -> Result<()> {
         for target in targets {
-            let Placement::Under { name, host, .. } = place(&target.spelling, self.reader.tlds())
+            let Placement::Under { name, host, tld } = place(&target.spelling, self.reader.tlds())
             else {
                 continue; // outside the chain (or a TLD): the resolver finds its address itself
             };
+            if is_tld_name_server(name, tld) {
+                continue; // answered by the node, with no address
+            }
             let glue_entry = if name == entry.name {
                 Some(entry.clone())
             } else if self.entries.contains_key(name) || self.glue_names_read < MAX_GLUE_NAMES {
@@ -553,7 +610,7 @@ impl<'r> Zone<'r> {
             for r in glue_entry.records.iter().filter(|r| {
                 r.host == host && matches!(r.record_type(), RecordType::A | RecordType::AAAA)
             }) {
-                out.additionals.push(Record::from_rdata(
+                out.push(Record::from_rdata(
                     target.name.clone(),
                     r.ttl,
                     decode(name, r)?,
@@ -574,7 +631,7 @@ impl<'r> Zone<'r> {
     /// serial numbers do, RFC 1982).
     fn soa(&self, tld: &str) -> Result<Record> {
         let soa = SOA::new(
-            dns_name(&format!("ns1.{tld}"))?,
+            dns_name(&tld_name_server(tld))?,
             dns_name(&format!("hostmaster.{tld}"))?,
             self.tip as u32,
             SOA_REFRESH_SECS,
@@ -938,8 +995,9 @@ mod tests {
         let tlsa = ask(&n, "_443._tcp.www.example.sigil.", RecordType::TLSA);
         assert_eq!(tlsa.answers.len(), 1);
         assert_eq!(tlsa.answers[0].record_type(), RecordType::TLSA);
+        // ANY gets one RRset (RFC 8482): the first type at the name.
         let any = ask(&n, "example.sigil.", RecordType::ANY);
-        assert_eq!(any.answers.len(), 4);
+        assert_eq!(show(&any.answers), ["example.sigil. A 192.0.2.1"]);
     }
 
     #[test]

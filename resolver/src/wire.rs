@@ -4,6 +4,8 @@
 //! the NXDOMAIN response to a name that is not registered, and the fitting of a response into
 //! a UDP datagram.
 
+use sigil_core::name::TLD_NAME_SERVER_LABEL;
+
 use crate::answer::{SOA_EXPIRE_SECS, SOA_REFRESH_SECS, SOA_RETRY_SECS};
 use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, NEGATIVE_TTL_SECS};
 
@@ -59,7 +61,8 @@ impl PlainQuery<'_> {
     /// Where the question's name falls under the chain's top-level domains `tlds`, when the
     /// answer to it is NXDOMAIN unless the registered name it falls under exists: a name
     /// below a TLD (not the TLD itself), class IN, any type but a zone transfer. The
-    /// registered name, in the ledger's spelling (`example.sigil`), is written into `name`.
+    /// registered name, in the ledger's spelling (`example.sigil`), is written into `name`. The
+    /// TLD's own name server name (`ns1.<tld>`) and names below it are left to the full path.
     pub fn under_tld<'t>(&self, tlds: &'t [String], name: &mut Vec<u8>) -> Option<Under<'t>> {
         let (qtype, class) = self.type_and_class();
         if class != CLASS_IN || matches!(qtype, TYPE_AXFR | TYPE_IXFR) {
@@ -80,6 +83,10 @@ impl PlainQuery<'_> {
         let tld = tlds
             .iter()
             .find(|tld| tld_label.eq_ignore_ascii_case(tld.as_bytes()))?;
+        // The TLD's own name server name is the node's to answer, whatever the ledger holds.
+        if label.eq_ignore_ascii_case(TLD_NAME_SERVER_LABEL.as_bytes()) {
+            return None;
+        }
         // The ledger spells a label with any other byte in a way no stored name has.
         if !label
             .iter()
@@ -122,7 +129,8 @@ impl PlainQuery<'_> {
         out.extend_from_slice(&NEGATIVE_TTL_SECS.to_be_bytes());
         let rdlen_at = out.len();
         out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(b"\x03ns1");
+        out.push(TLD_NAME_SERVER_LABEL.len() as u8);
+        out.extend_from_slice(TLD_NAME_SERVER_LABEL.as_bytes());
         out.extend_from_slice(&owner.to_be_bytes());
         out.extend_from_slice(b"\x0ahostmaster");
         out.extend_from_slice(&owner.to_be_bytes());
@@ -472,6 +480,10 @@ mod tests {
         assert_eq!(under("example.sigil.com.", RecordType::A).0, None);
         assert_eq!(under("example.sigil.", RecordType::AXFR).0, None);
         assert_eq!(under("example.sigil.", RecordType::IXFR).0, None);
+        // The TLD's own name server name, and below it: the node's to answer.
+        assert_eq!(under("NS1.sigil.", RecordType::A).0, None);
+        assert_eq!(under("www.ns1.test.", RecordType::A).0, None);
+        assert_eq!(under("ns10.sigil.", RecordType::A).0, name("sigil"));
     }
 
     #[test]

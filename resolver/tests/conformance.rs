@@ -542,7 +542,14 @@ async fn any_is_answered_with_one_rrset() {
         let message = query(name, RecordType::ANY, Some(1232));
         let (reply, _) = ask(&socket, server.udp_addr(), &message).await;
         let tcp = tcp_ask(server.tcp_addr(), &message).await;
-        for reply in [&reply, &tcp] {
+        // Eight 255-byte strings do not fit a datagram: that one is checked over TCP alone.
+        assert_eq!(reply.metadata.truncation, name.starts_with("big"), "{name}");
+        let whole = if reply.metadata.truncation {
+            vec![&tcp]
+        } else {
+            vec![&reply, &tcp]
+        };
+        for reply in whole {
             assert_eq!(
                 reply.metadata.response_code,
                 ResponseCode::NoError,
