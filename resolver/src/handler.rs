@@ -1,10 +1,8 @@
-//! The hickory-server request handler: chain names are answered from the ledger, everything
+//! The request handler of UDP and TCP: chain names are answered from the ledger, everything
 //! else goes to the upstream resolvers through a cache, and EDNS sizes the UDP response.
 
-use std::future::Future;
 use std::iter;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
@@ -13,9 +11,8 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
-use hickory_server::net::runtime::Time;
 use hickory_server::net::{DnsError, NetError};
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::server::Request;
 use hickory_server::zone_handler::MessageResponseBuilder;
 use moka::sync::Cache;
 use sigil_core::read::NameReader;
@@ -76,24 +73,8 @@ impl Handler {
         self.upstream.is_some()
     }
 
-    async fn respond<R: ResponseHandler>(
-        &self,
-        request: &Request,
-        response_handle: R,
-    ) -> ResponseInfo {
-        let reply = self.reply(request).await;
-        let response_edns = response_edns(request, &reply);
-        send(
-            request,
-            response_edns.as_ref(),
-            &reply,
-            self.upstream.is_some(),
-            response_handle,
-        )
-        .await
-    }
-
-    async fn reply(&self, request: &Request) -> Answer {
+    /// The answer to `request`: from the ledger, or from the upstream resolvers.
+    pub(crate) async fn reply(&self, request: &Request) -> Answer {
         match self.decide(request) {
             Decision::Answered(reply, _) => reply,
             Decision::Forward(name, qtype) => self.forward(name, qtype).await,
@@ -168,11 +149,19 @@ impl Handler {
         reply
     }
 
-    /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it
-    /// over TCP, then fitted into the response EDNS size (512 bytes without EDNS): whole
-    /// RRsets only, the OPT record kept, TC set when an answer or authority record is left
-    /// out.
+    /// The UDP response to `request` carrying `reply`, fitted into the response EDNS size
+    /// (512 bytes without EDNS): whole RRsets only, the OPT record kept, TC set when an
+    /// answer or authority record is left out.
     pub(crate) fn encode_udp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
+        self.encode(request, reply, true)
+    }
+
+    /// The TCP response to `request` carrying `reply`: all of it.
+    pub(crate) fn encode_tcp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
+        self.encode(request, reply, false)
+    }
+
+    fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {
         let response_edns = response_edns(request, reply);
         let metadata = response_metadata(request, reply, self.upstream.is_some());
         let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
@@ -193,7 +182,7 @@ impl Handler {
                 .as_ref()
                 .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
         );
-        if bytes.len() > limit {
+        if udp && bytes.len() > limit {
             let (set_ends, required) = rrset_ends(reply);
             if wire::fit(&mut bytes, limit, &set_ends, required).is_none() {
                 error!(
@@ -365,57 +354,5 @@ async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Ans
             warn!(%name, %qtype, %error, "upstream lookup failed");
             failed(ede::NETWORK_ERROR, "the upstream resolver failed")
         }
-    }
-}
-
-/// Encodes and sends `reply`. Over UDP hickory fits the message into the response EDNS size
-/// (512 bytes without EDNS), dropping whole records and setting TC; over TCP it sends it all.
-async fn send<R: ResponseHandler>(
-    request: &Request,
-    response_edns: Option<&Edns>,
-    reply: &Answer,
-    recursion_available: bool,
-    mut response_handle: R,
-) -> ResponseInfo {
-    let mut metadata = response_metadata(request, reply, recursion_available);
-    let response = MessageResponseBuilder::new(&request.queries, response_edns).build(
-        metadata,
-        reply.answers.iter(),
-        reply.authority.iter(),
-        iter::empty(),
-        reply.additionals.iter(),
-    );
-    match response_handle.send_response(response).await {
-        Ok(info) => info,
-        Err(error) => {
-            warn!(%error, src = %request.src(), protocol = %request.protocol(), "cannot send a DNS response");
-            metadata.response_code = ResponseCode::ServFail;
-            ResponseInfo::from(Header {
-                metadata,
-                counts: HeaderCounts::default(),
-            })
-        }
-    }
-}
-
-/// The handler as hickory's server holds it (for TCP), shared with the UDP threads.
-pub(crate) struct Shared(pub(crate) Arc<Handler>);
-
-// `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro gives
-// it, written out so the crate needs no macro dependency of its own.
-impl RequestHandler for Shared {
-    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
-        &'life0 self,
-        request: &'life1 Request,
-        response_handle: R,
-    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
-    where
-        R: ResponseHandler + 'async_trait,
-        T: Time + 'async_trait,
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.0.respond(request, response_handle))
     }
 }

@@ -10,6 +10,7 @@ pub mod handler;
 pub mod limits;
 mod names;
 pub mod server;
+mod tcp;
 mod udp;
 pub mod wire;
 

@@ -24,8 +24,8 @@ pub const MIN_UDP_PAYLOAD_BYTES: u16 = 512;
 /// A TCP connection that sends no request for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Responses queued for sending per TCP connection.
-pub const TCP_RESPONSE_QUEUE: usize = 32;
+/// TCP connections open at once; more are closed as soon as they are accepted.
+pub const MAX_TCP_CONNECTIONS: usize = 1_024;
 
 /// How long one upstream attempt may take before the next is tried.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_millis(800);

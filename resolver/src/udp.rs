@@ -202,7 +202,7 @@ impl Worker {
 
 /// Whether a response can go to `src`: not port 0, not an unspecified or broadcast address
 /// (the checks hickory's server makes).
-fn can_answer(src: SocketAddr) -> bool {
+pub(crate) fn can_answer(src: SocketAddr) -> bool {
     src.port() != 0
         && match src.ip() {
             IpAddr::V4(v4) => !v4.is_unspecified() && !v4.is_broadcast(),
