@@ -274,6 +274,75 @@ async fn truncated_udp_replies_are_whole_messages_at_every_size() {
     stop(server).await;
 }
 
+/// dnspython's reading of truncated replies, an implementation independent of ours and of
+/// hickory's: every reply parses with nothing left over (dnspython refuses trailing junk), fits
+/// the buffer, sets TC when it leaves records out, keeps its OPT record, and holds whole
+/// RRsets only. Arguments: the server's address and port.
+const DNSPYTHON_TRUNCATION: &str = r#"
+import socket, sys
+import dns.flags, dns.message, dns.rdatatype
+host, port = sys.argv[1], int(sys.argv[2])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.settimeout(10)
+checked = 0
+for name in ("big.example.sigil.", "alias.example.sigil.", "medium.example.sigil."):
+    for size in [None] + list(range(512, 1233)):
+        if size is None:
+            query = dns.message.make_query(name, "TXT", use_edns=False)
+        else:
+            query = dns.message.make_query(name, "TXT", use_edns=0, payload=size)
+        sock.sendto(query.to_wire(), (host, port))
+        data = sock.recv(65535)
+        reply = dns.message.from_wire(data)
+        at = f"{name} {size}: {reply}"
+        assert reply.id == query.id, at
+        assert len(data) <= (size or 512), at
+        assert (reply.edns >= 0) == (size is not None), at
+        truncated = bool(reply.flags & dns.flags.TC)
+        records = {(r.name.to_text(), dns.rdatatype.to_text(r.rdtype)): len(r) for r in reply.answer}
+        if name.startswith("big"):
+            assert truncated and records == {}, at
+        elif name.startswith("alias"):
+            assert truncated and records == {("alias.example.sigil.", "CNAME"): 1}, at
+        else:
+            assert records in ({}, {("medium.example.sigil.", "TXT"): 3}), at
+            assert truncated == (records == {}), at
+        checked += 1
+print("checked", checked)
+"#;
+
+/// The Python with dnspython: the Debian package's (`.ci/run` installs it).
+const PYTHON: &str = "/usr/bin/python3";
+
+#[tokio::test]
+async fn dnspython_reads_every_truncated_reply_as_a_whole_message() {
+    let server = start(vec![]).await;
+    let addr = server.udp_addr();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(PYTHON)
+            .args(["-c", DNSPYTHON_TRUNCATION])
+            .arg(addr.ip().to_string())
+            .arg(addr.port().to_string())
+            .output()
+    });
+    let output = timeout(Duration::from_secs(120), run)
+        .await
+        .expect("dnspython finished in time")
+        .unwrap()
+        .unwrap_or_else(|e| panic!("cannot run {PYTHON} (apt-get install python3-dnspython): {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("No module named 'dns'"),
+        "dnspython is missing: apt-get install python3-dnspython"
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("checked {}", 3 * (1 + 1232 - 512 + 1))
+    );
+    stop(server).await;
+}
+
 /// A UDP upstream that never answers: it takes queries and drops them, counting them.
 struct DeadUpstream {
     socket: std::net::UdpSocket,
