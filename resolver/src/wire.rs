@@ -487,6 +487,61 @@ mod tests {
     }
 
     #[test]
+    fn a_response_is_fitted_to_whole_rrsets_and_keeps_its_opt() {
+        use hickory_proto::rr::rdata::{A, NS};
+        use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+        let name = |n: &str| Name::from_ascii(n).unwrap();
+        let mut message = Message::query();
+        message.add_query(Query::query(name("www.sub.example.sigil."), RecordType::A));
+        for i in 0..2 {
+            message.add_authority(Record::from_rdata(
+                name("sub.example.sigil."),
+                300,
+                RData::NS(NS(name(&format!("ns{i}.sub.example.sigil.")))),
+            ));
+        }
+        for i in 0..20 {
+            message.add_additional(Record::from_rdata(
+                name(&format!("ns{}.sub.example.sigil.", i % 2)),
+                300,
+                RData::A(A::new(192, 0, 2, i)),
+            ));
+        }
+        message.set_edns(Edns::new());
+        let full = message.to_vec().unwrap();
+        // NS set, then glue: ns0's addresses alternate with ns1's, so each is its own set.
+        let ends = vec![false, true]
+            .into_iter()
+            .chain([true; 20])
+            .collect::<Vec<_>>();
+        for (required, tc) in [(22, true), (2, false)] {
+            let mut bytes = full.clone();
+            fit(&mut bytes, 200, &ends, required).unwrap();
+            assert!(bytes.len() <= 200);
+            let mut decoder = BinDecoder::new(&bytes);
+            let fitted = Message::read(&mut decoder).unwrap();
+            assert!(decoder.is_empty(), "trailing bytes");
+            assert_eq!(fitted.metadata.truncation, tc, "required {required}");
+            assert_eq!(fitted.authorities.len(), 2);
+            assert!(!fitted.additionals.is_empty() && fitted.additionals.len() < 20);
+            assert!(fitted.edns.is_some(), "the OPT record stays");
+        }
+        // Too small for the NS set: nothing but the question and the OPT record.
+        let mut bytes = full.clone();
+        fit(&mut bytes, 80, &ends, 2).unwrap();
+        let fitted = Message::from_vec(&bytes).unwrap();
+        assert!(fitted.metadata.truncation && fitted.authorities.is_empty());
+        assert!(fitted.additionals.is_empty() && fitted.edns.is_some());
+        // A response that fits is left alone; one that cannot be read is refused.
+        let mut same = full.clone();
+        fit(&mut same, 4096, &ends, 2).unwrap();
+        assert_eq!(same, full);
+        let mut damaged = full[..full.len() - 1].to_vec();
+        assert_eq!(fit(&mut damaged, 200, &ends, 2), None);
+        assert_eq!(damaged.len(), full.len() - 1);
+    }
+
+    #[test]
     fn soa_serials_are_found_in_a_response() {
         let mut message = Message::query();
         message.add_query(Query::query(

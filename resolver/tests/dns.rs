@@ -651,7 +651,7 @@ async fn compare_cached_and_computed(upstream: Vec<SocketAddr>) {
                 "{name} {rtype} {payload:?}, round {round}"
             );
         }
-        // Over TCP hickory's server encodes the answer; untruncated, it is the same message.
+        // Over TCP the answer is encoded whole; untruncated, it is the same message.
         let truncated = Message::from_vec(&reference).unwrap().metadata.truncation;
         if !truncated {
             assert_eq!(
