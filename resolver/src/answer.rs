@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use hickory_proto::op::ResponseCode;
@@ -95,8 +96,19 @@ pub fn answer_tracked(
     qname: &Name,
     qtype: RecordType,
 ) -> Result<Option<(Answer, Validity)>> {
+    answer_tracked_as(reader, qname, qtype, None)
+}
+
+/// [`answer_tracked`] by a node that serves DNS on port 53 of address `own`, if it does: the
+/// address of `ns1.<tld>`, the TLD's own name server name.
+pub fn answer_tracked_as(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+    own: Option<IpAddr>,
+) -> Result<Option<(Answer, Validity)>> {
     let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
-    answer_at(reader, qname, qtype, now_secs)
+    answer_at_as(reader, qname, qtype, now_secs, own)
 }
 
 /// [`answer_tracked`] at unix time `now_secs`, which decides which certificates are within
@@ -107,11 +119,22 @@ pub fn answer_at(
     qtype: RecordType,
     now_secs: i64,
 ) -> Result<Option<(Answer, Validity)>> {
+    answer_at_as(reader, qname, qtype, now_secs, None)
+}
+
+/// [`answer_at`] by a node serving DNS on port 53 of `own`: see [`answer_tracked_as`].
+pub fn answer_at_as(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+    now_secs: i64,
+    own: Option<IpAddr>,
+) -> Result<Option<(Answer, Validity)>> {
     let mut current = Target::new(qname);
     if matches!(place(&current.spelling, reader.tlds()), Placement::Outside) {
         return Ok(None);
     }
-    let mut zone = Zone::new(reader, now_secs);
+    let mut zone = Zone::new(reader, now_secs, own);
     let mut out = Answer {
         authoritative: true,
         ..Answer::empty(ResponseCode::NoError)
@@ -272,11 +295,14 @@ struct Zone<'r> {
     identities: Vec<String>,
     until_height: Height,
     until_secs: i64,
+    /// The address of `ns1.<tld>`: the node's own, when it serves DNS on port 53 there.
+    own: Option<IpAddr>,
 }
 
 impl<'r> Zone<'r> {
-    fn new(reader: &'r dyn NameReader, now_secs: i64) -> Zone<'r> {
+    fn new(reader: &'r dyn NameReader, now_secs: i64, own: Option<IpAddr>) -> Zone<'r> {
         Zone {
+            own,
             reader,
             tip: reader.tip_height(),
             now_secs,
@@ -335,7 +361,7 @@ impl<'r> Zone<'r> {
                 Ok(None)
             }
             Placement::Under { name, tld, .. } if is_tld_name_server(name, tld) => {
-                self.own_name_server(target, tld, out)?;
+                self.own_name_server(target, tld, qtype, out)?;
                 Ok(None)
             }
             Placement::Under { name, host, tld } => self.under(target, name, host, tld, qtype, out),
@@ -344,16 +370,37 @@ impl<'r> Zone<'r> {
 
     /// The TLD's own name server name, `ns1.<tld>`, and the names below it: answered by the
     /// node, never from the ledger (the name is reserved; a registration made before it was
-    /// must not take over the apex NS). The name exists with no data (NODATA): the node
-    /// cannot know the address and port by which a resolver reaches it, and a resolver that
-    /// reaches it has been given them already (a stub or forward zone). Below it, NXDOMAIN.
-    fn own_name_server(&self, target: &Target, tld: &str, out: &mut Answer) -> Result<()> {
-        let rcode = if target.spelling.len() == TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
-            ResponseCode::NoError
-        } else {
-            ResponseCode::NXDomain
+    /// must not take over the apex NS). Its address is the node's own when the node serves
+    /// DNS on port 53 of a given address (the port an NS address implies); otherwise the name
+    /// exists with no data (NODATA), since the node cannot know by which address and port a
+    /// resolver reaches it, and a resolver that reaches it was given them (a stub or forward
+    /// zone). Below it, NXDOMAIN.
+    fn own_name_server(
+        &self,
+        target: &Target,
+        tld: &str,
+        qtype: RecordType,
+        out: &mut Answer,
+    ) -> Result<()> {
+        if target.spelling.len() != TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
+            return self.negative(ResponseCode::NXDomain, tld, out);
+        }
+        match self.own_address(&target.name, qtype) {
+            Some(record) => out.answers.push(record),
+            None => self.negative(ResponseCode::NoError, tld, out)?,
+        }
+        Ok(())
+    }
+
+    /// The node's own address as the `qtype` (A or AAAA) record of `owner`, if it has one of
+    /// that family.
+    fn own_address(&self, owner: &Name, qtype: RecordType) -> Option<Record> {
+        let rdata = match (qtype, self.own?) {
+            (RecordType::A, IpAddr::V4(v4)) => RData::A(v4.into()),
+            (RecordType::AAAA, IpAddr::V6(v6)) => RData::AAAA(v6.into()),
+            _ => return None,
         };
-        self.negative(rcode, tld, out)
+        Some(Record::from_rdata(owner.clone(), TLD_NS_TTL_SECS, rdata))
     }
 
     /// A top-level domain itself: its SOA and NS, nothing else.
@@ -368,7 +415,14 @@ impl<'r> Zone<'r> {
         match qtype {
             // ANY gets one RRset (RFC 8482).
             RecordType::SOA | RecordType::ANY => out.answers.push(self.soa(tld)?),
-            RecordType::NS => out.answers.push(ns()?),
+            RecordType::NS => {
+                out.answers.push(ns()?);
+                // Its address, as NSD gives the address of a name server inside its zone.
+                let server = dns_name(&tld_name_server(tld))?;
+                for qtype in [RecordType::A, RecordType::AAAA] {
+                    out.additionals.extend(self.own_address(&server, qtype));
+                }
+            }
             _ => self.negative(ResponseCode::NoError, tld, out)?,
         }
         Ok(())
@@ -1254,6 +1308,39 @@ mod tests {
             0,
             "the apex needs no ledger read"
         );
+    }
+
+    #[test]
+    fn the_tld_name_server_has_the_node_address_when_it_serves_port_53() {
+        let n = names();
+        let ask_as = |qname: &str, qtype, own: Option<&str>| {
+            let own = own.map(|ip| ip.parse().unwrap());
+            answer_at_as(&n, &Name::from_ascii(qname).unwrap(), qtype, 1500, own)
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        // Without an address of its own: the name exists, with no data.
+        let a = ask_as("ns1.sigil.", RecordType::A, None);
+        assert_eq!((a.rcode, a.answers.len()), (ResponseCode::NoError, 0));
+        assert_soa(&a);
+        assert!(
+            ask_as("sigil.", RecordType::NS, None)
+                .additionals
+                .is_empty()
+        );
+        // With one: its family's record, at the name and as the apex NS's glue.
+        let a = ask_as("NS1.sigil.", RecordType::A, Some("192.0.2.53"));
+        assert_eq!(show(&a.answers), ["ns1.sigil. A 192.0.2.53"]);
+        assert!(a.authoritative);
+        let aaaa = ask_as("ns1.sigil.", RecordType::AAAA, Some("192.0.2.53"));
+        assert!(aaaa.answers.is_empty());
+        let ns = ask_as("sigil.", RecordType::NS, Some("2001:db8::53"));
+        assert_eq!(show(&ns.answers), ["sigil. NS ns1.sigil."]);
+        assert_eq!(show(&ns.additionals), ["ns1.sigil. AAAA 2001:db8::53"]);
+        // Below it, nothing.
+        let below = ask_as("www.ns1.sigil.", RecordType::A, Some("192.0.2.53"));
+        assert_eq!(below.rcode, ResponseCode::NXDomain);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! else goes to the upstream resolvers through a cache, and EDNS sizes the UDP response.
 
 use std::iter;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
@@ -18,7 +18,7 @@ use moka::sync::Cache;
 use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
-use crate::answer::{Answer, Validity, answer_tracked};
+use crate::answer::{Answer, Validity, answer_tracked_as};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::limits::{
@@ -35,6 +35,8 @@ pub struct Handler {
     reader: Arc<dyn NameReader>,
     /// `None` when no upstream is configured: names outside the chain are REFUSED.
     upstream: Option<Upstream>,
+    /// The address given for `ns1.<tld>`: see [`name_server_address`].
+    own: Option<IpAddr>,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -60,7 +62,18 @@ impl Handler {
                     .build_with_hasher(ahash::RandomState::new()),
             })
         };
-        Ok(Handler { reader, upstream })
+        Ok(Handler {
+            reader,
+            upstream,
+            own: None,
+        })
+    }
+
+    /// The handler of a server listening on `listen`, which gives its address for
+    /// `ns1.<tld>` when [`name_server_address`] says so.
+    pub fn serving_on(mut self, listen: SocketAddr) -> Handler {
+        self.own = name_server_address(listen);
+        self
     }
 
     /// The ledger the handler answers from.
@@ -117,7 +130,7 @@ impl Handler {
             return done(ResponseCode::Refused);
         }
         let name = Name::from(query.name());
-        match answer_tracked(self.reader.as_ref(), &name, qtype) {
+        match answer_tracked_as(self.reader.as_ref(), &name, qtype, self.own) {
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
             Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
             Ok(None) => done(ResponseCode::Refused),
@@ -219,6 +232,12 @@ fn rrset_ends(reply: &Answer) -> (Vec<bool>, usize) {
             .any(|r| r.record_type() == RecordType::NS);
     let glue = if referral { reply.additionals.len() } else { 0 };
     (ends, reply.answers.len() + reply.authority.len() + glue)
+}
+
+/// The address a server listening on `listen` gives for `ns1.<tld>`: its own, when it is a
+/// given address (not "any") on port 53, the port an NS record's address implies; else none.
+pub fn name_server_address(listen: SocketAddr) -> Option<IpAddr> {
+    (listen.port() == 53 && !listen.ip().is_unspecified()).then(|| listen.ip())
 }
 
 /// What to do with a request: the answer (with what a chain answer was computed from), or a
@@ -354,5 +373,23 @@ async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Ans
             warn!(%name, %qtype, %error, "upstream lookup failed");
             failed(ede::NETWORK_ERROR, "the upstream resolver failed")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_given_address_on_port_53_is_the_name_servers() {
+        let at = |listen: &str| name_server_address(listen.parse().unwrap());
+        assert_eq!(at("192.0.2.53:53"), Some("192.0.2.53".parse().unwrap()));
+        assert_eq!(
+            at("[2001:db8::53]:53"),
+            Some("2001:db8::53".parse().unwrap())
+        );
+        assert_eq!(at("127.0.0.1:5353"), None);
+        assert_eq!(at("0.0.0.0:53"), None);
+        assert_eq!(at("[::]:53"), None);
     }
 }

@@ -63,7 +63,7 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
             .map_err(|e| Error::Thread(io::Error::other(e)))?
             .map_err(Error::Thread)?;
     }
-    let handler = Arc::new(Handler::new(reader, &config.upstream)?);
+    let handler = Arc::new(Handler::new(reader, &config.upstream)?.serving_on(config.listen));
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
