@@ -743,12 +743,35 @@ async fn tcp_connections_close_at_once_on_a_zero_length_or_short_frame() {
             .await
             .unwrap_or_else(|_| panic!("the connection stayed open after {frame:?}"));
     }
-    // Whole queries on one connection still get their answers.
-    let answer = tcp_ask(
-        server.tcp_addr(),
-        &query("www.example.sigil.", RecordType::A, None),
-    )
-    .await;
-    assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+    // Queries sent back to back on one connection are answered in order; a short frame
+    // after them closes it.
+    let session = async {
+        let mut stream = TcpStream::connect(server.tcp_addr()).await.unwrap();
+        let names = ["www.example.sigil.", "nope.sigil.", "example.sigil."];
+        let mut frames = Vec::new();
+        for name in names {
+            let bytes = query(name, RecordType::A, Some(1232)).to_vec().unwrap();
+            frames.extend_from_slice(&u16::try_from(bytes.len()).unwrap().to_be_bytes());
+            frames.extend_from_slice(&bytes);
+        }
+        stream.write_all(&frames).await.unwrap();
+        for name in names {
+            let mut len = [0; 2];
+            stream.read_exact(&mut len).await.unwrap();
+            let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
+            stream.read_exact(&mut buf).await.unwrap();
+            let reply = decode_whole(&buf);
+            assert_eq!(reply.queries[0].name().to_ascii(), name);
+        }
+        stream.write_all(&[0, 3, 1, 2, 3]).await.unwrap();
+        let mut rest = Vec::new();
+        match stream.read_to_end(&mut rest).await {
+            Ok(_) => assert!(rest.is_empty(), "a reply to the short frame"),
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+    };
+    timeout(WAIT, session)
+        .await
+        .expect("answered and closed in time");
     stop(server).await;
 }
