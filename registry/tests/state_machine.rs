@@ -626,6 +626,31 @@ fn record_limits_and_bad_names_are_refused() {
 }
 
 #[test]
+fn the_tld_name_server_name_cannot_be_registered() {
+    let chain = Chain::new();
+    let mut mallory = User::new();
+    // The commitment hides the name; the reveal is refused, in any spelling.
+    for (seed, spelling) in [(3, "ns1.sigil"), (4, "NS1.Sigil.")] {
+        let salt = Hash([seed; 32]);
+        assert_eq!(
+            chain.block(vec![mallory.commit("ns1.sigil", salt)]),
+            vec![Ok(())]
+        );
+        chain.wait(REVEAL_MIN - 1);
+        let err = failed(chain.block(vec![mallory.reveal(spelling, salt, &["@ A 203.0.113.66"])]));
+        assert_eq!(err.code(), "invalid_name", "{err}");
+        assert_eq!(
+            err.to_string(),
+            "invalid name: `ns1.sigil` is reserved: it is the name server name of the top-level domain `sigil` (its SOA and NS records name it), answered by every node; choose another name"
+        );
+        assert!(chain.entry("ns1.sigil").is_none());
+    }
+    // Names that only look like it are ordinary.
+    register(&chain, &mut mallory, "ns2.sigil");
+    register(&chain, &mut mallory, "ns1x.sigil");
+}
+
+#[test]
 fn proofs_of_presence_and_absence_check_out_and_tampering_fails() {
     let chain = Chain::new();
     let mut alice = User::new();

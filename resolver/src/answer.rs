@@ -6,19 +6,23 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 use hickory_proto::rr::rdata::{NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use sigil_core::name::{Placement, place};
+use sigil_core::name::{
+    Placement, TLD_NAME_SERVER_LABEL, is_tld_name_server, place, tld_name_server,
+};
 use sigil_core::read::NameReader;
 use sigil_core::records::Record as LedgerRecord;
 use sigil_core::state::{IdentityEntry, NameEntry};
 use sigil_core::types::Height;
 use tracing::debug;
 
+use crate::ede::Ede;
 use crate::error::{Error, Result};
 use crate::limits::{
     CERT_TLSA_TTL_SECS, IDENTITY_KEY_TTL_SECS, MAX_CNAME_HOPS, MAX_GLUE_NAMES, NEGATIVE_TTL_SECS,
@@ -41,6 +45,9 @@ pub struct Answer {
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
     pub additionals: Vec<Record>,
+    /// An Extended DNS Error saying why the answer failed (RFC 8914), sent to clients that
+    /// speak EDNS.
+    pub ede: Option<Ede>,
 }
 
 impl Answer {
@@ -52,6 +59,7 @@ impl Answer {
             answers: vec![],
             authority: vec![],
             additionals: vec![],
+            ede: None,
         }
     }
 }
@@ -88,8 +96,19 @@ pub fn answer_tracked(
     qname: &Name,
     qtype: RecordType,
 ) -> Result<Option<(Answer, Validity)>> {
+    answer_tracked_as(reader, qname, qtype, None)
+}
+
+/// [`answer_tracked`] by a node that serves DNS on port 53 of address `own`, if it does: the
+/// address of `ns1.<tld>`, the TLD's own name server name.
+pub fn answer_tracked_as(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+    own: Option<IpAddr>,
+) -> Result<Option<(Answer, Validity)>> {
     let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
-    answer_at(reader, qname, qtype, now_secs)
+    answer_at_as(reader, qname, qtype, now_secs, own)
 }
 
 /// [`answer_tracked`] at unix time `now_secs`, which decides which certificates are within
@@ -100,11 +119,22 @@ pub fn answer_at(
     qtype: RecordType,
     now_secs: i64,
 ) -> Result<Option<(Answer, Validity)>> {
+    answer_at_as(reader, qname, qtype, now_secs, None)
+}
+
+/// [`answer_at`] by a node serving DNS on port 53 of `own`: see [`answer_tracked_as`].
+pub fn answer_at_as(
+    reader: &dyn NameReader,
+    qname: &Name,
+    qtype: RecordType,
+    now_secs: i64,
+    own: Option<IpAddr>,
+) -> Result<Option<(Answer, Validity)>> {
     let mut current = Target::new(qname);
     if matches!(place(&current.spelling, reader.tlds()), Placement::Outside) {
         return Ok(None);
     }
-    let mut zone = Zone::new(reader, now_secs);
+    let mut zone = Zone::new(reader, now_secs, own);
     let mut out = Answer {
         authoritative: true,
         ..Answer::empty(ResponseCode::NoError)
@@ -265,11 +295,14 @@ struct Zone<'r> {
     identities: Vec<String>,
     until_height: Height,
     until_secs: i64,
+    /// The address of `ns1.<tld>`: the node's own, when it serves DNS on port 53 there.
+    own: Option<IpAddr>,
 }
 
 impl<'r> Zone<'r> {
-    fn new(reader: &'r dyn NameReader, now_secs: i64) -> Zone<'r> {
+    fn new(reader: &'r dyn NameReader, now_secs: i64, own: Option<IpAddr>) -> Zone<'r> {
         Zone {
+            own,
             reader,
             tip: reader.tip_height(),
             now_secs,
@@ -327,8 +360,47 @@ impl<'r> Zone<'r> {
                 self.tld_apex(tld, qtype, out)?;
                 Ok(None)
             }
+            Placement::Under { name, tld, .. } if is_tld_name_server(name, tld) => {
+                self.own_name_server(target, tld, qtype, out)?;
+                Ok(None)
+            }
             Placement::Under { name, host, tld } => self.under(target, name, host, tld, qtype, out),
         }
+    }
+
+    /// The TLD's own name server name, `ns1.<tld>`, and the names below it: answered by the
+    /// node, never from the ledger (the name is reserved; a registration made before it was
+    /// must not take over the apex NS). Its address is the node's own when the node serves
+    /// DNS on port 53 of a given address (the port an NS address implies); otherwise the name
+    /// exists with no data (NODATA), since the node cannot know by which address and port a
+    /// resolver reaches it, and a resolver that reaches it was given them (a stub or forward
+    /// zone). Below it, NXDOMAIN.
+    fn own_name_server(
+        &self,
+        target: &Target,
+        tld: &str,
+        qtype: RecordType,
+        out: &mut Answer,
+    ) -> Result<()> {
+        if target.spelling.len() != TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
+            return self.negative(ResponseCode::NXDomain, tld, out);
+        }
+        match self.own_address(&target.name, qtype) {
+            Some(record) => out.answers.push(record),
+            None => self.negative(ResponseCode::NoError, tld, out)?,
+        }
+        Ok(())
+    }
+
+    /// The node's own address as the `qtype` (A or AAAA) record of `owner`, if it has one of
+    /// that family.
+    fn own_address(&self, owner: &Name, qtype: RecordType) -> Option<Record> {
+        let rdata = match (qtype, self.own?) {
+            (RecordType::A, IpAddr::V4(v4)) => RData::A(v4.into()),
+            (RecordType::AAAA, IpAddr::V6(v6)) => RData::AAAA(v6.into()),
+            _ => return None,
+        };
+        Some(Record::from_rdata(owner.clone(), TLD_NS_TTL_SECS, rdata))
     }
 
     /// A top-level domain itself: its SOA and NS, nothing else.
@@ -337,15 +409,19 @@ impl<'r> Zone<'r> {
             Ok(Record::from_rdata(
                 dns_name(tld)?,
                 TLD_NS_TTL_SECS,
-                RData::NS(NS(dns_name(&format!("ns1.{tld}"))?)),
+                RData::NS(NS(dns_name(&tld_name_server(tld))?)),
             ))
         };
         match qtype {
-            RecordType::SOA => out.answers.push(self.soa(tld)?),
-            RecordType::NS => out.answers.push(ns()?),
-            RecordType::ANY => {
-                out.answers.push(self.soa(tld)?);
+            // ANY gets one RRset (RFC 8482).
+            RecordType::SOA | RecordType::ANY => out.answers.push(self.soa(tld)?),
+            RecordType::NS => {
                 out.answers.push(ns()?);
+                // Its address, as NSD gives the address of a name server inside its zone.
+                let server = dns_name(&tld_name_server(tld))?;
+                for qtype in [RecordType::A, RecordType::AAAA] {
+                    out.additionals.extend(self.own_address(&server, qtype));
+                }
             }
             _ => self.negative(ResponseCode::NoError, tld, out)?,
         }
@@ -432,18 +508,21 @@ impl<'r> Zone<'r> {
                 .push(Record::from_rdata(target.name.clone(), cname.ttl, rdata));
             return Ok(Some(next));
         }
+        // ANY gets one RRset (RFC 8482): the first type at the name.
+        let wanted = match (qtype, at.first()) {
+            (RecordType::ANY, Some(first)) => first.record_type(),
+            (RecordType::ANY, None) => RecordType::TLSA,
+            _ => qtype,
+        };
         let before = out.answers.len();
-        for r in at
-            .iter()
-            .filter(|r| qtype == RecordType::ANY || r.record_type() == qtype)
-        {
+        for r in at.iter().filter(|r| r.record_type() == wanted) {
             out.answers.push(Record::from_rdata(
                 target.name.clone(),
                 r.ttl,
                 decode(&target.spelling, r)?,
             ));
         }
-        if matches!(qtype, RecordType::TLSA | RecordType::ANY) {
+        if wanted == RecordType::TLSA {
             for rdata in derived {
                 let record = Record::from_rdata(target.name.clone(), CERT_TLSA_TTL_SECS, rdata);
                 if !out.answers[before..].iter().any(|r| r.data == record.data) {
@@ -453,6 +532,25 @@ impl<'r> Zone<'r> {
         }
         if out.answers.len() == before {
             self.negative(ResponseCode::NoError, tld, out)?;
+        }
+        if matches!(wanted, RecordType::MX | RecordType::SRV) {
+            // The addresses of the mail exchanges and service hosts inside the chain, as
+            // NSD gives those in its zone, so that the client need not ask for them.
+            let mut targets: Vec<Target> = Vec::new();
+            for record in &out.answers[before..] {
+                let host = match &record.data {
+                    RData::MX(mx) => &mx.exchange,
+                    RData::SRV(srv) => &srv.target,
+                    _ => continue,
+                };
+                let host = Target::new(host);
+                if !targets.iter().any(|t| t.spelling == host.spelling) {
+                    targets.push(host);
+                }
+            }
+            let mut additionals = std::mem::take(&mut out.additionals);
+            self.addresses(&entry, targets, &mut additionals)?;
+            out.additionals = additionals;
         }
         Ok(None)
     }
@@ -527,11 +625,29 @@ impl<'r> Zone<'r> {
             out.authority
                 .push(Record::from_rdata(owner.clone(), r.ttl, rdata));
         }
+        let mut additionals = std::mem::take(&mut out.additionals);
+        self.addresses(entry, targets, &mut additionals)?;
+        out.additionals = additionals;
+        Ok(())
+    }
+
+    /// The A and AAAA records of `targets` inside the chain's names, into `out`: from `entry`
+    /// when they are under it, else from the ledger, reading at most `MAX_GLUE_NAMES` other
+    /// names for one answer. Targets outside the chain are the client's to resolve.
+    fn addresses(
+        &mut self,
+        entry: &Rc<NameEntry>,
+        targets: Vec<Target>,
+        out: &mut Vec<Record>,
+    ) -> Result<()> {
         for target in targets {
-            let Placement::Under { name, host, .. } = place(&target.spelling, self.reader.tlds())
+            let Placement::Under { name, host, tld } = place(&target.spelling, self.reader.tlds())
             else {
                 continue; // outside the chain (or a TLD): the resolver finds its address itself
             };
+            if is_tld_name_server(name, tld) {
+                continue; // answered by the node, with no address
+            }
             let glue_entry = if name == entry.name {
                 Some(entry.clone())
             } else if self.entries.contains_key(name) || self.glue_names_read < MAX_GLUE_NAMES {
@@ -548,7 +664,7 @@ impl<'r> Zone<'r> {
             for r in glue_entry.records.iter().filter(|r| {
                 r.host == host && matches!(r.record_type(), RecordType::A | RecordType::AAAA)
             }) {
-                out.additionals.push(Record::from_rdata(
+                out.push(Record::from_rdata(
                     target.name.clone(),
                     r.ttl,
                     decode(name, r)?,
@@ -569,7 +685,7 @@ impl<'r> Zone<'r> {
     /// serial numbers do, RFC 1982).
     fn soa(&self, tld: &str) -> Result<Record> {
         let soa = SOA::new(
-            dns_name(&format!("ns1.{tld}"))?,
+            dns_name(&tld_name_server(tld))?,
             dns_name(&format!("hostmaster.{tld}"))?,
             self.tip as u32,
             SOA_REFRESH_SECS,
@@ -933,8 +1049,9 @@ mod tests {
         let tlsa = ask(&n, "_443._tcp.www.example.sigil.", RecordType::TLSA);
         assert_eq!(tlsa.answers.len(), 1);
         assert_eq!(tlsa.answers[0].record_type(), RecordType::TLSA);
+        // ANY gets one RRset (RFC 8482): the first type at the name.
         let any = ask(&n, "example.sigil.", RecordType::ANY);
-        assert_eq!(any.answers.len(), 4);
+        assert_eq!(show(&any.answers), ["example.sigil. A 192.0.2.1"]);
     }
 
     #[test]
@@ -1191,6 +1308,39 @@ mod tests {
             0,
             "the apex needs no ledger read"
         );
+    }
+
+    #[test]
+    fn the_tld_name_server_has_the_node_address_when_it_serves_port_53() {
+        let n = names();
+        let ask_as = |qname: &str, qtype, own: Option<&str>| {
+            let own = own.map(|ip| ip.parse().unwrap());
+            answer_at_as(&n, &Name::from_ascii(qname).unwrap(), qtype, 1500, own)
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        // Without an address of its own: the name exists, with no data.
+        let a = ask_as("ns1.sigil.", RecordType::A, None);
+        assert_eq!((a.rcode, a.answers.len()), (ResponseCode::NoError, 0));
+        assert_soa(&a);
+        assert!(
+            ask_as("sigil.", RecordType::NS, None)
+                .additionals
+                .is_empty()
+        );
+        // With one: its family's record, at the name and as the apex NS's glue.
+        let a = ask_as("NS1.sigil.", RecordType::A, Some("192.0.2.53"));
+        assert_eq!(show(&a.answers), ["ns1.sigil. A 192.0.2.53"]);
+        assert!(a.authoritative);
+        let aaaa = ask_as("ns1.sigil.", RecordType::AAAA, Some("192.0.2.53"));
+        assert!(aaaa.answers.is_empty());
+        let ns = ask_as("sigil.", RecordType::NS, Some("2001:db8::53"));
+        assert_eq!(show(&ns.answers), ["sigil. NS ns1.sigil."]);
+        assert_eq!(show(&ns.additionals), ["ns1.sigil. AAAA 2001:db8::53"]);
+        // Below it, nothing.
+        let below = ask_as("www.ns1.sigil.", RecordType::A, Some("192.0.2.53"));
+        assert_eq!(below.rcode, ResponseCode::NXDomain);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use hickory_server::net::NetError;
 use sigil_core::error::RecordError;
 
 /// Result alias for the resolver.
@@ -29,7 +28,7 @@ pub enum Error {
     #[error("`{name}` from the ledger is not a valid DNS name: {detail}")]
     BadName { name: String, detail: String },
     #[error("the DNS server stopped: {0}")]
-    Server(NetError),
+    Stopped(std::io::Error),
     #[error("cannot start the DNS server's thread that indexes the registered names: {0}")]
     Thread(std::io::Error),
 }
@@ -37,11 +36,5 @@ pub enum Error {
 impl From<sigil_core::Error> for Error {
     fn from(e: sigil_core::Error) -> Self {
         Error::Ledger(e)
-    }
-}
-
-impl From<NetError> for Error {
-    fn from(e: NetError) -> Self {
-        Error::Server(e)
     }
 }

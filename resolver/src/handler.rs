@@ -1,31 +1,31 @@
-//! The hickory-server request handler: chain names are answered from the ledger, everything
+//! The request handler of UDP and TCP: chain names are answered from the ledger, everything
 //! else goes to the upstream resolvers through a cache, and EDNS sizes the UDP response.
 
-use std::future::Future;
 use std::iter;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
-use hickory_server::net::runtime::Time;
 use hickory_server::net::{DnsError, NetError};
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
+use hickory_server::server::Request;
+use hickory_server::zone_handler::MessageResponseBuilder;
+use moka::sync::Cache;
 use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
-use crate::answer::{Answer, Validity, answer_tracked};
+use crate::answer::{Answer, Validity, answer_tracked_as};
+use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
-    UPSTREAM_TIMEOUT,
+    UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
+use crate::wire;
 
 /// The EDNS version this server speaks.
 const EDNS_VERSION: u8 = 0;
@@ -34,7 +34,17 @@ const EDNS_VERSION: u8 = 0;
 pub struct Handler {
     reader: Arc<dyn NameReader>,
     /// `None` when no upstream is configured: names outside the chain are REFUSED.
-    upstream: Option<TokioResolver>,
+    upstream: Option<Upstream>,
+    /// The address given for `ns1.<tld>`: see [`name_server_address`].
+    own: Option<IpAddr>,
+}
+
+/// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
+/// section 7: a failure is remembered briefly, so that a dead upstream costs one wait, not
+/// one per query).
+struct Upstream {
+    resolver: TokioResolver,
+    failures: Cache<(Name, RecordType), Option<Ede>, ahash::RandomState>,
 }
 
 impl Handler {
@@ -44,9 +54,26 @@ impl Handler {
         let upstream = if upstream.is_empty() {
             None
         } else {
-            Some(upstream_resolver(upstream)?)
+            Some(Upstream {
+                resolver: upstream_resolver(upstream)?,
+                failures: Cache::builder()
+                    .max_capacity(UPSTREAM_FAILURE_ENTRIES)
+                    .time_to_live(UPSTREAM_FAILURE_TTL)
+                    .build_with_hasher(ahash::RandomState::new()),
+            })
         };
-        Ok(Handler { reader, upstream })
+        Ok(Handler {
+            reader,
+            upstream,
+            own: None,
+        })
+    }
+
+    /// The handler of a server listening on `listen`, which gives its address for
+    /// `ns1.<tld>` when [`name_server_address`] says so.
+    pub fn serving_on(mut self, listen: SocketAddr) -> Handler {
+        self.own = name_server_address(listen);
+        self
     }
 
     /// The ledger the handler answers from.
@@ -59,24 +86,8 @@ impl Handler {
         self.upstream.is_some()
     }
 
-    async fn respond<R: ResponseHandler>(
-        &self,
-        request: &Request,
-        response_handle: R,
-    ) -> ResponseInfo {
-        let response_edns = response_edns(request);
-        let reply = self.reply(request).await;
-        send(
-            request,
-            response_edns.as_ref(),
-            &reply,
-            self.upstream.is_some(),
-            response_handle,
-        )
-        .await
-    }
-
-    async fn reply(&self, request: &Request) -> Answer {
+    /// The answer to `request`: from the ledger, or from the upstream resolvers.
+    pub(crate) async fn reply(&self, request: &Request) -> Answer {
         match self.decide(request) {
             Decision::Answered(reply, _) => reply,
             Decision::Forward(name, qtype) => self.forward(name, qtype).await,
@@ -103,14 +114,23 @@ impl Handler {
         let Ok(info) = request.request_info() else {
             return done(ResponseCode::FormErr); // not exactly one question
         };
+        // A query carries a question and nothing else but EDNS (as NSD checks).
+        if !request.answers.is_empty() || !request.authorities.is_empty() {
+            return done(ResponseCode::FormErr);
+        }
         let query = info.query;
         let qtype = query.query_type();
         if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
             return done(ResponseCode::Refused);
         }
+        // Only Internet-class data is served, and the upstream resolvers are asked in that
+        // class alone: any other class is refused, chain name or not, as NSD refuses a
+        // class it has no zone in.
+        if query.query_class() != DNSClass::IN {
+            return done(ResponseCode::Refused);
+        }
         let name = Name::from(query.name());
-        match answer_tracked(self.reader.as_ref(), &name, qtype) {
-            Ok(Some(_)) if query.query_class() != DNSClass::IN => done(ResponseCode::Refused),
+        match answer_tracked_as(self.reader.as_ref(), &name, qtype, self.own) {
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
             Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
             Ok(None) => done(ResponseCode::Refused),
@@ -121,19 +141,41 @@ impl Handler {
         }
     }
 
-    /// Asks the upstream resolvers (REFUSED when there are none).
+    /// Asks the upstream resolvers (REFUSED when there are none), within
+    /// `UPSTREAM_DEADLINE`; a failure is SERVFAIL with an Extended DNS Error, and is
+    /// remembered for `UPSTREAM_FAILURE_TTL`.
     pub(crate) async fn forward(&self, name: Name, qtype: RecordType) -> Answer {
-        match &self.upstream {
-            Some(resolver) => forward(resolver, name, qtype).await,
-            None => Answer::empty(ResponseCode::Refused),
+        let Some(upstream) = &self.upstream else {
+            return Answer::empty(ResponseCode::Refused);
+        };
+        let key = (name.to_lowercase(), qtype);
+        if let Some(ede) = upstream.failures.get(&key) {
+            return Answer {
+                ede,
+                ..Answer::empty(ResponseCode::ServFail)
+            };
         }
+        let reply = forward(&upstream.resolver, name, qtype).await;
+        if reply.rcode == ResponseCode::ServFail {
+            upstream.failures.insert(key, reply.ede);
+        }
+        reply
     }
 
-    /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it:
-    /// fitted into the response EDNS size (512 bytes without EDNS), whole records dropped
-    /// and TC set when it does not fit.
+    /// The UDP response to `request` carrying `reply`, fitted into the response EDNS size
+    /// (512 bytes without EDNS): whole RRsets only, the OPT record kept, TC set when an
+    /// answer or authority record is left out.
     pub(crate) fn encode_udp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
-        let response_edns = response_edns(request);
+        self.encode(request, reply, true)
+    }
+
+    /// The TCP response to `request` carrying `reply`: all of it.
+    pub(crate) fn encode_tcp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
+        self.encode(request, reply, false)
+    }
+
+    fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {
+        let response_edns = response_edns(request, reply);
         let metadata = response_metadata(request, reply, self.upstream.is_some());
         let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
             metadata,
@@ -144,17 +186,58 @@ impl Handler {
         );
         let mut bytes = Vec::with_capacity(512);
         let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(
-            response_edns
-                .as_ref()
-                .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
-        );
         if let Err(error) = response.destructive_emit(&mut encoder) {
             error!(%error, "error encoding message");
             return servfail(metadata.id);
         }
+        let limit = usize::from(
+            response_edns
+                .as_ref()
+                .map_or(MIN_UDP_PAYLOAD_BYTES, Edns::max_payload),
+        );
+        if udp && bytes.len() > limit {
+            let (set_ends, required) = rrset_ends(reply);
+            if wire::fit(&mut bytes, limit, &set_ends, required).is_none() {
+                error!(
+                    len = bytes.len(),
+                    "cannot fit a response into a UDP datagram"
+                );
+                return servfail(metadata.id);
+            }
+        }
         bytes
     }
+}
+
+/// For each record of `reply` (answer, authority and additional sections in order), whether
+/// it is the last of its RRset; and how many records from the start a client needs (their
+/// loss sets TC): the answer and authority sections, and the glue of a referral.
+fn rrset_ends(reply: &Answer) -> (Vec<bool>, usize) {
+    let sections = [&reply.answers, &reply.authority, &reply.additionals];
+    let mut ends = Vec::with_capacity(sections.iter().map(|s| s.len()).sum());
+    for section in sections {
+        for (i, record) in section.iter().enumerate() {
+            let same_set = section.get(i + 1).is_some_and(|next| {
+                next.record_type() == record.record_type()
+                    && next.dns_class == record.dns_class
+                    && next.name == record.name
+            });
+            ends.push(!same_set);
+        }
+    }
+    let referral = reply.answers.is_empty()
+        && reply
+            .authority
+            .iter()
+            .any(|r| r.record_type() == RecordType::NS);
+    let glue = if referral { reply.additionals.len() } else { 0 };
+    (ends, reply.answers.len() + reply.authority.len() + glue)
+}
+
+/// The address a server listening on `listen` gives for `ns1.<tld>`: its own, when it is a
+/// given address (not "any") on port 53, the port an NS record's address implies; else none.
+pub fn name_server_address(listen: SocketAddr) -> Option<IpAddr> {
+    (listen.port() == 53 && !listen.ip().is_unspecified()).then(|| listen.ip())
 }
 
 /// What to do with a request: the answer (with what a chain answer was computed from), or a
@@ -165,8 +248,9 @@ pub(crate) enum Decision {
 }
 
 /// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,
-/// capped where fragmentation starts; the encoder truncates to it and sets TC.
-fn response_edns(request: &Request) -> Option<Edns> {
+/// capped where fragmentation starts; the DO bit is echoed (RFC 3225); the reply's Extended
+/// DNS Error goes in it.
+fn response_edns(request: &Request, reply: &Answer) -> Option<Edns> {
     request.edns.as_ref().map(|client| {
         let mut edns = Edns::new();
         edns.set_max_payload(
@@ -175,6 +259,10 @@ fn response_edns(request: &Request) -> Option<Edns> {
                 .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
         );
         edns.set_version(EDNS_VERSION);
+        edns.set_dnssec_ok(client.flags().dnssec_ok);
+        if let Some(error) = reply.ede {
+            ede::add(&mut edns, error.info_code, error.text);
+        }
         edns
     })
 }
@@ -200,22 +288,6 @@ fn servfail(id: u16) -> Vec<u8> {
     match header.emit(&mut encoder) {
         Ok(()) => bytes,
         Err(_) => Vec::new(),
-    }
-}
-
-/// The FORMERR response hickory's server sends to a message it cannot parse: the request's
-/// header with no question, or nothing if not even the header can be read.
-pub(crate) fn format_error(packet: &[u8]) -> Option<Vec<u8>> {
-    let header = Header::read(&mut BinDecoder::new(packet)).ok()?;
-    let queries = Queries::read(&mut BinDecoder::new(&[]), 0).ok()?;
-    let response = MessageResponseBuilder::new(&queries, None)
-        .error_msg(&header.metadata, ResponseCode::FormErr);
-    let mut bytes = Vec::with_capacity(12);
-    let mut encoder = BinEncoder::new(&mut bytes);
-    encoder.set_max_size(MIN_UDP_PAYLOAD_BYTES);
-    match response.destructive_emit(&mut encoder) {
-        Ok(_) => Some(bytes),
-        Err(_) => Some(servfail(header.metadata.id)),
     }
 }
 
@@ -253,10 +325,24 @@ fn upstream_resolver(addrs: &[SocketAddr]) -> Result<TokioResolver> {
     })
 }
 
-/// Asks the upstream resolvers (or their cache); a negative answer passes through with its SOA,
-/// any failure becomes SERVFAIL.
+/// Asks the upstream resolvers (or their cache) within `UPSTREAM_DEADLINE`; a negative
+/// answer passes through with its SOA, any failure becomes SERVFAIL with an Extended DNS
+/// Error saying why.
 async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Answer {
-    match resolver.lookup(name.clone(), qtype).await {
+    let failed = |info_code, text| Answer {
+        ede: Some(Ede { info_code, text }),
+        ..Answer::empty(ResponseCode::ServFail)
+    };
+    let Ok(result) =
+        tokio::time::timeout(UPSTREAM_DEADLINE, resolver.lookup(name.clone(), qtype)).await
+    else {
+        warn!(%name, %qtype, "no upstream resolver answered in time");
+        return failed(
+            ede::NO_REACHABLE_AUTHORITY,
+            "no upstream resolver answered in time",
+        );
+    };
+    match result {
         Ok(lookup) => Answer {
             answers: lookup.answers().to_vec(),
             ..Answer::empty(ResponseCode::NoError)
@@ -276,61 +362,34 @@ async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Ans
                 ..Answer::empty(rcode)
             }
         }
+        Err(error @ (NetError::Timeout | NetError::NoConnections)) => {
+            warn!(%name, %qtype, %error, "no upstream resolver answered");
+            failed(
+                ede::NO_REACHABLE_AUTHORITY,
+                "no upstream resolver answered in time",
+            )
+        }
         Err(error) => {
             warn!(%name, %qtype, %error, "upstream lookup failed");
-            Answer::empty(ResponseCode::ServFail)
+            failed(ede::NETWORK_ERROR, "the upstream resolver failed")
         }
     }
 }
 
-/// Encodes and sends `reply`. Over UDP hickory fits the message into the response EDNS size
-/// (512 bytes without EDNS), dropping whole records and setting TC; over TCP it sends it all.
-async fn send<R: ResponseHandler>(
-    request: &Request,
-    response_edns: Option<&Edns>,
-    reply: &Answer,
-    recursion_available: bool,
-    mut response_handle: R,
-) -> ResponseInfo {
-    let mut metadata = response_metadata(request, reply, recursion_available);
-    let response = MessageResponseBuilder::new(&request.queries, response_edns).build(
-        metadata,
-        reply.answers.iter(),
-        reply.authority.iter(),
-        iter::empty(),
-        reply.additionals.iter(),
-    );
-    match response_handle.send_response(response).await {
-        Ok(info) => info,
-        Err(error) => {
-            warn!(%error, src = %request.src(), protocol = %request.protocol(), "cannot send a DNS response");
-            metadata.response_code = ResponseCode::ServFail;
-            ResponseInfo::from(Header {
-                metadata,
-                counts: HeaderCounts::default(),
-            })
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The handler as hickory's server holds it (for TCP), shared with the UDP threads.
-pub(crate) struct Shared(pub(crate) Arc<Handler>);
-
-// `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro gives
-// it, written out so the crate needs no macro dependency of its own.
-impl RequestHandler for Shared {
-    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
-        &'life0 self,
-        request: &'life1 Request,
-        response_handle: R,
-    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
-    where
-        R: ResponseHandler + 'async_trait,
-        T: Time + 'async_trait,
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.0.respond(request, response_handle))
+    #[test]
+    fn only_a_given_address_on_port_53_is_the_name_servers() {
+        let at = |listen: &str| name_server_address(listen.parse().unwrap());
+        assert_eq!(at("192.0.2.53:53"), Some("192.0.2.53".parse().unwrap()));
+        assert_eq!(
+            at("[2001:db8::53]:53"),
+            Some("2001:db8::53".parse().unwrap())
+        );
+        assert_eq!(at("127.0.0.1:5353"), None);
+        assert_eq!(at("0.0.0.0:53"), None);
+        assert_eq!(at("[::]:53"), None);
     }
 }

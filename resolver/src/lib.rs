@@ -4,11 +4,13 @@
 pub mod answer;
 mod batch;
 pub mod cache;
+pub mod ede;
 pub mod error;
 pub mod handler;
 pub mod limits;
 mod names;
 pub mod server;
+mod tcp;
 mod udp;
 pub mod wire;
 

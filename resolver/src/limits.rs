@@ -24,14 +24,26 @@ pub const MIN_UDP_PAYLOAD_BYTES: u16 = 512;
 /// A TCP connection that sends no request for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Responses queued for sending per TCP connection.
-pub const TCP_RESPONSE_QUEUE: usize = 32;
+/// TCP connections open at once; more are closed as soon as they are accepted.
+pub const MAX_TCP_CONNECTIONS: usize = 1_024;
 
 /// How long one upstream attempt may take before the next is tried.
-pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// Attempts per upstream query (across the configured servers).
 pub const UPSTREAM_ATTEMPTS: usize = 2;
+
+/// How long a forwarded question may wait for the upstream resolvers in all, retries
+/// included, before the client gets SERVFAIL: below the 2 s a stub such as kdig waits.
+pub const UPSTREAM_DEADLINE: Duration = Duration::from_millis(1800);
+
+/// How long a question the upstream resolvers failed to answer is answered SERVFAIL without
+/// asking them again (RFC 2308 section 7 allows up to five minutes; a few seconds spare a
+/// dead upstream without hiding its recovery).
+pub const UPSTREAM_FAILURE_TTL: Duration = Duration::from_secs(5);
+
+/// Failed upstream questions remembered at once.
+pub const UPSTREAM_FAILURE_ENTRIES: u64 = 4_096;
 
 /// Upstream answers (positive and negative) kept in the forwarding cache.
 pub const UPSTREAM_CACHE_ENTRIES: u64 = 8_192;

@@ -1,21 +1,19 @@
 //! The DNS server: binds UDP and TCP on one address, answers UDP on its own threads (with the
-//! answer cache) and TCP through hickory's server, and shuts down gracefully.
+//! answer cache) and TCP on a task per connection, and shuts down gracefully.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hickory_server::Server;
 use sigil_core::read::NameReader;
 use tokio::net::{TcpListener, UdpSocket};
 use tracing::info;
 
 use crate::cache::AnswerCache;
 use crate::error::{Error, Result};
-use crate::handler::{Handler, Shared};
-use crate::limits::{
-    BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE,
-};
+use crate::handler::Handler;
+use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES};
+use crate::tcp::TcpServer;
 use crate::udp::UdpThreads;
 
 /// Default DNS listen address of `sigild`.
@@ -47,7 +45,7 @@ impl Default for DnsConfig {
 pub struct DnsServer {
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
-    server: Server<Shared>,
+    tcp: TcpServer,
     udp: UdpThreads,
 }
 
@@ -65,7 +63,7 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
             .map_err(|e| Error::Thread(io::Error::other(e)))?
             .map_err(Error::Thread)?;
     }
-    let handler = Arc::new(Handler::new(reader, &config.upstream)?);
+    let handler = Arc::new(Handler::new(reader, &config.upstream)?.serving_on(config.listen));
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
@@ -82,13 +80,12 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
         tokio::runtime::Handle::current(),
     )
     .map_err(bind_error)?;
-    let mut server = Server::new(Shared(handler));
-    server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_QUEUE);
+    let tcp = TcpServer::start(tcp, handler);
     info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, cache_bytes = config.cache_bytes, "DNS server listening");
     Ok(DnsServer {
         udp_addr,
         tcp_addr,
-        server,
+        tcp,
         udp,
     })
 }
@@ -137,13 +134,13 @@ impl DnsServer {
 
     /// Runs until the server stops on its own, which only a socket failure makes it do.
     pub async fn wait(&mut self) -> Result<()> {
-        Ok(self.server.block_until_done().await?)
+        self.tcp.wait().await.map_err(Error::Stopped)
     }
 
     /// Stops accepting queries and connections, and waits for the server's tasks and threads
     /// to end.
-    pub async fn shutdown(mut self) -> Result<()> {
-        self.server.shutdown_gracefully().await?;
+    pub async fn shutdown(self) -> Result<()> {
+        self.tcp.stop().await.map_err(Error::Stopped)?;
         let udp = self.udp;
         // The threads notice within the poll interval.
         let _ = tokio::task::spawn_blocking(move || udp.stop()).await;

@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 
 use crate::batch::{Datagrams, send_one};
 use crate::cache::{AnswerCache, Lookup};
-use crate::handler::{Decision, Handler, format_error};
+use crate::handler::{Decision, Handler};
 use crate::limits::{MAX_UDP_THREADS, UDP_POLL_INTERVAL};
 use crate::wire::{Under, plain_query, soa_serials};
 
@@ -168,14 +168,9 @@ impl Worker {
         let request = match Request::from_bytes(packet.to_vec(), src, Protocol::Udp) {
             Ok(request) => request,
             Err(error) => {
-                debug!(%src, %error, "cannot parse a UDP query");
-                return match format_error(packet) {
-                    Some(reply) => {
-                        *out = reply;
-                        true
-                    }
-                    None => false,
-                };
+                // Dropped, as NSD drops it: a reply would make us a reflector of garbage.
+                debug!(%src, %error, "dropping a UDP packet that is not a DNS message");
+                return false;
             }
         };
         if request.metadata.message_type == MessageType::Response {
@@ -207,7 +202,7 @@ impl Worker {
 
 /// Whether a response can go to `src`: not port 0, not an unspecified or broadcast address
 /// (the checks hickory's server makes).
-fn can_answer(src: SocketAddr) -> bool {
+pub(crate) fn can_answer(src: SocketAddr) -> bool {
     src.port() != 0
         && match src.ip() {
             IpAddr::V4(v4) => !v4.is_unspecified() && !v4.is_broadcast(),

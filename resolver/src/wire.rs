@@ -1,7 +1,10 @@
 //! Just enough DNS wire format for the answer cache, without decoding whole messages: the
 //! question of a plain query (one question, nothing else but an EDNS record), its cache key and
 //! the registered name it falls under, the places of the SOA serials in an encoded response,
-//! and the NXDOMAIN response to a name that is not registered.
+//! the NXDOMAIN response to a name that is not registered, and the fitting of a response into
+//! a UDP datagram.
+
+use sigil_core::name::TLD_NAME_SERVER_LABEL;
 
 use crate::answer::{SOA_EXPIRE_SECS, SOA_REFRESH_SECS, SOA_RETRY_SECS};
 use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, NEGATIVE_TTL_SECS};
@@ -30,12 +33,14 @@ pub struct PlainQuery<'a> {
     pub payload: u16,
     /// Whether the query carries an EDNS record (then so does the answer).
     pub edns: bool,
+    /// Whether its EDNS record sets the DO bit (then so does the answer's, RFC 3225).
+    pub dnssec_ok: bool,
 }
 
 impl PlainQuery<'_> {
     /// The cache key: the question with the name's ASCII letters in lowercase, then the
-    /// payload size. The answer does not depend on anything else in the query but the
-    /// header bits copied into it.
+    /// payload size and whether there is an EDNS record and its DO bit. The answer does not
+    /// depend on anything else in the query but the header bits copied into it.
     pub fn key_into(&self, key: &mut Vec<u8>) {
         key.clear();
         key.extend(self.question.iter().map(u8::to_ascii_lowercase));
@@ -43,6 +48,7 @@ impl PlainQuery<'_> {
         let n = self.question.len();
         key[n - 4..n].copy_from_slice(&self.question[n - 4..]);
         key.extend_from_slice(&self.payload.to_be_bytes());
+        key.push(u8::from(self.edns) | u8::from(self.dnssec_ok) << 1);
     }
 
     /// The question's type and class.
@@ -55,7 +61,8 @@ impl PlainQuery<'_> {
     /// Where the question's name falls under the chain's top-level domains `tlds`, when the
     /// answer to it is NXDOMAIN unless the registered name it falls under exists: a name
     /// below a TLD (not the TLD itself), class IN, any type but a zone transfer. The
-    /// registered name, in the ledger's spelling (`example.sigil`), is written into `name`.
+    /// registered name, in the ledger's spelling (`example.sigil`), is written into `name`. The
+    /// TLD's own name server name (`ns1.<tld>`) and names below it are left to the full path.
     pub fn under_tld<'t>(&self, tlds: &'t [String], name: &mut Vec<u8>) -> Option<Under<'t>> {
         let (qtype, class) = self.type_and_class();
         if class != CLASS_IN || matches!(qtype, TYPE_AXFR | TYPE_IXFR) {
@@ -76,6 +83,10 @@ impl PlainQuery<'_> {
         let tld = tlds
             .iter()
             .find(|tld| tld_label.eq_ignore_ascii_case(tld.as_bytes()))?;
+        // The TLD's own name server name is the node's to answer, whatever the ledger holds.
+        if label.eq_ignore_ascii_case(TLD_NAME_SERVER_LABEL.as_bytes()) {
+            return None;
+        }
         // The ledger spells a label with any other byte in a way no stored name has.
         if !label
             .iter()
@@ -118,7 +129,8 @@ impl PlainQuery<'_> {
         out.extend_from_slice(&NEGATIVE_TTL_SECS.to_be_bytes());
         let rdlen_at = out.len();
         out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(b"\x03ns1");
+        out.push(TLD_NAME_SERVER_LABEL.len() as u8);
+        out.extend_from_slice(TLD_NAME_SERVER_LABEL.as_bytes());
         out.extend_from_slice(&owner.to_be_bytes());
         out.extend_from_slice(b"\x0ahostmaster");
         out.extend_from_slice(&owner.to_be_bytes());
@@ -130,11 +142,13 @@ impl PlainQuery<'_> {
         let rdlen = (out.len() - rdlen_at - 2) as u16;
         out[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
         if self.edns {
-            // Root owner, OPT, our payload size, extended RCODE 0, version 0, no flags or options.
+            // Root owner, OPT, our payload size, extended RCODE 0, version 0, the DO bit as
+            // asked, no options.
             out.push(0);
             out.extend_from_slice(&TYPE_OPT.to_be_bytes());
             out.extend_from_slice(&self.payload.to_be_bytes());
-            out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+            let do_bit = if self.dnssec_ok { 0x80 } else { 0 };
+            out.extend_from_slice(&[0, 0, do_bit, 0, 0, 0]);
         }
     }
 }
@@ -194,6 +208,7 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
     let mut payload = MIN_UDP_PAYLOAD_BYTES;
     let mut end = question_end;
     let edns = counts[3] == 1;
+    let mut dnssec_ok = false;
     if edns {
         // The OPT record: root name, type, payload size, extended RCODE, version, flags,
         // options.
@@ -205,6 +220,7 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
         if extended_rcode != 0 || version != 0 {
             return None;
         }
+        dnssec_ok = *packet.get(end + 7)? & 0x80 != 0;
         let rdlen = usize::from(u16_at(packet, end + 9)?);
         let mut option = end + 11;
         end = option + rdlen;
@@ -229,6 +245,7 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
         question,
         payload,
         edns,
+        dnssec_ok,
     })
 }
 
@@ -273,6 +290,87 @@ pub fn soa_serials(bytes: &[u8]) -> Option<Vec<u16>> {
         at = rdata + rdlen;
     }
     (at == bytes.len()).then_some(serials)
+}
+
+/// Fits an encoded response larger than `limit` bytes into it, as NSD does: the longest
+/// prefix of whole RRsets that fits with the OPT record (which stays whenever the response has
+/// one), the section counts set to what is kept, and TC set when a record the client needs was
+/// left out. `set_ends[i]` tells whether record `i` (answer, authority and additional sections
+/// in order, the OPT record aside) is the last of its RRset; the first `required` records are
+/// the ones whose loss sets TC (the answer and authority sections, and referral glue).
+/// Compression pointers only point backwards, so the prefix stays a well-formed message.
+/// Returns `None`, leaving `bytes` alone, if the response cannot be read.
+pub fn fit(bytes: &mut Vec<u8>, limit: usize, set_ends: &[bool], required: usize) -> Option<()> {
+    if bytes.len() <= limit {
+        return Some(());
+    }
+    let questions = u16_at(bytes, 4)?;
+    let counts = [
+        usize::from(u16_at(bytes, 6)?),
+        usize::from(u16_at(bytes, 8)?),
+        usize::from(u16_at(bytes, 10)?),
+    ];
+    let mut at = HEADER_BYTES;
+    for _ in 0..questions {
+        at = skip_name(bytes, at)? + 4;
+    }
+    let question_end = at;
+    // Where each record ends, and where the last one (the OPT record, if any) starts.
+    let total = counts.iter().sum::<usize>();
+    let mut ends = Vec::with_capacity(total);
+    let mut last_start = at;
+    for _ in 0..total {
+        last_start = at;
+        at = skip_name(bytes, at)?;
+        let rdlen = usize::from(u16_at(bytes, at + 8)?);
+        at += 10 + rdlen;
+        ends.push(at);
+    }
+    if at != bytes.len() {
+        return None;
+    }
+    let has_opt = counts[2] > 0
+        && skip_name(bytes, last_start).and_then(|t| u16_at(bytes, t)) == Some(TYPE_OPT);
+    let records = total - usize::from(has_opt);
+    if set_ends.len() != records {
+        return None;
+    }
+    let opt = if has_opt {
+        last_start..bytes.len()
+    } else {
+        0..0
+    };
+    let room = limit.checked_sub(opt.len())?;
+    // The whole RRsets that fit, in order, up to the first that does not.
+    let mut kept = 0;
+    for (i, &end) in ends[..records].iter().enumerate() {
+        if end > room {
+            break;
+        }
+        if set_ends[i] {
+            kept = i + 1;
+        }
+    }
+    let cut = if kept == 0 {
+        question_end
+    } else {
+        ends[kept - 1]
+    };
+    if cut > room {
+        return None; // not even the question fits
+    }
+    bytes.copy_within(opt.clone(), cut);
+    bytes.truncate(cut + opt.len());
+    let answers = kept.min(counts[0]);
+    let authority = (kept - answers).min(counts[1]);
+    let additional = kept - answers - authority + usize::from(has_opt);
+    for (at, count) in [(6, answers), (8, authority), (10, additional)] {
+        bytes[at..at + 2].copy_from_slice(&(count as u16).to_be_bytes());
+    }
+    if kept < required {
+        bytes[2] |= 0x02; // TC
+    }
+    Some(())
 }
 
 #[cfg(test)]
@@ -382,6 +480,65 @@ mod tests {
         assert_eq!(under("example.sigil.com.", RecordType::A).0, None);
         assert_eq!(under("example.sigil.", RecordType::AXFR).0, None);
         assert_eq!(under("example.sigil.", RecordType::IXFR).0, None);
+        // The TLD's own name server name, and below it: the node's to answer.
+        assert_eq!(under("NS1.sigil.", RecordType::A).0, None);
+        assert_eq!(under("www.ns1.test.", RecordType::A).0, None);
+        assert_eq!(under("ns10.sigil.", RecordType::A).0, name("sigil"));
+    }
+
+    #[test]
+    fn a_response_is_fitted_to_whole_rrsets_and_keeps_its_opt() {
+        use hickory_proto::rr::rdata::{A, NS};
+        use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+        let name = |n: &str| Name::from_ascii(n).unwrap();
+        let mut message = Message::query();
+        message.add_query(Query::query(name("www.sub.example.sigil."), RecordType::A));
+        for i in 0..2 {
+            message.add_authority(Record::from_rdata(
+                name("sub.example.sigil."),
+                300,
+                RData::NS(NS(name(&format!("ns{i}.sub.example.sigil.")))),
+            ));
+        }
+        for i in 0..20 {
+            message.add_additional(Record::from_rdata(
+                name(&format!("ns{}.sub.example.sigil.", i % 2)),
+                300,
+                RData::A(A::new(192, 0, 2, i)),
+            ));
+        }
+        message.set_edns(Edns::new());
+        let full = message.to_vec().unwrap();
+        // NS set, then glue: ns0's addresses alternate with ns1's, so each is its own set.
+        let ends = vec![false, true]
+            .into_iter()
+            .chain([true; 20])
+            .collect::<Vec<_>>();
+        for (required, tc) in [(22, true), (2, false)] {
+            let mut bytes = full.clone();
+            fit(&mut bytes, 200, &ends, required).unwrap();
+            assert!(bytes.len() <= 200);
+            let mut decoder = BinDecoder::new(&bytes);
+            let fitted = Message::read(&mut decoder).unwrap();
+            assert!(decoder.is_empty(), "trailing bytes");
+            assert_eq!(fitted.metadata.truncation, tc, "required {required}");
+            assert_eq!(fitted.authorities.len(), 2);
+            assert!(!fitted.additionals.is_empty() && fitted.additionals.len() < 20);
+            assert!(fitted.edns.is_some(), "the OPT record stays");
+        }
+        // Too small for the NS set: nothing but the question and the OPT record.
+        let mut bytes = full.clone();
+        fit(&mut bytes, 80, &ends, 2).unwrap();
+        let fitted = Message::from_vec(&bytes).unwrap();
+        assert!(fitted.metadata.truncation && fitted.authorities.is_empty());
+        assert!(fitted.additionals.is_empty() && fitted.edns.is_some());
+        // A response that fits is left alone; one that cannot be read is refused.
+        let mut same = full.clone();
+        fit(&mut same, 4096, &ends, 2).unwrap();
+        assert_eq!(same, full);
+        let mut damaged = full[..full.len() - 1].to_vec();
+        assert_eq!(fit(&mut damaged, 200, &ends, 2), None);
+        assert_eq!(damaged.len(), full.len() - 1);
     }
 
     #[test]

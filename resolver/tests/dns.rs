@@ -293,7 +293,8 @@ async fn large_answers_are_truncated_over_udp_and_whole_over_tcp() {
     )
     .await;
     assert!(edns.metadata.truncation);
-    assert!(len > 512 && len <= 1232, "{len} bytes over UDP with EDNS");
+    assert!(len <= 1232, "{len} bytes over UDP with EDNS");
+    assert!(edns.answers.is_empty(), "no part of an RRset");
 
     // TCP carries the whole set.
     let tcp = tcp_ask(
@@ -517,13 +518,8 @@ async fn odd_requests_get_the_right_error() {
     );
     assert_eq!(badvers.edns.as_ref().map(Edns::version), Some(0));
 
-    // A header that promises a question the packet does not carry.
-    let mut garbage = query("www.example.sigil.", RecordType::A, None)
-        .to_vec()
-        .unwrap();
-    garbage.truncate(16);
-    let reply = Message::from_vec(&udp_raw(server.udp_addr(), &garbage).await).unwrap();
-    assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+    // Over UDP a packet that cannot be parsed gets no reply at all (tests/conformance.rs);
+    // over TCP the connection is closed.
 
     // Only Internet-class data is served; CHAOS is not forwarded either.
     let mut chaos = Query::query(Name::from_ascii("version.bind.").unwrap(), RecordType::TXT);
@@ -655,7 +651,7 @@ async fn compare_cached_and_computed(upstream: Vec<SocketAddr>) {
                 "{name} {rtype} {payload:?}, round {round}"
             );
         }
-        // Over TCP hickory's server encodes the answer; untruncated, it is the same message.
+        // Over TCP the answer is encoded whole; untruncated, it is the same message.
         let truncated = Message::from_vec(&reference).unwrap().metadata.truncation;
         if !truncated {
             assert_eq!(

@@ -122,6 +122,25 @@ fn register_resolve_update_prove_over_the_binaries() {
         stderr.starts_with("sigil:") && stderr.contains("empty label"),
         "{stderr}"
     );
+    // The TLD's own name server name is the node's: no one registers it, and the node
+    // answers it (the name exists, with no data) rather than calling it NXDOMAIN.
+    let reserved = node.sigil(
+        &keys,
+        &["name", "register", "ns1.sigil", "--a", "203.0.113.66"],
+    );
+    assert_eq!(reserved.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&reserved.stderr);
+    assert!(
+        stderr.starts_with("sigil: `ns1.sigil` is reserved"),
+        "{stderr}"
+    );
+    for transport in BOTH {
+        let ns = query(node.dns, "sigil.", RecordType::NS, transport);
+        assert_eq!(answers(&ns), vec!["ns1.sigil."]);
+        let a = query(node.dns, "ns1.sigil.", RecordType::A, transport);
+        assert_eq!(a.metadata.response_code, ResponseCode::NoError);
+        assert!(a.metadata.authoritative && a.answers.is_empty());
+    }
     assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
 }
 

@@ -59,6 +59,10 @@ pub enum NameError {
         tlds: String,
         first_tld: String,
     },
+    #[error(
+        "`{name}` is reserved: it is the name server name of the top-level domain `{tld}` (its SOA and NS records name it), answered by every node; choose another name"
+    )]
+    Reserved { name: String, tld: String },
 }
 
 /// Why a record was refused.

@@ -79,6 +79,36 @@ pub fn registrable(input: &str, tlds: &[String]) -> Result<String, NameError> {
     }
 }
 
+/// The label of every top-level domain's own name server name (`ns1.sigil`), which its apex NS
+/// record and its SOA name. Nodes answer it themselves; no one may register it.
+pub const TLD_NAME_SERVER_LABEL: &str = "ns1";
+
+/// The name server name of top-level domain `tld`: `ns1.<tld>`.
+pub fn tld_name_server(tld: &str) -> String {
+    format!("{TLD_NAME_SERVER_LABEL}.{tld}")
+}
+
+/// Whether the registered name `name` (lowercase, no trailing dot) is the name server name of
+/// its top-level domain `tld`.
+pub fn is_tld_name_server(name: &str, tld: &str) -> bool {
+    name.len() == TLD_NAME_SERVER_LABEL.len() + 1 + tld.len()
+        && name.starts_with(TLD_NAME_SERVER_LABEL)
+        && name.as_bytes()[TLD_NAME_SERVER_LABEL.len()] == b'.'
+        && name.ends_with(tld)
+}
+
+/// Refuses a normalized registrable name that no one may register: its top-level domain's
+/// own name server name.
+pub fn check_not_reserved(name: &str) -> Result<(), NameError> {
+    match name.split_once('.') {
+        Some((TLD_NAME_SERVER_LABEL, tld)) => Err(NameError::Reserved {
+            name: name.to_string(),
+            tld: tld.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Normalizes a record's host, relative to its registered name: `@` or empty is the name
 /// itself; anything else is one or more labels (underscores allowed).
 pub fn host(input: &str) -> Result<String, NameError> {
@@ -137,6 +167,28 @@ mod tests {
 
     fn tlds() -> Vec<String> {
         vec!["sigil".to_string()]
+    }
+
+    #[test]
+    fn the_tld_name_server_name_is_reserved() {
+        assert_eq!(tld_name_server("sigil"), "ns1.sigil");
+        assert!(is_tld_name_server("ns1.sigil", "sigil"));
+        for other in [
+            "ns1.test",
+            "ns2.sigil",
+            "ns1x.sigil",
+            "xns1.sigil",
+            "ns1sigil",
+        ] {
+            assert!(!is_tld_name_server(other, "sigil"), "{other}");
+        }
+        let name = registrable("NS1.sigil.", &tlds()).unwrap();
+        assert!(matches!(
+            check_not_reserved(&name),
+            Err(NameError::Reserved { ref tld, .. }) if tld == "sigil"
+        ));
+        assert_eq!(check_not_reserved("ns2.sigil"), Ok(()));
+        assert_eq!(check_not_reserved("example.sigil"), Ok(()));
     }
 
     #[test]

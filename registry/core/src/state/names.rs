@@ -154,6 +154,7 @@ pub(super) fn register<S: StateRead>(
     let TxContext { params, height, .. } = *context;
     let signer = context.signer();
     let name = check!(name::registrable(name, &params.tlds));
+    check!(name::check_not_reserved(&name));
     check!(validate_set(records));
     // Only the signer's own commitment counts: a copy of it under another key is another entry.
     let commit_key = keys::commit(&signer, &name_commitment(&name, salt, &signer));

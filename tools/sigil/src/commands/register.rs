@@ -40,6 +40,8 @@ pub async fn run(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
     let name = registrable(&args.name, &status)?;
+    // Refused before anything is committed, as the chain would refuse the reveal.
+    sigil_core::name::check_not_reserved(&name)?;
     let origin = Origin {
         name: &name,
         tlds: &status.params.tlds,

@@ -1,0 +1,129 @@
+//! DNS over TCP (RFC 7766): a task per connection reads length-prefixed queries and answers
+//! them in order; a frame too short for a DNS header, a message that cannot be parsed or a
+//! response closes the connection at once, as NSD does.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hickory_proto::op::MessageType;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::Request;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::timeout;
+use tracing::{debug, warn};
+
+use crate::handler::Handler;
+use crate::limits::{MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT};
+use crate::udp::can_answer;
+
+/// Bytes of a DNS message header: no query is shorter.
+const HEADER_BYTES: usize = 12;
+
+/// The running TCP listener and its connections.
+pub(crate) struct TcpServer {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl TcpServer {
+    /// Starts answering the connections `listener` accepts with `handler`.
+    pub(crate) fn start(listener: TcpListener, handler: Arc<Handler>) -> TcpServer {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept(listener, handler, stopped));
+        TcpServer { stop, task }
+    }
+
+    /// Runs until the listener fails.
+    pub(crate) async fn wait(&mut self) -> io::Result<()> {
+        (&mut self.task).await.map_err(io::Error::other)?
+    }
+
+    /// Stops accepting, closes every connection and waits for their tasks.
+    pub(crate) async fn stop(self) -> io::Result<()> {
+        self.stop.send_replace(true);
+        self.task.await.map_err(io::Error::other)?
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    handler: Arc<Handler>,
+    mut stopped: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut connections = JoinSet::new();
+    let result = loop {
+        let (stream, src) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) if matches!(
+                    error.kind(),
+                    io::ErrorKind::NotConnected | io::ErrorKind::ConnectionAborted
+                ) => break Err(error),
+                Err(error) => {
+                    debug!(%error, "error accepting a DNS connection");
+                    continue;
+                }
+            },
+            _ = stopped.wait_for(|stop| *stop) => break Ok(()),
+        };
+        while connections.try_join_next().is_some() {}
+        if !can_answer(src) || connections.len() >= MAX_TCP_CONNECTIONS {
+            debug!(%src, open = connections.len(), "not taking a DNS connection");
+            continue; // dropped: closed
+        }
+        connections.spawn(serve(stream, src, handler.clone()));
+    };
+    connections.shutdown().await;
+    result
+}
+
+/// Answers the queries of one connection in order until the client closes it, stays idle for
+/// `TCP_IDLE_TIMEOUT`, or sends something that is not a query.
+async fn serve(mut stream: TcpStream, src: SocketAddr, handler: Arc<Handler>) {
+    let _ = stream.set_nodelay(true);
+    loop {
+        let mut len = [0; 2];
+        match timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut len)).await {
+            Ok(Ok(_)) => {}
+            _ => return, // closed, failed or idle
+        }
+        let len = usize::from(u16::from_be_bytes(len));
+        if len < HEADER_BYTES {
+            debug!(%src, len, "closing a DNS connection on a frame shorter than a header");
+            return;
+        }
+        let mut packet = vec![0; len];
+        match timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut packet)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+        let request = match Request::from_bytes(packet, src, Protocol::Tcp) {
+            Ok(request) if request.metadata.message_type == MessageType::Query => request,
+            Ok(_) => {
+                debug!(%src, "closing a DNS connection that sent a response");
+                return;
+            }
+            Err(error) => {
+                debug!(%src, %error, "closing a DNS connection that sent garbage");
+                return;
+            }
+        };
+        let reply = handler.reply(&request).await;
+        let bytes = handler.encode_tcp(&request, &reply);
+        let Ok(len) = u16::try_from(bytes.len()) else {
+            warn!(%src, len = bytes.len(), "a DNS response is too large for TCP");
+            return;
+        };
+        let mut frame = Vec::with_capacity(2 + bytes.len());
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(&bytes);
+        match timeout(TCP_IDLE_TIMEOUT, stream.write_all(&frame)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
+}
