@@ -41,6 +41,28 @@ pub struct Answer {
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
     pub additionals: Vec<Record>,
+    /// An Extended DNS Error (RFC 8914) saying why a SERVFAIL: sent when the client speaks
+    /// EDNS.
+    pub ede: Option<Ede>,
+}
+
+/// An Extended DNS Error: its info code and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ede {
+    pub code: u16,
+    pub text: String,
+}
+
+/// The EDNS option code of an Extended DNS Error (RFC 8914).
+pub const EDE_OPTION: u16 = 15;
+
+impl Ede {
+    /// The option's data: the info code, then the text in UTF-8.
+    pub fn option_data(&self) -> Vec<u8> {
+        let mut data = self.code.to_be_bytes().to_vec();
+        data.extend_from_slice(self.text.as_bytes());
+        data
+    }
 }
 
 impl Answer {
@@ -52,6 +74,7 @@ impl Answer {
             answers: vec![],
             authority: vec![],
             additionals: vec![],
+            ede: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
@@ -20,8 +21,9 @@ use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 use sigil_core::read::NameReader;
 use tracing::{error, warn};
 
-use crate::answer::{Answer, Validity, answer_tracked};
+use crate::answer::{Answer, EDE_OPTION, Validity, answer_tracked};
 use crate::error::{Error, Result};
+use crate::light::{Attempt, Light};
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
     UPSTREAM_TIMEOUT,
@@ -33,6 +35,8 @@ const EDNS_VERSION: u8 = 0;
 /// Answers DNS requests: chain names from a `NameReader`, the rest from upstream resolvers.
 pub struct Handler {
     reader: Arc<dyn NameReader>,
+    /// Set on a light resolver: chain names are answered only from proofs it fetches.
+    light: Option<Arc<Light>>,
     /// `None` when no upstream is configured: names outside the chain are REFUSED.
     upstream: Option<TokioResolver>,
 }
@@ -46,7 +50,25 @@ impl Handler {
         } else {
             Some(upstream_resolver(upstream)?)
         };
-        Ok(Handler { reader, upstream })
+        Ok(Handler {
+            reader,
+            light: None,
+            upstream,
+        })
+    }
+
+    /// A handler that answers chain names from `light`'s proofs (fetched as needed) and
+    /// forwards other names to `upstream`.
+    pub fn light(light: Arc<Light>, upstream: &[SocketAddr]) -> Result<Handler> {
+        let mut handler = Handler::new(light.clone(), upstream)?;
+        handler.light = Some(light);
+        Ok(handler)
+    }
+
+    /// Whether answers must not come from the answer cache now: a light resolver whose
+    /// newest verified header is older than its `--max-age`.
+    pub(crate) fn unproven_now(&self) -> bool {
+        self.light.as_ref().is_some_and(|light| !light.is_fresh())
     }
 
     /// The ledger the handler answers from.
@@ -64,8 +86,8 @@ impl Handler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        let response_edns = response_edns(request);
         let reply = self.reply(request).await;
+        let response_edns = response_edns(request, &reply);
         send(
             request,
             response_edns.as_ref(),
@@ -80,6 +102,7 @@ impl Handler {
         match self.decide(request) {
             Decision::Answered(reply, _) => reply,
             Decision::Forward(name, qtype) => self.forward(name, qtype).await,
+            Decision::Prove(name, qtype) => self.prove(name, qtype).await,
         }
     }
 
@@ -109,6 +132,15 @@ impl Handler {
             return done(ResponseCode::Refused);
         }
         let name = Name::from(query.name());
+        if let Some(light) = &self.light {
+            return match light.attempt(&name, qtype) {
+                Attempt::Outside if self.upstream.is_some() => Decision::Forward(name, qtype),
+                Attempt::Outside => done(ResponseCode::Refused),
+                _ if query.query_class() != DNSClass::IN => done(ResponseCode::Refused),
+                Attempt::Answered(reply, validity) => Decision::Answered(reply, validity),
+                Attempt::NeedsProofs => Decision::Prove(name, qtype),
+            };
+        }
         match answer_tracked(self.reader.as_ref(), &name, qtype) {
             Ok(Some(_)) if query.query_class() != DNSClass::IN => done(ResponseCode::Refused),
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
@@ -129,11 +161,20 @@ impl Handler {
         }
     }
 
+    /// A light resolver's answer from proofs fetched for it (SERVFAIL with the reason when
+    /// it cannot be proven).
+    pub(crate) async fn prove(&self, name: Name, qtype: RecordType) -> Answer {
+        match &self.light {
+            Some(light) => light.prove_answer(&name, qtype).await,
+            None => Answer::empty(ResponseCode::ServFail),
+        }
+    }
+
     /// The UDP response to `request` carrying `reply`, encoded as hickory's server encodes it:
     /// fitted into the response EDNS size (512 bytes without EDNS), whole records dropped
     /// and TC set when it does not fit.
     pub(crate) fn encode_udp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
-        let response_edns = response_edns(request);
+        let response_edns = response_edns(request, reply);
         let metadata = response_metadata(request, reply, self.upstream.is_some());
         let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
             metadata,
@@ -157,16 +198,19 @@ impl Handler {
     }
 }
 
-/// What to do with a request: the answer (with what a chain answer was computed from), or a
-/// question for the upstream resolvers.
+/// What to do with a request: the answer (with what a chain answer was computed from), a
+/// question for the upstream resolvers, or (light resolver) a chain name whose proofs must
+/// be fetched first.
 pub(crate) enum Decision {
     Answered(Answer, Option<Validity>),
     Forward(Name, RecordType),
+    Prove(Name, RecordType),
 }
 
 /// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,
-/// capped where fragmentation starts; the encoder truncates to it and sets TC.
-fn response_edns(request: &Request) -> Option<Edns> {
+/// capped where fragmentation starts; the encoder truncates to it and sets TC. It carries
+/// the reply's Extended DNS Error, if any.
+fn response_edns(request: &Request, reply: &Answer) -> Option<Edns> {
     request.edns.as_ref().map(|client| {
         let mut edns = Edns::new();
         edns.set_max_payload(
@@ -175,6 +219,10 @@ fn response_edns(request: &Request) -> Option<Edns> {
                 .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES),
         );
         edns.set_version(EDNS_VERSION);
+        if let Some(ede) = &reply.ede {
+            edns.options_mut()
+                .insert(EdnsOption::Unknown(EDE_OPTION, ede.option_data()));
+        }
         edns
     })
 }

@@ -6,6 +6,7 @@ mod batch;
 pub mod cache;
 pub mod error;
 pub mod handler;
+pub mod light;
 pub mod limits;
 mod names;
 pub mod server;
@@ -13,4 +14,4 @@ mod udp;
 pub mod wire;
 
 pub use error::{Error, Result};
-pub use server::{DnsConfig, DnsServer, serve};
+pub use server::{DnsConfig, DnsServer, serve, serve_light};
