@@ -114,6 +114,11 @@ impl Node {
         Node::spawn(data, args)
     }
 
+    /// Starts `sigild` with exactly `args` (e.g. a light resolver's), its data in `data`.
+    pub fn start_args(data: &Path, args: &[&str]) -> Node {
+        Node::spawn(data, args.iter().map(OsString::from).collect())
+    }
+
     /// Starts `sigild --config FILE`, with the data folder and ports the file names.
     pub fn start_config(config: &Path, data: &Path) -> Node {
         Node::start_config_env(config, data, &[])
