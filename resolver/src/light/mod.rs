@@ -266,7 +266,7 @@ impl Light {
                     .proofs(peer, chunk, Some(snapshot.height()))
                     .await
                 {
-                    Ok(proofs) => self.check(snapshot, chunk, &proofs),
+                    Ok(proofs) => check_proofs(&self.chain_id, snapshot, chunk, &proofs),
                     Err(e) => Err(e),
                 };
                 if let Err(e) = outcome {
@@ -281,45 +281,6 @@ impl Light {
             }
         }
         Err(failures.into_unproven())
-    }
-
-    /// Checks that `proofs` prove exactly `keys` against the snapshot's header, and keeps
-    /// their values in it (all or none).
-    fn check(
-        &self,
-        snapshot: &Snapshot,
-        keys: &[Vec<u8>],
-        proofs: &[StateProof],
-    ) -> Result<(), PeerError> {
-        if proofs.len() != keys.len() {
-            return Err(PeerError::Bogus(format!(
-                "answered {} proofs for {} keys",
-                proofs.len(),
-                keys.len()
-            )));
-        }
-        for (key, proof) in keys.iter().zip(proofs) {
-            if proof.key != *key {
-                return Err(PeerError::Bogus(format!(
-                    "answered the proof of key {} for key {}",
-                    hex::encode(&proof.key),
-                    hex::encode(key)
-                )));
-            }
-            if proof.header != snapshot.header {
-                return Err(PeerError::Bogus(format!(
-                    "answered a proof against another header than the verified one at height {}",
-                    snapshot.height()
-                )));
-            }
-            proof
-                .verify(&self.chain_id, &snapshot.signed_by)
-                .map_err(|e| PeerError::Bogus(e.to_string()))?;
-        }
-        for proof in proofs {
-            snapshot.insert(proof.key.clone(), proof.value.clone());
-        }
-        Ok(())
     }
 
     /// Gets the peers' newest header, verified against the trusted set (following validator
@@ -517,6 +478,46 @@ impl Light {
     }
 }
 
+/// Checks that `proofs` prove exactly `keys`, in order, against the snapshot's header and the
+/// set that signed it, and keeps their values in the snapshot: all of them, or none when one
+/// fails.
+fn check_proofs(
+    chain_id: &str,
+    snapshot: &Snapshot,
+    keys: &[Vec<u8>],
+    proofs: &[StateProof],
+) -> Result<(), PeerError> {
+    if proofs.len() != keys.len() {
+        return Err(PeerError::Bogus(format!(
+            "answered {} proofs for {} keys",
+            proofs.len(),
+            keys.len()
+        )));
+    }
+    for (key, proof) in keys.iter().zip(proofs) {
+        if proof.key != *key {
+            return Err(PeerError::Bogus(format!(
+                "answered the proof of key {} for key {}",
+                hex::encode(&proof.key),
+                hex::encode(key)
+            )));
+        }
+        if proof.header != snapshot.header {
+            return Err(PeerError::Bogus(format!(
+                "answered a proof against another header than the verified one at height {}",
+                snapshot.height()
+            )));
+        }
+        proof
+            .verify(chain_id, &snapshot.signed_by)
+            .map_err(|e| PeerError::Bogus(e.to_string()))?;
+    }
+    for proof in proofs {
+        snapshot.insert(proof.key.clone(), proof.value.clone());
+    }
+    Ok(())
+}
+
 /// What went wrong with each peer asked for one thing.
 #[derive(Default)]
 struct Failures {
@@ -606,3 +607,6 @@ impl Light {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
