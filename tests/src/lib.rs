@@ -280,6 +280,12 @@ pub fn api_try_get(api: &str, path: &str) -> Option<serde_json::Value> {
     )
 }
 
+/// `GET` from the node's API whatever the status: the status line and the body.
+pub fn api_get_any(api: &str, path: &str) -> (String, String) {
+    let (head, body) = http_get(api, path);
+    (head.lines().next().unwrap_or_default().to_string(), body)
+}
+
 /// `POST` a JSON document to the node's API; returns the status line and the parsed body.
 pub fn api_post(api: &str, path: &str, body: &serde_json::Value) -> (String, serde_json::Value) {
     let body = body.to_string();

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
+use sigil_core::state::keys;
 use sigil_tests::dns::{Transport, ede, query, query_edns};
-use sigil_tests::{Node, ok, ok_json, sigil};
+use sigil_tests::{Node, api_get, api_get_any, ok, ok_json, sigil};
 
 const BOTH: [Transport; 2] = [Transport::Udp, Transport::Tcp];
 
@@ -345,6 +346,74 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     let tcp = query_edns(stale.dns, "shop.sigil.", RecordType::A, Transport::Tcp);
     assert_eq!(tcp.metadata.response_code, ResponseCode::ServFail);
     assert_eq!(ede(&tcp).map(|(code, _)| code), Some(0));
+}
+
+#[test]
+fn the_proofs_endpoint_proves_many_keys_against_one_kept_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("data"), &["--prune-window-blocks", "3"]);
+    let keys_dir = dir.path().join("keys");
+    ok(node.sigil(&keys_dir, &["key", "new", "alice"]));
+    ok(node.sigil(
+        &keys_dir,
+        &["name", "register", "shop.sigil", "--a", "192.0.2.20"],
+    ));
+    let asked = [keys::name("shop.sigil"), keys::name("missing.sigil")];
+    let query: Vec<String> = asked
+        .iter()
+        .map(|k| format!("key={}", hex::encode(k)))
+        .collect();
+    let query = query.join("&");
+
+    // At the tip: one proof per key, in order, against one header; each the same JSON shape
+    // as a name's proof.
+    let tip = api_get(&node.api, &format!("/v1/proofs?{query}"));
+    let proofs = tip["proofs"].as_array().unwrap();
+    assert_eq!(proofs.len(), 2, "{tip}");
+    for (proof, key) in proofs.iter().zip(&asked) {
+        assert_eq!(proof["key"], hex::encode(key));
+        assert_eq!(proof["header"], proofs[0]["header"]);
+        let mut fields: Vec<&String> = proof.as_object().unwrap().keys().collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["commit", "header", "key", "proof", "validators", "value"],
+            "{proof}"
+        );
+    }
+    assert!(proofs[0]["value"].is_string() && proofs[1]["value"].is_null());
+    let single = api_get(&node.api, "/v1/names/shop.sigil/proof");
+    let mut shape: Vec<&String> = single.as_object().unwrap().keys().collect();
+    shape.sort();
+    assert_eq!(
+        shape,
+        ["commit", "header", "key", "proof", "validators", "value"]
+    );
+
+    // At a kept height: that header.
+    let height = proofs[0]["header"]["height"].as_u64().unwrap();
+    let at = api_get(&node.api, &format!("/v1/proofs?{query}&height={height}"));
+    assert_eq!(at["proofs"][0]["header"]["height"].as_u64(), Some(height));
+    // A height past the prune window is gone (410), one above the tip not final (404).
+    wait_for("the prune window to pass height 1", || {
+        let tip = api_get(&node.api, "/v1/status")["tip"]["height"]
+            .as_u64()
+            .unwrap();
+        (tip > height + 5).then_some(())
+    });
+    let (status, body) = api_get_any(&node.api, &format!("/v1/proofs?{query}&height={height}"));
+    assert!(status.contains("410"), "{status} {body}");
+    assert!(body.contains("height_pruned"), "{body}");
+    let (status, body) = api_get_any(&node.api, &format!("/v1/proofs?{query}&height=999999999"));
+    assert!(status.contains("404"), "{status} {body}");
+    // Bounded: more keys than the limit, no key, a key that is not hex: 400.
+    let many: Vec<String> = (0..=sigil_core::limits::MAX_PROOF_KEYS_PER_REQUEST)
+        .map(|i| format!("key={}", hex::encode(keys::name(&format!("n{i}.sigil")))))
+        .collect();
+    for bad in [many.join("&"), String::new(), "key=zz".to_string()] {
+        let (status, body) = api_get_any(&node.api, &format!("/v1/proofs?{bad}"));
+        assert!(status.contains("400"), "{bad}: {status} {body}");
+    }
 }
 
 /// An HTTP proxy in front of a node's API that records each answer by path, and once told to
