@@ -191,13 +191,31 @@ impl Light {
         let Some(snapshot) = self.current().filter(|_| self.is_fresh()) else {
             return Attempt::NeedsProofs;
         };
+        let time_ms = snapshot.header.time_ms;
         let round = Round::new(snapshot, self.tlds.clone());
         let result = answer_tracked(&round, qname, qtype);
         if !round.missing().is_empty() {
             return Attempt::NeedsProofs;
         }
         match result {
-            Ok(Some((answer, validity))) => Attempt::Answered(answer, Some(validity)),
+            Ok(Some((answer, mut validity))) => {
+                // A cached copy holds no longer than its shortest TTL, nor past the moment
+                // its header grows older than --max-age.
+                let now_secs = (now_ms() / 1000) as i64;
+                let shortest_ttl = answer
+                    .answers
+                    .iter()
+                    .chain(&answer.authority)
+                    .chain(&answer.additionals)
+                    .map(|r| i64::from(r.ttl))
+                    .min();
+                let stale_at = (time_ms / 1000) as i64 + self.max_age_secs as i64;
+                validity.until_secs = validity
+                    .until_secs
+                    .min(stale_at)
+                    .min(shortest_ttl.map_or(i64::MAX, |ttl| now_secs + ttl));
+                Attempt::Answered(answer, Some(validity))
+            }
             Ok(None) => Attempt::Outside,
             Err(error) => {
                 warn!(%qname, %qtype, %error, "proven state does not make an answer");

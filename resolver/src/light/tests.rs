@@ -150,7 +150,7 @@ fn a_round_answers_from_proven_keys_and_notes_each_missing_one() {
     check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[chain.prove(&name_key)],
     )
     .unwrap();
@@ -170,7 +170,7 @@ fn a_round_answers_from_proven_keys_and_notes_each_missing_one() {
     check_proofs(
         CHAIN,
         &snapshot,
-        &[missing_key.clone()],
+        std::slice::from_ref(&missing_key),
         &[chain.prove(&missing_key)],
     )
     .unwrap();
@@ -198,7 +198,7 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     let why = bogus(check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[chain.prove(&other_key)],
     ));
     assert!(why.contains("proof of key"), "{why}");
@@ -211,7 +211,7 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     let why = bogus(check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[changed],
     ));
     assert!(why.contains("tree proof"), "{why}");
@@ -221,7 +221,7 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     bogus(check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[absent],
     ));
     // Another header (a later one, signed by the same set) than the snapshot's.
@@ -230,7 +230,7 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     let why = bogus(check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[later],
     ));
     assert!(why.contains("another header"), "{why}");
@@ -243,7 +243,7 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     let why = bogus(check_proofs(
         CHAIN,
         &snapshot,
-        &[name_key.clone()],
+        std::slice::from_ref(&name_key),
         &[forged],
     ));
     assert!(why.contains("not the trusted set"), "{why}");
@@ -258,10 +258,10 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
         CHAIN,
         &snapshot,
         &[name_key.clone(), other_key.clone()],
-        &[good.clone()],
+        std::slice::from_ref(&good),
     ));
     assert!(snapshot.is_empty());
     // The honest proof goes in.
-    check_proofs(CHAIN, &snapshot, &[name_key.clone()], &[good]).unwrap();
+    check_proofs(CHAIN, &snapshot, std::slice::from_ref(&name_key), &[good]).unwrap();
     assert!(snapshot.get(&name_key).unwrap().is_some());
 }

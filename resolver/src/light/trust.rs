@@ -43,15 +43,14 @@ pub enum TrustFileError {
     },
     #[error("{path} is damaged ({detail}); delete it to start again from the genesis' validators")]
     Damaged { path: PathBuf, detail: String },
+    /// `saved` and `given` name each chain: its id and genesis hash.
     #[error(
-        "{path} trusts chain `{saved}` (genesis {saved_genesis}), not `{chain}` (genesis {genesis}) of the given genesis file; use another --data folder"
+        "{path} trusts chain {saved}, not chain {given} of the given genesis file; use another --data folder"
     )]
     OtherChain {
         path: PathBuf,
         saved: String,
-        saved_genesis: Hash,
-        chain: String,
-        genesis: Hash,
+        given: String,
     },
     #[error("cannot write {path}: {cause}")]
     Write {
@@ -90,10 +89,8 @@ impl TrustState {
         if saved.chain_id != genesis.chain_id() || saved.genesis_hash != genesis.hash() {
             return Err(TrustFileError::OtherChain {
                 path,
-                saved: saved.chain_id,
-                saved_genesis: saved.genesis_hash,
-                chain: genesis.chain_id().to_string(),
-                genesis: genesis.hash(),
+                saved: format!("`{}` (genesis {})", saved.chain_id, saved.genesis_hash),
+                given: format!("`{}` (genesis {})", genesis.chain_id(), genesis.hash()),
             });
         }
         Ok(saved)
