@@ -416,6 +416,76 @@ fn the_proofs_endpoint_proves_many_keys_against_one_kept_header() {
     }
 }
 
+#[test]
+fn a_light_resolver_follows_a_validator_change_through_its_handoff() {
+    let mut net = sigil_tests::network::Network::start(4);
+    let keys_dir = net.dir.path().join("keys");
+    let newcomer = sigil_core::types::Keypair::generate();
+    let fifth = net.start_node_with_key(Some(&newcomer));
+    let genesis = net.manifest.nodes[0].dir.join("genesis.json");
+    let light_data = net.dir.path().join("light");
+    net.wait_block(0, 1, Duration::from_secs(60));
+    let resolver = light(&light_data, &genesis, &[&net.node(0).api], &[]);
+    // It trusts the genesis' four validators and answers from their proofs.
+    let before = query(resolver.dns, "nobody.sigil.", RecordType::A, Transport::Udp);
+    assert_eq!(
+        before.metadata.response_code,
+        ResponseCode::NXDomain,
+        "{before:?}"
+    );
+    let status = api_get(&resolver.api, "/v1/status");
+    assert_eq!(
+        status["validators"]["validators"].as_array().unwrap().len(),
+        4
+    );
+
+    // Three of four vote the newcomer in: from the next block, five validators sign.
+    let newcomer_hex = newcomer.public().to_string();
+    let mut changed_at = 0;
+    for i in 0..3 {
+        let pem = net.manifest.nodes[i].dir.join("validator.pem");
+        let voted = ok_json(sigil(
+            &net.node(i).api,
+            &keys_dir,
+            &[
+                "--json",
+                "--key",
+                pem.to_str().unwrap(),
+                "validators",
+                "propose-add",
+                &newcomer_hex,
+            ],
+        ));
+        changed_at = voted["height"].as_u64().unwrap_or(0);
+    }
+    assert!(changed_at > 0);
+    // The light resolver follows the handoff, signed by the old set, to the new set; saves
+    // it; and answers from headers the new set signed.
+    let status = wait_for("the light resolver to trust the new set", || {
+        let status = api_get(&resolver.api, "/v1/status");
+        let height = status["light"]["trusted_height"].as_u64().unwrap();
+        let set = status["validators"]["validators"].as_array().unwrap().len();
+        (height > changed_at + 1 && set == 5).then_some(status)
+    });
+    assert_eq!(status["light"]["fresh"], true, "{status}");
+    let after = query(resolver.dns, "nobody.sigil.", RecordType::A, Transport::Tcp);
+    assert_eq!(
+        after.metadata.response_code,
+        ResponseCode::NXDomain,
+        "{after:?}"
+    );
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(light_data.join("light-trust.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        saved["validators"]["validators"].as_array().unwrap().len(),
+        5,
+        "{saved}"
+    );
+    assert!(net.node(fifth).api.starts_with("http://"));
+}
+
 /// An HTTP proxy in front of a node's API that records each answer by path, and once told to
 /// replay, answers every path from its record (502 for a path never seen).
 struct Replay {
