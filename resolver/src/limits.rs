@@ -84,6 +84,13 @@ pub const UDP_BATCH: usize = 32;
 /// identity, CNAME targets and glue names).
 pub const MAX_PROOF_ROUNDS: usize = 8;
 
+/// Questions a light resolver proves at once; more are answered SERVFAIL at once (a flood
+/// of uncached names must not queue without bound).
+pub const MAX_PROVING_QUESTIONS: usize = 256;
+
+/// Requests a light resolver has under way to its peers at once.
+pub const MAX_PEER_REQUESTS: usize = 8;
+
 /// Proven keys a light resolver keeps at one header; past it, it starts over.
 pub const MAX_SNAPSHOT_KEYS: usize = 100_000;
 

@@ -23,10 +23,13 @@ use sigil_core::read::NameReader;
 use sigil_core::state::{CertEntry, IdentityEntry, NameEntry, keys};
 use sigil_core::time::now_ms;
 use sigil_core::types::Height;
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::answer::{Answer, Ede, Validity, answer_tracked};
-use crate::limits::{MAX_PROOF_ROUNDS, MIN_REFRESH_INTERVAL, REFRESH_REUSE};
+use crate::limits::{
+    MAX_PEER_REQUESTS, MAX_PROOF_ROUNDS, MAX_PROVING_QUESTIONS, MIN_REFRESH_INTERVAL, REFRESH_REUSE,
+};
 use peers::{PeerError, Peers};
 use snapshot::{Round, Snapshot};
 use trust::{TrustState, VerifiedHeader};
@@ -60,6 +63,8 @@ pub enum Unproven {
     NotReady,
     /// More rounds of proofs than a question may take.
     TooManyRounds,
+    /// Too many questions are waiting for proofs already.
+    Busy,
 }
 
 impl Unproven {
@@ -79,6 +84,12 @@ impl Unproven {
             Unproven::TooManyRounds => (
                 ede::OTHER,
                 format!("the answer needs more than {MAX_PROOF_ROUNDS} rounds of proofs"),
+            ),
+            Unproven::Busy => (
+                ede::OTHER,
+                format!(
+                    "busy: {MAX_PROVING_QUESTIONS} questions are waiting for proofs already; ask again"
+                ),
             ),
         };
         Ede { code, text }
@@ -131,14 +142,27 @@ pub struct Light {
     /// One refresh at a time; the last one's end and outcome, reused for a moment so that a
     /// burst of questions while the peers are down makes one attempt.
     refresh: tokio::sync::Mutex<Option<(Instant, Result<(), Unproven>)>>,
+    /// Questions waiting for proofs (beyond them, SERVFAIL at once), and requests to peers
+    /// under way: a flood of uncached names costs the peers a bounded load.
+    proving: Semaphore,
+    requests: Semaphore,
+}
+
+/// Why a light resolver cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Trust(#[from] TrustFileError),
+    #[error("cannot set up the HTTP client for the peers: {0}")]
+    Client(String),
 }
 
 impl Light {
     /// The light resolver of `config`, starting from the trust saved in its data folder, or
     /// from the genesis' validators.
-    pub fn open(config: LightConfig) -> Result<Light, String> {
-        let trust = TrustState::load(&config.data, &config.genesis).map_err(|e| e.to_string())?;
-        let peers = Peers::new(&config.peers)?;
+    pub fn open(config: LightConfig) -> Result<Light, OpenError> {
+        let trust = TrustState::load(&config.data, &config.genesis)?;
+        let peers = Peers::new(&config.peers).map_err(OpenError::Client)?;
         let snapshot = trust.newest.as_ref().map(|newest| {
             Arc::new(Snapshot::new(
                 newest.header.clone(),
@@ -157,6 +181,8 @@ impl Light {
             snapshot: RwLock::new(snapshot),
             header_time_ms: AtomicU64::new(time),
             refresh: tokio::sync::Mutex::new(None),
+            proving: Semaphore::new(MAX_PROVING_QUESTIONS),
+            requests: Semaphore::new(MAX_PEER_REQUESTS),
         })
     }
 
@@ -237,6 +263,7 @@ impl Light {
     }
 
     async fn prove(&self, qname: &Name, qtype: RecordType) -> Result<Answer, Unproven> {
+        let _waiting = self.proving.try_acquire().map_err(|_| Unproven::Busy)?;
         for _ in 0..MAX_PROOF_ROUNDS {
             let snapshot = self.fresh_snapshot().await?;
             let round = Round::new(snapshot.clone(), self.tlds.clone());
@@ -279,6 +306,7 @@ impl Light {
         for peer in self.peers.order() {
             let mut all = true;
             for chunk in keys.chunks(MAX_PROOF_KEYS_PER_REQUEST) {
+                let _request = self.requests.acquire().await.map_err(|_| Unproven::Busy)?;
                 let outcome = match self
                     .peers
                     .proofs(peer, chunk, Some(snapshot.height()))

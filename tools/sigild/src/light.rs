@@ -43,15 +43,12 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a valid genesis file", args.genesis.display()))?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
-    let light = Arc::new(
-        Light::open(LightConfig {
-            peers: args.peers.clone(),
-            genesis: genesis.clone(),
-            data: args.data.clone(),
-            max_age_secs: args.max_age_secs,
-        })
-        .map_err(anyhow::Error::msg)?,
-    );
+    let light = Arc::new(Light::open(LightConfig {
+        peers: args.peers.clone(),
+        genesis: genesis.clone(),
+        data: args.data.clone(),
+        max_age_secs: args.max_age_secs,
+    })?);
 
     let api = tokio::net::TcpListener::bind(args.api_listen)
         .await
