@@ -316,8 +316,9 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
         assert!(text.contains("no peer answered"), "{text}");
     }
 
-    // A peer that replays the chain's last proofs after the chain stopped: the header it
-    // serves grows older than --max-age, and answers stop, with the stale EDE.
+    // A peer that replays the chain's proofs from when it last answered (as a stopped node
+    // behind a cache would): the header it serves grows older than --max-age, and answers
+    // stop, with the stale EDE.
     let proxy = Replay::start(&node.api);
     let stale = light(
         &dir.path().join("stale"),
@@ -332,7 +333,6 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
         "{fresh:?}"
     );
     assert_eq!(fresh.answers[0].data.to_string(), "192.0.2.20");
-    node.kill();
     proxy.replay.store(true, Ordering::SeqCst);
     let refused = wait_for("a stale answer", || {
         let answer = query_edns(stale.dns, "shop.sigil.", RecordType::A, Transport::Udp);
@@ -341,11 +341,37 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     assert!(refused.answers.is_empty());
     let (code, text) = ede(&refused).expect("an Extended DNS Error");
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("stale"), "{text}");
+    assert!(text.starts_with("stale: "), "{text}");
     // Over TCP too, and the cached answer is not served either.
     let tcp = query_edns(stale.dns, "shop.sigil.", RecordType::A, Transport::Tcp);
     assert_eq!(tcp.metadata.response_code, ResponseCode::ServFail);
     assert_eq!(ede(&tcp).map(|(code, _)| code), Some(0));
+
+    // With the honest node as second peer, the replayed header is passed over (its peer set
+    // aside) and the answer is proven from the node's fresh one.
+    let both = light(
+        &dir.path().join("both"),
+        &genesis,
+        &[&proxy.url, &node.api],
+        &["--max-age", "3"],
+    );
+    for transport in BOTH {
+        let answer = query_edns(both.dns, "shop.sigil.", RecordType::A, transport);
+        assert_eq!(
+            answer.metadata.response_code,
+            ResponseCode::NoError,
+            "{answer:?}"
+        );
+        assert_eq!(answer.answers[0].data.to_string(), "192.0.2.20");
+    }
+    let status = api_get(&both.api, "/v1/status");
+    assert_eq!(
+        status["light"]["peers"][0]["standing"], "set_aside",
+        "{status}"
+    );
+    let why = status["light"]["peers"][0]["last_error"].as_str().unwrap();
+    assert!(why.contains("stale"), "{status}");
+    assert_eq!(status["light"]["peers"][1]["standing"], "ok", "{status}");
 }
 
 #[test]

@@ -76,7 +76,8 @@ impl Unproven {
                 format!("no peer answered: {why}"),
             ),
             Unproven::Bogus(why) => (ede::BOGUS, format!("proof does not verify: {why}")),
-            Unproven::Stale(why) => (ede::OTHER, format!("stale: {why}")),
+            // `stale: ...` (or `from the future: ...`), as the freshness rule says it.
+            Unproven::Stale(why) => (ede::OTHER, why.clone()),
             Unproven::NotReady => (
                 ede::NOT_READY,
                 "no verified header yet; the peers have not been reached".to_string(),
@@ -365,6 +366,10 @@ impl Light {
                 Err(e) => failures.note(&self.peers, peer, e),
             }
         }
+        // A header verified earlier that is still fresh serves, whatever the peers say now.
+        if self.is_fresh() {
+            return Ok(());
+        }
         Err(failures.into_unproven())
     }
 
@@ -416,6 +421,10 @@ impl Light {
                 ahead_ms / 1000
             )));
         }
+        // A header older than --max-age cannot vouch for the present: the peer lags, or
+        // replays old proofs; the next peer is asked.
+        let fresh = check_fresh(header.height, header.time_ms, now_ms(), self.max_age_secs)
+            .map_err(|e| PeerError::Stale(e.to_string()));
         let current = self.current();
         if current
             .as_ref()
@@ -424,7 +433,7 @@ impl Light {
             if next.is_some() {
                 self.save_trust(next, None);
             }
-            return Ok(()); // nothing newer (the peer may lag): the older header stays
+            return fresh; // nothing newer (the peer may lag): the newer header stays
         }
         let snapshot = Arc::new(Snapshot::new(
             header.clone(),
@@ -442,7 +451,7 @@ impl Light {
                 signed_by,
             }),
         );
-        Ok(())
+        fresh
     }
 
     /// Keeps a newly reached validator set and the newest header in the data folder.
@@ -569,6 +578,7 @@ fn check_proofs(
 struct Failures {
     unreachable: Vec<String>,
     bogus: Vec<String>,
+    stale: Vec<String>,
 }
 
 impl Failures {
@@ -583,14 +593,20 @@ impl Failures {
                 peers.set_aside(peer, &e);
                 self.bogus.push(format!("{}: {e}", peers.url(peer)));
             }
+            PeerError::Stale(e) => {
+                peers.set_aside(peer, &e);
+                self.stale.push(format!("{e} (from {})", peers.url(peer)));
+            }
         }
     }
 
-    /// A lie said is the reason over a peer that did not answer; with neither, every peer
-    /// is set aside.
+    /// A lie said is the reason over an old header, and an old header over a peer that did
+    /// not answer; with none of them, every peer is set aside.
     fn into_unproven(self) -> Unproven {
         if !self.bogus.is_empty() {
             Unproven::Bogus(self.bogus.join("; "))
+        } else if !self.stale.is_empty() {
+            Unproven::Stale(self.stale.join("; "))
         } else if !self.unreachable.is_empty() {
             Unproven::NoPeer(self.unreachable.join("; "))
         } else {

@@ -25,6 +25,8 @@ pub enum PeerError {
     Unreachable(String),
     /// An answer that is not what was asked, or not a valid answer at all.
     Bogus(String),
+    /// A verified header, but older than `--max-age`: the peer lags or replays old proofs.
+    Stale(String),
 }
 
 #[derive(Debug, Default)]
@@ -117,8 +119,8 @@ impl Peers {
         standing.last_error = Some(error.to_string());
     }
 
-    /// Sets `peer` aside after an answer that does not verify: not asked for 5 s, doubling
-    /// with each time in a row, up to [`SET_ASIDE_MAX`].
+    /// Sets `peer` aside after an answer that does not verify, or a header too old to use:
+    /// not asked for 5 s, doubling with each time in a row, up to [`SET_ASIDE_MAX`].
     pub fn set_aside(&self, peer: usize, why: &str) {
         let mut standing = self.peers[peer]
             .standing
