@@ -24,7 +24,7 @@ const BOTH: [Transport; 2] = [Transport::Udp, Transport::Tcp];
 
 /// The questions compared between the full node and the light resolver: every record type,
 /// a CNAME chain, a referral with glue, TLSA from a registered certificate, an identity key,
-/// NODATA, NXDOMAIN and the TLD's apex.
+/// NODATA, NXDOMAIN, the TLD's apex, and a name outside the chain.
 const QUESTIONS: &[(&str, RecordType)] = &[
     ("shop.sigil.", RecordType::A),
     ("shop.sigil.", RecordType::TXT),
@@ -43,6 +43,8 @@ const QUESTIONS: &[(&str, RecordType)] = &[
     ("nothing.example.sigil.", RecordType::A),
     ("sigil.", RecordType::NS),
     ("sigil.", RecordType::SOA),
+    // Outside the chain: REFUSED by both, neither having an upstream.
+    ("example.com.", RecordType::A),
 ];
 
 /// A full node whose chain holds the names of [`QUESTIONS`].
