@@ -6,7 +6,9 @@
 
 mod peers;
 pub mod snapshot;
+mod status;
 pub mod trust;
+mod unproven;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
-use sigil_core::api::{ChainStatus, LightStatus};
-use sigil_core::block::{Genesis, Tip, follow_handoffs};
+use sigil_core::block::{Genesis, follow_handoffs};
 use sigil_core::limits::MAX_PROOF_KEYS_PER_REQUEST;
 use sigil_core::proof::{StateProof, check_fresh};
 use sigil_core::read::NameReader;
@@ -26,7 +27,7 @@ use sigil_core::types::Height;
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
-use crate::answer::{Answer, Ede, Validity, answer_tracked};
+use crate::answer::{Answer, Validity, answer_tracked};
 use crate::limits::{
     MAX_PEER_REQUESTS, MAX_PROOF_ROUNDS, MAX_PROVING_QUESTIONS, MIN_REFRESH_INTERVAL, REFRESH_REUSE,
 };
@@ -35,75 +36,8 @@ use snapshot::{Round, Snapshot};
 use trust::{TrustState, VerifiedHeader};
 
 pub use trust::TrustFileError;
-
-/// Extended DNS Error info codes (RFC 8914) of the light resolver's SERVFAIL answers.
-pub mod ede {
-    /// Something other than the codes below: a header older than `--max-age`, an answer
-    /// that needs more proofs than one question may fetch.
-    pub const OTHER: u16 = 0;
-    /// A peer's proof does not verify: a bad signature or tree proof, a validator set not
-    /// reached from the trusted one, another key than asked, another header.
-    pub const BOGUS: u16 = 6;
-    /// No verified header yet and no peer to get one from.
-    pub const NOT_READY: u16 = 14;
-    /// No peer answered.
-    pub const NO_REACHABLE_AUTHORITY: u16 = 22;
-}
-
-/// Why an answer cannot be proven.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unproven {
-    /// No peer answered (each is named with its error).
-    NoPeer(String),
-    /// The peers that answered served what does not verify.
-    Bogus(String),
-    /// The newest verified header is older than `--max-age`.
-    Stale(String),
-    /// No header verified yet.
-    NotReady,
-    /// More rounds of proofs than a question may take.
-    TooManyRounds,
-    /// Too many questions are waiting for proofs already.
-    Busy,
-}
-
-impl Unproven {
-    /// The Extended DNS Error saying why.
-    pub fn ede(&self) -> Ede {
-        let (code, text) = match self {
-            Unproven::NoPeer(why) => (
-                ede::NO_REACHABLE_AUTHORITY,
-                format!("no peer answered: {why}"),
-            ),
-            Unproven::Bogus(why) => (ede::BOGUS, format!("proof does not verify: {why}")),
-            // `stale: ...` (or `from the future: ...`), as the freshness rule says it.
-            Unproven::Stale(why) => (ede::OTHER, why.clone()),
-            Unproven::NotReady => (
-                ede::NOT_READY,
-                "no verified header yet; the peers have not been reached".to_string(),
-            ),
-            Unproven::TooManyRounds => (
-                ede::OTHER,
-                format!("the answer needs more than {MAX_PROOF_ROUNDS} rounds of proofs"),
-            ),
-            Unproven::Busy => (
-                ede::OTHER,
-                format!(
-                    "busy: {MAX_PROVING_QUESTIONS} questions are waiting for proofs already; ask again"
-                ),
-            ),
-        };
-        Ede { code, text }
-    }
-
-    /// SERVFAIL with this reason.
-    pub fn answer(&self) -> Answer {
-        Answer {
-            ede: Some(self.ede()),
-            ..Answer::empty(ResponseCode::ServFail)
-        }
-    }
-}
+use unproven::Failures;
+pub use unproven::{Unproven, ede};
 
 /// How a light resolver is set up.
 #[derive(Debug, Clone)]
@@ -488,49 +422,6 @@ impl Light {
             }
         }
     }
-
-    /// The status `/v1/status` serves, in the full node's shape: the newest verified header
-    /// as the tip, the trusted set as the validators, and the light resolver's own fields.
-    pub fn status(&self, genesis: &Genesis) -> ChainStatus {
-        let snapshot = self.current();
-        let trust = self.trust.lock().expect("trust lock poisoned").clone();
-        let (tip, age) = match &snapshot {
-            Some(s) => (
-                Tip::of(&s.header),
-                now_ms().saturating_sub(s.header.time_ms) / 1000,
-            ),
-            None => (
-                Tip {
-                    height: 0,
-                    hash: sigil_core::types::Hash::ZERO,
-                    state_root: sigil_core::types::Hash::ZERO,
-                    time_ms: genesis.genesis_time_ms,
-                },
-                now_ms().saturating_sub(genesis.genesis_time_ms) / 1000,
-            ),
-        };
-        ChainStatus {
-            chain_id: self.chain_id.clone(),
-            genesis_hash: genesis.hash(),
-            tip,
-            params: genesis.params.clone(),
-            validators: trust.validators,
-            last_validator_change: None,
-            pending_validator_changes: Vec::new(),
-            mempool_txs: 0,
-            mempool_bytes: 0,
-            network: None,
-            consensus: None,
-            mempool_recheck: None,
-            light: Some(LightStatus {
-                trusted_height: self.trusted_height(),
-                trusted_age_secs: age,
-                max_age_secs: self.max_age_secs,
-                fresh: self.is_fresh(),
-                peers: self.peers.standings(),
-            }),
-        }
-    }
 }
 
 /// Checks that `proofs` prove exactly `keys`, in order, against the snapshot's header and the
@@ -571,48 +462,6 @@ fn check_proofs(
         snapshot.insert(proof.key.clone(), proof.value.clone());
     }
     Ok(())
-}
-
-/// What went wrong with each peer asked for one thing.
-#[derive(Default)]
-struct Failures {
-    unreachable: Vec<String>,
-    bogus: Vec<String>,
-    stale: Vec<String>,
-}
-
-impl Failures {
-    /// Notes `error` from `peer`, setting it aside for an answer that does not verify.
-    fn note(&mut self, peers: &Peers, peer: usize, error: PeerError) {
-        match error {
-            PeerError::Unreachable(e) => {
-                peers.unreachable(peer, &e);
-                self.unreachable.push(format!("{}: {e}", peers.url(peer)));
-            }
-            PeerError::Bogus(e) => {
-                peers.set_aside(peer, &e);
-                self.bogus.push(format!("{}: {e}", peers.url(peer)));
-            }
-            PeerError::Stale(e) => {
-                peers.set_aside(peer, &e);
-                self.stale.push(format!("{e} (from {})", peers.url(peer)));
-            }
-        }
-    }
-
-    /// A lie said is the reason over an old header, and an old header over a peer that did
-    /// not answer; with none of them, every peer is set aside.
-    fn into_unproven(self) -> Unproven {
-        if !self.bogus.is_empty() {
-            Unproven::Bogus(self.bogus.join("; "))
-        } else if !self.stale.is_empty() {
-            Unproven::Stale(self.stale.join("; "))
-        } else if !self.unreachable.is_empty() {
-            Unproven::NoPeer(self.unreachable.join("; "))
-        } else {
-            Unproven::NoPeer("every peer is set aside for serving proofs that do not verify".into())
-        }
-    }
 }
 
 fn outside(qname: &Name, tlds: &[String]) -> bool {
