@@ -145,7 +145,11 @@ impl Peers {
                 let aside = standing
                     .set_aside_until
                     .filter(|&until| until > now)
-                    .map(|until| (until - now).as_secs().max(1));
+                    .map(|until| {
+                        // Rounded up: a peer set aside for a moment still shows it.
+                        let left = until - now;
+                        left.as_secs() + u64::from(left.subsec_nanos() > 0)
+                    });
                 PeerStanding {
                     url: peer.url.clone(),
                     standing: match (aside, standing.unreachable) {
@@ -250,4 +254,40 @@ fn without_url(e: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_in_good_standing_come_first_and_set_aside_ones_not_at_all() {
+        let urls: Vec<String> = ["http://a", "http://b", "http://c"]
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        let peers = Peers::new(&urls).unwrap();
+        assert_eq!(peers.order(), [0, 1, 2]);
+        // One that did not answer is asked after the others; one that lied is not asked.
+        peers.unreachable(0, "cannot connect");
+        peers.set_aside(1, "the tree proof does not match");
+        assert_eq!(peers.order(), [2, 0]);
+        let standings = peers.standings();
+        assert_eq!(standings[0].standing, "unreachable");
+        assert_eq!(standings[1].standing, "set_aside");
+        assert_eq!(standings[1].set_aside_secs, Some(SET_ASIDE_FIRST.as_secs()));
+        assert_eq!(standings[2].standing, "ok");
+        // Each time in a row doubles the time, up to the bound.
+        for _ in 0..20 {
+            peers.set_aside(1, "again");
+        }
+        assert_eq!(
+            peers.standings()[1].set_aside_secs,
+            Some(SET_ASIDE_MAX.as_secs())
+        );
+        // A good answer puts a peer back in good standing.
+        peers.answered(0);
+        assert_eq!(peers.order(), [0, 2]);
+        assert_eq!(peers.standings()[0].standing, "ok");
+    }
 }
