@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,9 @@ use sigil_core::api::{
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::error::TxError;
-use sigil_core::limits::{MAX_API_BODY_BYTES, MAX_PAGE_ITEMS};
+use sigil_core::limits::{
+    MAX_API_BODY_BYTES, MAX_PAGE_ITEMS, MAX_PROOF_KEY_BYTES, MAX_PROOF_KEYS_PER_REQUEST,
+};
 use sigil_core::name;
 use sigil_core::paging::{Order, Page, PageRequest};
 use sigil_core::proof::{CertProof, StateProof};
@@ -73,6 +75,7 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
             "/v1/names/{name}/proof",
             get(name_proof).layer(costly.clone()),
         )
+        .route("/v1/proofs", get(proofs).layer(costly.clone()))
         .route("/v1/blocks/{height}", get(block).layer(costly.clone()))
         .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
         .route(
@@ -326,6 +329,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         network: node.network_status(),
         consensus: node.activity().round(),
         mempool_recheck: node.activity().recheck(),
+        light: None,
     }))
 }
 
@@ -593,6 +597,89 @@ fn parse_id(what: &'static str, id: &str) -> Result<(), ApiError> {
 /// ([`Node::wait_past_handoff`]); after it, the proof is of the tip as it is.
 const HANDOFF_WAIT: Duration = Duration::from_secs(10);
 
+/// `GET /v1/proofs?key=HEX&key=HEX...[&height=H]`: one proof per key, in the order asked, all
+/// against one header (height `H`, or the tip), for light clients that read many keys at
+/// one height.
+async fn proofs(
+    State(node): State<Arc<Node>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<serde_json::Value> {
+    let (keys, height) = parse_proof_query(query.as_deref().unwrap_or(""))?;
+    let ledger = node.ledger().clone();
+    if let Some(height) = height {
+        let provable = ledger.provable_heights();
+        if !provable.contains(&height) {
+            let (status, code) = if height > *provable.end() {
+                (StatusCode::NOT_FOUND, "height_not_final")
+            } else {
+                (StatusCode::GONE, "height_pruned")
+            };
+            return Err(ApiError::new(
+                status,
+                code,
+                format!(
+                    "this node proves heights {}..={}, not {height}; ask for a height in that range (or none for the tip)",
+                    provable.start(),
+                    provable.end()
+                ),
+            ));
+        }
+    } else {
+        node.wait_past_handoff(HANDOFF_WAIT).await?;
+    }
+    let proofs = tokio::task::spawn_blocking(move || {
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        ledger.prove_keys(&keys, height)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    Ok(Json(json!({ "proofs": proofs })))
+}
+
+/// The keys (hex, at least one, at most [`MAX_PROOF_KEYS_PER_REQUEST`]) and the optional
+/// height of a `GET /v1/proofs` query.
+fn parse_proof_query(query: &str) -> Result<(Vec<Vec<u8>>, Option<Height>), ApiError> {
+    let mut keys = Vec::new();
+    let mut height = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match field {
+            "key" => {
+                if keys.len() == MAX_PROOF_KEYS_PER_REQUEST {
+                    return Err(bad_request(format!(
+                        "at most {MAX_PROOF_KEYS_PER_REQUEST} keys per request; split the request"
+                    )));
+                }
+                let key = hex::decode(value)
+                    .ok()
+                    .filter(|k| !k.is_empty() && k.len() <= MAX_PROOF_KEY_BYTES)
+                    .ok_or_else(|| {
+                        bad_request(format!(
+                            "key `{value}` is not a state key: give 1 to {MAX_PROOF_KEY_BYTES} bytes in hex"
+                        ))
+                    })?;
+                keys.push(key);
+            }
+            "height" if height.is_none() => {
+                height = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad_request(format!("`{value}` is not a block height")))?,
+                );
+            }
+            _ => {
+                return Err(bad_request(format!(
+                    "unknown or repeated query field `{field}`; give key=HEX (repeatable) and at most one height=H"
+                )));
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err(bad_request("give at least one key=HEX to prove"));
+    }
+    Ok((keys, height))
+}
+
 /// Proves `key` at the tip on a blocking thread.
 async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
     node.wait_past_handoff(HANDOFF_WAIT).await?;
@@ -834,7 +921,7 @@ async fn balance_proof(
     node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let mut proofs =
-        tokio::task::spawn_blocking(move || ledger.prove_keys(&[&holder_key, &balance_key]))
+        tokio::task::spawn_blocking(move || ledger.prove_keys(&[&holder_key, &balance_key], None))
             .await
             .map_err(|e| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())

@@ -1,22 +1,34 @@
 //! Extended DNS Errors (RFC 8914): the EDNS option that tells a client why a response failed.
 
+use std::borrow::Cow;
+
 use hickory_proto::op::Edns;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 
 /// The EDNS option code of an Extended DNS Error.
 pub const OPTION_CODE: u16 = 15;
 
-/// Info code 22, "No Reachable Authority": no upstream server answered in time.
+/// Info code 0, "Other": a reason no other code names (the text says it).
+pub const OTHER: u16 = 0;
+
+/// Info code 6, "DNSSEC Bogus": what a peer served does not verify (the light resolver's
+/// proofs: a bad signature or tree proof, an untrusted validator set, another key or header).
+pub const BOGUS: u16 = 6;
+
+/// Info code 14, "Not Ready": no verified header yet to check answers against.
+pub const NOT_READY: u16 = 14;
+
+/// Info code 22, "No Reachable Authority": no upstream server (or peer) answered in time.
 pub const NO_REACHABLE_AUTHORITY: u16 = 22;
 
 /// Info code 23, "Network Error": talking to an upstream server failed.
 pub const NETWORK_ERROR: u16 = 23;
 
 /// An Extended DNS Error to put in a response: its info code and a short text for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ede {
     pub info_code: u16,
-    pub text: &'static str,
+    pub text: Cow<'static, str>,
 }
 
 /// Adds an Extended DNS Error with `info_code` and `text` (UTF-8, not NUL-terminated) to the

@@ -21,6 +21,7 @@ use tracing::{error, warn};
 use crate::answer::{Answer, Validity, answer_tracked_as};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
+use crate::light::{Attempt, Light};
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
     UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
@@ -33,6 +34,8 @@ const EDNS_VERSION: u8 = 0;
 /// Answers DNS requests: chain names from a `NameReader`, the rest from upstream resolvers.
 pub struct Handler {
     reader: Arc<dyn NameReader>,
+    /// Set on a light resolver: chain names are answered only from proofs it fetches.
+    light: Option<Arc<Light>>,
     /// `None` when no upstream is configured: names outside the chain are REFUSED.
     upstream: Option<Upstream>,
     /// The address given for `ns1.<tld>`: see [`name_server_address`].
@@ -64,6 +67,7 @@ impl Handler {
         };
         Ok(Handler {
             reader,
+            light: None,
             upstream,
             own: None,
         })
@@ -74,6 +78,20 @@ impl Handler {
     pub fn serving_on(mut self, listen: SocketAddr) -> Handler {
         self.own = name_server_address(listen);
         self
+    }
+
+    /// A handler that answers chain names from `light`'s proofs (fetched as needed) and
+    /// forwards other names to `upstream`.
+    pub fn light(light: Arc<Light>, upstream: &[SocketAddr]) -> Result<Handler> {
+        let mut handler = Handler::new(light.clone(), upstream)?;
+        handler.light = Some(light);
+        Ok(handler)
+    }
+
+    /// Whether answers must not come from the answer cache now: a light resolver whose
+    /// newest verified header is older than its `--max-age`.
+    pub(crate) fn unproven_now(&self) -> bool {
+        self.light.as_ref().is_some_and(|light| !light.is_fresh())
     }
 
     /// The ledger the handler answers from.
@@ -91,6 +109,7 @@ impl Handler {
         match self.decide(request) {
             Decision::Answered(reply, _) => reply,
             Decision::Forward(name, qtype) => self.forward(name, qtype).await,
+            Decision::Prove(name, qtype) => self.prove(name, qtype).await,
         }
     }
 
@@ -130,6 +149,14 @@ impl Handler {
             return done(ResponseCode::Refused);
         }
         let name = Name::from(query.name());
+        if let Some(light) = &self.light {
+            return match light.attempt(&name, qtype) {
+                Attempt::Outside if self.upstream.is_some() => Decision::Forward(name, qtype),
+                Attempt::Outside => done(ResponseCode::Refused),
+                Attempt::Answered(reply, validity) => Decision::Answered(reply, validity),
+                Attempt::NeedsProofs => Decision::Prove(name, qtype),
+            };
+        }
         match answer_tracked_as(self.reader.as_ref(), &name, qtype, self.own) {
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
             Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
@@ -157,9 +184,18 @@ impl Handler {
         }
         let reply = forward(&upstream.resolver, name, qtype).await;
         if reply.rcode == ResponseCode::ServFail {
-            upstream.failures.insert(key, reply.ede);
+            upstream.failures.insert(key, reply.ede.clone());
         }
         reply
+    }
+
+    /// A light resolver's answer from proofs fetched for it (SERVFAIL with the reason when
+    /// it cannot be proven).
+    pub(crate) async fn prove(&self, name: Name, qtype: RecordType) -> Answer {
+        match &self.light {
+            Some(light) => light.prove_answer(&name, qtype).await,
+            None => Answer::empty(ResponseCode::ServFail),
+        }
     }
 
     /// The UDP response to `request` carrying `reply`, fitted into the response EDNS size
@@ -240,11 +276,13 @@ pub fn name_server_address(listen: SocketAddr) -> Option<IpAddr> {
     (listen.port() == 53 && !listen.ip().is_unspecified()).then(|| listen.ip())
 }
 
-/// What to do with a request: the answer (with what a chain answer was computed from), or a
-/// question for the upstream resolvers.
+/// What to do with a request: the answer (with what a chain answer was computed from), a
+/// question for the upstream resolvers, or (light resolver) a chain name whose proofs must
+/// be fetched first.
 pub(crate) enum Decision {
     Answered(Answer, Option<Validity>),
     Forward(Name, RecordType),
+    Prove(Name, RecordType),
 }
 
 /// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,
@@ -260,8 +298,8 @@ fn response_edns(request: &Request, reply: &Answer) -> Option<Edns> {
         );
         edns.set_version(EDNS_VERSION);
         edns.set_dnssec_ok(client.flags().dnssec_ok);
-        if let Some(error) = reply.ede {
-            ede::add(&mut edns, error.info_code, error.text);
+        if let Some(error) = &reply.ede {
+            ede::add(&mut edns, error.info_code, &error.text);
         }
         edns
     })
@@ -329,8 +367,11 @@ fn upstream_resolver(addrs: &[SocketAddr]) -> Result<TokioResolver> {
 /// answer passes through with its SOA, any failure becomes SERVFAIL with an Extended DNS
 /// Error saying why.
 async fn forward(resolver: &TokioResolver, name: Name, qtype: RecordType) -> Answer {
-    let failed = |info_code, text| Answer {
-        ede: Some(Ede { info_code, text }),
+    let failed = |info_code, text: &'static str| Answer {
+        ede: Some(Ede {
+            info_code,
+            text: text.into(),
+        }),
         ..Answer::empty(ResponseCode::ServFail)
     };
     let Ok(result) =

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod ede;
 pub mod error;
 pub mod handler;
+pub mod light;
 pub mod limits;
 mod names;
 pub mod server;
@@ -15,4 +16,4 @@ mod udp;
 pub mod wire;
 
 pub use error::{Error, Result};
-pub use server::{DnsConfig, DnsServer, serve};
+pub use server::{DnsConfig, DnsServer, serve, serve_light};

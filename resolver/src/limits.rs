@@ -90,3 +90,39 @@ pub const NAME_LISTING_ATTEMPTS: usize = 3;
 
 /// Datagrams a UDP thread receives with one system call (and answers with one), at most.
 pub const UDP_BATCH: usize = 32;
+
+/// Rounds of proof fetches one light answer may take: each fetches every key the last
+/// computation found missing (a name, then its certificates or identity binding, then the
+/// identity, CNAME targets and glue names).
+pub const MAX_PROOF_ROUNDS: usize = 8;
+
+/// Questions a light resolver proves at once; more are answered SERVFAIL at once (a flood
+/// of uncached names must not queue without bound).
+pub const MAX_PROVING_QUESTIONS: usize = 256;
+
+/// Requests a light resolver has under way to its peers at once.
+pub const MAX_PEER_REQUESTS: usize = 8;
+
+/// Proven keys a light resolver keeps at one header; past it, it starts over.
+pub const MAX_SNAPSHOT_KEYS: usize = 100_000;
+
+/// A light resolver refreshes its header at least this far apart.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A refresh's outcome is shared by the questions that ask for one this soon after it.
+pub const REFRESH_REUSE: Duration = Duration::from_millis(500);
+
+/// How long a light resolver waits to connect to a peer, and for its whole answer.
+pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const PEER_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest answer read from a peer (32 proofs with their headers, commits and sets).
+pub const MAX_PEER_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Pages of validator changes read from a peer, at most.
+pub const MAX_HANDOFF_PAGES: usize = 100;
+
+/// A peer caught serving what does not verify is not asked for this long, doubled each
+/// time in a row, up to [`SET_ASIDE_MAX`].
+pub const SET_ASIDE_FIRST: Duration = Duration::from_secs(5);
+pub const SET_ASIDE_MAX: Duration = Duration::from_secs(300);

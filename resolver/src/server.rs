@@ -12,6 +12,7 @@ use tracing::info;
 use crate::cache::AnswerCache;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
+use crate::light::Light;
 use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES};
 use crate::tcp::TcpServer;
 use crate::udp::UdpThreads;
@@ -52,6 +53,22 @@ pub struct DnsServer {
 /// Starts answering DNS on `config.listen` (UDP and TCP) from `reader`, forwarding other names
 /// to `config.upstream`.
 pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<DnsServer> {
+    let handler = Handler::new(reader.clone(), &config.upstream)?;
+    serve_with(config, reader, handler).await
+}
+
+/// Starts a light resolver's DNS server on `config.listen`: chain names answered only from
+/// what `light` proves, other names forwarded to `config.upstream`.
+pub async fn serve_light(config: DnsConfig, light: Arc<Light>) -> Result<DnsServer> {
+    let handler = Handler::light(light.clone(), &config.upstream)?;
+    serve_with(config, light, handler).await
+}
+
+async fn serve_with(
+    config: DnsConfig,
+    reader: Arc<dyn NameReader>,
+    handler: Handler,
+) -> Result<DnsServer> {
     let cache = (config.cache_bytes > 0)
         .then(|| Arc::new(AnswerCache::new(config.cache_bytes, reader.tip_height())));
     if let Some(cache) = &cache {
@@ -63,7 +80,7 @@ pub async fn serve(config: DnsConfig, reader: Arc<dyn NameReader>) -> Result<Dns
             .map_err(|e| Error::Thread(io::Error::other(e)))?
             .map_err(Error::Thread)?;
     }
-    let handler = Arc::new(Handler::new(reader, &config.upstream)?.serving_on(config.listen));
+    let handler = Arc::new(handler.serving_on(config.listen));
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,

@@ -137,7 +137,9 @@ impl Worker {
         out: &mut Vec<u8>,
     ) -> bool {
         let plain = plain_query(packet);
-        if let (Some(query), Some(cache)) = (&plain, &self.cache) {
+        // A light resolver whose header is stale answers nothing from the cache.
+        let cache = self.cache.as_ref().filter(|_| !self.handler.unproven_now());
+        if let (Some(query), Some(cache)) = (&plain, cache) {
             query.key_into(key);
             let reader = self.handler.reader();
             let under = query.under_tld(reader.tlds(), name);
@@ -179,7 +181,7 @@ impl Worker {
         match self.handler.decide(&request) {
             Decision::Answered(reply, validity) => {
                 *out = self.handler.encode_udp(&request, &reply);
-                if let (Some(_), Some(cache), Some(validity)) = (&plain, &self.cache, validity)
+                if let (Some(_), Some(cache), Some(validity)) = (&plain, cache, validity)
                     && let Some(serials) = soa_serials(out)
                 {
                     cache.insert(key, out, serials, validity);
@@ -191,6 +193,16 @@ impl Worker {
                 let socket = self.socket.clone();
                 self.runtime.spawn(async move {
                     let reply = handler.forward(name, qtype).await;
+                    let bytes = handler.encode_udp(&request, &reply);
+                    send_one(&socket, &bytes, src);
+                });
+                false
+            }
+            Decision::Prove(name, qtype) => {
+                let handler = self.handler.clone();
+                let socket = self.socket.clone();
+                self.runtime.spawn(async move {
+                    let reply = handler.prove(name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
                     send_one(&socket, &bytes, src);
                 });

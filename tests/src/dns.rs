@@ -5,7 +5,8 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{Name, RecordType};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,7 +30,36 @@ fn question(name: &str, rtype: RecordType) -> Message {
 
 /// Asks `server` one question and returns the answer.
 pub fn query(server: SocketAddr, name: &str, rtype: RecordType, transport: Transport) -> Message {
-    let message = question(name, rtype);
+    ask(server, question(name, rtype), transport)
+}
+
+/// Asks `server` one question with EDNS (a 1232-byte buffer), so that an answer can carry an
+/// Extended DNS Error.
+pub fn query_edns(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    transport: Transport,
+) -> Message {
+    let mut message = question(name, rtype);
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    message.set_edns(edns);
+    ask(server, message, transport)
+}
+
+/// The Extended DNS Error (RFC 8914) of an answer: its info code and text.
+pub fn ede(message: &Message) -> Option<(u16, String)> {
+    match message.edns.as_ref()?.option(EdnsCode::from(15))? {
+        EdnsOption::Unknown(15, data) if data.len() >= 2 => Some((
+            u16::from_be_bytes([data[0], data[1]]),
+            String::from_utf8_lossy(&data[2..]).into_owned(),
+        )),
+        _ => None,
+    }
+}
+
+fn ask(server: SocketAddr, message: Message, transport: Transport) -> Message {
     let bytes = message.to_vec().expect("encode query");
     let answer = match transport {
         Transport::Udp => udp(server, &bytes),

@@ -116,6 +116,11 @@ impl Node {
         Node::spawn(data, args)
     }
 
+    /// Starts `sigild` with exactly `args` (e.g. a light resolver's), its data in `data`.
+    pub fn start_args(data: &Path, args: &[&str]) -> Node {
+        Node::spawn(data, args.iter().map(OsString::from).collect())
+    }
+
     /// Starts `sigild --config FILE`, with the data folder and ports the file names.
     pub fn start_config(config: &Path, data: &Path) -> Node {
         Node::start_config_env(config, data, &[])
@@ -275,6 +280,12 @@ pub fn api_try_get(api: &str, path: &str) -> Option<serde_json::Value> {
         serde_json::from_str(&body)
             .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}")),
     )
+}
+
+/// `GET` from the node's API whatever the status: the status line and the body.
+pub fn api_get_any(api: &str, path: &str) -> (String, String) {
+    let (head, body) = http_get(api, path);
+    (head.lines().next().unwrap_or_default().to_string(), body)
 }
 
 /// `POST` a JSON document to the node's API; returns the status line and the parsed body.

@@ -69,6 +69,38 @@ pub struct ChainStatus {
     /// What re-checking the pending transactions on the new state cost after the last block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mempool_recheck: Option<MempoolRecheck>,
+    /// Present on a light resolver (`sigild --light`): the header it trusts and its peers.
+    /// There `tip` is the newest header it verified, and `validators` the set it trusts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<LightStatus>,
+}
+
+/// What a light resolver trusts and whom it asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LightStatus {
+    /// Height of the newest header it verified (0: none yet).
+    pub trusted_height: Height,
+    /// Age of that header by its time, in seconds, when the status was read.
+    pub trusted_age_secs: u64,
+    /// Answers are refused (SERVFAIL) once the trusted header is older than this.
+    pub max_age_secs: u64,
+    /// Whether answers are proven fresh now (a header within `max_age_secs`).
+    pub fresh: bool,
+    pub peers: Vec<PeerStanding>,
+}
+
+/// How one peer of a light resolver stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStanding {
+    pub url: String,
+    /// `ok`, `unreachable` (its last request failed) or `set_aside` (caught serving what
+    /// does not verify; not asked until `set_aside_secs` have passed).
+    pub standing: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_aside_secs: Option<u64>,
+    /// Why it is not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// Where a node's consensus engine is.

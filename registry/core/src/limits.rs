@@ -94,6 +94,13 @@ pub const REGISTER_SNAPSHOT_EVENTS: u64 = 1_000;
 /// Entries of a history one API page holds by default, and at most.
 pub const DEFAULT_PAGE_ITEMS: usize = 100;
 pub const MAX_PAGE_ITEMS: usize = 1_000;
+/// State keys one `GET /v1/proofs` request may ask to prove (each proof carries the header,
+/// commit and validator set, a few KB with many validators): what one light answer needs,
+/// with room to spare.
+pub const MAX_PROOF_KEYS_PER_REQUEST: usize = 32;
+/// Longest state key `GET /v1/proofs` proves (the longest key the state machine writes is
+/// far shorter: a few names and hashes).
+pub const MAX_PROOF_KEY_BYTES: usize = 1024;
 /// Longest history cursor (a store key suffix) a client may pass back.
 pub const MAX_CURSOR_BYTES: usize = 512;
 

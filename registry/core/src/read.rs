@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
-use crate::state::{CertEntry, IdentityEntry, NameEntry};
+use crate::error::{Error, Result};
+use crate::name::{Placement, place};
+use crate::state::{CertEntry, IdentityEntry, NameEntry, StateRead, active_certs, keys};
 use crate::types::Height;
 
 /// Finalized names, as the DNS resolver sees them.
@@ -46,4 +47,45 @@ pub trait NameReader: Send + Sync + 'static {
 pub struct WrittenKeys {
     pub height: Height,
     pub keys: Arc<[Vec<u8>]>,
+}
+
+// The rules of `NameReader` over any state reader: the one home for which keys an answer
+// reads, shared by the full node (its tree) and the light resolver (its proven snapshot).
+
+/// The entry of a registered name, expired or not.
+pub fn read_name_entry(state: &impl StateRead, name: &str) -> Result<Option<NameEntry>> {
+    state.get_decoded(&keys::name(name))
+}
+
+/// The certificates bound to a registered name and not revoked, in order of registration.
+pub fn read_active_certs(state: &impl StateRead, name: &str) -> Result<Vec<CertEntry>> {
+    active_certs(state, name)?
+        .iter()
+        .map(|hash| {
+            state
+                .get_decoded(&keys::cert(name, hash))?
+                .ok_or_else(|| Error::corrupt("certificate", format!("{hash} listed but missing")))
+        })
+        .collect()
+}
+
+/// The identity bound to `name` (a registered name or a host below it, under one of `tlds`),
+/// revoked or not. The binding counts under the owner who made it, the registered name's
+/// current one.
+pub fn read_bound_identity(
+    state: &impl StateRead,
+    tlds: &[String],
+    name: &str,
+) -> Result<Option<IdentityEntry>> {
+    let registered = match place(name, tlds) {
+        Placement::Under { name, .. } => name,
+        _ => return Ok(None),
+    };
+    let Some(entry) = read_name_entry(state, registered)? else {
+        return Ok(None);
+    };
+    match state.get_decoded::<String>(&keys::identity_binding(name, &entry.owner))? {
+        Some(id) => state.get_decoded(&keys::identity(&id)),
+        None => Ok(None),
+    }
 }

@@ -6,11 +6,13 @@ use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::limits::DEFAULT_PAGE_ITEMS;
 use sigil_core::paging::{Order, Page, PageRequest};
-use sigil_core::read::{NameReader, WrittenKeys};
+use sigil_core::read::{
+    NameReader, WrittenKeys, read_active_certs, read_bound_identity, read_name_entry,
+};
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
-    ValidatorSetChange, active_certs, cert_history_prefix, history_prefix, holder_history_prefix,
+    ValidatorSetChange, cert_history_prefix, history_prefix, holder_history_prefix,
     identity_history_prefix, index, keys, offerings_prefix, register_log_prefix,
     subscriptions_page,
 };
@@ -278,19 +280,11 @@ impl NameReader for Ledger {
     }
 
     fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
-        self.latest().get_decoded(&keys::name(name))
+        read_name_entry(&self.latest(), name)
     }
 
     fn active_certs(&self, name: &str) -> sigil_core::Result<Vec<CertEntry>> {
-        let latest = self.latest();
-        active_certs(&latest, name)?
-            .iter()
-            .map(|hash| {
-                latest.get_decoded(&keys::cert(name, hash))?.ok_or_else(|| {
-                    sigil_core::Error::corrupt("certificate", format!("{hash} listed but missing"))
-                })
-            })
-            .collect()
+        read_active_certs(&self.latest(), name)
     }
 
     fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
@@ -334,20 +328,6 @@ impl NameReader for Ledger {
     }
 
     fn bound_identity(&self, name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
-        // The binding counts under the owner who made it, the registered name's current one.
-        let registered = match sigil_core::name::place(name, &self.tlds) {
-            sigil_core::name::Placement::Under { name, .. } => name,
-            _ => return Ok(None),
-        };
-        let Some(entry) = self.name_entry(registered)? else {
-            return Ok(None);
-        };
-        match self
-            .latest()
-            .get_decoded::<String>(&keys::identity_binding(name, &entry.owner))?
-        {
-            Some(id) => Ok(self.identity(&id)?),
-            None => Ok(None),
-        }
+        read_bound_identity(&self.latest(), &self.tlds, name)
     }
 }

@@ -1,7 +1,9 @@
 //! `sigild`: the Sigil node. Keeps the ledger, produces blocks (single validator) or decides them
 //! with the other validators, or follows them as a full node; answers DNS for chain names from
-//! the finalized state and serves the HTTP API.
+//! the finalized state and serves the HTTP API. With `--light` it is a resolver without a
+//! ledger that answers chain names only from proofs fetched from peers.
 
+mod light;
 mod logging;
 mod networking;
 
@@ -60,7 +62,26 @@ struct Args {
     /// keeps the engine that created it, and starting it with the other one is refused.
     #[arg(long, value_name = "ENGINE")]
     store: Option<Engine>,
+    /// Run as a light resolver: no ledger; chain names are answered only from proofs fetched
+    /// from the --peer nodes and checked against the validators of --genesis (followed
+    /// through their changes); what cannot be proven is SERVFAIL with an Extended DNS Error.
+    #[arg(long, requires_all = ["peer", "genesis"], conflicts_with_all = ["dev", "config", "store", "prune_window_blocks"])]
+    light: bool,
+    /// Light resolver: a node's HTTP API to fetch proofs from (repeatable; asked in order),
+    /// e.g. http://127.0.0.1:8645.
+    #[arg(long, value_name = "URL", requires = "light")]
+    peer: Vec<String>,
+    /// Light resolver: the chain's genesis.json, whose validators are trusted first.
+    #[arg(long, value_name = "FILE", requires = "light")]
+    genesis: Option<PathBuf>,
+    /// Light resolver: answers are refused (SERVFAIL) once the newest header it verified is
+    /// older than this, by the header's time [default: 60].
+    #[arg(long, value_name = "SECS", requires = "light")]
+    max_age: Option<u64>,
 }
+
+/// Default `--max-age` of a light resolver, in seconds.
+const DEFAULT_LIGHT_MAX_AGE_SECS: u64 = 60;
 
 fn main() {
     logging::init();
@@ -92,6 +113,28 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 const EXIT_INCOMPATIBLE_DATA: i32 = 3;
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.light {
+        return light::run(light::LightArgs {
+            peers: args.peer,
+            genesis: args.genesis.expect("clap requires --genesis with --light"),
+            data: args.data.unwrap_or_else(config::default_data_dir),
+            dns: sigil_resolver::DnsConfig {
+                listen: args
+                    .dns_listen
+                    .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?),
+                upstream: args.upstream,
+                cache_bytes: match args.dns_cache_mb {
+                    Some(mb) => mb.saturating_mul(1024 * 1024),
+                    None => sigil_resolver::DnsConfig::default().cache_bytes,
+                },
+            },
+            api_listen: args
+                .api_listen
+                .unwrap_or(config::DEFAULT_API_LISTEN.parse()?),
+            max_age_secs: args.max_age.unwrap_or(DEFAULT_LIGHT_MAX_AGE_SECS),
+        })
+        .await;
+    }
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -271,7 +314,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -63,6 +63,28 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<Exit> {
                 ),
             ]);
         }
+        if let Some(light) = &s.light {
+            facts.push(vec![
+                "light resolver".into(),
+                format!(
+                    "trusts header {} ({} s old, {}; max age {} s)",
+                    light.trusted_height,
+                    light.trusted_age_secs,
+                    if light.fresh { "fresh" } else { "stale" },
+                    light.max_age_secs
+                ),
+            ]);
+            for peer in &light.peers {
+                let mut standing = peer.standing.clone();
+                if let Some(secs) = peer.set_aside_secs {
+                    standing.push_str(&format!(" for {secs} s"));
+                }
+                if let Some(error) = &peer.last_error {
+                    standing.push_str(&format!(": {error}"));
+                }
+                facts.push(vec![format!("peer {}", peer.url), standing]);
+            }
+        }
         let validators: Vec<Vec<String>> = s
             .validators
             .validators
