@@ -2,15 +2,12 @@
 //! chain whose names carry every record type, a registered certificate (TLSA) and a bound
 //! identity (`_sigil-key`); a light resolver pointed at it answers as the full node does over
 //! UDP and TCP, skips a dead peer for an honest one, restarts from its saved trust, and answers
-//! SERVFAIL with an Extended DNS Error when no peer answers or the only header it can get is
-//! older than `--max-age`.
+//! SERVFAIL with an Extended DNS Error when no peer answers, the only header it can get is
+//! older than `--max-age`, or a peer lies (the `liar` proxy: a changed record, another name's
+//! proof, a rogue signer, a false absence), and takes an honest second peer's answer instead.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -18,6 +15,7 @@ use hickory_proto::rr::{RData, RecordType};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
 use sigil_core::state::keys;
 use sigil_tests::dns::{Transport, ede, query, query_edns};
+use sigil_tests::liar::{Liar, Mode};
 use sigil_tests::{Node, api_get, api_get_any, ok, ok_json, sigil};
 
 const BOTH: [Transport; 2] = [Transport::Udp, Transport::Tcp];
@@ -50,7 +48,11 @@ const QUESTIONS: &[(&str, RecordType)] = &[
 /// A full node whose chain holds the names of [`QUESTIONS`].
 fn chain(dir: &Path) -> Node {
     let keys = dir.join("keys");
-    let node = Node::start(&dir.join("data"), &[]);
+    // Every proof and status read comes from loopback, one client to the node: allow the
+    // tests' rate of them.
+    let config = dir.join("sigil.toml");
+    std::fs::write(&config, "api_expensive_per_sec = 100000\n").unwrap();
+    let node = Node::start(&dir.join("data"), &["--config", config.to_str().unwrap()]);
     ok(node.sigil(&keys, &["key", "new", "alice"]));
     ok(node.sigil(&keys, &["key", "new", "bob"]));
     let zone = dir.join("names.zone");
@@ -318,14 +320,13 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
         assert!(text.contains("no peer answered"), "{text}");
     }
 
-    // A peer that replays the chain's proofs from when it last answered (as a stopped node
-    // behind a cache would): the header it serves grows older than --max-age, and answers
-    // stop, with the stale EDE.
-    let proxy = Replay::start(&node.api);
+    // A peer that replays the first proofs it relayed (old headers replayed): the header it
+    // serves grows older than --max-age, and answers stop, with the stale EDE.
+    let proxy = Liar::start(&node.api, Mode::ReplayOld);
     let stale = light(
         &dir.path().join("stale"),
         &genesis,
-        &[&proxy.url],
+        &[&proxy.api],
         &["--max-age", "3"],
     );
     let fresh = query_edns(stale.dns, "shop.sigil.", RecordType::A, Transport::Udp);
@@ -335,7 +336,6 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
         "{fresh:?}"
     );
     assert_eq!(fresh.answers[0].data.to_string(), "192.0.2.20");
-    proxy.replay.store(true, Ordering::SeqCst);
     let refused = wait_for("a stale answer", || {
         let answer = query_edns(stale.dns, "shop.sigil.", RecordType::A, Transport::Udp);
         (answer.metadata.response_code == ResponseCode::ServFail).then_some(answer)
@@ -354,7 +354,7 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     let both = light(
         &dir.path().join("both"),
         &genesis,
-        &[&proxy.url, &node.api],
+        &[&proxy.api, &node.api],
         &["--max-age", "3"],
     );
     for transport in BOTH {
@@ -374,6 +374,72 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     let why = status["light"]["peers"][0]["last_error"].as_str().unwrap();
     assert!(why.contains("stale"), "{status}");
     assert_eq!(status["light"]["peers"][1]["standing"], "ok", "{status}");
+}
+
+#[test]
+fn a_light_resolver_answers_servfail_to_every_lie_and_the_truth_beside_an_honest_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = chain(dir.path());
+    let genesis = node.data.join("genesis.json");
+    // Each lie of a peer (the `liar` proxy in front of the node) is refused with the EDE that
+    // says a proof does not verify; with the honest node as second peer, the liar is set aside
+    // and the answer is the node's.
+    let lies = [
+        (Mode::ChangedValue, "a changed record"),
+        (Mode::OtherKey, "the proof of another name"),
+        (
+            Mode::RogueSigner,
+            "a header signed by keys that are not validators, and a forged handoff",
+        ),
+        (
+            Mode::RogueProofs,
+            "proofs signed by keys that are not validators",
+        ),
+        (
+            Mode::FalseAbsence,
+            "an absence claimed for a name that exists",
+        ),
+    ];
+    for (mode, lie) in lies {
+        let liar = Liar::start_learning(&node.api, mode, &["/v1/names/example.sigil/proof"]);
+        let folder = dir.path().join(mode.as_str());
+        let alone = light(&folder.join("alone"), &genesis, &[&liar.api], &[]);
+        for transport in BOTH {
+            let answer = query_edns(alone.dns, "shop.sigil.", RecordType::A, transport);
+            println!(
+                "{mode:?} {transport:?}: {:?} {:?}",
+                answer.metadata.response_code,
+                ede(&answer)
+            );
+            assert_eq!(
+                answer.metadata.response_code,
+                ResponseCode::ServFail,
+                "{lie}: {answer:?}"
+            );
+            assert!(answer.answers.is_empty(), "{lie}: {answer:?}");
+            let (code, text) = ede(&answer).expect("an Extended DNS Error");
+            assert_eq!(code, 6, "{lie}: {text}");
+        }
+        let both = light(&folder.join("both"), &genesis, &[&liar.api, &node.api], &[]);
+        for transport in BOTH {
+            let answer = query_edns(both.dns, "shop.sigil.", RecordType::A, transport);
+            assert_eq!(
+                answer.metadata.response_code,
+                ResponseCode::NoError,
+                "{lie}: {answer:?}"
+            );
+            assert_eq!(answer.answers[0].data.to_string(), "192.0.2.20", "{lie}");
+        }
+        let status = api_get(&both.api, "/v1/status");
+        assert_eq!(
+            status["light"]["peers"][0]["standing"], "set_aside",
+            "{lie}: {status}"
+        );
+        assert_eq!(
+            status["light"]["peers"][1]["standing"], "ok",
+            "{lie}: {status}"
+        );
+    }
 }
 
 #[test]
@@ -512,73 +578,4 @@ fn a_light_resolver_follows_a_validator_change_through_its_handoff() {
         "{saved}"
     );
     assert!(net.node(fifth).api.starts_with("http://"));
-}
-
-/// An HTTP proxy in front of a node's API that records each answer by path, and once told to
-/// replay, answers every path from its record (502 for a path never seen).
-struct Replay {
-    url: String,
-    replay: Arc<AtomicBool>,
-}
-
-impl Replay {
-    fn start(upstream: &str) -> Replay {
-        let upstream: SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let replay = Arc::new(AtomicBool::new(false));
-        let seen: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
-        let flag = replay.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (flag, seen) = (flag.clone(), seen.clone());
-                std::thread::spawn(move || serve(stream, upstream, &flag, &seen));
-            }
-        });
-        Replay { url, replay }
-    }
-}
-
-/// Answers one request on `client` (then closes it), from `upstream` or the record.
-fn serve(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    replay: &AtomicBool,
-    seen: &Mutex<HashMap<String, Vec<u8>>>,
-) {
-    client.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(client.try_clone().unwrap());
-    let mut first = String::new();
-    if reader.read_line(&mut first).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let answer = if replay.load(Ordering::SeqCst) {
-        seen.lock().unwrap().get(&path).cloned().unwrap_or_else(|| {
-            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
-        })
-    } else {
-        let Ok(mut up) = TcpStream::connect(upstream) else {
-            return;
-        };
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n\r\n");
-        if up.write_all(request.as_bytes()).is_err() {
-            return;
-        }
-        let mut answer = Vec::new();
-        if up.read_to_end(&mut answer).is_err() {
-            return;
-        }
-        seen.lock().unwrap().insert(path, answer.clone());
-        answer
-    };
-    let _ = client.write_all(&answer);
 }

@@ -261,7 +261,7 @@ impl Light {
                 return Ok(());
             }
         }
-        Err(failures.into_unproven())
+        Err(failures.into_unproven(&self.peers))
     }
 
     /// Gets the peers' newest header, verified against the trusted set (following validator
@@ -304,7 +304,7 @@ impl Light {
         if self.is_fresh() {
             return Ok(());
         }
-        Err(failures.into_unproven())
+        Err(failures.into_unproven(&self.peers))
     }
 
     /// Verifies the tip proof `proofs` of `key` from `peer` and adopts its header if newer.

@@ -38,6 +38,8 @@ struct Standing {
     /// Its last request failed without an answer.
     unreachable: bool,
     last_error: Option<String>,
+    /// Set aside for a header older than `--max-age` rather than for a lie.
+    aside_for_stale: bool,
 }
 
 struct Peer {
@@ -119,9 +121,9 @@ impl Peers {
         standing.last_error = Some(error.to_string());
     }
 
-    /// Sets `peer` aside after an answer that does not verify, or a header too old to use:
-    /// not asked for 5 s, doubling with each time in a row, up to [`SET_ASIDE_MAX`].
-    pub fn set_aside(&self, peer: usize, why: &str) {
+    /// Sets `peer` aside after an answer that does not verify, or (`stale`) a header too old
+    /// to use: not asked for 5 s, doubling with each time in a row, up to [`SET_ASIDE_MAX`].
+    pub fn set_aside(&self, peer: usize, why: &str, stale: bool) {
         let mut standing = self.peers[peer]
             .standing
             .lock()
@@ -132,7 +134,23 @@ impl Peers {
         standing.strikes = standing.strikes.saturating_add(1);
         standing.set_aside_until = Some(Instant::now() + time);
         standing.last_error = Some(why.to_string());
+        standing.aside_for_stale = stale;
         tracing::warn!(peer = %self.peers[peer].url, set_aside_secs = time.as_secs(), why, "peer set aside");
+    }
+
+    /// Why the peers now set aside were set aside: each one's URL and error, and whether it
+    /// was for a stale header rather than a lie.
+    pub fn aside(&self) -> Vec<(String, bool)> {
+        let now = Instant::now();
+        self.peers
+            .iter()
+            .filter_map(|peer| {
+                let standing = peer.standing.lock().expect("peer lock poisoned");
+                let why = standing.last_error.as_deref().unwrap_or("no reason kept");
+                (standing.set_aside_until > Some(now))
+                    .then(|| (format!("{}: {why}", peer.url), standing.aside_for_stale))
+            })
+            .collect()
     }
 
     /// How each peer stands, for the status.
@@ -270,7 +288,7 @@ mod tests {
         assert_eq!(peers.order(), [0, 1, 2]);
         // One that did not answer is asked after the others; one that lied is not asked.
         peers.unreachable(0, "cannot connect");
-        peers.set_aside(1, "the tree proof does not match");
+        peers.set_aside(1, "the tree proof does not match", false);
         assert_eq!(peers.order(), [2, 0]);
         let standings = peers.standings();
         assert_eq!(standings[0].standing, "unreachable");
@@ -279,7 +297,7 @@ mod tests {
         assert_eq!(standings[2].standing, "ok");
         // Each time in a row doubles the time, up to the bound.
         for _ in 0..20 {
-            peers.set_aside(1, "again");
+            peers.set_aside(1, "again", false);
         }
         assert_eq!(
             peers.standings()[1].set_aside_secs,

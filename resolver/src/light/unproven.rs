@@ -83,19 +83,30 @@ impl Failures {
                 self.unreachable.push(format!("{}: {e}", peers.url(peer)));
             }
             PeerError::Bogus(e) => {
-                peers.set_aside(peer, &e);
+                peers.set_aside(peer, &e, false);
                 self.bogus.push(format!("{}: {e}", peers.url(peer)));
             }
             PeerError::Stale(e) => {
-                peers.set_aside(peer, &e);
+                peers.set_aside(peer, &e, true);
                 self.stale.push(format!("{e} (from {})", peers.url(peer)));
             }
         }
     }
 
     /// A lie said is the reason over an old header, and an old header over a peer that did
-    /// not answer; with none of them, every peer is set aside.
-    pub(super) fn into_unproven(self) -> Unproven {
+    /// not answer; with none of them, every peer is set aside, and the reason is why they were
+    /// (a lie, or else an old header).
+    pub(super) fn into_unproven(mut self, peers: &Peers) -> Unproven {
+        if self.bogus.is_empty() && self.stale.is_empty() && self.unreachable.is_empty() {
+            for (why, stale) in peers.aside() {
+                let why = format!("set aside: {why}");
+                if stale {
+                    self.stale.push(why);
+                } else {
+                    self.bogus.push(why);
+                }
+            }
+        }
         if !self.bogus.is_empty() {
             Unproven::Bogus(self.bogus.join("; "))
         } else if !self.stale.is_empty() {
@@ -103,7 +114,7 @@ impl Failures {
         } else if !self.unreachable.is_empty() {
             Unproven::NoPeer(self.unreachable.join("; "))
         } else {
-            Unproven::NoPeer("every peer is set aside for serving proofs that do not verify".into())
+            Unproven::NoPeer("no peer to ask".into())
         }
     }
 }
