@@ -5,7 +5,8 @@
 //! ledger, responses and garbage dropped, FORMERR for a query with records, one RRset for
 //! ANY, short TCP frames, and additional addresses for MX and SRV targets.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,55 +17,20 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use sigil_core::read::NameReader;
 use sigil_core::records::Record as LedgerRecord;
-use sigil_core::state::{CertEntry, IdentityEntry, NameEntry};
-use sigil_core::types::{Height, PublicKey};
+use sigil_core::state::NameEntry;
+use sigil_core::types::PublicKey;
 use sigil_resolver::{DnsConfig, DnsServer, ede, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
+
+use common::Names;
 
 /// Bound on every wait in these tests.
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The TXT strings at `big.example.sigil`: eight of 255 bytes, more than any UDP reply holds.
 const BIG_TXT_COUNT: usize = 8;
-
-struct Names {
-    tlds: Vec<String>,
-    entries: BTreeMap<String, NameEntry>,
-}
-
-impl NameReader for Names {
-    fn tip_height(&self) -> Height {
-        10
-    }
-    fn tlds(&self) -> &[String] {
-        &self.tlds
-    }
-    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
-        Ok(self.entries.get(name).cloned())
-    }
-    fn active_certs(&self, _name: &str) -> sigil_core::Result<Vec<CertEntry>> {
-        Ok(Vec::new())
-    }
-    fn bound_identity(&self, _name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
-        Ok(None)
-    }
-    fn registered_names(
-        &self,
-        after: &str,
-        limit: usize,
-    ) -> sigil_core::Result<Option<Vec<String>>> {
-        Ok(Some(
-            self.entries
-                .keys()
-                .filter(|name| after.is_empty() || name.as_str() > after)
-                .take(limit)
-                .cloned()
-                .collect(),
-        ))
-    }
-}
 
 fn names() -> Arc<dyn NameReader> {
     let entry = |name: &str, records: &[String]| {

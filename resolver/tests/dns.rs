@@ -1,6 +1,8 @@
 //! DNS over real UDP and TCP sockets on loopback: chain answers, truncation and EDNS, forwarding
 //! to an upstream server started here, refusals, odd requests, and start-up and shutdown.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::iter;
@@ -26,57 +28,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::time::timeout;
 
+use common::{Names, names_after};
+
 /// Bound on every wait in these tests.
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Number of 250-byte TXT strings in the large set: about 3 KB, more than any UDP answer.
 const LARGE_TXT_COUNT: usize = 12;
-
-struct Names {
-    tlds: Vec<String>,
-    entries: BTreeMap<String, NameEntry>,
-}
-
-impl NameReader for Names {
-    fn tip_height(&self) -> Height {
-        10
-    }
-    fn tlds(&self) -> &[String] {
-        &self.tlds
-    }
-    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
-        Ok(self.entries.get(name).cloned())
-    }
-    fn active_certs(&self, _name: &str) -> sigil_core::Result<Vec<CertEntry>> {
-        // Certificates and their TLSA records are tested in `answer` and end to end.
-        Ok(Vec::new())
-    }
-
-    fn bound_identity(
-        &self,
-        _name: &str,
-    ) -> sigil_core::Result<Option<sigil_core::state::IdentityEntry>> {
-        // These tests bind no identity to any name.
-        Ok(None)
-    }
-    fn registered_names(
-        &self,
-        after: &str,
-        limit: usize,
-    ) -> sigil_core::Result<Option<Vec<String>>> {
-        Ok(Some(names_after(&self.entries, after, limit)))
-    }
-}
-
-/// The names of `entries` after `after` (from the first when empty), at most `limit`.
-fn names_after(entries: &BTreeMap<String, NameEntry>, after: &str, limit: usize) -> Vec<String> {
-    entries
-        .keys()
-        .filter(|name| after.is_empty() || name.as_str() > after)
-        .take(limit)
-        .cloned()
-        .collect()
-}
 
 fn names() -> Arc<dyn NameReader> {
     let entry = |name: &str, records: Vec<LedgerRecord>| {

@@ -1,0 +1,53 @@
+//! What the resolver's integration tests share: a fixed set of names behind `NameReader`.
+
+use std::collections::BTreeMap;
+
+use sigil_core::read::NameReader;
+use sigil_core::state::{CertEntry, IdentityEntry, NameEntry};
+use sigil_core::types::Height;
+
+/// Registered names at height 10, without certificates or identity bindings (those are tested
+/// in `answer` and end to end).
+pub struct Names {
+    pub tlds: Vec<String>,
+    pub entries: BTreeMap<String, NameEntry>,
+}
+
+impl NameReader for Names {
+    fn tip_height(&self) -> Height {
+        10
+    }
+    fn tlds(&self) -> &[String] {
+        &self.tlds
+    }
+    fn name_entry(&self, name: &str) -> sigil_core::Result<Option<NameEntry>> {
+        Ok(self.entries.get(name).cloned())
+    }
+    fn active_certs(&self, _name: &str) -> sigil_core::Result<Vec<CertEntry>> {
+        Ok(Vec::new())
+    }
+    fn bound_identity(&self, _name: &str) -> sigil_core::Result<Option<IdentityEntry>> {
+        Ok(None)
+    }
+    fn registered_names(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> sigil_core::Result<Option<Vec<String>>> {
+        Ok(Some(names_after(&self.entries, after, limit)))
+    }
+}
+
+/// The names of `entries` after `after` (from the first when empty), at most `limit`.
+pub fn names_after(
+    entries: &BTreeMap<String, NameEntry>,
+    after: &str,
+    limit: usize,
+) -> Vec<String> {
+    entries
+        .keys()
+        .filter(|name| after.is_empty() || name.as_str() > after)
+        .take(limit)
+        .cloned()
+        .collect()
+}
