@@ -4,6 +4,7 @@
 
 mod logging;
 mod networking;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,19 @@ struct Args {
     /// keeps the engine that created it, and starting it with the other one is refused.
     #[arg(long, value_name = "ENGINE")]
     store: Option<Engine>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print what the data folder's database holds, by part (blocks, the state tree, indexes)
+    /// and key prefix, and how much of its file is in use; the node must be stopped.
+    StoreUsage {
+        /// Also give each figure per this many units (e.g. the names registered).
+        #[arg(long, value_name = "N")]
+        per: Option<u64>,
+    },
 }
 
 fn main() {
@@ -147,6 +161,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     };
 
+    if let Some(Command::StoreUsage { per }) = args.command {
+        return usage::print(engine, &chain.db, cache_bytes, per);
+    }
+    // redb never gives freed pages back to the file system while it runs; compacting the
+    // file when most of it is free is done here, before anything holds the database.
+    if let Some((before, after)) = store::compact(engine, &chain.db)
+        .with_context(|| format!("cannot compact the database in {}", chain.db.display()))?
+    {
+        eprintln!("sigild: compacted the database from {before} to {after} bytes");
+    }
     let store = store::open(engine, &chain.db, cache_bytes).map_err(|e| match e {
         // Says what to do itself.
         e @ sigil_registry::error::Error::WrongEngine { .. } => anyhow::Error::new(e),
