@@ -4,9 +4,11 @@
 #  - transactions final per second, CLI to finality (two a name), beside what the node did in
 #    the same run: blocks per second and transactions per block during the import, and the
 #    ceiling one signer's pending bound sets (MAX_PENDING_PER_SIGNER a block interval);
-#  - disk bytes per name of the data folder after the import, after WINDOW more blocks (so
-#    pruning catches up), and after a restart (which compacts a mostly free redb file), split by
-#    part (blocks, tree, indexes) with `sigild store-usage`;
+#  - disk bytes per name of the data folder after the import, after WINDOW more blocks past the
+#    reveal window (so pruning catches up: the commitments' reveal-window entries are deleted
+#    up to a reveal window after the import, and the nodes that deletion makes stale go a
+#    WINDOW later), and after a restart (which compacts a mostly free redb file), split by part
+#    (blocks, tree, indexes) with `sigild store-usage`;
 #  - the node's resident memory (VmRSS, VmHWM) after the import and after answering DNS for a
 #    sample of the names.
 #
@@ -19,6 +21,7 @@
 #        IMPORT_ARGS  more `sigil name import` flags, e.g. "--in-flight 8"
 #        PERF=1       record a CPU profile of sigild during the import (WORK/perf.data; needs perf)
 #        BENCH=DIR    the shared benchmark helpers (default ../shared/bench beside the repository)
+#        API_PORT, DNS_PORT  the node's ports on 127.0.0.1 (default 18845, 18853)
 # Run it under `nice -n 19` on a shared machine. Needs python3 and curl.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,8 +30,8 @@ names=${1:-100000}
 window=${2:-1000}
 queries=${QUERIES:-20000}
 work=${WORK:-/tmp/sigil-import-bench}
-api=127.0.0.1:18845
-dns_port=18853
+api=127.0.0.1:${API_PORT:-18845}
+dns_port=${DNS_PORT:-18853}
 # Longest waits: the import, and the node's start (a restart may compact a large file).
 import_timeout=7200
 start_timeout=600
@@ -99,7 +102,9 @@ load() { echo "load average $1: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 start_node
 "$BIN/sigil" key new bench >/dev/null
-interval_ms=$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"]["block_interval_ms"])')
+param() { status | python3 -c "import json,sys; print(json.load(sys.stdin)['params']['$1'])"; }
+interval_ms=$(param block_interval_ms)
+reveal_max=$(param reveal_max_blocks)
 h0=$(height)
 load "before the import"
 if [ "${PERF:-}" = 1 ]; then
@@ -161,10 +166,11 @@ EOF
 memory "after answering DNS"
 
 if [ "$window" != 0 ]; then
-  echo "waiting for $window more blocks (pruning catches up; about $((window * interval_ms / 1000)) s)"
-  until [ "$(height)" -gt $((h1 + window)) ]; do sleep 2; done
-  memory "after $window more blocks"
-  folder "after $window more blocks (pruning on, $window versions kept)"
+  more=$((window + reveal_max + 10))
+  echo "waiting for $more more blocks: the reveal window ($reveal_max) and the versions kept ($window), so pruning catches up (about $((more * interval_ms / 1000)) s)"
+  until [ "$(height)" -gt $((h1 + more)) ]; do sleep 2; done
+  memory "after $more more blocks"
+  folder "after $more more blocks (pruning on, $window versions kept)"
 else
   echo "pruning off"
 fi
