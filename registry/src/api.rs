@@ -22,14 +22,16 @@ use crate::ledger::StoredBlock;
 use crate::mempool::MempoolError;
 use crate::node::Node;
 use sigil_core::api::{
-    AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, HolderInfo, IdentityInfo,
-    NameCerts, NameInfo, OfferingInfo, SubmitRequest, SubmitResponse, TxStatus,
+    AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, ErrorBody, HolderInfo,
+    IdentityInfo, NameCerts, NameInfo, OfferingInfo, SubmitBatchRequest, SubmitBatchResponse,
+    SubmitRequest, SubmitResponse, TxStatus,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::error::TxError;
 use sigil_core::limits::{
     MAX_API_BODY_BYTES, MAX_PAGE_ITEMS, MAX_PROOF_KEY_BYTES, MAX_PROOF_KEYS_PER_REQUEST,
+    MAX_SUBMIT_BATCH_TXS,
 };
 use sigil_core::name;
 use sigil_core::paging::{Order, Page, PageRequest};
@@ -60,6 +62,7 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
     Router::new()
         .route("/v1/status", get(status).layer(costly.clone()))
         .route("/v1/txs", post(submit))
+        .route("/v1/txs/batch", post(submit_batch))
         .route("/v1/txs/{id}", get(tx_status))
         .route("/v1/accounts/{key}", get(account))
         .route("/v1/names/{name}", get(name_entry))
@@ -351,6 +354,45 @@ async fn submit(
             id,
             status: TxStatus::Pending,
         }),
+    ))
+}
+
+/// Several transactions, admitted in order until one is refused: one request instead of one a
+/// transaction (an import sends thousands). Each costs what its own submission would.
+async fn submit_batch(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<SubmitBatchRequest>,
+) -> Result<(StatusCode, Json<SubmitBatchResponse>), ApiError> {
+    if req.txs.len() > MAX_SUBMIT_BATCH_TXS {
+        return Err(bad_request(format!(
+            "{} transactions in one batch; send at most {MAX_SUBMIT_BATCH_TXS}",
+            req.txs.len()
+        )));
+    }
+    let txs = req
+        .txs
+        .iter()
+        .enumerate()
+        .map(|(i, hex_tx)| {
+            let bytes = hex::decode(hex_tx.trim())
+                .map_err(|e| bad_request(format!("`txs[{i}]` is not hex: {e}")))?;
+            Ok(SignedTx::from_bytes(&bytes)?)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let (accepted, refused) = tokio::task::spawn_blocking(move || node.submit_batch(txs))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let refused = refused.map(|e| {
+        let e = ApiError::from(e);
+        ErrorBody {
+            code: e.code.to_string(),
+            message: e.message,
+            required_bits: e.required_bits,
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitBatchResponse { accepted, refused }),
     ))
 }
 

@@ -1,7 +1,8 @@
 //! Transactions waiting for a block: bounded by count and bytes, overall and per signer; each
 //! checked against the pending state (the final state after every pending transaction, in
 //! order); under load only transactions with more work are admitted, and when full the least
-//! work is evicted first. Blocks are built from the oldest.
+//! work is evicted first. A signer past its own bound may borrow room the pool does not need;
+//! borrowed room is given back first. Blocks are built from the oldest.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -12,7 +13,7 @@ use crate::evicted::{Evicted, EvictionReason};
 use sigil_core::error::TxError;
 use sigil_core::limits::{
     MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS, MAX_PENDING_BYTES_PER_SIGNER, MAX_PENDING_PER_SIGNER,
-    MEMPOOL_PRESSURE_PERMILLE, MEMPOOL_PRESSURE_STEP_PERMILLE,
+    MAX_PENDING_PER_SIGNER_BORROWING, MEMPOOL_PRESSURE_PERMILLE, MEMPOOL_PRESSURE_STEP_PERMILLE,
 };
 use sigil_core::state::{ChainParams, Overlay, StateRead, apply_pending};
 use sigil_core::tx::SignedTx;
@@ -34,7 +35,7 @@ pub enum MempoolError {
         fill_percent: u32,
     },
     #[error(
-        "{signer} already has {count} pending transactions ({bytes} bytes); wait for them to be final"
+        "{signer} already has {count} pending transactions ({bytes} bytes), as many as this node holds of one signer now; wait for some to be final"
     )]
     TooManyPending {
         signer: PublicKey,
@@ -104,6 +105,12 @@ struct Inner {
     /// (work, newest first): the first is the next to evict.
     by_work: BTreeSet<(u32, Reverse<u64>)>,
     bytes: usize,
+    /// Signers with more than [`MAX_PENDING_PER_SIGNER`] pending: their transactions past
+    /// that many are borrowed room.
+    borrowers: HashSet<PublicKey>,
+    /// Borrowed transactions over all signers, and their bytes.
+    borrowed: usize,
+    borrowed_bytes: usize,
     next_seq: u64,
     /// The pending state: every change of the pending transactions over the final state.
     /// After an eviction it may still hold the evicted transactions' changes (their signer's
@@ -189,8 +196,9 @@ impl Mempool {
         let bytes = stx.to_bytes().len();
         let signer = stx.tx.signer;
         if let Some(queue) = inner.signers.get(&signer)
-            && (queue.seqs.len() >= MAX_PENDING_PER_SIGNER
-                || queue.bytes + bytes > MAX_PENDING_BYTES_PER_SIGNER)
+            && (queue.bytes + bytes > MAX_PENDING_BYTES_PER_SIGNER
+                || (queue.seqs.len() >= MAX_PENDING_PER_SIGNER
+                    && !inner.may_borrow(queue.seqs.len(), bytes)))
         {
             return Ok(Err(MempoolError::TooManyPending {
                 signer,
@@ -204,7 +212,8 @@ impl Mempool {
             .tx
             .required_bits(&params.work)
             .saturating_add(pressure_bits(fill));
-        let full = inner.full_for(bytes);
+        // Borrowed room is given back before more work is asked.
+        let full = inner.full_without_borrowed_for(bytes);
         let least = inner.by_work.first().map(|(w, _)| *w).unwrap_or(0);
         let required = if full {
             required.max(least + 1)
@@ -228,6 +237,17 @@ impl Mempool {
             return Ok(Err(e.into()));
         }
         while inner.full_for(bytes) {
+            // Borrowed room first: another signer's transactions past its own bound, newest
+            // first, whatever their work.
+            if let Some(&borrower) = inner.borrowers.iter().find(|b| **b != signer) {
+                let first_borrowed = inner.signers[&borrower].seqs[MAX_PENDING_PER_SIGNER];
+                let evicted = inner.evict_from(&borrower, first_borrowed);
+                tracing::debug!(%borrower, evicted = evicted.len(), "evicted borrowed pending transactions");
+                for id in evicted {
+                    inner.evicted.record(id, EvictionReason::MempoolFull);
+                }
+                continue;
+            }
             // The least work of another signer (evicting one of this signer's own would
             // break its nonce sequence).
             let victim = inner
@@ -361,10 +381,11 @@ impl Inner {
         }
     }
 
-    /// How full the pool is, by count or by bytes, whichever is fuller, in thousandths.
+    /// How full the pool is without borrowed room, by count or by bytes, whichever is fuller,
+    /// in thousandths: what the work asked of everyone follows.
     fn fill_permille(&self) -> usize {
-        let by_count = self.entries.len() * 1000 / self.bounds.max_txs.max(1);
-        let by_bytes = self.bytes * 1000 / self.bounds.max_bytes.max(1);
+        let by_count = (self.entries.len() - self.borrowed) * 1000 / self.bounds.max_txs.max(1);
+        let by_bytes = (self.bytes - self.borrowed_bytes) * 1000 / self.bounds.max_bytes.max(1);
         by_count.max(by_bytes)
     }
 
@@ -373,10 +394,34 @@ impl Inner {
         self.entries.len() >= self.bounds.max_txs || self.bytes + bytes > self.bounds.max_bytes
     }
 
+    /// Whether one more transaction of `bytes` would exceed the bounds once every borrowed
+    /// transaction is evicted.
+    fn full_without_borrowed_for(&self, bytes: usize) -> bool {
+        self.entries.len() - self.borrowed >= self.bounds.max_txs
+            || self.bytes - self.borrowed_bytes + bytes > self.bounds.max_bytes
+    }
+
+    /// Whether a signer with `pending` transactions (at least its own bound) may borrow room
+    /// for one more of `bytes`: below [`MAX_PENDING_PER_SIGNER_BORROWING`], and only while the
+    /// whole pool, borrowed room included, stays under the pressure threshold after it.
+    fn may_borrow(&self, pending: usize, bytes: usize) -> bool {
+        let max = |bound: usize| bound.max(1);
+        pending < MAX_PENDING_PER_SIGNER_BORROWING
+            && (self.entries.len() + 1) * 1000 / max(self.bounds.max_txs)
+                < MEMPOOL_PRESSURE_PERMILLE
+            && (self.bytes + bytes) * 1000 / max(self.bounds.max_bytes) < MEMPOOL_PRESSURE_PERMILLE
+    }
+
     fn insert(&mut self, seq: u64, entry: Entry) {
-        let queue = self.signers.entry(entry.stx.tx.signer).or_default();
+        let signer = entry.stx.tx.signer;
+        let queue = self.signers.entry(signer).or_default();
         queue.seqs.push_back(seq);
         queue.bytes += entry.bytes;
+        if queue.seqs.len() > MAX_PENDING_PER_SIGNER {
+            self.borrowed += 1;
+            self.borrowed_bytes += entry.bytes;
+            self.borrowers.insert(signer);
+        }
         self.bytes += entry.bytes;
         self.ids.insert(entry.id, seq);
         self.by_work.insert((entry.work, Reverse(seq)));
@@ -391,8 +436,31 @@ impl Inner {
         self.bytes -= entry.bytes;
         let signer = entry.stx.tx.signer;
         if let Some(queue) = self.signers.get_mut(&signer) {
-            queue.seqs.retain(|s| *s != seq);
+            // Blocks take a signer's oldest, evictions its newest.
+            let at = if queue.seqs.front() == Some(&seq) {
+                Some(0)
+            } else if queue.seqs.back() == Some(&seq) {
+                Some(queue.seqs.len() - 1)
+            } else {
+                queue.seqs.iter().position(|s| *s == seq)
+            };
+            if let Some(at) = at {
+                if queue.seqs.len() > MAX_PENDING_PER_SIGNER {
+                    // One fewer borrowed: this one, or the first borrowed, which now fits.
+                    let returned = if at >= MAX_PENDING_PER_SIGNER {
+                        entry.bytes
+                    } else {
+                        self.entries[&queue.seqs[MAX_PENDING_PER_SIGNER]].bytes
+                    };
+                    self.borrowed -= 1;
+                    self.borrowed_bytes -= returned;
+                }
+                queue.seqs.remove(at);
+            }
             queue.bytes -= entry.bytes;
+            if queue.seqs.len() <= MAX_PENDING_PER_SIGNER {
+                self.borrowers.remove(&signer);
+            }
             if queue.seqs.is_empty() {
                 self.signers.remove(&signer);
             }
@@ -597,22 +665,127 @@ mod tests {
         assert!(pool.lock().entries.contains_key(&0));
     }
 
+    /// Adds `key`'s transactions from `nonce` on until one is refused; returns the refusal.
+    fn add_until_refused(
+        pool: &Mempool,
+        state: &Memory,
+        key: &Keypair,
+        nonce: &mut u64,
+        limit: u64,
+    ) -> Option<MempoolError> {
+        for _ in 0..limit {
+            let stx = tx(key, *nonce, *nonce, pool.pressure_bits());
+            match add(pool, state, stx) {
+                Ok(_) => *nonce += 1,
+                Err(e) => return Some(e),
+            }
+        }
+        None
+    }
+
     #[test]
     fn a_signer_is_bounded() {
         let pool = Mempool::default();
         let state = Memory::default();
         let key = Keypair::generate();
-        let mut last = Ok(Hash::ZERO);
-        for nonce in 0..=MAX_PENDING_PER_SIGNER as u64 {
-            last = add(&pool, &state, tx(&key, nonce, nonce, 0));
-            if last.is_err() {
-                break;
-            }
-        }
+        let refused = add_until_refused(&pool, &state, &key, &mut 0, u64::MAX);
         assert!(
-            matches!(last, Err(MempoolError::TooManyPending { .. })),
-            "{last:?}"
+            matches!(refused, Some(MempoolError::TooManyPending { .. })),
+            "{refused:?}"
         );
-        assert_eq!(pool.len(), MAX_PENDING_PER_SIGNER);
+        // An idle pool lends a signer room up to a block's worth.
+        assert_eq!(pool.len(), MAX_PENDING_PER_SIGNER_BORROWING);
+    }
+
+    #[test]
+    fn borrowed_room_asks_no_work_of_others_and_is_given_back_first() {
+        let pool = Mempool::default();
+        let max_txs = 3 * MAX_PENDING_PER_SIGNER;
+        pool.set_bounds(MempoolBounds {
+            max_txs,
+            max_bytes: MAX_MEMPOOL_BYTES,
+        });
+        let state = Memory::default();
+        // One signer borrows until the whole pool would reach the pressure threshold.
+        let borrower = Keypair::generate();
+        let mut nonce = 0;
+        let refused = add_until_refused(&pool, &state, &borrower, &mut nonce, u64::MAX);
+        assert!(
+            matches!(refused, Some(MempoolError::TooManyPending { .. })),
+            "{refused:?}"
+        );
+        let lent = max_txs * MEMPOOL_PRESSURE_PERMILLE / 1000 - 1;
+        assert_eq!(pool.len(), lent);
+        let newest = pool.peek(lent, usize::MAX).last().unwrap().id();
+        // Its borrowed transactions do not make the node ask more work of anyone.
+        assert_eq!(pool.pressure_bits(), 0);
+
+        // Others fill the pool: the borrowed room goes first, whatever its work.
+        let others = [Keypair::generate(), Keypair::generate()];
+        for other in &others {
+            let refused =
+                add_until_refused(&pool, &state, other, &mut 0, MAX_PENDING_PER_SIGNER as u64);
+            assert!(refused.is_none(), "{refused:?}");
+        }
+        assert!(!pool.contains(&newest));
+        assert_eq!(pool.evicted(&newest), Some(EvictionReason::MempoolFull));
+        let inner = pool.lock();
+        assert_eq!(
+            inner.signers[&borrower.public()].seqs.len(),
+            MAX_PENDING_PER_SIGNER
+        );
+        assert_eq!((inner.borrowed, inner.borrowed_bytes), (0, 0));
+        assert!(inner.borrowers.is_empty());
+        assert_eq!(inner.entries.len(), 3 * MAX_PENDING_PER_SIGNER);
+        drop(inner);
+        // Its own share stays: the borrower is back at its bound, not past it.
+        let refused = add_until_refused(&pool, &state, &borrower, &mut nonce, 1);
+        assert!(
+            matches!(refused, Some(MempoolError::TooManyPending { .. })),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn borrowed_counts_follow_blocks_and_evictions() {
+        let pool = Mempool::default();
+        let state = Memory::default();
+        let key = Keypair::generate();
+        let extra = 7;
+        let mut nonce = 0;
+        let refused = add_until_refused(
+            &pool,
+            &state,
+            &key,
+            &mut nonce,
+            (MAX_PENDING_PER_SIGNER + extra) as u64,
+        );
+        assert!(refused.is_none(), "{refused:?}");
+        let check = |borrowed: usize| {
+            let inner = pool.lock();
+            assert_eq!(inner.borrowed, borrowed);
+            let queue = &inner.signers[&key.public()];
+            let bytes: usize = queue
+                .seqs
+                .iter()
+                .skip(MAX_PENDING_PER_SIGNER)
+                .map(|s| inner.entries[s].bytes)
+                .sum();
+            assert_eq!(inner.borrowed_bytes, bytes);
+            assert_eq!(inner.borrowers.len(), usize::from(borrowed > 0));
+        };
+        check(extra);
+        // A block takes the oldest three: three borrowed ones now fit.
+        let block = pool.peek(3, usize::MAX);
+        let mut state = state;
+        state.0.insert(keys::nonce(&key.public()), encode(&3u64));
+        assert_eq!(pool.rebuild(&block, &state, &params(), 2).unwrap(), 0);
+        check(extra - 3);
+        // Another block took the key's next nonce elsewhere: everything pending is dropped.
+        state.0.insert(keys::nonce(&key.public()), encode(&4u64));
+        pool.rebuild(&[], &state, &params(), 3).unwrap();
+        assert!(pool.is_empty());
+        let inner = pool.lock();
+        assert_eq!((inner.borrowed, inner.borrowed_bytes), (0, 0));
     }
 }

@@ -144,6 +144,27 @@ impl Node {
         Ok(id)
     }
 
+    /// Submits `txs` in order as [`Node::submit`] does, until one is refused: returns the ids
+    /// of those admitted and the refusal. The signatures of those whose stamp holds are
+    /// verified first, on every core.
+    pub fn submit_batch(&self, txs: Vec<SignedTx>) -> (Vec<Hash>, Option<MempoolError>) {
+        let work = &self.ledger.params().work;
+        let stamped: Vec<SignedTx> = txs
+            .iter()
+            .filter(|stx| stx.tx.check_work(work).is_ok())
+            .cloned()
+            .collect();
+        self.ledger.signatures().check_block(&stamped);
+        let mut ids = Vec::with_capacity(txs.len());
+        for stx in txs {
+            match self.submit(stx) {
+                Ok(id) => ids.push(id),
+                Err(e) => return (ids, Some(e)),
+            }
+        }
+        (ids, None)
+    }
+
     /// Checks a transaction and queues it. Refuses, with the reason, anything that could not
     /// apply: too little work in its stamp (for the chain, or for this node under load), bad
     /// signature, wrong chain, a nonce that does not follow the signer's pending ones, or an

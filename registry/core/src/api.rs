@@ -133,6 +133,34 @@ pub struct SubmitRequest {
     pub tx: String,
 }
 
+/// `POST /v1/txs/batch`: transactions admitted in order, as if submitted one after another.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitBatchRequest {
+    /// Canonical encodings of `SignedTx`s, in hex; at most
+    /// [`MAX_SUBMIT_BATCH_TXS`](crate::limits::MAX_SUBMIT_BATCH_TXS).
+    pub txs: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitBatchResponse {
+    /// The ids of the first transactions of the request, admitted (pending), in order.
+    pub accepted: Vec<Hash>,
+    /// Why the next one was refused, as the answer to its own submission would say; the
+    /// ones after it were not tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<ErrorBody>,
+}
+
+/// The `error` of an error answer of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    /// The work stamp bits the node asks for, when it refused for too little work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_bits: Option<u32>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SubmitResponse {
     pub id: Hash,

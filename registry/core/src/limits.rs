@@ -30,8 +30,14 @@ pub const SIGNATURE_CACHE_IDS: usize = MAX_MEMPOOL_TXS + 4 * MAX_TXS_PER_BLOCK;
 pub const PARALLEL_VERIFY_MIN: usize = 64;
 /// Bytes of transactions the mempool holds (the pending state they write comes on top).
 pub const MAX_MEMPOOL_BYTES: usize = 32 * 1024 * 1024;
-/// Transactions one signer may have pending at once.
+/// Transactions one signer may have pending at once, whatever the pool holds.
 pub const MAX_PENDING_PER_SIGNER: usize = 1_000;
+/// Transactions one signer may have pending while the pool has room no one else needs: past
+/// [`MAX_PENDING_PER_SIGNER`] it borrows room, admitted only while the whole pool stays under
+/// the pressure threshold ([`MEMPOOL_PRESSURE_PERMILLE`]); borrowed transactions do not count
+/// towards the work the node asks of others, and are the first evicted (newest first) when
+/// the pool is full. A block's worth, so one key (an import) can fill blocks on an idle node.
+pub const MAX_PENDING_PER_SIGNER_BORROWING: usize = MAX_TXS_PER_BLOCK;
 /// Bytes of transactions one signer may have pending at once.
 pub const MAX_PENDING_BYTES_PER_SIGNER: usize = 2 * 1024 * 1024;
 /// Fill (of count or bytes, in thousandths) above which the mempool asks more work than the
@@ -41,6 +47,8 @@ pub const MEMPOOL_PRESSURE_STEP_PERMILLE: usize = 62;
 /// Evicted transaction ids the mempool remembers (newest kept), so their status says why they
 /// left: about 100 bytes each in memory.
 pub const MAX_EVICTED_REMEMBERED: usize = 10_000;
+/// Transactions one `POST /v1/txs/batch` may carry (the body bound usually binds first).
+pub const MAX_SUBMIT_BATCH_TXS: usize = 1_000;
 /// Largest HTTP request body the API reads.
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Longest chain id.

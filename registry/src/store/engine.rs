@@ -84,6 +84,17 @@ pub fn open(engine: Engine, dir: &Path, cache_bytes: u64) -> Result<Arc<dyn Stor
     })
 }
 
+/// Gives the free space of the database in `dir` back to the file system when most of its
+/// file is free (redb only: see `redb::compact_if_mostly_free`; sled has no compaction).
+/// Returns the file's length before and after, if it compacted. Run it before [`open`]: it
+/// needs the database to itself.
+pub fn compact(engine: Engine, dir: &Path) -> Result<Option<(u64, u64)>> {
+    match (engine, Engine::of(dir)?) {
+        (Engine::Redb, Some(Engine::Redb)) => super::redb::compact_if_mostly_free(dir),
+        _ => Ok(None),
+    }
+}
+
 /// Writes the engine file of a new database folder, durably, before the engine writes there.
 fn record(engine: Engine, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;

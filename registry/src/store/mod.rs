@@ -6,8 +6,9 @@ mod engine;
 mod mem;
 mod redb;
 mod sled;
+pub mod usage;
 
-pub use engine::{ENGINE_FILE, Engine, open};
+pub use engine::{ENGINE_FILE, Engine, compact, open};
 pub use mem::MemStore;
 pub use redb::RedbStore;
 pub use sled::SledStore;
@@ -70,6 +71,10 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<()>;
     /// Bytes the store takes on disk (0 for memory).
     fn size_on_disk(&self) -> Result<u64>;
+    /// How the engine uses its file, if it can tell (redb can).
+    fn space(&self) -> Result<Option<usage::Space>> {
+        Ok(None)
+    }
 }
 
 /// The key just past every key that starts with `prefix` (for prefix scans).

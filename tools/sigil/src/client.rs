@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
-    NameInfo, OfferingInfo, SubmitResponse,
+    NameInfo, OfferingInfo, SubmitBatchRequest, SubmitBatchResponse, SubmitResponse,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
@@ -142,6 +142,34 @@ impl Client {
             .map_err(|e| self.unreachable(e))?;
         let answer: SubmitResponse = self.read(response).await?;
         Ok(answer.id)
+    }
+
+    /// Submits `txs` in one request (`POST /v1/txs/batch`): the ids of those admitted (the
+    /// first ones, in order) and the node's refusal of the next, if one was refused.
+    pub async fn submit_batch(
+        &self,
+        txs: &[SignedTx],
+    ) -> anyhow::Result<(Vec<Hash>, Option<anyhow::Error>)> {
+        let body = SubmitBatchRequest {
+            txs: txs.iter().map(|stx| hex::encode(stx.to_bytes())).collect(),
+        };
+        let response = self
+            .http
+            .post(self.url("/v1/txs/batch"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let answer: SubmitBatchResponse = self.read(response).await?;
+        let refused = answer.refused.map(|e| {
+            NodeError {
+                code: e.code,
+                message: e.message,
+                required_bits: e.required_bits,
+            }
+            .into()
+        });
+        Ok((answer.accepted, refused))
     }
 
     /// The status of a transaction, waiting up to `wait_ms` for it to leave the mempool.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sigil_core::api::ChainStatus;
 use sigil_core::api::TxStatus;
+use sigil_core::limits::{MAX_API_BODY_BYTES, MAX_SUBMIT_BATCH_TXS};
 use sigil_core::tx::{Op, SignedTx, Transaction, WorkParams};
 use sigil_core::types::{Hash, Height, Keypair, PublicKey};
 
@@ -35,6 +36,18 @@ const MIN_STALL: Duration = Duration::from_secs(10);
 /// Times an `unknown` status is re-asked before the transaction is taken as lost; covers the
 /// instant between a block's commit and the mempool's cleanup.
 const UNKNOWN_RETRIES: u32 = 3;
+
+/// Bytes of a batch request besides its transactions' hex (with their quotes and commas).
+const BATCH_BODY_OVERHEAD: usize = 64;
+
+/// How often a submission was retried so far, for each reason.
+#[derive(Default)]
+struct Retries {
+    busy: u32,
+    more_work: u32,
+    renonced: bool,
+    waited: bool,
+}
 
 /// Signs and submits one key's transactions, keeping track of its nonce.
 pub struct Sender<'a> {
@@ -93,10 +106,14 @@ impl<'a> Sender<'a> {
     /// Stamps `op` with the work asked (the chain's for its kind, or more if the node asked
     /// more) and signs it with the next nonce.
     pub fn sign(&self, op: Op) -> anyhow::Result<SignedTx> {
+        self.sign_at(op, self.nonce)
+    }
+
+    fn sign_at(&self, op: Op, nonce: u64) -> anyhow::Result<SignedTx> {
         let mut tx = Transaction {
             chain_id: self.chain_id.clone(),
             signer: self.key.public(),
-            nonce: self.nonce,
+            nonce,
             stamp: 0,
             op,
         };
@@ -135,10 +152,7 @@ impl<'a> Sender<'a> {
         op: Op,
         mut before: impl FnMut(&SignedTx) -> anyhow::Result<()>,
     ) -> anyhow::Result<SignedTx> {
-        let mut busy = 0;
-        let mut more_work = 0;
-        let mut renonced = false;
-        let mut waited = false;
+        let mut retries = Retries::default();
         loop {
             let stx = self.sign(op.clone())?;
             before(&stx)?;
@@ -147,43 +161,88 @@ impl<'a> Sender<'a> {
                     self.nonce += 1;
                     return Ok(stx);
                 }
-                // The mempool is (nearly) full: a block first, since the transactions filling
-                // it may be this key's own, which no stamp evicts and the block takes.
-                Err(e)
-                    if self.patient
-                        && required_bits(&e).is_some()
-                        && !waited
-                        && busy < BUSY_RETRIES =>
-                {
-                    waited = true;
-                    busy += 1;
-                    tokio::time::sleep(self.block_interval).await;
+                Err(e) => {
+                    if !self.retry_after(&e, &mut retries).await? {
+                        return Err(e);
+                    }
                 }
-                // Still refused after a block: the node is under load (or the chain asks more
-                // than we knew): stamp anew.
-                Err(e) if required_bits(&e).is_some() && more_work < WORK_RETRIES => {
-                    waited = false;
-                    more_work += 1;
-                    let asked = required_bits(&e).unwrap_or(0);
-                    self.asked_bits = asked.max(self.asked_bits + 1);
-                }
-                // This key has as many pending transactions as a node holds, or this client
-                // asks too often: wait for a block to take some.
-                Err(e)
-                    if matches!(node_code(&e), Some("busy" | "rate_limited"))
-                        && busy < BUSY_RETRIES =>
-                {
-                    busy += 1;
-                    tokio::time::sleep(self.busy_pause()).await;
-                }
-                // Another client of this key sent something meanwhile: take the node's nonce.
-                Err(e) if node_code(&e) == Some("bad_nonce") && !renonced => {
-                    renonced = true;
-                    self.nonce = self.client.account(&self.key.public()).await?.next_nonce;
-                }
-                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Signs and submits `ops` in order, as many to a request as the node reads in one, with
+    /// the retries of [`Sender::send`]. Returns the transactions accepted (for the first ones
+    /// of `ops`, in order) and, if the next one was refused for good, why; those after it
+    /// were not sent.
+    pub async fn send_batch(
+        &mut self,
+        ops: &[Op],
+    ) -> anyhow::Result<(Vec<SignedTx>, Option<anyhow::Error>)> {
+        let mut accepted = Vec::with_capacity(ops.len());
+        let mut retries = Retries::default();
+        while accepted.len() < ops.len() {
+            let mut chunk: Vec<SignedTx> = Vec::new();
+            let mut bytes = BATCH_BODY_OVERHEAD;
+            for op in &ops[accepted.len()..] {
+                let stx = self.sign_at(op.clone(), self.nonce + chunk.len() as u64)?;
+                let len = 2 * stx.to_bytes().len() + 3;
+                if !chunk.is_empty()
+                    && (bytes + len > MAX_API_BODY_BYTES || chunk.len() == MAX_SUBMIT_BATCH_TXS)
+                {
+                    break;
+                }
+                bytes += len;
+                chunk.push(stx);
+            }
+            let (ids, refused) = self.client.submit_batch(&chunk).await?;
+            let admitted = ids.len().min(chunk.len());
+            if admitted > 0 {
+                retries = Retries::default();
+            }
+            self.nonce += admitted as u64;
+            chunk.truncate(admitted);
+            accepted.append(&mut chunk);
+            if let Some(e) = refused
+                && !self.retry_after(&e, &mut retries).await?
+            {
+                return Ok((accepted, Some(e)));
+            }
+        }
+        Ok((accepted, None))
+    }
+
+    /// After the node refused a transaction with `e`: waits, restamps or takes the node's
+    /// nonce and returns true when it is worth sending again, false when it is refused for
+    /// good (or the retries are used up).
+    async fn retry_after(&mut self, e: &anyhow::Error, r: &mut Retries) -> anyhow::Result<bool> {
+        let asked = required_bits(e);
+        // The mempool is (nearly) full: a block first, since the transactions filling it may
+        // be this key's own, which no stamp evicts and the block takes.
+        if self.patient && asked.is_some() && !r.waited && r.busy < BUSY_RETRIES {
+            r.waited = true;
+            r.busy += 1;
+            tokio::time::sleep(self.block_interval).await;
+        // Still refused after a block: the node is under load (or the chain asks more than we
+        // knew): stamp anew.
+        } else if let Some(asked) = asked
+            && r.more_work < WORK_RETRIES
+        {
+            r.waited = false;
+            r.more_work += 1;
+            self.asked_bits = asked.max(self.asked_bits + 1);
+        // This key has as many pending transactions as a node holds, or this client asks too
+        // often: wait for a block to take some.
+        } else if matches!(node_code(e), Some("busy" | "rate_limited")) && r.busy < BUSY_RETRIES {
+            r.busy += 1;
+            tokio::time::sleep(self.busy_pause()).await;
+        // Another client of this key sent something meanwhile: take the node's nonce.
+        } else if node_code(e) == Some("bad_nonce") && !r.renonced {
+            r.renonced = true;
+            self.nonce = self.client.account(&self.key.public()).await?.next_nonce;
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// How long a refused submission waits before it is sent again: a fraction of a block,

@@ -6,6 +6,7 @@
 mod light;
 mod logging;
 mod networking;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,12 +79,26 @@ struct Args {
     /// older than this, by the header's time [default: 60].
     #[arg(long, value_name = "SECS", requires = "light")]
     max_age: Option<u64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print what the data folder's database holds, by part (blocks, the state tree, indexes)
+    /// and key prefix, and how much of its file is in use; the node must be stopped.
+    StoreUsage {
+        /// Also give each figure per this many units (e.g. the names registered).
+        #[arg(long, value_name = "N")]
+        per: Option<u64>,
+    },
 }
 
 /// Default `--max-age` of a light resolver, in seconds.
 const DEFAULT_LIGHT_MAX_AGE_SECS: u64 = 60;
 
 fn main() {
+    limit_malloc_arenas();
     logging::init();
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
@@ -92,6 +107,29 @@ fn main() {
         std::process::exit(exit_code(&e));
     }
 }
+
+/// Arenas glibc's allocator may use (what `MALLOC_ARENA_MAX` sets).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MALLOC_ARENAS: libc::c_int = 2;
+
+/// glibc gives threads that allocate at the same time arenas of their own and keeps what is
+/// freed in them: the node's resident memory then follows the peak of its threads' transient
+/// allocations (blocks, batches, re-checks), not what it holds. With two arenas a node that
+/// imported 100,000 names and answered DNS held 190 MiB instead of 325 (BENCHMARKS.md, "Import
+/// at scale"). An operator's own `MALLOC_ARENA_MAX` is left as it is.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a parameter of the allocator, and runs first in `main`,
+        // before any other thread of this process exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
 
 /// Exit code [`EXIT_INCOMPATIBLE_DATA`] for a data folder this version cannot read, 2 for
 /// any other error.
@@ -190,6 +228,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     };
 
+    if let Some(Command::StoreUsage { per }) = args.command {
+        return usage::print(engine, &chain.db, cache_bytes, per);
+    }
+    // redb never gives freed pages back to the file system while it runs; compacting the
+    // file when most of it is free is done here, before anything holds the database.
+    if let Some((before, after)) = store::compact(engine, &chain.db)
+        .with_context(|| format!("cannot compact the database in {}", chain.db.display()))?
+    {
+        eprintln!("sigild: compacted the database from {before} to {after} bytes");
+    }
     let store = store::open(engine, &chain.db, cache_bytes).map_err(|e| match e {
         // Says what to do itself.
         e @ sigil_registry::error::Error::WrongEngine { .. } => anyhow::Error::new(e),

@@ -269,19 +269,34 @@ impl<'n> Pipeline<'_, 'n> {
     ) -> anyhow::Result<()> {
         self.progress.step("committing");
         let owner = sender.public();
-        let mut sent = Vec::with_capacity(entries.len());
+        let mut salted = Vec::with_capacity(entries.len());
+        let mut ops = Vec::with_capacity(entries.len());
         for mut entry in entries {
             entry.tries += 1;
             let salt = random_salt()?;
-            let commitment = name_commitment(entry.name, &salt, &owner);
-            match sender.send(Op::NameCommit { commitment }).await {
-                Ok(stx) => sent.push(Sent {
+            ops.push(Op::NameCommit {
+                commitment: name_commitment(entry.name, &salt, &owner),
+            });
+            salted.push((entry, salt));
+        }
+        let mut sent = Vec::with_capacity(salted.len());
+        let mut next = 0;
+        while next < ops.len() {
+            let (accepted, refused) = sender.send_batch(&ops[next..]).await?;
+            for stx in accepted {
+                let (entry, salt) = salted[next];
+                sent.push(Sent {
                     entry,
                     salt,
                     id: stx.id(),
                     nonce: stx.tx.nonce,
-                }),
-                Err(e) => self.fail(entry.name, format!("commit refused: {}", refusal(e)?)),
+                });
+                next += 1;
+            }
+            if let Some(e) = refused {
+                let name = salted[next].0.name;
+                self.fail(name, format!("commit refused: {}", refusal(e)?));
+                next += 1;
             }
         }
         if !sent.is_empty() {
@@ -326,42 +341,49 @@ impl<'n> Pipeline<'_, 'n> {
     async fn reveal(&mut self, sender: &mut Sender<'_>, batch: Batch<'n>) -> anyhow::Result<()> {
         self.progress.step("revealing");
         let mut revealed = Vec::with_capacity(batch.sent.len());
-        for commit in batch.sent {
-            let op = Op::NameRegister {
+        let ops: Vec<Op> = batch
+            .sent
+            .iter()
+            .map(|commit| Op::NameRegister {
                 name: commit.entry.name.to_string(),
                 salt: commit.salt,
                 records: commit.entry.records.to_vec(),
-            };
-            let mut early = 0;
-            loop {
-                match sender.send(op.clone()).await {
-                    Ok(stx) => {
-                        revealed.push(Sent {
-                            id: stx.id(),
-                            nonce: stx.tx.nonce,
-                            ..commit
-                        });
-                        break;
-                    }
-                    Err(e)
-                        if node_code(&e) == Some("reveal_too_early")
-                            && early < EARLY_REVEAL_RETRIES =>
-                    {
-                        early += 1;
-                        let tip = self.client.status().await?.tip.height;
-                        wait_height(self.client, tip + 1, |_| {}).await?;
-                    }
-                    // The commit was dropped before its block, or its window passed.
-                    Err(e) if node_code(&e) == Some("no_commit") => {
-                        self.requeue(commit.entry, "its commit was not found at reveal");
-                        break;
-                    }
-                    Err(e) => {
-                        self.fail(commit.entry.name, refusal(e)?);
-                        break;
-                    }
-                }
+            })
+            .collect();
+        let commits = batch.sent;
+        let mut next = 0;
+        // Times the next reveal was found early.
+        let mut early = 0;
+        while next < ops.len() {
+            let (accepted, refused) = sender.send_batch(&ops[next..]).await?;
+            if !accepted.is_empty() {
+                early = 0;
             }
+            for stx in accepted {
+                revealed.push(Sent {
+                    id: stx.id(),
+                    nonce: stx.tx.nonce,
+                    ..commits[next]
+                });
+                next += 1;
+            }
+            let Some(e) = refused else { continue };
+            let commit = &commits[next];
+            match node_code(&e) {
+                Some("reveal_too_early") if early < EARLY_REVEAL_RETRIES => {
+                    early += 1;
+                    let tip = self.client.status().await?.tip.height;
+                    wait_height(self.client, tip + 1, |_| {}).await?;
+                    continue;
+                }
+                // The commit was dropped before its block, or its window passed.
+                Some("no_commit") => {
+                    self.requeue(commit.entry, "its commit was not found at reveal")
+                }
+                _ => self.fail(commit.entry.name, refusal(e)?),
+            }
+            early = 0;
+            next += 1;
         }
         if !revealed.is_empty() {
             self.revealed.push_back(Batch {
