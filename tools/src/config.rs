@@ -34,6 +34,15 @@ pub struct FileConfig {
     pub cache_mb: Option<u64>,
     /// Cache of encoded DNS answers to chain names, in MiB (0 turns it off).
     pub dns_cache_mb: Option<u64>,
+    /// Address for DNS over TLS (RFC 7858); needs `tls_cert` and `tls_key` (or `--dev`).
+    pub dot_listen: Option<SocketAddr>,
+    /// Address for DNS over HTTPS (RFC 8484, `/dns-query`); needs `tls_cert` and `tls_key`
+    /// (or `--dev`).
+    pub doh_listen: Option<SocketAddr>,
+    /// PEM certificate (then any intermediates) DNS over TLS and HTTPS serve.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Requests per second one client address may make to the API's expensive endpoints
     /// (status, blocks, proofs, cap tables, histories); it may save up five seconds' worth.
     pub api_expensive_per_sec: Option<u32>,

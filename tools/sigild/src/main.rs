@@ -2,6 +2,7 @@
 //! with the other validators, or follows them as a full node; answers DNS for chain names from
 //! the finalized state and serves the HTTP API.
 
+mod devcert;
 mod logging;
 mod networking;
 
@@ -50,6 +51,21 @@ struct Args {
     /// one, such queries are REFUSED.
     #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
     upstream: Vec<SocketAddr>,
+    /// Address for DNS over TLS (RFC 7858), e.g. 127.0.0.1:853; needs --tls-cert and
+    /// --tls-key, or --dev for a self-signed certificate.
+    #[arg(long, value_name = "ADDR")]
+    dot_listen: Option<SocketAddr>,
+    /// Address for DNS over HTTPS (RFC 8484, GET and POST at /dns-query), e.g. 127.0.0.1:443;
+    /// needs --tls-cert and --tls-key, or --dev for a self-signed certificate.
+    #[arg(long, value_name = "ADDR")]
+    doh_listen: Option<SocketAddr>,
+    /// PEM certificate (then any intermediates) for DNS over TLS and HTTPS [with --dev:
+    /// a self-signed one made in the data folder].
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Memory for cached DNS answers to chain names, in MiB; 0 turns the cache off [default: 64].
     #[arg(long, value_name = "MIB")]
     dns_cache_mb: Option<u64>,
@@ -193,6 +209,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let dot_listen = args.dot_listen.or(file.dot_listen);
+    let doh_listen = args.doh_listen.or(file.doh_listen);
+    let tls_cert = args.tls_cert.or(file.tls_cert);
+    let tls_key = args.tls_key.or(file.tls_key);
+    let tls = match (tls_cert, tls_key) {
+        _ if dot_listen.is_none() && doh_listen.is_none() => None,
+        (Some(cert), Some(key)) => Some(sigil_resolver::TlsFiles { cert, key }),
+        (None, None) if args.dev => {
+            let (cert, key) = devcert::ensure(&data)?;
+            Some(sigil_resolver::TlsFiles { cert, key })
+        }
+        (None, None) => anyhow::bail!(
+            "--dot-listen and --doh-listen need a certificate: pass --tls-cert FILE --tls-key FILE (PEM; or tls_cert and tls_key in the config file), or start with --dev for a self-signed one"
+        ),
+        _ => anyhow::bail!(
+            "a TLS certificate needs its key: give both --tls-cert FILE and --tls-key FILE (or tls_cert and tls_key in the config file)"
+        ),
+    };
+
     let api = tokio::net::TcpListener::bind(api_listen)
         .await
         .with_context(|| {
@@ -205,6 +240,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             listen: dns_listen,
             upstream,
             cache_bytes: dns_cache_bytes,
+            dot_listen,
+            doh_listen,
+            tls,
         },
         reader,
     )
@@ -240,6 +278,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         api_addr,
         data.display()
     );
+    if let Some(addr) = dns.dot_addr() {
+        ready.push_str(&format!(" dot={addr}"));
+    }
+    if let Some(addr) = dns.doh_addr() {
+        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
+    }
+    if let Some(pin) = dns.tls_pin() {
+        ready.push_str(&format!(" tls-pin={pin}"));
+    }
     if let Some(net) = &net {
         for addr in net.listen_addrs() {
             ready.push_str(&format!(" p2p={addr}"));
@@ -249,7 +296,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ready.push_str(&format!(" consensus={listen}"));
     }
     println!("{ready}");
-    tracing::info!(dns = %dns.local_addr(), api = %api_addr, data = %data.display(), "serving");
+    tracing::info!(dns = %dns.local_addr(), dot = ?dns.dot_addr(), doh = ?dns.doh_addr(), tls_pin = ?dns.tls_pin(), api = %api_addr, data = %data.display(), "serving");
 
     shutdown_signal().await;
     tracing::info!("shutting down");
