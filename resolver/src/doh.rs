@@ -107,17 +107,11 @@ async fn query(request: Request<Incoming>) -> Result<Vec<u8>, (StatusCode, Strin
     let packet = match *request.method() {
         Method::GET => dns_parameter(request.uri().query().unwrap_or(""))?,
         Method::POST => {
-            let content_type = request.headers().get(header::CONTENT_TYPE);
-            if content_type.and_then(|v| v.to_str().ok()) != Some(DNS_MESSAGE) {
-                return Err((
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!(
-                        "a POST body must be a DNS message sent as Content-Type: {DNS_MESSAGE}"
-                    ),
-                ));
-            }
+            // The body is read (bounded) even when it will be refused: an HTTP/2 stream
+            // answered before its body is read is reset, which clients report as an error.
+            let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
             let body = Limited::new(request.into_body(), MAX_DOH_QUERY_BYTES);
-            match timeout(DOH_REQUEST_TIMEOUT, body.collect()).await {
+            let body = match timeout(DOH_REQUEST_TIMEOUT, body.collect()).await {
                 Ok(Ok(body)) => body.to_bytes().to_vec(),
                 Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
                     return Err((
@@ -137,7 +131,16 @@ async fn query(request: Request<Incoming>) -> Result<Vec<u8>, (StatusCode, Strin
                         format!("the body did not arrive within {DOH_REQUEST_TIMEOUT:?}"),
                     ));
                 }
+            };
+            if content_type.as_ref().and_then(|v| v.to_str().ok()) != Some(DNS_MESSAGE) {
+                return Err((
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "a POST body must be a DNS message sent as Content-Type: {DNS_MESSAGE}"
+                    ),
+                ));
             }
+            body
         }
         _ => {
             return Err((

@@ -242,7 +242,11 @@ fn kdig_and_curl_ask_a_dev_node_over_tls_and_https() {
     assert_eq!((status, version.as_str()), (200, "1.1"), "{headers}");
     check_a_answer(&body, &headers);
 
-    // Bad requests get a 4xx and the server keeps answering.
+    // Bad requests get a 4xx and the server keeps answering: base64 with padding or other
+    // characters, no `dns` parameter, a message shorter than a header, a response instead of
+    // a query (a bare header with QR set), another path, another media type or method.
+    let mut response = [0u8; 12];
+    response[2] = 0x80;
     let bad = [
         (format!("{doh}?dns=not*base64"), &[][..], 400),
         (format!("{doh}?name=example.sigil"), &[][..], 400),
@@ -250,7 +254,7 @@ fn kdig_and_curl_ask_a_dev_node_over_tls_and_https() {
         (
             format!(
                 "{doh}?dns={}",
-                data_encoding::BASE64URL_NOPAD.encode(&[0u8; 12])
+                data_encoding::BASE64URL_NOPAD.encode(&response)
             ),
             &[][..],
             400,
