@@ -277,3 +277,51 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ReadClock<S> {
         self.inner.is_write_vectored()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dns_parameter_is_base64url_without_padding() {
+        let query = [0u8, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xfb, 0xff];
+        let encoded = data_encoding::BASE64URL_NOPAD.encode(&query);
+        assert!(encoded.contains('-') || encoded.contains('_'));
+        assert_eq!(dns_parameter(&format!("dns={encoded}")).unwrap(), query);
+        assert_eq!(
+            dns_parameter(&format!("ct=x&dns={encoded}&y=1")).unwrap(),
+            query
+        );
+        let status = |q: &str| dns_parameter(q).unwrap_err().0;
+        assert_eq!(status("name=example.sigil"), StatusCode::BAD_REQUEST);
+        assert_eq!(status(""), StatusCode::BAD_REQUEST);
+        // Padding and the standard alphabet are not base64url without padding.
+        let padded = data_encoding::BASE64URL.encode(&query[..13]);
+        assert!(padded.ends_with('='));
+        assert_eq!(status(&format!("dns={padded}")), StatusCode::BAD_REQUEST);
+        let standard = data_encoding::BASE64_NOPAD.encode(&query);
+        assert_eq!(status(&format!("dns={standard}")), StatusCode::BAD_REQUEST);
+        let long = "A".repeat(MAX_DOH_QUERY_BYTES.div_ceil(3) * 4 + 4);
+        assert_eq!(status(&format!("dns={long}")), StatusCode::URI_TOO_LONG);
+    }
+
+    #[test]
+    fn the_cache_lifetime_is_the_lowest_ttl() {
+        use hickory_proto::op::ResponseCode;
+        use hickory_proto::rr::{Name, RData, Record, rdata::A};
+        let record = |ttl| {
+            Record::from_rdata(
+                Name::from_ascii("a.sigil.").unwrap(),
+                ttl,
+                RData::A(A::new(192, 0, 2, 1)),
+            )
+        };
+        let mut answer = Answer::empty(ResponseCode::NoError);
+        assert_eq!(cache_control(&answer), "max-age=0");
+        answer.answers = vec![record(300), record(60)];
+        answer.additionals = vec![record(3600)];
+        assert_eq!(cache_control(&answer), "max-age=60");
+        answer.authority = vec![record(30)];
+        assert_eq!(cache_control(&answer), "max-age=30");
+    }
+}
