@@ -189,4 +189,16 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("upstream = [\"x\"]").is_err());
         assert!(toml::from_str::<FileConfig>("").unwrap().upstream.is_none());
     }
+
+    #[test]
+    fn encrypted_dns_settings_are_read() {
+        let file: FileConfig = toml::from_str(
+            "dot_listen = \"127.0.0.1:853\"\ndoh_listen = \"[::1]:443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+        )
+        .unwrap();
+        assert_eq!(file.dot_listen, Some("127.0.0.1:853".parse().unwrap()));
+        assert_eq!(file.doh_listen, Some("[::1]:443".parse().unwrap()));
+        assert_eq!(file.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(file.tls_key, Some(PathBuf::from("k.pem")));
+    }
 }

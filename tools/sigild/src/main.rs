@@ -61,10 +61,10 @@ struct Args {
     doh_listen: Option<SocketAddr>,
     /// PEM certificate (then any intermediates) for DNS over TLS and HTTPS [with --dev:
     /// a self-signed one made in the data folder].
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
     /// Memory for cached DNS answers to chain names, in MiB; 0 turns the cache off [default: 64].
     #[arg(long, value_name = "MIB")]
