@@ -61,6 +61,9 @@ where
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(MAX_DOH_STREAMS)
+        // A stream may send one query's worth before it is read, a connection one per stream.
+        .initial_stream_window_size(MAX_DOH_QUERY_BYTES as u32)
+        .initial_connection_window_size(MAX_DOH_STREAMS * MAX_DOH_QUERY_BYTES as u32)
         .max_header_list_size(MAX_DOH_HEAD_BYTES as u32);
     let connection = builder.serve_connection(io, service);
     tokio::select! {

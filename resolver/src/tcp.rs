@@ -19,7 +19,9 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 use crate::handler::Handler;
-use crate::limits::{MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT};
+use crate::limits::{
+    MAX_DOH_CONNECTIONS, MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT,
+};
 use crate::udp::can_answer;
 
 /// Bytes of a DNS message header: no query is shorter.
@@ -72,6 +74,10 @@ async fn accept(
     transport: Transport,
     mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
+    let max_connections = match transport {
+        Transport::Https(_) => MAX_DOH_CONNECTIONS,
+        Transport::Plain | Transport::Tls(_) => MAX_TCP_CONNECTIONS,
+    };
     let mut connections = JoinSet::new();
     let result = loop {
         let (stream, src) = tokio::select! {
@@ -89,7 +95,7 @@ async fn accept(
             _ = stopped.wait_for(|stop| *stop) => break Ok(()),
         };
         while connections.try_join_next().is_some() {}
-        if !can_answer(src) || connections.len() >= MAX_TCP_CONNECTIONS {
+        if !can_answer(src) || connections.len() >= max_connections {
             debug!(%src, open = connections.len(), "not taking a DNS connection");
             continue; // dropped: closed
         }

@@ -244,9 +244,15 @@ fn kdig_and_curl_ask_a_dev_node_over_tls_and_https() {
 
     // Bad requests get a 4xx and the server keeps answering: base64 with padding or other
     // characters, no `dns` parameter, a message shorter than a header, a response instead of
-    // a query (a bare header with QR set), another path, another media type or method.
+    // a query (a bare header with QR set), another path, another media type or method, a
+    // query larger than the bound.
     let mut response = [0u8; 12];
     response[2] = 0x80;
+    let big_file = dir.path().join("big-query");
+    let mut big = query.clone();
+    big.resize(5_000, 0);
+    std::fs::write(&big_file, &big).unwrap();
+    let big = format!("@{}", big_file.display());
     let bad = [
         (format!("{doh}?dns=not*base64"), &[][..], 400),
         (format!("{doh}?name=example.sigil"), &[][..], 400),
@@ -266,6 +272,17 @@ fn kdig_and_curl_ask_a_dev_node_over_tls_and_https() {
             415,
         ),
         (doh.clone(), &["-X", "PUT"][..], 405),
+        (
+            doh.clone(),
+            &[
+                "--http1.1",
+                "-H",
+                "Content-Type: application/dns-message",
+                "--data-binary",
+                &big,
+            ][..],
+            413,
+        ),
     ];
     for (url, extra, expected) in bad {
         let (status, _, headers, _) = curl(&url, &cert, &pin, extra, dir.path());
