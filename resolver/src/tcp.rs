@@ -179,7 +179,12 @@ where
         let mut frame = Vec::with_capacity(2 + bytes.len());
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(&bytes);
-        match timeout(TCP_IDLE_TIMEOUT, stream.write_all(&frame)).await {
+        // Flushed: a TLS stream holds written records until then.
+        let write = async {
+            stream.write_all(&frame).await?;
+            stream.flush().await
+        };
+        match timeout(TCP_IDLE_TIMEOUT, write).await {
             Ok(Ok(())) => {}
             _ => return,
         }
