@@ -19,6 +19,28 @@ pub enum Error {
         addr: SocketAddr,
         cause: std::io::Error,
     },
+    #[error(
+        "cannot use {path} for DNS over TLS and HTTPS: {detail}; pass --tls-cert FILE --tls-key FILE (PEM)"
+    )]
+    Tls {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error(
+        "the TLS certificate and key cannot be served together ({detail}); pass the certificate's own key with --tls-key FILE"
+    )]
+    TlsPair { detail: String },
+    #[error("cannot listen for {service} on {addr}: {cause}; pass {flag} ADDR")]
+    BindEncrypted {
+        service: &'static str,
+        flag: &'static str,
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
+    #[error(
+        "--dot-listen and --doh-listen need a certificate: pass --tls-cert FILE --tls-key FILE (PEM)"
+    )]
+    NoCertificate,
     #[error("cannot set up the upstream resolvers {upstream}: {detail}")]
     Upstream { upstream: String, detail: String },
     #[error("reading the ledger failed: {0}")]

@@ -4,6 +4,7 @@
 pub mod answer;
 mod batch;
 pub mod cache;
+mod doh;
 pub mod ede;
 pub mod error;
 pub mod handler;
@@ -12,8 +13,11 @@ pub mod limits;
 mod names;
 pub mod server;
 mod tcp;
+pub mod tls;
 mod udp;
 pub mod wire;
 
+pub use doh::DOH_PATH;
 pub use error::{Error, Result};
 pub use server::{DnsConfig, DnsServer, serve, serve_light};
+pub use tls::TlsFiles;

@@ -24,8 +24,35 @@ pub const MIN_UDP_PAYLOAD_BYTES: u16 = 512;
 /// A TCP connection that sends no request for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// TCP connections open at once; more are closed as soon as they are accepted.
+/// Connections open at once on each of the TCP and TLS listeners; more are closed as soon as
+/// they are accepted.
 pub const MAX_TCP_CONNECTIONS: usize = 1_024;
+
+/// How long a DNS over TLS or HTTPS client may take to finish its TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest DNS over HTTPS query, in bytes (a POST body or a decoded `dns` parameter): a
+/// question with its EDNS options and padding (RFC 8467) fits many times over, and it bounds
+/// what each HTTP/2 stream makes us hold.
+pub const MAX_DOH_QUERY_BYTES: usize = 4_096;
+
+/// Longest DNS over HTTPS request head (URI and headers), in bytes: a GET's base64url query with
+/// room to spare (hyper takes no less than 8 KiB).
+pub const MAX_DOH_HEAD_BYTES: usize = 16 * 1024;
+
+/// A DNS over HTTPS connection that sends nothing for this long is closed (as DNS over TCP).
+pub const DOH_IDLE_TIMEOUT: Duration = TCP_IDLE_TIMEOUT;
+
+/// How long one DNS over HTTPS request may take to arrive whole (headers and body).
+pub const DOH_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HTTP/2 streams one DNS over HTTPS connection may have open at once; with
+/// `MAX_DOH_CONNECTIONS` and `MAX_DOH_QUERY_BYTES` it bounds the query bytes held at once
+/// (16 MiB, and as much again in HTTP/2 receive windows).
+pub const MAX_DOH_STREAMS: u32 = 32;
+
+/// DNS over HTTPS connections open at once; more are closed as soon as they are accepted.
+pub const MAX_DOH_CONNECTIONS: usize = 128;
 
 /// How long one upstream attempt may take before the next is tried.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_millis(800);

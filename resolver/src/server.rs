@@ -1,5 +1,6 @@
 //! The DNS server: binds UDP and TCP on one address, answers UDP on its own threads (with the
-//! answer cache) and TCP on a task per connection, and shuts down gracefully.
+//! answer cache) and TCP on a task per connection, DNS over TLS and HTTPS on their own
+//! addresses when asked, and shuts down gracefully.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use sigil_core::read::NameReader;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::cache::AnswerCache;
@@ -14,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
 use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES};
-use crate::tcp::TcpServer;
+use crate::tcp::{TcpServer, Transport};
+use crate::tls::{Identity, TlsFiles};
 use crate::udp::UdpThreads;
 
 /// Default DNS listen address of `sigild`.
@@ -30,6 +33,12 @@ pub struct DnsConfig {
     pub upstream: Vec<SocketAddr>,
     /// Bound of the cache of encoded answers to chain names, in bytes; 0 turns it off.
     pub cache_bytes: u64,
+    /// Address for DNS over TLS (RFC 7858), if any; needs `tls`.
+    pub dot_listen: Option<SocketAddr>,
+    /// Address for DNS over HTTPS (RFC 8484, at `/dns-query`), if any; needs `tls`.
+    pub doh_listen: Option<SocketAddr>,
+    /// The certificate DNS over TLS and HTTPS serve.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for DnsConfig {
@@ -38,6 +47,9 @@ impl Default for DnsConfig {
             listen: DEFAULT_LISTEN,
             upstream: Vec::new(),
             cache_bytes: DEFAULT_ANSWER_CACHE_BYTES,
+            dot_listen: None,
+            doh_listen: None,
+            tls: None,
         }
     }
 }
@@ -48,7 +60,13 @@ pub struct DnsServer {
     tcp_addr: SocketAddr,
     tcp: TcpServer,
     udp: UdpThreads,
+    dot: Option<(SocketAddr, TcpServer)>,
+    doh: Option<(SocketAddr, TcpServer)>,
+    tls_pin: Option<String>,
 }
+
+/// The ALPN protocol of DNS over TLS (RFC 7858's registration).
+const DOT_ALPN: &[u8] = b"dot";
 
 /// Starts answering DNS on `config.listen` (UDP and TCP) from `reader`, forwarding other names
 /// to `config.upstream`.
@@ -69,6 +87,12 @@ async fn serve_with(
     reader: Arc<dyn NameReader>,
     handler: Handler,
 ) -> Result<DnsServer> {
+    let encrypted = config.dot_listen.is_some() || config.doh_listen.is_some();
+    let identity = match (&config.tls, encrypted) {
+        (Some(files), true) => Some(Identity::load(files)?),
+        (None, true) => return Err(Error::NoCertificate),
+        (_, false) => None,
+    };
     let cache = (config.cache_bytes > 0)
         .then(|| Arc::new(AnswerCache::new(config.cache_bytes, reader.tip_height())));
     if let Some(cache) = &cache {
@@ -97,14 +121,72 @@ async fn serve_with(
         tokio::runtime::Handle::current(),
     )
     .map_err(bind_error)?;
-    let tcp = TcpServer::start(tcp, handler);
+    let tcp = TcpServer::start(tcp, handler.clone(), Transport::Plain);
     info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, cache_bytes = config.cache_bytes, "DNS server listening");
+    let mut dot = None;
+    let mut doh = None;
+    if let Some(identity) = &identity {
+        if let Some(addr) = config.dot_listen {
+            // Clients that offer ALPN must offer `dot`; the others are served too.
+            let tls = TlsAcceptor::from(identity.server_config(vec![DOT_ALPN.to_vec()])?);
+            let listener = bind_encrypted(addr, "DNS over TLS", "--dot-listen").await?;
+            let addr = listener
+                .local_addr()
+                .map_err(|cause| Error::BindEncrypted {
+                    service: "DNS over TLS",
+                    flag: "--dot-listen",
+                    addr,
+                    cause,
+                })?;
+            info!(dot_addr = %addr, tls_pin = %identity.pin, "DNS over TLS listening");
+            dot = Some((
+                addr,
+                TcpServer::start(listener, handler.clone(), Transport::Tls(tls)),
+            ));
+        }
+        if let Some(addr) = config.doh_listen {
+            let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            let tls = TlsAcceptor::from(identity.server_config(alpn)?);
+            let listener = bind_encrypted(addr, "DNS over HTTPS", "--doh-listen").await?;
+            let addr = listener
+                .local_addr()
+                .map_err(|cause| Error::BindEncrypted {
+                    service: "DNS over HTTPS",
+                    flag: "--doh-listen",
+                    addr,
+                    cause,
+                })?;
+            info!(doh_addr = %addr, tls_pin = %identity.pin, "DNS over HTTPS listening");
+            doh = Some((
+                addr,
+                TcpServer::start(listener, handler, Transport::Https(tls)),
+            ));
+        }
+    }
     Ok(DnsServer {
         udp_addr,
         tcp_addr,
         tcp,
         udp,
+        dot,
+        doh,
+        tls_pin: identity.map(|identity| identity.pin),
     })
+}
+
+async fn bind_encrypted(
+    addr: SocketAddr,
+    service: &'static str,
+    flag: &'static str,
+) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|cause| Error::BindEncrypted {
+            service,
+            flag,
+            addr,
+            cause,
+        })
 }
 
 /// Binds UDP and TCP on `addr`. With port 0, both get the same free port: UDP picks one and TCP
@@ -149,6 +231,21 @@ impl DnsServer {
         self.tcp_addr
     }
 
+    /// The bound DNS over TLS address, if serving it.
+    pub fn dot_addr(&self) -> Option<SocketAddr> {
+        self.dot.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// The bound DNS over HTTPS address, if serving it.
+    pub fn doh_addr(&self) -> Option<SocketAddr> {
+        self.doh.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// The SHA-256 SPKI pin (base64) of the certificate DNS over TLS and HTTPS serve.
+    pub fn tls_pin(&self) -> Option<&str> {
+        self.tls_pin.as_deref()
+    }
+
     /// Runs until the server stops on its own, which only a socket failure makes it do.
     pub async fn wait(&mut self) -> Result<()> {
         self.tcp.wait().await.map_err(Error::Stopped)
@@ -158,6 +255,9 @@ impl DnsServer {
     /// to end.
     pub async fn shutdown(self) -> Result<()> {
         self.tcp.stop().await.map_err(Error::Stopped)?;
+        for (_, server) in self.dot.into_iter().chain(self.doh) {
+            server.stop().await.map_err(Error::Stopped)?;
+        }
         let udp = self.udp;
         // The threads notice within the poll interval.
         let _ = tokio::task::spawn_blocking(move || udp.stop()).await;

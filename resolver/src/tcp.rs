@@ -1,6 +1,7 @@
 //! DNS over TCP (RFC 7766): a task per connection reads length-prefixed queries and answers
 //! them in order; a frame too short for a DNS header, a message that cannot be parsed or a
-//! response closes the connection at once, as NSD does.
+//! response closes the connection at once, as NSD does. The same framing serves DNS over TLS
+//! (RFC 7858) inside a TLS stream, and the same accept loop DNS over HTTPS (`doh`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,19 +10,33 @@ use std::sync::Arc;
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::Request;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 use crate::handler::Handler;
-use crate::limits::{MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT};
+use crate::limits::{
+    MAX_DOH_CONNECTIONS, MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT,
+};
 use crate::udp::can_answer;
 
 /// Bytes of a DNS message header: no query is shorter.
 const HEADER_BYTES: usize = 12;
+
+/// What a listener's connections carry.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    /// DNS over TCP.
+    Plain,
+    /// DNS over TLS: the TCP framing inside TLS.
+    Tls(TlsAcceptor),
+    /// DNS over HTTPS.
+    Https(TlsAcceptor),
+}
 
 /// The running TCP listener and its connections.
 pub(crate) struct TcpServer {
@@ -30,10 +45,14 @@ pub(crate) struct TcpServer {
 }
 
 impl TcpServer {
-    /// Starts answering the connections `listener` accepts with `handler`.
-    pub(crate) fn start(listener: TcpListener, handler: Arc<Handler>) -> TcpServer {
+    /// Starts answering the connections `listener` accepts with `handler`, over `transport`.
+    pub(crate) fn start(
+        listener: TcpListener,
+        handler: Arc<Handler>,
+        transport: Transport,
+    ) -> TcpServer {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept(listener, handler, stopped));
+        let task = tokio::spawn(accept(listener, handler, transport, stopped));
         TcpServer { stop, task }
     }
 
@@ -52,8 +71,13 @@ impl TcpServer {
 async fn accept(
     listener: TcpListener,
     handler: Arc<Handler>,
+    transport: Transport,
     mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
+    let max_connections = match transport {
+        Transport::Https(_) => MAX_DOH_CONNECTIONS,
+        Transport::Plain | Transport::Tls(_) => MAX_TCP_CONNECTIONS,
+    };
     let mut connections = JoinSet::new();
     let result = loop {
         let (stream, src) = tokio::select! {
@@ -71,20 +95,54 @@ async fn accept(
             _ = stopped.wait_for(|stop| *stop) => break Ok(()),
         };
         while connections.try_join_next().is_some() {}
-        if !can_answer(src) || connections.len() >= MAX_TCP_CONNECTIONS {
+        if !can_answer(src) || connections.len() >= max_connections {
             debug!(%src, open = connections.len(), "not taking a DNS connection");
             continue; // dropped: closed
         }
-        connections.spawn(serve(stream, src, handler.clone()));
+        connections.spawn(connection(stream, src, handler.clone(), transport.clone()));
     };
     connections.shutdown().await;
     result
 }
 
+/// Serves one accepted connection: the TLS handshake first (within `TLS_HANDSHAKE_TIMEOUT`)
+/// for DNS over TLS or HTTPS.
+async fn connection(
+    stream: TcpStream,
+    src: SocketAddr,
+    handler: Arc<Handler>,
+    transport: Transport,
+) {
+    let _ = stream.set_nodelay(true);
+    let (acceptor, https) = match transport {
+        Transport::Plain => return serve(stream, src, handler).await,
+        Transport::Tls(acceptor) => (acceptor, false),
+        Transport::Https(acceptor) => (acceptor, true),
+    };
+    let stream = match timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            debug!(%src, %error, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            debug!(%src, "TLS handshake timed out");
+            return;
+        }
+    };
+    if https {
+        crate::doh::serve(stream, src, handler).await
+    } else {
+        serve(stream, src, handler).await
+    }
+}
+
 /// Answers the queries of one connection in order until the client closes it, stays idle for
 /// `TCP_IDLE_TIMEOUT`, or sends something that is not a query.
-async fn serve(mut stream: TcpStream, src: SocketAddr, handler: Arc<Handler>) {
-    let _ = stream.set_nodelay(true);
+pub(crate) async fn serve<S>(mut stream: S, src: SocketAddr, handler: Arc<Handler>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     loop {
         let mut len = [0; 2];
         match timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut len)).await {
@@ -121,7 +179,12 @@ async fn serve(mut stream: TcpStream, src: SocketAddr, handler: Arc<Handler>) {
         let mut frame = Vec::with_capacity(2 + bytes.len());
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(&bytes);
-        match timeout(TCP_IDLE_TIMEOUT, stream.write_all(&frame)).await {
+        // Flushed: a TLS stream holds written records until then.
+        let write = async {
+            stream.write_all(&frame).await?;
+            stream.flush().await
+        };
+        match timeout(TCP_IDLE_TIMEOUT, write).await {
             Ok(Ok(())) => {}
             _ => return,
         }

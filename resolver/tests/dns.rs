@@ -568,6 +568,7 @@ async fn compare_cached_and_computed(upstream: Vec<SocketAddr>) {
             listen: "127.0.0.1:0".parse().unwrap(),
             upstream: upstream.clone(),
             cache_bytes,
+            ..DnsConfig::default()
         };
         async move {
             timeout(WAIT, serve(config, names()))

@@ -101,6 +101,8 @@ pub struct Node {
     pub dns: SocketAddr,
     pub chain_id: String,
     pub start_height: u64,
+    /// The whole ready line, for the fields a test reads itself (`dot=`, `tls-pin=`, ...).
+    pub ready: String,
 }
 
 impl Node {
@@ -173,6 +175,7 @@ impl Node {
             chain_id: field("chain"),
             start_height: field("height").parse().expect("height"),
             data: data.to_path_buf(),
+            ready: line.clone(),
             child,
         }
     }

@@ -34,6 +34,15 @@ pub struct FileConfig {
     pub cache_mb: Option<u64>,
     /// Cache of encoded DNS answers to chain names, in MiB (0 turns it off).
     pub dns_cache_mb: Option<u64>,
+    /// Address for DNS over TLS (RFC 7858); needs `tls_cert` and `tls_key` (or `--dev`).
+    pub dot_listen: Option<SocketAddr>,
+    /// Address for DNS over HTTPS (RFC 8484, `/dns-query`); needs `tls_cert` and `tls_key`
+    /// (or `--dev`).
+    pub doh_listen: Option<SocketAddr>,
+    /// PEM certificate (then any intermediates) DNS over TLS and HTTPS serve.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Requests per second one client address may make to the API's expensive endpoints
     /// (status, blocks, proofs, cap tables, histories); it may save up five seconds' worth.
     pub api_expensive_per_sec: Option<u32>,
@@ -179,5 +188,17 @@ mod tests {
         );
         assert!(toml::from_str::<FileConfig>("upstream = [\"x\"]").is_err());
         assert!(toml::from_str::<FileConfig>("").unwrap().upstream.is_none());
+    }
+
+    #[test]
+    fn encrypted_dns_settings_are_read() {
+        let file: FileConfig = toml::from_str(
+            "dot_listen = \"127.0.0.1:853\"\ndoh_listen = \"[::1]:443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+        )
+        .unwrap();
+        assert_eq!(file.dot_listen, Some("127.0.0.1:853".parse().unwrap()));
+        assert_eq!(file.doh_listen, Some("[::1]:443".parse().unwrap()));
+        assert_eq!(file.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(file.tls_key, Some(PathBuf::from("k.pem")));
     }
 }

@@ -3,6 +3,7 @@
 //! the finalized state and serves the HTTP API. With `--light` it is a resolver without a
 //! ledger that answers chain names only from proofs fetched from peers.
 
+mod devcert;
 mod light;
 mod logging;
 mod networking;
@@ -53,6 +54,21 @@ struct Args {
     /// one, such queries are REFUSED.
     #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
     upstream: Vec<SocketAddr>,
+    /// Address for DNS over TLS (RFC 7858), e.g. 127.0.0.1:853; needs --tls-cert and
+    /// --tls-key, or --dev for a self-signed certificate.
+    #[arg(long, value_name = "ADDR")]
+    dot_listen: Option<SocketAddr>,
+    /// Address for DNS over HTTPS (RFC 8484, GET and POST at /dns-query), e.g. 127.0.0.1:443;
+    /// needs --tls-cert and --tls-key, or --dev for a self-signed certificate.
+    #[arg(long, value_name = "ADDR")]
+    doh_listen: Option<SocketAddr>,
+    /// PEM certificate (then any intermediates) for DNS over TLS and HTTPS [with --dev:
+    /// a self-signed one made in the data folder].
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// Memory for cached DNS answers to chain names, in MiB; 0 turns the cache off [default: 64].
     #[arg(long, value_name = "MIB")]
     dns_cache_mb: Option<u64>,
@@ -96,6 +112,32 @@ enum Command {
 
 /// Default `--max-age` of a light resolver, in seconds.
 const DEFAULT_LIGHT_MAX_AGE_SECS: u64 = 60;
+
+/// The certificate and key of the encrypted DNS listeners: none when neither listens; the
+/// given files; or, on a dev node without them, a self-signed pair made once in `data`.
+fn tls_files(
+    dot_listen: Option<SocketAddr>,
+    doh_listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    dev: bool,
+    data: &std::path::Path,
+) -> anyhow::Result<Option<sigil_resolver::TlsFiles>> {
+    Ok(match (tls_cert, tls_key) {
+        _ if dot_listen.is_none() && doh_listen.is_none() => None,
+        (Some(cert), Some(key)) => Some(sigil_resolver::TlsFiles { cert, key }),
+        (None, None) if dev => {
+            let (cert, key) = devcert::ensure(data)?;
+            Some(sigil_resolver::TlsFiles { cert, key })
+        }
+        (None, None) => anyhow::bail!(
+            "--dot-listen and --doh-listen need a certificate: pass --tls-cert FILE --tls-key FILE (PEM; or tls_cert and tls_key in the config file), or start with --dev for a self-signed one"
+        ),
+        _ => anyhow::bail!(
+            "a TLS certificate needs its key: give both --tls-cert FILE and --tls-key FILE (or tls_cert and tls_key in the config file)"
+        ),
+    })
+}
 
 fn main() {
     limit_malloc_arenas();
@@ -152,11 +194,23 @@ const EXIT_INCOMPATIBLE_DATA: i32 = 3;
 
 async fn run(args: Args) -> anyhow::Result<()> {
     if args.light {
+        let data = args.data.unwrap_or_else(config::default_data_dir);
+        let tls = tls_files(
+            args.dot_listen,
+            args.doh_listen,
+            args.tls_cert,
+            args.tls_key,
+            false,
+            &data,
+        )?;
         return light::run(light::LightArgs {
             peers: args.peer,
             genesis: args.genesis.expect("clap requires --genesis with --light"),
-            data: args.data.unwrap_or_else(config::default_data_dir),
+            data,
             dns: sigil_resolver::DnsConfig {
+                dot_listen: args.dot_listen,
+                doh_listen: args.doh_listen,
+                tls,
                 listen: args
                     .dns_listen
                     .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?),
@@ -284,6 +338,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let dot_listen = args.dot_listen.or(file.dot_listen);
+    let doh_listen = args.doh_listen.or(file.doh_listen);
+    let tls_cert = args.tls_cert.or(file.tls_cert);
+    let tls_key = args.tls_key.or(file.tls_key);
+    let tls = tls_files(dot_listen, doh_listen, tls_cert, tls_key, args.dev, &data)?;
+
     let api = tokio::net::TcpListener::bind(api_listen)
         .await
         .with_context(|| {
@@ -296,6 +356,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             listen: dns_listen,
             upstream,
             cache_bytes: dns_cache_bytes,
+            dot_listen,
+            doh_listen,
+            tls,
         },
         reader,
     )
@@ -331,6 +394,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         api_addr,
         data.display()
     );
+    if let Some(addr) = dns.dot_addr() {
+        ready.push_str(&format!(" dot={addr}"));
+    }
+    if let Some(addr) = dns.doh_addr() {
+        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
+    }
+    if let Some(pin) = dns.tls_pin() {
+        ready.push_str(&format!(" tls-pin={pin}"));
+    }
     if let Some(net) = &net {
         for addr in net.listen_addrs() {
             ready.push_str(&format!(" p2p={addr}"));
@@ -340,7 +412,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ready.push_str(&format!(" consensus={listen}"));
     }
     println!("{ready}");
-    tracing::info!(dns = %dns.local_addr(), api = %api_addr, data = %data.display(), "serving");
+    tracing::info!(dns = %dns.local_addr(), dot = ?dns.dot_addr(), doh = ?dns.doh_addr(), tls_pin = ?dns.tls_pin(), api = %api_addr, data = %data.display(), "serving");
 
     shutdown_signal().await;
     tracing::info!("shutting down");
