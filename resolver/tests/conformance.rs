@@ -24,10 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
-use common::Names;
-
-/// Bound on every wait in these tests.
-const WAIT: Duration = Duration::from_secs(10);
+use common::{Names, WAIT, tcp_exchange};
 
 /// The TXT strings at `big.example.sigil`: eight of 255 bytes, more than any UDP reply holds.
 const BIG_TXT_COUNT: usize = 8;
@@ -395,25 +392,6 @@ async fn a_dead_upstream_is_servfail_with_an_extended_error_and_remembered() {
     assert!(plain.edns.is_none());
     assert_eq!(upstream.received(), 0, "the failure was remembered");
     stop(server).await;
-}
-
-async fn tcp_exchange(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(server).await.unwrap();
-        stream
-            .write_all(&u16::try_from(bytes.len()).unwrap().to_be_bytes())
-            .await
-            .unwrap();
-        stream.write_all(bytes).await.unwrap();
-        let mut len = [0; 2];
-        stream.read_exact(&mut len).await.unwrap();
-        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut buf).await.unwrap();
-        buf
-    };
-    timeout(WAIT, exchange)
-        .await
-        .expect("no TCP answer in time")
 }
 
 async fn tcp_ask(server: SocketAddr, message: &Message) -> Message {

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, SOA};
@@ -28,10 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::time::timeout;
 
-use common::{Names, names_after};
-
-/// Bound on every wait in these tests.
-const WAIT: Duration = Duration::from_secs(10);
+use common::{Names, WAIT, names_after, tcp_exchange};
 
 /// Number of 250-byte TXT strings in the large set: about 3 KB, more than any UDP answer.
 const LARGE_TXT_COUNT: usize = 12;
@@ -105,26 +101,6 @@ async fn udp_raw(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     assert_eq!(from, server);
     buf.truncate(len);
     buf
-}
-
-/// Sends raw bytes over TCP and returns the raw answer.
-async fn tcp_raw(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(server).await.unwrap();
-        stream
-            .write_all(&u16::try_from(bytes.len()).unwrap().to_be_bytes())
-            .await
-            .unwrap();
-        stream.write_all(bytes).await.unwrap();
-        let mut len = [0; 2];
-        stream.read_exact(&mut len).await.unwrap();
-        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut buf).await.unwrap();
-        buf
-    };
-    timeout(WAIT, exchange)
-        .await
-        .expect("no TCP answer in time")
 }
 
 async fn udp_ask(server: SocketAddr, message: &Message) -> (Message, usize) {
@@ -614,7 +590,7 @@ async fn compare_cached_and_computed(upstream: Vec<SocketAddr>) {
         let truncated = Message::from_vec(&reference).unwrap().metadata.truncation;
         if !truncated {
             assert_eq!(
-                tcp_raw(cached.tcp_addr(), &bytes).await,
+                tcp_exchange(cached.tcp_addr(), &bytes).await,
                 reference,
                 "{name} over TCP"
             );

@@ -1,10 +1,18 @@
 //! What the resolver's integration tests share: a fixed set of names behind `NameReader`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use sigil_core::read::NameReader;
 use sigil_core::state::{CertEntry, IdentityEntry, NameEntry};
 use sigil_core::types::Height;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Bound on every wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Registered names at height 10, without certificates or identity bindings (those are tested
 /// in `answer` and end to end).
@@ -50,4 +58,25 @@ pub fn names_after(
         .take(limit)
         .cloned()
         .collect()
+}
+
+/// Sends `bytes` as one length-prefixed DNS message over a new TCP connection and returns the
+/// raw answer.
+pub async fn tcp_exchange(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(server).await.unwrap();
+        stream
+            .write_all(&u16::try_from(bytes.len()).unwrap().to_be_bytes())
+            .await
+            .unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut len = [0; 2];
+        stream.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut buf).await.unwrap();
+        buf
+    };
+    timeout(WAIT, exchange)
+        .await
+        .expect("no TCP answer in time")
 }
