@@ -17,8 +17,6 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use sigil_core::read::NameReader;
 use sigil_core::records::Record as LedgerRecord;
-use sigil_core::state::NameEntry;
-use sigil_core::types::PublicKey;
 use sigil_resolver::{DnsConfig, DnsServer, ede, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -35,15 +33,7 @@ fn names() -> Arc<dyn NameReader> {
             .iter()
             .map(|t| LedgerRecord::parse(t).unwrap())
             .collect();
-        let entry = NameEntry {
-            name: name.to_string(),
-            owner: PublicKey([1; 32]),
-            records,
-            registered_at: 1,
-            updated_at: 1,
-            expires_at: 1000,
-        };
-        (name.to_string(), entry)
+        common::entry(name, records)
     };
     let mut example: Vec<String> = [
         "@ A 192.0.2.1",

@@ -27,23 +27,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::time::timeout;
 
-use common::{Names, WAIT, names_after, tcp_exchange};
+use common::{Names, WAIT, entry, names_after, tcp_exchange};
 
 /// Number of 250-byte TXT strings in the large set: about 3 KB, more than any UDP answer.
 const LARGE_TXT_COUNT: usize = 12;
 
 fn names() -> Arc<dyn NameReader> {
-    let entry = |name: &str, records: Vec<LedgerRecord>| {
-        let entry = NameEntry {
-            name: name.to_string(),
-            owner: PublicKey([1; 32]),
-            records,
-            registered_at: 1,
-            updated_at: 1,
-            expires_at: 1000,
-        };
-        (name.to_string(), entry)
-    };
     let parse = |texts: &[String]| {
         texts
             .iter()

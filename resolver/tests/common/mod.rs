@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sigil_core::read::NameReader;
+use sigil_core::records::Record;
 use sigil_core::state::{CertEntry, IdentityEntry, NameEntry};
-use sigil_core::types::Height;
+use sigil_core::types::{Height, PublicKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -79,4 +80,17 @@ pub async fn tcp_exchange(server: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     timeout(WAIT, exchange)
         .await
         .expect("no TCP answer in time")
+}
+
+/// A name registered at height 1 until 1000 with `records`, keyed by its name.
+pub fn entry(name: &str, records: Vec<Record>) -> (String, NameEntry) {
+    let entry = NameEntry {
+        name: name.to_string(),
+        owner: PublicKey([1; 32]),
+        records,
+        registered_at: 1,
+        updated_at: 1,
+        expires_at: 1000,
+    };
+    (name.to_string(), entry)
 }
