@@ -302,53 +302,10 @@ fn bench_genesis(validator: &Keypair, reveal_min: u64, reveal_max: u64) -> Genes
     }
 }
 
-/// The reference beside the figure: `verify_strict` checks per second on this machine, one
-/// core and then every core, on `count` transactions signed as the bench's are (key decoding
-/// included, as the node does per transaction).
+/// The reference beside the figure: `verify_strict` checks per second on this machine.
 fn verify_rate(count: usize) {
-    let signed: Vec<_> = (0..count)
-        .map(|i| {
-            let key = Keypair::generate();
-            Transaction {
-                chain_id: "bench".into(),
-                signer: key.public(),
-                nonce: 0,
-                stamp: 0,
-                op: Op::NameCommit {
-                    commitment: Hash::of(&i.to_be_bytes()),
-                },
-            }
-            .sign(&key)
-        })
-        .collect();
-    let messages: Vec<_> = signed.iter().map(|s| s.tx.signing_bytes()).collect();
-    let check = |range: std::ops::Range<usize>| {
-        for i in range {
-            assert!(
-                signed[i]
-                    .tx
-                    .signer
-                    .verify(&messages[i], &signed[i].signature)
-            );
-        }
-    };
-    let started = Instant::now();
-    check(0..count);
-    let one = count as f64 / started.elapsed().as_secs_f64();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rounds = 4;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        std::thread::scope(|scope| {
-            for c in 0..cores {
-                scope.spawn(move || check(count * c / cores..count * (c + 1) / cores));
-            }
-        });
-    }
-    let all = (rounds * count) as f64 / started.elapsed().as_secs_f64();
-    println!(
-        "txs: reference: ed25519 verify_strict {one:.0}/s on one core, {all:.0}/s on {cores} cores (same run)"
-    );
+    let rate = sigil_registry::signatures::VerifyRate::measure(count);
+    println!("txs: reference: {rate}");
 }
 
 /// A store that counts the entries (puts and deletes) of the batches applied to it.

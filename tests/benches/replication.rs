@@ -7,14 +7,17 @@
 //! Prints transactions final per second under sustained load, the time from submission to
 //! finality (median and 99th percentile), and the blocks per second a fresh full node syncs
 //! once the chain is `SYNC_BLOCKS` long (the loaded blocks among them; 0 skips the sync),
-//! beside the blocks per second the validators decide meanwhile.
+//! beside the blocks per second the validators decide meanwhile. First it prints its reference:
+//! this machine's `verify_strict` rate measured in the same run.
 //! `BLOCK_INTERVAL_MS` is the genesis's least time between blocks (500 as in `localnet up`;
 //! 0 decides blocks as fast as the validators agree, which makes a long chain quickly).
 
 use std::time::{Duration, Instant};
 
+use sigil_core::limits::MAX_API_CONNECTIONS_PER_CLIENT;
 use sigil_core::tx::{Op, Transaction, name_commitment};
 use sigil_core::types::{Hash, Keypair};
+use sigil_registry::signatures::VerifyRate;
 use sigil_tests::api_post;
 use sigil_tests::network::Network;
 
@@ -32,6 +35,23 @@ fn main() {
     let per_signer = *args.get(1).unwrap_or(&200);
     let interval_ms = *args.get(2).unwrap_or(&500);
     let sync_blocks = *args.get(3).unwrap_or(&0);
+    // Each signer holds one connection to one of the four nodes, and a node serves at most
+    // MAX_API_CONNECTIONS_PER_CLIENT from one address (a few spare for the bench's own reads).
+    let most = 4 * (MAX_API_CONNECTIONS_PER_CLIENT - 4);
+    if signers > most {
+        eprintln!(
+            "at most {most} signers: each holds a connection to one of 4 nodes, and a node takes {MAX_API_CONNECTIONS_PER_CLIENT} from one client"
+        );
+        std::process::exit(2);
+    }
+
+    // The reference, taken before the nodes start: every validator checks every transaction's
+    // signature once, so four on these cores cannot finalize more than a quarter of it.
+    let rate = VerifyRate::measure(5_000);
+    println!(
+        "reference: {rate}; four validators each verifying every signature once: at most {:.0} tx/s from signatures alone",
+        rate.all_cores / 4.0
+    );
 
     let mut net = Network::layout_paced(4, Some(interval_ms));
     for i in 0..4 {

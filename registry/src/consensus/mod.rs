@@ -158,6 +158,7 @@ pub async fn start(
 ) -> Result<ConsensusHandle> {
     check_wal(&config.wal_path)?;
     let chain_id = node.ledger().params().chain_id.clone();
+    let remembered = node.ledger().signatures().clone();
     let key = key.map(Arc::new);
     let (identity, consensus_context, author) = match &key {
         Some(key) => {
@@ -187,7 +188,7 @@ pub async fn start(
                 ),
                 ConsensusContext::new_validator(
                     context::Address(address),
-                    Box::new(SigilVerifier::new(chain_id.clone())),
+                    Box::new(SigilVerifier::new(chain_id.clone(), remembered.clone())),
                     Box::new(signer),
                 ),
                 author,
@@ -206,7 +207,7 @@ pub async fn start(
                 NetworkIdentity::new(config.moniker.clone(), network_key, None),
                 ConsensusContext::new_full_node(
                     context::Address(identity_key.public()),
-                    Box::new(SigilVerifier::new(chain_id.clone())),
+                    Box::new(SigilVerifier::new(chain_id.clone(), remembered.clone())),
                 ),
                 author,
             )

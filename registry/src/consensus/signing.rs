@@ -13,6 +13,7 @@ use malachitebft_signing::{Error as SigningError, Signer, VerificationResult, Ve
 
 use super::context::{Height, Proposal, SigilContext, Vote};
 use super::withhold::{WITHHOLD_ENV, Withhold};
+use crate::signatures::SignatureCache;
 use sigil_core::block::vote_bytes;
 use sigil_core::types::{Hash, Keypair, PublicKey, Signature, encode};
 
@@ -191,20 +192,31 @@ impl Signer<SigilContext> for SigilSigner {
     }
 }
 
-/// Checks consensus signatures of one chain with ed25519 `verify_strict`.
+/// Checks consensus signatures of one chain with ed25519 `verify_strict`, remembering the ones
+/// that hold in the node's signature memory (so committing a block does not verify its
+/// certificate's signatures again).
 #[derive(Clone)]
 pub struct SigilVerifier {
     chain_id: String,
+    remembered: Arc<SignatureCache>,
 }
 
 impl SigilVerifier {
-    pub fn new(chain_id: String) -> SigilVerifier {
-        SigilVerifier { chain_id }
+    pub fn new(chain_id: String, remembered: Arc<SignatureCache>) -> SigilVerifier {
+        SigilVerifier {
+            chain_id,
+            remembered,
+        }
     }
-}
 
-fn verdict(key: &PublicKey, message: &[u8], signature: &Signature) -> VerificationResult {
-    VerificationResult::from_bool(key.verify(message, signature))
+    fn verdict(
+        &self,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &Signature,
+    ) -> VerificationResult {
+        VerificationResult::from_bool(self.remembered.check_signature(key, message, signature))
+    }
 }
 
 #[async_trait]
@@ -216,7 +228,7 @@ impl Verifier<SigilContext> for SigilVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         Ok(match vote_signing_bytes(&self.chain_id, vote) {
-            Some(bytes) => verdict(public_key, &bytes, signature),
+            Some(bytes) => self.verdict(public_key, &bytes, signature),
             None => VerificationResult::Invalid,
         })
     }
@@ -228,7 +240,7 @@ impl Verifier<SigilContext> for SigilVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         let bytes = proposal_signing_bytes(&self.chain_id, proposal);
-        Ok(verdict(public_key, &bytes, signature))
+        Ok(self.verdict(public_key, &bytes, signature))
     }
 
     async fn verify_signed_vote_extension(
@@ -239,7 +251,7 @@ impl Verifier<SigilContext> for SigilVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         let bytes = extension_signing_bytes(&self.chain_id, scope);
-        Ok(verdict(public_key, &bytes, signature))
+        Ok(self.verdict(public_key, &bytes, signature))
     }
 
     async fn verify_validator_proof(
@@ -250,6 +262,6 @@ impl Verifier<SigilContext> for SigilVerifier {
             return Ok(VerificationResult::Invalid);
         };
         let bytes = proof_signing_bytes(&self.chain_id, &proof.public_key, &proof.peer_id);
-        Ok(verdict(&key, &bytes, &proof.signature))
+        Ok(self.verdict(&key, &bytes, &proof.signature))
     }
 }

@@ -109,8 +109,16 @@ impl Ledger {
         if header.tx_root != tx_root(&block.txs) || header.tx_root != prepared.tx_root {
             return Err(mismatch("transaction root"));
         }
+        // Signatures the engine verified (votes as they came, a synced certificate before it
+        // decided) are remembered: only the others are verified here.
         commit
-            .verify(header, &self.head_validators()?)
+            .verify_with(
+                header,
+                &self.head_validators()?,
+                |key, message, signature| {
+                    self.signatures().check_signature(key, message, signature)
+                },
+            )
             .map_err(|e| Error::invalid(e.to_string()))?;
 
         let Prepared {
