@@ -254,7 +254,10 @@ impl Watch {
             );
         };
         let listing = keys::company_listing(&name, &entry.owner);
-        let Fetched::Proven(p) = self.prove(&[listing.clone()], tip, Some(p)).await? else {
+        let Fetched::Proven(p) = self
+            .prove(std::slice::from_ref(&listing), tip, Some(*p))
+            .await?
+        else {
             anyhow::bail!("the node cannot prove its tip {tip}; try again");
         };
         p.get::<String>(&listing, &format!("the company listed under `{name}`"))?
@@ -284,7 +287,7 @@ impl Watch {
         let first: BTreeSet<Vec<u8>> = self.items.iter().flat_map(Item::keys).collect();
         let first: Vec<Vec<u8>> = first.into_iter().collect();
         let proven = match self.prove(&first, height, None).await? {
-            Fetched::Proven(p) => p,
+            Fetched::Proven(p) => *p,
             other => return Ok(other),
         };
         // What the first values make worth proving too: bindings, certificates that joined or
@@ -339,7 +342,7 @@ impl Watch {
             proven
         } else {
             match self.prove(&second, height, Some(proven)).await? {
-                Fetched::Proven(p) => p,
+                Fetched::Proven(p) => *p,
                 other => return Ok(other),
             }
         };
@@ -475,7 +478,7 @@ impl Watch {
         state.height = Some(height);
         self.deliver(file).await?;
         file.save()?;
-        Ok(Fetched::Proven(proven))
+        Ok(Fetched::Proven(Box::new(proven)))
     }
 
     /// Gives the waiting events to `--exec` in order, up to the first that fails (kept, with

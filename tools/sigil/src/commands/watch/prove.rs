@@ -70,7 +70,7 @@ impl Proven {
 
 /// What the node said about a height.
 pub enum Fetched {
-    Proven(Proven),
+    Proven(Box<Proven>),
     /// The height is not final yet.
     NotFinal,
     /// The node no longer keeps the state of that height.
@@ -148,7 +148,7 @@ pub async fn prove(
         }
     }
     match proven {
-        Some(proven) => Ok(Fetched::Proven(proven)),
+        Some(proven) => Ok(Fetched::Proven(Box::new(proven))),
         None => anyhow::bail!("internal: nothing to prove at height {height}"),
     }
 }
