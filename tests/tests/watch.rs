@@ -28,10 +28,15 @@ struct Watch {
 
 impl Watch {
     fn start(api: &str, keys: &Path, args: &[&str]) -> Watch {
+        Watch::start_with(api, keys, &["--json", "watch"], args)
+    }
+
+    /// `sigil GLOBAL... ARGS...`: `global` ends with `watch`.
+    fn start_with(api: &str, keys: &Path, global: &[&str], args: &[&str]) -> Watch {
         let mut child = Command::new(binary("sigil"))
             .args(["--node", api, "--keystore"])
             .arg(keys)
-            .args(["--json", "watch"])
+            .args(global)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -166,12 +171,13 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         &Setup {
             classes: &["common"],
             holders: &[("h-0001", "holder1"), ("h-0002", "holder2")],
-            keys: &["bob", "erin", "carol"],
+            keys: &["bob", "erin", "carol", "ca"],
         },
     );
     ok(sigil(&["--key", "carol", "name", "register", "soon.sigil"]));
     let bob = ok(sigil(&["key", "show", "bob"])).trim().to_string();
     let erin = ok(sigil(&["key", "show", "erin"])).trim().to_string();
+    let ca = ok(sigil(&["key", "show", "ca"])).trim().to_string();
 
     // acme.sigil renewed now lies far beyond the warning; soon.sigil comes within it 10 blocks
     // from now.
@@ -186,8 +192,9 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         "soon.sigil",
         "--identity",
         company::ADMIN,
+        // By its name: the id is read from the proven listing.
         "--company",
-        "acme",
+        "acme.sigil",
         "--holder",
         "h-0001",
         "--expiry-warning-blocks",
@@ -219,6 +226,24 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         pem,
         "--reason",
         "superseded",
+    ]));
+    // A certificate registered by an authorized issuer, not the owner.
+    ok(as_owner(&[
+        "cert",
+        "authorize",
+        "acme.sigil",
+        "--issuer",
+        "ca",
+    ]));
+    let (issued, issued_sha256) = certificate(dir.path(), "www.acme.sigil");
+    ok(sigil(&[
+        "--key",
+        "ca",
+        "cert",
+        "register",
+        "acme.sigil",
+        "--cert",
+        issued.to_str().unwrap(),
     ]));
     ok(sigil(&[
         "shares",
@@ -264,7 +289,6 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
     let expected: BTreeMap<(String, String), usize> = [
         ("records-changed", "acme.sigil"),
         ("identity-bound", "acme.sigil"),
-        ("cert-registered", "acme.sigil"),
         ("cert-revoked", "acme.sigil"),
         ("identity-key-rotated", "identity acme-admin"),
         ("name-renewed", "soon.sigil"),
@@ -274,13 +298,16 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
     ]
     .into_iter()
     .map(|(e, s)| ((e.to_string(), s.to_string()), 1))
-    .chain([(
+    .chain([
         (
-            "shares-moved".to_string(),
-            "holder h-0001 of acme".to_string(),
+            (
+                "shares-moved".to_string(),
+                "holder h-0001 of acme".to_string(),
+            ),
+            2,
         ),
-        2,
-    )])
+        (("cert-registered".to_string(), "acme.sigil".to_string()), 2),
+    ])
     .collect();
     assert_eq!(kinds(&events), expected, "{events:#?}");
 
@@ -304,8 +331,12 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         find("identity-bound")[0]["details"]["identity"],
         "acme-admin"
     );
-    assert_eq!(find("cert-registered")[0]["details"]["cert_sha256"], sha256);
-    assert_eq!(find("cert-registered")[0]["details"]["by_issuer"], false);
+    let registered = find("cert-registered");
+    assert_eq!(registered[0]["details"]["cert_sha256"], sha256);
+    assert_eq!(registered[0]["details"]["by_issuer"], false);
+    assert_eq!(registered[1]["details"]["cert_sha256"], issued_sha256);
+    assert_eq!(registered[1]["details"]["by_issuer"], true);
+    assert_eq!(registered[1]["details"]["registered_by"], ca);
     assert_eq!(find("cert-revoked")[0]["details"]["reason"], "superseded");
     assert_eq!(
         find("identity-key-rotated")[0]["details"]["online_key"],
@@ -446,12 +477,16 @@ fn a_failing_exec_keeps_its_events_and_a_lying_node_stops_the_watch() {
         assert_eq!(error["error"]["code"], "not_verified", "{mode:?}: {error}");
         assert_eq!(saved_height(&keys, &node.chain_id), before, "{mode:?}");
     }
-    // The honest node then gives the change, proven.
-    let watch = Watch::start(&node.api, &keys, &["example.sigil"]);
-    let events = watch.until("records-changed", "example.sigil");
-    assert_eq!(events.len(), 1, "{events:#?}");
+    // The honest node then gives the change, proven, as a line for people.
+    let watch = Watch::start_with(&node.api, &keys, &["watch"], &["example.sigil"]);
+    let line = watch
+        .lines
+        .recv_timeout(WAIT)
+        .expect("the change, once the node is honest");
     assert!(
-        events[0]["summary"].as_str().unwrap().contains("192.0.2.2"),
-        "{events:#?}"
+        line.ends_with(
+            ": example.sigil: records changed: + example.sigil. 300 IN A 192.0.2.2; - example.sigil. 300 IN A 192.0.2.1"
+        ) && line.contains(" UTC height "),
+        "{line}"
     );
 }

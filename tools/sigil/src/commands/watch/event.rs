@@ -525,3 +525,134 @@ pub fn holder_events(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigil_core::state::NameEntry;
+    use sigil_core::types::Keypair;
+
+    fn entry(owner: PublicKey, records: &[&str], expires_at: Height) -> NameEntry {
+        NameEntry {
+            name: "shop.sigil".into(),
+            owner,
+            records: records.iter().map(|r| Record::parse(r).unwrap()).collect(),
+            registered_at: 1,
+            updated_at: 1,
+            expires_at,
+        }
+    }
+
+    fn snap(entry: NameEntry) -> NameSnap {
+        NameSnap {
+            entry: Some(entry),
+            ..NameSnap::default()
+        }
+    }
+
+    fn dates(height: Height) -> Dates {
+        Dates {
+            height,
+            time_ms: 1_795_000_000_000,
+            interval_ms: 500,
+            measured_over: 10,
+        }
+    }
+
+    fn kinds(found: &[Found]) -> Vec<&'static str> {
+        found.iter().map(|f| f.event).collect()
+    }
+
+    #[test]
+    fn a_host_sees_its_own_records_and_the_certificates_that_cover_it() {
+        let www = NameItem {
+            name: "shop.sigil".into(),
+            host: "www".into(),
+        };
+        let name = NameItem {
+            name: "shop.sigil".into(),
+            host: String::new(),
+        };
+        assert!(www.covered_by(&["www.shop.sigil".into()]));
+        assert!(www.covered_by(&["*.shop.sigil".into()]));
+        assert!(!www.covered_by(&["shop.sigil".into(), "mail.shop.sigil".into()]));
+        assert!(name.covered_by(&["mail.shop.sigil".into()]));
+
+        let before = entry(Keypair::generate().public(), &["www A 192.0.2.1"], 1000);
+        let mut mail = before.clone();
+        mail.records
+            .push(Record::parse("mail A 192.0.2.2").unwrap());
+        let old = snap(before.clone());
+        let found = |item: &NameItem, new: &NameEntry| {
+            name_events(
+                item,
+                Some(&old),
+                &mut snap(new.clone()),
+                &Certs::new(),
+                10,
+                5,
+                &dates(10),
+            )
+        };
+        assert!(found(&www, &mail).is_empty());
+        assert_eq!(kinds(&found(&name, &mail)), ["records-changed"]);
+        let mut moved = before;
+        moved.records[0] = Record::parse("www A 192.0.2.9").unwrap();
+        let events = found(&www, &moved);
+        assert_eq!(
+            events[0].details["added"][0],
+            "www.shop.sigil. 300 IN A 192.0.2.9"
+        );
+        assert_eq!(
+            events[0].details["removed"][0],
+            "www.shop.sigil. 300 IN A 192.0.2.1"
+        );
+    }
+
+    #[test]
+    fn an_expiry_is_announced_once_with_an_estimated_date_and_again_after_a_renewal() {
+        let item = NameItem {
+            name: "shop.sigil".into(),
+            host: String::new(),
+        };
+        let owner = Keypair::generate().public();
+        let entry = |records: &[&str], expires_at| entry(owner, records, expires_at);
+        let step = |old: Option<&NameSnap>, new: NameEntry, height: Height| {
+            let mut snap = snap(new);
+            let found = name_events(
+                &item,
+                old,
+                &mut snap,
+                &Certs::new(),
+                height,
+                100,
+                &dates(height),
+            );
+            (snap, found)
+        };
+        // Out of the window at first sight, then in it: one warning, never repeated.
+        let (s1, f1) = step(None, entry(&[], 1000), 800);
+        assert!(f1.is_empty());
+        let (s2, f2) = step(Some(&s1), entry(&[], 1000), 900);
+        assert_eq!(kinds(&f2), ["expiry-approaching"]);
+        // 100 blocks of 500 ms after the proven block's time.
+        assert_eq!(f2[0].details["estimated_time_ms"], 1_795_000_050_000u64);
+        assert_eq!(f2[0].details["estimated"], true);
+        assert!(
+            f2[0].summary.contains("about 2026-11-18"),
+            "{}",
+            f2[0].summary
+        );
+        let (s3, f3) = step(Some(&s2), entry(&[], 1000), 950);
+        assert!(f3.is_empty());
+        // Renewed: a new expiry, warned of again once it comes near.
+        let (s4, f4) = step(Some(&s3), entry(&[], 2000), 960);
+        assert_eq!(kinds(&f4), ["name-renewed"]);
+        let (s5, f5) = step(Some(&s4), entry(&[], 2000), 1900);
+        assert_eq!(kinds(&f5), ["expiry-approaching"]);
+        let (s6, f6) = step(Some(&s5), entry(&[], 2000), 2000);
+        assert_eq!(kinds(&f6), ["name-expired"]);
+        let (_, f7) = step(Some(&s6), entry(&[], 2000), 2001);
+        assert!(f7.is_empty());
+    }
+}
