@@ -113,10 +113,14 @@ The last height seen and each item's proven state are kept in <keystore>/watch/<
 written atomically after each block: a restart resumes at the next height, and prints nothing \
 twice (an event printed just before a crash, before its block was saved, is printed again).
 
+With --json, each event is one JSON object on its own line.
+
 --exec runs `sh -c CMD` once per event with the event as one JSON line on its standard input \
-(its standard output goes to sigil's standard error). A command that fails or outlives \
---exec-timeout is killed; its event is kept in the state file and given again, in order, before \
-newer events, until the command succeeds (the watch stops if 1000 events wait).";
+(its standard output goes to sigil's standard error). When the command fails, or outlives \
+--exec-timeout (it is then killed), its event is kept in the state file and given again, in \
+order and before newer events, at later blocks (after a pause that doubles up to a minute, and \
+after a restart) until the command succeeds; the watch stops (exit 2) rather than drop one if \
+1000 events wait.";
 
 /// What `sigil watch` follows.
 #[derive(Debug, Args)]
