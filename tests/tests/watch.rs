@@ -489,4 +489,35 @@ fn a_failing_exec_keeps_its_events_and_a_lying_node_stops_the_watch() {
         ) && line.contains(" UTC height "),
         "{line}"
     );
+    let seen: u64 = line
+        .split(" height ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|h| h.parse().ok())
+        .expect("the line names its height");
+    wait_saved(&keys, &node.chain_id, seen + 1);
+    watch.kill();
+
+    // A node that replays old proofs: what it first relays is true, the replays are caught
+    // (a proof of another height than the one asked), and nothing false is printed.
+    ok(sigil(&[
+        "name",
+        "update",
+        "example.sigil",
+        "--set",
+        "@ A 192.0.2.3",
+    ]));
+    let liar = Liar::start(&node.api, Mode::ReplayOld);
+    let (code, lines) = Watch::start(&liar.api, &keys, &["example.sigil"]).exit();
+    assert_eq!(code, Some(1), "{lines:?}");
+    let (last, printed) = lines.split_last().expect("the error line");
+    let error: Value = serde_json::from_str(last).unwrap();
+    assert_eq!(error["error"]["code"], "not_verified", "{error}");
+    for line in printed {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            event["details"]["added"][0], "example.sigil. 300 IN A 192.0.2.3",
+            "{event}"
+        );
+    }
 }

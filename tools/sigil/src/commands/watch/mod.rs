@@ -68,6 +68,23 @@ impl Item {
 }
 
 pub async fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
+    match follow(ctx, args).await {
+        // With --json the error is one line too, like the events before it.
+        Err(e) if ctx.out.is_json() => {
+            eprintln!("sigil: {e:#}");
+            let mut error = serde_json::json!({ "message": format!("{e:#}") });
+            if let Some(code) = crate::client::node_code(&e) {
+                error["code"] = code.into();
+            }
+            let doc = serde_json::json!({ "error": error });
+            let _ = writeln!(std::io::stdout().lock(), "{doc}");
+            Ok(Exit::Failed)
+        }
+        outcome => outcome,
+    }
+}
+
+async fn follow(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
     let trusted = match super::trusted(ctx, &status).await? {
@@ -91,7 +108,13 @@ pub async fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
         json: ctx.out.is_json(),
     };
     let result = watch
-        .plan(&args, &status.params.tlds, status.tip.height)
+        .plan(
+            ctx,
+            &args,
+            &status.params.tlds,
+            status.tip.height,
+            &mut file,
+        )
         .await;
     watch.items = match result {
         Ok(items) => items,
@@ -194,9 +217,11 @@ impl Watch {
     /// id by proofs at `tip`.
     async fn plan(
         &self,
+        ctx: &Ctx,
         args: &WatchArgs,
         tlds: &[String],
         tip: Height,
+        file: &mut StateFile,
     ) -> anyhow::Result<Vec<Item>> {
         let mut items = Vec::new();
         for input in &args.names {
@@ -209,7 +234,24 @@ impl Watch {
         let mut companies = Vec::new();
         for input in &args.companies {
             let id = if input.contains('.') {
-                self.company_id(input, tlds, tip).await?
+                // The id a name listed when the watch began is kept: the register stays the
+                // one watched when the name changes hands.
+                match (
+                    self.company_id(input, tlds, tip).await,
+                    file.state.companies.get(input),
+                ) {
+                    (Ok(id), _) => {
+                        file.state.companies.insert(input.clone(), id.clone());
+                        id
+                    }
+                    (Err(e), Some(id)) if e.downcast_ref::<NotVerified>().is_none() => {
+                        ctx.out.note(format!(
+                            "{e:#}; watching company `{id}`, which it listed before"
+                        ));
+                        id.clone()
+                    }
+                    (Err(e), _) => return Err(e),
+                }
             } else {
                 check_company_id(input)?;
                 input.clone()

@@ -29,6 +29,10 @@ pub struct WatchState {
     pub times: Vec<(Height, u64)>,
     /// Events `--exec` has not yet taken, oldest first.
     pub undelivered: Vec<Event>,
+    /// The company id each `--company NAME` was found to list, kept when the name changes
+    /// hands.
+    #[serde(default)]
+    pub companies: BTreeMap<String, String>,
 }
 
 impl WatchState {
