@@ -12,7 +12,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use sigil_core::state::{CompanyEntry, NameEntry, check_company_id, check_id, keys};
+use sigil_core::block::follow_handoffs;
+use sigil_core::state::{CompanyEntry, NameEntry, ValidatorSet, check_company_id, check_id, keys};
 use sigil_core::types::{Hash, Height};
 
 use super::Ctx;
@@ -87,11 +88,14 @@ pub async fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
 async fn follow(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
     let client = ctx.client()?;
     let status = client.status().await?;
-    let trusted = match super::trusted(ctx, &status).await? {
+    let pinned = match super::trusted(ctx, &status).await? {
         Ok(validators) => validators,
         Err(reason) => return Ok(not_verified(ctx, &reason)),
     };
     let mut file = StateFile::open(&ctx.keystore, &status.chain_id)?;
+    // The set that signed the last height seen: heights missed since are signed by it until
+    // a handoff it signed names the next set.
+    let trusted = file.state.validators.clone().unwrap_or(pinned);
     let mut watch = Watch {
         client,
         chain_id: status.chain_id.clone(),
@@ -165,12 +169,20 @@ async fn follow(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
             }
             Err(e) => match e.downcast_ref::<NotVerified>() {
                 Some(nv) if nv.other_set => {
-                    // The validators may have changed: follow their handoffs once.
-                    let status = watch.client.status().await?;
-                    match super::trusted(ctx, &status).await? {
-                        Ok(set) if set != watch.trusted => watch.trusted = set,
-                        Ok(_) => return lied(ctx, e),
-                        Err(reason) => return Ok(not_verified(ctx, &reason)),
+                    // The validators may have changed: follow the handoff the trusted set
+                    // signed, to the set it names.
+                    match watch.next_set().await? {
+                        Ok(set) => {
+                            ctx.out.note(format!(
+                                "the validators changed: from set {} to set {}",
+                                watch.trusted.hash(),
+                                set.hash()
+                            ));
+                            watch.trusted = set;
+                        }
+                        Err(reason) => {
+                            return Ok(not_verified(ctx, &format!("{nv}; {reason}")));
+                        }
                     }
                 }
                 _ => return lied(ctx, e),
@@ -204,7 +216,7 @@ fn not_verified(ctx: &Ctx, reason: &str) -> Exit {
 struct Watch {
     client: Client,
     chain_id: String,
-    trusted: sigil_core::state::ValidatorSet,
+    trusted: ValidatorSet,
     items: Vec<Item>,
     warning_blocks: u64,
     target_interval_ms: u64,
@@ -304,6 +316,26 @@ impl Watch {
         };
         p.get::<String>(&listing, &format!("the company listed under `{name}`"))?
             .with_context(|| format!("`{name}` lists no company; give the company's id"))
+    }
+
+    /// The set the trusted set handed over to, by the handoff it signed; or why there is none.
+    async fn next_set(&self) -> anyhow::Result<Result<ValidatorSet, String>> {
+        let handoffs = self.client.handoffs().await?;
+        let Some(handoff) = handoffs.iter().find(|h| {
+            h.header.chain_id == self.chain_id && h.header.validators_hash == self.trusted.hash()
+        }) else {
+            return Ok(Err(format!(
+                "the node reports no change of the validators from the trusted set {}",
+                self.trusted.hash()
+            )));
+        };
+        Ok(
+            match follow_handoffs(&self.chain_id, &self.trusted, std::slice::from_ref(handoff)) {
+                Ok(set) if set != self.trusted => Ok(set),
+                Ok(_) => Err("the validator change it reports changes nothing".into()),
+                Err(e) => Err(format!("its validator change does not hold: {e}")),
+            },
+        )
     }
 
     async fn prove(
@@ -518,6 +550,7 @@ impl Watch {
             state.undelivered.extend(events);
         }
         state.height = Some(height);
+        state.validators = Some(self.trusted.clone());
         self.deliver(file).await?;
         file.save()?;
         Ok(Fetched::Proven(Box::new(proven)))

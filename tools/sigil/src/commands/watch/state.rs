@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sigil_core::state::{CertEntry, CompanyEntry, HolderEntry, IdentityEntry, NameEntry};
+use sigil_core::state::{
+    CertEntry, CompanyEntry, HolderEntry, IdentityEntry, NameEntry, ValidatorSet,
+};
 use sigil_core::types::{Hash, Height};
 
 use super::event::Event;
@@ -33,6 +35,9 @@ pub struct WatchState {
     /// hands.
     #[serde(default)]
     pub companies: BTreeMap<String, String>,
+    /// The validator set that signed the last height seen.
+    #[serde(default)]
+    pub validators: Option<ValidatorSet>,
 }
 
 impl WatchState {
