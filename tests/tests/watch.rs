@@ -17,6 +17,9 @@ use sigil_tests::company::{self, Setup};
 use sigil_tests::liar::{Liar, Mode};
 use sigil_tests::{Node, api_get, binary, ok};
 
+/// Heights a node keeps the state of, in the test of pruned heights.
+const PRUNE_WINDOW: u64 = 10;
+
 /// Longest wait for the events of one change, or for a watch to start or stop.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -411,7 +414,11 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
 fn a_failing_exec_keeps_its_events_and_a_lying_node_stops_the_watch() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    let node = Node::start(&dir.path().join("data"), &[]);
+    // A node that keeps the state of the last 10 heights only.
+    let node = Node::start(
+        &dir.path().join("data"),
+        &["--prune-window-blocks", &PRUNE_WINDOW.to_string()],
+    );
     let sigil = |args: &[&str]| node.sigil(&keys, args);
     ok(sigil(&["key", "new", "alice"]));
     ok(sigil(&["name", "register", "example.sigil"]));
@@ -477,7 +484,13 @@ fn a_failing_exec_keeps_its_events_and_a_lying_node_stops_the_watch() {
         assert_eq!(error["error"]["code"], "not_verified", "{mode:?}: {error}");
         assert_eq!(saved_height(&keys, &node.chain_id), before, "{mode:?}");
     }
-    // The honest node then gives the change, proven, as a line for people.
+    // The honest node then gives the change, proven, as a line for people; by then the heights
+    // the watch missed are pruned, and it goes on from the tip.
+    let deadline = Instant::now() + WAIT;
+    while tip(&node) <= before.unwrap() + PRUNE_WINDOW + 2 {
+        assert!(Instant::now() < deadline, "the chain does not move");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let watch = Watch::start_with(&node.api, &keys, &["watch"], &["example.sigil"]);
     let line = watch
         .lines

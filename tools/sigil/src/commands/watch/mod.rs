@@ -156,10 +156,15 @@ async fn follow(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<Exit> {
             }
             Ok(Fetched::Pruned) => {
                 let tip = watch.client.status().await?.tip.height;
+                if tip <= height {
+                    anyhow::bail!(
+                        "the node says it no longer proves height {height}, yet its tip is {tip}; is it a Sigil node?"
+                    );
+                }
                 ctx.out.note(format!(
                     "the node no longer proves heights from {height}; going on from its tip {tip}, each change since the last proven state reported there"
                 ));
-                height = tip.max(height);
+                height = tip;
             }
             Err(e) if is_unreachable(&e) => {
                 ctx.out
