@@ -182,12 +182,12 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
     let erin = ok(sigil(&["key", "show", "erin"])).trim().to_string();
     let ca = ok(sigil(&["key", "show", "ca"])).trim().to_string();
 
-    // acme.sigil renewed now lies far beyond the warning; soon.sigil comes within it 10 blocks
+    // acme.sigil renewed now lies far beyond the warning; soon.sigil comes within it 20 blocks
     // from now.
     ok(sigil(&["--key", "owner", "name", "renew", "acme.sigil"]));
     let soon = api_get(&node.api, "/v1/names/soon.sigil");
     let expires_at = soon["expires_at"].as_u64().unwrap();
-    let warning = (expires_at - tip(&node) - 10).to_string();
+    let warning = (expires_at - tip(&node) - 20).to_string();
     let exec_file = dir.path().join("exec.jsonl");
     let exec = format!("cat >> '{}'", exec_file.display());
     let args = [
