@@ -92,6 +92,65 @@ pub enum Command {
     /// The validator set and its governance: validators vote to add or remove a validator.
     #[command(subcommand)]
     Validators(ValidatorsCommand),
+    /// Follow the chain and print one line per proven change to watched names, identities,
+    /// companies and holders (resumes where it stopped; state kept in the keystore).
+    #[command(after_help = WATCH_HELP)]
+    Watch(WatchArgs),
+}
+
+const WATCH_HELP: &str = "\
+Events: a name registered, its records changed, transferred, renewed, its expiry approaching \
+(with an estimated date) or passed; a certificate registered (by the owner or an authorized \
+issuer) or revoked for a watched name or host; an identity bound to a watched name; an identity \
+registered, its online key rotated, recovered, suspended or revoked; a company created or \
+changed; a holder issued, re-keyed or revoked, and its shares moved.
+
+Every event is derived from the difference of two states of the watched item, each proven \
+against a header signed by the trusted validators (as `sigil proof` checks them). A proof that \
+does not hold ends the watch with an error (exit 1): nothing unproven is printed.
+
+The last height seen and each item's proven state are kept in <keystore>/watch/<chain>.json, \
+written atomically after each block: a restart resumes at the next height, and prints nothing \
+twice (an event printed just before a crash, before its block was saved, is printed again).
+
+With --json, each event is one JSON object on its own line.
+
+--exec runs `sh -c CMD` once per event with the event as one JSON line on its standard input \
+(its standard output goes to sigil's standard error). When the command fails, or outlives \
+--exec-timeout (it is then killed), its event is kept in the state file and given again, in \
+order and before newer events, at later blocks (after a pause that doubles up to a minute, and \
+after a restart) until the command succeeds; the watch stops (exit 2) rather than drop one if \
+1000 events wait.";
+
+/// What `sigil watch` follows.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Names to watch: a registered name (`example.sigil`: its records, owner, expiry,
+    /// certificates and binding) or a host under one (`www.example.sigil`: the host's records
+    /// and the certificates that cover it, and its name's owner and expiry).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// An identity to watch (repeatable): its keys, suspension and revocation.
+    #[arg(long = "identity", value_name = "ID")]
+    pub identities: Vec<String>,
+    /// A company to watch (repeatable), by id (`acme`) or name (`acme.sigil`): its entry, and
+    /// the --holder ids in it.
+    #[arg(long = "company", value_name = "COMPANY")]
+    pub companies: Vec<String>,
+    /// A holder id to watch in every --company (repeatable): issued, re-keyed, revoked, shares
+    /// moved.
+    #[arg(long = "holder", value_name = "ID", requires = "companies")]
+    pub holders: Vec<String>,
+    /// Warn when a watched name expires within this many blocks [default: about 30 days of
+    /// blocks at the chain's block interval].
+    #[arg(long, value_name = "BLOCKS", value_parser = whole)]
+    pub expiry_warning_blocks: Option<u64>,
+    /// Run `sh -c CMD` per event, the event as JSON on its standard input.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Longest one --exec command may run before it is killed (and its event given again).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = positive)]
+    pub exec_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

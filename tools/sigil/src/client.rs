@@ -16,7 +16,7 @@ use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::state::NameEvent;
 use sigil_core::state::{CompanyEntry, HolderEvent, OfferingEntry, Subscription};
 use sigil_core::tx::SignedTx;
-use sigil_core::types::{Hash, PublicKey};
+use sigil_core::types::{Hash, Height, PublicKey};
 
 /// Longest a single request may take; above the node's longest long-poll (60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
@@ -69,6 +69,23 @@ impl std::fmt::Display for NodeError {
 }
 
 impl std::error::Error for NodeError {}
+
+/// The node could not be reached or did not answer in time: worth asking again later.
+#[derive(Debug, Clone)]
+pub struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// Whether `e` says the node could not be reached (rather than what it answered).
+pub fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Unreachable>().is_some()
+}
 
 /// The node's error code of `e`, if `e` is an error answer of the node.
 pub fn node_code(e: &anyhow::Error) -> Option<&str> {
@@ -420,6 +437,39 @@ impl Client {
         self.get(&format!("/v1/names/{name}/certs")).await
     }
 
+    /// The proofs of `keys` (at most `MAX_PROOF_KEYS_PER_REQUEST`), all against the header at
+    /// `height`; not verified here.
+    pub async fn proofs_at(
+        &self,
+        keys: &[Vec<u8>],
+        height: Height,
+    ) -> anyhow::Result<Vec<StateProof>> {
+        #[derive(serde::Deserialize)]
+        struct Proofs {
+            proofs: Vec<StateProof>,
+        }
+        let mut path = String::from("/v1/proofs?");
+        for key in keys {
+            path.push_str("key=");
+            path.push_str(&hex::encode(key));
+            path.push('&');
+        }
+        path.push_str(&format!("height={height}"));
+        let answer: Proofs = self.get(&path).await?;
+        Ok(answer.proofs)
+    }
+
+    /// Waits up to `wait_ms` for the block at `height` to be final; whether it is.
+    pub async fn wait_block(&self, height: Height, wait_ms: u64) -> anyhow::Result<bool> {
+        let block: Option<serde::de::IgnoredAny> = self
+            .get_optional(
+                &format!("/v1/blocks/{height}?wait_ms={wait_ms}"),
+                "block_not_found",
+            )
+            .await?;
+        Ok(block.is_some())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -494,18 +544,18 @@ impl Client {
             detail = s.to_string();
             source = s.source();
         }
-        if e.is_timeout() {
-            anyhow::anyhow!(
+        anyhow::Error::new(Unreachable(if e.is_timeout() {
+            format!(
                 "the node at {} did not answer in time ({detail}); check that it is running and not overloaded",
                 self.base
             )
         } else {
-            anyhow::anyhow!(
+            format!(
                 "cannot reach the node at {}: {detail}; is sigild running? start it with \
                  `cargo run --release --bin sigild -- --dev` (or pass --node URL)",
                 self.base
             )
-        }
+        }))
     }
 }
 

@@ -14,6 +14,7 @@ mod register;
 mod show;
 mod tx;
 mod validators;
+mod watch;
 
 use anyhow::Context;
 use sigil_core::api::ChainStatus;
@@ -150,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             LocalnetCommand::Status { dir } => localnet::status(&ctx, &dir).await,
             LocalnetCommand::Down { dir } => localnet::down(&ctx, &dir).await,
         },
+        Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Validators(cmd) => match cmd {
             ValidatorsCommand::List => validators::list(&ctx).await,
             ValidatorsCommand::ProposeAdd { validator, power } => {
