@@ -86,7 +86,7 @@ impl Bucket {
             return Verdict::Send;
         }
         self.limited = self.limited.wrapping_add(1);
-        if self.limited % RRL_SLIP == 0 {
+        if self.limited.is_multiple_of(RRL_SLIP) {
             Verdict::Slip
         } else {
             Verdict::Drop

@@ -286,7 +286,8 @@ fn a_flood_of_outside_names_against_a_dead_upstream_is_bounded_and_chain_names_a
         // What has come back so far; then the questions the upstream has seen and the node
         // has not yet given up on are those in flight (give or take answers on their way).
         tally.drain(&flooder, None);
-        most_outstanding = most_outstanding.max(dead.distinct_names() - tally.unreachable);
+        most_outstanding =
+            most_outstanding.max(dead.distinct_names().saturating_sub(tally.unreachable));
         if tally.busy > 0 && !chain_answered_during_flood {
             // Every forwarding turn is taken: chain names still answer, over UDP and TCP.
             for transport in [Transport::Udp, Transport::Tcp] {
