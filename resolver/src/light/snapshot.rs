@@ -11,6 +11,9 @@ use sigil_core::types::Height;
 
 use crate::limits::MAX_SNAPSHOT_KEYS;
 
+/// Each proven key's value (`None`: proven absent).
+type Proven = HashMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// What was proven at one header: only values whose proof verified against it go in.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -21,7 +24,7 @@ pub struct Snapshot {
     pub signed_by: ValidatorSet,
     /// Shared with the snapshots before it whose headers have the same state root: the same
     /// root is the same tree, so a value proven against one is proven against all.
-    proven: Arc<RwLock<HashMap<Vec<u8>, Option<Vec<u8>>>>>,
+    proven: Arc<RwLock<Proven>>,
     /// The height of the oldest header in the unbroken line of adopted headers that led here
     /// with this header's state root: the state has not changed since.
     root_since: Height,
