@@ -1,13 +1,15 @@
 //! `sigild`'s DNS server exposed to attackers, with real processes on loopback: a UDP flood
 //! from one prefix is rate limited (answered, truncated, dropped) while TCP and other prefixes
 //! are answered; names outside the chain are forwarded only for the clients of
-//! `--forward-allow`; a flood of outside names against a dead upstream is bounded; and a
-//! light resolver forwards outside names to its `--upstream` too.
+//! `--forward-allow`; a flood of outside names against a dead upstream is bounded; a light
+//! resolver forwards outside names to its `--upstream` too, and keeps its proven answers across
+//! headers whose state root did not change.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sigil_tests::dns::{Transport, answers, ede, query};
 use sigil_tests::flood::rss_bytes;
-use sigil_tests::{Node, run_sigild_to_exit};
+use sigil_tests::{Node, api_get, run_sigild_to_exit};
 
 /// How long a test client waits for one answer.
 const WAIT: Duration = Duration::from_secs(5);
@@ -463,4 +465,99 @@ fn an_https_peer_is_refused_at_start_with_the_reason() {
         stderr.contains("https peers are not supported") && stderr.contains("http://"),
         "{stderr}"
     );
+}
+
+/// A TCP relay in front of a node's API that counts the requests naming `needle` (the
+/// light resolver asks for proofs with their keys in hex in the URL).
+fn counting_relay(api: &str, needle: &str) -> (String, Arc<AtomicUsize>) {
+    let target: SocketAddr = api.trim_start_matches("http://").parse().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let (needle, counted) = (needle.as_bytes().to_vec(), count.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut server) = TcpStream::connect(target) else {
+                continue;
+            };
+            let (mut client_back, mut server_back) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server_back, &mut client_back);
+            });
+            let (needle, counted) = (needle.clone(), counted.clone());
+            std::thread::spawn(move || {
+                // The last bytes of the previous read are kept: a key may span two reads.
+                let mut seen = Vec::new();
+                let mut buf = vec![0; 16 * 1024];
+                while let Ok(n) = client.read(&mut buf) {
+                    if n == 0 || server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    let found = seen.windows(needle.len()).filter(|w| *w == needle).count();
+                    counted.fetch_add(found, Ordering::SeqCst);
+                    let keep = seen.len().min(needle.len() - 1);
+                    seen.drain(..seen.len() - keep);
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+#[test]
+fn a_light_resolver_keeps_its_proven_answers_across_headers_that_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A dev chain with no transactions: each block's header has the same state root.
+    let node = Node::start(&dir.path().join("data"), &[]);
+    let key = hex::encode(b"name/nothing.sigil");
+    let (peer, asked) = counting_relay(&node.api, &key);
+    let light_data = dir.path().join("light");
+    let genesis = node.data.join("genesis.json");
+    let resolver = Node::start_args(
+        &light_data,
+        &[
+            "--light",
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--data",
+            light_data.to_str().unwrap(),
+            "--peer",
+            &peer,
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let nxdomain = || {
+        let answer = query(
+            resolver.dns,
+            "nothing.sigil.",
+            RecordType::A,
+            Transport::Udp,
+        );
+        assert_eq!(answer.metadata.response_code, ResponseCode::NXDomain);
+    };
+    nxdomain();
+    let first = asked.load(Ordering::SeqCst);
+    assert!(first >= 1, "the absence was proven from the peer");
+    let trusted = || {
+        api_get(&resolver.api, "/v1/status")["light"]["trusted_height"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = trusted();
+    // Newer headers are adopted (the resolver refreshes on its own)...
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while trusted() < before + 2 {
+        assert!(Instant::now() < deadline, "no newer header adopted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // ... and the proven absence still answers, without asking the peer again.
+    nxdomain();
+    nxdomain();
+    assert_eq!(asked.load(Ordering::SeqCst), first, "proofs fetched again");
 }
