@@ -91,7 +91,7 @@ async fn idle(last_read: &Mutex<Instant>) {
 async fn respond(
     request: Request<Incoming>,
     src: SocketAddr,
-    handler: &Handler,
+    handler: &Arc<Handler>,
 ) -> Response<Full<Bytes>> {
     match query(request).await {
         Ok(packet) => answer(packet, src, handler).await,
@@ -180,7 +180,7 @@ fn dns_parameter(query: &str) -> Result<Vec<u8>, (StatusCode, String)> {
 }
 
 /// The DNS response to `packet` as an HTTP response.
-async fn answer(packet: Vec<u8>, src: SocketAddr, handler: &Handler) -> Response<Full<Bytes>> {
+async fn answer(packet: Vec<u8>, src: SocketAddr, handler: &Arc<Handler>) -> Response<Full<Bytes>> {
     let request = match hickory_server::server::Request::from_bytes(packet, src, Protocol::Tcp) {
         Ok(request) if request.metadata.message_type == MessageType::Query => request,
         Ok(_) => {
@@ -196,6 +196,7 @@ async fn answer(packet: Vec<u8>, src: SocketAddr, handler: &Handler) -> Response
             );
         }
     };
+    let request = Arc::new(request);
     let reply = handler.reply(&request).await;
     let bytes = handler.encode_tcp(&request, &reply);
     let mut response = Response::new(Full::new(Bytes::from(bytes)));

@@ -18,6 +18,10 @@ pub const BOGUS: u16 = 6;
 /// Info code 14, "Not Ready": no verified header yet to check answers against.
 pub const NOT_READY: u16 = 14;
 
+/// Info code 18, "Prohibited": the client may not ask this server (names outside the chain
+/// are forwarded only for the clients of `--forward-allow`).
+pub const PROHIBITED: u16 = 18;
+
 /// Info code 22, "No Reachable Authority": no upstream server (or peer) answered in time.
 pub const NO_REACHABLE_AUTHORITY: u16 = 22;
 

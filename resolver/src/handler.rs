@@ -16,15 +16,18 @@ use hickory_server::server::Request;
 use hickory_server::zone_handler::MessageResponseBuilder;
 use moka::sync::Cache;
 use sigil_core::read::NameReader;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{error, warn};
 
+use crate::allow::ForwardAllow;
 use crate::answer::{Answer, Validity, answer_tracked_as};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::light::{Attempt, Light};
 use crate::limits::{
-    MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
-    UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
+    MAX_BLOCKING_READS, MAX_FORWARDS_IN_FLIGHT, MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES,
+    UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES, UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES,
+    UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
 use crate::wire;
 
@@ -40,6 +43,12 @@ pub struct Handler {
     upstream: Option<Upstream>,
     /// The address given for `ns1.<tld>`: see [`name_server_address`].
     own: Option<IpAddr>,
+    /// The clients whose questions for other names are forwarded; others are REFUSED.
+    allow: ForwardAllow,
+    /// Questions forwarded at once (`MAX_FORWARDS_IN_FLIGHT`).
+    forwards: Arc<Semaphore>,
+    /// Ledger reads on the blocking pool at once (`MAX_BLOCKING_READS`).
+    reads: Arc<Semaphore>,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -70,7 +79,16 @@ impl Handler {
             light: None,
             upstream,
             own: None,
+            allow: ForwardAllow::default(),
+            forwards: Arc::new(Semaphore::new(MAX_FORWARDS_IN_FLIGHT)),
+            reads: Arc::new(Semaphore::new(MAX_BLOCKING_READS)),
         })
+    }
+
+    /// The handler, forwarding only the questions of clients `allow` names.
+    pub fn forwarding_for(mut self, allow: ForwardAllow) -> Handler {
+        self.allow = allow;
+        self
     }
 
     /// The handler of a server listening on `listen`, which gives its address for
@@ -99,18 +117,64 @@ impl Handler {
         self.reader.as_ref()
     }
 
-    /// Whether names outside the chain are forwarded (the RA bit of every response).
-    pub(crate) fn recursion_available(&self) -> bool {
-        self.upstream.is_some()
+    /// Whether names outside the chain are forwarded for `client` (the RA bit of the
+    /// responses to it).
+    pub(crate) fn recursion_available(&self, client: IpAddr) -> bool {
+        self.upstream.is_some() && self.allow.allows(client)
     }
 
-    /// The answer to `request`: from the ledger, or from the upstream resolvers.
-    pub(crate) async fn reply(&self, request: &Request) -> Answer {
-        match self.decide(request) {
+    /// The answer to `request` (TCP, DNS over TLS and HTTPS): from the ledger, read on the
+    /// blocking pool so that the async workers never wait on the disk, or from the upstream
+    /// resolvers.
+    pub(crate) async fn reply(self: &Arc<Self>, request: &Arc<Request>) -> Answer {
+        let decision = if self.light.is_some() {
+            // A light resolver reads only what it holds in memory.
+            self.decide(request)
+        } else {
+            let Ok(_turn) = self.reads.acquire().await else {
+                return Answer::empty(ResponseCode::ServFail);
+            };
+            let (handler, request) = (self.clone(), request.clone());
+            match tokio::task::spawn_blocking(move || handler.decide(&request)).await {
+                Ok(decision) => decision,
+                Err(error) => {
+                    error!(%error, "a ledger read for a DNS answer failed");
+                    return Answer::empty(ResponseCode::ServFail);
+                }
+            }
+        };
+        match decision {
             Decision::Answered(reply, _) => reply,
-            Decision::Forward(name, qtype) => self.forward(name, qtype).await,
+            Decision::Forward(name, qtype) => match self.forward_permit() {
+                Some(permit) => self.forward(permit, name, qtype).await,
+                None => busy(),
+            },
             Decision::Prove(name, qtype) => self.prove(name, qtype).await,
         }
+    }
+
+    /// A turn to forward a question, if fewer than `MAX_FORWARDS_IN_FLIGHT` are under way;
+    /// without one, the client gets [`busy`] at once.
+    pub(crate) fn forward_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.forwards.clone().try_acquire_owned().ok()
+    }
+
+    /// Forwards `name` for `client` if it may use the upstream resolvers; else REFUSED, with
+    /// an Extended DNS Error saying so.
+    fn forward_for(&self, client: IpAddr, name: Name, qtype: RecordType) -> Decision {
+        if self.allow.allows(client) {
+            return Decision::Forward(name, qtype);
+        }
+        let refused = Answer {
+            ede: Some(Ede {
+                info_code: ede::PROHIBITED,
+                text:
+                    "names outside the chain are forwarded only for the clients of --forward-allow"
+                        .into(),
+            }),
+            ..Answer::empty(ResponseCode::Refused)
+        };
+        Decision::Answered(refused, None)
     }
 
     /// Answers `request` from the ledger when it can (no I/O but ledger reads), or says which
@@ -151,7 +215,9 @@ impl Handler {
         let name = Name::from(query.name());
         if let Some(light) = &self.light {
             return match light.attempt(&name, qtype) {
-                Attempt::Outside if self.upstream.is_some() => Decision::Forward(name, qtype),
+                Attempt::Outside if self.upstream.is_some() => {
+                    self.forward_for(request.src().ip(), name, qtype)
+                }
                 Attempt::Outside => done(ResponseCode::Refused),
                 Attempt::Answered(reply, validity) => Decision::Answered(reply, validity),
                 Attempt::NeedsProofs => Decision::Prove(name, qtype),
@@ -159,7 +225,9 @@ impl Handler {
         }
         match answer_tracked_as(self.reader.as_ref(), &name, qtype, self.own) {
             Ok(Some((reply, validity))) => Decision::Answered(reply, Some(validity)),
-            Ok(None) if self.upstream.is_some() => Decision::Forward(name, qtype),
+            Ok(None) if self.upstream.is_some() => {
+                self.forward_for(request.src().ip(), name, qtype)
+            }
             Ok(None) => done(ResponseCode::Refused),
             Err(error) => {
                 error!(%name, %qtype, %error, "cannot answer a chain name from the ledger");
@@ -169,9 +237,14 @@ impl Handler {
     }
 
     /// Asks the upstream resolvers (REFUSED when there are none), within
-    /// `UPSTREAM_DEADLINE`; a failure is SERVFAIL with an Extended DNS Error, and is
-    /// remembered for `UPSTREAM_FAILURE_TTL`.
-    pub(crate) async fn forward(&self, name: Name, qtype: RecordType) -> Answer {
+    /// `UPSTREAM_DEADLINE`, holding `_turn` until done; a failure is SERVFAIL with an
+    /// Extended DNS Error, and is remembered for `UPSTREAM_FAILURE_TTL`.
+    pub(crate) async fn forward(
+        &self,
+        _turn: OwnedSemaphorePermit,
+        name: Name,
+        qtype: RecordType,
+    ) -> Answer {
         let Some(upstream) = &self.upstream else {
             return Answer::empty(ResponseCode::Refused);
         };
@@ -212,7 +285,8 @@ impl Handler {
 
     fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {
         let response_edns = response_edns(request, reply);
-        let metadata = response_metadata(request, reply, self.upstream.is_some());
+        let ra = self.recursion_available(request.src().ip());
+        let metadata = response_metadata(request, reply, ra);
         let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
             metadata,
             reply.answers.iter(),
@@ -326,6 +400,18 @@ fn servfail(id: u16) -> Vec<u8> {
     match header.emit(&mut encoder) {
         Ok(()) => bytes,
         Err(_) => Vec::new(),
+    }
+}
+
+/// The answer to a question for the upstream resolvers when `MAX_FORWARDS_IN_FLIGHT` are
+/// under way already: SERVFAIL at once, with an Extended DNS Error saying why.
+pub(crate) fn busy() -> Answer {
+    Answer {
+        ede: Some(Ede {
+            info_code: ede::OTHER,
+            text: "too many questions forwarded at once; try again".into(),
+        }),
+        ..Answer::empty(ResponseCode::ServFail)
     }
 }
 

@@ -1,6 +1,7 @@
 //! DNS for Sigil: answers names under the chain's top-level domains from the finalized ledger
 //! (through `NameReader`) and forwards every other name to upstream resolvers, with a cache.
 
+pub mod allow;
 pub mod answer;
 mod batch;
 pub mod cache;
@@ -11,6 +12,7 @@ pub mod handler;
 pub mod light;
 pub mod limits;
 mod names;
+mod rrl;
 pub mod server;
 mod tcp;
 pub mod tls;

@@ -153,3 +153,37 @@ pub const MAX_HANDOFF_PAGES: usize = 100;
 /// time in a row, up to [`SET_ASIDE_MAX`].
 pub const SET_ASIDE_FIRST: Duration = Duration::from_secs(5);
 pub const SET_ASIDE_MAX: Duration = Duration::from_secs(300);
+
+/// Default response rate limit on UDP (`--rrl-responses-per-second`): answers of our own per
+/// second to one source prefix, with a burst of as many. Counted per prefix alone (not per
+/// prefix and name, as BIND counts), so it is set above what a script asking hundreds of
+/// names in a row needs, while bounding what a spoofed flood reflects at one victim to about
+/// 1 MB/s per node (answers fit in 1232 bytes; slipped ones are no larger than the query).
+pub const DEFAULT_RRL_RESPONSES_PER_SECOND: u32 = 1_000;
+
+/// Source prefix length one rate-limit bucket covers: an IPv4 /24, an IPv6 /56 (what one
+/// site or customer holds, so that a client cannot escape the limit by changing address).
+pub const RRL_IPV4_PREFIX: u8 = 24;
+pub const RRL_IPV6_PREFIX: u8 = 56;
+
+/// Of the responses over the limit, every `RRL_SLIP`th is sent truncated (TC=1, no records)
+/// so that a real client behind a spoofed-upon prefix retries over TCP; the others are
+/// dropped. 2, as BIND and Knot default to: a truncated reply is no larger than the query.
+pub const RRL_SLIP: u32 = 2;
+
+/// Source prefixes the rate limiter tracks at once (about 40 bytes each). When it is full,
+/// prefixes idle long enough to be back at a full bucket are forgotten (no sooner than
+/// `RRL_SWEEP_INTERVAL` apart); until room is made, new prefixes share one bucket.
+pub const RRL_MAX_PREFIXES: usize = 65_536;
+
+/// How often at most a full rate-limit table is swept for idle prefixes.
+pub const RRL_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Questions forwarded to the upstream resolvers at once (each may wait up to
+/// `UPSTREAM_DEADLINE`); more are answered SERVFAIL at once, with an Extended DNS Error, so
+/// that a flood of outside names against a dead upstream holds no more than this many tasks.
+pub const MAX_FORWARDS_IN_FLIGHT: usize = 256;
+
+/// Ledger reads for TCP, DNS over TLS and DNS over HTTPS answers running at once on the
+/// blocking thread pool (off the async workers); more queries wait their turn.
+pub const MAX_BLOCKING_READS: usize = 16;

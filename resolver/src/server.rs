@@ -11,11 +11,13 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
+use crate::allow::ForwardAllow;
 use crate::cache::AnswerCache;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
-use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES};
+use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES, DEFAULT_RRL_RESPONSES_PER_SECOND};
+use crate::rrl::RateLimiter;
 use crate::tcp::{TcpServer, Transport};
 use crate::tls::{Identity, TlsFiles};
 use crate::udp::UdpThreads;
@@ -39,6 +41,12 @@ pub struct DnsConfig {
     pub doh_listen: Option<SocketAddr>,
     /// The certificate DNS over TLS and HTTPS serve.
     pub tls: Option<TlsFiles>,
+    /// Answers of our own (not forwarded) per second to one source prefix over UDP, beyond
+    /// which they are dropped or slip out truncated (`rrl`); 0 turns the limit off.
+    pub rrl_responses_per_second: u32,
+    /// The clients whose questions for names outside the chain are forwarded to `upstream`;
+    /// the others are REFUSED.
+    pub forward_allow: ForwardAllow,
 }
 
 impl Default for DnsConfig {
@@ -50,6 +58,8 @@ impl Default for DnsConfig {
             dot_listen: None,
             doh_listen: None,
             tls: None,
+            rrl_responses_per_second: DEFAULT_RRL_RESPONSES_PER_SECOND,
+            forward_allow: ForwardAllow::default(),
         }
     }
 }
@@ -104,7 +114,13 @@ async fn serve_with(
             .map_err(|e| Error::Thread(io::Error::other(e)))?
             .map_err(Error::Thread)?;
     }
-    let handler = Arc::new(handler.serving_on(config.listen));
+    let handler = Arc::new(
+        handler
+            .serving_on(config.listen)
+            .forwarding_for(config.forward_allow.clone()),
+    );
+    let limiter = (config.rrl_responses_per_second > 0)
+        .then(|| Arc::new(RateLimiter::new(config.rrl_responses_per_second)));
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
@@ -118,11 +134,20 @@ async fn serve_with(
         udp,
         handler.clone(),
         cache,
+        limiter,
         tokio::runtime::Handle::current(),
     )
     .map_err(bind_error)?;
     let tcp = TcpServer::start(tcp, handler.clone(), Transport::Plain);
-    info!(%udp_addr, %tcp_addr, upstream = ?config.upstream, cache_bytes = config.cache_bytes, "DNS server listening");
+    info!(
+        %udp_addr,
+        %tcp_addr,
+        upstream = ?config.upstream,
+        forward_allow = ?config.forward_allow.nets(),
+        rrl_responses_per_second = config.rrl_responses_per_second,
+        cache_bytes = config.cache_bytes,
+        "DNS server listening"
+    );
     let mut dot = None;
     let mut doh = None;
     if let Some(identity) = &identity {

@@ -170,6 +170,7 @@ where
                 return;
             }
         };
+        let request = Arc::new(request);
         let reply = handler.reply(&request).await;
         let bytes = handler.encode_tcp(&request, &reply);
         let Ok(len) = u16::try_from(bytes.len()) else {

@@ -1,13 +1,15 @@
 //! DNS over UDP: one thread per core receives queries on the shared socket in batches and
 //! answers chain names there, from the answer cache, the index of registered names (NXDOMAIN)
 //! or the ledger (encoding the answer and caching it), with no task per query; only questions
-//! for the upstream resolvers go to the async runtime.
+//! for the upstream resolvers (at most `MAX_FORWARDS_IN_FLIGHT`) go to the async runtime.
+//! The answers made here pass the response rate limiter (`rrl`).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
@@ -17,8 +19,9 @@ use tracing::{debug, warn};
 
 use crate::batch::{Datagrams, send_one};
 use crate::cache::{AnswerCache, Lookup};
-use crate::handler::{Decision, Handler};
+use crate::handler::{Decision, Handler, busy};
 use crate::limits::{MAX_UDP_THREADS, UDP_POLL_INTERVAL};
+use crate::rrl::{self, RateLimiter, Verdict};
 use crate::wire::{Under, plain_query, soa_serials};
 
 /// The running UDP threads.
@@ -29,11 +32,12 @@ pub(crate) struct UdpThreads {
 
 impl UdpThreads {
     /// Starts answering on `socket`: chain names on these threads, forwarded names on
-    /// `runtime`.
+    /// `runtime`; the answers made here limited by `limiter`, if any.
     pub(crate) fn start(
         socket: UdpSocket,
         handler: Arc<Handler>,
         cache: Option<Arc<AnswerCache>>,
+        limiter: Option<Arc<RateLimiter>>,
         runtime: tokio::runtime::Handle,
     ) -> io::Result<UdpThreads> {
         socket.set_read_timeout(Some(UDP_POLL_INTERVAL))?;
@@ -48,6 +52,7 @@ impl UdpThreads {
                 socket: socket.clone(),
                 handler: handler.clone(),
                 cache: cache.clone(),
+                limiter: limiter.clone(),
                 runtime: runtime.clone(),
                 stop: stop.clone(),
             };
@@ -82,6 +87,7 @@ struct Worker {
     socket: Arc<UdpSocket>,
     handler: Arc<Handler>,
     cache: Option<Arc<AnswerCache>>,
+    limiter: Option<Arc<RateLimiter>>,
     runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
 }
@@ -108,9 +114,10 @@ impl Worker {
                     continue;
                 }
             };
-            // The tip and the clock, read once for the batch.
+            // The tip and the clocks, read once for the batch.
             let tip = self.handler.reader().tip_height();
             let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
+            let now = Instant::now();
             for i in 0..received {
                 let (packet, src, out) = datagrams.slot(i);
                 let Some(src) = src.filter(|&src| can_answer(src)) else {
@@ -118,7 +125,9 @@ impl Worker {
                     continue;
                 };
                 let scratch = (&mut key, &mut name);
-                if self.answer(packet, src, (tip, now_secs), scratch, out) {
+                if self.answer(packet, src, (tip, now_secs), scratch, out)
+                    && limit(self.limiter.as_deref(), src, now, out)
+                {
                     datagrams.queue(i, src);
                 }
             }
@@ -154,7 +163,7 @@ impl Worker {
                 }
                 Lookup::Unregistered => {
                     if let Some(Under::Name { tld }) = under {
-                        let ra = self.handler.recursion_available();
+                        let ra = self.handler.recursion_available(src.ip());
                         query.write_nxdomain(tld, tip as u32, ra, out);
                         return true;
                     }
@@ -162,7 +171,7 @@ impl Worker {
                 Lookup::Miss => {}
             }
             if let Some(Under::Unregistrable { tld }) = under {
-                let ra = self.handler.recursion_available();
+                let ra = self.handler.recursion_available(src.ip());
                 query.write_nxdomain(tld, tip as u32, ra, out);
                 return true;
             }
@@ -189,10 +198,16 @@ impl Worker {
                 true
             }
             Decision::Forward(name, qtype) => {
+                // Only clients of the allow list get here; past the bound, they are told at
+                // once (an answer of our own, rate limited as the others).
+                let Some(permit) = self.handler.forward_permit() else {
+                    *out = self.handler.encode_udp(&request, &busy());
+                    return true;
+                };
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
                 self.runtime.spawn(async move {
-                    let reply = handler.forward(name, qtype).await;
+                    let reply = handler.forward(permit, name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
                     send_one(&socket, &bytes, src);
                 });
@@ -201,13 +216,29 @@ impl Worker {
             Decision::Prove(name, qtype) => {
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
+                let limiter = self.limiter.clone();
                 self.runtime.spawn(async move {
                     let reply = handler.prove(name, qtype).await;
-                    let bytes = handler.encode_udp(&request, &reply);
-                    send_one(&socket, &bytes, src);
+                    let mut bytes = handler.encode_udp(&request, &reply);
+                    if limit(limiter.as_deref(), src, Instant::now(), &mut bytes) {
+                        send_one(&socket, &bytes, src);
+                    }
                 });
                 false
             }
+        }
+    }
+}
+
+/// Whether the answer `out` to `src` is sent (truncated, if it slips through over the
+/// limit), or dropped.
+fn limit(limiter: Option<&RateLimiter>, src: SocketAddr, now: Instant, out: &mut Vec<u8>) -> bool {
+    match limiter.map_or(Verdict::Send, |limiter| limiter.check(src.ip(), now)) {
+        Verdict::Send => true,
+        Verdict::Slip => rrl::truncate(out),
+        Verdict::Drop => {
+            debug!(%src, "rate limited: dropping an answer");
+            false
         }
     }
 }

@@ -250,7 +250,7 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
 }
 
 /// Skips an encoded name (labels, ending in a root label or a compression pointer) at `at`.
-fn skip_name(bytes: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(bytes: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *bytes.get(at)?;
         match len {

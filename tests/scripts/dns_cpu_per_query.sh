@@ -7,7 +7,7 @@ set -euo pipefail
 BIN=${1:-$(dirname "$0")/../../target/release/sigild}
 N=${N:-20000}
 D=$(mktemp -d)
-nice -n 19 "$BIN" --dev --data "$D/data" --dns-listen 127.0.0.1:0 --api-listen 127.0.0.1:0 \
+nice -n 19 "$BIN" --dev --data "$D/data" --dns-listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --rrl-responses-per-second 0 \
   --dot-listen 127.0.0.1:0 --doh-listen 127.0.0.1:0 > "$D/out" 2> "$D/err" &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -rf "$D"' EXIT

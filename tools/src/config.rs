@@ -25,6 +25,11 @@ pub struct FileConfig {
     /// IPv4/IPv6 address for port 53.
     #[serde(default, deserialize_with = "upstreams")]
     pub upstream: Option<Vec<SocketAddr>>,
+    /// Clients whose questions for names outside the chain are forwarded to `upstream`
+    /// (CIDR blocks or addresses); the others are REFUSED. Unset: loopback only.
+    pub forward_allow: Option<Vec<String>>,
+    /// Answers of the node's own sent over UDP per second to one source prefix (0: no limit).
+    pub rrl_responses_per_second: Option<u32>,
     /// State versions kept before old tree nodes are pruned.
     pub prune_window_blocks: Option<u64>,
     /// Store engine of a new database: `redb` (the default) or `sled`; a database keeps the

@@ -20,7 +20,7 @@ use hickory_proto::rr::{Name, RecordType};
 use sigil_core::block::{Genesis, follow_handoffs};
 use sigil_core::limits::MAX_PROOF_KEYS_PER_REQUEST;
 use sigil_core::proof::{StateProof, check_fresh};
-use sigil_core::read::NameReader;
+use sigil_core::read::{NameReader, WrittenKeys};
 use sigil_core::state::{CertEntry, IdentityEntry, NameEntry, keys};
 use sigil_core::time::now_ms;
 use sigil_core::types::Height;
@@ -369,11 +369,11 @@ impl Light {
             }
             return fresh; // nothing newer (the peer may lag): the newer header stays
         }
-        let snapshot = Arc::new(Snapshot::new(
-            header.clone(),
-            proof.commit.clone(),
-            signed_by.clone(),
-        ));
+        // An unchanged state root keeps what was proven, and the cached answers with it.
+        let snapshot = Arc::new(match &current {
+            Some(current) => current.next(header.clone(), proof.commit.clone(), signed_by.clone()),
+            None => Snapshot::new(header.clone(), proof.commit.clone(), signed_by.clone()),
+        });
         snapshot.insert(proof.key.clone(), proof.value.clone());
         *self.snapshot.write().expect("snapshot lock poisoned") = Some(snapshot);
         self.header_time_ms.store(header.time_ms, Ordering::Relaxed);
@@ -482,6 +482,15 @@ impl NameReader for Light {
 
     fn tlds(&self) -> &[String] {
         &self.tlds
+    }
+
+    /// Nothing, when the state root has not changed since `height` (so the answer cache
+    /// keeps its answers across headers of a quiet chain); unknown otherwise: a header gives
+    /// no list of the keys its block wrote, and any proven key may have changed.
+    fn keys_written_since(&self, height: Height) -> Option<Vec<WrittenKeys>> {
+        self.current()
+            .filter(|snapshot| snapshot.unchanged_since(height))
+            .map(|_| Vec::new())
     }
 
     // The answers are computed over a `Round` of the snapshot, never through these; they

@@ -11,6 +11,9 @@ use sigil_core::types::Height;
 
 use crate::limits::MAX_SNAPSHOT_KEYS;
 
+/// Each proven key's value (`None`: proven absent).
+type Proven = HashMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// What was proven at one header: only values whose proof verified against it go in.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -19,18 +22,47 @@ pub struct Snapshot {
     /// The validator set whose commit finalizes the header: every proof at this header must
     /// carry exactly this set.
     pub signed_by: ValidatorSet,
-    proven: RwLock<HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Shared with the snapshots before it whose headers have the same state root: the same
+    /// root is the same tree, so a value proven against one is proven against all.
+    proven: Arc<RwLock<Proven>>,
+    /// The height of the oldest header in the unbroken line of adopted headers that led here
+    /// with this header's state root: the state has not changed since.
+    root_since: Height,
 }
 
 impl Snapshot {
     /// An empty snapshot at a header whose commit the caller verified.
     pub fn new(header: Header, commit: Commit, signed_by: ValidatorSet) -> Snapshot {
         Snapshot {
+            root_since: header.height,
             header,
             commit,
             signed_by,
-            proven: RwLock::new(HashMap::new()),
+            proven: Arc::new(RwLock::new(HashMap::new())),
         }
+    }
+
+    /// The snapshot at `header`, a newer verified header than this one's. When its state
+    /// root is this one's, the state did not change between them (the same root is the same
+    /// tree): what was proven here is kept, and the answers computed from it still hold.
+    /// Otherwise it starts empty.
+    pub fn next(&self, header: Header, commit: Commit, signed_by: ValidatorSet) -> Snapshot {
+        if header.state_root != self.header.state_root || header.height <= self.height() {
+            return Snapshot::new(header, commit, signed_by);
+        }
+        Snapshot {
+            header,
+            commit,
+            signed_by,
+            proven: self.proven.clone(),
+            root_since: self.root_since,
+        }
+    }
+
+    /// Whether the state at `height` (a header adopted before this one, or this one) is this
+    /// snapshot's: nothing was written since.
+    pub fn unchanged_since(&self, height: Height) -> bool {
+        (self.root_since..=self.height()).contains(&height)
     }
 
     pub fn height(&self) -> Height {

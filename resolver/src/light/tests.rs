@@ -265,3 +265,35 @@ fn only_proofs_of_the_keys_asked_at_the_header_signed_by_its_set_go_in() {
     check_proofs(CHAIN, &snapshot, std::slice::from_ref(&name_key), &[good]).unwrap();
     assert!(snapshot.get(&name_key).unwrap().is_some());
 }
+
+#[test]
+fn a_newer_header_with_the_same_state_root_keeps_what_was_proven() {
+    let entry = encode(&shop());
+    let chain = Chain::new(&[(keys::name("shop.sigil"), entry.clone())]);
+    let first = chain.snapshot();
+    first.insert(keys::name("shop.sigil"), Some(entry.clone()));
+    // An empty block: a newer header, the same state root.
+    let mut quiet = chain.header.clone();
+    quiet.height += 1;
+    let kept = first.next(quiet, chain.commit.clone(), chain.set.clone());
+    assert_eq!(kept.get(&keys::name("shop.sigil")), Some(Some(entry)));
+    assert!(kept.unchanged_since(first.height()) && kept.unchanged_since(kept.height()));
+    assert!(
+        !kept.unchanged_since(first.height() - 1),
+        "before the first header known"
+    );
+    // A block that wrote something: nothing proven is kept, nothing is known unchanged.
+    let mut busy = kept.header.clone();
+    busy.height += 1;
+    busy.state_root = Hash::of(b"another state");
+    let fresh = kept.next(busy, chain.commit.clone(), chain.set.clone());
+    assert!(fresh.is_empty());
+    assert!(!fresh.unchanged_since(kept.height()) && fresh.unchanged_since(fresh.height()));
+    // An older or equal header never inherits (the caller adopts only newer ones).
+    let same_height = first.next(
+        chain.header.clone(),
+        chain.commit.clone(),
+        chain.set.clone(),
+    );
+    assert!(same_height.is_empty());
+}

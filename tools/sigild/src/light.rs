@@ -31,7 +31,16 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
         );
     }
     for peer in &args.peers {
-        if !peer.starts_with("http://") && !peer.starts_with("https://") {
+        // The HTTP client is built without TLS: an https:// peer could never be reached.
+        // Proofs are checked against the validators' keys, so TLS would add privacy, not trust.
+        if peer.starts_with("https://") {
+            anyhow::bail!(
+                "--peer {peer}: https peers are not supported; give the peer's API over http \
+                 (e.g. http://127.0.0.1:8645): every answer is proven against the validators' \
+                 keys whatever the transport"
+            );
+        }
+        if !peer.starts_with("http://") {
             anyhow::bail!(
                 "--peer {peer}: give the peer's API as a URL, e.g. http://127.0.0.1:8645"
             );
@@ -77,7 +86,7 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
     });
 
     // Printed at once, from the saved trust: a restart answers without waiting for a peer.
-    println!(
+    let mut ready = format!(
         "sigild ready: chain={} height={} dns={} api=http://{} data={} light=true",
         genesis.chain_id(),
         light.trusted_height(),
@@ -85,11 +94,21 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
         api_addr,
         args.data.display()
     );
+    if let Some(addr) = dns.dot_addr() {
+        ready.push_str(&format!(" dot={addr}"));
+    }
+    if let Some(addr) = dns.doh_addr() {
+        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
+    }
+    if let Some(pin) = dns.tls_pin() {
+        ready.push_str(&format!(" tls-pin={pin}"));
+    }
+    println!("{ready}");
     println!(
         "{}",
         serde_json::to_string(&light.status(&genesis)).expect("a status serializes")
     );
-    tracing::info!(dns = %dns.local_addr(), api = %api_addr, peers = ?args.peers, "light resolver serving");
+    tracing::info!(dns = %dns.local_addr(), dot = ?dns.dot_addr(), doh = ?dns.doh_addr(), api = %api_addr, peers = ?args.peers, "light resolver serving");
 
     crate::shutdown_signal().await;
     tracing::info!("shutting down");

@@ -54,6 +54,17 @@ struct Args {
     /// one, such queries are REFUSED.
     #[arg(long, value_name = "ADDR", value_parser = config::parse_upstream)]
     upstream: Vec<SocketAddr>,
+    /// Clients whose questions for names outside the chain are forwarded to --upstream: a
+    /// CIDR block or an address (repeatable); others get REFUSED with an Extended DNS Error
+    /// [default: loopback, 127.0.0.0/8 and ::1].
+    #[arg(long, value_name = "CIDR", value_parser = sigil_resolver::allow::parse_net)]
+    forward_allow: Vec<sigil_resolver::allow::IpNet>,
+    /// Answers of its own (chain names, refusals, errors) sent over UDP per second to one
+    /// source prefix (/24 for IPv4, /56 for IPv6); beyond it every second answer is sent
+    /// truncated, so that real clients retry over TCP, and the others are dropped; 0 turns
+    /// the limit off [default: 1000].
+    #[arg(long, value_name = "N")]
+    rrl_responses_per_second: Option<u32>,
     /// Address for DNS over TLS (RFC 7858), e.g. 127.0.0.1:853; needs --tls-cert and
     /// --tls-key, or --dev for a self-signed certificate.
     #[arg(long, value_name = "ADDR")]
@@ -108,6 +119,20 @@ enum Command {
         #[arg(long, value_name = "N")]
         per: Option<u64>,
     },
+}
+
+/// The `--rrl-responses-per-second` in force.
+fn rrl_rate(flag: Option<u32>) -> u32 {
+    flag.unwrap_or(sigil_resolver::limits::DEFAULT_RRL_RESPONSES_PER_SECOND)
+}
+
+/// The `--forward-allow` list in force: loopback when none is given.
+fn forward_allow(nets: Vec<sigil_resolver::allow::IpNet>) -> sigil_resolver::allow::ForwardAllow {
+    if nets.is_empty() {
+        sigil_resolver::allow::ForwardAllow::loopback()
+    } else {
+        sigil_resolver::allow::ForwardAllow::new(nets)
+    }
 }
 
 /// Default `--max-age` of a light resolver, in seconds.
@@ -219,6 +244,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     Some(mb) => mb.saturating_mul(1024 * 1024),
                     None => sigil_resolver::DnsConfig::default().cache_bytes,
                 },
+                rrl_responses_per_second: rrl_rate(args.rrl_responses_per_second),
+                forward_allow: forward_allow(args.forward_allow),
             },
             api_listen: args
                 .api_listen
@@ -243,6 +270,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .api_listen
         .or(file.api_listen)
         .unwrap_or(config::DEFAULT_API_LISTEN.parse()?);
+    let forward_allow = if args.forward_allow.is_empty() {
+        let nets = file.forward_allow.clone().unwrap_or_default();
+        let nets = nets
+            .iter()
+            .map(|net| sigil_resolver::allow::parse_net(net))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("forward_allow in the config file: {e}"))?;
+        forward_allow(nets)
+    } else {
+        forward_allow(args.forward_allow)
+    };
     let upstream = if args.upstream.is_empty() {
         file.upstream.unwrap_or_default()
     } else {
@@ -359,6 +397,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             dot_listen,
             doh_listen,
             tls,
+            rrl_responses_per_second: rrl_rate(
+                args.rrl_responses_per_second
+                    .or(file.rrl_responses_per_second),
+            ),
+            forward_allow,
         },
         reader,
     )
