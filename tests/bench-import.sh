@@ -19,10 +19,11 @@
 #                     with `cargo build -j2 --release --workspace --bins` when absent)
 #        QUERIES=N    DNS questions asked of the sample (default 20000)
 #        IMPORT_ARGS  more `sigil name import` flags, e.g. "--in-flight 8"
-#        PERF=1       record a CPU profile of sigild during the import (WORK/perf.data; needs perf)
+#        PERF=1       record CPU profiles of sigild and of the CLI during the import (WORK/perf.data,
+#                     WORK/perf-cli.data; needs perf)
 #        BENCH=DIR    the shared benchmark helpers (default ../shared/bench beside the repository)
 #        API_PORT, DNS_PORT  the node's ports on 127.0.0.1 (default 18845, 18853)
-# Run it under `nice -n 19` on a shared machine. Needs python3 and curl.
+# Run it under `nice -n 19` on a shared machine. Needs python3, curl, bc and GNU time.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bench=${BENCH:-$repo/../shared/bench}
@@ -111,11 +112,20 @@ if [ "${PERF:-}" = 1 ]; then
   perf record -g -o "$work/perf.data" -p "$pid" >/dev/null 2>&1 &
   perf_pid=$!
 fi
+# CPU seconds (user + system) a process has used, from /proc.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+node_cpu0=$(cpu_seconds "$pid")
+cli=("$BIN/sigil")
+if [ "${PERF:-}" = 1 ]; then cli=(perf record -g -o "$work/perf-cli.data" -- "$BIN/sigil"); fi
 t0=$(date +%s.%N)
 # shellcheck disable=SC2086 # IMPORT_ARGS is a list of flags
-timeout "$import_timeout" "$BIN/sigil" --json name import "$work/data/sigil.zone" ${IMPORT_ARGS:-} \
-  >"$work/import.json"
+/usr/bin/env time -f '%U %S' -o "$work/cli-time" timeout "$import_timeout" "${cli[@]}" --json name import \
+  "$work/data/sigil.zone" ${IMPORT_ARGS:-} >"$work/import.json"
 t1=$(date +%s.%N)
+node_cpu1=$(cpu_seconds "$pid")
+awk -v node="$(echo "$node_cpu1 - $node_cpu0" | bc)" -v secs="$(echo "$t1 - $t0" | bc)" \
+  -v cores="$(nproc)" '{ printf "cpu during the import: the CLI %.1f s (%.2f cores), the node %.1f s (%.2f cores), in %.1f s on %d cores\n",
+     $1 + $2, ($1 + $2) / secs, node, node / secs, secs, cores }' "$work/cli-time"
 h1=$(height)
 if [ -n "${perf_pid:-}" ]; then
   kill -INT "$perf_pid" 2>/dev/null || true
