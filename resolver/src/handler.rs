@@ -22,6 +22,7 @@ use crate::answer::{Answer, Validity, answer_tracked_as};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::light::{Attempt, Light};
+use crate::metrics::DnsMetrics;
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
     UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
@@ -40,6 +41,8 @@ pub struct Handler {
     upstream: Option<Upstream>,
     /// The address given for `ns1.<tld>`: see [`name_server_address`].
     own: Option<IpAddr>,
+    /// What every transport counts as it sends a response.
+    metrics: DnsMetrics,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -70,6 +73,7 @@ impl Handler {
             light: None,
             upstream,
             own: None,
+            metrics: DnsMetrics::default(),
         })
     }
 
@@ -92,6 +96,11 @@ impl Handler {
     /// newest verified header is older than its `--max-age`.
     pub(crate) fn unproven_now(&self) -> bool {
         self.light.as_ref().is_some_and(|light| !light.is_fresh())
+    }
+
+    /// The counters of the responses sent.
+    pub fn metrics(&self) -> &DnsMetrics {
+        &self.metrics
     }
 
     /// The ledger the handler answers from.

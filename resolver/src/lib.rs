@@ -10,6 +10,7 @@ pub mod error;
 pub mod handler;
 pub mod light;
 pub mod limits;
+pub mod metrics;
 mod names;
 pub mod server;
 mod tcp;
@@ -19,5 +20,6 @@ pub mod wire;
 
 pub use doh::DOH_PATH;
 pub use error::{Error, Result};
+pub use metrics::DnsMetrics;
 pub use server::{DnsConfig, DnsServer, serve, serve_light};
 pub use tls::TlsFiles;

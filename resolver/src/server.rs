@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
 use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES};
+use crate::metrics::DnsMetrics;
 use crate::tcp::{TcpServer, Transport};
 use crate::tls::{Identity, TlsFiles};
 use crate::udp::UdpThreads;
@@ -63,6 +64,7 @@ pub struct DnsServer {
     dot: Option<(SocketAddr, TcpServer)>,
     doh: Option<(SocketAddr, TcpServer)>,
     tls_pin: Option<String>,
+    metrics: DnsMetrics,
 }
 
 /// The ALPN protocol of DNS over TLS (RFC 7858's registration).
@@ -105,6 +107,7 @@ async fn serve_with(
             .map_err(Error::Thread)?;
     }
     let handler = Arc::new(handler.serving_on(config.listen));
+    let metrics = handler.metrics().clone();
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
@@ -171,6 +174,7 @@ async fn serve_with(
         dot,
         doh,
         tls_pin: identity.map(|identity| identity.pin),
+        metrics,
     })
 }
 
@@ -244,6 +248,11 @@ impl DnsServer {
     /// The SHA-256 SPKI pin (base64) of the certificate DNS over TLS and HTTPS serve.
     pub fn tls_pin(&self) -> Option<&str> {
         self.tls_pin.as_deref()
+    }
+
+    /// What the server counts (add it to the node's registry with [`DnsMetrics::register`]).
+    pub fn metrics(&self) -> &DnsMetrics {
+        &self.metrics
     }
 
     /// Runs until the server stops on its own, which only a socket failure makes it do.

@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
@@ -108,6 +109,7 @@ impl Worker {
                     continue;
                 }
             };
+            let received_at = Instant::now();
             // The tip and the clock, read once for the batch.
             let tip = self.handler.reader().tip_height();
             let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
@@ -119,6 +121,7 @@ impl Worker {
                 };
                 let scratch = (&mut key, &mut name);
                 if self.answer(packet, src, (tip, now_secs), scratch, out) {
+                    self.handler.metrics().sent(out, received_at);
                     datagrams.queue(i, src);
                 }
             }
@@ -191,9 +194,11 @@ impl Worker {
             Decision::Forward(name, qtype) => {
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
+                let started = Instant::now();
                 self.runtime.spawn(async move {
                     let reply = handler.forward(name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
+                    handler.metrics().sent(&bytes, started);
                     send_one(&socket, &bytes, src);
                 });
                 false
@@ -201,9 +206,11 @@ impl Worker {
             Decision::Prove(name, qtype) => {
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
+                let started = Instant::now();
                 self.runtime.spawn(async move {
                     let reply = handler.prove(name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
+                    handler.metrics().sent(&bytes, started);
                     send_one(&socket, &bytes, src);
                 });
                 false
