@@ -1078,5 +1078,10 @@ async fn subscription_proof(
 ) -> ApiResult<StateProof> {
     let (company, _) = offering_entry(&node, &input, &offering).await?;
     parse_id("holder", &holder)?;
-    prove(&node, ProofKind::Subscription, keys::subscription(&company.id, &offering, &holder)).await
+    prove(
+        &node,
+        ProofKind::Subscription,
+        keys::subscription(&company.id, &offering, &holder),
+    )
+    .await
 }

@@ -22,11 +22,11 @@ use crate::answer::{Answer, Validity, answer_tracked_as};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::light::{Attempt, Light};
-use crate::metrics::DnsMetrics;
 use crate::limits::{
     MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES,
     UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
+use crate::metrics::DnsMetrics;
 use crate::wire;
 
 /// The EDNS version this server speaks.
