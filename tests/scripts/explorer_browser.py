@@ -1,7 +1,7 @@
 """Drives the explorer in headless Chromium (Debian's chromium and chromium-driver, through
 python3-selenium): tests/tests/explorer.rs runs it against a node it set up.
 
-usage: explorer_browser.py API NAME IP XSS_TXT COMPANY HOLDER MISSING [SCREENSHOT.png]
+usage: explorer_browser.py API NAME IP XSS_TXT COMPANY HOLDER MISSING IDENTITY [SCREENSHOT.png]
 
 Prints `ok` when every check held; fails with the reason otherwise."""
 
@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-api, name, ip, xss, company, holder, missing = sys.argv[1:8]
-screenshot = sys.argv[8] if len(sys.argv) > 8 else None
+api, name, ip, xss, company, holder, missing, identity = sys.argv[1:9]
+screenshot = sys.argv[9] if len(sys.argv) > 9 else None
 
 options = webdriver.ChromeOptions()
 for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -55,6 +55,15 @@ try:
     assert any(p.endswith(f"/v1/names/{name}/proof") for p in proofs), proofs
     if screenshot:
         driver.save_screenshot(screenshot)
+
+    # The block that registered it, from the name's page: its transactions.
+    driver.find_element(By.CSS_SELECTOR, '#result a[href^="#block/"]').click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "result"), "Transactions ("))
+    assert "Transactions (0)" not in text_of("result"), "the registering block shows no transaction"
+
+    # The company's admin identity: its keys and their history.
+    search("identity:" + identity)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "result"), "Key history"))
 
     # A company's cap table, opened from the search box.
     search("company:" + company)

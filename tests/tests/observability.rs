@@ -211,6 +211,7 @@ fn the_explorer_shows_names_companies_and_refusals_in_headless_chromium() {
         "acme",
         "h-0001",
         "nothere.sigil",
+        company::ADMIN,
     ]);
     if let Some(path) = screenshot_path() {
         run.arg(path);
