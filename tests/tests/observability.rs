@@ -3,72 +3,20 @@
 //! transactions, and the explorer at `/` driven in headless Chromium (python3-selenium with
 //! Debian's chromium-driver; `.ci/run` installs them).
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use sigil_core::tx::Op;
 use sigil_core::types::{Hash, Keypair};
 use sigil_tests::dns::{Transport, query};
-use sigil_tests::{Node, api_get, api_get_any, company, ok, txs};
+use sigil_tests::metrics::{scrape, value};
+use sigil_tests::{Node, api_get, company, ok, txs};
 
 /// Debian's Python, which has the packages the tests need.
 const PYTHON: &str = "/usr/bin/python3";
-
-/// Reads the text format on standard input with prometheus_client's OpenMetrics parser and
-/// prints every sample as `name{label="value",...} value`, labels sorted.
-const PARSE: &str = r#"
-import sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-for family in text_string_to_metric_families(sys.stdin.read()):
-    for s in family.samples:
-        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-        print(f"{s.name}{{{labels}}} {s.value}")
-"#;
-
-/// The node's metrics, parsed by Prometheus's client library: sample (with labels) to value.
-fn scrape(node: &Node) -> BTreeMap<String, f64> {
-    let (status, body) = api_get_any(&node.api, "/metrics");
-    assert!(status.contains("200"), "{status}: {body}");
-    let mut child = Command::new(PYTHON)
-        .args(["-c", PARSE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !stderr.contains("No module named 'prometheus_client'"),
-        "apt-get install python3-prometheus-client"
-    );
-    assert!(
-        output.status.success(),
-        "the parser refused:\n{stderr}\n{body}"
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let (sample, value) = line.rsplit_once(' ').unwrap();
-            (sample.to_string(), value.parse().unwrap())
-        })
-        .collect()
-}
-
-fn value(samples: &BTreeMap<String, f64>, sample: &str) -> f64 {
-    samples.get(sample).copied().unwrap_or(0.0)
-}
 
 #[test]
 fn metrics_move_with_dns_queries_and_transactions() {
@@ -77,7 +25,7 @@ fn metrics_move_with_dns_queries_and_transactions() {
     let node = Node::start(&dir.path().join("data"), &[]);
     let sigil = |args: &[&str]| node.sigil(&keys, args);
     ok(sigil(&["key", "new", "alice"]));
-    let before = scrape(&node);
+    let before = scrape(&node.api);
     assert!(value(&before, "sigil_store_bytes{}") > 0.0, "{before:?}");
 
     ok(sigil(&[
@@ -105,7 +53,7 @@ fn metrics_move_with_dns_queries_and_transactions() {
         assert_eq!(none.metadata.response_code, ResponseCode::NXDomain);
     }
     api_get(&node.api, "/v1/names/example.sigil/proof");
-    let after = scrape(&node);
+    let after = scrape(&node.api);
 
     let delta = |sample: &str| value(&after, sample) - value(&before, sample);
     assert_eq!(
