@@ -3,8 +3,8 @@
 //! proofs asked) and gauges read from the node when scraped. Other parts of the process (the
 //! DNS server) add theirs with [`Metrics::register`]. Labels come from small fixed sets.
 
-use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::header;
@@ -15,7 +15,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::Arc;
 
 use crate::api::ApiError;
 use crate::mempool::MempoolError;
@@ -59,6 +58,7 @@ impl ProofKind {
     }
 }
 
+/// The node's registry, with the metrics it counts itself.
 pub struct Metrics {
     registry: Mutex<Registry>,
     height: Gauge,
@@ -78,9 +78,8 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Metrics {
-        let mut registry = Registry::with_prefix("sigil");
         let metrics = Metrics {
-            registry: Mutex::new(Registry::default()),
+            registry: Mutex::new(Registry::with_prefix("sigil")),
             height: Gauge::default(),
             tip_age: Gauge::default(),
             mempool_txs: Gauge::default(),
@@ -95,81 +94,84 @@ impl Default for Metrics {
             proofs: Family::default(),
             refused: Family::default(),
         };
-        let r = &mut registry;
-        r.register(
-            "height",
-            "Height of the last final block",
-            metrics.height.clone(),
-        );
-        r.register_with_unit(
-            "tip_age",
-            "Time since the last final block was made (its proposer's clock)",
-            Unit::Seconds,
-            metrics.tip_age.clone(),
-        );
-        r.register(
-            "blocks_final",
-            "Blocks this node made final (produced, decided or synced) since it started",
-            metrics.blocks_final.clone(),
-        );
-        r.register(
-            "txs_final",
-            "Transactions in the blocks this node made final since it started",
-            metrics.txs_final.clone(),
-        );
-        r.register(
-            "mempool_txs",
-            "Transactions waiting in the mempool",
-            metrics.mempool_txs.clone(),
-        );
-        r.register_with_unit(
-            "mempool",
-            "Encoded size of the transactions waiting in the mempool",
-            Unit::Bytes,
-            metrics.mempool_bytes.clone(),
-        );
-        r.register(
-            "peers",
-            "Peers connected on the transaction gossip network",
-            metrics.peers.clone(),
-        );
-        r.register(
-            "consensus_rounds",
-            "Consensus rounds started",
-            metrics.rounds.clone(),
-        );
-        r.register(
-            "consensus_round_timeouts",
-            "Consensus rounds that ended without a decision (a round above 0 started)",
-            metrics.round_timeouts.clone(),
-        );
-        r.register(
-            "sync_blocks",
-            "Blocks received from peers by block sync and checked",
-            metrics.synced_blocks.clone(),
-        );
-        r.register_with_unit(
-            "store",
-            "Size of the node's database on disk",
-            Unit::Bytes,
-            metrics.store_bytes.clone(),
-        );
-        r.register(
-            "proof_requests",
-            "Proof requests answered by the API, by what they prove",
-            metrics.proofs.clone(),
-        );
-        r.register(
-            "txs_refused",
-            "Transactions refused by the mempool (from clients and peers), by reason",
-            metrics.refused.clone(),
-        );
-        *metrics.registry.lock().expect("metrics registry lock") = registry;
+        metrics.register(|r| metrics.register_own(r));
         metrics
     }
 }
 
 impl Metrics {
+    /// Adds the node's own metrics to `r`.
+    fn register_own(&self, r: &mut Registry) {
+        r.register(
+            "height",
+            "Height of the last final block",
+            self.height.clone(),
+        );
+        r.register_with_unit(
+            "tip_age",
+            "Time since the last final block was made (its proposer's clock)",
+            Unit::Seconds,
+            self.tip_age.clone(),
+        );
+        r.register(
+            "blocks_final",
+            "Blocks this node made final (produced, decided or synced) since it started",
+            self.blocks_final.clone(),
+        );
+        r.register(
+            "txs_final",
+            "Transactions in the blocks this node made final since it started",
+            self.txs_final.clone(),
+        );
+        r.register(
+            "mempool_txs",
+            "Transactions waiting in the mempool",
+            self.mempool_txs.clone(),
+        );
+        r.register_with_unit(
+            "mempool",
+            "Encoded size of the transactions waiting in the mempool",
+            Unit::Bytes,
+            self.mempool_bytes.clone(),
+        );
+        r.register(
+            "peers",
+            "Peers connected on the transaction gossip network",
+            self.peers.clone(),
+        );
+        r.register(
+            "consensus_rounds",
+            "Consensus rounds started",
+            self.rounds.clone(),
+        );
+        r.register(
+            "consensus_round_timeouts",
+            "Consensus rounds that ended without a decision (a round above 0 started)",
+            self.round_timeouts.clone(),
+        );
+        r.register(
+            "sync_blocks",
+            "Blocks received from peers by block sync and checked",
+            self.synced_blocks.clone(),
+        );
+        r.register_with_unit(
+            "store",
+            "Size of the node's database on disk",
+            Unit::Bytes,
+            self.store_bytes.clone(),
+        );
+        r.register(
+            "proof_requests",
+            "Proof requests answered by the API, by what they prove",
+            self.proofs.clone(),
+        );
+        r.register(
+            "txs_refused",
+            "Transactions refused by the mempool (from clients and peers), by reason",
+            self.refused.clone(),
+        );
+    }
+
     /// Lets another part of the process add its metrics (under the `sigil_` prefix).
     pub fn register(&self, add: impl FnOnce(&mut Registry)) {
         add(&mut self.registry.lock().expect("metrics registry lock"));
