@@ -136,11 +136,23 @@ pub async fn recent_blocks(
     Ok(Json(blocks))
 }
 
-/// The name of an operation's variant, from its JSON form.
+/// The operation's kind, as its JSON form tags it (`name_commit`, `shares_issue`, ...).
 fn op_kind(op: &sigil_core::tx::Op) -> String {
-    match serde_json::to_value(op) {
-        Ok(serde_json::Value::String(kind)) => kind,
-        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-        _ => String::from("unknown"),
+    serde_json::to_value(op)
+        .ok()
+        .and_then(|json| json.get("op")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from("unknown"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_is_named_by_its_tag() {
+        let op = sigil_core::tx::Op::NameCommit {
+            commitment: Hash::ZERO,
+        };
+        assert_eq!(op_kind(&op), "name_commit");
     }
 }

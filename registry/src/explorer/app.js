@@ -185,6 +185,21 @@ async function showIdentity(id) {
     history_next_cursor ? link("more", `${path}/history?cursor=${enc(history_next_cursor)}`) : null);
 }
 
+// A register as a table: a row per holder, a column per class; at the tip, each balance links
+// to its proof.
+function capTable(t, atTip) {
+  const c = enc(t.company);
+  const classes = t.classes.map((k) => k.class);
+  return el("table", { class: "list" },
+    el("tr", {}, el("th", {}, "holder"), classes.map((k) => el("th", {}, k)), el("th", {}, "status")),
+    t.holders.map((h) => el("tr", {},
+      el("td", {}, el("code", {}, h.holder), " ", source(`/v1/companies/${c}/holders/${enc(h.holder)}`)),
+      h.balances.map((b, i) => el("td", {}, el("code", {}, String(b)),
+        atTip ? proof(`/v1/companies/${c}/holders/${enc(h.holder)}/balances/${enc(classes[i])}/proof`) : null)),
+      el("td", {}, el("span", { class: h.active ? "active" : "inactive" }, h.active ? "active" : "revoked")))),
+    el("tr", {}, el("th", {}, "outstanding"), t.classes.map((k) => el("th", {}, String(k.outstanding))), el("th", {}, "")));
+}
+
 async function showCompany(id, at) {
   const c = enc(id);
   const r = await api(`/v1/companies/${c}`);
@@ -203,7 +218,7 @@ async function showCompany(id, at) {
   const nodes = [el("h2", {}, "Company ", el("code", {}, r.body.id), source(`/v1/companies/${c}`)), render(r.body),
     el("h3", {}, `Cap table at height ${height}`), form];
   if (!table.ok) nodes.push(el("p", { class: "notfound" }, message(table)));
-  else nodes.push(el("div", { id: "captable" }, render(table.body)),
+  else nodes.push(el("div", { id: "captable" }, capTable(table.body, height === chain.status.tip.height)),
     link("CSV", `/v1/companies/${c}/captable?at=${height}&format=csv`));
   const existing = offerings.ok ? offerings.body.items.filter((o) => o.proposed_at <= height) : [];
   if (existing.length > 0) nodes.push(el("h3", {}, `Offerings by height ${height}`), render(existing));
