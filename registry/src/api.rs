@@ -20,6 +20,7 @@ use crate::evidence::{self, Equivocation};
 use crate::http::{HttpLimits, RateLimiter, guard, limit_rate};
 use crate::ledger::StoredBlock;
 use crate::mempool::MempoolError;
+use crate::metrics::ProofKind;
 use crate::node::Node;
 use sigil_core::api::{
     AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, ErrorBody, HolderInfo,
@@ -79,6 +80,10 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
             get(name_proof).layer(costly.clone()),
         )
         .route("/v1/proofs", get(proofs).layer(costly.clone()))
+        .route(
+            "/v1/blocks",
+            get(crate::explorer::recent_blocks).layer(costly.clone()),
+        )
         .route("/v1/blocks/{height}", get(block).layer(costly.clone()))
         .route("/v1/evidence", get(evidence_list).layer(costly.clone()))
         .route(
@@ -139,6 +144,8 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
             "/v1/companies/{name}/offerings/{offering}/subscriptions/{holder}/proof",
             get(subscription_proof).layer(costly),
         )
+        .route("/metrics", get(crate::metrics::scrape))
+        .merge(crate::explorer::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -288,22 +295,17 @@ impl From<TxError> for ApiError {
 impl From<MempoolError> for ApiError {
     fn from(e: MempoolError) -> ApiError {
         let required_bits = e.required_bits();
+        let code = e.code();
         let mut answer = match e {
             MempoolError::Invalid(tx) => tx.into(),
-            MempoolError::Duplicate(_) => {
-                ApiError::new(StatusCode::CONFLICT, "duplicate", e.to_string())
+            MempoolError::Duplicate(_) | MempoolError::DevChainValidators => {
+                ApiError::new(StatusCode::CONFLICT, code, e.to_string())
             }
-            MempoolError::MoreWork { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "more_work", e.to_string())
-            }
-            MempoolError::TooManyPending { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
-            }
-            MempoolError::DevChainValidators => {
-                ApiError::new(StatusCode::CONFLICT, "dev_chain_validators", e.to_string())
+            MempoolError::MoreWork { .. } | MempoolError::TooManyPending { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, e.to_string())
             }
             MempoolError::Internal(_) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, e.to_string())
             }
         };
         answer.required_bits = required_bits;
@@ -529,7 +531,7 @@ async fn name_proof(
     Path(input): Path<String>,
 ) -> ApiResult<StateProof> {
     let name = parse_name(&node, &input)?;
-    prove(&node, keys::name(&name)).await
+    prove(&node, ProofKind::Name, keys::name(&name)).await
 }
 
 async fn block(
@@ -607,6 +609,7 @@ async fn cert_proof(
 ) -> ApiResult<CertProof> {
     let name = parse_name(&node, &name)?;
     let sha256 = parse_sha256(&sha256)?;
+    node.metrics().proof_requested(ProofKind::Cert);
     node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let proof = tokio::task::spawn_blocking(move || ledger.prove_cert(&name, &sha256))
@@ -647,6 +650,7 @@ async fn proofs(
     RawQuery(query): RawQuery,
 ) -> ApiResult<serde_json::Value> {
     let (keys, height) = parse_proof_query(query.as_deref().unwrap_or(""))?;
+    node.metrics().proof_requested(ProofKind::Keys);
     let ledger = node.ledger().clone();
     if let Some(height) = height {
         let provable = ledger.provable_heights();
@@ -723,7 +727,8 @@ fn parse_proof_query(query: &str) -> Result<(Vec<Vec<u8>>, Option<Height>), ApiE
 }
 
 /// Proves `key` at the tip on a blocking thread.
-async fn prove(node: &Node, key: Vec<u8>) -> ApiResult<StateProof> {
+async fn prove(node: &Node, kind: ProofKind, key: Vec<u8>) -> ApiResult<StateProof> {
+    node.metrics().proof_requested(kind);
     node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let proof = tokio::task::spawn_blocking(move || ledger.prove(&key))
@@ -801,7 +806,7 @@ async fn identity_proof(
     Path(id): Path<String>,
 ) -> ApiResult<StateProof> {
     parse_id("identity", &id)?;
-    prove(&node, keys::identity(&id)).await
+    prove(&node, ProofKind::Identity, keys::identity(&id)).await
 }
 
 /// The company `input` names: its id, or a name whose current owner lists it.
@@ -960,6 +965,7 @@ async fn balance_proof(
     }
     let holder_key = keys::holder(&company.id, &holder);
     let balance_key = keys::balance(&company.id, &class, &holder);
+    node.metrics().proof_requested(ProofKind::Balance);
     node.wait_past_handoff(HANDOFF_WAIT).await?;
     let ledger = node.ledger().clone();
     let mut proofs =
@@ -1072,5 +1078,10 @@ async fn subscription_proof(
 ) -> ApiResult<StateProof> {
     let (company, _) = offering_entry(&node, &input, &offering).await?;
     parse_id("holder", &holder)?;
-    prove(&node, keys::subscription(&company.id, &offering, &holder)).await
+    prove(
+        &node,
+        ProofKind::Subscription,
+        keys::subscription(&company.id, &offering, &holder),
+    )
+    .await
 }

@@ -59,6 +59,18 @@ impl MempoolError {
             _ => None,
         }
     }
+
+    /// A stable machine-readable code: the API's error code and the metrics' reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::Invalid(tx) => tx.code(),
+            MempoolError::Duplicate(_) => "duplicate",
+            MempoolError::MoreWork { .. } => "more_work",
+            MempoolError::TooManyPending { .. } => "busy",
+            MempoolError::DevChainValidators => "dev_chain_validators",
+            MempoolError::Internal(_) => "internal",
+        }
+    }
 }
 
 /// How much the mempool holds, over all signers (`[mempool]` in `sigil.toml`; by default

@@ -11,6 +11,7 @@ use crate::activity::Activity;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Prepared};
 use crate::mempool::{Mempool, MempoolError};
+use crate::metrics::Metrics;
 use crate::net::{GossipVerdict, InboundTx, NetHandle};
 use sigil_core::api::{MempoolRecheck, NetworkStatus, TxStatus};
 use sigil_core::block::Tip;
@@ -43,6 +44,8 @@ pub struct Node {
     activity: Activity,
     /// The transactions of the blocks committed and not yet flushed (the sync group's).
     unflushed_txs: Mutex<Vec<SignedTx>>,
+    /// What `/metrics` reports.
+    metrics: Metrics,
 }
 
 impl Node {
@@ -76,6 +79,7 @@ impl Node {
             admission: Mutex::new(()),
             activity: Activity::default(),
             unflushed_txs: Mutex::new(Vec::new()),
+            metrics: Metrics::default(),
         })
     }
 
@@ -89,6 +93,10 @@ impl Node {
 
     pub fn activity(&self) -> &Activity {
         &self.activity
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// A receiver that sees every new final tip.
@@ -171,6 +179,14 @@ impl Node {
     /// operation that fails on the pending state. Gossiped transactions come in here, and
     /// are forwarded only if admitted.
     pub fn admit(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
+        let result = self.check_and_queue(stx);
+        if let Err(e) = &result {
+            self.metrics.refused(e);
+        }
+        result
+    }
+
+    fn check_and_queue(&self, stx: SignedTx) -> std::result::Result<Hash, MempoolError> {
         let params = self.ledger.params();
         // The stamp first: one hash, cheaper than the signature, so unpaid junk costs little.
         stx.tx.check_work(&params.work)?;
@@ -299,10 +315,13 @@ impl Node {
                 .lock()
                 .expect("unflushed transactions lock poisoned"),
         );
+        let before = self.ledger.tip().height;
         if !self.ledger.flush_group()? {
             return Ok(self.ledger.tip());
         }
         let height = self.ledger.tip().height + 1;
+        self.metrics
+            .finalized(height - 1 - before, included.len() as u64);
         let started = Instant::now();
         match self.mempool.rebuild(
             &included,

@@ -197,8 +197,10 @@ async fn answer(packet: Vec<u8>, src: SocketAddr, handler: &Arc<Handler>) -> Res
         }
     };
     let request = Arc::new(request);
+    let received = std::time::Instant::now();
     let reply = handler.reply(&request).await;
     let bytes = handler.encode_tcp(&request, &reply);
+    handler.metrics().sent(&bytes, received);
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DNS_MESSAGE));

@@ -29,6 +29,7 @@ use crate::limits::{
     UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES, UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES,
     UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
+use crate::metrics::DnsMetrics;
 use crate::wire;
 
 /// The EDNS version this server speaks.
@@ -49,6 +50,8 @@ pub struct Handler {
     forwards: Arc<Semaphore>,
     /// Ledger reads on the blocking pool at once (`MAX_BLOCKING_READS`).
     reads: Arc<Semaphore>,
+    /// What every transport counts as it sends a response.
+    metrics: DnsMetrics,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -82,6 +85,7 @@ impl Handler {
             allow: ForwardAllow::default(),
             forwards: Arc::new(Semaphore::new(MAX_FORWARDS_IN_FLIGHT)),
             reads: Arc::new(Semaphore::new(MAX_BLOCKING_READS)),
+            metrics: DnsMetrics::default(),
         })
     }
 
@@ -110,6 +114,11 @@ impl Handler {
     /// newest verified header is older than its `--max-age`.
     pub(crate) fn unproven_now(&self) -> bool {
         self.light.as_ref().is_some_and(|light| !light.is_fresh())
+    }
+
+    /// The counters of the responses sent.
+    pub fn metrics(&self) -> &DnsMetrics {
+        &self.metrics
     }
 
     /// The ledger the handler answers from.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod handler;
 pub mod light;
 pub mod limits;
+pub mod metrics;
 mod names;
 mod rrl;
 pub mod server;
@@ -21,5 +22,6 @@ pub mod wire;
 
 pub use doh::DOH_PATH;
 pub use error::{Error, Result};
+pub use metrics::DnsMetrics;
 pub use server::{DnsConfig, DnsServer, serve, serve_light};
 pub use tls::TlsFiles;

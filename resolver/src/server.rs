@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
 use crate::limits::{BIND_ATTEMPTS, DEFAULT_ANSWER_CACHE_BYTES, DEFAULT_RRL_RESPONSES_PER_SECOND};
+use crate::metrics::DnsMetrics;
 use crate::rrl::RateLimiter;
 use crate::tcp::{TcpServer, Transport};
 use crate::tls::{Identity, TlsFiles};
@@ -73,6 +74,7 @@ pub struct DnsServer {
     dot: Option<(SocketAddr, TcpServer)>,
     doh: Option<(SocketAddr, TcpServer)>,
     tls_pin: Option<String>,
+    metrics: DnsMetrics,
 }
 
 /// The ALPN protocol of DNS over TLS (RFC 7858's registration).
@@ -121,6 +123,7 @@ async fn serve_with(
     );
     let limiter = (config.rrl_responses_per_second > 0)
         .then(|| Arc::new(RateLimiter::new(config.rrl_responses_per_second)));
+    let metrics = handler.metrics().clone();
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,
@@ -196,6 +199,7 @@ async fn serve_with(
         dot,
         doh,
         tls_pin: identity.map(|identity| identity.pin),
+        metrics,
     })
 }
 
@@ -269,6 +273,11 @@ impl DnsServer {
     /// The SHA-256 SPKI pin (base64) of the certificate DNS over TLS and HTTPS serve.
     pub fn tls_pin(&self) -> Option<&str> {
         self.tls_pin.as_deref()
+    }
+
+    /// What the server counts (add it to the node's registry with [`DnsMetrics::register`]).
+    pub fn metrics(&self) -> &DnsMetrics {
+        &self.metrics
     }
 
     /// Runs until the server stops on its own, which only a socket failure makes it do.

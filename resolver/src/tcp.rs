@@ -6,6 +6,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::op::MessageType;
 use hickory_server::net::xfer::Protocol;
@@ -171,8 +172,10 @@ where
             }
         };
         let request = Arc::new(request);
+        let received = Instant::now();
         let reply = handler.reply(&request).await;
         let bytes = handler.encode_tcp(&request, &reply);
+        handler.metrics().sent(&bytes, received);
         let Ok(len) = u16::try_from(bytes.len()) else {
             warn!(%src, len = bytes.len(), "a DNS response is too large for TCP");
             return;

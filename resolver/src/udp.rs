@@ -128,6 +128,7 @@ impl Worker {
                 if self.answer(packet, src, (tip, now_secs), scratch, out)
                     && limit(self.limiter.as_deref(), src, now, out)
                 {
+                    self.handler.metrics().sent(out, now);
                     datagrams.queue(i, src);
                 }
             }
@@ -206,9 +207,11 @@ impl Worker {
                 };
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
+                let started = Instant::now();
                 self.runtime.spawn(async move {
                     let reply = handler.forward(permit, name, qtype).await;
                     let bytes = handler.encode_udp(&request, &reply);
+                    handler.metrics().sent(&bytes, started);
                     send_one(&socket, &bytes, src);
                 });
                 false
@@ -217,10 +220,12 @@ impl Worker {
                 let handler = self.handler.clone();
                 let socket = self.socket.clone();
                 let limiter = self.limiter.clone();
+                let started = Instant::now();
                 self.runtime.spawn(async move {
                     let reply = handler.prove(name, qtype).await;
                     let mut bytes = handler.encode_udp(&request, &reply);
                     if limit(limiter.as_deref(), src, Instant::now(), &mut bytes) {
+                        handler.metrics().sent(&bytes, started);
                         send_one(&socket, &bytes, src);
                     }
                 });

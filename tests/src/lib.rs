@@ -15,6 +15,7 @@ pub mod dns;
 pub mod flood;
 pub mod liar;
 pub mod links;
+pub mod metrics;
 pub mod network;
 pub mod tls;
 pub mod txs;

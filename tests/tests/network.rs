@@ -12,6 +12,7 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 use sigil_tests::dns::{Transport, answers, query};
 use sigil_tests::links::Links;
+use sigil_tests::metrics::{scrape, value};
 use sigil_tests::network::Network;
 use sigil_tests::{ok, ok_json, sigil};
 
@@ -74,6 +75,16 @@ fn blocks_continue_without_one_validator_stop_without_two_and_resume() {
         net.try_wait_block(0, stalled + 2, Duration::from_secs(5))
             .is_none(),
         "a block became final with half the validators down"
+    );
+    // Rounds that cannot decide end in timeouts, which the metrics count.
+    let samples = scrape(&net.node(0).api);
+    assert!(
+        value(&samples, "sigil_consensus_round_timeouts_total{}") >= 1.0,
+        "{samples:?}"
+    );
+    assert!(
+        value(&samples, "sigil_consensus_rounds_total{}")
+            > value(&samples, "sigil_consensus_round_timeouts_total{}")
     );
 
     net.restart(2);
@@ -263,6 +274,16 @@ fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
     let ours = net.wait_block(full, later, BLOCKS);
     let theirs = net.wait_block(0, later, BLOCKS);
     assert_eq!(ours["block"]["header"], theirs["block"]["header"]);
+    // Its metrics show the blocks it synced and the peers it has.
+    let samples = scrape(&net.node(full).api);
+    assert!(
+        value(&samples, "sigil_sync_blocks_total{}") >= 1.0,
+        "{samples:?}"
+    );
+    assert!(
+        value(&samples, "sigil_blocks_final_total{}") >= target as f64,
+        "{samples:?}"
+    );
 }
 
 #[test]

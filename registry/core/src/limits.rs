@@ -216,3 +216,8 @@ pub const MAX_PROPOSALS_PER_ROUND_PROPOSER: usize = 2;
 /// forward, so one far-future time would stamp every later block; clients judge a proof's
 /// freshness by it.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
+
+// Explorer (`registry/src/explorer.rs`).
+
+/// Most recent blocks one `GET /v1/blocks` returns, each with its transactions' summaries.
+pub const MAX_RECENT_BLOCKS: u64 = 20;

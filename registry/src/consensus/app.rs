@@ -215,6 +215,7 @@ impl App {
                 self.node
                     .activity()
                     .started_round(height.0, round_u32(round));
+                self.node.metrics().started_round(round_u32(round));
                 let held: Vec<Undecided> = self
                     .undecided
                     .range(
@@ -837,6 +838,7 @@ impl App {
         self.undecided.insert(proposal.key(), proposal.clone());
         match self.validate(&proposal, true) {
             Ok(validity) => {
+                self.node.metrics().synced_block();
                 self.synced = Some((height.0, proposal.id()));
                 SyncedValueOutcome::Verdict(proposal.proposed(validity))
             }

@@ -407,6 +407,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
 
+    // One registry for `/metrics`: the node's own and the DNS server's.
+    node.metrics()
+        .register(|registry| dns.metrics().register(registry));
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let producer = match &consensus {
         Some(_) => None,
