@@ -23,16 +23,16 @@ use crate::mempool::MempoolError;
 use crate::metrics::ProofKind;
 use crate::node::Node;
 use sigil_core::api::{
-    AccountInfo, BalanceProof, CertInfo, ChainStatus, ClassBalance, ErrorBody, HolderInfo,
-    IdentityInfo, NameCerts, NameInfo, OfferingInfo, SubmitBatchRequest, SubmitBatchResponse,
-    SubmitRequest, SubmitResponse, TxStatus,
+    AccountInfo, BalanceProof, CertInfo, CertNames, ChainStatus, ClassBalance, ErrorBody,
+    HolderInfo, IdentityInfo, NameCerts, NameInfo, OfferingInfo, SubmitBatchRequest,
+    SubmitBatchResponse, SubmitRequest, SubmitResponse, TxStatus,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::error::TxError;
 use sigil_core::limits::{
-    MAX_API_BODY_BYTES, MAX_PAGE_ITEMS, MAX_PROOF_KEY_BYTES, MAX_PROOF_KEYS_PER_REQUEST,
-    MAX_SUBMIT_BATCH_TXS,
+    MAX_API_BODY_BYTES, MAX_CERT_NAMES_LISTED, MAX_PAGE_ITEMS, MAX_PROOF_KEY_BYTES,
+    MAX_PROOF_KEYS_PER_REQUEST, MAX_SUBMIT_BATCH_TXS,
 };
 use sigil_core::name;
 use sigil_core::paging::{Order, Page, PageRequest};
@@ -90,7 +90,7 @@ pub fn router_with(node: Arc<Node>, limits: &HttpLimits) -> Router {
             "/v1/validators/changes",
             get(validator_changes).layer(costly.clone()),
         )
-        .route("/v1/certs/{sha256}", get(cert_moved))
+        .route("/v1/certs/{sha256}", get(cert_names).layer(costly.clone()))
         .route("/v1/certs/{sha256}/proof", get(cert_moved))
         .route(
             "/v1/names/{name}/certs",
@@ -620,13 +620,34 @@ async fn cert_proof(
     Ok(Json(proof))
 }
 
-/// The routes of the time when a certificate hash was global: a hash now counts only under a
-/// name, so they say where to ask instead.
+/// Where a certificate stands under every name it was registered under: a certificate counts
+/// only under a name, so this finds the names (from the store's index) for a fingerprint.
+async fn cert_names(
+    State(node): State<Arc<Node>>,
+    Path(sha256): Path<String>,
+) -> ApiResult<CertNames> {
+    let sha256 = parse_sha256(&sha256)?;
+    let height = node.ledger().tip().height;
+    let mut certs = Vec::new();
+    for name in node.ledger().cert_names(&sha256, MAX_CERT_NAMES_LISTED)? {
+        if let Some(entry) = node.ledger().cert_entry(&name, &sha256)? {
+            certs.push(cert_info(&node, entry)?);
+        }
+    }
+    Ok(Json(CertNames {
+        cert_sha256: sha256,
+        height,
+        certs,
+    }))
+}
+
+/// The proof route of the time when a certificate hash was global: a proof is of a
+/// certificate under a name, so it says where to ask instead.
 async fn cert_moved() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "certificates are registered per name: ask /v1/names/{name}/certs/{sha256} (and /proof)",
+        "a certificate is proven under a name: ask /v1/names/{name}/certs/{sha256}/proof (GET /v1/certs/{sha256} lists its names)",
     )
 }
 

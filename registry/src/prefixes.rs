@@ -60,6 +60,7 @@ pub const ALL: &[(&str, &[u8])] = {
         ("name history", index::NAME_HISTORY),
         ("validator changes", index::VALIDATOR_CHANGES),
         ("certificate history", index::CERT_HISTORY),
+        ("certificate names", index::CERT_NAMES),
         ("identity history", index::IDENTITY_HISTORY),
         ("share history", index::SHARE_HISTORY),
         ("register log", index::REGISTER_LOG),

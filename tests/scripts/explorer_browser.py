@@ -1,7 +1,7 @@
 """Drives the explorer in headless Chromium (Debian's chromium and chromium-driver, through
 python3-selenium): tests/tests/explorer.rs runs it against a node it set up.
 
-usage: explorer_browser.py API NAME IP XSS_TXT COMPANY HOLDER MISSING IDENTITY [SCREENSHOT.png]
+usage: explorer_browser.py API NAME IP XSS_TXT COMPANY HOLDER MISSING IDENTITY CERT_SHA256 [SCREENSHOT.png]
 
 Prints `ok` when every check held; fails with the reason otherwise."""
 
@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-api, name, ip, xss, company, holder, missing, identity = sys.argv[1:9]
-screenshot = sys.argv[9] if len(sys.argv) > 9 else None
+api, name, ip, xss, company, holder, missing, identity, fingerprint = sys.argv[1:10]
+screenshot = sys.argv[10] if len(sys.argv) > 10 else None
 
 options = webdriver.ChromeOptions()
 for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -69,6 +69,13 @@ try:
     search("company:" + company)
     wait.until(ec.presence_of_element_located((By.ID, "captable")))
     wait.until(ec.text_to_be_present_in_element((By.ID, "captable"), holder))
+
+    # A certificate found from its fingerprint alone: the name it is registered under, active.
+    search(fingerprint)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "result"), name))
+    assert "active" in text_of("result"), text_of("result")
+    driver.find_element(By.CSS_SELECTOR, f'#result a[href^="#cert/{name}/"]').click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "result"), "Certificate of"))
 
     # A name nobody registered: a clear message.
     search(missing)

@@ -693,6 +693,21 @@ fn a_certificate_hash_squatted_under_another_name_leaves_the_victims_certificate
         &keys,
         &["cert", "register", "victim.sigil", "--cert", path(&pem)],
     ));
+    // Found from its fingerprint alone: both names, each with its own standing there.
+    let listed = sigil_tests::api_get(&node.api, &format!("/v1/certs/{sha_hex}"));
+    let standing: Vec<(&str, bool)> = listed["certs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        standing,
+        [("evil.sigil", false), ("victim.sigil", true)],
+        "{listed}"
+    );
+    let unknown = sigil_tests::api_get(&node.api, &format!("/v1/certs/{}", "ab".repeat(32)));
+    assert_eq!(unknown["certs"], serde_json::json!([]), "{unknown}");
     let expected = {
         let parsed = sigil_ca_bridge::parse_der(server.cert.der()).unwrap();
         let mut e = vec![

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
+use sha2::{Digest, Sha256};
 use sigil_core::tx::Op;
 use sigil_core::types::{Hash, Keypair};
 use sigil_tests::dns::{Transport, query};
@@ -142,6 +143,24 @@ fn the_explorer_shows_names_companies_and_refusals_in_headless_chromium() {
         xss,
     ]));
 
+    // A certificate for the name, to be found from its fingerprint alone.
+    let cert = rcgen::generate_simple_self_signed(vec!["example.sigil".to_string()]).unwrap();
+    let pem = dir.path().join("example.pem");
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    ok(sigil(&[
+        "--key",
+        "alice",
+        "cert",
+        "register",
+        "example.sigil",
+        "--cert",
+        pem.to_str().unwrap(),
+    ]));
+    let fingerprint: String = Sha256::digest(cert.cert.der())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
     let head = response_head(&node.api, "/");
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(
@@ -160,6 +179,7 @@ fn the_explorer_shows_names_companies_and_refusals_in_headless_chromium() {
         "h-0001",
         "nothere.sigil",
         company::ADMIN,
+        &fingerprint,
     ]);
     if let Some(path) = screenshot_path() {
         run.arg(path);

@@ -210,6 +210,15 @@ pub struct NameCerts {
     pub history_next_cursor: Option<String>,
 }
 
+/// The names a certificate was registered under, each with its standing there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CertNames {
+    pub cert_sha256: Hash,
+    pub height: Height,
+    /// In name order; empty when no name ever had it. At most `MAX_CERT_NAMES_LISTED`.
+    pub certs: Vec<CertInfo>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IdentityInfo {
     #[serde(flatten)]

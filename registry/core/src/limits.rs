@@ -221,3 +221,6 @@ pub const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
 
 /// Most recent blocks one `GET /v1/blocks` returns, each with its transactions' summaries.
 pub const MAX_RECENT_BLOCKS: u64 = 20;
+/// Names `GET /v1/certs/{sha256}` lists for one certificate (anyone may register the same
+/// certificate under names they own, so the list is bounded).
+pub const MAX_CERT_NAMES_LISTED: usize = 100;

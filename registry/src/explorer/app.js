@@ -173,6 +173,19 @@ async function showCert(name, sha256) {
     render(r.body));
 }
 
+async function showFingerprint(sha256) {
+  const path = `/v1/certs/${enc(sha256)}`;
+  const r = await api(path);
+  if (!r.ok) return show(el("p", { class: "error" }, message(r)));
+  if (r.body.certs.length === 0) return notFound(`No name has a certificate with SHA-256 ${sha256}.`);
+  show(el("h2", {}, "Certificate ", el("code", {}, sha256), source(path)),
+    el("table", { class: "list" }, el("tr", {}, el("th", {}, "name"), el("th", {}, "status"), el("th", {}, "")),
+      r.body.certs.map((c) => el("tr", {},
+        el("td", {}, link(c.name, `#cert/${enc(c.name)}/${enc(sha256)}`)),
+        el("td", {}, el("span", { class: c.active ? "active" : "inactive" }, c.active ? "active" : "not active")),
+        el("td", {}, proof(`/v1/names/${enc(c.name)}/certs/${enc(sha256)}/proof`))))));
+}
+
 async function showIdentity(id) {
   const path = `/v1/identities/${enc(id)}`;
   const r = await api(path);
@@ -267,9 +280,7 @@ async function view() {
     const [id, at] = arg.split("@");
     return showCompany(id, at === undefined ? undefined : Number(at));
   }
-  if (kind === "fingerprint") {
-    return notFound(`Certificates are registered under a name: search “NAME ${arg}” to see this one's standing.`);
-  }
+  if (kind === "fingerprint") return showFingerprint(arg);
   if (kind === "id") {
     // A bare word: an identity or a company.
     const [identity, company] = await Promise.all([api(`/v1/identities/${enc(arg)}`), api(`/v1/companies/${enc(arg)}`)]);

@@ -12,9 +12,9 @@ use sigil_core::read::{
 use sigil_core::state::{
     CertEntry, CertEvent, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, IdentityEntry,
     IdentityEvent, NameEntry, NameEvent, OfferingEntry, StateRead, Subscription,
-    ValidatorSetChange, cert_history_prefix, history_prefix, holder_history_prefix,
-    identity_history_prefix, index, keys, offerings_prefix, register_log_prefix,
-    subscriptions_page,
+    ValidatorSetChange, cert_history_prefix, cert_names_prefix, history_prefix,
+    holder_history_prefix, identity_history_prefix, index, keys, offerings_prefix,
+    register_log_prefix, subscriptions_page,
 };
 use sigil_core::types::{Hash, Height, decode};
 
@@ -205,6 +205,20 @@ impl Ledger {
     /// oldest first, at most `limit`.
     pub fn cert_history(&self, name: &str, limit: usize) -> Result<Vec<CertEvent>> {
         self.scan_index(&cert_history_prefix(name), limit, "certificate history")
+    }
+
+    /// The names a certificate with this SHA-256 was ever registered under, in name order, at
+    /// most `limit` (its standing under each is [`Ledger::cert_entry`]'s).
+    pub fn cert_names(&self, cert_sha256: &Hash, limit: usize) -> Result<Vec<String>> {
+        let prefix = cert_names_prefix(cert_sha256);
+        self.store
+            .scan(&prefix, &prefix_end(&prefix), limit)?
+            .into_iter()
+            .map(|(key, _)| {
+                String::from_utf8(key[prefix.len()..].to_vec())
+                    .map_err(|e| Error::corrupt("certificate names", e))
+            })
+            .collect()
     }
 
     /// The certificate of `name` with this SHA-256 at the tip, revoked or not.

@@ -166,6 +166,19 @@ pub struct CertEvent {
     pub reason: Option<RevocationReason>,
 }
 
+/// Store key prefix of the names a certificate was registered under.
+pub fn cert_names_prefix(cert_sha256: &Hash) -> Vec<u8> {
+    [index::CERT_NAMES, &cert_sha256.0].concat()
+}
+
+/// The index entry that finds `name` from the certificate's SHA-256 (its value is empty).
+fn name_by_fingerprint(name: &str, cert_sha256: &Hash) -> IndexEntry {
+    (
+        [cert_names_prefix(cert_sha256).as_slice(), name.as_bytes()].concat(),
+        Vec::new(),
+    )
+}
+
 /// Store key prefix of the certificate history of `name`.
 pub fn cert_history_prefix(name: &str) -> Vec<u8> {
     [index::CERT_HISTORY, name.as_bytes(), &[0]].concat()
@@ -260,8 +273,11 @@ pub(super) fn register<S: StateRead>(
     context: &TxContext<'_>,
     facts: &CertFacts,
 ) -> Result<Verdict> {
-    let entry = check!(register_one(state, context, facts)?);
-    Ok(Ok(vec![entry.index_entry(context, 0)]))
+    let event = check!(register_one(state, context, facts)?);
+    Ok(Ok(vec![
+        event.index_entry(context, 0),
+        name_by_fingerprint(&event.name, &facts.cert_sha256),
+    ]))
 }
 
 /// Binds every certificate of a batch, or none.
@@ -279,7 +295,10 @@ pub(super) fn register_batch<S: StateRead>(
     let mut entries = Vec::with_capacity(certs.len());
     for (i, facts) in certs.iter().enumerate() {
         match register_one(state, context, facts)? {
-            Ok(event) => entries.push(event.index_entry(context, i as u32)),
+            Ok(event) => {
+                entries.push(name_by_fingerprint(&event.name, &facts.cert_sha256));
+                entries.push(event.index_entry(context, i as u32));
+            }
             Err(error) => reject!(TxError::InBatch {
                 index: i,
                 cert_sha256: facts.cert_sha256,

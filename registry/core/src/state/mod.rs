@@ -30,7 +30,7 @@ mod validators;
 
 pub use certs::{
     CertEntry, CertEvent, CertFacts, IssuerEntry, LedgerStanding, Revocation, RevocationReason,
-    Silence, active_certs, cert_history_prefix, within_validity,
+    Silence, active_certs, cert_history_prefix, cert_names_prefix, within_validity,
 };
 pub use companies::{
     Change, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, HolderRevocation, ShareClass,
@@ -327,6 +327,9 @@ pub mod index {
     pub const VALIDATOR_CHANGES: &[u8] = b"cV";
     /// Certificate history by name: registrations, revocations, issuer changes.
     pub const CERT_HISTORY: &[u8] = b"cC";
+    /// The names each certificate was registered under, by its SHA-256 then the name (empty
+    /// values): `GET /v1/certs/{sha256}` and the explorer find a certificate from it.
+    pub const CERT_NAMES: &[u8] = b"cF";
     /// Changes of an identity, by id, height and position.
     pub const IDENTITY_HISTORY: &[u8] = b"cI";
     /// Changes concerning a holder, by company, holder, height and position.
