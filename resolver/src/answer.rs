@@ -48,6 +48,27 @@ pub struct Answer {
     /// An Extended DNS Error saying why the answer failed (RFC 8914), sent to clients that
     /// speak EDNS.
     pub ede: Option<Ede>,
+    /// Set on every answer computed from the chain's names (which a node with a zone key
+    /// signs for clients that ask, see `dnssec`); `None` on forwarded and failed answers.
+    pub dnssec: Option<Dnssec>,
+}
+
+/// What a DNSSEC-signed copy of a chain answer adds beside the signatures of its RRsets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dnssec {
+    /// NXDOMAIN or NODATA: the name the answer denies, to be covered by one NSEC record
+    /// (RFC 9824, compact denial of existence).
+    pub denial: Option<Denial>,
+    /// A referral: the delegated name and its DS records (none: the NSEC at the cut says the
+    /// delegation is insecure).
+    pub cut: Option<(Name, Vec<Record>)>,
+}
+
+/// A name an answer denies: the types it holds, or `None` when it does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub owner: Name,
+    pub types: Option<Vec<RecordType>>,
 }
 
 impl Answer {
@@ -60,6 +81,7 @@ impl Answer {
             authority: vec![],
             additionals: vec![],
             ede: None,
+            dnssec: None,
         }
     }
 }
@@ -137,6 +159,7 @@ pub fn answer_at_as(
     let mut zone = Zone::new(reader, now_secs, own);
     let mut out = Answer {
         authoritative: true,
+        dnssec: Some(Dnssec::default()),
         ..Answer::empty(ResponseCode::NoError)
     };
     let mut visited = Vec::new();
@@ -383,11 +406,17 @@ impl<'r> Zone<'r> {
         out: &mut Answer,
     ) -> Result<()> {
         if target.spelling.len() != TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
-            return self.negative(ResponseCode::NXDomain, tld, out);
+            return self.negative(ResponseCode::NXDomain, tld, &target.name, None, out);
         }
         match self.own_address(&target.name, qtype) {
             Some(record) => out.answers.push(record),
-            None => self.negative(ResponseCode::NoError, tld, out)?,
+            None => {
+                let held = [RecordType::A, RecordType::AAAA]
+                    .into_iter()
+                    .filter(|&t| self.own_address(&target.name, t).is_some())
+                    .collect();
+                self.negative(ResponseCode::NoError, tld, &target.name, Some(held), out)?
+            }
         }
         Ok(())
     }
@@ -423,7 +452,10 @@ impl<'r> Zone<'r> {
                     out.additionals.extend(self.own_address(&server, qtype));
                 }
             }
-            _ => self.negative(ResponseCode::NoError, tld, out)?,
+            _ => {
+                let held = vec![RecordType::SOA, RecordType::NS];
+                self.negative(ResponseCode::NoError, tld, &dns_name(tld)?, Some(held), out)?
+            }
         }
         Ok(())
     }
@@ -439,7 +471,7 @@ impl<'r> Zone<'r> {
         out: &mut Answer,
     ) -> Result<Option<Target>> {
         let Some(entry) = self.entry(name)? else {
-            self.negative(ResponseCode::NXDomain, tld, out)?;
+            self.negative(ResponseCode::NXDomain, tld, &target.name, None, out)?;
             return Ok(None);
         };
         let bound_identity = match identity_key_of(name, host) {
@@ -458,7 +490,8 @@ impl<'r> Zone<'r> {
                     RData::TXT(txt),
                 ));
             } else {
-                self.negative(ResponseCode::NoError, tld, out)?;
+                let held = Some(vec![RecordType::TXT]);
+                self.negative(ResponseCode::NoError, tld, &target.name, held, out)?;
             }
             return Ok(None);
         }
@@ -483,12 +516,12 @@ impl<'r> Zone<'r> {
                     Some(service) => !self.derived_tlsa(&entry, service)?.is_empty(),
                     None => false,
                 };
-            let rcode = if exists {
-                ResponseCode::NoError
+            let (rcode, held) = if exists {
+                (ResponseCode::NoError, Some(Vec::new()))
             } else {
-                ResponseCode::NXDomain
+                (ResponseCode::NXDomain, None)
             };
-            self.negative(rcode, tld, out)?;
+            self.negative(rcode, tld, &target.name, held, out)?;
             return Ok(None);
         }
         if !matches!(qtype, RecordType::CNAME | RecordType::ANY)
@@ -515,6 +548,7 @@ impl<'r> Zone<'r> {
             _ => qtype,
         };
         let before = out.answers.len();
+        let has_derived = !derived.is_empty();
         for r in at.iter().filter(|r| r.record_type() == wanted) {
             out.answers.push(Record::from_rdata(
                 target.name.clone(),
@@ -531,7 +565,18 @@ impl<'r> Zone<'r> {
             }
         }
         if out.answers.len() == before {
-            self.negative(ResponseCode::NoError, tld, out)?;
+            // The types the name holds; at a zone cut (asked for its DS set) only those of
+            // the parent's side.
+            let cut = delegation(&entry.records, host) == Some(host);
+            let mut held: Vec<RecordType> = at
+                .iter()
+                .map(|r| r.record_type())
+                .filter(|t| !cut || matches!(t, RecordType::NS | RecordType::DS))
+                .collect();
+            if has_derived {
+                held.push(RecordType::TLSA);
+            }
+            self.negative(ResponseCode::NoError, tld, &target.name, Some(held), out)?;
         }
         if matches!(wanted, RecordType::MX | RecordType::SRV) {
             // The addresses of the mail exchanges and service hosts inside the chain, as
@@ -625,6 +670,21 @@ impl<'r> Zone<'r> {
             out.authority
                 .push(Record::from_rdata(owner.clone(), r.ttl, rdata));
         }
+        let mut ds = Vec::new();
+        for r in entry
+            .records
+            .iter()
+            .filter(|r| r.host == cut && r.record_type() == RecordType::DS)
+        {
+            ds.push(Record::from_rdata(
+                owner.clone(),
+                r.ttl,
+                decode(&entry.name, r)?,
+            ));
+        }
+        if let Some(dnssec) = &mut out.dnssec {
+            dnssec.cut = Some((owner, ds));
+        }
         let mut additionals = std::mem::take(&mut out.additionals);
         self.addresses(entry, targets, &mut additionals)?;
         out.additionals = additionals;
@@ -674,10 +734,24 @@ impl<'r> Zone<'r> {
         Ok(())
     }
 
-    /// NXDOMAIN or NODATA: the response code and the TLD's SOA in the authority section.
-    fn negative(&self, rcode: ResponseCode, tld: &str, out: &mut Answer) -> Result<()> {
+    /// NXDOMAIN or NODATA: the response code and the TLD's SOA in the authority section;
+    /// `owner` is the name denied, with the types it holds (`None`: it does not exist).
+    fn negative(
+        &self,
+        rcode: ResponseCode,
+        tld: &str,
+        owner: &Name,
+        held: Option<Vec<RecordType>>,
+        out: &mut Answer,
+    ) -> Result<()> {
         out.rcode = rcode;
         out.authority.push(self.soa(tld)?);
+        if let Some(dnssec) = &mut out.dnssec {
+            dnssec.denial = Some(Denial {
+                owner: owner.clone(),
+                types: held,
+            });
+        }
         Ok(())
     }
 

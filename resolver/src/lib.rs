@@ -4,6 +4,7 @@
 pub mod answer;
 mod batch;
 pub mod cache;
+pub mod dnssec;
 mod doh;
 pub mod ede;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod tls;
 mod udp;
 pub mod wire;
 
+pub use dnssec::{ZONE_KEY_FILE, ZoneKey};
 pub use doh::DOH_PATH;
 pub use error::{Error, Result};
 pub use server::{DnsConfig, DnsServer, serve, serve_light};

@@ -153,3 +153,16 @@ pub const MAX_HANDOFF_PAGES: usize = 100;
 /// time in a row, up to [`SET_ASIDE_MAX`].
 pub const SET_ASIDE_FIRST: Duration = Duration::from_secs(5);
 pub const SET_ASIDE_MAX: Duration = Duration::from_secs(300);
+
+/// DNSSEC (`dnssec`): a signature's inception lies this far in the past (clocks of
+/// validators that run behind still accept it) ...
+pub const SIGNATURE_INCEPTION_SKEW_SECS: u32 = 3600;
+/// ... and its expiration this far ahead of the moment it is made: bounded, so that a
+/// signature captured once cannot be replayed for long after the ledger changed.
+pub const SIGNATURE_VALIDITY_SECS: u32 = 2 * 86400;
+/// A signed answer is served from the answer cache for at most this long after it was
+/// signed, then signed again: well before its signatures expire (validators clamp TTLs to
+/// what is left).
+pub const SIGNATURE_REFRESH_SECS: i64 = 86400;
+/// TTL of the zone key's DNSKEY record at each top-level domain's apex.
+pub const DNSKEY_TTL_SECS: u32 = 3600;

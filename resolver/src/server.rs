@@ -12,6 +12,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::cache::AnswerCache;
+use crate::dnssec::ZoneKey;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
@@ -39,6 +40,9 @@ pub struct DnsConfig {
     pub doh_listen: Option<SocketAddr>,
     /// The certificate DNS over TLS and HTTPS serve.
     pub tls: Option<TlsFiles>,
+    /// The key chain answers are signed with for clients that set the DO bit (DNSSEC); none:
+    /// answers are never signed.
+    pub zone_key: Option<Arc<ZoneKey>>,
 }
 
 impl Default for DnsConfig {
@@ -50,6 +54,7 @@ impl Default for DnsConfig {
             dot_listen: None,
             doh_listen: None,
             tls: None,
+            zone_key: None,
         }
     }
 }
@@ -104,7 +109,11 @@ async fn serve_with(
             .map_err(|e| Error::Thread(io::Error::other(e)))?
             .map_err(Error::Thread)?;
     }
-    let handler = Arc::new(handler.serving_on(config.listen));
+    let handler = Arc::new(
+        handler
+            .serving_on(config.listen)
+            .signing_with(config.zone_key.clone()),
+    );
     let (udp, tcp) = bind(config.listen).await?;
     let bind_error = |cause| Error::Bind {
         addr: config.listen,

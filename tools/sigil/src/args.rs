@@ -92,6 +92,18 @@ pub enum Command {
     /// The validator set and its governance: validators vote to add or remove a validator.
     #[command(subcommand)]
     Validators(ValidatorsCommand),
+    /// The node's DNS server: the trust anchor of its DNSSEC-signed answers.
+    #[command(subcommand)]
+    Dns(DnsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// Print the trust anchor of the node's DNSSEC-signed answers: the DNSKEY and DS records
+    /// of its zone key at each top-level domain, in zone-file form, for a validating resolver
+    /// (unbound's `trust-anchor:`). Each node signs with a key of its own, made in its data
+    /// folder: anchor the node you run and route the TLD to it.
+    Anchor,
 }
 
 #[derive(Debug, Subcommand)]

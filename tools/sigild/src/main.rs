@@ -3,6 +3,7 @@
 //! the finalized state and serves the HTTP API. With `--light` it is a resolver without a
 //! ledger that answers chain names only from proofs fetched from peers.
 
+mod anchor;
 mod devcert;
 mod light;
 mod logging;
@@ -203,6 +204,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             false,
             &data,
         )?;
+        let zone_key = anchor::zone_key(&data)?;
         return light::run(light::LightArgs {
             peers: args.peer,
             genesis: args.genesis.expect("clap requires --genesis with --light"),
@@ -211,6 +213,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 dot_listen: args.dot_listen,
                 doh_listen: args.doh_listen,
                 tls,
+                zone_key: Some(zone_key),
                 listen: args
                     .dns_listen
                     .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?),
@@ -351,6 +354,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })?;
     let api_addr = api.local_addr()?;
     let reader: Arc<dyn NameReader> = ledger.clone();
+    let zone_key = anchor::zone_key(&data)?;
+    let dns_anchor = anchor::anchor(&zone_key, reader.tlds())?;
     let dns = sigil_resolver::serve(
         sigil_resolver::DnsConfig {
             listen: dns_listen,
@@ -359,6 +364,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             dot_listen,
             doh_listen,
             tls,
+            zone_key: Some(zone_key),
         },
         reader,
     )
@@ -378,7 +384,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             limits.expensive_per_sec = rate;
             limits.expensive_burst = limits.expensive_burst.max(rate.saturating_mul(5));
         }
-        let router = sigil_registry::api::router_with(node, &limits);
+        let router =
+            sigil_registry::api::router_with(node, &limits).merge(anchor::router(dns_anchor));
         sigil_registry::http::serve(api, router, limits, async move {
             let _ = api_stop.wait_for(|stop| *stop).await;
         })
