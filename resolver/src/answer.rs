@@ -1429,6 +1429,190 @@ mod tests {
         }
     }
 
+    /// The types an answer's denial names (sorted), or `None` for a name that does not exist.
+    fn denied(answer: &Answer, owner: &str) -> Option<Vec<RecordType>> {
+        let denial = answer
+            .dnssec
+            .as_ref()
+            .and_then(|d| d.denial.clone())
+            .unwrap_or_else(|| panic!("no denial in {answer:?}"));
+        assert_eq!(denial.owner.to_string(), owner);
+        denial.types.map(|mut types| {
+            types.sort();
+            types.dedup();
+            types
+        })
+    }
+
+    #[test]
+    fn negative_answers_say_what_the_name_holds_for_dnssec() {
+        use RecordType::*;
+        let n = names();
+        let nx = ask(&n, "www.nope.sigil.", A);
+        assert_eq!(denied(&nx, "www.nope.sigil."), None);
+        let nx = ask(&n, "nohost.example.sigil.", A);
+        assert_eq!(denied(&nx, "nohost.example.sigil."), None);
+        let nodata = ask(&n, "example.sigil.", SOA);
+        assert_eq!(
+            denied(&nodata, "example.sigil."),
+            Some(vec![A, MX, TXT, AAAA])
+        );
+        let ent = ask(&n, "b.example.sigil.", A);
+        assert_eq!(denied(&ent, "b.example.sigil."), Some(vec![]));
+        let apex = ask(&n, "sigil.", A);
+        assert_eq!(denied(&apex, "sigil."), Some(vec![NS, SOA]));
+        // At a cut, only the parent's side: the NS set (and a DS set, if any).
+        let ds = ask(&n, "deleg.sigil.", DS);
+        assert_eq!(denied(&ds, "deleg.sigil."), Some(vec![NS]));
+        // After a CNAME chain, the name denied is the last target.
+        let gone = ask(&n, "gone.example.sigil.", A);
+        assert_eq!(denied(&gone, "old.sigil."), None);
+        // Positive answers deny nothing; referrals name their cut and its DS set.
+        let a = ask(&n, "www.example.sigil.", A);
+        assert_eq!(a.dnssec, Some(Dnssec::default()));
+        let referral = ask(&n, "x.sub.example.sigil.", A);
+        let (cut, ds) = referral.dnssec.unwrap().cut.unwrap();
+        assert_eq!(cut.to_string(), "sub.example.sigil.");
+        assert_eq!(show(&ds).len(), 1);
+        assert_eq!(ds[0].record_type(), DS);
+        let insecure = ask(&n, "www.deleg.sigil.", A);
+        let (cut, ds) = insecure.dnssec.unwrap().cut.unwrap();
+        assert_eq!((cut.to_string(), ds.len()), ("deleg.sigil.".to_string(), 0));
+    }
+
+    #[test]
+    fn signed_answers_verify_and_deny_compactly() {
+        use hickory_proto::dnssec::Verifier;
+        use hickory_proto::dnssec::crypto::Ed25519SigningKey;
+        use hickory_proto::dnssec::rdata::DNSSECRData;
+
+        use crate::dnssec::{NXNAME, Signer, ZoneKey};
+
+        let pkcs8 = Ed25519SigningKey::generate_pkcs8().unwrap();
+        let key = std::sync::Arc::new(ZoneKey::from_pkcs8(pkcs8.secret_pkcs8_der()).unwrap());
+        let signer = Signer::new(key.clone(), &["sigil".to_string()]);
+        let now = 1_800_000_000;
+        let n = names();
+        // Every RRset but a referral's NS set is followed by its RRSIG, which verifies.
+        let check = |signed: &Answer| {
+            for section in [&signed.answers, &signed.authority] {
+                for (i, record) in section.iter().enumerate() {
+                    let RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) = &record.data else {
+                        let next = section.get(i + 1).map(|r| r.record_type());
+                        let same = section.get(i + 1).is_some_and(|r| {
+                            r.record_type() == record.record_type() && r.name == record.name
+                        });
+                        assert!(
+                            same || next == Some(RecordType::RRSIG)
+                                || record.record_type() == RecordType::NS,
+                            "{record} is not signed in {signed:?}"
+                        );
+                        continue;
+                    };
+                    assert_eq!(rrsig.input().signer_name.to_string(), "sigil.");
+                    assert_eq!(rrsig.input().key_tag, key.key_tag());
+                    assert!(rrsig.input().sig_inception.get() < now);
+                    assert!(rrsig.input().sig_expiration.get() > now + 86400);
+                    key.dnskey()
+                        .verify_rrsig(&record.name, record.dns_class, rrsig, section.iter())
+                        .unwrap_or_else(|e| panic!("{record}: {e}"));
+                }
+            }
+        };
+        let nsec = |signed: &Answer| -> (String, Vec<RecordType>) {
+            signed
+                .authority
+                .iter()
+                .find_map(|r| match &r.data {
+                    RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some((
+                        nsec.next_domain_name().to_string(),
+                        nsec.type_bit_maps().collect(),
+                    )),
+                    _ => None,
+                })
+                .expect("an NSEC")
+        };
+        let a = signer
+            .sign(&ask(&n, "www.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(a.answers.len(), 3);
+        check(&a);
+        let cname = signer
+            .sign(&ask(&n, "alias.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(cname.answers.len(), 7);
+        check(&cname);
+        // NXDOMAIN becomes NOERROR with NXNAME in the NSEC's bitmap.
+        let nx = signer
+            .sign(&ask(&n, "nope.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!((nx.rcode, nx.authority.len()), (ResponseCode::NoError, 4));
+        assert_eq!(
+            nsec(&nx),
+            (
+                "\\000.nope.sigil.".to_string(),
+                vec![RecordType::RRSIG, RecordType::NSEC, NXNAME]
+            )
+        );
+        check(&nx);
+        // NODATA at the apex lists the key too.
+        let apex = signer.sign(&ask(&n, "sigil.", RecordType::A), now).unwrap();
+        assert_eq!(apex.rcode, ResponseCode::NoError);
+        assert_eq!(
+            nsec(&apex).1,
+            [
+                RecordType::NS,
+                RecordType::SOA,
+                RecordType::RRSIG,
+                RecordType::NSEC,
+                RecordType::DNSKEY
+            ]
+        );
+        check(&apex);
+        // A referral: its NS set unsigned; its DS set signed, or an NSEC saying there is none.
+        let secure = signer
+            .sign(&ask(&n, "sub.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(
+            secure
+                .authority
+                .iter()
+                .map(|r| r.record_type())
+                .collect::<Vec<_>>(),
+            [
+                RecordType::NS,
+                RecordType::NS,
+                RecordType::NS,
+                RecordType::DS,
+                RecordType::RRSIG
+            ]
+        );
+        check(&secure);
+        let insecure = signer
+            .sign(&ask(&n, "deleg.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(
+            nsec(&insecure),
+            (
+                "\\000.deleg.sigil.".to_string(),
+                vec![RecordType::NS, RecordType::RRSIG, RecordType::NSEC]
+            )
+        );
+        check(&insecure);
+        // Forwarded and failed answers are left alone.
+        let failed = Answer::empty(ResponseCode::ServFail);
+        assert_eq!(signer.sign(&failed, now).unwrap(), failed);
+        // The key at the apex, signed by itself.
+        let keys = signer
+            .sign(
+                &signer.dnskey_answer(signer.apex(&Name::from_ascii("SIGIL.").unwrap()).unwrap()),
+                now,
+            )
+            .unwrap();
+        assert_eq!(keys.answers.len(), 2);
+        check(&keys);
+    }
+
     #[test]
     fn a_damaged_record_is_an_error_not_a_panic() {
         let n = names();
