@@ -50,7 +50,7 @@ pub struct Answer {
     pub ede: Option<Ede>,
     /// Set on every answer computed from the chain's names (which a node with a zone key
     /// signs for clients that ask, see `dnssec`); `None` on forwarded and failed answers.
-    pub dnssec: Option<Dnssec>,
+    pub dnssec: Option<Box<Dnssec>>,
 }
 
 /// What a DNSSEC-signed copy of a chain answer adds beside the signatures of its RRsets.
@@ -159,7 +159,7 @@ pub fn answer_at_as(
     let mut zone = Zone::new(reader, now_secs, own);
     let mut out = Answer {
         authoritative: true,
-        dnssec: Some(Dnssec::default()),
+        dnssec: Some(Box::default()),
         ..Answer::empty(ResponseCode::NoError)
     };
     let mut visited = Vec::new();
@@ -1469,7 +1469,7 @@ mod tests {
         assert_eq!(denied(&gone, "old.sigil."), None);
         // Positive answers deny nothing; referrals name their cut and its DS set.
         let a = ask(&n, "www.example.sigil.", A);
-        assert_eq!(a.dnssec, Some(Dnssec::default()));
+        assert_eq!(a.dnssec, Some(Box::default()));
         let referral = ask(&n, "x.sub.example.sigil.", A);
         let (cut, ds) = referral.dnssec.unwrap().cut.unwrap();
         assert_eq!(cut.to_string(), "sub.example.sigil.");
