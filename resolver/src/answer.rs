@@ -48,6 +48,27 @@ pub struct Answer {
     /// An Extended DNS Error saying why the answer failed (RFC 8914), sent to clients that
     /// speak EDNS.
     pub ede: Option<Ede>,
+    /// Set on every answer computed from the chain's names (which a node with a zone key
+    /// signs for clients that ask, see `dnssec`); `None` on forwarded and failed answers.
+    pub dnssec: Option<Box<Dnssec>>,
+}
+
+/// What a DNSSEC-signed copy of a chain answer adds beside the signatures of its RRsets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dnssec {
+    /// NXDOMAIN or NODATA: the name the answer denies, to be covered by one NSEC record
+    /// (RFC 9824, compact denial of existence).
+    pub denial: Option<Denial>,
+    /// A referral: the delegated name and its DS records (none: the NSEC at the cut says the
+    /// delegation is insecure).
+    pub cut: Option<(Name, Vec<Record>)>,
+}
+
+/// A name an answer denies: the types it holds, or `None` when it does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub owner: Name,
+    pub types: Option<Vec<RecordType>>,
 }
 
 impl Answer {
@@ -60,6 +81,7 @@ impl Answer {
             authority: vec![],
             additionals: vec![],
             ede: None,
+            dnssec: None,
         }
     }
 }
@@ -137,6 +159,7 @@ pub fn answer_at_as(
     let mut zone = Zone::new(reader, now_secs, own);
     let mut out = Answer {
         authoritative: true,
+        dnssec: Some(Box::default()),
         ..Answer::empty(ResponseCode::NoError)
     };
     let mut visited = Vec::new();
@@ -383,11 +406,17 @@ impl<'r> Zone<'r> {
         out: &mut Answer,
     ) -> Result<()> {
         if target.spelling.len() != TLD_NAME_SERVER_LABEL.len() + 1 + tld.len() {
-            return self.negative(ResponseCode::NXDomain, tld, out);
+            return self.negative(ResponseCode::NXDomain, tld, &target.name, None, out);
         }
         match self.own_address(&target.name, qtype) {
             Some(record) => out.answers.push(record),
-            None => self.negative(ResponseCode::NoError, tld, out)?,
+            None => {
+                let held = [RecordType::A, RecordType::AAAA]
+                    .into_iter()
+                    .filter(|&t| self.own_address(&target.name, t).is_some())
+                    .collect();
+                self.negative(ResponseCode::NoError, tld, &target.name, Some(held), out)?
+            }
         }
         Ok(())
     }
@@ -423,7 +452,10 @@ impl<'r> Zone<'r> {
                     out.additionals.extend(self.own_address(&server, qtype));
                 }
             }
-            _ => self.negative(ResponseCode::NoError, tld, out)?,
+            _ => {
+                let held = vec![RecordType::SOA, RecordType::NS];
+                self.negative(ResponseCode::NoError, tld, &dns_name(tld)?, Some(held), out)?
+            }
         }
         Ok(())
     }
@@ -439,7 +471,7 @@ impl<'r> Zone<'r> {
         out: &mut Answer,
     ) -> Result<Option<Target>> {
         let Some(entry) = self.entry(name)? else {
-            self.negative(ResponseCode::NXDomain, tld, out)?;
+            self.negative(ResponseCode::NXDomain, tld, &target.name, None, out)?;
             return Ok(None);
         };
         let bound_identity = match identity_key_of(name, host) {
@@ -458,7 +490,8 @@ impl<'r> Zone<'r> {
                     RData::TXT(txt),
                 ));
             } else {
-                self.negative(ResponseCode::NoError, tld, out)?;
+                let held = Some(vec![RecordType::TXT]);
+                self.negative(ResponseCode::NoError, tld, &target.name, held, out)?;
             }
             return Ok(None);
         }
@@ -483,12 +516,12 @@ impl<'r> Zone<'r> {
                     Some(service) => !self.derived_tlsa(&entry, service)?.is_empty(),
                     None => false,
                 };
-            let rcode = if exists {
-                ResponseCode::NoError
+            let (rcode, held) = if exists {
+                (ResponseCode::NoError, Some(Vec::new()))
             } else {
-                ResponseCode::NXDomain
+                (ResponseCode::NXDomain, None)
             };
-            self.negative(rcode, tld, out)?;
+            self.negative(rcode, tld, &target.name, held, out)?;
             return Ok(None);
         }
         if !matches!(qtype, RecordType::CNAME | RecordType::ANY)
@@ -515,6 +548,7 @@ impl<'r> Zone<'r> {
             _ => qtype,
         };
         let before = out.answers.len();
+        let has_derived = !derived.is_empty();
         for r in at.iter().filter(|r| r.record_type() == wanted) {
             out.answers.push(Record::from_rdata(
                 target.name.clone(),
@@ -531,7 +565,18 @@ impl<'r> Zone<'r> {
             }
         }
         if out.answers.len() == before {
-            self.negative(ResponseCode::NoError, tld, out)?;
+            // The types the name holds; at a zone cut (asked for its DS set) only those of
+            // the parent's side.
+            let cut = delegation(&entry.records, host) == Some(host);
+            let mut held: Vec<RecordType> = at
+                .iter()
+                .map(|r| r.record_type())
+                .filter(|t| !cut || matches!(t, RecordType::NS | RecordType::DS))
+                .collect();
+            if has_derived {
+                held.push(RecordType::TLSA);
+            }
+            self.negative(ResponseCode::NoError, tld, &target.name, Some(held), out)?;
         }
         if matches!(wanted, RecordType::MX | RecordType::SRV) {
             // The addresses of the mail exchanges and service hosts inside the chain, as
@@ -625,6 +670,21 @@ impl<'r> Zone<'r> {
             out.authority
                 .push(Record::from_rdata(owner.clone(), r.ttl, rdata));
         }
+        let mut ds = Vec::new();
+        for r in entry
+            .records
+            .iter()
+            .filter(|r| r.host == cut && r.record_type() == RecordType::DS)
+        {
+            ds.push(Record::from_rdata(
+                owner.clone(),
+                r.ttl,
+                decode(&entry.name, r)?,
+            ));
+        }
+        if let Some(dnssec) = &mut out.dnssec {
+            dnssec.cut = Some((owner, ds));
+        }
         let mut additionals = std::mem::take(&mut out.additionals);
         self.addresses(entry, targets, &mut additionals)?;
         out.additionals = additionals;
@@ -674,10 +734,24 @@ impl<'r> Zone<'r> {
         Ok(())
     }
 
-    /// NXDOMAIN or NODATA: the response code and the TLD's SOA in the authority section.
-    fn negative(&self, rcode: ResponseCode, tld: &str, out: &mut Answer) -> Result<()> {
+    /// NXDOMAIN or NODATA: the response code and the TLD's SOA in the authority section;
+    /// `owner` is the name denied, with the types it holds (`None`: it does not exist).
+    fn negative(
+        &self,
+        rcode: ResponseCode,
+        tld: &str,
+        owner: &Name,
+        held: Option<Vec<RecordType>>,
+        out: &mut Answer,
+    ) -> Result<()> {
         out.rcode = rcode;
         out.authority.push(self.soa(tld)?);
+        if let Some(dnssec) = &mut out.dnssec {
+            dnssec.denial = Some(Denial {
+                owner: owner.clone(),
+                types: held,
+            });
+        }
         Ok(())
     }
 
@@ -1353,6 +1427,190 @@ mod tests {
                 "{qname}"
             );
         }
+    }
+
+    /// The types an answer's denial names (sorted), or `None` for a name that does not exist.
+    fn denied(answer: &Answer, owner: &str) -> Option<Vec<RecordType>> {
+        let denial = answer
+            .dnssec
+            .as_ref()
+            .and_then(|d| d.denial.clone())
+            .unwrap_or_else(|| panic!("no denial in {answer:?}"));
+        assert_eq!(denial.owner.to_string(), owner);
+        denial.types.map(|mut types| {
+            types.sort();
+            types.dedup();
+            types
+        })
+    }
+
+    #[test]
+    fn negative_answers_say_what_the_name_holds_for_dnssec() {
+        use RecordType::*;
+        let n = names();
+        let nx = ask(&n, "www.nope.sigil.", A);
+        assert_eq!(denied(&nx, "www.nope.sigil."), None);
+        let nx = ask(&n, "nohost.example.sigil.", A);
+        assert_eq!(denied(&nx, "nohost.example.sigil."), None);
+        let nodata = ask(&n, "example.sigil.", SOA);
+        assert_eq!(
+            denied(&nodata, "example.sigil."),
+            Some(vec![A, MX, TXT, AAAA])
+        );
+        let ent = ask(&n, "b.example.sigil.", A);
+        assert_eq!(denied(&ent, "b.example.sigil."), Some(vec![]));
+        let apex = ask(&n, "sigil.", A);
+        assert_eq!(denied(&apex, "sigil."), Some(vec![NS, SOA]));
+        // At a cut, only the parent's side: the NS set (and a DS set, if any).
+        let ds = ask(&n, "deleg.sigil.", DS);
+        assert_eq!(denied(&ds, "deleg.sigil."), Some(vec![NS]));
+        // After a CNAME chain, the name denied is the last target.
+        let gone = ask(&n, "gone.example.sigil.", A);
+        assert_eq!(denied(&gone, "old.sigil."), None);
+        // Positive answers deny nothing; referrals name their cut and its DS set.
+        let a = ask(&n, "www.example.sigil.", A);
+        assert_eq!(a.dnssec, Some(Box::default()));
+        let referral = ask(&n, "x.sub.example.sigil.", A);
+        let (cut, ds) = referral.dnssec.unwrap().cut.unwrap();
+        assert_eq!(cut.to_string(), "sub.example.sigil.");
+        assert_eq!(show(&ds).len(), 1);
+        assert_eq!(ds[0].record_type(), DS);
+        let insecure = ask(&n, "www.deleg.sigil.", A);
+        let (cut, ds) = insecure.dnssec.unwrap().cut.unwrap();
+        assert_eq!((cut.to_string(), ds.len()), ("deleg.sigil.".to_string(), 0));
+    }
+
+    #[test]
+    fn signed_answers_verify_and_deny_compactly() {
+        use hickory_proto::dnssec::Verifier;
+        use hickory_proto::dnssec::crypto::Ed25519SigningKey;
+        use hickory_proto::dnssec::rdata::DNSSECRData;
+
+        use crate::dnssec::{NXNAME, Signer, ZoneKey};
+
+        let pkcs8 = Ed25519SigningKey::generate_pkcs8().unwrap();
+        let key = std::sync::Arc::new(ZoneKey::from_pkcs8(pkcs8.secret_pkcs8_der()).unwrap());
+        let signer = Signer::new(key.clone(), &["sigil".to_string()]);
+        let now = 1_800_000_000;
+        let n = names();
+        // Every RRset but a referral's NS set is followed by its RRSIG, which verifies.
+        let check = |signed: &Answer| {
+            for section in [&signed.answers, &signed.authority] {
+                for (i, record) in section.iter().enumerate() {
+                    let RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) = &record.data else {
+                        let next = section.get(i + 1).map(|r| r.record_type());
+                        let same = section.get(i + 1).is_some_and(|r| {
+                            r.record_type() == record.record_type() && r.name == record.name
+                        });
+                        assert!(
+                            same || next == Some(RecordType::RRSIG)
+                                || record.record_type() == RecordType::NS,
+                            "{record} is not signed in {signed:?}"
+                        );
+                        continue;
+                    };
+                    assert_eq!(rrsig.input().signer_name.to_string(), "sigil.");
+                    assert_eq!(rrsig.input().key_tag, key.key_tag());
+                    assert!(rrsig.input().sig_inception.get() < now);
+                    assert!(rrsig.input().sig_expiration.get() > now + 86400);
+                    key.dnskey()
+                        .verify_rrsig(&record.name, record.dns_class, rrsig, section.iter())
+                        .unwrap_or_else(|e| panic!("{record}: {e}"));
+                }
+            }
+        };
+        let nsec = |signed: &Answer| -> (String, Vec<RecordType>) {
+            signed
+                .authority
+                .iter()
+                .find_map(|r| match &r.data {
+                    RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some((
+                        nsec.next_domain_name().to_string(),
+                        nsec.type_bit_maps().collect(),
+                    )),
+                    _ => None,
+                })
+                .expect("an NSEC")
+        };
+        let a = signer
+            .sign(&ask(&n, "www.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(a.answers.len(), 3);
+        check(&a);
+        let cname = signer
+            .sign(&ask(&n, "alias.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(cname.answers.len(), 7);
+        check(&cname);
+        // NXDOMAIN becomes NOERROR with NXNAME in the NSEC's bitmap.
+        let nx = signer
+            .sign(&ask(&n, "nope.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!((nx.rcode, nx.authority.len()), (ResponseCode::NoError, 4));
+        assert_eq!(
+            nsec(&nx),
+            (
+                "\\000.nope.sigil.".to_string(),
+                vec![RecordType::RRSIG, RecordType::NSEC, NXNAME]
+            )
+        );
+        check(&nx);
+        // NODATA at the apex lists the key too.
+        let apex = signer.sign(&ask(&n, "sigil.", RecordType::A), now).unwrap();
+        assert_eq!(apex.rcode, ResponseCode::NoError);
+        assert_eq!(
+            nsec(&apex).1,
+            [
+                RecordType::NS,
+                RecordType::SOA,
+                RecordType::RRSIG,
+                RecordType::NSEC,
+                RecordType::DNSKEY
+            ]
+        );
+        check(&apex);
+        // A referral: its NS set unsigned; its DS set signed, or an NSEC saying there is none.
+        let secure = signer
+            .sign(&ask(&n, "sub.example.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(
+            secure
+                .authority
+                .iter()
+                .map(|r| r.record_type())
+                .collect::<Vec<_>>(),
+            [
+                RecordType::NS,
+                RecordType::NS,
+                RecordType::NS,
+                RecordType::DS,
+                RecordType::RRSIG
+            ]
+        );
+        check(&secure);
+        let insecure = signer
+            .sign(&ask(&n, "deleg.sigil.", RecordType::A), now)
+            .unwrap();
+        assert_eq!(
+            nsec(&insecure),
+            (
+                "\\000.deleg.sigil.".to_string(),
+                vec![RecordType::NS, RecordType::RRSIG, RecordType::NSEC]
+            )
+        );
+        check(&insecure);
+        // Forwarded and failed answers are left alone.
+        let failed = Answer::empty(ResponseCode::ServFail);
+        assert_eq!(signer.sign(&failed, now).unwrap(), failed);
+        // The key at the apex, signed by itself.
+        let keys = signer
+            .sign(
+                &signer.dnskey_answer(signer.apex(&Name::from_ascii("SIGIL.").unwrap()).unwrap()),
+                now,
+            )
+            .unwrap();
+        assert_eq!(keys.answers.len(), 2);
+        check(&keys);
     }
 
     #[test]

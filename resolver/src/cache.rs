@@ -4,7 +4,9 @@
 //! window it depends on opens or closes. Bounded in bytes; admission favours entries asked for
 //! often, so a flood of one-off names cannot push out the names people use. Beside it, the
 //! index of registered names, kept in step with the same blocks, tells a question under a name
-//! that is not registered (NXDOMAIN) without a ledger read.
+//! that is not registered (NXDOMAIN) without a ledger read. DNSSEC-signed answers (the DO bit is
+//! part of the key) are kept the same way, with no SOA serial to rewrite (it is signed), and
+//! hold no longer than their signatures are fresh (`Handler::decide`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, mpsc};

@@ -51,6 +51,15 @@ pub enum Error {
     BadName { name: String, detail: String },
     #[error("the DNS server stopped: {0}")]
     Stopped(std::io::Error),
+    #[error(
+        "cannot use the DNS zone key {path}: {detail}; move the file away to make a new key (then give resolvers the new trust anchor: `sigil dns anchor`)"
+    )]
+    ZoneKey {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error("cannot sign a DNS answer: {0}")]
+    Sign(String),
     #[error("cannot start the DNS server's thread that indexes the registered names: {0}")]
     Thread(std::io::Error),
 }

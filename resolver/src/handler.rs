@@ -21,13 +21,14 @@ use tracing::{error, warn};
 
 use crate::allow::ForwardAllow;
 use crate::answer::{Answer, Validity, answer_tracked_as};
+use crate::dnssec::{Signer, ZoneKey};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
 use crate::light::{Attempt, Light};
 use crate::limits::{
     MAX_BLOCKING_READS, MAX_FORWARDS_IN_FLIGHT, MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES,
-    UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES, UPSTREAM_DEADLINE, UPSTREAM_FAILURE_ENTRIES,
-    UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
+    SIGNATURE_REFRESH_SECS, UPSTREAM_ATTEMPTS, UPSTREAM_CACHE_ENTRIES, UPSTREAM_DEADLINE,
+    UPSTREAM_FAILURE_ENTRIES, UPSTREAM_FAILURE_TTL, UPSTREAM_TIMEOUT,
 };
 use crate::metrics::DnsMetrics;
 use crate::wire;
@@ -52,6 +53,8 @@ pub struct Handler {
     reads: Arc<Semaphore>,
     /// What every transport counts as it sends a response.
     metrics: DnsMetrics,
+    /// Signs chain answers for clients that set the DO bit, when the node has a zone key.
+    signer: Option<Signer>,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -86,6 +89,7 @@ impl Handler {
             forwards: Arc::new(Semaphore::new(MAX_FORWARDS_IN_FLIGHT)),
             reads: Arc::new(Semaphore::new(MAX_BLOCKING_READS)),
             metrics: DnsMetrics::default(),
+            signer: None,
         })
     }
 
@@ -100,6 +104,17 @@ impl Handler {
     pub fn serving_on(mut self, listen: SocketAddr) -> Handler {
         self.own = name_server_address(listen);
         self
+    }
+
+    /// The handler that signs its chain answers with `key` (none: never signs).
+    pub fn signing_with(mut self, key: Option<Arc<ZoneKey>>) -> Handler {
+        self.signer = key.map(|key| Signer::new(key, self.reader.tlds()));
+        self
+    }
+
+    /// Whether a chain answer to a query with DO bit `dnssec_ok` is signed.
+    pub(crate) fn signs(&self, dnssec_ok: bool) -> bool {
+        dnssec_ok && self.signer.is_some()
     }
 
     /// A handler that answers chain names from `light`'s proofs (fetched as needed) and
@@ -187,8 +202,23 @@ impl Handler {
     }
 
     /// Answers `request` from the ledger when it can (no I/O but ledger reads), or says which
-    /// question to forward. A chain answer comes with what it was computed from.
+    /// question to forward. A chain answer comes with what it was computed from; one to be
+    /// signed holds no longer than its signatures are fresh.
     pub(crate) fn decide(&self, request: &Request) -> Decision {
+        let mut decision = self.decide_unsigned(request);
+        if let Decision::Answered(reply, Some(validity)) = &mut decision
+            && reply.dnssec.is_some()
+            && self.signs(dnssec_ok(request))
+        {
+            let now_secs = (sigil_core::time::now_ms() / 1000) as i64;
+            validity.until_secs = validity
+                .until_secs
+                .min(now_secs.saturating_add(SIGNATURE_REFRESH_SECS));
+        }
+        decision
+    }
+
+    fn decide_unsigned(&self, request: &Request) -> Decision {
         let done = |rcode| Decision::Answered(Answer::empty(rcode), None);
         if request
             .edns
@@ -222,6 +252,20 @@ impl Handler {
             return done(ResponseCode::Refused);
         }
         let name = Name::from(query.name());
+        // The zone key at a zone's apex: the node's own, whatever the ledger holds.
+        if qtype == RecordType::DNSKEY
+            && let Some(signer) = &self.signer
+            && let Some(zone) = signer.apex(&name)
+        {
+            let validity = Validity {
+                height: self.reader.tip_height(),
+                names: Vec::new(),
+                identities: Vec::new(),
+                until_height: sigil_core::types::Height::MAX,
+                until_secs: i64::MAX,
+            };
+            return Decision::Answered(signer.dnskey_answer(zone), Some(validity));
+        }
         if let Some(light) = &self.light {
             return match light.attempt(&name, qtype) {
                 Attempt::Outside if self.upstream.is_some() => {
@@ -293,6 +337,23 @@ impl Handler {
     }
 
     fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {
+        let signed;
+        let reply = match &self.signer {
+            Some(signer) if reply.dnssec.is_some() && dnssec_ok(request) => {
+                let now = (sigil_core::time::now_ms() / 1000) as u32;
+                match signer.sign(reply, now) {
+                    Ok(answer) => {
+                        signed = answer;
+                        &signed
+                    }
+                    Err(error) => {
+                        error!(%error, "cannot sign an answer");
+                        return servfail(request.metadata.id);
+                    }
+                }
+            }
+            _ => reply,
+        };
         let response_edns = response_edns(request, reply);
         let ra = self.recursion_available(request.src().ip());
         let metadata = response_metadata(request, reply, ra);
@@ -366,6 +427,14 @@ pub(crate) enum Decision {
     Answered(Answer, Option<Validity>),
     Forward(Name, RecordType),
     Prove(Name, RecordType),
+}
+
+/// Whether `request` sets the DO bit (RFC 3225): it wants DNSSEC records.
+fn dnssec_ok(request: &Request) -> bool {
+    request
+        .edns
+        .as_ref()
+        .is_some_and(|edns| edns.flags().dnssec_ok)
 }
 
 /// Our EDNS answer to the client's: its buffer size (at least 512) bounds the UDP response,

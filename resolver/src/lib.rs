@@ -5,6 +5,7 @@ pub mod allow;
 pub mod answer;
 mod batch;
 pub mod cache;
+pub mod dnssec;
 mod doh;
 pub mod ede;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod tls;
 mod udp;
 pub mod wire;
 
+pub use dnssec::{ZONE_KEY_FILE, ZoneKey};
 pub use doh::DOH_PATH;
 pub use error::{Error, Result};
 pub use metrics::DnsMetrics;

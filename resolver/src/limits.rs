@@ -187,3 +187,16 @@ pub const MAX_FORWARDS_IN_FLIGHT: usize = 256;
 /// Ledger reads for TCP, DNS over TLS and DNS over HTTPS answers running at once on the
 /// blocking thread pool (off the async workers); more queries wait their turn.
 pub const MAX_BLOCKING_READS: usize = 16;
+
+/// DNSSEC (`dnssec`): a signature's inception lies this far in the past (clocks of
+/// validators that run behind still accept it) ...
+pub const SIGNATURE_INCEPTION_SKEW_SECS: u32 = 3600;
+/// ... and its expiration this far ahead of the moment it is made: bounded, so that a
+/// signature captured once cannot be replayed for long after the ledger changed.
+pub const SIGNATURE_VALIDITY_SECS: u32 = 2 * 86400;
+/// A signed answer is served from the answer cache for at most this long after it was
+/// signed, then signed again: well before its signatures expire (validators clamp TTLs to
+/// what is left).
+pub const SIGNATURE_REFRESH_SECS: i64 = 86400;
+/// TTL of the zone key's DNSKEY record at each top-level domain's apex.
+pub const DNSKEY_TTL_SECS: u32 = 3600;

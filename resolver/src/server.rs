@@ -13,6 +13,7 @@ use tracing::info;
 
 use crate::allow::ForwardAllow;
 use crate::cache::AnswerCache;
+use crate::dnssec::ZoneKey;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::light::Light;
@@ -48,6 +49,9 @@ pub struct DnsConfig {
     /// The clients whose questions for names outside the chain are forwarded to `upstream`;
     /// the others are REFUSED.
     pub forward_allow: ForwardAllow,
+    /// The key chain answers are signed with for clients that set the DO bit (DNSSEC); none:
+    /// answers are never signed.
+    pub zone_key: Option<Arc<ZoneKey>>,
 }
 
 impl Default for DnsConfig {
@@ -61,6 +65,7 @@ impl Default for DnsConfig {
             tls: None,
             rrl_responses_per_second: DEFAULT_RRL_RESPONSES_PER_SECOND,
             forward_allow: ForwardAllow::default(),
+            zone_key: None,
         }
     }
 }
@@ -119,7 +124,8 @@ async fn serve_with(
     let handler = Arc::new(
         handler
             .serving_on(config.listen)
-            .forwarding_for(config.forward_allow.clone()),
+            .forwarding_for(config.forward_allow.clone())
+            .signing_with(config.zone_key.clone()),
     );
     let limiter = (config.rrl_responses_per_second > 0)
         .then(|| Arc::new(RateLimiter::new(config.rrl_responses_per_second)));

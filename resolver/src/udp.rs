@@ -147,6 +147,9 @@ impl Worker {
         out: &mut Vec<u8>,
     ) -> bool {
         let plain = plain_query(packet);
+        // A signed answer is never the unsigned NXDOMAIN of the index, and its SOA serials are
+        // signed: they stay as they were (see `Handler::decide`).
+        let signed = plain.is_some_and(|query| self.handler.signs(query.dnssec_ok));
         // A light resolver whose header is stale answers nothing from the cache.
         let cache = self.cache.as_ref().filter(|_| !self.handler.unproven_now());
         if let (Some(query), Some(cache)) = (&plain, cache) {
@@ -162,16 +165,16 @@ impl Worker {
                     entry.write(query.header, query.question, tip, out);
                     return true;
                 }
-                Lookup::Unregistered => {
+                Lookup::Unregistered if !signed => {
                     if let Some(Under::Name { tld }) = under {
                         let ra = self.handler.recursion_available(src.ip());
                         query.write_nxdomain(tld, tip as u32, ra, out);
                         return true;
                     }
                 }
-                Lookup::Miss => {}
+                Lookup::Unregistered | Lookup::Miss => {}
             }
-            if let Some(Under::Unregistrable { tld }) = under {
+            if let Some(Under::Unregistrable { tld }) = under.filter(|_| !signed) {
                 let ra = self.handler.recursion_available(src.ip());
                 query.write_nxdomain(tld, tip as u32, ra, out);
                 return true;
@@ -192,7 +195,7 @@ impl Worker {
             Decision::Answered(reply, validity) => {
                 *out = self.handler.encode_udp(&request, &reply);
                 if let (Some(_), Some(cache), Some(validity)) = (&plain, cache, validity)
-                    && let Some(serials) = soa_serials(out)
+                    && let Some(serials) = soa_serials(out).map(|s| if signed { vec![] } else { s })
                 {
                     cache.insert(key, out, serials, validity);
                 }

@@ -273,3 +273,22 @@ pub struct OfferingInfo {
     pub subscriptions_next_cursor: Option<String>,
     pub height: Height,
 }
+
+/// The trust anchor of a node's DNSSEC-signed DNS answers (`GET /v1/dns/anchor`): its zone
+/// key, one entry per top-level domain. Each node signs with a key of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsAnchor {
+    pub zones: Vec<ZoneAnchor>,
+}
+
+/// The trust anchor of one zone (a top-level domain), as zone-file lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneAnchor {
+    /// The zone's apex, e.g. `sigil.`.
+    pub zone: String,
+    pub key_tag: u16,
+    /// `sigil. 3600 IN DNSKEY 257 3 15 <base64>`.
+    pub dnskey: String,
+    /// `sigil. 3600 IN DS <tag> 15 2 <SHA-256 hex>`.
+    pub ds: String,
+}

@@ -92,6 +92,9 @@ pub enum Command {
     /// The validator set and its governance: validators vote to add or remove a validator.
     #[command(subcommand)]
     Validators(ValidatorsCommand),
+    /// The node's DNS server: the trust anchor of its DNSSEC-signed answers.
+    #[command(subcommand)]
+    Dns(DnsCommand),
     /// Follow the chain and print one line per proven change to watched names, identities,
     /// companies and holders (resumes where it stopped; state kept in the keystore).
     #[command(after_help = WATCH_HELP)]
@@ -151,6 +154,15 @@ pub struct WatchArgs {
     /// Longest one --exec command may run before it is killed (and its event given again).
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = positive)]
     pub exec_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// Print the trust anchor of the node's DNSSEC-signed answers: the DNSKEY and DS records
+    /// of its zone key at each top-level domain, in zone-file form, for a validating resolver
+    /// (unbound's `trust-anchor:`). Each node signs with a key of its own, made in its data
+    /// folder: anchor the node you run and route the TLD to it.
+    Anchor,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use sigil_core::api::{
-    AccountInfo, BalanceProof, CertInfo, ChainStatus, HolderInfo, IdentityInfo, NameCerts,
-    NameInfo, OfferingInfo, SubmitBatchRequest, SubmitBatchResponse, SubmitResponse,
+    AccountInfo, BalanceProof, CertInfo, ChainStatus, DnsAnchor, HolderInfo, IdentityInfo,
+    NameCerts, NameInfo, OfferingInfo, SubmitBatchRequest, SubmitBatchResponse, SubmitResponse,
 };
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
@@ -145,6 +145,11 @@ impl Client {
 
     pub async fn status(&self) -> anyhow::Result<ChainStatus> {
         self.get("/v1/status").await
+    }
+
+    /// The trust anchor of the node's DNSSEC-signed DNS answers.
+    pub async fn dns_anchor(&self) -> anyhow::Result<DnsAnchor> {
+        self.get("/v1/dns/anchor").await
     }
 
     /// Submits a signed transaction; returns its id once the node has queued it.

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::get;
 use sigil_core::block::Genesis;
+use sigil_core::read::NameReader;
 use sigil_resolver::light::{Light, LightConfig};
 use tokio::sync::watch;
 
@@ -68,6 +69,10 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
             )
         })?;
     let api_addr = api.local_addr()?;
+    let dns_anchor = match &args.dns.zone_key {
+        Some(key) => Some(crate::anchor::anchor(key, light.tlds())?),
+        None => None,
+    };
     let dns = sigil_resolver::serve_light(args.dns, light.clone()).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -77,6 +82,7 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
     let api_task = tokio::spawn(async move {
         let router = axum::Router::new()
             .route("/v1/status", get(status))
+            .merge(dns_anchor.map(crate::anchor::router).unwrap_or_default())
             .with_state(state);
         let limits = sigil_registry::http::HttpLimits::default();
         sigil_registry::http::serve(api, router, limits, async move {

@@ -3,6 +3,7 @@
 //! the finalized state and serves the HTTP API. With `--light` it is a resolver without a
 //! ledger that answers chain names only from proofs fetched from peers.
 
+mod anchor;
 mod devcert;
 mod light;
 mod logging;
@@ -228,6 +229,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             false,
             &data,
         )?;
+        let zone_key = anchor::zone_key(&data)?;
         return light::run(light::LightArgs {
             peers: args.peer,
             genesis: args.genesis.expect("clap requires --genesis with --light"),
@@ -236,6 +238,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 dot_listen: args.dot_listen,
                 doh_listen: args.doh_listen,
                 tls,
+                zone_key: Some(zone_key),
                 listen: args
                     .dns_listen
                     .unwrap_or(config::DEFAULT_DNS_LISTEN.parse()?),
@@ -389,6 +392,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })?;
     let api_addr = api.local_addr()?;
     let reader: Arc<dyn NameReader> = ledger.clone();
+    let zone_key = anchor::zone_key(&data)?;
+    let dns_anchor = anchor::anchor(&zone_key, reader.tlds())?;
     let dns = sigil_resolver::serve(
         sigil_resolver::DnsConfig {
             listen: dns_listen,
@@ -402,6 +407,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     .or(file.rrl_responses_per_second),
             ),
             forward_allow,
+            zone_key: Some(zone_key),
         },
         reader,
     )
@@ -425,7 +431,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             limits.expensive_per_sec = rate;
             limits.expensive_burst = limits.expensive_burst.max(rate.saturating_mul(5));
         }
-        let router = sigil_registry::api::router_with(node, &limits);
+        let router =
+            sigil_registry::api::router_with(node, &limits).merge(anchor::router(dns_anchor));
         sigil_registry::http::serve(api, router, limits, async move {
             let _ = api_stop.wait_for(|stop| *stop).await;
         })

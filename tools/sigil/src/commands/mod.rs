@@ -3,6 +3,7 @@
 mod cert;
 mod chain;
 mod company;
+mod dns;
 mod identity;
 mod import;
 mod key;
@@ -23,8 +24,8 @@ use sigil_core::state::ValidatorSet;
 use sigil_core::types::{Keypair, PublicKey};
 
 use crate::args::{
-    CertCommand, ChainCommand, Cli, Command, LocalnetCommand, NameCommand, ProofCommand, TxCommand,
-    ValidatorsCommand,
+    CertCommand, ChainCommand, Cli, Command, DnsCommand, LocalnetCommand, NameCommand,
+    ProofCommand, TxCommand, ValidatorsCommand,
 };
 use crate::client::Client;
 use crate::keystore::Keystore;
@@ -142,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Captable(args) => company::captable(&ctx, args).await,
         Command::Offering(cmd) => offering::run(&ctx, cmd).await,
         Command::Chain(ChainCommand::Status) => chain::status(&ctx).await,
+        Command::Dns(DnsCommand::Anchor) => dns::anchor(&ctx).await,
         Command::Tx(TxCommand::Status { id }) => tx::status(&ctx, &id).await,
         Command::Localnet(cmd) => match cmd {
             LocalnetCommand::Up(args) => localnet::up(&ctx, args).await,
