@@ -428,7 +428,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ended = driver => {
             let why = match ended {
                 Ok(()) => "the consensus engine stopped".to_string(),
-                Err(e) => e.to_string(),
+                Err(e) => e.to_string().trim_end_matches('.').to_string(),
             };
             tracing::error!(%why, "consensus stopped; stopping the node");
             anyhow::bail!("consensus stopped: {why}; restart the node (it resumes from its store) once the cause is fixed");

@@ -52,8 +52,7 @@ pub enum Fault {
     /// Validator `node` killed, its consensus write-ahead log cut by `cut` bytes (`draw`
     /// modulo the file's length, plus one), restarted.
     TruncatedWal { node: usize, draw: u64 },
-    /// `node` may write no file beyond its largest file plus `margin` bytes (RLIMIT_FSIZE on
-    /// the running process) for `lasts`.
+    /// The disk of `node` full for `lasts`, `margin` bytes left (see `disks`).
     FullDisk {
         node: usize,
         margin: u64,
@@ -152,7 +151,7 @@ impl Fault {
             },
             _ => Fault::FullDisk {
                 node: any(rng),
-                margin: rng.random_range(0..256 * 1024),
+                margin: rng.random_range(0..64 * 1024),
                 lasts: lasts(rng),
             },
         }
@@ -195,7 +194,7 @@ impl fmt::Display for Fault {
                 lasts,
             } => write!(
                 f,
-                "node {node} may grow no file beyond {margin} bytes past its largest, for {lasts:?}"
+                "disk of node {node} full ({margin} bytes left) for {lasts:?}"
             ),
         }
     }
