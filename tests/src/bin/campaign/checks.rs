@@ -54,8 +54,7 @@ impl Checks {
             let api = &net.node(i).api;
             let tip = tip(api).unwrap_or(0);
             for height in self.compared[i] + 1..=tip {
-                let header = match http::get(api, &format!("/v1/blocks/{height}"), Duration::ZERO)
-                {
+                let header = match http::get(api, &format!("/v1/blocks/{height}"), Duration::ZERO) {
                     Ok((200, block)) => block["block"]["header"].clone(),
                     other => {
                         problems.push(format!("node {i}: block {height}: {other:?}"));

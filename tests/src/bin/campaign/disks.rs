@@ -25,7 +25,9 @@ impl Disks {
             if std::fs::rename(dir, &laid).is_err() || std::fs::create_dir(dir).is_err() {
                 break;
             }
-            let mounted = run(Command::new("mount").args(["-t", "tmpfs", "-o", ROOMY, "tmpfs"]).arg(dir));
+            let mounted = run(Command::new("mount")
+                .args(["-t", "tmpfs", "-o", ROOMY, "tmpfs"])
+                .arg(dir));
             if mounted.is_err() {
                 let _ = std::fs::remove_dir(dir);
                 let _ = std::fs::rename(&laid, dir);
@@ -33,7 +35,11 @@ impl Disks {
             }
             disks.mounts.push(dir.clone());
             let copied = run(Command::new("cp").arg("-a").arg(laid.join(".")).arg(dir));
-            assert!(copied.is_ok(), "copy {} onto its tmpfs: {copied:?}", dir.display());
+            assert!(
+                copied.is_ok(),
+                "copy {} onto its tmpfs: {copied:?}",
+                dir.display()
+            );
             let _ = std::fs::remove_dir_all(&laid);
         }
         assert!(
@@ -112,9 +118,7 @@ fn used_bytes(dir: &Path) -> Result<u64, String> {
 }
 
 pub fn run(command: &mut Command) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{command:?}: {e}"))?;
+    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
     if output.status.success() {
         Ok(())
     } else {

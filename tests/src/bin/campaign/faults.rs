@@ -186,7 +186,10 @@ impl fmt::Display for Fault {
             ),
             Fault::Pause { node, lasts } => write!(f, "node {node} paused for {lasts:?}"),
             Fault::TruncatedWal { node, draw } => {
-                write!(f, "node {node} restarted with its log's tail cut (draw {draw})")
+                write!(
+                    f,
+                    "node {node} restarted with its log's tail cut (draw {draw})"
+                )
             }
             Fault::FullDisk {
                 node,

@@ -102,7 +102,11 @@ impl Load {
             holder,
         } = actors;
         let ops: Vec<(Kind, Keypair, OpMaker)> = vec![
-            (Kind::Name, namer, Box::new(move |seq, _| name_update(&name, seq))),
+            (
+                Kind::Name,
+                namer,
+                Box::new(move |seq, _| name_update(&name, seq)),
+            ),
             (
                 Kind::Cert,
                 cert_owner,
@@ -238,7 +242,10 @@ impl Submitter {
                         });
                     }
                     if self.stats.failed.fetch_add(1, Ordering::Relaxed) < 3 {
-                        eprintln!("campaign: a {} transaction failed: {answer}", self.kind.label());
+                        eprintln!(
+                            "campaign: a {} transaction failed: {answer}",
+                            self.kind.label()
+                        );
                     }
                     // A revocation that failed was of a certificate registered elsewhere or
                     // not at all: start again with a fresh one.

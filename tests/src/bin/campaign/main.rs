@@ -114,7 +114,10 @@ fn main() {
     if args.list {
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
         for round in 1..=args.rounds {
-            println!("round {round}: {}", Fault::draw(&mut rng, VALIDATORS, NODES));
+            println!(
+                "round {round}: {}",
+                Fault::draw(&mut rng, VALIDATORS, NODES)
+            );
         }
         return;
     }
@@ -160,7 +163,11 @@ fn main() {
             Ok((note, recovery)) => {
                 println!(
                     "round {round}: {}recovered in {:.1}s; {} final transactions checked",
-                    if note.is_empty() { String::new() } else { format!("{note}; ") },
+                    if note.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{note}; ")
+                    },
                     recovery.as_secs_f64(),
                     world.checks.txs_checked
                 );
@@ -246,7 +253,10 @@ fn main() {
         stats.failed.load(Relaxed),
     );
     if let Some((round, problem)) = failure {
-        println!("campaign FAILED in round {round} of seed {}:\n  {problem}", args.seed);
+        println!(
+            "campaign FAILED in round {round} of seed {}:\n  {problem}",
+            args.seed
+        );
         println!(
             "reproduce: cargo run --release -p sigil-tests --bin campaign -- --rounds {round} --seed {}",
             args.seed
@@ -323,9 +333,33 @@ fn register_actors(net: &Network) -> Actors {
     key("holder");
     let api = &net.node(0).api;
     let cli = |args: &[&str]| sigil_tests::ok(sigil_tests::sigil(api, &keystore, args));
-    cli(&["--key", "namer", "name", "register", "load.sigil", "--a", "192.0.2.1"]);
-    cli(&["--key", "owner", "name", "register", "certs.sigil", "--a", "192.0.2.2"]);
-    cli(&["--key", "owner", "name", "register", "co.sigil", "--a", "192.0.2.3"]);
+    cli(&[
+        "--key",
+        "namer",
+        "name",
+        "register",
+        "load.sigil",
+        "--a",
+        "192.0.2.1",
+    ]);
+    cli(&[
+        "--key",
+        "owner",
+        "name",
+        "register",
+        "certs.sigil",
+        "--a",
+        "192.0.2.2",
+    ]);
+    cli(&[
+        "--key",
+        "owner",
+        "name",
+        "register",
+        "co.sigil",
+        "--a",
+        "192.0.2.3",
+    ]);
     cli(&[
         "identity",
         "register",
@@ -339,7 +373,9 @@ fn register_actors(net: &Network) -> Actors {
     cli(&[
         "company", "create", "co.sigil", "--admin", "co-admin", "--class", "common",
     ]);
-    cli(&["holder", "issue", "co.sigil", "--holder", "h1", "--key", "holder"]);
+    cli(&[
+        "holder", "issue", "co.sigil", "--holder", "h1", "--key", "holder",
+    ]);
     Actors {
         namer,
         name: "load.sigil".to_string(),
@@ -431,22 +467,30 @@ fn crash_hook(world: &mut World, node: usize, point: &str, ahead: u64) -> Result
     let tip = highest_tip(&world.net);
     let height = tip + ahead;
     let hook = format!("{point}:{height}");
-    world
-        .net
-        .restart_env(node, &[(sigil_registry::consensus::crash::CRASH_AT_ENV, hook.as_str())]);
+    world.net.restart_env(
+        node,
+        &[(
+            sigil_registry::consensus::crash::CRASH_AT_ENV,
+            hook.as_str(),
+        )],
+    );
     let deadline = Instant::now() + HOOK_WAIT;
     loop {
         if let Some(status) = world.net.nodes[node].as_mut().expect("running").exited() {
             world.net.nodes[node] = None;
             let signal = std::os::unix::process::ExitStatusExt::signal(&status);
             if signal != Some(6) {
-                return Err(format!("{hook}: node {node} exited with {status}, not an abort"));
+                return Err(format!(
+                    "{hook}: node {node} exited with {status}, not an abort"
+                ));
             }
             let started = start(world, node)?;
             return Ok(format!("aborted at {point}{}", suffix(&started)));
         }
         if Instant::now() >= deadline {
-            return Err(format!("{hook}: node {node} neither aborted nor passed the height"));
+            return Err(format!(
+                "{hook}: node {node} neither aborted nor passed the height"
+            ));
         }
         // It may take the height by sync (no hook on that path): then it does not stop.
         let api = world.net.node(node).api.clone();
@@ -462,7 +506,12 @@ fn crash_hook(world: &mut World, node: usize, point: &str, ahead: u64) -> Result
 /// its largest file plus `margin` (RLIMIT_FSIZE set on the running process with `prlimit`: a
 /// write past it fails and the process gets SIGXFSZ). Then gives the room back, or starts the
 /// node again if it stopped.
-fn full_disk(world: &mut World, node: usize, margin: u64, lasts: Duration) -> Result<String, String> {
+fn full_disk(
+    world: &mut World,
+    node: usize,
+    margin: u64,
+    lasts: Duration,
+) -> Result<String, String> {
     let pid = world.net.node(node).pid();
     let dir = world.net.manifest.nodes[node].dir.clone();
     if world.disks.mounted() {
@@ -488,7 +537,10 @@ fn full_disk(world: &mut World, node: usize, margin: u64, lasts: Duration) -> Re
     }
     if let Some(status) = died {
         let started = start(world, node)?;
-        return Ok(format!("stopped on the full disk ({status}){}", suffix(&started)));
+        return Ok(format!(
+            "stopped on the full disk ({status}){}",
+            suffix(&started)
+        ));
     }
     // A write refused just before the limit was lifted has sent the signal: the node answers
     // its next block, or its API goes away with it.
@@ -500,7 +552,10 @@ fn full_disk(world: &mut World, node: usize, margin: u64, lasts: Duration) -> Re
             .expect("running")
             .wait_exit(Duration::from_secs(30));
         let started = start(world, node)?;
-        return Ok(format!("stopped on the full disk ({status}){}", suffix(&started)));
+        return Ok(format!(
+            "stopped on the full disk ({status}){}",
+            suffix(&started)
+        ));
     }
     Ok("lived through the full disk".to_string())
 }
