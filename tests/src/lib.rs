@@ -11,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod company;
+pub mod disks;
 pub mod dns;
 pub mod flood;
 pub mod liar;

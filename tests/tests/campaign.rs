@@ -1,11 +1,16 @@
 //! The fault campaign in brief: three rounds of seeded faults (the campaign binary, as a user
 //! runs it) against four validators and a full node under load, with no fork, no lost final
-//! transaction and progress after every heal.
+//! transaction and progress after every heal. And the failure it found, on its own: a
+//! validator whose disk fills stops with the error, and rejoins once restarted with room.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use sigil_tests::disks::Disks;
+use sigil_tests::network::Network;
 
 /// The seed: its first three rounds draw a full disk on a validator, a crash hook between
 /// voting and committing, and a 1|3 partition (`campaign --list --rounds 3 --seed 66`). Where
@@ -54,4 +59,34 @@ fn three_seeded_fault_rounds_lose_nothing_and_never_fork() {
     for kind in ["names", "certs", "shares"] {
         assert!(!summary.contains(&format!(" {kind}=0")), "{summary}");
     }
+}
+
+/// Bound for a few block times on a loaded 2-core machine.
+const BLOCKS: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_validator_whose_disk_fills_stops_with_the_error_and_rejoins_with_room() {
+    let mut net = Network::layout(4);
+    let dirs: Vec<PathBuf> = net.manifest.nodes.iter().map(|n| n.dir.clone()).collect();
+    let disks = Disks::mount(&dirs);
+    if !disks.mounted() {
+        // A full disk needs a file system of its own: a tmpfs, which only root may mount.
+        eprintln!("not run: this process may not mount a tmpfs for the nodes' folders");
+        return;
+    }
+    for i in 0..4 {
+        net.restart(i);
+    }
+    net.wait_block(1, 3, BLOCKS);
+    // No byte left: the next block it stores fails with ENOSPC. It used to keep running with
+    // its consensus stopped, its API and DNS serving a chain it no longer extended.
+    disks.fill(&dirs[1], 0).expect("shrink the tmpfs");
+    let status = net.wait_exit(1, BLOCKS);
+    assert_eq!(status.code(), Some(2), "{status}");
+    // The others go on; with room again it resumes from its store and catches up.
+    disks.free(&dirs[1]).expect("grow the tmpfs");
+    net.restart(1);
+    let target = net.height(0) + 2;
+    net.wait_block(1, target, BLOCKS);
+    net.assert_one_chain(target);
 }

@@ -10,7 +10,6 @@
 //! `cargo run --release -p sigil-tests --bin campaign -- --rounds N --seed S`
 
 mod checks;
-mod disks;
 mod faults;
 mod http;
 mod load;
@@ -30,9 +29,9 @@ use sigil_tools::config::FileConfig;
 use sigil_tools::devchain;
 
 use checks::Checks;
-use disks::{Disks, run};
 use faults::{Fault, KINDS};
 use load::{Actors, Kind, Load};
+use sigil_tests::disks::{Disks, run};
 
 /// Validators of the network; one full node follows them.
 const VALIDATORS: usize = 4;
@@ -450,7 +449,13 @@ fn apply(world: &mut World, fault: &Fault) -> Result<String, String> {
                 .open(&wal)
                 .and_then(|f| f.set_len(len - cut))
                 .map_err(|e| format!("cut {}: {e}", wal.display()))?;
-            start(world, node)
+            println!("  cut {cut} of its {len} bytes");
+            let started = start(world, node)?;
+            Ok(if started.is_empty() {
+                "started on its cut log".to_string()
+            } else {
+                started
+            })
         }
         Fault::FullDisk {
             node,

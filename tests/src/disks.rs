@@ -1,8 +1,9 @@
 //! Each node's folder on a tmpfs of its own when this process may mount (root, or
 //! CAP_SYS_ADMIN), so a full disk is a real one: the tmpfs is shrunk to what the node uses
 //! plus a margin, and its writes fail with ENOSPC. Where mounting is not allowed (an
-//! unprivileged CI runner), the campaign falls back to a write quota on the process
-//! (RLIMIT_FSIZE): a write past it stops the node with SIGXFSZ.
+//! unprivileged CI runner), the fault campaign falls back to a write quota on the process
+//! (RLIMIT_FSIZE: a write past it stops the node with SIGXFSZ) and the full-disk test says it
+//! did not run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,6 +118,7 @@ fn used_bytes(dir: &Path) -> Result<u64, String> {
         .ok_or_else(|| format!("df {}: no usage", dir.display()))
 }
 
+/// Runs `command`; its standard error if it fails.
 pub fn run(command: &mut Command) -> Result<(), String> {
     let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
     if output.status.success() {
