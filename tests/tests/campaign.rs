@@ -54,7 +54,10 @@ fn three_seeded_fault_rounds_lose_nothing_and_never_fork() {
         .unwrap_or_else(|| panic!("no summary line in:\n{}", lines.join("\n")));
     assert!(status.success(), "{status}:\n{}", lines.join("\n"));
     assert!(summary.contains(" rounds=3 "), "{summary}");
-    assert!(summary.contains(" forks=0 lost=0 "), "{summary}");
+    assert!(
+        summary.contains(" forks=0 lost=0 double-votes=0 "),
+        "{summary}"
+    );
     // The load got transactions of every kind final and the checks read them on every node.
     for kind in ["names", "certs", "shares"] {
         assert!(!summary.contains(&format!(" {kind}=0")), "{summary}");

@@ -1,6 +1,7 @@
 //! The invariants checked after every round: one chain (the same header, so the same block
 //! hash and state root, at every height on every node), every transaction a node reported
-//! final final at the same height on every node, and each node's memory under a bound.
+//! final final at the same height on every node, no validator caught voting two ways, and
+//! each node's memory under a bound.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct Checks {
     pub forks: u64,
     /// Transactions a node reported final that another node does not hold final there.
     pub lost: u64,
+    /// Nodes that recorded evidence of a validator voting two ways.
+    pub equivocations: u64,
     /// Highest resident memory seen per node, bytes.
     pub peak_rss: Vec<u64>,
 }
@@ -106,6 +109,24 @@ impl Checks {
                 }
             }
             self.txs_checked += 1;
+        }
+        problems
+    }
+
+    /// Asks every node for evidence of a validator voting two ways (a restarted validator
+    /// that forgot a vote it sent, say); the problems found.
+    pub fn evidence(&mut self, net: &Network) -> Vec<String> {
+        let mut problems = Vec::new();
+        for i in 0..net.nodes.len() {
+            match http::get(&net.node(i).api, "/v1/evidence", Duration::ZERO) {
+                Ok((200, list)) if list.as_array().is_some_and(Vec::is_empty) => {}
+                other => {
+                    self.equivocations += 1;
+                    problems.push(format!(
+                        "node {i} holds evidence of a double vote: {other:?}"
+                    ));
+                }
+            }
         }
         problems
     }

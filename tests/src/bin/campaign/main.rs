@@ -149,6 +149,7 @@ fn main() {
             seen_finals += finals.len();
             let mut problems = world.checks.chain(&world.net);
             problems.extend(world.checks.txs(&world.net, &finals));
+            problems.extend(world.checks.evidence(&world.net));
             problems.extend(world.checks.memory(&world.net));
             if problems.is_empty() {
                 Ok((note, recovery))
@@ -226,7 +227,7 @@ fn main() {
     }
     use std::sync::atomic::Ordering::Relaxed;
     println!(
-        "campaign summary: seed={} rounds={} faults[{}] clock-skew=not-drawn(no clock knob) full-disk-by={} final-txs-checked={} ({}) forks={} lost={} longest-recovery={:.1}s(round {}) peak-rss={}MiB load[unreachable={} refused={} unconfirmed={} failed={}]",
+        "campaign summary: seed={} rounds={} faults[{}] clock-skew=not-drawn(no clock knob) full-disk-by={} final-txs-checked={} ({}) forks={} lost={} double-votes={} longest-recovery={:.1}s(round {}) peak-rss={}MiB load[unreachable={} refused={} unconfirmed={} failed={}]",
         args.seed,
         tally.rounds,
         KINDS
@@ -243,6 +244,7 @@ fn main() {
         by_kind.join(" "),
         world.checks.forks,
         world.checks.lost,
+        world.checks.equivocations,
         tally.longest_recovery.0.as_secs_f64(),
         tally.longest_recovery.1,
         world.checks.peak_rss.iter().max().copied().unwrap_or(0) >> 20,
