@@ -50,6 +50,11 @@ impl Disks {
         disks
     }
 
+    /// No tmpfs: the folders stay where they are.
+    pub fn none() -> Disks {
+        Disks { mounts: Vec::new() }
+    }
+
     /// Whether the folders are on tmpfs (else a full disk is a write quota).
     pub fn mounted(&self) -> bool {
         !self.mounts.is_empty()

@@ -50,6 +50,8 @@ struct Args {
     seed: u64,
     /// Only print the faults the seed draws for the rounds.
     list: bool,
+    /// Full disks by a write quota even where a tmpfs could be mounted.
+    no_mount: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
     let mut rounds = 10;
     let mut seed = None;
     let mut list = false;
+    let mut no_mount = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -67,8 +70,9 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => rounds = value("--rounds")?,
             "--seed" => seed = Some(value("--seed")?),
             "--list" => list = true,
+            "--no-mount" => no_mount = true,
             "-h" | "--help" => {
-                return Err("usage: campaign [--rounds N] [--seed S] [--list]\n  --list: print the faults the seed draws, run nothing".to_string());
+                return Err("usage: campaign [--rounds N] [--seed S] [--list] [--no-mount]\n  --list: print the faults the seed draws, run nothing\n  --no-mount: full disks by a write quota (RLIMIT_FSIZE), as where no tmpfs may be mounted".to_string());
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -79,7 +83,12 @@ fn parse_args() -> Result<Args, String> {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    Ok(Args { rounds, seed, list })
+    Ok(Args {
+        rounds,
+        seed,
+        list,
+        no_mount,
+    })
 }
 
 /// The network, its links and disks, and what the checks found.
@@ -128,7 +137,8 @@ fn main() {
     // round: one line on standard error, not a backtrace.
     std::panic::set_hook(Box::new(|info| eprintln!("campaign: {info}")));
     let mut tally = Tally::default();
-    let (mut world, load) = match catch_unwind(setup) {
+    let no_mount = args.no_mount;
+    let (mut world, load) = match catch_unwind(move || setup(no_mount)) {
         Ok(started) => started,
         Err(panic) => {
             eprintln!("campaign: setup failed: {}", panic_text(&panic));
@@ -276,7 +286,7 @@ fn main() {
 
 /// Lays out and starts the network behind its link proxies, registers what the load acts on
 /// (through the `sigil` CLI), and starts the load.
-fn setup() -> (World, Load) {
+fn setup(no_mount: bool) -> (World, Load) {
     let mut net = Network::layout(VALIDATORS);
     net.layout_node_with_key(None);
     for entry in &net.manifest.nodes {
@@ -288,7 +298,11 @@ fn setup() -> (World, Load) {
     }
     let links = Links::between(&net);
     let dirs: Vec<PathBuf> = net.manifest.nodes.iter().map(|n| n.dir.clone()).collect();
-    let disks = Disks::mount(&dirs);
+    let disks = if no_mount {
+        Disks::none()
+    } else {
+        Disks::mount(&dirs)
+    };
     for i in 0..net.nodes.len() {
         net.restart(i);
     }
