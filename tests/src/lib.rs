@@ -11,6 +11,7 @@ use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 pub mod company;
+pub mod disks;
 pub mod dns;
 pub mod flood;
 pub mod liar;
@@ -26,15 +27,17 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The path of a workspace binary, built once per test run if it is not there yet.
 pub fn binary(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
-    // Test executables live in target/<profile>/deps; binaries in target/<profile>. The build
-    // asks for what `cargo test --workspace` builds, so feature unification matches and it is
-    // a no-op there.
+    // Test executables live in target/<profile>/deps; binaries (the campaign) in
+    // target/<profile>. The build asks for what `cargo test --workspace` builds, so feature
+    // unification matches and it is a no-op there.
     let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
+    let exe_dir = exe.parent().expect("the executable's folder");
+    let profile_dir = if exe_dir.ends_with("deps") {
+        exe_dir.parent().expect("target/<profile>")
+    } else {
+        exe_dir
+    }
+    .to_path_buf();
     let path = profile_dir.join(name);
     BUILD.call_once(|| {
         let release = profile_dir.file_name().is_some_and(|p| p == "release");
@@ -206,6 +209,12 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The exit status if the process has exited (by itself or by a signal), `None` while it
+    /// runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("poll sigild")
     }
 
     /// Stops the node with SIGTERM and returns whether it exited cleanly.

@@ -60,6 +60,14 @@ impl Network {
     /// Like [`Network::start_full_node`], with `key` as the node's `validator.pem`: a node that
     /// follows the chain and votes once governance makes the key a validator.
     pub fn start_node_with_key(&mut self, key: Option<&Keypair>) -> usize {
+        let i = self.layout_node_with_key(key);
+        self.restart(i);
+        i
+    }
+
+    /// Lays out a full node like [`Network::start_node_with_key`] without starting it (see
+    /// [`Network::restart`]), so a test can change its configuration first.
+    pub fn layout_node_with_key(&mut self, key: Option<&Keypair>) -> usize {
         let net = self.dir.path().join("net");
         let mut last_error = String::new();
         for _ in 0..20 {
@@ -74,10 +82,8 @@ impl Network {
                         .expect("write validator.pem");
                     }
                     self.manifest.nodes.push(entry);
-                    let i = self.manifest.nodes.len() - 1;
-                    let node = self.spawn(i, &[]);
-                    self.nodes.push(Some(node));
-                    return i;
+                    self.nodes.push(None);
+                    return self.manifest.nodes.len() - 1;
                 }
                 Err(e) => last_error = format!("{e:#}"),
             }

@@ -109,9 +109,11 @@ impl ConsensusHandle {
         self.app.abort();
     }
 
-    /// Waits until the driver loop ends (the engine stopped) and returns its error, if any.
-    pub async fn join(self) -> Result<()> {
-        self.app
+    /// Waits until the driver loop ends (the engine stopped, or a store that cannot write
+    /// stopped it) and returns its error, if any. Once it has returned, [`Self::stop`] is all
+    /// that is left to call.
+    pub async fn join(&mut self) -> Result<()> {
+        (&mut self.app)
             .await
             .map_err(|e| Error::invalid(format!("the consensus driver panicked: {e}")))?
     }

@@ -366,7 +366,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(p2p) => Some(networking::start_p2p(p2p, &data, &node).await?),
         None => None,
     };
-    let consensus = match &file.consensus {
+    let mut consensus = match &file.consensus {
         Some(config) => {
             Some(networking::start_consensus(config, &data, &node, consensus_key).await?)
         }
@@ -468,7 +468,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("{ready}");
     tracing::info!(dns = %dns.local_addr(), dot = ?dns.dot_addr(), doh = ?dns.doh_addr(), tls_pin = ?dns.tls_pin(), api = %api_addr, data = %data.display(), "serving");
 
-    shutdown_signal().await;
+    // The consensus driver ends by itself only on a fault (a store that cannot write: a full
+    // disk, an I/O error): the node then stops with that error rather than serve a chain it no
+    // longer extends, and a restart resumes from what its store holds.
+    let driver = async {
+        match consensus.as_mut() {
+            Some((handle, _)) => handle.join().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown_signal() => {}
+        ended = driver => {
+            let why = match ended {
+                Ok(()) => "the consensus engine stopped".to_string(),
+                Err(e) => e.to_string().trim_end_matches('.').to_string(),
+            };
+            tracing::error!(%why, "consensus stopped; stopping the node");
+            anyhow::bail!("consensus stopped: {why}; restart the node (it resumes from its store) once the cause is fixed");
+        }
+    }
     tracing::info!("shutting down");
     stop_tx.send_replace(true);
     if let Some(producer) = producer {
