@@ -11,7 +11,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -20,7 +20,7 @@ impl Rng {
 
     /// A number below `n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 }
 
@@ -61,7 +61,7 @@ fn edit(rng: &mut Rng, out: &mut Vec<u8>, others: &[Vec<u8>]) {
         }
         2 if len > 0 => {
             let at = rng.below(len);
-            out[at] = rng.next() as u8;
+            out[at] = rng.next_u64() as u8;
         }
         // A borsh length or a count: a little-endian u32 somewhere.
         3 if len >= 4 => {
@@ -82,7 +82,9 @@ fn edit(rng: &mut Rng, out: &mut Vec<u8>, others: &[Vec<u8>]) {
         }
         6 => {
             let at = rng.below(len + 1);
-            let bytes: Vec<u8> = (0..1 + rng.below(8)).map(|_| rng.next() as u8).collect();
+            let bytes: Vec<u8> = (0..1 + rng.below(8))
+                .map(|_| rng.next_u64() as u8)
+                .collect();
             out.splice(at..at, bytes);
         }
         7 => {

@@ -1,10 +1,10 @@
 //! A whole DNS query through the resolver over the world's ledger: the UDP path's own wire
 //! reading (the answer cache's key, the NXDOMAIN written without the handler), then the
-//! handler's reply over UDP (first byte even) or TCP (odd).
+//! handler's reply over UDP (first byte even) or TCP (odd), which must fit the client's size.
 
 use hickory_proto::op::Message;
 use sigil_core::read::NameReader;
-use sigil_resolver::limits::MAX_UDP_PAYLOAD_BYTES;
+use sigil_resolver::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES};
 use sigil_resolver::wire::{Under, plain_query, soa_serials};
 
 use crate::world::{CLIENT, world};
@@ -38,9 +38,17 @@ pub fn dns(data: &[u8]) {
     Message::from_vec(&reply).expect("the handler's reply parses");
     assert_eq!(&reply[..2], &packet[..2], "the reply answers another id");
     if udp {
+        // The client's EDNS size within the server's bounds, 512 bytes without EDNS.
+        let limit = Message::from_vec(packet)
+            .ok()
+            .and_then(|query| query.edns)
+            .map_or(MIN_UDP_PAYLOAD_BYTES, |edns| {
+                edns.max_payload()
+                    .clamp(MIN_UDP_PAYLOAD_BYTES, MAX_UDP_PAYLOAD_BYTES)
+            });
         assert!(
-            reply.len() <= usize::from(MAX_UDP_PAYLOAD_BYTES),
-            "a UDP reply of {} bytes",
+            reply.len() <= usize::from(limit),
+            "a UDP reply of {} bytes to a client that takes {limit}",
             reply.len()
         );
     }
