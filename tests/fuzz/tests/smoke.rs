@@ -154,6 +154,13 @@ fn regression_record_caa_value_with_a_quote() {
     regression("record", "caa-value-with-a-quote");
 }
 
+/// Found by cargo-fuzz: `@ TXT\x0b;6T MX 10 sDl"` parsed into a TXT of no string (the rest is a
+/// comment), shown as `@ 300 TXT `, which does not parse; such TXT data is now refused.
+#[test]
+fn regression_record_txt_of_only_a_comment() {
+    regression("record", "txt-of-only-a-comment");
+}
+
 /// Writes the seed corpora from the world (run after changing an encoding):
 /// `cargo test --workspace --test fuzz_smoke -- --ignored write_seed_corpus`.
 #[test]
