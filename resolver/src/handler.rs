@@ -11,6 +11,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
+use hickory_server::net::xfer::Protocol;
 use hickory_server::net::{DnsError, NetError};
 use hickory_server::server::Request;
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -334,6 +335,25 @@ impl Handler {
     /// The TCP response to `request` carrying `reply`: all of it.
     pub(crate) fn encode_tcp(&self, request: &Request, reply: &Answer) -> Vec<u8> {
         self.encode(request, reply, false)
+    }
+
+    /// The reply to one query packet from `src` as the UDP (`udp`) or TCP server gives it
+    /// past the answer cache; `None` where the server sends nothing (not a DNS message, or a
+    /// response). How the fuzz targets (tests/fuzz) put a whole query through the handler.
+    pub async fn answer_packet(
+        self: &Arc<Self>,
+        packet: &[u8],
+        src: SocketAddr,
+        udp: bool,
+    ) -> Option<Vec<u8>> {
+        let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
+        let request = Request::from_bytes(packet.to_vec(), src, protocol).ok()?;
+        if request.metadata.message_type != MessageType::Query {
+            return None;
+        }
+        let request = Arc::new(request);
+        let reply = self.reply(&request).await;
+        Some(self.encode(&request, &reply, udp))
     }
 
     fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {

@@ -24,7 +24,7 @@ use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, Height};
 
 pub use behaviour::tx_topic;
-pub use codec::{CommittedHeader, Request, Response};
+pub use codec::{Codec as ClientCodec, CommittedHeader, Request, Response};
 pub(crate) use rate::TokenBucket;
 pub use service::{GossipVerdict, NetHandle, NetStatus, Network};
 pub use status::SwarmStatus;

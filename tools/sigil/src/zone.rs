@@ -25,6 +25,11 @@ pub struct ZoneNames {
 pub fn read(path: &Path, origin: &str, tlds: &[String]) -> anyhow::Result<ZoneNames> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the zone file {}", path.display()))?;
+    parse(&text, path, origin, tlds)
+}
+
+/// Parses and groups zone file text read from `path` (named in errors and `$INCLUDE`s).
+pub fn parse(text: &str, path: &Path, origin: &str, tlds: &[String]) -> anyhow::Result<ZoneNames> {
     // Records before any `$TTL` get the ledger's default TTL, as `--set` records do.
     let text = format!("$TTL {DEFAULT_TTL_SECS}\n{text}");
     let origin = Name::from_ascii(origin)

@@ -1,0 +1,4 @@
+//! cargo-fuzz binary of the `consensus` target (tests/fuzz/src/targets).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sigil_fuzz::targets::consensus(data));
