@@ -93,7 +93,7 @@ memory() {
 }
 folder() {
   du -sb "$work/node" | awk -v n="$names" -v what="$1" \
-    '{ printf "disk %s: data folder %d bytes, %d bytes per name\n", what, $1, $1 / n }'
+    '{ printf "disk %s: data folder %.0f bytes, %.0f bytes per name\n", what, $1, $1 / n }'
 }
 usage() {
   echo "disk $1, by part (sigild store-usage; bytes, and bytes per name):"
