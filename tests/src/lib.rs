@@ -251,6 +251,19 @@ pub fn sigil(node: &str, keystore: &Path, args: &[&str]) -> Output {
         .expect("run sigil")
 }
 
+/// Asserts that the file at `path` is readable and writable by its owner only (a key).
+pub fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{} is not private", path.display());
+    }
+}
+
 /// Asserts a command succeeded and returns its stdout.
 pub fn ok(output: Output) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

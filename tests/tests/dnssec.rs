@@ -104,15 +104,7 @@ fn signed_answers_validate_with_the_anchor_and_tampering_fails() {
     let node = Node::start(&data, &[]);
 
     // The zone key was made in the data folder on first start, readable by the owner only.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("dns-zone-key.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    sigil_tests::assert_owner_only(&data.join("dns-zone-key.pem"));
     ok(node.sigil(&keys, &["key", "new", "alice"]));
     ok(node.sigil(
         &keys,

@@ -142,15 +142,7 @@ fn kdig_and_curl_ask_a_dev_node_over_tls_and_https() {
     // The certificate in the data folder is the one whose pin is printed; its key is private.
     let cert = data.join("dev-tls-cert.pem");
     assert_eq!(openssl_pin(&cert), pin);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("dev-tls-key.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    sigil_tests::assert_owner_only(&data.join("dev-tls-key.pem"));
 
     ok(node.sigil(&keys, &["key", "new", "alice"]));
     ok(node.sigil(
