@@ -15,7 +15,7 @@ const GLOBAL: &str = "Global options";
 /// Import batch size: names committed together before their reveals.
 pub const DEFAULT_IMPORT_BATCH: u64 = 1000;
 /// Import batches in flight at once: committed or revealed, not yet final.
-pub const DEFAULT_IMPORT_IN_FLIGHT: u64 = 4;
+pub const DEFAULT_IMPORT_IN_FLIGHT: u64 = 8;
 
 /// The Sigil command-line client: keys, names, proofs and the chain.
 #[derive(Debug, Parser)]
