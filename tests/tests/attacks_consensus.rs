@@ -16,6 +16,7 @@ use sigil_core::limits::{
 use sigil_registry::consensus;
 use sigil_registry::store::{self, Engine};
 use sigil_tests::binary;
+use sigil_tests::flood::rss_bytes;
 use sigil_tests::network::Network;
 
 /// Generous bound for a few block times on a loaded 2-core machine.
@@ -107,18 +108,6 @@ fn lowest_height(net: &Network) -> u64 {
     net.running().iter().map(|&i| net.height(i)).min().unwrap()
 }
 
-/// Resident memory of a process, from /proc.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kib * 1024
-}
-
 fn folder_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -169,7 +158,7 @@ fn chain_holds_under(net: &Network, rogues: &mut [Rogue]) {
     }
     for i in net.running() {
         let node = net.node(i);
-        let rss = rss_bytes(node.pid());
+        let rss = rss_bytes(node.pid()).expect("VmRSS");
         let data = folder_bytes(&node.data);
         eprintln!(
             "node {i}: {} MiB resident, {} MiB on disk",

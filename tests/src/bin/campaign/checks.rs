@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use sigil_tests::flood::rss_bytes;
 use sigil_tests::network::Network;
 
 use crate::http;
@@ -162,12 +163,4 @@ pub fn tip(api: &str) -> Option<u64> {
         Ok((200, status)) => status["tip"]["height"].as_u64(),
         _ => None,
     }
-}
-
-/// `VmRSS` of process `pid`, from /proc.
-fn rss_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
