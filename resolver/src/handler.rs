@@ -22,6 +22,7 @@ use tracing::{error, warn};
 
 use crate::allow::ForwardAllow;
 use crate::answer::{Answer, Validity, answer_tracked_as};
+use crate::cache::AnswerCache;
 use crate::dnssec::{Signer, ZoneKey};
 use crate::ede::{self, Ede};
 use crate::error::{Error, Result};
@@ -56,6 +57,8 @@ pub struct Handler {
     metrics: DnsMetrics,
     /// Signs chain answers for clients that set the DO bit, when the node has a zone key.
     signer: Option<Signer>,
+    /// Encoded chain answers and the index of registered names (`cached`), when enabled.
+    cache: Option<Arc<AnswerCache>>,
 }
 
 /// The upstream resolvers, and the questions they recently failed to answer (RFC 2308
@@ -91,6 +94,7 @@ impl Handler {
             reads: Arc::new(Semaphore::new(MAX_BLOCKING_READS)),
             metrics: DnsMetrics::default(),
             signer: None,
+            cache: None,
         })
     }
 
@@ -111,6 +115,17 @@ impl Handler {
     pub fn signing_with(mut self, key: Option<Arc<ZoneKey>>) -> Handler {
         self.signer = key.map(|key| Signer::new(key, self.reader.tlds()));
         self
+    }
+
+    /// The handler that answers from `cache` when it can (none: never).
+    pub(crate) fn caching_in(mut self, cache: Option<Arc<AnswerCache>>) -> Handler {
+        self.cache = cache;
+        self
+    }
+
+    /// The answer cache, if enabled.
+    pub(crate) fn cache(&self) -> Option<&AnswerCache> {
+        self.cache.as_deref()
     }
 
     /// Whether a chain answer to a query with DO bit `dnssec_ok` is signed.
@@ -152,29 +167,37 @@ impl Handler {
     /// blocking pool so that the async workers never wait on the disk, or from the upstream
     /// resolvers.
     pub(crate) async fn reply(self: &Arc<Self>, request: &Arc<Request>) -> Answer {
+        self.reply_tracked(request).await.0
+    }
+
+    /// [`Handler::reply`], with what a chain answer was computed from (for the answer cache).
+    pub(crate) async fn reply_tracked(
+        self: &Arc<Self>,
+        request: &Arc<Request>,
+    ) -> (Answer, Option<Validity>) {
         let decision = if self.light.is_some() {
             // A light resolver reads only what it holds in memory.
             self.decide(request)
         } else {
             let Ok(_turn) = self.reads.acquire().await else {
-                return Answer::empty(ResponseCode::ServFail);
+                return (Answer::empty(ResponseCode::ServFail), None);
             };
             let (handler, request) = (self.clone(), request.clone());
             match tokio::task::spawn_blocking(move || handler.decide(&request)).await {
                 Ok(decision) => decision,
                 Err(error) => {
                     error!(%error, "a ledger read for a DNS answer failed");
-                    return Answer::empty(ResponseCode::ServFail);
+                    return (Answer::empty(ResponseCode::ServFail), None);
                 }
             }
         };
         match decision {
-            Decision::Answered(reply, _) => reply,
+            Decision::Answered(reply, validity) => (reply, validity),
             Decision::Forward(name, qtype) => match self.forward_permit() {
-                Some(permit) => self.forward(permit, name, qtype).await,
-                None => busy(),
+                Some(permit) => (self.forward(permit, name, qtype).await, None),
+                None => (busy(), None),
             },
-            Decision::Prove(name, qtype) => self.prove(name, qtype).await,
+            Decision::Prove(name, qtype) => (self.prove(name, qtype).await, None),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod allow;
 pub mod answer;
 mod batch;
 pub mod cache;
+mod cached;
 pub mod dnssec;
 mod doh;
 pub mod ede;

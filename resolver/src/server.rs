@@ -125,7 +125,8 @@ async fn serve_with(
         handler
             .serving_on(config.listen)
             .forwarding_for(config.forward_allow.clone())
-            .signing_with(config.zone_key.clone()),
+            .signing_with(config.zone_key.clone())
+            .caching_in(cache),
     );
     let limiter = (config.rrl_responses_per_second > 0)
         .then(|| Arc::new(RateLimiter::new(config.rrl_responses_per_second)));
@@ -142,7 +143,6 @@ async fn serve_with(
     let udp = UdpThreads::start(
         udp,
         handler.clone(),
-        cache,
         limiter,
         tokio::runtime::Handle::current(),
     )

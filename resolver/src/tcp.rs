@@ -19,6 +19,7 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
+use crate::cached::Scratch;
 use crate::handler::Handler;
 use crate::limits::{
     MAX_DOH_CONNECTIONS, MAX_TCP_CONNECTIONS, TCP_IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT,
@@ -139,11 +140,14 @@ async fn connection(
 }
 
 /// Answers the queries of one connection in order until the client closes it, stays idle for
-/// `TCP_IDLE_TIMEOUT`, or sends something that is not a query.
+/// `TCP_IDLE_TIMEOUT`, or sends something that is not a query. A plain query the answer cache
+/// holds is answered on this task; the others take the handler's full path.
 pub(crate) async fn serve<S>(mut stream: S, src: SocketAddr, handler: Arc<Handler>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut scratch = Scratch::default();
+    let mut bytes = Vec::with_capacity(512);
     loop {
         let mut len = [0; 2];
         match timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut len)).await {
@@ -160,21 +164,28 @@ where
             Ok(Ok(_)) => {}
             _ => return,
         }
-        let request = match Request::from_bytes(packet, src, Protocol::Tcp) {
-            Ok(request) if request.metadata.message_type == MessageType::Query => request,
-            Ok(_) => {
-                debug!(%src, "closing a DNS connection that sent a response");
-                return;
-            }
-            Err(error) => {
-                debug!(%src, %error, "closing a DNS connection that sent garbage");
-                return;
-            }
-        };
-        let request = Arc::new(request);
         let received = Instant::now();
-        let reply = handler.reply(&request).await;
-        let bytes = handler.encode_tcp(&request, &reply);
+        let now = (
+            handler.reader().tip_height(),
+            (sigil_core::time::now_ms() / 1000) as i64,
+        );
+        if !handler.answer_from_cache(&packet, src.ip(), true, now, &mut scratch, &mut bytes) {
+            let request = match Request::from_bytes(packet, src, Protocol::Tcp) {
+                Ok(request) if request.metadata.message_type == MessageType::Query => request,
+                Ok(_) => {
+                    debug!(%src, "closing a DNS connection that sent a response");
+                    return;
+                }
+                Err(error) => {
+                    debug!(%src, %error, "closing a DNS connection that sent garbage");
+                    return;
+                }
+            };
+            let request = Arc::new(request);
+            let (reply, validity) = handler.reply_tracked(&request).await;
+            bytes = handler.encode_tcp(&request, &reply);
+            handler.keep_answer(&scratch, &bytes, validity);
+        }
         handler.metrics().sent(&bytes, received);
         let Ok(len) = u16::try_from(bytes.len()) else {
             warn!(%src, len = bytes.len(), "a DNS response is too large for TCP");

@@ -18,11 +18,10 @@ use sigil_core::types::Height;
 use tracing::{debug, warn};
 
 use crate::batch::{Datagrams, send_one};
-use crate::cache::{AnswerCache, Lookup};
+use crate::cached::Scratch;
 use crate::handler::{Decision, Handler, busy};
 use crate::limits::{MAX_UDP_THREADS, UDP_POLL_INTERVAL};
 use crate::rrl::{self, RateLimiter, Verdict};
-use crate::wire::{Under, plain_query, soa_serials};
 
 /// The running UDP threads.
 pub(crate) struct UdpThreads {
@@ -36,7 +35,6 @@ impl UdpThreads {
     pub(crate) fn start(
         socket: UdpSocket,
         handler: Arc<Handler>,
-        cache: Option<Arc<AnswerCache>>,
         limiter: Option<Arc<RateLimiter>>,
         runtime: tokio::runtime::Handle,
     ) -> io::Result<UdpThreads> {
@@ -51,7 +49,6 @@ impl UdpThreads {
             let worker = Worker {
                 socket: socket.clone(),
                 handler: handler.clone(),
-                cache: cache.clone(),
                 limiter: limiter.clone(),
                 runtime: runtime.clone(),
                 stop: stop.clone(),
@@ -86,7 +83,6 @@ impl Drop for UdpThreads {
 struct Worker {
     socket: Arc<UdpSocket>,
     handler: Arc<Handler>,
-    cache: Option<Arc<AnswerCache>>,
     limiter: Option<Arc<RateLimiter>>,
     runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
@@ -95,8 +91,7 @@ struct Worker {
 impl Worker {
     fn run(self) {
         let mut datagrams = Datagrams::new();
-        let mut key = Vec::with_capacity(512);
-        let mut name = Vec::with_capacity(128);
+        let mut scratch = Scratch::default();
         while !self.stop.load(Ordering::Relaxed) {
             let received = match datagrams.receive(&self.socket) {
                 Ok(received) => received,
@@ -124,8 +119,7 @@ impl Worker {
                     debug!(?src, "not answering a UDP query from this address");
                     continue;
                 };
-                let scratch = (&mut key, &mut name);
-                if self.answer(packet, src, (tip, now_secs), scratch, out)
+                if self.answer(packet, src, (tip, now_secs), &mut scratch, out)
                     && limit(self.limiter.as_deref(), src, now, out)
                 {
                     self.handler.metrics().sent(out, now);
@@ -142,43 +136,15 @@ impl Worker {
         &self,
         packet: &[u8],
         src: SocketAddr,
-        (tip, now_secs): (Height, i64),
-        (key, name): (&mut Vec<u8>, &mut Vec<u8>),
+        now: (Height, i64),
+        scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> bool {
-        let plain = plain_query(packet);
-        // A signed answer is never the unsigned NXDOMAIN of the index, and its SOA serials are
-        // signed: they stay as they were (see `Handler::decide`).
-        let signed = plain.is_some_and(|query| self.handler.signs(query.dnssec_ok));
-        // A light resolver whose header is stale answers nothing from the cache.
-        let cache = self.cache.as_ref().filter(|_| !self.handler.unproven_now());
-        if let (Some(query), Some(cache)) = (&plain, cache) {
-            query.key_into(key);
-            let reader = self.handler.reader();
-            let under = query.under_tld(reader.tlds(), name);
-            let registered = match under {
-                Some(Under::Name { .. }) => Some(name.as_slice()),
-                _ => None,
-            };
-            match cache.lookup(reader, key, registered, tip, now_secs) {
-                Lookup::Hit(entry) => {
-                    entry.write(query.header, query.question, tip, out);
-                    return true;
-                }
-                Lookup::Unregistered if !signed => {
-                    if let Some(Under::Name { tld }) = under {
-                        let ra = self.handler.recursion_available(src.ip());
-                        query.write_nxdomain(tld, tip as u32, ra, out);
-                        return true;
-                    }
-                }
-                Lookup::Unregistered | Lookup::Miss => {}
-            }
-            if let Some(Under::Unregistrable { tld }) = under.filter(|_| !signed) {
-                let ra = self.handler.recursion_available(src.ip());
-                query.write_nxdomain(tld, tip as u32, ra, out);
-                return true;
-            }
+        if self
+            .handler
+            .answer_from_cache(packet, src.ip(), false, now, scratch, out)
+        {
+            return true;
         }
         let request = match Request::from_bytes(packet.to_vec(), src, Protocol::Udp) {
             Ok(request) => request,
@@ -194,11 +160,7 @@ impl Worker {
         match self.handler.decide(&request) {
             Decision::Answered(reply, validity) => {
                 *out = self.handler.encode_udp(&request, &reply);
-                if let (Some(_), Some(cache), Some(validity)) = (&plain, cache, validity)
-                    && let Some(serials) = soa_serials(out).map(|s| if signed { vec![] } else { s })
-                {
-                    cache.insert(key, out, serials, validity);
-                }
+                self.handler.keep_answer(scratch, out, validity);
                 true
             }
             Decision::Forward(name, qtype) => {

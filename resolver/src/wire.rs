@@ -39,16 +39,17 @@ pub struct PlainQuery<'a> {
 
 impl PlainQuery<'_> {
     /// The cache key: the question with the name's ASCII letters in lowercase, then the
-    /// payload size and whether there is an EDNS record and its DO bit. The answer does not
-    /// depend on anything else in the query but the header bits copied into it.
-    pub fn key_into(&self, key: &mut Vec<u8>) {
+    /// payload size, whether there is an EDNS record, its DO bit and whether the answer goes
+    /// over a stream (`stream`: TCP or TLS, never fitted to the payload size). The answer does
+    /// not depend on anything else in the query but the header bits copied into it.
+    pub fn key_into(&self, key: &mut Vec<u8>, stream: bool) {
         key.clear();
         key.extend(self.question.iter().map(u8::to_ascii_lowercase));
         // Type and class are numbers: put them back as sent.
         let n = self.question.len();
         key[n - 4..n].copy_from_slice(&self.question[n - 4..]);
         key.extend_from_slice(&self.payload.to_be_bytes());
-        key.push(u8::from(self.edns) | u8::from(self.dnssec_ok) << 1);
+        key.push(u8::from(self.edns) | u8::from(self.dnssec_ok) << 1 | u8::from(stream) << 2);
     }
 
     /// The question's type and class.
@@ -402,16 +403,19 @@ mod tests {
         assert_eq!(&q.header[..2], &[0x12, 0x34]);
         assert_eq!(q.question.len(), "WwW.Example.sigil.".len() + 1 + 4);
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        q.key_into(&mut a);
+        q.key_into(&mut a, false);
         plain_query(&query("www.example.SIGIL.", None))
             .unwrap()
-            .key_into(&mut b);
+            .key_into(&mut b, false);
         assert_eq!(a, b);
+        // A stream's answer (never fitted to a datagram) is kept apart.
+        q.key_into(&mut b, true);
+        assert_ne!(a, b);
         // The EDNS buffer is part of the key, within our bounds.
         let edns = query("www.example.sigil.", Some(4096));
         let q = plain_query(&edns).unwrap();
         assert_eq!(q.payload, 1232);
-        q.key_into(&mut b);
+        q.key_into(&mut b, false);
         assert_ne!(a, b);
         assert_eq!(
             plain_query(&query("a.sigil.", Some(100))).unwrap().payload,

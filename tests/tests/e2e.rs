@@ -154,8 +154,17 @@ fn cached_answers_change_with_the_block_that_changes_the_name() {
         &keys,
         &["name", "register", "cached.sigil", "--a", "192.0.2.10"],
     ));
+    // Over UDP and TCP (whose answers are cached apart, never fitted to a datagram), which
+    // must agree.
+    let ask = |name: &str, rtype| {
+        let udp = query(node.dns, name, rtype, Transport::Udp);
+        let tcp = query(node.dns, name, rtype, Transport::Tcp);
+        assert_eq!(udp.metadata.response_code, tcp.metadata.response_code);
+        assert_eq!(answers(&udp), answers(&tcp));
+        assert_eq!(udp.authorities, tcp.authorities);
+        tcp
+    };
     // Asked twice each, so that the answers are in the cache: a hit, NODATA and NXDOMAIN.
-    let ask = |name: &str, rtype| query(node.dns, name, rtype, Transport::Udp);
     for _ in 0..2 {
         assert_eq!(
             answers(&ask("cached.sigil.", RecordType::A)),
@@ -198,6 +207,26 @@ fn cached_answers_change_with_the_block_that_changes_the_name() {
     let registered = ask("later.sigil.", RecordType::A);
     assert_eq!(registered.metadata.response_code, ResponseCode::NoError);
     assert_eq!(answers(&registered), ["192.0.2.12"]);
+
+    // An answer too large for 512 bytes: truncated over UDP (cached so), whole over TCP.
+    let texts: Vec<String> = (0..5)
+        .map(|i| format!("@ TXT {}", "abcdefgh".repeat(18) + &i.to_string()))
+        .collect();
+    let mut args = vec!["name", "update", "cached.sigil"];
+    for text in &texts {
+        args.extend(["--set", text]);
+    }
+    ok(node.sigil(&keys, &args));
+    for _ in 0..2 {
+        let udp = query(node.dns, "cached.sigil.", RecordType::TXT, Transport::Udp);
+        assert!(udp.metadata.truncation, "{udp:?}");
+        assert!(udp.answers.len() < texts.len());
+    }
+    for _ in 0..2 {
+        let tcp = query(node.dns, "cached.sigil.", RecordType::TXT, Transport::Tcp);
+        assert!(!tcp.metadata.truncation);
+        assert_eq!(tcp.answers.len(), texts.len());
+    }
     assert!(node.terminate(), "sigild did not exit cleanly on SIGTERM");
 }
 

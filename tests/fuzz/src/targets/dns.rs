@@ -17,7 +17,7 @@ pub fn dns(data: &[u8]) {
     let world = world();
     if let Some(query) = plain_query(packet) {
         let mut key = Vec::new();
-        query.key_into(&mut key);
+        query.key_into(&mut key, !udp);
         let mut name = Vec::new();
         if let Some(Under::Name { tld } | Under::Unregistrable { tld }) =
             query.under_tld(world.ledger.tlds(), &mut name)
