@@ -1,6 +1,6 @@
-//! The DNS server: binds UDP and TCP on one address, answers UDP on its own threads (with the
-//! answer cache) and TCP on a task per connection, DNS over TLS and HTTPS on their own
-//! addresses when asked, and shuts down gracefully.
+//! The DNS server: binds UDP and TCP on one address, answers UDP on its own threads and TCP on
+//! a task per connection (both from the answer cache first), DNS over TLS and HTTPS on their
+//! own addresses when asked, and shuts down gracefully.
 
 use std::io;
 use std::net::SocketAddr;
