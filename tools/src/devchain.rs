@@ -72,13 +72,12 @@ pub fn create(dir: &Path) -> anyhow::Result<ChainFiles> {
     })
 }
 
-/// Writes `genesis.json` into `dir` atomically.
+/// Writes `genesis.json` into `dir` atomically and durably.
 pub fn write_genesis(dir: &Path, genesis: &Genesis) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(genesis)?;
-    let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
-    fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, dir.join(GENESIS_FILE))?;
-    Ok(())
+    let path = dir.join(GENESIS_FILE);
+    sigil_core::durable::replace(&path, json.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Loads the chain in `dir`, with the validator key if the folder has one (a full node has none).

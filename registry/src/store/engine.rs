@@ -97,14 +97,6 @@ pub fn compact(engine: Engine, dir: &Path) -> Result<Option<(u64, u64)>> {
 
 /// Writes the engine file of a new database folder, durably, before the engine writes there.
 fn record(engine: Engine, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("{ENGINE_FILE}.tmp"));
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut file, format!("{engine}\n").as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(ENGINE_FILE))?;
-    std::fs::File::open(dir)?.sync_all()?;
+    sigil_core::durable::replace(&dir.join(ENGINE_FILE), format!("{engine}\n").as_bytes())?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! the old one, so a crash leaves the old state or the new one.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -100,18 +99,10 @@ impl TrustState {
     /// one, and the folder synced.
     pub fn save(&self, dir: &Path) -> Result<(), TrustFileError> {
         let path = dir.join(TRUST_FILE);
-        let tmp = dir.join(format!("{TRUST_FILE}.tmp"));
-        let write = || -> std::io::Result<()> {
-            fs::create_dir_all(dir)?;
-            let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(&json)?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&tmp, &path)?;
-            fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(|cause| TrustFileError::Write { path, cause })
+        serde_json::to_vec_pretty(self)
+            .map_err(std::io::Error::other)
+            .and_then(|json| sigil_core::durable::replace(&path, &json))
+            .map_err(|cause| TrustFileError::Write { path, cause })
     }
 }
 
