@@ -1,7 +1,7 @@
 //! What a new user meets, through the real `sigil` and `sigild` binaries: the key the CLI finds
 //! among several, messages for bad numbers, foreign keys, unknown identities and versions,
 //! dates beside heights, the renewal cap, a stalled chain said while waiting, bare upstream
-//! addresses, and `sigil localnet` finding a node restarted by hand.
+//! addresses, `sigil localnet` finding a node restarted by hand, and a second chain met.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -521,4 +521,30 @@ fn localnet_down_stops_a_node_restarted_by_hand() {
     assert_eq!(down, serde_json::json!(["node1", "full1"]), "{down}");
     assert!(by_hand.wait_exit(Duration::from_secs(30)).success());
     assert!(!pid_file.exists(), "a clean exit removes the pid file");
+}
+
+#[test]
+fn first_contact_with_a_second_chain_names_the_chains_already_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let first = Node::start(&dir.path().join("first"), &[]);
+    let second = Node::start(&dir.path().join("second"), &[]);
+    assert_ne!(first.chain_id, second.chain_id);
+    let contact = |node: &Node| stderr(&node.sigil(&keys, &["proof", "name", "sigil"]));
+    let said = contact(&first);
+    assert!(
+        said.contains(&format!("first contact with chain `{}`:", first.chain_id)),
+        "{said}"
+    );
+    // A node on another chain (a new dev chain, or a rogue claiming a new id to escape the
+    // pin) is trusted on first contact too, but the user is told what was trusted before.
+    let said = contact(&second);
+    assert!(
+        said.contains(&format!(
+            "first contact with chain `{}` (this keystore already trusts `{}`",
+            second.chain_id, first.chain_id
+        )),
+        "{said}"
+    );
+    assert!(!contact(&first).contains("first contact"));
 }

@@ -35,6 +35,22 @@ pub enum Trust {
     Mismatch { reason: String },
 }
 
+/// The chains pinned in `keystore` other than `except`, by name, sorted.
+pub fn pinned_chains(keystore: &Keystore, except: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(keystore.dir().join("chains")) else {
+        return Vec::new();
+    };
+    let mut chains: Vec<String> = entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let chain = name.strip_suffix(".json")?;
+            (chain != except).then(|| format!("`{chain}`"))
+        })
+        .collect();
+    chains.sort();
+    chains
+}
+
 /// Checks the chain `status` describes against its pin, pinning it on first contact; when
 /// the validators differ from the pinned ones, follows the node's validator changes (read
 /// through `client`) from the pinned set.

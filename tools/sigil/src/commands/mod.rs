@@ -191,13 +191,22 @@ pub(super) async fn trusted(
                 file,
             } => {
                 if first_contact {
+                    let others = trust::pinned_chains(&ctx.keystore, &status.chain_id);
+                    let before = if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (this keystore already trusts {}: if you meant one of those, this node is on another chain)",
+                            others.join(", ")
+                        )
+                    };
                     ctx.out.note(format!(
-                    "first contact with chain `{}`: trusting its {} validator(s) (set {}) from now on; pinned in {}",
-                    status.chain_id,
-                    validators.validators.len(),
-                    validators.hash(),
-                    file.display()
-                ));
+                        "first contact with chain `{}`{before}: trusting its {} validator(s) (set {}) from now on; pinned in {}",
+                        status.chain_id,
+                        validators.validators.len(),
+                        validators.hash(),
+                        file.display()
+                    ));
                 }
                 Ok(validators)
             }
