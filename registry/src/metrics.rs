@@ -22,7 +22,7 @@ use crate::node::Node;
 use sigil_core::time::now_ms;
 
 /// The content type of the Prometheus text format this encoder writes.
-const TEXT_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const TEXT_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {

@@ -21,6 +21,7 @@ use crate::batch::{Datagrams, send_one};
 use crate::cache::{AnswerCache, Lookup};
 use crate::handler::{Decision, Handler, busy};
 use crate::limits::{MAX_UDP_THREADS, UDP_POLL_INTERVAL};
+use crate::metrics::CacheOutcome;
 use crate::rrl::{self, RateLimiter, Verdict};
 use crate::wire::{Under, plain_query, soa_serials};
 
@@ -160,7 +161,13 @@ impl Worker {
                 Some(Under::Name { .. }) => Some(name.as_slice()),
                 _ => None,
             };
-            match cache.lookup(reader, key, registered, tip, now_secs) {
+            let lookup = cache.lookup(reader, key, registered, tip, now_secs);
+            self.handler.metrics().cache_lookup(match &lookup {
+                Lookup::Hit(_) => CacheOutcome::Hit,
+                Lookup::Unregistered => CacheOutcome::Unregistered,
+                Lookup::Miss => CacheOutcome::Miss,
+            });
+            match lookup {
                 Lookup::Hit(entry) => {
                     entry.write(query.header, query.question, tip, out);
                     return true;
