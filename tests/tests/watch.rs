@@ -1,7 +1,9 @@
 //! `sigil watch` with real processes: a dev node, `sigil watch` as a child process on names, an
-//! identity and a holder; each change made through the CLI is printed once, as a proven event
-//! (and given to `--exec` on its standard input); a killed watch resumes without repeating or
-//! losing events; a lying node makes it stop with an error, never print a false event.
+//! identity, a company (every holder it issues or revokes) and a holder; each change made
+//! through the CLI is printed once, as a proven event (and given to `--exec` on its standard
+//! input); a killed watch resumes without repeating or losing events; a lying node (in its
+//! proofs, or in the register log that says which holders changed) makes it stop with an error,
+//! never print a false event.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
