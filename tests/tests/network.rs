@@ -304,6 +304,11 @@ fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
         "{status}"
     );
     assert!(status["sync"]["blocks_behind"].is_u64(), "{status}");
+    let human = ok(sigil(&net.node(full).api, &keys, &["chain", "status"]));
+    assert!(
+        human.contains("behind the best tip a peer announced"),
+        "{human}"
+    );
 }
 
 #[test]
