@@ -333,6 +333,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<ChainStatus> {
         mempool_bytes: node.mempool().bytes(),
         network: node.network_status(),
         consensus: node.activity().round(),
+        sync: node.metrics().sync_progress(ledger.tip().height),
         mempool_recheck: node.activity().recheck(),
         light: None,
     }))

@@ -17,12 +17,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::api::ApiError;
+use crate::consensus::tips::PeerTips;
 use crate::mempool::MempoolError;
 use crate::node::Node;
+use sigil_core::api::SyncProgress;
 use sigil_core::time::now_ms;
+use sigil_core::types::Height;
 
 /// The content type of the Prometheus text format this encoder writes.
-const TEXT_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const TEXT_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
@@ -72,6 +75,9 @@ pub struct Metrics {
     rounds: Counter,
     round_timeouts: Counter,
     synced_blocks: Counter,
+    peer_best_height: Gauge,
+    blocks_behind: Gauge,
+    peer_tips: Arc<PeerTips>,
     proofs: Family<KindLabel, Counter>,
     refused: Family<ReasonLabel, Counter>,
 }
@@ -91,6 +97,9 @@ impl Default for Metrics {
             rounds: Counter::default(),
             round_timeouts: Counter::default(),
             synced_blocks: Counter::default(),
+            peer_best_height: Gauge::default(),
+            blocks_behind: Gauge::default(),
+            peer_tips: Arc::default(),
             proofs: Family::default(),
             refused: Family::default(),
         };
@@ -154,6 +163,16 @@ impl Metrics {
             "Blocks received from peers by block sync and checked",
             self.synced_blocks.clone(),
         );
+        r.register(
+            "sync_peer_best_height",
+            "Highest tip a consensus peer announced in the last 30 s (0: none did)",
+            self.peer_best_height.clone(),
+        );
+        r.register(
+            "sync_blocks_behind",
+            "Blocks between this node's tip and the highest tip a peer announced (0: caught up)",
+            self.blocks_behind.clone(),
+        );
         r.register_with_unit(
             "store",
             "Size of the node's database on disk",
@@ -196,6 +215,19 @@ impl Metrics {
         self.synced_blocks.inc();
     }
 
+    /// The tips the consensus peers announce (the network's codec fills it).
+    pub fn peer_tips(&self) -> Arc<PeerTips> {
+        self.peer_tips.clone()
+    }
+
+    /// How far a node at `height` is from the best tip a peer announced lately, if any did.
+    pub fn sync_progress(&self, height: Height) -> Option<SyncProgress> {
+        self.peer_tips.best().map(|best| SyncProgress {
+            peer_best_height: best,
+            blocks_behind: best.saturating_sub(height),
+        })
+    }
+
     pub fn proof_requested(&self, kind: ProofKind) {
         self.proofs
             .get_or_create(&KindLabel { kind: kind.label() })
@@ -213,6 +245,13 @@ impl Metrics {
     pub fn encode(&self, node: &Node) -> Result<String, crate::Error> {
         let tip = node.ledger().tip();
         self.height.set(tip.height as i64);
+        let sync = self.sync_progress(tip.height);
+        // A peer's word may be any height: clamped, never wrapped negative.
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.peer_best_height
+            .set(gauge(sync.map_or(0, |s| s.peer_best_height)));
+        self.blocks_behind
+            .set(gauge(sync.map_or(0, |s| s.blocks_behind)));
         let age_ms = now_ms().saturating_sub(tip.time_ms);
         self.tip_age.set(age_ms as f64 / 1000.0);
         self.mempool_txs.set(node.mempool().len() as i64);

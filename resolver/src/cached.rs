@@ -9,6 +9,7 @@ use sigil_core::types::Height;
 use crate::answer::Validity;
 use crate::cache::Lookup;
 use crate::handler::Handler;
+use crate::metrics::CacheOutcome;
 use crate::wire::{Under, plain_query, soa_serials};
 
 /// A connection's or thread's buffers for the cached path, reused from query to query.
@@ -56,7 +57,13 @@ impl Handler {
             Some(Under::Name { .. }) => Some(scratch.name.as_slice()),
             _ => None,
         };
-        match cache.lookup(reader, &scratch.key, registered, tip, now_secs) {
+        let lookup = cache.lookup(reader, &scratch.key, registered, tip, now_secs);
+        self.metrics().cache_lookup(match &lookup {
+            Lookup::Hit(_) => CacheOutcome::Hit,
+            Lookup::Unregistered => CacheOutcome::Unregistered,
+            Lookup::Miss => CacheOutcome::Miss,
+        });
+        match lookup {
             Lookup::Hit(entry) => {
                 entry.write(query.header, query.question, tip, out);
                 return true;

@@ -1,7 +1,7 @@
-//! What the DNS server counts for the node's `/metrics`: responses by question type and
-//! response code, and how long each took, read from the response bytes as they are sent (so
-//! answers from the cache and the fast NXDOMAIN path count too). Labels come from small fixed
-//! sets: never a name or a client address.
+//! What the DNS server counts for the node's (or the light resolver's) `/metrics`: responses
+//! by question type and response code, and how long each took, read from the response bytes as
+//! they are sent (so answers from the cache and the fast NXDOMAIN path count too), and what the
+//! answer cache gave. Labels come from small fixed sets: never a name or a client address.
 
 use std::time::Instant;
 
@@ -27,18 +27,42 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 4.0, 8))
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// What a look-up in the answer cache gave.
+#[derive(Debug, Clone, Copy)]
+pub enum CacheOutcome {
+    /// An answer that still holds.
+    Hit,
+    /// No such registered name, by the cache's index of names.
+    Unregistered,
+    /// Nothing: the answer is computed.
+    Miss,
+}
+
 /// The DNS server's counters; clones share them.
 #[derive(Clone, Debug)]
 pub struct DnsMetrics {
     queries: Family<QueryLabels, Counter>,
     latency: Family<TypeLabel, Histogram, fn() -> Histogram>,
+    cache: Family<OutcomeLabel, Counter>,
+    /// The counters of `cache`, made once: the cached path counts without a look-up.
+    cache_counters: [Counter; 3],
 }
 
 impl Default for DnsMetrics {
     fn default() -> DnsMetrics {
+        let cache = Family::<OutcomeLabel, Counter>::default();
+        let counter = |outcome| cache.get_or_create(&OutcomeLabel { outcome }).clone();
+        let cache_counters = [counter("hit"), counter("unregistered"), counter("miss")];
         DnsMetrics {
             queries: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
+            cache,
+            cache_counters,
         }
     }
 }
@@ -58,6 +82,21 @@ impl DnsMetrics {
             Unit::Seconds,
             self.latency.clone(),
         );
+        dns.register(
+            "answer_cache_lookups",
+            "Look-ups in the answer cache of chain names (UDP, TCP and DNS over TLS): hit, unregistered (NXDOMAIN from the index of names) or miss",
+            self.cache.clone(),
+        );
+    }
+
+    /// Counts a look-up in the answer cache.
+    pub fn cache_lookup(&self, outcome: CacheOutcome) {
+        let i = match outcome {
+            CacheOutcome::Hit => 0,
+            CacheOutcome::Unregistered => 1,
+            CacheOutcome::Miss => 2,
+        };
+        self.cache_counters[i].inc();
     }
 
     /// Counts `response`, about to be sent for a query received at `received`.

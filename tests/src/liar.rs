@@ -38,6 +38,10 @@ pub enum Mode {
     ReplayOld,
     /// Removes each proven value, claiming the key has none.
     FalseAbsence,
+    /// Leaves the proofs true, and names the holder `forged` in each holder change of a
+    /// company's register log (`/v1/companies/{c}/register`, an unproven index): a hint of a
+    /// change no proof bears out. Not in [`Mode::ALL`], whose modes each falsify proofs.
+    ForgedLog,
 }
 
 impl Mode {
@@ -62,11 +66,15 @@ impl Mode {
             Mode::RogueProofs => "rogue-proofs",
             Mode::ReplayOld => "replay-old",
             Mode::FalseAbsence => "false-absence",
+            Mode::ForgedLog => "forged-log",
         }
     }
 
     pub fn parse(name: &str) -> Option<Mode> {
-        Mode::ALL.into_iter().find(|m| m.as_str() == name)
+        Mode::ALL
+            .into_iter()
+            .chain([Mode::ForgedLog])
+            .find(|m| m.as_str() == name)
     }
 }
 

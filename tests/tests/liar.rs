@@ -324,6 +324,7 @@ fn every_lie_of_a_lying_peer_is_refused_and_the_honest_peer_verifies() {
             Mode::OtherKey => &["a proof of another key than"],
             Mode::RogueSigner => &["reports validator set", "is not signed by the trusted set"],
             Mode::RogueProofs => &["the proof is signed by validator set"],
+            Mode::ForgedLog => unreachable!("not in Mode::ALL: it leaves proofs true"),
             Mode::ReplayOld => {
                 // The first answers are the node's own, fresh; the liar keeps them.
                 for check in &checks {

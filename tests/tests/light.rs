@@ -16,6 +16,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_tim
 use sigil_core::state::keys;
 use sigil_tests::dns::{Transport, ede, query, query_edns};
 use sigil_tests::liar::{Liar, Mode};
+use sigil_tests::metrics::{scrape, value};
 use sigil_tests::{Node, api_get, api_get_any, ok, ok_json, sigil};
 
 const BOTH: [Transport; 2] = [Transport::Udp, Transport::Tcp];
@@ -281,6 +282,60 @@ fn a_light_resolver_answers_as_the_full_node_skips_dead_peers_and_restarts_from_
     let human = ok(sigil(&resolver.api, &keys, &["chain", "status"]));
     assert!(human.contains("light resolver"), "{human}");
 
+    // Its `/metrics`, read with Prometheus's parser: the trusted header, the dead peer's
+    // refusals beside the honest one's headers and proofs, and DNS answers by type and code,
+    // most of them from the answer cache (each question above was asked twice over UDP).
+    let before = scrape(&resolver.api);
+    for _ in 0..3 {
+        let a = query(resolver.dns, "shop.sigil.", RecordType::A, Transport::Udp);
+        assert_eq!(a.metadata.response_code, ResponseCode::NoError);
+    }
+    let after = scrape(&resolver.api);
+    let delta = |sample: &str| value(&after, sample) - value(&before, sample);
+    let height = value(&after, "sigil_light_trusted_height{}");
+    assert!(height >= trusted as f64, "{after:?}");
+    let age = value(&after, "sigil_light_header_age_seconds{}");
+    assert!((0.0..=60.0).contains(&age), "{after:?}");
+    assert!(value(&after, "sigil_light_headers_verified_total{}") >= 1.0);
+    assert!(
+        value(
+            &after,
+            r#"sigil_light_headers_refused_total{reason="unreachable"}"#
+        ) >= 1.0
+    );
+    assert!(value(&after, "sigil_light_proofs_fetched_total{}") >= 1.0);
+    assert_eq!(
+        value(
+            &after,
+            r#"sigil_light_proofs_refused_total{reason="bogus"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        delta(r#"sigil_dns_queries_total{qtype="A",rcode="NOERROR"}"#),
+        3.0
+    );
+    assert_eq!(
+        ["hit", "miss", "unregistered"]
+            .map(|o| delta(&format!(
+                r#"sigil_dns_answer_cache_lookups_total{{outcome="{o}"}}"#
+            )))
+            .iter()
+            .sum::<f64>(),
+        3.0
+    );
+    assert!(
+        value(
+            &after,
+            r#"sigil_dns_answer_cache_lookups_total{outcome="hit"}"#
+        ) >= 1.0
+    );
+    assert!(
+        after
+            .keys()
+            .all(|k| !k.contains("shop") && !k.contains("127.0.0.1"))
+    );
+
     // A restart answers at once from the saved trust: its ready line shows the saved header,
     // before any peer is asked (its only peer now is dead).
     assert!(
@@ -373,6 +428,14 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     );
     let why = status["light"]["peers"][0]["last_error"].as_str().unwrap();
     assert!(why.contains("stale"), "{status}");
+    let metrics = scrape(&both.api);
+    assert!(
+        value(
+            &metrics,
+            r#"sigil_light_headers_refused_total{reason="stale"}"#
+        ) >= 1.0,
+        "{metrics:?}"
+    );
     assert_eq!(status["light"]["peers"][1]["standing"], "ok", "{status}");
 }
 
@@ -420,6 +483,21 @@ fn a_light_resolver_answers_servfail_to_every_lie_and_the_truth_beside_an_honest
             let (code, text) = ede(&answer).expect("an Extended DNS Error");
             assert_eq!(code, 6, "{lie}: {text}");
         }
+        // Counted as a refusal for a lie (of a header, or of the proofs), and nothing fetched.
+        let metrics = scrape(&alone.api);
+        let bogus = value(
+            &metrics,
+            r#"sigil_light_headers_refused_total{reason="bogus"}"#,
+        ) + value(
+            &metrics,
+            r#"sigil_light_proofs_refused_total{reason="bogus"}"#,
+        );
+        assert!(bogus >= 1.0, "{lie}: {metrics:?}");
+        assert_eq!(
+            value(&metrics, "sigil_light_proofs_fetched_total{}"),
+            0.0,
+            "{lie}"
+        );
         let both = light(&folder.join("both"), &genesis, &[&liar.api, &node.api], &[]);
         for transport in BOTH {
             let answer = query_edns(both.dns, "shop.sigil.", RecordType::A, transport);

@@ -7,14 +7,14 @@
 //! validators vote a new validator in, and it decides blocks with them; partitions (2|2, 1|3)
 //! stall the minority without a fork and heal; a validator signing twice is caught on record.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_proto::rr::RecordType;
 use sigil_tests::dns::{Transport, answers, query};
 use sigil_tests::links::Links;
 use sigil_tests::metrics::{scrape, value};
 use sigil_tests::network::Network;
-use sigil_tests::{ok, ok_json, sigil};
+use sigil_tests::{api_get, ok, ok_json, sigil};
 
 /// Generous bound for a few block times on a loaded 2-core machine.
 const BLOCKS: Duration = Duration::from_secs(60);
@@ -283,6 +283,31 @@ fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
     assert!(
         value(&samples, "sigil_blocks_final_total{}") >= target as f64,
         "{samples:?}"
+    );
+    // Its sync progress: the validators announce their tips; caught up, it is 0 blocks behind
+    // the best of them (polled: a tip announced may be a block before or after its own).
+    let deadline = Instant::now() + BLOCKS;
+    loop {
+        let samples = scrape(&net.node(full).api);
+        let best = value(&samples, "sigil_sync_peer_best_height{}");
+        let own = value(&samples, "sigil_height{}");
+        if best >= own && value(&samples, "sigil_sync_blocks_behind{}") == 0.0 {
+            assert!(best >= later as f64, "{samples:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never caught up: {samples:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = api_get(&net.node(full).api, "/v1/status");
+    assert!(
+        status["sync"]["peer_best_height"].as_u64() >= Some(later),
+        "{status}"
+    );
+    assert!(status["sync"]["blocks_behind"].is_u64(), "{status}");
+    let human = ok(sigil(&net.node(full).api, &keys, &["chain", "status"]));
+    assert!(
+        human.contains("behind the best tip a peer announced"),
+        "{human}"
     );
 }
 

@@ -1,7 +1,9 @@
 //! `sigil watch` with real processes: a dev node, `sigil watch` as a child process on names, an
-//! identity and a holder; each change made through the CLI is printed once, as a proven event
-//! (and given to `--exec` on its standard input); a killed watch resumes without repeating or
-//! losing events; a lying node makes it stop with an error, never print a false event.
+//! identity, a company (every holder it issues or revokes) and a holder; each change made
+//! through the CLI is printed once, as a proven event (and given to `--exec` on its standard
+//! input); a killed watch resumes without repeating or losing events; a lying node (in its
+//! proofs, or in the register log that says which holders changed) makes it stop with an error,
+//! never print a false event.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -174,7 +176,9 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         &Setup {
             classes: &["common"],
             holders: &[("h-0001", "holder1"), ("h-0002", "holder2")],
-            keys: &["bob", "erin", "carol", "ca"],
+            keys: &[
+                "bob", "erin", "carol", "ca", "holder3", "holder4", "holder5",
+            ],
         },
     );
     ok(sigil(&["--key", "carol", "name", "register", "soon.sigil"]));
@@ -206,8 +210,87 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
         &exec,
     ];
     let watch = Watch::start(&node.api, &keys, &args);
+    // A second watch, of the company alone (its own keystore: one watch per keystore).
+    let company_keys = dir.path().join("company-watch");
+    let company_watch = Watch::start(&node.api, &company_keys, &["--company", "acme"]);
     // The first proven state is the baseline: changes count from there.
     wait_saved(&keys, &node.chain_id, 1);
+    wait_saved(&company_keys, &node.chain_id, 1);
+
+    // Holders issued and revoked: every one is reported, without --holder.
+    let holder = |args: &[&str]| ok(sigil(&[&["holder"], args].concat()));
+    holder(&[
+        "issue",
+        "acme.sigil",
+        "--holder",
+        "h-0003",
+        "--key",
+        "holder3",
+    ]);
+    holder(&[
+        "issue",
+        "acme.sigil",
+        "--holder",
+        "h-0004",
+        "--key",
+        "holder4",
+    ]);
+    holder(&[
+        "revoke",
+        "acme.sigil",
+        "--holder",
+        "h-0003",
+        "--reason",
+        "left the company",
+    ]);
+    let holders = company_watch.until("holder-revoked", "holder h-0003 of acme");
+    let mut expected_holders: BTreeMap<(String, String), usize> = [
+        ("holder-issued", "holder h-0003 of acme"),
+        ("holder-issued", "holder h-0004 of acme"),
+        ("holder-revoked", "holder h-0003 of acme"),
+    ]
+    .into_iter()
+    .map(|(e, s)| ((e.to_string(), s.to_string()), 1))
+    .collect();
+    assert_eq!(kinds(&holders), expected_holders, "{holders:#?}");
+    let holder4 = ok(sigil(&["key", "show", "holder4"])).trim().to_string();
+    assert_eq!(holders[1]["details"]["key"], holder4, "{holders:#?}");
+    assert_eq!(
+        holders[2]["details"]["reason"], "left the company",
+        "{holders:#?}"
+    );
+    let revoked_at = holders[2]["height"].as_u64().unwrap();
+    wait_saved(&company_keys, &node.chain_id, revoked_at + 1);
+    company_watch.kill();
+    // A holder issued while the company's watch is down, then a node whose register log names
+    // another holder than the one changed: the watch stops, and prints nothing.
+    holder(&[
+        "issue",
+        "acme.sigil",
+        "--holder",
+        "h-0005",
+        "--key",
+        "holder5",
+    ]);
+    let issued_at = api_get(&node.api, "/v1/companies/acme/holders/h-0005")["issued_at"]
+        .as_u64()
+        .expect("the holder's issue height");
+    let liar = Liar::start(&node.api, Mode::ForgedLog);
+    let (code, lines) = Watch::start(&liar.api, &company_keys, &["--company", "acme"]).exit();
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let error: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(error["error"]["code"], "not_verified", "{error}");
+    assert!(
+        saved_height(&company_keys, &node.chain_id).is_some_and(|h| h < issued_at),
+        "the watch moved past the forged log"
+    );
+    // The honest node's log gives it.
+    let company_watch = Watch::start(&node.api, &company_keys, &["--company", "acme"]);
+    let resumed = company_watch.until("holder-issued", "holder h-0005 of acme");
+    assert_eq!(resumed.len(), 1, "{resumed:#?}");
+    assert_eq!(resumed[0]["height"], issued_at, "{resumed:#?}");
+    company_watch.kill();
 
     let as_owner = |args: &[&str]| sigil(&[&["--key", "owner"], args].concat());
     ok(as_owner(&[
@@ -282,6 +365,15 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
     ok(as_owner(&["name", "transfer", "acme.sigil", "--to", "bob"]));
 
     let mut events = watch.until("identity-unbound", "acme.sigil");
+    // The full watch saw the holders too (h-0001 is watched by --holder: its events are its
+    // own, and none came).
+    expected_holders.insert(
+        (
+            "holder-issued".to_string(),
+            "holder h-0005 of acme".to_string(),
+        ),
+        1,
+    );
     // The expiry warning comes by height, whatever the order of the changes; renewed, the
     // name is out of the warning.
     if !events.iter().any(|e| e["event"] == "expiry-approaching") {
@@ -301,6 +393,7 @@ fn watch_prints_each_proven_change_once_resumes_after_a_kill_and_feeds_exec() {
     ]
     .into_iter()
     .map(|(e, s)| ((e.to_string(), s.to_string()), 1))
+    .chain(expected_holders)
     .chain([
         (
             (

@@ -66,6 +66,10 @@ pub struct ChainStatus {
     /// A round that keeps growing at one height is a chain that cannot agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus: Option<ConsensusRound>,
+    /// The best tip a consensus peer announced lately and how far behind it this node is;
+    /// absent until a peer announces one (and without a consensus engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncProgress>,
     /// What re-checking the pending transactions on the new state cost after the last block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mempool_recheck: Option<MempoolRecheck>,
@@ -73,6 +77,15 @@ pub struct ChainStatus {
     /// There `tip` is the newest header it verified, and `validators` the set it trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light: Option<LightStatus>,
+}
+
+/// How far a node is from its peers' tips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// The highest tip a peer announced in the last 30 s (its word, not a proof).
+    pub peer_best_height: Height,
+    /// How many blocks this node's tip is below it (0: caught up, or ahead).
+    pub blocks_behind: u64,
 }
 
 /// What a light resolver trusts and whom it asks.

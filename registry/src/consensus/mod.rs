@@ -11,6 +11,7 @@ mod hook;
 pub mod miss;
 pub mod signing;
 pub mod stream;
+pub mod tips;
 pub mod withhold;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use self::context::SigilContext;
 use self::crash::CrashHook;
 use self::miss::MissProposal;
 use self::signing::{SigilSigner, SigilVerifier};
+use self::tips::TipsCodec;
 use self::withhold::Withhold;
 use crate::error::{Error, Result};
 use crate::node::Node;
@@ -240,7 +242,12 @@ pub async fn start(
         SigilContext,
         engine_config,
         WalContext::new(config.wal_path.clone(), SigilCodec),
-        NetworkContext::new(identity, SigilCodec),
+        NetworkContext::new(
+            identity,
+            TipsCodec {
+                tips: node.metrics().peer_tips(),
+            },
+        ),
         consensus_context,
         SyncContext::new(SigilCodec),
         RequestContext::new(100),

@@ -4,6 +4,7 @@
 //! header, and fetches the proofs of the keys an answer lacks at the snapshot's height.
 //! Anything it cannot prove is answered SERVFAIL with an Extended DNS Error saying why.
 
+mod metrics;
 mod peers;
 pub mod snapshot;
 mod status;
@@ -31,10 +32,12 @@ use crate::answer::{Answer, Validity, answer_tracked};
 use crate::limits::{
     MAX_PEER_REQUESTS, MAX_PROOF_ROUNDS, MAX_PROVING_QUESTIONS, MIN_REFRESH_INTERVAL, REFRESH_REUSE,
 };
+use metrics::LightMetrics;
 use peers::{PeerError, Peers};
 use snapshot::{Round, Snapshot};
 use trust::{TrustState, VerifiedHeader};
 
+pub use metrics::LightRegistry;
 pub use trust::TrustFileError;
 use unproven::Failures;
 pub use unproven::Unproven;
@@ -81,6 +84,7 @@ pub struct Light {
     /// under way: a flood of uncached names costs the peers a bounded load.
     proving: Semaphore,
     requests: Semaphore,
+    metrics: LightMetrics,
 }
 
 /// Why a light resolver cannot start.
@@ -118,6 +122,7 @@ impl Light {
             refresh: tokio::sync::Mutex::new(None),
             proving: Semaphore::new(MAX_PROVING_QUESTIONS),
             requests: Semaphore::new(MAX_PEER_REQUESTS),
+            metrics: LightMetrics::default(),
         })
     }
 
@@ -131,6 +136,20 @@ impl Light {
     /// Height of the newest verified header (0: none).
     pub fn trusted_height(&self) -> Height {
         self.current().map_or(0, |s| s.height())
+    }
+
+    /// Sets the metrics' trusted height and header age to what they are now (before a scrape).
+    fn read_gauges(&self) {
+        let time = self.header_time_ms.load(Ordering::Relaxed);
+        self.metrics
+            .trusted_height
+            .set(self.trusted_height().try_into().unwrap_or(i64::MAX));
+        let age_ms = if time == 0 {
+            0
+        } else {
+            now_ms().saturating_sub(time)
+        };
+        self.metrics.header_age.set(age_ms as f64 / 1000.0);
     }
 
     /// Whether the newest verified header is within `--max-age` now.
@@ -250,6 +269,7 @@ impl Light {
                     Ok(proofs) => check_proofs(&self.chain_id, snapshot, chunk, &proofs),
                     Err(e) => Err(e),
                 };
+                self.metrics.proofs(&outcome, chunk.len());
                 if let Err(e) = outcome {
                     failures.note(&self.peers, peer, e);
                     all = false;
@@ -292,6 +312,7 @@ impl Light {
                 Ok(proofs) => self.adopt(peer, &key, proofs).await,
                 Err(e) => Err(e),
             };
+            self.metrics.header(&outcome);
             match outcome {
                 Ok(()) => {
                     self.peers.answered(peer);

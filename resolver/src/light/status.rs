@@ -40,6 +40,7 @@ impl Light {
             mempool_bytes: 0,
             network: None,
             consensus: None,
+            sync: None,
             mempool_recheck: None,
             light: Some(LightStatus {
                 trusted_height: self.trusted_height(),

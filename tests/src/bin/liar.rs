@@ -222,6 +222,19 @@ impl Liar {
                 p.value = None;
                 Ok(())
             }),
+            Mode::ForgedLog => {
+                if !(path.starts_with("/v1/companies/") && path.ends_with("/register")) {
+                    return Ok(false);
+                }
+                let mut forged = false;
+                for item in json["items"].as_array_mut().into_iter().flatten() {
+                    if let Some(holder) = item["change"].get_mut("holder") {
+                        *holder = Value::from("forged");
+                        forged = true;
+                    }
+                }
+                Ok(forged)
+            }
             Mode::OtherKey => {
                 self.learn(json);
                 let seen = self.seen.lock().expect("lock");

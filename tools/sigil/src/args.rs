@@ -106,11 +106,15 @@ Events: a name registered, its records changed, transferred, renewed, its expiry
 (with an estimated date) or passed; a certificate registered (by the owner or an authorized \
 issuer) or revoked for a watched name or host; an identity bound to a watched name; an identity \
 registered, its online key rotated, recovered, suspended or revoked; a company created or \
-changed; a holder issued, re-keyed or revoked, and its shares moved.
+changed; a holder issued, re-keyed or revoked (each one of a --company, or only the --holder \
+ids in it), and a --holder's shares moved.
 
 Every event is derived from the difference of two states of the watched item, each proven \
 against a header signed by the trusted validators (as `sigil proof` checks them). A proof that \
-does not hold ends the watch with an error (exit 1): nothing unproven is printed.
+does not hold ends the watch with an error (exit 1): nothing unproven is printed. A company's \
+holders that changed are found in its register log on the node (not proven: a node can hide a \
+change there, never forge one), then each one's entry is proven; watch a holder with --holder to \
+be sure of it.
 
 The last height seen and each item's proven state are kept in <keystore>/watch/<chain>.json, \
 written atomically after each block: a restart resumes at the next height, and prints nothing \
@@ -136,8 +140,8 @@ pub struct WatchArgs {
     /// An identity to watch (repeatable): its keys, suspension and revocation.
     #[arg(long = "identity", value_name = "ID")]
     pub identities: Vec<String>,
-    /// A company to watch (repeatable), by id (`acme`) or name (`acme.sigil`): its entry, and
-    /// the --holder ids in it.
+    /// A company to watch (repeatable), by id (`acme`) or name (`acme.sigil`): its entry,
+    /// every holder it issues, re-keys or revokes, and the --holder ids in it.
     #[arg(long = "company", value_name = "COMPANY")]
     pub companies: Vec<String>,
     /// A holder id to watch in every --company (repeatable): issued, re-keyed, revoked, shares

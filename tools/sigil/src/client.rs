@@ -11,10 +11,10 @@ use sigil_core::api::{
 use sigil_core::block::Handoff;
 use sigil_core::captable::CapTable;
 use sigil_core::limits::{API_HEAD_TIMEOUT_MS, MAX_PAGE_ITEMS};
-use sigil_core::paging::Page;
+use sigil_core::paging::{Cursor, Page};
 use sigil_core::proof::{CertProof, StateProof};
 use sigil_core::state::NameEvent;
-use sigil_core::state::{CompanyEntry, HolderEvent, OfferingEntry, Subscription};
+use sigil_core::state::{CompanyEntry, CompanyEvent, HolderEvent, OfferingEntry, Subscription};
 use sigil_core::tx::SignedTx;
 use sigil_core::types::{Hash, Height, PublicKey};
 
@@ -366,6 +366,18 @@ impl Client {
             &format!("/v1/companies/{company}/holders/{holder}/history"),
             listing,
         )
+        .await
+    }
+
+    /// One page of the register log of `company`, oldest first, from `cursor` on.
+    pub async fn register_log_page(
+        &self,
+        company: &str,
+        cursor: &Cursor,
+    ) -> anyhow::Result<Page<CompanyEvent>> {
+        self.get(&format!(
+            "/v1/companies/{company}/register?limit={MAX_PAGE_ITEMS}&order=asc&cursor={cursor}"
+        ))
         .await
     }
 

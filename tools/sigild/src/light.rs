@@ -1,6 +1,6 @@
 //! `sigild --light`: a DNS resolver that holds no ledger and answers chain names only from
 //! proofs fetched from peers and checked against the validators it trusts; serves its status
-//! at `/v1/status`.
+//! at `/v1/status` and its metrics at `/metrics`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,10 +9,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sigil_core::block::Genesis;
 use sigil_core::read::NameReader;
-use sigil_resolver::light::{Light, LightConfig};
+use sigil_registry::metrics::TEXT_FORMAT;
+use sigil_resolver::light::{Light, LightConfig, LightRegistry};
 use tokio::sync::watch;
 
 /// What `sigild --light` is started with.
@@ -75,13 +78,20 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
     };
     let dns = sigil_resolver::serve_light(args.dns, light.clone()).await?;
 
+    let registry = LightRegistry::new(&light, dns.metrics());
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let refresher = tokio::spawn(light.clone().run(stop_rx.clone()));
     let mut api_stop = stop_rx.clone();
-    let state = Arc::new((light.clone(), genesis.clone()));
+    let state = Arc::new(ApiState {
+        light: light.clone(),
+        genesis: genesis.clone(),
+        registry,
+    });
     let api_task = tokio::spawn(async move {
         let router = axum::Router::new()
             .route("/v1/status", get(status))
+            .route("/metrics", get(metrics))
             .merge(dns_anchor.map(crate::anchor::router).unwrap_or_default())
             .with_state(state);
         let limits = sigil_registry::http::HttpLimits::default();
@@ -125,8 +135,26 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn status(
-    State(state): State<Arc<(Arc<Light>, Genesis)>>,
-) -> Json<sigil_core::api::ChainStatus> {
-    Json(state.0.status(&state.1))
+/// What the light resolver's API serves from.
+struct ApiState {
+    light: Arc<Light>,
+    genesis: Genesis,
+    /// The light resolver's metrics and its DNS server's.
+    registry: LightRegistry,
+}
+
+async fn status(State(state): State<Arc<ApiState>>) -> Json<sigil_core::api::ChainStatus> {
+    Json(state.light.status(&state.genesis))
+}
+
+/// `GET /metrics`: the Prometheus text format, as the full node's.
+async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
+    match state.registry.encode(&state.light) {
+        Ok(text) => ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the metrics: {e}"),
+        )
+            .into_response(),
+    }
 }

@@ -15,6 +15,7 @@ use super::offerings::{self, OfferingStep};
 use super::{IndexEntry, NameEntry, Overlay, StateRead, TxContext, Verdict, index, keys, names};
 use crate::error::{Result, TxError};
 use crate::limits::{MAX_ID_BYTES, MAX_REASON_BYTES, MAX_SHARE_CLASSES};
+use crate::paging::Cursor;
 use crate::tx::Consent;
 use crate::types::{Hash, Height, PublicKey, encode};
 
@@ -193,6 +194,12 @@ pub struct HolderEvent {
 /// Store key prefix of a company's register log.
 pub fn register_log_prefix(company: &str) -> Vec<u8> {
     [index::REGISTER_LOG, company.as_bytes(), &[0]].concat()
+}
+
+/// The page cursor from which a register log (or a holder's history), read oldest first,
+/// starts at the first change made at `height`: an entry's position begins with its height.
+pub fn log_cursor_at(height: Height) -> Cursor {
+    Cursor::new(height.to_be_bytes().to_vec())
 }
 
 /// Store key prefix of one holder's history.

@@ -34,7 +34,8 @@ pub use certs::{
 };
 pub use companies::{
     Change, CompanyEntry, CompanyEvent, HolderEntry, HolderEvent, HolderRevocation, ShareClass,
-    balance, check_company_id, company_id, holder_history_prefix, register_log_prefix,
+    balance, check_company_id, company_id, holder_history_prefix, log_cursor_at,
+    register_log_prefix,
 };
 pub use identities::{
     IdentityEntry, IdentityEvent, KeyHistory, KeyPeriod, KeyRole, check_id, identity_history_prefix,

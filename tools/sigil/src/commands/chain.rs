@@ -51,6 +51,15 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<Exit> {
                 format!("height {}, round {}", c.height, c.round),
             ]);
         }
+        if let Some(sync) = &s.sync {
+            facts.push(vec![
+                "sync".into(),
+                format!(
+                    "{} block(s) behind the best tip a peer announced, {}",
+                    sync.blocks_behind, sync.peer_best_height
+                ),
+            ]);
+        }
         if let Some(r) = &s.mempool_recheck {
             facts.push(vec![
                 "mempool recheck".into(),

@@ -466,6 +466,103 @@ pub fn company_events(
     }
 }
 
+fn with(mut details: Value, extra: Value) -> Value {
+    if let (Some(d), Value::Object(extra)) = (details.as_object_mut(), extra) {
+        d.extend(extra);
+    }
+    details
+}
+
+fn holder_issued(subject: &str, k: &PublicKey, extra: Value) -> Found {
+    found(
+        "holder-issued",
+        subject,
+        format!("issued with key {}", key(k)),
+        with(json!({ "key": k }), extra),
+    )
+}
+
+fn holder_rotated(subject: &str, k: &PublicKey, previous: &PublicKey, extra: Value) -> Found {
+    found(
+        "holder-key-rotated",
+        subject,
+        format!("key changed from {} to {}", key(previous), key(k)),
+        with(json!({ "key": k, "previous_key": previous }), extra),
+    )
+}
+
+/// `reason` is `None` when the holder was revoked and then re-keyed (reinstated) before the
+/// height proven: its entry keeps the revocation's height, not its reason.
+fn holder_revoked(subject: &str, reason: Option<&str>, extra: Value) -> Found {
+    let summary = match reason {
+        Some(r) => format!("revoked: {r}"),
+        None => "revoked, then reinstated with a new key".into(),
+    };
+    found(
+        "holder-revoked",
+        subject,
+        summary,
+        with(json!({ "reason": reason }), extra),
+    )
+}
+
+/// Whether a holder's entry shows a change made at `at`: issued, re-keyed or revoked then.
+pub fn holder_changed_at(entry: &HolderEntry, at: Height) -> bool {
+    entry.issued_at == at
+        || entry.revoked.as_ref().is_some_and(|r| r.height == at)
+        || entry
+            .keys
+            .iter()
+            .any(|p| p.from == at || p.until == Some(at))
+}
+
+/// The changes a holder's entry, proven at `height`, shows after `since`: issued, re-keyed,
+/// revoked (each period's bounds and the revocation carry their heights), oldest first; each
+/// event's details say the height of its change (`at`).
+pub fn holder_changes(
+    company: &str,
+    entry: &HolderEntry,
+    since: Height,
+    height: Height,
+) -> Vec<Found> {
+    let subject = format!("holder {} of {company}", entry.holder);
+    let within = |at: Height| since < at && at <= height;
+    let mut out: Vec<(Height, Found)> = Vec::new();
+    if within(entry.issued_at) {
+        let first = entry.keys.first().map_or(&entry.key, |p| &p.key);
+        let at = entry.issued_at;
+        out.push((at, holder_issued(&subject, first, json!({ "at": at }))));
+    }
+    for pair in entry.keys.windows(2) {
+        if within(pair[1].from) {
+            let at = pair[1].from;
+            out.push((
+                at,
+                holder_rotated(&subject, &pair[1].key, &pair[0].key, json!({ "at": at })),
+            ));
+        }
+    }
+    let revoked = entry.revoked.as_ref().filter(|r| within(r.height));
+    if let Some(r) = revoked {
+        out.push((
+            r.height,
+            holder_revoked(&subject, Some(&r.reason), json!({ "at": r.height })),
+        ));
+    }
+    // A period closed with no key following it at once was closed by a revocation that a
+    // later new key has lifted.
+    for p in &entry.keys {
+        if let Some(at) = p.until.filter(|at| within(*at))
+            && !entry.keys.iter().any(|q| q.from == at)
+            && revoked.is_none_or(|r| r.height != at)
+        {
+            out.push((at, holder_revoked(&subject, None, json!({ "at": at }))));
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
 pub fn holder_events(
     company: &str,
     holder: &str,
@@ -476,28 +573,13 @@ pub fn holder_events(
     let mut out = Vec::new();
     let entry_events =
         |o: Option<&HolderEntry>, n: Option<&HolderEntry>, out: &mut Vec<Found>| match (o, n) {
-            (None, Some(n)) => out.push(found(
-                "holder-issued",
-                &subject,
-                format!("issued with key {}", key(&n.key)),
-                json!({ "key": n.key }),
-            )),
+            (None, Some(n)) => out.push(holder_issued(&subject, &n.key, json!({}))),
             (Some(o), Some(n)) => {
                 if n.key != o.key {
-                    out.push(found(
-                        "holder-key-rotated",
-                        &subject,
-                        format!("key changed from {} to {}", key(&o.key), key(&n.key)),
-                        json!({ "key": n.key, "previous_key": o.key }),
-                    ));
+                    out.push(holder_rotated(&subject, &n.key, &o.key, json!({})));
                 }
                 if let (None, Some(r)) = (&o.revoked, &n.revoked) {
-                    out.push(found(
-                        "holder-revoked",
-                        &subject,
-                        format!("revoked: {}", r.reason),
-                        json!({ "reason": r.reason }),
-                    ));
+                    out.push(holder_revoked(&subject, Some(&r.reason), json!({})));
                 }
             }
             _ => {}
@@ -561,6 +643,56 @@ mod tests {
 
     fn kinds(found: &[Found]) -> Vec<&'static str> {
         found.iter().map(|f| f.event).collect()
+    }
+
+    #[test]
+    fn a_holder_entry_says_what_changed_after_a_height() {
+        use sigil_core::state::{HolderRevocation, KeyPeriod, KeyRole};
+        let (k1, k2) = (Keypair::generate().public(), Keypair::generate().public());
+        let period = |key, from, until| KeyPeriod {
+            key,
+            role: KeyRole::Holder,
+            from,
+            until,
+        };
+        // Issued at 10, revoked at 12, reinstated with a new key at 14.
+        let entry = HolderEntry {
+            company: "acme".into(),
+            holder: "h-1".into(),
+            key: k2,
+            attr_hash: None,
+            issued_at: 10,
+            revoked: None,
+            keys: vec![period(k1, 10, Some(12)), period(k2, 14, None)],
+        };
+        let changes = |since, height| kinds(&holder_changes("acme", &entry, since, height));
+        assert_eq!(
+            changes(9, 14),
+            ["holder-issued", "holder-revoked", "holder-key-rotated"]
+        );
+        assert_eq!(changes(10, 13), ["holder-revoked"]);
+        assert!(changes(14, 20).is_empty());
+        let found = holder_changes("acme", &entry, 11, 12);
+        assert_eq!(found[0].details["reason"], Value::Null);
+        assert_eq!(found[0].details["at"], 12);
+        for at in [10, 12, 14] {
+            assert!(holder_changed_at(&entry, at));
+        }
+        assert!(!holder_changed_at(&entry, 11));
+        // Revoked and not reinstated: the reason is in the entry.
+        let revoked = HolderEntry {
+            revoked: Some(HolderRevocation {
+                height: 12,
+                reason: "left".into(),
+            }),
+            key: k1,
+            keys: vec![period(k1, 10, Some(12))],
+            ..entry.clone()
+        };
+        let found = holder_changes("acme", &revoked, 10, 12);
+        assert_eq!(kinds(&found), ["holder-revoked"]);
+        assert_eq!(found[0].details["reason"], "left");
+        assert_eq!(found[0].subject, "holder h-1 of acme");
     }
 
     #[test]

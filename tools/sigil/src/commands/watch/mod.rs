@@ -5,15 +5,18 @@
 mod event;
 mod exec;
 mod prove;
+mod register;
 mod state;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
 use sigil_core::block::follow_handoffs;
-use sigil_core::state::{CompanyEntry, NameEntry, ValidatorSet, check_company_id, check_id, keys};
+use sigil_core::state::{
+    CompanyEntry, HolderEntry, NameEntry, ValidatorSet, check_company_id, check_id, keys,
+};
 use sigil_core::types::{Hash, Height};
 
 use super::Ctx;
@@ -22,7 +25,7 @@ use crate::client::{Client, is_unreachable};
 use crate::output::Exit;
 use event::{Dates, Event, Found, NameItem};
 use exec::Exec;
-use prove::{Fetched, NotVerified, Proven, prove};
+use prove::{Fetched, NotVerified, Proven, lie, prove};
 use state::{Certs, HolderSnap, ItemState, NameSnap, Snap, StateFile};
 
 /// Longest one wait for the next block (the node holds the request until then).
@@ -286,9 +289,7 @@ impl Watch {
             }
         }
         if items.is_empty() {
-            anyhow::bail!(
-                "nothing to watch: give names, --identity ID or --company C (with --holder ID)"
-            );
+            anyhow::bail!("nothing to watch: give names, --identity ID or --company C");
         }
         let mut seen = BTreeSet::new();
         items.retain(|i| seen.insert(i.key()));
@@ -372,9 +373,23 @@ impl Watch {
         // What the first values make worth proving too: bindings, certificates that joined or
         // left a list, balances of the company's classes.
         let mut names: Vec<(NameSnap, Vec<Hash>)> = Vec::new();
+        // By company: the holders its register log says changed since its last proven state.
+        let mut hinted = BTreeMap::new();
         let mut second = BTreeSet::new();
         for item in &self.items {
             match item {
+                Item::Company(id) => {
+                    let entry: Option<CompanyEntry> =
+                        proven.get(&keys::company(id), &format!("the company `{id}`"))?;
+                    let since = file.state.items.get(&item.key()).map(|o| o.height);
+                    if let (Some(_), Some(since)) = (entry, since)
+                        && since < height
+                    {
+                        let hints = register::hinted(&self.client, id, since, height).await?;
+                        second.extend(hints.keys().map(|h| keys::holder(id, h)));
+                        hinted.insert(id.clone(), hints);
+                    }
+                }
                 Item::Name(n) => {
                     let snap = NameSnap {
                         entry: proven
@@ -494,13 +509,39 @@ impl Watch {
                 }
                 Item::Company(id) => {
                     let entry = proven.get(&keys::company(id), &format!("the company `{id}`"))?;
-                    let found = match old {
+                    let mut found = match old {
                         Some(ItemState {
                             snap: Snap::Company { entry: o },
                             ..
                         }) => event::company_events(id, o, &entry),
                         _ => Vec::new(),
                     };
+                    for (holder, heights) in hinted.get(id).into_iter().flatten() {
+                        let entry: Option<HolderEntry> = proven.get(
+                            &keys::holder(id, holder),
+                            &format!("holder `{holder}` of `{id}`"),
+                        )?;
+                        let Some(entry) = entry else {
+                            return Err(lie(format!(
+                                "the node's register log of `{id}` names holder `{holder}`, which its proof says does not exist at height {height}"
+                            )));
+                        };
+                        if let Some(at) = heights
+                            .iter()
+                            .find(|at| !event::holder_changed_at(&entry, **at))
+                        {
+                            return Err(lie(format!(
+                                "the node's register log of `{id}` says holder `{holder}` changed at height {at}, which its proven entry does not show"
+                            )));
+                        }
+                        // A holder watched by --holder has its own events.
+                        let watched = self.items.iter().any(|i| {
+                            matches!(i, Item::Holder { company, holder: h } if company == id && h == holder)
+                        });
+                        if !watched {
+                            found.extend(event::holder_changes(id, &entry, since, height));
+                        }
+                    }
                     (Snap::Company { entry }, found)
                 }
                 Item::Holder { company, holder } => {

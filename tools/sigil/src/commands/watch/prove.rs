@@ -29,7 +29,8 @@ impl std::fmt::Display for NotVerified {
 
 impl std::error::Error for NotVerified {}
 
-fn lie(reason: impl Into<String>) -> anyhow::Error {
+/// The error of a node's answer that does not hold.
+pub(super) fn lie(reason: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(NotVerified {
         reason: reason.into(),
         other_set: false,
