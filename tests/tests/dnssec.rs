@@ -2,7 +2,8 @@
 //! ours: dnspython validates a signed A and TXT answer, a compact NXDOMAIN and a NODATA with
 //! the trust anchor `sigil dns anchor` prints; an `unbound` started here with that anchor and
 //! a stub zone for `sigil.` pointing at the node sets the AD bit, and answers SERVFAIL once a
-//! rogue between it and the node flips a byte of a signature.
+//! rogue between it and the node flips a byte of a signature. A light resolver's answers,
+//! signed with its own key, validate with its own anchor.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -135,19 +136,37 @@ fn signed_answers_validate_with_the_anchor_and_tampering_fails() {
     assert_eq!(json["zones"][0]["ds"], ds);
 
     // dnspython validates what the node signs.
-    let output = Command::new("timeout")
-        .args(["60", PYTHON, "-c", DNSPYTHON_VALIDATION])
-        .arg(node.dns.ip().to_string())
-        .arg(node.dns.port().to_string())
-        .args([dnskey, ds])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {PYTHON} (apt-get install python3-dnspython): {e}"));
-    assert!(
-        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("validated"),
-        "dnspython: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    dnspython_validates(node.dns, dnskey, ds);
+
+    // A light resolver over the node signs what it proves with its own key, in its own data
+    // folder, and serves its own anchor: dnspython validates its answers with that anchor.
+    let light_data = dir.path().join("light");
+    let light = Node::start_args(
+        &light_data,
+        &[
+            "--light",
+            "--genesis",
+            data.join("genesis.json").to_str().unwrap(),
+            "--data",
+            light_data.to_str().unwrap(),
+            "--peer",
+            &node.api,
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ],
     );
+    sigil_tests::assert_owner_only(&light_data.join("dns-zone-key.pem"));
+    let light_anchor = ok(light.sigil(&keys, &["dns", "anchor"]));
+    let light_lines: Vec<&str> = light_anchor.lines().collect();
+    assert_eq!(light_lines.len(), 2, "{light_anchor}");
+    assert_ne!(
+        light_lines[0], dnskey,
+        "the light resolver has a key of its own"
+    );
+    dnspython_validates(light.dns, light_lines[0], light_lines[1]);
+    drop(light);
 
     // unbound, anchored and stubbed to the node: validated answers carry AD.
     let direct = Unbound::start(dir.path(), "direct", dnskey, node.dns);
@@ -190,6 +209,23 @@ fn signed_answers_validate_with_the_anchor_and_tampering_fails() {
     assert!(
         log.contains("validation failure <example.sigil. A IN>") && log.contains("signature"),
         "unbound's log does not say a signature failed:\n{log}"
+    );
+}
+
+/// Runs [`DNSPYTHON_VALIDATION`] against the server at `dns` with the anchor `dnskey`, `ds`.
+fn dnspython_validates(dns: SocketAddr, dnskey: &str, ds: &str) {
+    let output = Command::new("timeout")
+        .args(["60", PYTHON, "-c", DNSPYTHON_VALIDATION])
+        .arg(dns.ip().to_string())
+        .arg(dns.port().to_string())
+        .args([dnskey, ds])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {PYTHON} (apt-get install python3-dnspython): {e}"));
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("validated"),
+        "dnspython against {dns}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
