@@ -237,3 +237,41 @@ impl fmt::Display for Fault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn clock_skews_stay_within_the_ledgers_bound_both_ways_and_reach_it() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (mut ahead, mut behind, mut at_bound) = (0, 0, 0);
+        for _ in 0..5_000 {
+            if let Fault::ClockSkew { offset_ms, .. } = Fault::draw(&mut rng, 4, 5, true) {
+                assert!(offset_ms != 0 && offset_ms.unsigned_abs() <= MAX_CLOCK_DRIFT_MS);
+                ahead += usize::from(offset_ms > 0);
+                behind += usize::from(offset_ms < 0);
+                at_bound += usize::from(offset_ms.unsigned_abs() == MAX_CLOCK_DRIFT_MS);
+            }
+        }
+        assert!(
+            ahead > 0 && behind > 0 && at_bound > 0,
+            "{ahead} {behind} {at_bound}"
+        );
+    }
+
+    #[test]
+    fn without_libfaketime_no_skew_is_drawn_and_a_seed_draws_what_it_drew_before() {
+        // Seed 66 drew these three before clock skews existed (the CI test's seed then).
+        let mut rng = ChaCha8Rng::seed_from_u64(66);
+        let kinds: Vec<&str> = (0..3)
+            .map(|_| Fault::draw(&mut rng, 4, 5, false).kind())
+            .collect();
+        assert_eq!(kinds, ["full-disk", "crash-hook", "partition"]);
+        for _ in 0..5_000 {
+            assert_ne!(Fault::draw(&mut rng, 4, 5, false).kind(), "clock-skew");
+        }
+    }
+}

@@ -61,6 +61,9 @@ struct Args {
     list: bool,
     /// Full disks by a write quota even where a tmpfs could be mounted.
     no_mount: bool,
+    /// No clock skew even where libfaketime is installed: the draws of a run recorded before
+    /// the kind existed, or on a machine without it.
+    no_skew: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -69,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
     let mut seed = None;
     let mut list = false;
     let mut no_mount = false;
+    let mut no_skew = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -80,8 +84,9 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => seed = Some(value("--seed")?),
             "--list" => list = true,
             "--no-mount" => no_mount = true,
+            "--no-skew" => no_skew = true,
             "-h" | "--help" => {
-                return Err("usage: campaign [--rounds N] [--seed S] [--list] [--no-mount]\n  --list: print the faults the seed draws, run nothing\n  --no-mount: full disks by a write quota (RLIMIT_FSIZE), as where no tmpfs may be mounted".to_string());
+                return Err("usage: campaign [--rounds N] [--seed S] [--list] [--no-mount] [--no-skew]\n  --list: print the faults the seed draws, run nothing\n  --no-mount: full disks by a write quota (RLIMIT_FSIZE), as where no tmpfs may be mounted\n  --no-skew: no clock skew, as where libfaketime is not installed (a seed then draws what it drew before clock skews existed)".to_string());
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -97,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         seed,
         list,
         no_mount,
+        no_skew,
     })
 }
 
@@ -130,7 +136,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let faketime = libfaketime();
+    let faketime = libfaketime().filter(|_| !args.no_skew);
     if args.list {
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
         for round in 1..=args.rounds {
@@ -140,7 +146,7 @@ fn main() {
             );
         }
         if faketime.is_none() {
-            println!("(no clock skew drawn: libfaketime is not installed)");
+            println!("(no clock skew drawn: libfaketime is not installed, or --no-skew)");
         }
         return;
     }
@@ -264,10 +270,10 @@ fn main() {
             .map(|k| format!("{k}={}", tally.faults.get(k).copied().unwrap_or(0)))
             .collect::<Vec<_>>()
             .join(" "),
-        if skew {
-            "libfaketime"
-        } else {
-            "not-drawn(no-libfaketime)"
+        match (skew, args.no_skew) {
+            (true, _) => "libfaketime",
+            (false, true) => "not-drawn(--no-skew)",
+            (false, false) => "not-drawn(no-libfaketime)",
         },
         if world.disks.mounted() {
             "tmpfs"
