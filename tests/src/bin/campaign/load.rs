@@ -413,22 +413,24 @@ impl CertBook {
         if self.revoke_unseen
             && let Some(hash) = self.live
         {
+            // Registered and seen final: a node that does not hold it lags, ask another.
             match cert_active(api, &self.name, &hash) {
-                Some(true) => self.revoke_unseen = false,
-                Some(false) => {
+                Some(Some(true)) => self.revoke_unseen = false,
+                Some(Some(false)) => {
                     self.live = None;
                     self.revoke_unseen = false;
                 }
-                None => return,
+                Some(None) | None => return,
             }
         }
         if self.live.is_some() || self.unseen.is_empty() {
             return;
         }
         let path = format!("/v1/accounts/{}", key.public());
-        let Some(next_nonce) = http::get(api, &path, Duration::ZERO)
+        // Transactions of the key in final blocks (not counting those pending).
+        let Some(final_nonce) = http::get(api, &path, Duration::ZERO)
             .ok()
-            .and_then(|(code, account)| (code == 200).then(|| account["next_nonce"].as_u64()))
+            .and_then(|(code, account)| (code == 200).then(|| account["final_nonce"].as_u64()))
             .flatten()
         else {
             return;
@@ -436,14 +438,16 @@ impl CertBook {
         let mut i = 0;
         while i < self.unseen.len() && self.live.is_none() {
             let (hash, nonce) = self.unseen[i];
-            if nonce >= next_nonce {
+            if nonce >= final_nonce {
                 i += 1;
                 continue;
             }
+            // The nonce is used in a final block this node holds: a certificate it does not
+            // hold was never registered.
             match cert_active(api, &self.name, &hash) {
                 Some(active) => {
                     self.unseen.remove(i);
-                    if active {
+                    if active == Some(true) {
                         self.live = Some(hash);
                         stats.certs_found.fetch_add(1, Ordering::Relaxed);
                     }
@@ -454,16 +458,16 @@ impl CertBook {
     }
 }
 
-/// Whether the certificate `hash` of `name` is active on node `api` (`false` if the node does
-/// not hold it); `None` if the node did not answer.
-fn cert_active(api: &str, name: &str, hash: &Hash) -> Option<bool> {
+/// Whether the certificate `hash` of `name` is active on node `api`: `Some(None)` if the node
+/// does not hold it, `None` if it did not answer.
+fn cert_active(api: &str, name: &str, hash: &Hash) -> Option<Option<bool>> {
     match http::get(
         api,
         &format!("/v1/names/{name}/certs/{hash}"),
         Duration::ZERO,
     ) {
-        Ok((200, entry)) => entry["active"].as_bool(),
-        Ok((404, _)) => Some(false),
+        Ok((200, entry)) => entry["active"].as_bool().map(Some),
+        Ok((404, _)) => Some(None),
         _ => None,
     }
 }
