@@ -26,12 +26,36 @@ pub fn post(api: &str, path: &str, body: &serde_json::Value) -> Result<Answer, S
 }
 
 /// Sends one request (`method`, `path`, a JSON `body` for a POST) and returns the answer's
-/// head and body as text, waiting at most `timeout` for each read.
+/// head and body as text, waiting at most [`CONNECT`] for the connection and `timeout` for
+/// each read or write.
 pub fn request(
     api: &str,
     method: &str,
     path: &str,
     body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<(String, String), String> {
+    exchange(api, method, path, body, CONNECT, timeout)
+}
+
+/// Like [`request`], waiting up to `timeout` for the connection too: for a test that expects
+/// its node to answer, however loaded (a full accept queue holds a connection back).
+pub fn request_patient(
+    api: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<(String, String), String> {
+    exchange(api, method, path, body, timeout, timeout)
+}
+
+fn exchange(
+    api: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    connect: Duration,
     timeout: Duration,
 ) -> Result<(String, String), String> {
     let host = api.trim_start_matches("http://");
@@ -47,10 +71,10 @@ pub fn request(
     };
     let addr: SocketAddr = host.parse().map_err(|e| format!("{host}: {e}"))?;
     let mut stream =
-        TcpStream::connect_timeout(&addr, CONNECT).map_err(|e| format!("connect {host}: {e}"))?;
+        TcpStream::connect_timeout(&addr, connect).map_err(|e| format!("connect {host}: {e}"))?;
     stream
         .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(SLACK)))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .map_err(|e| e.to_string())?;
     stream
         .write_all(request.as_bytes())

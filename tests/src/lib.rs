@@ -317,8 +317,8 @@ pub fn api_get_any(api: &str, path: &str) -> (String, String) {
 
 /// `POST` a JSON document to the node's API; returns the status line and the parsed body.
 pub fn api_post(api: &str, path: &str, body: &serde_json::Value) -> (String, serde_json::Value) {
-    let (head, answer) =
-        http::request(api, "POST", path, Some(body), ANSWER_WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let (head, answer) = http::request_patient(api, "POST", path, Some(body), ANSWER_WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
     let status = head.lines().next().unwrap_or_default().to_string();
     let json = serde_json::from_str(&answer)
         .unwrap_or_else(|e| panic!("POST {path}: not JSON ({e}): {answer}"));
@@ -330,5 +330,5 @@ const ANSWER_WAIT: Duration = Duration::from_secs(70);
 
 /// The head and body of a `GET` answer.
 fn http_get(api: &str, path: &str) -> (String, String) {
-    http::request(api, "GET", path, None, ANSWER_WAIT).unwrap_or_else(|e| panic!("{e}"))
+    http::request_patient(api, "GET", path, None, ANSWER_WAIT).unwrap_or_else(|e| panic!("{e}"))
 }

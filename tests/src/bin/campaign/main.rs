@@ -596,12 +596,14 @@ fn clock_skew(
                 "  its {} blocks while skewed stamped {low:+}..{high:+} ms against the campaign's clock",
                 stamps.len()
             );
-            // Ahead, its blocks carry its clock less the time to decide and read them;
-            // behind, its parent's time (block times never go back).
-            if offset_ms > 0 && *high > offset_ms / 2 {
+            // A block is stamped before it is decided and read: on true clocks its time is
+            // behind the moment it is read. Ahead, its blocks carry its clock, the offset less
+            // the time to decide and read them; behind, their parent's time (block times
+            // never go back).
+            if offset_ms > 0 && *high > 0 {
                 "its blocks stamped ahead and accepted"
             } else if offset_ms > 0 {
-                "its blocks NOT stamped ahead"
+                "its blocks accepted, the offset within the time to decide one"
             } else {
                 "its blocks accepted"
             }
