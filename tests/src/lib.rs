@@ -14,6 +14,7 @@ pub mod company;
 pub mod disks;
 pub mod dns;
 pub mod flood;
+pub mod http;
 pub mod liar;
 pub mod links;
 pub mod metrics;
@@ -316,43 +317,18 @@ pub fn api_get_any(api: &str, path: &str) -> (String, String) {
 
 /// `POST` a JSON document to the node's API; returns the status line and the parsed body.
 pub fn api_post(api: &str, path: &str, body: &serde_json::Value) -> (String, serde_json::Value) {
-    let body = body.to_string();
-    let (head, answer) = http(
-        api,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            api.trim_start_matches("http://"),
-            body.len()
-        ),
-    );
+    let (head, answer) = http::request_patient(api, "POST", path, Some(body), ANSWER_WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
     let status = head.lines().next().unwrap_or_default().to_string();
     let json = serde_json::from_str(&answer)
         .unwrap_or_else(|e| panic!("POST {path}: not JSON ({e}): {answer}"));
     (status, json)
 }
 
+/// How long the panicking helpers wait for an answer (long-polls included).
+const ANSWER_WAIT: Duration = Duration::from_secs(70);
+
 /// The head and body of a `GET` answer.
 fn http_get(api: &str, path: &str) -> (String, String) {
-    http(
-        api,
-        &format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            api.trim_start_matches("http://")
-        ),
-    )
-}
-
-/// Sends one raw HTTP/1.1 request and returns the answer's head and body.
-fn http(api: &str, request: &str) -> (String, String) {
-    use std::io::{Read, Write};
-    let addr = api.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(70)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("send request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
-    (head.to_string(), body.to_string())
+    http::request_patient(api, "GET", path, None, ANSWER_WAIT).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,6 +1,6 @@
 //! The fault campaign in brief: three rounds of seeded faults (the campaign binary, as a user
-//! runs it) against four validators and a full node under load, with no fork, no lost final
-//! transaction and progress after every heal. And the failure it found, on its own: a
+//! runs it, one round a clock skewed to the ledger's bound) against four validators and a full
+//! node under load, with no fork, no lost final transaction and progress after every heal. And the failure it found, on its own: a
 //! validator whose disk fills stops with the error, and rejoins once restarted with room.
 
 use std::io::{BufRead, BufReader};
@@ -13,10 +13,14 @@ use sigil_tests::disks::Disks;
 use sigil_tests::network::Network;
 
 /// The seed: its first three rounds draw a full disk on a validator, a crash hook between
-/// voting and committing, and a 1|3 partition (`campaign --list --rounds 3 --seed 66`). Where
-/// the test may mount a tmpfs (root), the full disk is one (ENOSPC): a node used to stall on
-/// it, its consensus stopped and its API up, and never recover.
-const SEED: &str = "66";
+/// voting and committing, and a validator's clock 5 s ahead, the most the ledger allows
+/// (`campaign --list --rounds 3 --seed 1122`; where libfaketime is not installed no clock skew
+/// is drawn, and the seed draws other faults). Where the test may mount a tmpfs (root), the
+/// full disk is one (ENOSPC): a node used to stall on it, its consensus stopped and its API
+/// up, and never recover.
+const SEED: &str = "1122";
+/// Where Debian's `faketime` package puts libfaketime (the campaign skews clocks with it).
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// Bound for the whole run (setup, three rounds, the last checks).
 const RUN: Duration = Duration::from_secs(600);
 
@@ -58,6 +62,12 @@ fn three_seeded_fault_rounds_lose_nothing_and_never_fork() {
         summary.contains(" forks=0 lost=0 double-votes=0 "),
         "{summary}"
     );
+    if std::path::Path::new(LIBFAKETIME).exists() {
+        assert!(
+            summary.contains(" clock-skew=1] clock-skew-by=libfaketime "),
+            "{summary}"
+        );
+    }
     // The load got transactions of every kind final and the checks read them on every node.
     for kind in ["names", "certs", "shares"] {
         assert!(!summary.contains(&format!(" {kind}=0")), "{summary}");

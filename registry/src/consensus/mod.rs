@@ -271,11 +271,41 @@ fn network_keypair(key: &Keypair) -> Result<NetworkKeypair> {
         .map_err(|e| Error::invalid(format!("the key is not a network key: {e}")))
 }
 
+/// Bytes of the write-ahead log's header (a version and a sequence), before its first entry.
+const WAL_HEADER_BYTES: u64 = malachitebft_app_channel::app::wal::log::constants::HEADER_SIZE;
+
 /// Reads and decodes the whole write-ahead log before the engine does: a truncated or corrupted
 /// log, or an entry that passes its checksum but does not decode, makes
 /// the node refuse to start with the file named (upstream issue #1434: the engine may hang).
+///
+/// A log shorter than its 12-byte header (version, sequence) is moved aside to `<log>.torn`
+/// and the node starts on a fresh one: the engine writes that header, and syncs it, when it
+/// creates the file, before any entry; restarting the log at a new height rewrites the
+/// sequence in place and truncates to the header, never below it. So such a file comes from a
+/// creation cut off (a crash, a full disk) and holds no entry, no vote to remember: it tells
+/// no more than no file at all, as a log cut to exactly its header holds nothing either.
 pub fn check_wal(path: &Path) -> Result<()> {
     if !path.exists() {
+        return Ok(());
+    }
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if len > 0 && len < WAL_HEADER_BYTES {
+        let torn = path.with_extension("torn");
+        std::fs::rename(path, &torn).map_err(|e| {
+            Error::invalid(format!(
+                "the consensus write-ahead log {} is shorter than its header and cannot be moved aside to {} ({e}); move it aside and restart",
+                path.display(),
+                torn.display()
+            ))
+        })?;
+        tracing::warn!(
+            log = %path.display(),
+            moved_to = %torn.display(),
+            bytes = len,
+            "the consensus write-ahead log is shorter than its {WAL_HEADER_BYTES}-byte header: its creation was cut off before any entry; moved aside, starting on a fresh log"
+        );
         return Ok(());
     }
     let damaged = |e: std::io::Error| {
@@ -319,5 +349,75 @@ mod tests {
             err.contains("is damaged") && err.contains("move it aside"),
             "{err}"
         );
+    }
+
+    /// A log of one height: its header, at sequence `height`, and two entries.
+    fn log_with_entries(path: &Path, height: u64) -> Vec<u8> {
+        let mut log = Log::open(path).unwrap();
+        log.reset(height).unwrap();
+        for entry in [[0xEE, 1, 2, 3], [0xEE, 4, 5, 6]] {
+            log.append(entry).unwrap();
+        }
+        log.flush().unwrap();
+        drop(log);
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn a_log_cut_inside_its_header_is_moved_aside_and_the_node_starts_on_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal");
+        let bytes = log_with_entries(&path, 7);
+        assert!(bytes.len() as u64 > WAL_HEADER_BYTES);
+        for cut in 0..WAL_HEADER_BYTES as usize {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            check_wal(&path).unwrap_or_else(|e| panic!("cut to {cut} bytes: {e}"));
+            let torn = dir.path().join("wal.torn");
+            if cut == 0 {
+                // An empty file the engine fills with a header itself.
+                assert!(path.exists());
+            } else {
+                assert!(!path.exists(), "cut to {cut} bytes: still in place");
+                assert_eq!(std::fs::read(&torn).unwrap(), &bytes[..cut]);
+                std::fs::remove_file(&torn).unwrap();
+            }
+            // The engine opens a fresh log there.
+            let log = Log::open(&path).unwrap();
+            assert_eq!(log.len(), 0, "cut to {cut} bytes");
+            drop(log);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_log_cut_past_its_header_is_kept_and_a_cut_into_an_entry_is_refused_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal");
+        let bytes = log_with_entries(&path, 7);
+        let header = WAL_HEADER_BYTES as usize;
+        // Just the header: a log restarted at its height with no entry yet.
+        std::fs::write(&path, &bytes[..header]).unwrap();
+        check_wal(&path).expect("a log of just its header is fine");
+        assert_eq!(std::fs::read(&path).unwrap(), &bytes[..header]);
+        // Past the header, every cut is judged by the entries as before: a partial first
+        // entry is dropped (the engine truncates it too) and the log kept; one that leaves a
+        // whole entry, well framed but no engine input, is refused with the file named.
+        let first_entry_end = header + (bytes.len() - header) / 2;
+        for cut in header + 1..bytes.len() {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            match check_wal(&path) {
+                Ok(()) => assert!(cut < first_entry_end, "cut to {cut} bytes: accepted"),
+                Err(e) => {
+                    let err = e.to_string();
+                    assert!(cut >= first_entry_end, "cut to {cut} bytes: {err}");
+                    assert!(
+                        err.contains("is damaged") && err.contains("move it aside"),
+                        "cut to {cut} bytes: {err}"
+                    );
+                }
+            }
+            assert!(path.exists(), "cut to {cut} bytes: moved");
+            assert!(!dir.path().join("wal.torn").exists(), "cut to {cut} bytes");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The invariants checked after every round: one chain (the same header, so the same block
-//! hash and state root, at every height on every node), every transaction a node reported
+//! hash and state root, at every height on every node, block times never going back), every transaction a node reported
 //! final final at the same height on every node, no validator caught voting two ways, and
 //! each node's memory under a bound.
 
@@ -9,8 +9,8 @@ use std::time::Duration;
 use sigil_tests::flood::rss_bytes;
 use sigil_tests::network::Network;
 
-use crate::http;
 use crate::load::FinalTx;
+use sigil_tests::http;
 
 /// Resident memory a node may use (a 2-core test machine's nodes use a small part of it); a
 /// node above it is growing without bound.
@@ -65,6 +65,16 @@ impl Checks {
                         break;
                     }
                 };
+                // Block times never go back (a proposer's clock behind its parent's time
+                // stamps the parent's).
+                if let Some(parent) = self.headers.get(&(height - 1))
+                    && header["time_ms"].as_u64() < parent["time_ms"].as_u64()
+                {
+                    problems.push(format!(
+                        "node {i}: block {height}'s time {} is before its parent's {}",
+                        header["time_ms"], parent["time_ms"]
+                    ));
+                }
                 let first = self.headers.entry(height).or_insert_with(|| header.clone());
                 if *first != header {
                     self.forks += 1;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use sigil_core::limits::MAX_CLOCK_DRIFT_MS;
 
 /// Crash points of `SIGIL_CRASH_AT` a validator can stop at while deciding a block.
 const CRASH_POINTS: [&str; 2] = ["before-commit", "after-commit"];
@@ -58,10 +59,20 @@ pub enum Fault {
         margin: u64,
         lasts: Duration,
     },
+    /// `node` restarted (SIGTERM, then started) with its wall clock `offset_ms` off
+    /// (libfaketime), at most [`MAX_CLOCK_DRIFT_MS`] either way, for `lasts`; then
+    /// restarted on the true clock.
+    ClockSkew {
+        node: usize,
+        offset_ms: i64,
+        lasts: Duration,
+    },
 }
 
-/// The kinds, in the order the summary lists them.
-pub const KINDS: [&str; 8] = [
+/// The kinds, in the order the summary lists them. Clock skew is last: where it cannot be
+/// applied (no libfaketime) the draw leaves it out, and a seed draws what it drew before the
+/// kind existed.
+pub const KINDS: [&str; 9] = [
     "kill",
     "crash-hook",
     "partition",
@@ -70,6 +81,7 @@ pub const KINDS: [&str; 8] = [
     "pause",
     "wal-truncated",
     "full-disk",
+    "clock-skew",
 ];
 
 impl Fault {
@@ -83,16 +95,19 @@ impl Fault {
             Fault::Pause { .. } => KINDS[5],
             Fault::TruncatedWal { .. } => KINDS[6],
             Fault::FullDisk { .. } => KINDS[7],
+            Fault::ClockSkew { .. } => KINDS[8],
         }
     }
 
     /// Draws one fault for a network of `validators` validators and `nodes` nodes in all
-    /// (the full nodes after the validators).
-    pub fn draw(rng: &mut ChaCha8Rng, validators: usize, nodes: usize) -> Fault {
+    /// (the full nodes after the validators); a clock skew only if `skew` (a clock can be
+    /// offset here).
+    pub fn draw(rng: &mut ChaCha8Rng, validators: usize, nodes: usize, skew: bool) -> Fault {
         let any = |rng: &mut ChaCha8Rng| rng.random_range(0..nodes);
         let validator = |rng: &mut ChaCha8Rng| rng.random_range(0..validators);
         let lasts = |rng: &mut ChaCha8Rng| Duration::from_millis(rng.random_range(1_000..6_000));
-        match rng.random_range(0..KINDS.len()) {
+        let kinds = if skew { KINDS.len() } else { KINDS.len() - 1 };
+        match rng.random_range(0..kinds) {
             0 => Fault::Kill {
                 node: any(rng),
                 after: Duration::from_millis(rng.random_range(0..3_000)),
@@ -149,11 +164,26 @@ impl Fault {
                 node: validator(rng),
                 draw: rng.random(),
             },
-            _ => Fault::FullDisk {
+            7 => Fault::FullDisk {
                 node: any(rng),
                 margin: rng.random_range(0..64 * 1024),
                 lasts: lasts(rng),
             },
+            _ => {
+                // One time in four exactly at the bound, the edge of what the ledger allows.
+                let max = MAX_CLOCK_DRIFT_MS as i64;
+                let size = if rng.random_bool(0.25) {
+                    max
+                } else {
+                    rng.random_range(100..max)
+                };
+                let sign = if rng.random_bool(0.5) { 1 } else { -1 };
+                Fault::ClockSkew {
+                    node: any(rng),
+                    offset_ms: sign * size,
+                    lasts: lasts(rng),
+                }
+            }
         }
     }
 }
@@ -199,6 +229,49 @@ impl fmt::Display for Fault {
                 f,
                 "disk of node {node} full ({margin} bytes left) for {lasts:?}"
             ),
+            Fault::ClockSkew {
+                node,
+                offset_ms,
+                lasts,
+            } => write!(f, "clock of node {node} {offset_ms:+} ms off for {lasts:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn clock_skews_stay_within_the_ledgers_bound_both_ways_and_reach_it() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (mut ahead, mut behind, mut at_bound) = (0, 0, 0);
+        for _ in 0..5_000 {
+            if let Fault::ClockSkew { offset_ms, .. } = Fault::draw(&mut rng, 4, 5, true) {
+                assert!(offset_ms != 0 && offset_ms.unsigned_abs() <= MAX_CLOCK_DRIFT_MS);
+                ahead += usize::from(offset_ms > 0);
+                behind += usize::from(offset_ms < 0);
+                at_bound += usize::from(offset_ms.unsigned_abs() == MAX_CLOCK_DRIFT_MS);
+            }
+        }
+        assert!(
+            ahead > 0 && behind > 0 && at_bound > 0,
+            "{ahead} {behind} {at_bound}"
+        );
+    }
+
+    #[test]
+    fn without_libfaketime_no_skew_is_drawn_and_a_seed_draws_what_it_drew_before() {
+        // Seed 66 drew these three before clock skews existed (the CI test's seed then).
+        let mut rng = ChaCha8Rng::seed_from_u64(66);
+        let kinds: Vec<&str> = (0..3)
+            .map(|_| Fault::draw(&mut rng, 4, 5, false).kind())
+            .collect();
+        assert_eq!(kinds, ["full-disk", "crash-hook", "partition"]);
+        for _ in 0..5_000 {
+            assert_ne!(Fault::draw(&mut rng, 4, 5, false).kind(), "clock-skew");
         }
     }
 }

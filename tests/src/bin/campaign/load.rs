@@ -1,8 +1,11 @@
 //! The load the faults land on: one thread per kind of transaction (name updates, certificate
 //! registrations and revocations, share issues), each a key of its own, submitting over the
 //! API of each node in turn, waiting until its transaction is final and recording every one a
-//! node reported final. Nodes that are down, paused or cut off only slow it down.
+//! node reported final. Nodes that are down, paused or cut off only slow it down. A certificate
+//! registered or revoked while its submitter lost sight of it (its node killed during the
+//! wait) is found again on the ledger, so the name's active certificates stay bounded.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +16,7 @@ use sigil_core::records::Record;
 use sigil_core::tx::{Op, Transaction};
 use sigil_core::types::{Hash, Keypair};
 
-use crate::http;
+use sigil_tests::http;
 
 /// How long one submission waits for its transaction to be final before trying elsewhere.
 const FINAL_WAIT: Duration = Duration::from_secs(15);
@@ -60,6 +63,11 @@ pub struct Stats {
     pub unconfirmed: AtomicU64,
     /// Transactions that were final but failed on the state (a bug in the load).
     pub failed: AtomicU64,
+    /// Refusals by kind and the node's error code (`certs too_many_certs`), counted.
+    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Certificates registered while their submitter lost sight of them, found active on the
+    /// ledger afterwards (and revoked in turn).
+    pub certs_found: AtomicU64,
 }
 
 /// Who submits what: the signer of each kind and the names and company it acts on.
@@ -101,6 +109,7 @@ impl Load {
             class,
             holder,
         } = actors;
+        let cert_name_book = cert_name.clone();
         let ops: Vec<(Kind, Keypair, OpMaker)> = vec![
             (
                 Kind::Name,
@@ -137,6 +146,12 @@ impl Load {
                     finals: finals.clone(),
                     stats: stats.clone(),
                     turn: t,
+                    certs: (kind == Kind::Cert).then(|| CertBook {
+                        name: cert_name_book.clone(),
+                        live: None,
+                        revoke_unseen: false,
+                        unseen: Vec::new(),
+                    }),
                 };
                 std::thread::spawn(move || submitter.run())
             })
@@ -203,22 +218,28 @@ struct Submitter {
     stats: Arc<Stats>,
     /// Which node the next submission goes to.
     turn: usize,
+    /// For the certificate kind: what became of its certificates.
+    certs: Option<CertBook>,
 }
 
 impl Submitter {
     fn run(mut self) {
         let mut seq = 0u64;
         let mut bits = 0u32;
-        let mut live: Option<Hash> = None;
+        let mut certs = self.certs.take();
         while !self.stop.load(Ordering::SeqCst) {
             let node = self.turn % self.apis.len();
             let api = self.apis[node].clone();
             seq += 1;
-            let op = (self.make)(seq, live);
+            if let Some(certs) = &mut certs {
+                certs.reconcile(&api, &self.key, &self.stats);
+            }
+            let op = (self.make)(seq, certs.as_ref().and_then(|c| c.live));
             match self.submit_once(&api, op.clone(), &mut bits) {
                 Outcome::Final(id, height) => {
-                    if self.kind == Kind::Cert {
-                        live = match op {
+                    if let Some(certs) = &mut certs {
+                        certs.revoke_unseen = false;
+                        certs.live = match op {
                             Op::CertRegister { cert } => Some(cert.cert_sha256),
                             _ => None,
                         };
@@ -249,7 +270,23 @@ impl Submitter {
                     }
                     // A revocation that failed was of a certificate registered elsewhere or
                     // not at all: start again with a fresh one.
-                    live = None;
+                    if let Some(certs) = &mut certs {
+                        certs.live = None;
+                        certs.revoke_unseen = false;
+                    }
+                }
+                Outcome::Unseen(nonce) => {
+                    if let Some(certs) = &mut certs {
+                        certs.unseen(&op, nonce);
+                    }
+                    std::thread::sleep(BACKOFF);
+                }
+                Outcome::Refused => {
+                    // A revocation refused may be of a certificate revoked unseen.
+                    if let Some(certs) = &mut certs {
+                        certs.revoke_unseen |= matches!(op, Op::CertRevoke { .. });
+                    }
+                    std::thread::sleep(BACKOFF);
                 }
                 Outcome::Retry => {}
                 Outcome::Elsewhere => std::thread::sleep(BACKOFF),
@@ -291,11 +328,20 @@ impl Submitter {
                     return Outcome::Retry;
                 }
                 self.stats.refused.fetch_add(1, Ordering::Relaxed);
-                return Outcome::Elsewhere;
+                let code = answer["error"]["code"].as_str().unwrap_or("no-code");
+                *self
+                    .stats
+                    .refusals
+                    .lock()
+                    .unwrap()
+                    .entry(format!("{} {code}", self.kind.label()))
+                    .or_default() += 1;
+                return Outcome::Refused;
             }
             Err(_) => {
+                // It may have been taken before the node went away.
                 self.stats.unreachable.fetch_add(1, Ordering::Relaxed);
-                return Outcome::Elsewhere;
+                return Outcome::Unseen(nonce);
             }
         };
         let path = format!("/v1/txs/{id}?wait_ms={}", FINAL_WAIT.as_millis());
@@ -306,13 +352,13 @@ impl Submitter {
             },
             Ok((200, done)) if done["status"] == "pending" => {
                 self.stats.unconfirmed.fetch_add(1, Ordering::Relaxed);
-                Outcome::Elsewhere
+                Outcome::Unseen(nonce)
             }
             Ok((200, done)) if done["status"] == "failed" => Outcome::Failed(done),
-            Ok(_) => Outcome::Elsewhere,
+            Ok(_) => Outcome::Unseen(nonce),
             Err(_) => {
                 self.stats.unreachable.fetch_add(1, Ordering::Relaxed);
-                Outcome::Elsewhere
+                Outcome::Unseen(nonce)
             }
         }
     }
@@ -323,8 +369,105 @@ enum Outcome {
     Final(String, u64),
     /// Final but failed on the state.
     Failed(serde_json::Value),
+    /// Accepted at this nonce, but its fate was not seen (the node went away during the
+    /// wait, or it was still pending): it may be final all the same.
+    Unseen(u64),
+    /// Refused at admission.
+    Refused,
     /// Try the same node again (it asked more work).
     Retry,
     /// Try the next node.
     Elsewhere,
+}
+
+/// What the certificate submitter knows of its name's certificates: the one it registered
+/// last and has not revoked, and those whose fate it did not see.
+struct CertBook {
+    /// The name the certificates are registered under.
+    name: String,
+    /// Registered and not revoked yet: the next operation revokes it.
+    live: Option<Hash>,
+    /// The last revocation of `live` was not seen to be final: check before revoking again.
+    revoke_unseen: bool,
+    /// Registrations accepted at a nonce whose fate was not seen: (certificate, nonce).
+    unseen: Vec<(Hash, u64)>,
+}
+
+impl CertBook {
+    /// A submission of `op` at `nonce` was accepted and then lost sight of.
+    fn unseen(&mut self, op: &Op, nonce: u64) {
+        match op {
+            Op::CertRegister { cert } => {
+                self.unseen.push((cert.cert_sha256, nonce));
+            }
+            Op::CertRevoke { .. } => self.revoke_unseen = true,
+            _ => {}
+        }
+    }
+
+    /// Reads from node `api` what became of the operations it lost sight of: a revocation
+    /// that was final clears `live`; a registration that was final and is active becomes
+    /// `live` (revoked next), once the account's nonce has passed it (its fate decided). A
+    /// node that does not answer leaves everything to the next try.
+    fn reconcile(&mut self, api: &str, key: &Keypair, stats: &Stats) {
+        if self.revoke_unseen
+            && let Some(hash) = self.live
+        {
+            // Registered and seen final: a node that does not hold it lags, ask another.
+            match cert_active(api, &self.name, &hash) {
+                Some(Some(true)) => self.revoke_unseen = false,
+                Some(Some(false)) => {
+                    self.live = None;
+                    self.revoke_unseen = false;
+                }
+                Some(None) | None => return,
+            }
+        }
+        if self.live.is_some() || self.unseen.is_empty() {
+            return;
+        }
+        let path = format!("/v1/accounts/{}", key.public());
+        // Transactions of the key in final blocks (not counting those pending).
+        let Some(final_nonce) = http::get(api, &path, Duration::ZERO)
+            .ok()
+            .and_then(|(code, account)| (code == 200).then(|| account["final_nonce"].as_u64()))
+            .flatten()
+        else {
+            return;
+        };
+        let mut i = 0;
+        while i < self.unseen.len() && self.live.is_none() {
+            let (hash, nonce) = self.unseen[i];
+            if nonce >= final_nonce {
+                i += 1;
+                continue;
+            }
+            // The nonce is used in a final block this node holds: a certificate it does not
+            // hold was never registered.
+            match cert_active(api, &self.name, &hash) {
+                Some(active) => {
+                    self.unseen.remove(i);
+                    if active == Some(true) {
+                        self.live = Some(hash);
+                        stats.certs_found.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                None => i += 1,
+            }
+        }
+    }
+}
+
+/// Whether the certificate `hash` of `name` is active on node `api`: `Some(None)` if the node
+/// does not hold it, `None` if it did not answer.
+fn cert_active(api: &str, name: &str, hash: &Hash) -> Option<Option<bool>> {
+    match http::get(
+        api,
+        &format!("/v1/names/{name}/certs/{hash}"),
+        Duration::ZERO,
+    ) {
+        Ok((200, entry)) => entry["active"].as_bool().map(Some),
+        Ok((404, _)) => Some(None),
+        _ => None,
+    }
 }

@@ -2,7 +2,7 @@
 //! loopback, their consensus links through proxies, a load of name, certificate and share
 //! transactions throughout, and each round one fault drawn from the seed (kill -9, a crash
 //! hook between voting and committing, a partition, a slow or lossy link, a paused process, a
-//! truncated write-ahead log, a full disk). After each round it heals, waits for progress and
+//! truncated write-ahead log, a full disk, a clock skewed within the ledger's bound). After each round it heals, waits for progress and
 //! checks that the nodes hold one chain, that no final transaction is lost and that memory
 //! stays bounded. One summary line at the end; on a failure, the seed and round that reproduce
 //! it, and a non-zero exit.
@@ -11,7 +11,6 @@
 
 mod checks;
 mod faults;
-mod http;
 mod load;
 
 use std::collections::BTreeMap;
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sigil_core::types::Keypair;
+use sigil_tests::http;
 use sigil_tests::links::Links;
 use sigil_tests::network::Network;
 use sigil_tools::config::FileConfig;
@@ -44,6 +44,15 @@ const HOOK_WAIT: Duration = Duration::from_secs(120);
 const SETUP: Duration = Duration::from_secs(120);
 /// Expensive API requests per second a node allows one client: the checks read every block.
 const API_RATE: u32 = 100_000;
+/// Where Debian's `faketime` package puts the library that offsets a process's wall clock.
+const LIBFAKETIME: [&str; 3] = [
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/local/lib/faketime/libfaketime.so.1",
+];
+/// Longest a skewed validator is held beyond its round's duration waiting for a block it
+/// proposed (the proof its clock was offset).
+const SKEW_PROPOSAL_WAIT: Duration = Duration::from_secs(20);
 
 struct Args {
     rounds: u64,
@@ -52,6 +61,9 @@ struct Args {
     list: bool,
     /// Full disks by a write quota even where a tmpfs could be mounted.
     no_mount: bool,
+    /// No clock skew even where libfaketime is installed: the draws of a run recorded before
+    /// the kind existed, or on a machine without it.
+    no_skew: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
     let mut seed = None;
     let mut list = false;
     let mut no_mount = false;
+    let mut no_skew = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -71,8 +84,9 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => seed = Some(value("--seed")?),
             "--list" => list = true,
             "--no-mount" => no_mount = true,
+            "--no-skew" => no_skew = true,
             "-h" | "--help" => {
-                return Err("usage: campaign [--rounds N] [--seed S] [--list] [--no-mount]\n  --list: print the faults the seed draws, run nothing\n  --no-mount: full disks by a write quota (RLIMIT_FSIZE), as where no tmpfs may be mounted".to_string());
+                return Err("usage: campaign [--rounds N] [--seed S] [--list] [--no-mount] [--no-skew]\n  --list: print the faults the seed draws, run nothing\n  --no-mount: full disks by a write quota (RLIMIT_FSIZE), as where no tmpfs may be mounted\n  --no-skew: no clock skew, as where libfaketime is not installed (a seed then draws what it drew before clock skews existed)".to_string());
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -88,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         seed,
         list,
         no_mount,
+        no_skew,
     })
 }
 
@@ -98,6 +113,8 @@ struct World {
     net: Network,
     links: Links,
     checks: Checks,
+    /// The libfaketime library, if installed: clock skews are drawn only then.
+    faketime: Option<PathBuf>,
 }
 
 /// How the campaign went so far.
@@ -119,13 +136,17 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let faketime = libfaketime().filter(|_| !args.no_skew);
     if args.list {
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
         for round in 1..=args.rounds {
             println!(
                 "round {round}: {}",
-                Fault::draw(&mut rng, VALIDATORS, NODES)
+                Fault::draw(&mut rng, VALIDATORS, NODES, faketime.is_some())
             );
+        }
+        if faketime.is_none() {
+            println!("(no clock skew drawn: libfaketime is not installed, or --no-skew)");
         }
         return;
     }
@@ -138,7 +159,8 @@ fn main() {
     std::panic::set_hook(Box::new(|info| eprintln!("campaign: {info}")));
     let mut tally = Tally::default();
     let no_mount = args.no_mount;
-    let (mut world, load) = match catch_unwind(move || setup(no_mount)) {
+    let skew = faketime.is_some();
+    let (mut world, load) = match catch_unwind(move || setup(no_mount, faketime)) {
         Ok(started) => started,
         Err(panic) => {
             eprintln!("campaign: setup failed: {}", panic_text(&panic));
@@ -149,7 +171,7 @@ fn main() {
     let mut failure = None;
     let mut seen_finals = 0;
     for round in 1..=args.rounds {
-        let fault = Fault::draw(&mut rng, VALIDATORS, NODES);
+        let fault = Fault::draw(&mut rng, VALIDATORS, NODES, skew);
         println!("round {round}/{}: {fault}", args.rounds);
         *tally.faults.entry(fault.kind()).or_default() += 1;
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -235,9 +257,12 @@ fn main() {
     for (outcome, n) in &tally.outcomes {
         println!("campaign: {n} x {outcome}");
     }
+    for (reason, n) in stats.refusals.lock().unwrap().iter() {
+        println!("campaign: the load was refused {n} x {reason}");
+    }
     use std::sync::atomic::Ordering::Relaxed;
     println!(
-        "campaign summary: seed={} rounds={} faults[{}] clock-skew=not-drawn(no clock knob) full-disk-by={} final-txs-checked={} ({}) forks={} lost={} double-votes={} longest-recovery={:.1}s(round {}) peak-rss={}MiB load[unreachable={} refused={} unconfirmed={} failed={}]",
+        "campaign summary: seed={} rounds={} faults[{}] clock-skew-by={} full-disk-by={} final-txs-checked={} ({}) forks={} lost={} double-votes={} longest-recovery={:.1}s(round {}) peak-rss={}MiB load[unreachable={} refused={} unconfirmed={} failed={} certs-found-again={}]",
         args.seed,
         tally.rounds,
         KINDS
@@ -245,6 +270,11 @@ fn main() {
             .map(|k| format!("{k}={}", tally.faults.get(k).copied().unwrap_or(0)))
             .collect::<Vec<_>>()
             .join(" "),
+        match (skew, args.no_skew) {
+            (true, _) => "libfaketime",
+            (false, true) => "not-drawn(--no-skew)",
+            (false, false) => "not-drawn(no-libfaketime)",
+        },
         if world.disks.mounted() {
             "tmpfs"
         } else {
@@ -262,6 +292,7 @@ fn main() {
         stats.refused.load(Relaxed),
         stats.unconfirmed.load(Relaxed),
         stats.failed.load(Relaxed),
+        stats.certs_found.load(Relaxed),
     );
     if let Some((round, problem)) = failure {
         println!(
@@ -286,7 +317,7 @@ fn main() {
 
 /// Lays out and starts the network behind its link proxies, registers what the load acts on
 /// (through the `sigil` CLI), and starts the load.
-fn setup(no_mount: bool) -> (World, Load) {
+fn setup(no_mount: bool, faketime: Option<PathBuf>) -> (World, Load) {
     let mut net = Network::layout(VALIDATORS);
     net.layout_node_with_key(None);
     for entry in &net.manifest.nodes {
@@ -321,6 +352,7 @@ fn setup(no_mount: bool) -> (World, Load) {
             net,
             links,
             checks,
+            faketime,
         },
         load,
     )
@@ -466,11 +498,15 @@ fn apply(world: &mut World, fault: &Fault) -> Result<String, String> {
                 .and_then(|f| f.set_len(len - cut))
                 .map_err(|e| format!("cut {}: {e}", wal.display()))?;
             println!("  cut {cut} of its {len} bytes");
+            let torn = wal.with_extension("torn");
+            let _ = std::fs::remove_file(&torn);
             let started = start(world, node)?;
-            Ok(if started.is_empty() {
-                "started on its cut log".to_string()
-            } else {
+            Ok(if !started.is_empty() {
                 started
+            } else if torn.exists() {
+                "set its log cut inside the header aside itself, started on a fresh one".to_string()
+            } else {
+                "started on its cut log".to_string()
             })
         }
         Fault::FullDisk {
@@ -478,6 +514,116 @@ fn apply(world: &mut World, fault: &Fault) -> Result<String, String> {
             margin,
             lasts,
         } => full_disk(world, node, margin, lasts),
+        Fault::ClockSkew {
+            node,
+            offset_ms,
+            lasts,
+        } => clock_skew(world, node, offset_ms, lasts),
+    }
+}
+
+/// The libfaketime library, if installed.
+fn libfaketime() -> Option<PathBuf> {
+    LIBFAKETIME.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Restarts node `node` (SIGTERM, then started) with its wall clock `offset_ms` off: libfaketime
+/// preloaded, the monotonic clock (the engine's timeouts, tokio's timers) left true. Holds it
+/// `lasts`, and a validator until it proposed a block (at most [`SKEW_PROPOSAL_WAIT`] more),
+/// then restarts it on the true clock. The note says what its blocks' times showed.
+fn clock_skew(
+    world: &mut World,
+    node: usize,
+    offset_ms: i64,
+    lasts: Duration,
+) -> Result<String, String> {
+    let lib = world
+        .faketime
+        .clone()
+        .ok_or("clock skew drawn without libfaketime")?;
+    stop(world, node)?;
+    world.checks.restarted(node);
+    let offset = format!("{:+.3}", offset_ms as f64 / 1000.0);
+    world.net.restart_env(
+        node,
+        &[
+            ("LD_PRELOAD", &lib.display().to_string()),
+            ("FAKETIME", &offset),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    let key = world.net.manifest.nodes[node]
+        .validator
+        .map(|k| serde_json::to_value(k).expect("a key serializes"));
+    let watcher = world
+        .net
+        .node((node + 1) % world.net.nodes.len())
+        .api
+        .clone();
+    let started = Instant::now();
+    let mut height = checks::tip(&watcher).unwrap_or(0) + 1;
+    // Its blocks' times less the campaign's clock when each was read.
+    let mut stamps: Vec<i64> = Vec::new();
+    loop {
+        let held = started.elapsed();
+        let enough = held >= lasts && (key.is_none() || !stamps.is_empty());
+        if enough || held >= lasts + SKEW_PROPOSAL_WAIT {
+            break;
+        }
+        let wait = (lasts + SKEW_PROPOSAL_WAIT).saturating_sub(held);
+        let path = format!(
+            "/v1/blocks/{height}?wait_ms={}",
+            wait.as_millis().min(3_000)
+        );
+        match http::get(&watcher, &path, Duration::from_secs(3)) {
+            Ok((200, block)) => {
+                let header = &block["block"]["header"];
+                if key.as_ref().is_some_and(|k| header["proposer"] == *k) {
+                    let time_ms = header["time_ms"].as_i64().unwrap_or(0);
+                    stamps.push(time_ms - sigil_core::time::now_ms() as i64);
+                }
+                height += 1;
+            }
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    stop(world, node)?;
+    let restarted = start(world, node)?;
+    let seen = match (stamps.iter().min(), stamps.iter().max()) {
+        (Some(low), Some(high)) => {
+            println!(
+                "  its {} blocks while skewed stamped {low:+}..{high:+} ms against the campaign's clock",
+                stamps.len()
+            );
+            // A block is stamped before it is decided and read: on true clocks its time is
+            // behind the moment it is read. Ahead, its blocks carry its clock, the offset less
+            // the time to decide and read them; behind, their parent's time (block times
+            // never go back).
+            if offset_ms > 0 && *high > 0 {
+                "its blocks stamped ahead and accepted"
+            } else if offset_ms > 0 {
+                "its blocks accepted, the offset within the time to decide one"
+            } else {
+                "its blocks accepted"
+            }
+        }
+        _ if key.is_none() => "a full node: proposes no block",
+        _ => "proposed no block while skewed",
+    };
+    let direction = if offset_ms > 0 { "ahead" } else { "behind" };
+    Ok(format!("clock {direction}: {seen}{}", suffix(&restarted)))
+}
+
+/// Stops node `node` gracefully (SIGTERM); an unclean exit is a failure.
+fn stop(world: &mut World, node: usize) -> Result<(), String> {
+    let running = world.net.nodes[node]
+        .take()
+        .ok_or_else(|| format!("node {node} is not running"))?;
+    if running.terminate() {
+        Ok(())
+    } else {
+        Err(format!("node {node} did not exit cleanly on SIGTERM"))
     }
 }
 
