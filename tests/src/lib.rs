@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
+pub mod clock;
 pub mod company;
 pub mod disks;
 pub mod dns;

@@ -19,8 +19,6 @@ use sigil_tests::network::Network;
 /// full disk is one (ENOSPC): a node used to stall on it, its consensus stopped and its API
 /// up, and never recover.
 const SEED: &str = "1122";
-/// Where Debian's `faketime` package puts libfaketime (the campaign skews clocks with it).
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// Bound for the whole run (setup, three rounds, the last checks).
 const RUN: Duration = Duration::from_secs(600);
 
@@ -62,7 +60,7 @@ fn three_seeded_fault_rounds_lose_nothing_and_never_fork() {
         summary.contains(" forks=0 lost=0 double-votes=0 "),
         "{summary}"
     );
-    if std::path::Path::new(LIBFAKETIME).exists() {
+    if sigil_tests::clock::libfaketime().is_some() {
         assert!(
             summary.contains(" clock-skew=1] clock-skew-by=libfaketime "),
             "{summary}"

@@ -3,7 +3,8 @@
 //! blocks keep coming with one validator killed, stop (without a fork) with two, and resume
 //! when they return; a validator killed at any point, including between voting and committing,
 //! restarts from its write-ahead log and catches up without voting twice, and refuses to start
-//! on a damaged one; a full node started late syncs every block and follows;
+//! on a damaged one; a full node started late syncs every block and follows, even with its
+//! clock 30 s behind;
 //! validators vote a new validator in, and it decides blocks with them; partitions (2|2, 1|3)
 //! stall the minority without a fork and heal; a validator signing twice is caught on record.
 
@@ -234,7 +235,7 @@ fn localnet_up_status_and_down_through_the_cli() {
 }
 
 #[test]
-fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
+fn a_full_node_started_late_syncs_every_block_and_answers_dns_even_with_its_clock_behind() {
     let mut net = Network::start(4);
     let keys = net.dir.path().join("keys");
     ok(sigil(&net.node(0).api, &keys, &["key", "new", "alice"]));
@@ -309,6 +310,19 @@ fn a_full_node_started_late_syncs_every_block_and_answers_dns() {
         human.contains("behind the best tip a peer announced"),
         "{human}"
     );
+
+    // A full node whose clock is 30 s behind (far past the drift a proposal may have) still
+    // follows: a decided block comes with its certificate, and the validators that decided it
+    // judged its time. It used to refuse every block as ahead of its clock, forever.
+    let lib = sigil_tests::clock::libfaketime()
+        .expect("libfaketime, to set a node's clock off (apt-get install faketime)");
+    let late = net.layout_node_with_key(None);
+    let env = sigil_tests::clock::offset_env(&lib, -30_000);
+    net.restart_env(late, &env.each_ref().map(|(k, v)| (*k, v.as_str())));
+    let target = net.height(0) + 2;
+    let ours = net.wait_block(late, target, BLOCKS);
+    let theirs = net.wait_block(0, target, BLOCKS);
+    assert_eq!(ours["block"]["header"], theirs["block"]["header"]);
 }
 
 #[test]

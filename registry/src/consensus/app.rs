@@ -54,8 +54,10 @@ pub(crate) struct App {
     target_time: Option<Duration>,
     /// Proposals (ours and others') by (height, round, block id), for heights not yet final.
     undecided: BTreeMap<(u64, u32, Hash), Undecided>,
-    /// Validity of blocks executed on the current tip.
-    validity: HashMap<Hash, Validity>,
+    /// Validity of blocks executed on the current tip, by block id and whether the block was
+    /// judged decided (synced with its certificate, so without this node's clock): a verdict
+    /// without the clock never stands for a proposal's.
+    validity: HashMap<(Hash, bool), Validity>,
     /// Executions on the current tip, reused when the block is decided.
     prepared: HashMap<Hash, Prepared>,
     /// Proposal streams being reassembled.
@@ -430,7 +432,7 @@ impl App {
         };
         let id = proposal.id();
         self.prepared.insert(id, prepared);
-        self.validity.insert(id, Validity::Valid);
+        self.validity.insert((id, false), Validity::Valid);
         self.keep(proposal.clone())?;
         Ok(proposal)
     }
@@ -506,8 +508,12 @@ impl App {
     /// decided in may be a re-proposal's, whose proposer did not build it.
     fn validate(&mut self, proposal: &Undecided, decided: bool) -> Result<Validity> {
         let id = proposal.id();
-        if let Some(validity) = self.validity.get(&id) {
+        if let Some(validity) = self.validity.get(&(id, decided)) {
             return Ok(*validity);
+        }
+        // Valid by this node's clock is valid without it.
+        if decided && self.validity.get(&(id, false)) == Some(&Validity::Valid) {
+            return Ok(Validity::Valid);
         }
         let verdict = self.check(proposal, decided)?;
         let validity = match verdict {
@@ -520,12 +526,13 @@ impl App {
                 Validity::Invalid
             }
         };
-        self.validity.insert(id, validity);
+        self.validity.insert((id, decided), validity);
         Ok(validity)
     }
 
     /// The round's rules (who may propose it) here, the block's rules with the ledger
-    /// ([`Ledger::block_problem`] at this validator's clock, [`Ledger::execution_problem`]).
+    /// ([`Ledger::block_problem`] at this validator's clock, or without a clock for a decided
+    /// block; [`Ledger::execution_problem`]).
     fn check(
         &self,
         proposal: &Undecided,
@@ -551,7 +558,8 @@ impl App {
                 header.proposer
             ))
         } else {
-            self.ledger.block_problem(&proposal.block, now_ms())?
+            let clock = (!decided).then(now_ms);
+            self.ledger.block_problem(&proposal.block, clock)?
         };
         if let Some(problem) = problem {
             return Ok(Err(problem));

@@ -1,7 +1,8 @@
 //! Whether a block can be the next one, by the ledger's rules: its header names this chain,
 //! extends the tip, is built by a validator of the current set, keeps time (not before its
-//! parent, not beyond the clock drift from `now_ms`, the caller's clock: never read here), and
-//! is within the block limits; and executing it gives the roots its header claims.
+//! parent; not beyond the clock drift from the caller's clock, never read here, unless the
+//! block is already decided), and is within the block limits; and executing it gives the roots
+//! its header claims.
 
 use sigil_core::block::{Block, Header, tx_root};
 use sigil_core::limits::{MAX_BLOCK_BYTES, MAX_CLOCK_DRIFT_MS, MAX_TXS_PER_BLOCK};
@@ -11,9 +12,11 @@ use super::{Ledger, Prepared};
 use crate::error::Result;
 
 impl Ledger {
-    /// Why `block` cannot follow the head (the tip, or the sync group's last block), judged at `now_ms` (unix milliseconds); `None`: it
-    /// may be executed.
-    pub fn block_problem(&self, block: &Block, now_ms: u64) -> Result<Option<String>> {
+    /// Why `block` cannot follow the head (the tip, or the sync group's last block), judged at
+    /// `now_ms` (unix milliseconds); `None`: it may be executed. A decided block (synced with
+    /// its commit certificate) is judged without a clock (`now_ms` `None`): the validators
+    /// that decided it judged its time, and a node whose clock is behind must still follow.
+    pub fn block_problem(&self, block: &Block, now_ms: Option<u64>) -> Result<Option<String>> {
         let tip = self.head();
         let validators = self.head_validators()?;
         let header = &block.header;
@@ -30,7 +33,9 @@ impl Ledger {
             Some("it names another validator set".to_string())
         } else if header.time_ms < tip.time_ms {
             Some("its time is before its parent's".to_string())
-        } else if header.time_ms > now_ms + MAX_CLOCK_DRIFT_MS {
+        } else if let Some(now_ms) = now_ms
+            && header.time_ms > now_ms + MAX_CLOCK_DRIFT_MS
+        {
             Some(format!(
                 "its time is {} ms ahead of this validator's clock (at most {MAX_CLOCK_DRIFT_MS} ms allowed)",
                 header.time_ms - now_ms

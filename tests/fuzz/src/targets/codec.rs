@@ -52,7 +52,7 @@ pub fn block(data: &[u8]) {
     let _ = (block.header.hash(), tx_root(&block.txs));
     let ledger = &world().ledger;
     let now_ms = 1_800_000_000_000;
-    if let Ok(None) = ledger.block_problem(&block, now_ms)
+    if let Ok(None) = ledger.block_problem(&block, Some(now_ms))
         && let Ok(prepared) = ledger.prepare(&block.txs)
     {
         let _ = ledger.execution_problem(&prepared, &block.header);

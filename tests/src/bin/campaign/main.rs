@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sigil_core::types::Keypair;
+use sigil_tests::clock::{libfaketime, offset_env};
 use sigil_tests::http;
 use sigil_tests::links::Links;
 use sigil_tests::network::Network;
@@ -44,12 +45,6 @@ const HOOK_WAIT: Duration = Duration::from_secs(120);
 const SETUP: Duration = Duration::from_secs(120);
 /// Expensive API requests per second a node allows one client: the checks read every block.
 const API_RATE: u32 = 100_000;
-/// Where Debian's `faketime` package puts the library that offsets a process's wall clock.
-const LIBFAKETIME: [&str; 3] = [
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/local/lib/faketime/libfaketime.so.1",
-];
 /// Longest a skewed validator is held beyond its round's duration waiting for a block it
 /// proposed (the proof its clock was offset).
 const SKEW_PROPOSAL_WAIT: Duration = Duration::from_secs(20);
@@ -522,11 +517,6 @@ fn apply(world: &mut World, fault: &Fault) -> Result<String, String> {
     }
 }
 
-/// The libfaketime library, if installed.
-fn libfaketime() -> Option<PathBuf> {
-    LIBFAKETIME.iter().map(PathBuf::from).find(|p| p.exists())
-}
-
 /// Restarts node `node` (SIGTERM, then started) with its wall clock `offset_ms` off: libfaketime
 /// preloaded, the monotonic clock (the engine's timeouts, tokio's timers) left true. Holds it
 /// `lasts`, and a validator until it proposed a block (at most [`SKEW_PROPOSAL_WAIT`] more),
@@ -543,15 +533,10 @@ fn clock_skew(
         .ok_or("clock skew drawn without libfaketime")?;
     stop(world, node)?;
     world.checks.restarted(node);
-    let offset = format!("{:+.3}", offset_ms as f64 / 1000.0);
-    world.net.restart_env(
-        node,
-        &[
-            ("LD_PRELOAD", &lib.display().to_string()),
-            ("FAKETIME", &offset),
-            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
-        ],
-    );
+    let env = offset_env(&lib, offset_ms);
+    world
+        .net
+        .restart_env(node, &env.each_ref().map(|(k, v)| (*k, v.as_str())));
     let key = world.net.manifest.nodes[node]
         .validator
         .map(|k| serde_json::to_value(k).expect("a key serializes"));
