@@ -124,7 +124,29 @@ impl Node {
         Node::spawn(data, args)
     }
 
-    /// Starts `sigild` with exactly `args` (e.g. a light resolver's), its data in `data`.
+    /// Starts a light resolver (`sigild --light`) on free loopback ports over `peers` (API
+    /// URLs), trusting the validators of `genesis` first, with its data in `data`.
+    pub fn start_light(data: &Path, genesis: &Path, peers: &[&str], extra: &[&str]) -> Node {
+        let mut args: Vec<OsString> = vec![
+            "--light".into(),
+            "--genesis".into(),
+            genesis.into(),
+            "--data".into(),
+            data.into(),
+        ];
+        for peer in peers {
+            args.extend(["--peer".into(), peer.into()]);
+        }
+        args.extend(
+            ["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
+                .iter()
+                .chain(extra)
+                .map(OsString::from),
+        );
+        Node::spawn(data, args)
+    }
+
+    /// Starts `sigild` with exactly `args`, its data in `data`.
     pub fn start_args(data: &Path, args: &[&str]) -> Node {
         Node::spawn(data, args.iter().map(OsString::from).collect())
     }

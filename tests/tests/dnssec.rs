@@ -141,22 +141,7 @@ fn signed_answers_validate_with_the_anchor_and_tampering_fails() {
     // A light resolver over the node signs what it proves with its own key, in its own data
     // folder, and serves its own anchor: dnspython validates its answers with that anchor.
     let light_data = dir.path().join("light");
-    let light = Node::start_args(
-        &light_data,
-        &[
-            "--light",
-            "--genesis",
-            data.join("genesis.json").to_str().unwrap(),
-            "--data",
-            light_data.to_str().unwrap(),
-            "--peer",
-            &node.api,
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ],
-    );
+    let light = Node::start_light(&light_data, &data.join("genesis.json"), &[&node.api], &[]);
     sigil_tests::assert_owner_only(&light_data.join("dns-zone-key.pem"));
     let light_anchor = ok(light.sigil(&keys, &["dns", "anchor"]));
     let light_lines: Vec<&str> = light_anchor.lines().collect();

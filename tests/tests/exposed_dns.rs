@@ -383,20 +383,11 @@ fn a_light_resolver_forwards_outside_names_and_shows_its_encrypted_addresses() {
         node.data.join("dev-tls-cert.pem"),
         node.data.join("dev-tls-key.pem"),
     );
-    let resolver = Node::start_args(
+    let resolver = Node::start_light(
         &light_data,
+        &genesis,
+        &[&node.api],
         &[
-            "--light",
-            "--genesis",
-            genesis.to_str().unwrap(),
-            "--data",
-            light_data.to_str().unwrap(),
-            "--peer",
-            &node.api,
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
             "--upstream",
             &upstream.addr(),
             "--dot-listen",
@@ -440,7 +431,11 @@ fn a_light_resolver_forwards_outside_names_and_shows_its_encrypted_addresses() {
     assert!(upstream.asked("outside.example.com."));
     // Chain names are still proven from the peer, not forwarded.
     let answer = query(resolver.dns, "sigil.", RecordType::NS, Transport::Udp);
-    assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        answer.metadata.response_code,
+        ResponseCode::NoError,
+        "{answer}"
+    );
     assert!(!upstream.asked("sigil."));
 }
 

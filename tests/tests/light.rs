@@ -150,26 +150,6 @@ fn closed_port() -> String {
     format!("http://{addr}")
 }
 
-/// Starts a light resolver over `peers` with its data in `data`.
-fn light(data: &Path, genesis: &Path, peers: &[&str], extra: &[&str]) -> Node {
-    let mut args = vec![
-        "--light",
-        "--genesis",
-        genesis.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--dns-listen",
-        "127.0.0.1:0",
-        "--api-listen",
-        "127.0.0.1:0",
-    ];
-    for peer in peers {
-        args.extend(["--peer", peer]);
-    }
-    args.extend(extra);
-    Node::start_args(data, &args)
-}
-
 /// A message as compared between the two servers: response code, AA bit and each section's
 /// records as text, except the SOA serial (each server's own height).
 fn normalized(message: &Message) -> String {
@@ -221,7 +201,7 @@ fn a_light_resolver_answers_as_the_full_node_skips_dead_peers_and_restarts_from_
     let genesis = node.data.join("genesis.json");
     let dead = closed_port();
     let light_data = dir.path().join("light");
-    let resolver = light(&light_data, &genesis, &[&dead, &node.api], &[]);
+    let resolver = Node::start_light(&light_data, &genesis, &[&dead, &node.api], &[]);
 
     // Every answer the same as the full node's, over both transports, the dead first peer
     // skipped for the honest second one.
@@ -348,7 +328,7 @@ fn a_light_resolver_answers_as_the_full_node_skips_dead_peers_and_restarts_from_
     .unwrap();
     let saved_height = saved["newest"]["header"]["height"].as_u64().unwrap();
     assert!(saved_height >= trusted, "{saved}");
-    let restarted = light(&light_data, &genesis, &[&node.api], &[]);
+    let restarted = Node::start_light(&light_data, &genesis, &[&node.api], &[]);
     assert_eq!(restarted.start_height, saved_height);
     for transport in BOTH {
         let full = query(node.dns, "www.shop.sigil.", RecordType::A, transport);
@@ -365,7 +345,7 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
 
     // Only a dead peer: nothing proven, and the EDE says no peer answered.
     let dead = closed_port();
-    let alone = light(&dir.path().join("alone"), &genesis, &[&dead], &[]);
+    let alone = Node::start_light(&dir.path().join("alone"), &genesis, &[&dead], &[]);
     for transport in BOTH {
         let answer = query_edns(alone.dns, "shop.sigil.", RecordType::A, transport);
         assert_eq!(answer.metadata.response_code, ResponseCode::ServFail);
@@ -378,7 +358,7 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
     // A peer that replays the first proofs it relayed (old headers replayed): the header it
     // serves grows older than --max-age, and answers stop, with the stale EDE.
     let proxy = Liar::start(&node.api, Mode::ReplayOld);
-    let stale = light(
+    let stale = Node::start_light(
         &dir.path().join("stale"),
         &genesis,
         &[&proxy.api],
@@ -406,7 +386,7 @@ fn a_light_resolver_answers_servfail_with_the_reason_when_nothing_is_proven() {
 
     // With the honest node as second peer, the replayed header is passed over (its peer set
     // aside) and the answer is proven from the node's fresh one.
-    let both = light(
+    let both = Node::start_light(
         &dir.path().join("both"),
         &genesis,
         &[&proxy.api, &node.api],
@@ -466,7 +446,7 @@ fn a_light_resolver_answers_servfail_to_every_lie_and_the_truth_beside_an_honest
     for (mode, lie) in lies {
         let liar = Liar::start_learning(&node.api, mode, &["/v1/names/example.sigil/proof"]);
         let folder = dir.path().join(mode.as_str());
-        let alone = light(&folder.join("alone"), &genesis, &[&liar.api], &[]);
+        let alone = Node::start_light(&folder.join("alone"), &genesis, &[&liar.api], &[]);
         for transport in BOTH {
             let answer = query_edns(alone.dns, "shop.sigil.", RecordType::A, transport);
             println!(
@@ -498,7 +478,7 @@ fn a_light_resolver_answers_servfail_to_every_lie_and_the_truth_beside_an_honest
             0.0,
             "{lie}"
         );
-        let both = light(&folder.join("both"), &genesis, &[&liar.api, &node.api], &[]);
+        let both = Node::start_light(&folder.join("both"), &genesis, &[&liar.api, &node.api], &[]);
         for transport in BOTH {
             let answer = query_edns(both.dns, "shop.sigil.", RecordType::A, transport);
             assert_eq!(
@@ -597,7 +577,7 @@ fn a_light_resolver_follows_a_validator_change_through_its_handoff() {
     let genesis = net.manifest.nodes[0].dir.join("genesis.json");
     let light_data = net.dir.path().join("light");
     net.wait_block(0, 1, Duration::from_secs(60));
-    let resolver = light(&light_data, &genesis, &[&net.node(0).api], &[]);
+    let resolver = Node::start_light(&light_data, &genesis, &[&net.node(0).api], &[]);
     // It trusts the genesis' four validators and answers from their proofs.
     let before = query(resolver.dns, "nobody.sigil.", RecordType::A, Transport::Udp);
     assert_eq!(
