@@ -244,6 +244,9 @@ impl Handler {
 
     fn decide_unsigned(&self, request: &Request) -> Decision {
         let done = |rcode| Decision::Answered(Answer::empty(rcode), None);
+        if compressed_question(request) {
+            return done(ResponseCode::FormErr);
+        }
         if request
             .edns
             .as_ref()
@@ -380,6 +383,10 @@ impl Handler {
     }
 
     fn encode(&self, request: &Request, reply: &Answer, udp: bool) -> Vec<u8> {
+        if compressed_question(request) {
+            // Its bytes are echoed as sent, and the pointer would land in our header.
+            return header_only(request, reply.rcode);
+        }
         let signed;
         let reply = match &self.signer {
             Some(signer) if reply.dnssec.is_some() && dnssec_ok(request) => {
@@ -512,6 +519,41 @@ fn response_metadata(request: &Request, reply: &Answer, recursion_available: boo
 fn servfail(id: u16) -> Vec<u8> {
     let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
     metadata.response_code = ResponseCode::ServFail;
+    emit_header(metadata)
+}
+
+/// Whether the question section names its name with a compression pointer. In a query the
+/// question comes first, so such a pointer can only point into the header: NSD answers it
+/// FORMERR, with no question section, and so do we (hickory would echo the question's bytes,
+/// whose pointer would then land in the response's header).
+fn compressed_question(request: &Request) -> bool {
+    let bytes = request.queries.as_bytes();
+    let mut at = 0;
+    while let Some(&len) = bytes.get(at) {
+        if len == 0 {
+            return false;
+        }
+        if len & 0xc0 != 0 {
+            return true;
+        }
+        at += 1 + usize::from(len);
+    }
+    false
+}
+
+/// A response of a header only, with `rcode`, to `request` (its ID, opcode and RD echoed).
+fn header_only(request: &Request, rcode: ResponseCode) -> Vec<u8> {
+    let mut metadata = Metadata::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
+    metadata.recursion_desired = request.metadata.recursion_desired;
+    metadata.response_code = rcode;
+    emit_header(metadata)
+}
+
+fn emit_header(metadata: Metadata) -> Vec<u8> {
     let header = Header {
         metadata,
         counts: HeaderCounts::default(),

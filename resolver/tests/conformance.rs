@@ -2,8 +2,9 @@
 //! NSD side by side) found the server wrong: truncated UDP replies that are whole messages,
 //! a dead upstream answered fast with an Extended DNS Error and remembered, the DO bit
 //! echoed, classes other than IN refused, the TLD's own name server name kept from the
-//! ledger, responses and garbage dropped, FORMERR for a query with records, one RRset for
-//! ANY, short TCP frames, and additional addresses for MX and SRV targets.
+//! ledger, responses and garbage dropped, FORMERR for a query with records or a question name
+//! compressed into the header, one RRset for ANY, short TCP frames, and additional addresses
+//! for MX and SRV targets.
 
 mod common;
 
@@ -536,6 +537,26 @@ async fn a_query_carrying_records_is_formerr() {
         assert!(reply.answers.is_empty());
         let tcp = tcp_ask(server.tcp_addr(), &message).await;
         assert_eq!(tcp.metadata.response_code, ResponseCode::FormErr);
+    }
+    stop(server).await;
+}
+
+/// Found by cargo-fuzz: a question name that is a compression pointer into the header (in a
+/// query the question comes first, so there is nothing else it could point at). hickory echoes
+/// the question's bytes as sent, and the pointer then landed in the response's header, making a
+/// reply no client can read. NSD 4.6.1 answers FORMERR with the header alone (these bytes,
+/// seen from it on the same query); so do we, over UDP and TCP.
+#[tokio::test]
+async fn a_question_name_compressed_into_the_header_is_formerr_with_the_header_alone() {
+    let server = start(vec![]).await;
+    let socket = client().await;
+    for (qtype, qclass) in [([0, 1], [0, 1]), ([3, 0x84], [0xc9, 0xf8])] {
+        let mut packet = vec![0x01, 0x21, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x00];
+        packet.extend(qtype);
+        packet.extend(qclass);
+        let nsd = [0x01, 0x21, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(exchange(&socket, server.udp_addr(), &packet).await, nsd);
+        assert_eq!(tcp_exchange(server.tcp_addr(), &packet).await, nsd);
     }
     stop(server).await;
 }

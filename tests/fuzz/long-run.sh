@@ -18,6 +18,7 @@ cargo fuzz build --fuzz-dir tests/fuzz/libfuzzer --sanitizer none
 run_one() {
   local t=$1
   mkdir -p "$work/corpus/$t" "$work/logs"
+  local started=$SECONDS
   # The crash, if any, is kept in tests/fuzz/libfuzzer/artifacts/<target>/.
   if "${fuzz[@]}" "$t" "$work/corpus/$t" "tests/fuzz/corpus/$t" -- \
     -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
@@ -30,7 +31,7 @@ run_one() {
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/logs/$t.log" | grep -o '[0-9]*$' || echo "?")
   execs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$work/logs/$t.log" | grep -o '[0-9]*$' || echo "?")
   done=$(grep -E '^#[0-9]+' "$work/logs/$t.log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' || echo "?")
-  echo "| \`$t\` | ${seconds} s | $runs | $execs | $done | $outcome |"
+  echo "| \`$t\` | $((SECONDS - started)) s | $runs | $execs | $done | $outcome |"
 }
 echo "| target | time | executions | exec/s | coverage at the end (edges, features, corpus) | outcome |"
 echo "|---|---|---|---|---|---|"

@@ -120,6 +120,21 @@ impl Record {
                 other => other.to_string(),
             },
         })?;
+        // The name it points at must show as text that names it again: hickory shows a
+        // Unicode label decoded and does not escape what it holds, so a label with a dot in
+        // it would show as two (found by cargo-fuzz), and records travel as text.
+        if let Some(target) = target_name(rdata)
+            && Name::from_utf8(target.to_string()).ok().as_ref() != Some(target)
+        {
+            return Err(RecordError::BadData {
+                rtype: rtype.to_string(),
+                data: shown(&rdata.to_string()),
+                detail: format!(
+                    "the name `{}` does not show as text that names it again (a label holding a dot, or a character that stands for one); write it without",
+                    shown(&target.to_string())
+                ),
+            });
+        }
         Ok(record)
     }
 
@@ -477,6 +492,16 @@ fn quoted_txt(rdata: &RData) -> Option<String> {
     )
 }
 
+/// The name a record of a supported type points at, if it points at one.
+fn target_name(rdata: &RData) -> Option<&Name> {
+    match rdata {
+        RData::CNAME(CNAME(name)) | RData::NS(NS(name)) => Some(name),
+        RData::MX(mx) => Some(&mx.exchange),
+        RData::SRV(srv) => Some(&srv.target),
+        _ => None,
+    }
+}
+
 /// A character-string quoted for zone-file text, `"` and `\\` escaped.
 fn quoted(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
@@ -591,6 +616,36 @@ mod tests {
         // Found by cargo-fuzz (tests/fuzz): it showed as `@ 300 TXT `, which does not parse.
         let err = Record::parse("@ TXT ;6T MX 10").unwrap_err();
         assert!(err.to_string().contains("at least one string"), "{err}");
+    }
+
+    #[test]
+    fn a_target_name_that_does_not_show_as_itself_is_refused() {
+        // Found by cargo-fuzz (tests/fuzz): a Unicode label holding an escaped dot showed as
+        // two labels, so its text named another record.
+        for text in [
+            "sub NS ns70exampleȑEEEE\\.EEE.et.",
+            "@ MX 10 bücher\\.mail.example.",
+            "@ CNAME aȑ\\.b.example.",
+            "_sip._tcp SRV 10 60 5060 ȑ\\.b.example.",
+        ] {
+            let err = Record::parse(text).unwrap_err();
+            assert!(
+                err.to_string().contains("does not show as text"),
+                "{text}: {err}"
+            );
+        }
+        // A Unicode name without one, or a dot escaped in an ASCII label, shows as itself.
+        for text in [
+            "sub 300 NS ns1.bücher.example.",
+            "sub 300 NS a\\.b.example.",
+        ] {
+            let record = Record::parse(text).unwrap();
+            assert_eq!(
+                Record::parse(&record.to_string()).unwrap(),
+                record,
+                "{text}"
+            );
+        }
     }
 
     #[test]

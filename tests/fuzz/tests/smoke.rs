@@ -161,6 +161,22 @@ fn regression_record_txt_of_only_a_comment() {
     regression("record", "txt-of-only-a-comment");
 }
 
+/// Found by cargo-fuzz: `lisub NS ns70example\310\221EEEE\.EEE.et.t\.n.`, a target name whose
+/// label holds both a non-ASCII letter and an escaped dot, showed with the dot unescaped (a
+/// Unicode label is shown decoded, and hickory does not escape it there), so the text named
+/// another record.
+#[test]
+fn regression_record_ns_target_label_with_an_escaped_dot_and_unicode() {
+    regression("record", "ns-target-label-with-an-escaped-dot-and-unicode");
+}
+
+/// Found by cargo-fuzz: a query whose question name is a compression pointer into the header
+/// (`!.\000.`, class 0x84c9) got a reply that does not parse.
+#[test]
+fn regression_dns_question_name_pointing_into_the_header() {
+    regression("dns", "question-name-pointing-into-the-header");
+}
+
 /// Writes the seed corpora from the world (run after changing an encoding):
 /// `cargo test --workspace --test fuzz_smoke -- --ignored write_seed_corpus`.
 #[test]
