@@ -508,6 +508,9 @@ fn quoted(bytes: &[u8]) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// Never fails (records travel as text, and a failing display panics in `to_string`): data
+/// hickory cannot show (found by cargo-fuzz: an OPT record decoded from a transaction) shows in
+/// the generic form of RFC 3597, as data that does not decode does.
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rdata() {
@@ -528,23 +531,36 @@ impl fmt::Display for Record {
                 caa.tag,
                 quoted(&caa.value)
             ),
-            Ok(rdata) => write!(
-                f,
-                "{} {} {} {}",
-                self.host_or_apex(),
-                self.ttl,
-                self.record_type(),
-                rdata
-            ),
-            Err(_) => write!(
-                f,
-                "{} {} {} \\# {}",
-                self.host_or_apex(),
-                self.ttl,
-                self.rtype,
-                hex::encode(&self.rdata)
-            ),
+            Ok(rdata) => {
+                let mut data = String::new();
+                match fmt::Write::write_fmt(&mut data, format_args!("{rdata}")) {
+                    Ok(()) => write!(
+                        f,
+                        "{} {} {} {data}",
+                        self.host_or_apex(),
+                        self.ttl,
+                        self.record_type()
+                    ),
+                    Err(_) => self.fmt_generic(f),
+                }
+            }
+            Err(_) => self.fmt_generic(f),
         }
+    }
+}
+
+impl Record {
+    /// `HOST TTL TYPEnn \# LENGTH HEX`: the generic form of RFC 3597.
+    fn fmt_generic(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} TYPE{} \\# {} {}",
+            self.host_or_apex(),
+            self.ttl,
+            self.rtype,
+            self.rdata.len(),
+            hex::encode(&self.rdata)
+        )
     }
 }
 
@@ -616,6 +632,20 @@ mod tests {
         // Found by cargo-fuzz (tests/fuzz): it showed as `@ 300 TXT `, which does not parse.
         let err = Record::parse("@ TXT ;6T MX 10").unwrap_err();
         assert!(err.to_string().contains("at least one string"), "{err}");
+    }
+
+    #[test]
+    fn a_record_hickory_cannot_show_shows_in_the_generic_form() {
+        // Found by cargo-fuzz (tests/fuzz): an OPT record decoded from a transaction; hickory's
+        // display of it fails, and `to_string` panicked.
+        let opt = Record {
+            host: String::new(),
+            ttl: 300,
+            rtype: 41,
+            rdata: vec![0xc0, 0x80, 0, 0],
+        };
+        assert_eq!(opt.to_string(), "@ 300 TYPE41 \\# 4 c0800000");
+        assert!(validate_set(&[opt]).is_err());
     }
 
     #[test]
