@@ -10,6 +10,8 @@ use crate::answer::{SOA_EXPIRE_SECS, SOA_REFRESH_SECS, SOA_RETRY_SECS};
 use crate::limits::{MAX_UDP_PAYLOAD_BYTES, MIN_UDP_PAYLOAD_BYTES, NEGATIVE_TTL_SECS};
 
 const HEADER_BYTES: usize = 12;
+/// Longest name in wire form, its root label included (RFC 1035 section 2.3.4).
+const MAX_NAME_BYTES: usize = 255;
 const TYPE_OPT: u16 = 41;
 const TYPE_SOA: u16 = 6;
 const TYPE_AXFR: u16 = 252;
@@ -197,7 +199,9 @@ pub fn plain_query(packet: &[u8]) -> Option<PlainQuery<'_>> {
             return None; // a compression pointer or a reserved label type
         }
         at += len;
-        if at - HEADER_BYTES > 255 {
+        // With the root label still to come, a name is at most 255 bytes (found by cargo-fuzz:
+        // a 256-byte name was answered with an NXDOMAIN no client could read).
+        if at - HEADER_BYTES + 1 > MAX_NAME_BYTES {
             return None;
         }
     }
@@ -393,6 +397,22 @@ mod tests {
             message.set_edns(e);
         }
         message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_name_is_plain_up_to_255_bytes_with_its_root_label() {
+        let raw = |last_label: usize| {
+            let mut packet = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            for len in [63, 63, 63, last_label] {
+                packet.push(len as u8);
+                packet.extend(std::iter::repeat_n(b'a', len));
+            }
+            packet.extend([0, 0, 1, 0, 1]);
+            packet
+        };
+        // Three labels of 63 and one of 61: 254 bytes, and the root label makes 255.
+        assert!(plain_query(&raw(61)).is_some());
+        assert!(plain_query(&raw(62)).is_none());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! hickory-proto so the CLI, zone import and the resolver share one reading of record syntax.
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::rdata::{CNAME, MX, NS, SRV, TXT};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{
@@ -76,6 +77,17 @@ impl Record {
             return Err(RecordError::TtlTooLarge {
                 ttl,
                 max: MAX_TTL_SECS,
+            });
+        }
+        // A DS is a digest of the child's key: without one it shows as text that does not parse
+        // (found by cargo-fuzz: `DS 8 90 0 9`, half a byte of digest, read as none).
+        if let RData::DNSSEC(DNSSECRData::DS(ds)) = rdata
+            && ds.digest().is_empty()
+        {
+            return Err(RecordError::BadData {
+                rtype: rtype.to_string(),
+                data: shown(&rdata.to_string()),
+                detail: "it has no digest; give the digest in hexadecimal, as `sigil dns anchor` or `dnssec-dsfromkey` prints it".into(),
             });
         }
         // Long text is refused for its size before the encoder refuses it for its buffer.
@@ -632,6 +644,18 @@ mod tests {
         // Found by cargo-fuzz (tests/fuzz): it showed as `@ 300 TXT `, which does not parse.
         let err = Record::parse("@ TXT ;6T MX 10").unwrap_err();
         assert!(err.to_string().contains("at least one string"), "{err}");
+    }
+
+    #[test]
+    fn a_ds_without_a_digest_is_refused() {
+        // Found by cargo-fuzz (tests/fuzz): half a byte of digest was read as none, and the
+        // record showed as `b 300 DS 8 90 0 `, which does not parse.
+        for text in ["b DS 8 90 0 9", "b DS 8 90 0"] {
+            match Record::parse(text) {
+                Err(err) => assert!(err.to_string().contains("digest"), "{text}: {err}"),
+                Ok(record) => panic!("{text} was taken as {record}"),
+            }
+        }
     }
 
     #[test]
