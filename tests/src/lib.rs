@@ -114,14 +114,8 @@ pub struct Node {
 impl Node {
     /// Starts `sigild --dev` on free loopback ports with its data in `data`.
     pub fn start(data: &Path, extra: &[&str]) -> Node {
-        let mut args: Vec<OsString> = vec!["--dev".into(), "--data".into(), data.into()];
-        args.extend(
-            ["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
-                .iter()
-                .chain(extra)
-                .map(OsString::from),
-        );
-        Node::spawn(data, args)
+        let args: Vec<OsString> = vec!["--dev".into(), "--data".into(), data.into()];
+        Node::spawn(data, on_free_ports(args, extra))
     }
 
     /// Starts a light resolver (`sigild --light`) on free loopback ports over `peers` (API
@@ -137,13 +131,7 @@ impl Node {
         for peer in peers {
             args.extend(["--peer".into(), peer.into()]);
         }
-        args.extend(
-            ["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
-                .iter()
-                .chain(extra)
-                .map(OsString::from),
-        );
-        Node::spawn(data, args)
+        Node::spawn(data, on_free_ports(args, extra))
     }
 
     /// Starts `sigild` with exactly `args`, its data in `data`.
@@ -262,6 +250,17 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `args`, then DNS and the API on free loopback ports, then `extra`.
+fn on_free_ports(mut args: Vec<OsString>, extra: &[&str]) -> Vec<OsString> {
+    args.extend(
+        ["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
+            .iter()
+            .chain(extra)
+            .map(OsString::from),
+    );
+    args
 }
 
 /// Runs the `sigil` CLI.
