@@ -522,21 +522,19 @@ fn servfail(id: u16) -> Vec<u8> {
     emit_header(metadata)
 }
 
-/// Whether the question section names its name with a compression pointer. In a query the
-/// question comes first, so such a pointer can only point into the header: NSD answers it
-/// FORMERR, with no question section, and so do we (hickory would echo the question's bytes,
-/// whose pointer would then land in the response's header).
+/// Whether a name of the question section is compressed. In a query the questions come first,
+/// so such a pointer can only point into the header or at another question: NSD answers the
+/// first FORMERR, with no question section, and so do we, for both (hickory would echo the
+/// questions' bytes, whose pointers would then land in the response's header or past it).
 fn compressed_question(request: &Request) -> bool {
     let bytes = request.queries.as_bytes();
     let mut at = 0;
     while let Some(&len) = bytes.get(at) {
-        if len == 0 {
-            return false;
-        }
         if len & 0xc0 != 0 {
             return true;
         }
-        at += 1 + usize::from(len);
+        // The next label, or past the root label the question's type and class.
+        at += 1 + if len == 0 { 4 } else { usize::from(len) };
     }
     false
 }

@@ -200,6 +200,13 @@ fn regression_dns_question_name_of_256_bytes() {
     regression("dns", "question-name-of-256-bytes");
 }
 
+/// Found by cargo-fuzz after the fix above: seventeen questions, the later ones compressed; only
+/// the first name was checked. Every name of the question section is now.
+#[test]
+fn regression_dns_seventeen_questions_with_pointers() {
+    regression("dns", "seventeen-questions-with-pointers");
+}
+
 /// Writes the seed corpora from the world (run after changing an encoding):
 /// `cargo test --workspace --test fuzz_smoke -- --ignored write_seed_corpus`.
 #[test]
