@@ -523,9 +523,9 @@ fn servfail(id: u16) -> Vec<u8> {
 }
 
 /// Whether a name of the question section is compressed. In a query the questions come first,
-/// so such a pointer can only point into the header or at another question: NSD answers the
-/// first FORMERR, with no question section, and so do we, for both (hickory would echo the
-/// questions' bytes, whose pointers would then land in the response's header or past it).
+/// so such a pointer can only point into the header, at another question or ahead: NSD answers
+/// FORMERR with the header alone, and so do we (hickory echoes the questions' bytes as sent, and
+/// a pointer into the header or ahead then lands on other bytes of the response).
 fn compressed_question(request: &Request) -> bool {
     let bytes = request.queries.as_bytes();
     let mut at = 0;
