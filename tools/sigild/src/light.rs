@@ -110,15 +110,7 @@ pub async fn run(args: LightArgs) -> anyhow::Result<()> {
         api_addr,
         args.data.display()
     );
-    if let Some(addr) = dns.dot_addr() {
-        ready.push_str(&format!(" dot={addr}"));
-    }
-    if let Some(addr) = dns.doh_addr() {
-        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
-    }
-    if let Some(pin) = dns.tls_pin() {
-        ready.push_str(&format!(" tls-pin={pin}"));
-    }
+    crate::push_encrypted_dns(&mut ready, &dns);
     println!("{ready}");
     println!(
         "{}",

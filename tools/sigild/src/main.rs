@@ -123,6 +123,20 @@ enum Command {
 }
 
 /// The `--rrl-responses-per-second` in force.
+/// The ready line's fields for DNS over TLS and HTTPS, when `dns` serves them: their addresses
+/// and the pin of the certificate (a full node's and a light resolver's line alike).
+fn push_encrypted_dns(ready: &mut String, dns: &sigil_resolver::DnsServer) {
+    if let Some(addr) = dns.dot_addr() {
+        ready.push_str(&format!(" dot={addr}"));
+    }
+    if let Some(addr) = dns.doh_addr() {
+        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
+    }
+    if let Some(pin) = dns.tls_pin() {
+        ready.push_str(&format!(" tls-pin={pin}"));
+    }
+}
+
 fn rrl_rate(flag: Option<u32>) -> u32 {
     flag.unwrap_or(sigil_resolver::limits::DEFAULT_RRL_RESPONSES_PER_SECOND)
 }
@@ -448,15 +462,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         api_addr,
         data.display()
     );
-    if let Some(addr) = dns.dot_addr() {
-        ready.push_str(&format!(" dot={addr}"));
-    }
-    if let Some(addr) = dns.doh_addr() {
-        ready.push_str(&format!(" doh=https://{addr}{}", sigil_resolver::DOH_PATH));
-    }
-    if let Some(pin) = dns.tls_pin() {
-        ready.push_str(&format!(" tls-pin={pin}"));
-    }
+    push_encrypted_dns(&mut ready, &dns);
     if let Some(net) = &net {
         for addr in net.listen_addrs() {
             ready.push_str(&format!(" p2p={addr}"));
