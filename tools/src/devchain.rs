@@ -122,18 +122,15 @@ pub fn validator_pem(key: &Keypair) -> anyhow::Result<String> {
     .to_string())
 }
 
-/// Writes a file readable by its owner only.
+/// Creates a file readable by its owner only, whole and durably; an existing file is an error.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
+    let created = sigil_core::durable::create_private(path, bytes)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    anyhow::ensure!(
+        created,
+        "cannot create {}: it exists already",
+        path.display()
+    );
     Ok(())
 }
 

@@ -3,9 +3,8 @@
 //! DS records are the trust anchor validating resolvers are given.
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 
 use data_encoding::BASE64;
 use hickory_proto::dnssec::crypto::Ed25519SigningKey;
@@ -55,7 +54,8 @@ impl ZoneKey {
         if !path.exists() {
             let pkcs8 = Ed25519SigningKey::generate_pkcs8()
                 .map_err(|e| error(format!("cannot generate a key: {e}")))?;
-            write_new(path, pem(pkcs8.secret_pkcs8_der()).as_bytes())
+            // Of two processes making a key at once, the first kept is the one used.
+            sigil_core::durable::create_private(path, pem(pkcs8.secret_pkcs8_der()).as_bytes())
                 .map_err(|e| error(format!("cannot write it: {e}")))?;
         }
         let text = fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
@@ -147,33 +147,6 @@ fn unpem(text: &str) -> Option<Vec<u8>> {
     let body = text.split(PEM_BEGIN).nth(1)?.split(PEM_END).next()?;
     let body: String = body.split_whitespace().collect();
     BASE64.decode(body.as_bytes()).ok()
-}
-
-/// Writes `path` whole (a temporary file, then linked to its name) with mode 0600; an
-/// existing file at `path` is never replaced.
-fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(folder)?;
-    }
-    let tmp: PathBuf = path.with_extension("pem.tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        // A link fails if the name exists: a key made at the same time by another process
-        // is kept, this one dropped.
-        fs::hard_link(&tmp, path)
-    })();
-    let _ = fs::remove_file(&tmp);
-    match result {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
-    }
 }
 
 #[cfg(test)]
